@@ -1,0 +1,42 @@
+# Developer conveniences. The README's two commands need nothing but cargo
+# and bash; `just` is optional (`cargo install just` if you want it).
+
+# Run every component in one process on the embedded default.
+dev *args:
+    cargo run -- dev {{args}}
+
+# Every check and test, bringing up PostgreSQL and Kafka when needed (what CI runs).
+test:
+    scripts/test.sh
+
+# Only the Rust tests, against infrastructure that is already up.
+test-rust *args:
+    eval "$(scripts/infra/up.sh)" && cargo test --workspace {{args}}
+
+# Bring up PostgreSQL and Kafka on loopback (idempotent).
+infra-up:
+    scripts/infra/up.sh
+
+# Stop PostgreSQL and Kafka.
+infra-down:
+    scripts/infra/down.sh
+
+# PostgreSQL alone: up, down, status, url.
+postgres cmd="up":
+    scripts/infra/postgres.sh {{cmd}}
+
+# Kafka alone: up, down, status, url.
+kafka cmd="up":
+    scripts/infra/kafka.sh {{cmd}}
+
+# Lint and render the Helm chart (builds helm with Go when missing).
+helm:
+    scripts/helm-check.sh
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# Clippy as CI runs it.
+lint:
+    cargo clippy --workspace --all-targets -- -D warnings

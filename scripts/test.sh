@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs every check and test of gongkai: formatting, lints, unit tests, and the
+# integration and end-to-end tests against real PostgreSQL and real Apache
+# Kafka, which it brings up on loopback when they are not already running
+# (scripts/infra). Then the Helm chart checks. Safe to run again and again.
+set -euo pipefail
+cd "$(dirname -- "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "Build prerequisites"
+scripts/bootstrap.sh
+
+# Infrastructure comes up in the background while Rust compiles.
+infra_env=$(mktemp)
+infra_log=$(mktemp)
+trap 'rm -f "$infra_env" "$infra_log"' EXIT
+scripts/infra/up.sh >"$infra_env" 2>"$infra_log" &
+infra_pid=$!
+
+step "Formatting"
+cargo fmt --all -- --check
+
+step "Lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "Build tests"
+cargo test --workspace --locked --all-targets --no-run
+
+step "PostgreSQL and Kafka"
+if ! wait "$infra_pid"; then
+  cat "$infra_log" >&2
+  echo "test: could not bring up PostgreSQL and Kafka (see above)" >&2
+  exit 1
+fi
+cat "$infra_log" >&2
+# shellcheck disable=SC1090
+source "$infra_env"
+echo "PostgreSQL: $GONGKAI_TEST_POSTGRES_URL" >&2
+echo "Kafka:      $GONGKAI_TEST_KAFKA_URL" >&2
+# Databases left by earlier runs' tests.
+psql "$GONGKAI_TEST_POSTGRES_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'gongkai\_test\_%'" |
+  while read -r stale; do psql "$GONGKAI_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $stale" >/dev/null; done
+
+step "Tests"
+test_log=$(mktemp)
+trap 'rm -f "$infra_env" "$infra_log" "$test_log"' EXIT
+cargo test --workspace --locked --all-targets 2>&1 | tee "$test_log"
+
+step "Helm chart"
+scripts/helm-check.sh
+
+# One closing line over every test binary, for people and CI alike.
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$test_log"

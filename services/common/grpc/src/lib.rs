@@ -1,0 +1,121 @@
+//! Every gongkai gRPC server is built here, so that each one offers the same
+//! things: `grpc.health.v1.Health` (what Kubernetes probes), server reflection
+//! of the whole `gongkai.v1` contract (v1 and v1alpha, for grpcurl and
+//! friends), bounded message sizes, and a graceful shutdown that reports
+//! NOT_SERVING before it stops accepting calls.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+/// Largest request message a server decodes, by default (4 MiB): facts carry
+/// document references, never the documents themselves.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Failures while running a gRPC server.
+#[derive(Debug, thiserror::Error)]
+pub enum GrpcError {
+    /// The reflection service could not load the descriptor sets.
+    #[error("could not build the reflection service")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The listener's address could not be read.
+    #[error("could not read the listener address")]
+    Listener(#[source] std::io::Error),
+    /// The transport failed while serving.
+    #[error("gRPC transport failed")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// A gRPC server under construction: add services, then [`GrpcServer::serve`].
+#[derive(Debug)]
+pub struct GrpcServer {
+    routes: RoutesBuilder,
+    service_names: Vec<&'static str>,
+    max_message_bytes: usize,
+}
+
+impl Default for GrpcServer {
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX_MESSAGE_BYTES)
+    }
+}
+
+impl GrpcServer {
+    /// A server whose services decode messages up to `max_message_bytes`.
+    pub fn new(max_message_bytes: usize) -> Self {
+        Self { routes: RoutesBuilder::default(), service_names: Vec::new(), max_message_bytes }
+    }
+
+    /// The decoding limit that services added here should apply.
+    pub fn max_message_bytes(&self) -> usize {
+        self.max_message_bytes
+    }
+
+    /// Adds a service; its health status becomes SERVING once the server runs.
+    pub fn add_service<S>(&mut self, service: S) -> &mut Self
+    where
+        S: tower_service::Service<
+                http::Request<tonic::body::Body>,
+                Response = http::Response<tonic::body::Body>,
+                Error = std::convert::Infallible,
+            > + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.service_names.push(S::NAME);
+        self.routes.add_service(service);
+        self
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then reports
+    /// NOT_SERVING and drains the calls in flight.
+    pub async fn serve<F>(self, listener: TcpListener, shutdown: F) -> Result<(), GrpcError>
+    where
+        F: Future<Output = ()> + Send,
+    {
+        let address: SocketAddr = listener.local_addr().map_err(GrpcError::Listener)?;
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(gongkai_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(gongkai_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()?;
+
+        set_status(&reporter, &self.service_names, ServingStatus::Serving).await;
+        let mut routes = self.routes;
+        routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
+
+        tracing::info!(%address, services = ?self.service_names, "gRPC server listening.");
+        let stop_reporter = reporter.clone();
+        let names = self.service_names.clone();
+        let result = tonic::transport::Server::builder()
+            .add_routes(routes.routes())
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+                shutdown.await;
+                set_status(&stop_reporter, &names, ServingStatus::NotServing).await;
+                tracing::info!(%address, "gRPC server draining.");
+            })
+            .await;
+        result.map_err(GrpcError::from)
+    }
+}
+
+/// Sets the overall status (the empty service name) and each service's.
+async fn set_status(reporter: &HealthReporter, names: &[&'static str], status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    for name in names {
+        reporter.set_service_status(*name, status).await;
+    }
+}

@@ -1,0 +1,173 @@
+//! The `gongkai` binary: one executable for every component, like Loki or
+//! Mimir. `gongkai dev` runs them all in one process on the embedded default;
+//! `gongkai serve --target …` runs chosen ones against PostgreSQL and Kafka;
+//! `gongkai migrate` brings the database schema up to date.
+
+mod cli;
+mod config;
+mod targets;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use gongkai_bus::LogUrl;
+use gongkai_store::{PoolOptions, Store};
+use secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+use crate::targets::{Endpoints, Target};
+
+/// Failures of the binary: each wraps the layer that failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AppError {
+    /// The configuration could not be loaded.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// Telemetry could not be set up.
+    #[error("could not set up telemetry")]
+    Telemetry(#[from] gongkai_telemetry::TelemetryError),
+    /// The storage layer failed.
+    #[error("storage failed")]
+    Store(#[from] gongkai_store::StoreError),
+    /// The event log failed or is unreachable.
+    #[error("event log failed")]
+    Bus(#[from] gongkai_bus::BusError),
+    /// A listen address could not be bound.
+    #[error("could not bind a listen address")]
+    Bind(#[source] std::io::Error),
+    /// The gRPC server failed.
+    #[error("gRPC server failed")]
+    Grpc(#[from] gongkai_grpc::GrpcError),
+    /// The website failed.
+    #[error("site failed")]
+    Site(#[from] gongkai_site::SiteError),
+    /// A component task panicked or was aborted.
+    #[error("a component stopped unexpectedly")]
+    Task(#[from] tokio::task::JoinError),
+    /// Signal handlers could not be installed.
+    #[error("could not install signal handlers")]
+    Signals(#[source] std::io::Error),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("gongkai: could not start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // The whole cause chain, one layer per line: each layer's message
+            // describes only that layer.
+            let mut message = format!("gongkai: {error}");
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                message.push_str(&format!("\n  caused by: {cause}"));
+                source = cause.source();
+            }
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), AppError> {
+    let config = Config::load(cli.config.as_deref())?;
+    let service_name = match &cli.command {
+        Command::Dev { .. } => "gongkai-dev".to_owned(),
+        Command::Serve { target } => format!("gongkai-{}", target_label(target)),
+        Command::Migrate => "gongkai-migrate".to_owned(),
+    };
+    let _telemetry = gongkai_telemetry::Telemetry::init(&service_name, config.telemetry.log_format.into())?;
+
+    match cli.command {
+        Command::Migrate => {
+            let store = connect_store(&config).await?;
+            store.migrate().await?;
+            tracing::info!(backend = %store.backend(), "Migrations applied.");
+            store.close().await;
+            Ok(())
+        }
+        Command::Dev { grpc_listen, site_listen } => {
+            let mut config = config;
+            if let Some(address) = grpc_listen {
+                config.grpc.listen = address;
+            }
+            if let Some(address) = site_listen {
+                config.site.listen = address;
+            }
+            let store = connect_store(&config).await?;
+            store.migrate().await?;
+            serve(&config, store, &Target::expand(&[Target::All])).await
+        }
+        Command::Serve { target } => {
+            let store = connect_store(&config).await?;
+            store.ensure_migrated().await?;
+            serve(&config, store, &Target::expand(&target)).await
+        }
+    }
+}
+
+async fn connect_store(config: &Config) -> Result<Store, AppError> {
+    let pool = PoolOptions { max_connections: config.storage.max_connections, ..PoolOptions::default() };
+    Ok(Store::connect(config.storage.url.expose_secret(), &pool).await?)
+}
+
+/// Checks the log, then runs `targets` until SIGINT or SIGTERM.
+async fn serve(config: &Config, store: Store, targets: &[Target]) -> Result<(), AppError> {
+    let log = LogUrl::parse(&config.log.url)?;
+    if let LogUrl::Kafka(kafka) = &log {
+        let brokers = kafka.probe(std::time::Duration::from_secs(10)).await?;
+        tracing::info!(brokers, "Kafka reachable.");
+    }
+
+    let shutdown = CancellationToken::new();
+    spawn_signal_listener(shutdown.clone())?;
+    let backend = store.backend();
+    let names = target_label(targets);
+    let result = targets::run(targets, store.clone(), &config.grpc, config.site.listen, shutdown, |endpoints| {
+        announce(&names, backend, &log, endpoints)
+    })
+    .await;
+    store.close().await;
+    result
+}
+
+/// Tells the person at the terminal (and the tests) where to connect.
+/// Printed on stdout, one `key: value` per line, after every listener is open.
+fn announce(targets: &str, backend: gongkai_store::Backend, log: &LogUrl, endpoints: Endpoints) {
+    println!("gongkai is running: {targets}");
+    println!("  storage: {backend}");
+    println!("  log: {log}");
+    println!("  grpc: http://{}", endpoints.grpc);
+    if let Some(site) = endpoints.site {
+        println!("  site: http://{site}/");
+    }
+    println!("Press Ctrl-C to stop.");
+}
+
+fn target_label(targets: &[Target]) -> String {
+    use clap::ValueEnum;
+    targets.iter().filter_map(|t| t.to_possible_value().map(|v| v.get_name().to_owned())).collect::<Vec<_>>().join(",")
+}
+
+/// Cancels `shutdown` on the first SIGINT or SIGTERM.
+fn spawn_signal_listener(shutdown: CancellationToken) -> Result<(), AppError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).map_err(AppError::Signals)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(AppError::Signals)?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = terminate.recv() => tracing::info!("SIGTERM received, draining."),
+            _ = interrupt.recv() => tracing::info!("SIGINT received, draining."),
+        }
+        shutdown.cancel();
+    });
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! End-to-end scenarios: gongkai as a real process, real sockets, the real
+//! PostgreSQL and Kafka that `scripts/test.sh` brings up. One test binary, so
+//! the workspace links it once.
+
+mod foundation;
+mod support;

@@ -1,0 +1,71 @@
+//! Clients the scenarios use to talk to a running gongkai.
+
+use std::path::Path;
+use std::time::Duration;
+
+use gongkai_testkit::GongkaiProcess;
+use tokio_stream::StreamExt;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+/// The gongkai executable built for this test run.
+pub(crate) fn gongkai_binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_gongkai"))
+}
+
+/// Starts gongkai with `args`, quiet logs, and `env`.
+pub(crate) async fn start_gongkai(args: &[&str], env: &[(&str, &str)]) -> GongkaiProcess {
+    let mut env = env.to_vec();
+    env.push(("RUST_LOG", "warn"));
+    GongkaiProcess::start(gongkai_binary(), args, &env, Duration::from_secs(60)).await
+}
+
+/// Connects a gRPC channel to `endpoint` (`http://host:port`).
+pub(crate) async fn channel(endpoint: &str) -> Channel {
+    Channel::from_shared(endpoint.to_owned())
+        .expect("endpoint is a URI")
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .unwrap_or_else(|error| panic!("cannot connect to {endpoint}: {error}"))
+}
+
+/// The health status of `service` ("" = the server as a whole).
+pub(crate) async fn health(channel: Channel, service: &str) -> ServingStatus {
+    let response = HealthClient::new(channel)
+        .check(HealthCheckRequest { service: service.to_owned() })
+        .await
+        .unwrap_or_else(|status| panic!("health check of `{service}` failed: {status}"));
+    response.into_inner().status()
+}
+
+/// The service names the server lists through gRPC reflection (v1).
+pub(crate) async fn reflected_services(channel: Channel) -> Vec<String> {
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::once(request))
+        .await
+        .expect("reflection answers")
+        .into_inner();
+    let response = responses.next().await.expect("one response").expect("no error");
+    match response.message_response {
+        Some(MessageResponse::ListServicesResponse(list)) => list.service.into_iter().map(|s| s.name).collect(),
+        other => panic!("unexpected reflection response: {other:?}"),
+    }
+}
+
+/// GETs `url` and returns the status code and body.
+pub(crate) async fn http_get(url: &str) -> (u16, String) {
+    let response = reqwest::get(url).await.unwrap_or_else(|error| panic!("GET {url} failed: {error}"));
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body is text"))
+}
