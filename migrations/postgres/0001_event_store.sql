@@ -16,8 +16,9 @@ CREATE TABLE events (
     request_digest  BYTEA       NOT NULL CHECK (length(request_digest) = 32),
     occurred_at     TIMESTAMPTZ NOT NULL,
     recorded_at     TIMESTAMPTZ NOT NULL,
-    -- SHA-256 chain per project: hash = SHA-256(prev_hash || canonical envelope).
-    prev_hash       BYTEA       NOT NULL CHECK (length(prev_hash) = 32),
+    -- SHA-256 chain per project: hash = SHA-256(prev_hash || canonical envelope);
+    -- prev_hash is empty for project_seq 1.
+    prev_hash       BYTEA       NOT NULL CHECK (length(prev_hash) IN (0, 32)),
     hash            BYTEA       NOT NULL CHECK (length(hash) = 32),
     -- The protobuf gongkai.v1.EventEnvelope as recorded.
     envelope        BYTEA       NOT NULL,

@@ -3,4 +3,6 @@
 //! the workspace links it once.
 
 mod foundation;
+mod ingestion;
 mod support;
+mod transport;

@@ -47,18 +47,20 @@ pub(crate) async fn health(channel: Channel, service: &str) -> ServingStatus {
 
 /// The service names the server lists through gRPC reflection (v1).
 pub(crate) async fn reflected_services(channel: Channel) -> Vec<String> {
+    try_reflected_services(channel).await.expect("reflection answers")
+}
+
+/// The service names listed through gRPC reflection (v1), or the status.
+pub(crate) async fn try_reflected_services(channel: Channel) -> Result<Vec<String>, tonic::Status> {
     let request = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
     };
-    let mut responses = ServerReflectionClient::new(channel)
-        .server_reflection_info(tokio_stream::once(request))
-        .await
-        .expect("reflection answers")
-        .into_inner();
-    let response = responses.next().await.expect("one response").expect("no error");
+    let mut responses =
+        ServerReflectionClient::new(channel).server_reflection_info(tokio_stream::once(request)).await?.into_inner();
+    let response = responses.next().await.expect("one response")?;
     match response.message_response {
-        Some(MessageResponse::ListServicesResponse(list)) => list.service.into_iter().map(|s| s.name).collect(),
+        Some(MessageResponse::ListServicesResponse(list)) => Ok(list.service.into_iter().map(|s| s.name).collect()),
         other => panic!("unexpected reflection response: {other:?}"),
     }
 }

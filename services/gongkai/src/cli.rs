@@ -40,4 +40,38 @@ pub(crate) enum Command {
     },
     /// Applies pending database migrations and exits.
     Migrate,
+    /// Makes a new bearer token and prints it with the `auth.credentials`
+    /// entry (holding only its SHA-256) to add to the configuration.
+    Credential {
+        /// The caller's id, e.g. `hrb-ggzy`; it becomes the `source` of its events.
+        #[arg(long)]
+        id: String,
+        /// What the caller may do.
+        #[arg(long, value_enum, default_value = "submitter")]
+        role: CredentialRole,
+        /// Region prefixes the caller may act on, comma-separated (e.g. `2301`).
+        #[arg(long, required = true, value_delimiter = ',')]
+        regions: Vec<String>,
+    },
+}
+
+/// Roles a credential can have.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum CredentialRole {
+    /// A trading-center system that submits facts.
+    Submitter,
+    /// A supervisor who queries.
+    Supervisor,
+    /// An auditor of supervisor queries.
+    Auditor,
+}
+
+impl From<CredentialRole> for gongkai_grpc::auth::Role {
+    fn from(role: CredentialRole) -> Self {
+        match role {
+            CredentialRole::Submitter => Self::Submitter,
+            CredentialRole::Supervisor => Self::Supervisor,
+            CredentialRole::Auditor => Self::Auditor,
+        }
+    }
 }

@@ -4,7 +4,7 @@
 //! never silently falls back to a default.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
@@ -25,6 +25,17 @@ pub(crate) struct Config {
     pub(crate) site: SiteConfig,
     /// Logs and traces.
     pub(crate) telemetry: TelemetryConfig,
+    /// Who may call the gRPC services.
+    pub(crate) auth: AuthConfig,
+}
+
+/// Credentials of trading centers, supervisors and auditors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct AuthConfig {
+    /// One entry per caller; only token hashes are configured. `gongkai
+    /// credential new` makes a token and its entry.
+    pub(crate) credentials: Vec<gongkai_grpc::auth::CredentialConfig>,
 }
 
 /// Storage selection by URL.
@@ -66,6 +77,22 @@ pub(crate) struct GrpcConfig {
     pub(crate) listen: SocketAddr,
     /// Largest request message decoded, in bytes.
     pub(crate) max_message_bytes: usize,
+    /// Certificate and key for TLS. Without them gRPC is plaintext, which is
+    /// allowed on loopback addresses only.
+    pub(crate) tls: Option<TlsConfig>,
+    /// A second, plaintext address that answers only `grpc.health.v1.Health`,
+    /// for probes that cannot speak TLS (Kubernetes gRPC probes).
+    pub(crate) health_listen: Option<SocketAddr>,
+}
+
+/// PEM files for serving gRPC over TLS.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TlsConfig {
+    /// Certificate chain (PEM).
+    pub(crate) cert: PathBuf,
+    /// Private key (PEM).
+    pub(crate) key: PathBuf,
 }
 
 impl Default for GrpcConfig {
@@ -73,6 +100,8 @@ impl Default for GrpcConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             max_message_bytes: gongkai_grpc::DEFAULT_MAX_MESSAGE_BYTES,
+            tls: None,
+            health_listen: None,
         }
     }
 }
@@ -170,6 +199,40 @@ mod tests {
             let config = Config::load(Some(Path::new("gongkai.toml"))).expect("config loads");
             assert_eq!(config.log.url, "kafka://127.0.0.1:9092");
             assert_eq!(config.grpc.listen.port(), 7000);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn credentials_come_from_the_file() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "gongkai.toml",
+                r#"
+                [[auth.credentials]]
+                id = "hrb-ggzy"
+                token_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+                role = "submitter"
+                regions = ["2301"]
+                "#,
+            )?;
+            let config = Config::load(Some(Path::new("gongkai.toml"))).expect("config loads");
+            assert_eq!(config.auth.credentials.len(), 1);
+            assert_eq!(config.auth.credentials[0].regions, vec!["2301".to_owned()]);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn credentials_come_from_one_environment_variable() {
+        Jail::expect_with(|jail| {
+            jail.set_env(
+                "GONGKAI_AUTH__CREDENTIALS",
+                r#"[{id="hrb-ggzy",token_sha256="9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",role="submitter",regions=["2301"]}]"#,
+            );
+            let config = Config::load(None).expect("config loads");
+            assert_eq!(config.auth.credentials.len(), 1);
+            assert_eq!(config.auth.credentials[0].id, "hrb-ggzy");
             Ok(())
         });
     }

@@ -5,6 +5,7 @@
 
 mod cli;
 mod config;
+mod credential;
 mod targets;
 
 use std::process::ExitCode;
@@ -17,7 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
-use crate::targets::{Endpoints, Target};
+use crate::targets::{Endpoints, Target, Wiring};
+use gongkai_grpc::auth::{Authenticator, Role};
 
 /// Failures of the binary: each wraps the layer that failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +48,24 @@ pub(crate) enum AppError {
     /// A component task panicked or was aborted.
     #[error("a component stopped unexpectedly")]
     Task(#[from] tokio::task::JoinError),
+    /// A file named in the configuration could not be read.
+    #[error("could not read {}", path.display())]
+    ReadFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// gRPC without TLS on an address other than loopback.
+    #[error("plaintext gRPC is allowed on loopback only, not on {0}: configure grpc.tls")]
+    PlaintextOffLoopback(std::net::SocketAddr),
+    /// The credentials in the configuration cannot be used.
+    #[error("invalid auth.credentials")]
+    Credentials(#[from] gongkai_grpc::auth::CredentialError),
+    /// A credential entry could not be written as TOML.
+    #[error("could not write the credential entry")]
+    Toml(#[source] toml::ser::Error),
     /// Signal handlers could not be installed.
     #[error("could not install signal handlers")]
     Signals(#[source] std::io::Error),
@@ -83,6 +103,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         Command::Dev { .. } => "gongkai-dev".to_owned(),
         Command::Serve { target } => format!("gongkai-{}", target_label(target)),
         Command::Migrate => "gongkai-migrate".to_owned(),
+        Command::Credential { .. } => "gongkai-credential".to_owned(),
     };
     let _telemetry = gongkai_telemetry::Telemetry::init(&service_name, config.telemetry.log_format.into())?;
 
@@ -102,16 +123,34 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             if let Some(address) = site_listen {
                 config.site.listen = address;
             }
+            // The embedded default is usable out of the box: without configured
+            // credentials, a one-off token for a submitter covering every region.
+            let dev_token = config.auth.credentials.is_empty().then(|| {
+                let token = credential::new_token();
+                config.auth.credentials.push(credential::entry("dev", Role::Submitter, all_regions(), &token));
+                token
+            });
             let store = connect_store(&config).await?;
             store.migrate().await?;
-            serve(&config, store, &Target::expand(&[Target::All])).await
+            serve(&config, store, &Target::expand(&[Target::All]), dev_token.as_deref()).await
         }
         Command::Serve { target } => {
             let store = connect_store(&config).await?;
             store.ensure_migrated().await?;
-            serve(&config, store, &Target::expand(&target)).await
+            serve(&config, store, &Target::expand(&target), None).await
+        }
+        Command::Credential { id, role, regions } => {
+            let token = credential::new_token();
+            let entry = credential::entry(&id, role.into(), regions, &token);
+            println!("{}", credential::describe(&entry, &token).map_err(AppError::Toml)?);
+            Ok(())
         }
     }
+}
+
+/// Every province prefix: the dev credential's reach.
+fn all_regions() -> Vec<String> {
+    gongkai_domain::codes::PROVINCE_PREFIXES.iter().map(|p| (*p).to_owned()).collect()
 }
 
 async fn connect_store(config: &Config) -> Result<Store, AppError> {
@@ -120,7 +159,8 @@ async fn connect_store(config: &Config) -> Result<Store, AppError> {
 }
 
 /// Checks the log, then runs `targets` until SIGINT or SIGTERM.
-async fn serve(config: &Config, store: Store, targets: &[Target]) -> Result<(), AppError> {
+async fn serve(config: &Config, store: Store, targets: &[Target], dev_token: Option<&str>) -> Result<(), AppError> {
+    let authenticator = Authenticator::new(&config.auth.credentials)?;
     let log = LogUrl::parse(&config.log.url)?;
     if let LogUrl::Kafka(kafka) = &log {
         let brokers = kafka.probe(std::time::Duration::from_secs(10)).await?;
@@ -131,21 +171,28 @@ async fn serve(config: &Config, store: Store, targets: &[Target]) -> Result<(), 
     spawn_signal_listener(shutdown.clone())?;
     let backend = store.backend();
     let names = target_label(targets);
-    let result = targets::run(targets, store.clone(), &config.grpc, config.site.listen, shutdown, |endpoints| {
-        announce(&names, backend, &log, endpoints)
-    })
-    .await;
+    let wiring = Wiring { store: store.clone(), authenticator, grpc: &config.grpc, site_listen: config.site.listen };
+    let result =
+        targets::run(targets, wiring, shutdown, |endpoints| announce(&names, backend, &log, endpoints, dev_token))
+            .await;
     store.close().await;
     result
 }
 
 /// Tells the person at the terminal (and the tests) where to connect.
 /// Printed on stdout, one `key: value` per line, after every listener is open.
-fn announce(targets: &str, backend: gongkai_store::Backend, log: &LogUrl, endpoints: Endpoints) {
+fn announce(targets: &str, backend: gongkai_store::Backend, log: &LogUrl, endpoints: Endpoints, token: Option<&str>) {
     println!("gongkai is running: {targets}");
     println!("  storage: {backend}");
     println!("  log: {log}");
-    println!("  grpc: http://{}", endpoints.grpc);
+    let scheme = if endpoints.grpc_tls { "https" } else { "http" };
+    println!("  grpc: {scheme}://{}", endpoints.grpc);
+    if let Some(health) = endpoints.health {
+        println!("  health: http://{health}");
+    }
+    if let Some(token) = token {
+        println!("  token: {token}");
+    }
     if let Some(site) = endpoints.site {
         println!("  site: http://{site}/");
     }

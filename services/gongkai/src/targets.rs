@@ -8,13 +8,22 @@ use std::net::SocketAddr;
 
 use clap::ValueEnum;
 use futures_util::TryFutureExt;
+use gongkai_awards::Awards;
+use gongkai_contracts::Contracts;
 use gongkai_grpc::GrpcServer;
+use gongkai_grpc::auth::Authenticator;
+use gongkai_ingest::Ingestor;
+use gongkai_projects::Projects;
+use gongkai_review::Review;
 use gongkai_store::Store;
+use gongkai_tenders::Tenders;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tonic::service::interceptor::InterceptedService;
 
 use crate::AppError;
+use crate::config::GrpcConfig;
 
 /// A component of gongkai.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
@@ -57,8 +66,25 @@ impl Target {
 pub(crate) struct Endpoints {
     /// The gRPC server.
     pub(crate) grpc: SocketAddr,
+    /// Whether the gRPC server speaks TLS.
+    pub(crate) grpc_tls: bool,
+    /// The plaintext health-only address, when configured.
+    pub(crate) health: Option<SocketAddr>,
     /// The website, when `site` runs.
     pub(crate) site: Option<SocketAddr>,
+}
+
+/// What the targets of one process are built from.
+#[derive(Debug)]
+pub(crate) struct Wiring<'a> {
+    /// The event store and read model.
+    pub(crate) store: Store,
+    /// Who may call.
+    pub(crate) authenticator: Authenticator,
+    /// gRPC settings.
+    pub(crate) grpc: &'a GrpcConfig,
+    /// Where the site listens.
+    pub(crate) site_listen: SocketAddr,
 }
 
 /// Binds the listeners for `targets`, then serves until `shutdown` is
@@ -66,24 +92,33 @@ pub(crate) struct Endpoints {
 /// open, before the first request is served.
 pub(crate) async fn run(
     targets: &[Target],
-    store: Store,
-    grpc: &crate::config::GrpcConfig,
-    site_listen: SocketAddr,
+    wiring: Wiring<'_>,
     shutdown: CancellationToken,
     on_ready: impl FnOnce(Endpoints),
 ) -> Result<(), AppError> {
-    let grpc_listener = bind(grpc.listen).await?;
-    let site_listener = if targets.contains(&Target::Site) { Some(bind(site_listen).await?) } else { None };
+    let mut grpc_server = grpc_server(targets, &wiring)?;
+    let grpc_listener = bind(wiring.grpc.listen).await?;
+    let health = match wiring.grpc.health_listen {
+        Some(address) => {
+            let listener = bind(address).await?;
+            let bound = listener.local_addr().map_err(AppError::Bind)?;
+            grpc_server.health_listener(listener);
+            Some(bound)
+        }
+        None => None,
+    };
+    let site_listener = if targets.contains(&Target::Site) { Some(bind(wiring.site_listen).await?) } else { None };
     on_ready(Endpoints {
         grpc: grpc_listener.local_addr().map_err(AppError::Bind)?,
+        grpc_tls: wiring.grpc.tls.is_some(),
+        health,
         site: site_listener.as_ref().map(TcpListener::local_addr).transpose().map_err(AppError::Bind)?,
     });
 
     let mut components = JoinSet::new();
-    let grpc_server = GrpcServer::new(grpc.max_message_bytes);
     components.spawn(grpc_server.serve(grpc_listener, shutdown.clone().cancelled_owned()).map_err(AppError::from));
     if let Some(listener) = site_listener {
-        let site = gongkai_site::serve(store.clone(), listener, shutdown.clone().cancelled_owned());
+        let site = gongkai_site::serve(wiring.store.clone(), listener, shutdown.clone().cancelled_owned());
         components.spawn(site.map_err(AppError::from));
     }
 
@@ -98,6 +133,46 @@ pub(crate) async fn run(
         }
     }
     outcome
+}
+
+/// The gRPC server with the services of `targets`, each behind the
+/// authenticator. Plaintext is refused off loopback.
+fn grpc_server(targets: &[Target], wiring: &Wiring<'_>) -> Result<GrpcServer, AppError> {
+    let config = wiring.grpc;
+    let mut server = GrpcServer::new(config.max_message_bytes);
+    match &config.tls {
+        Some(tls) => {
+            let cert =
+                std::fs::read(&tls.cert).map_err(|source| AppError::ReadFile { path: tls.cert.clone(), source })?;
+            let key = std::fs::read(&tls.key).map_err(|source| AppError::ReadFile { path: tls.key.clone(), source })?;
+            server.tls(&cert, &key);
+        }
+        None if !config.listen.ip().is_loopback() => return Err(AppError::PlaintextOffLoopback(config.listen)),
+        None => {}
+    }
+
+    let ingestor = Ingestor::new(wiring.store.clone());
+    // Each ingestion service sits behind the authenticator.
+    macro_rules! ingestion {
+        ($service:ident) => {
+            server.add_service(InterceptedService::new(
+                $service::new(ingestor.clone()).into_server(config.max_message_bytes),
+                wiring.authenticator.clone(),
+            ))
+        };
+    }
+    for target in targets {
+        match target {
+            Target::Projects => ingestion!(Projects),
+            Target::Tenders => ingestion!(Tenders),
+            Target::Review => ingestion!(Review),
+            Target::Awards => ingestion!(Awards),
+            Target::Contracts => ingestion!(Contracts),
+            // Served by components of their own.
+            Target::Supervision | Target::Site | Target::All => &mut server,
+        };
+    }
+    Ok(server)
 }
 
 async fn bind(address: SocketAddr) -> Result<TcpListener, AppError> {

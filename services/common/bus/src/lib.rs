@@ -2,7 +2,8 @@
 //!
 //! The transport is chosen by URL: `kafka://host:port[,host:port…]` for Apache
 //! Kafka, `embedded` (the default) for an in-process log used by `gongkai dev`.
-//! Topic names are part of the public contract and live here, once.
+//! Topic names are part of the public contract and live with the domain
+//! (`gongkai_domain::kinds::topic`).
 
 use std::fmt;
 use std::time::Duration;
@@ -12,11 +13,6 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 
 /// The default log: in-process, no server needed.
 pub const DEFAULT_LOG_URL: &str = "embedded";
-
-/// One Kafka topic per lifecycle domain; value = protobuf `EventEnvelope`,
-/// key = project code.
-pub const DOMAIN_TOPICS: [&str; 5] =
-    ["gongkai.projects.v1", "gongkai.tenders.v1", "gongkai.review.v1", "gongkai.awards.v1", "gongkai.contracts.v1"];
 
 /// Failures of the log layer.
 #[derive(Debug, thiserror::Error)]

@@ -4,6 +4,8 @@
 //! friends), bounded message sizes, and a graceful shutdown that reports
 //! NOT_SERVING before it stops accepting calls.
 
+pub mod auth;
+
 use std::future::Future;
 use std::net::SocketAddr;
 
@@ -27,6 +29,9 @@ pub enum GrpcError {
     /// The listener's address could not be read.
     #[error("could not read the listener address")]
     Listener(#[source] std::io::Error),
+    /// The TLS certificate or key could not be used.
+    #[error("could not configure TLS")]
+    Tls(#[source] tonic::transport::Error),
     /// The transport failed while serving.
     #[error("gRPC transport failed")]
     Transport(#[from] tonic::transport::Error),
@@ -38,6 +43,8 @@ pub struct GrpcServer {
     routes: RoutesBuilder,
     service_names: Vec<&'static str>,
     max_message_bytes: usize,
+    tls: Option<tonic::transport::Identity>,
+    health_listener: Option<TcpListener>,
 }
 
 impl Default for GrpcServer {
@@ -49,7 +56,19 @@ impl Default for GrpcServer {
 impl GrpcServer {
     /// A server whose services decode messages up to `max_message_bytes`.
     pub fn new(max_message_bytes: usize) -> Self {
-        Self { routes: RoutesBuilder::default(), service_names: Vec::new(), max_message_bytes }
+        Self {
+            routes: RoutesBuilder::default(),
+            service_names: Vec::new(),
+            max_message_bytes,
+            tls: None,
+            health_listener: None,
+        }
+    }
+
+    /// Serves over TLS (rustls) with this PEM certificate chain and key.
+    pub fn tls(&mut self, cert_pem: &[u8], key_pem: &[u8]) -> &mut Self {
+        self.tls = Some(tonic::transport::Identity::from_pem(cert_pem, key_pem));
+        self
     }
 
     /// The decoding limit that services added here should apply.
@@ -57,18 +76,23 @@ impl GrpcServer {
         self.max_message_bytes
     }
 
+    /// Also answers `grpc.health.v1.Health` (and nothing else) in plaintext on
+    /// `listener`, for probes that cannot speak TLS (Kubernetes gRPC probes).
+    pub fn health_listener(&mut self, listener: TcpListener) -> &mut Self {
+        self.health_listener = Some(listener);
+        self
+    }
+
     /// Adds a service; its health status becomes SERVING once the server runs.
     pub fn add_service<S>(&mut self, service: S) -> &mut Self
     where
-        S: tower_service::Service<
-                http::Request<tonic::body::Body>,
-                Response = http::Response<tonic::body::Body>,
-                Error = std::convert::Infallible,
-            > + NamedService
+        S: tower_service::Service<http::Request<tonic::body::Body>, Error = std::convert::Infallible>
+            + NamedService
             + Clone
             + Send
             + Sync
             + 'static,
+        S::Response: axum::response::IntoResponse,
         S::Future: Send + 'static,
     {
         self.service_names.push(S::NAME);
@@ -95,12 +119,33 @@ impl GrpcServer {
 
         set_status(&reporter, &self.service_names, ServingStatus::Serving).await;
         let mut routes = self.routes;
-        routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
+        routes.add_service(health_service.clone()).add_service(reflection_v1).add_service(reflection_v1alpha);
 
-        tracing::info!(%address, services = ?self.service_names, "gRPC server listening.");
+        let health_stop = tokio_util::sync::CancellationToken::new();
+        let health_task = match self.health_listener {
+            Some(listener) => {
+                let health_address = listener.local_addr().map_err(GrpcError::Listener)?;
+                tracing::info!(address = %health_address, "gRPC health listening (plaintext, health only).");
+                let stop = health_stop.clone().cancelled_owned();
+                Some(tokio::spawn(
+                    tonic::transport::Server::builder()
+                        .add_service(health_service)
+                        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop),
+                ))
+            }
+            None => None,
+        };
+
+        tracing::info!(%address, tls = self.tls.is_some(), services = ?self.service_names, "gRPC server listening.");
         let stop_reporter = reporter.clone();
         let names = self.service_names.clone();
-        let result = tonic::transport::Server::builder()
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(identity) = self.tls {
+            builder = builder
+                .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+                .map_err(GrpcError::Tls)?;
+        }
+        let result = builder
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
                 shutdown.await;
@@ -108,6 +153,14 @@ impl GrpcServer {
                 tracing::info!(%address, "gRPC server draining.");
             })
             .await;
+        health_stop.cancel();
+        if let Some(task) = health_task {
+            // The health port only mirrors the main server; its own failure
+            // after shutdown changes nothing.
+            if let Ok(Err(error)) = task.await {
+                tracing::warn!(%error, "gRPC health server failed.");
+            }
+        }
         result.map_err(GrpcError::from)
     }
 }

@@ -14,6 +14,10 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+mod events;
+
+pub use events::{AppendOutcome, EventCounts, NewEvent, StoredEvent};
+
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../../migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../../migrations/sqlite");
 
@@ -61,6 +65,23 @@ pub enum StoreError {
     /// A query failed.
     #[error("database query failed")]
     Query(#[from] sqlx::Error),
+    /// An event handed to [`Store::append`] cannot be stored as given
+    /// (malformed id, hash, timestamp or domain); nothing was written.
+    #[error("event cannot be stored: {0}")]
+    InvalidEvent(String),
+    /// The stream is at `project_seq - 1` but its head hash is not the
+    /// event's `prev_hash`: the caller chained the event to the wrong head.
+    #[error("prev_hash of event {project_seq} of project {project_code} is not the stream's head hash")]
+    ChainMismatch {
+        /// The project whose stream was appended to.
+        project_code: String,
+        /// The refused event's `project_seq`.
+        project_seq: u64,
+    },
+    /// A stored row could not be read back (undecodable envelope, wrong
+    /// hash length): the database holds data this build did not write.
+    #[error("stored event data is corrupt: {0}")]
+    Corrupt(String),
 }
 
 /// Which database is behind a [`Store`].

@@ -5,6 +5,8 @@
 //! `GONGKAI_TEST_KAFKA_URL`, defaulting to the scripts' ports). Nothing here
 //! skips: when a server cannot be reached the test fails and says which.
 
+pub mod scenario;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Stdio;

@@ -1,0 +1,127 @@
+//! Why a submission was not recorded, and the one mapping to gRPC status.
+
+use std::collections::HashMap;
+
+use gongkai_domain::{FieldViolation, Rejection};
+use gongkai_proto::v1::Domain;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// The `ErrorInfo.domain` of every gongkai error.
+const ERROR_DOMAIN: &str = "gongkai.v1";
+
+/// A submission that was not recorded. Nothing was written in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Malformed fields, one violation each.
+    #[error("the request has {} invalid field(s)", .0.len())]
+    Invalid(Vec<FieldViolation>),
+    /// A hard rule refused the fact.
+    #[error("refused by rule {}", .0.rule)]
+    Refused(#[source] Rejection),
+    /// The project lies outside the caller's regions.
+    #[error("project region {region} is outside the caller's regions")]
+    RegionNotAllowed {
+        /// The project's region code.
+        region: String,
+    },
+    /// The credential may not submit facts.
+    #[error("the credential may not submit facts")]
+    NotASubmitter,
+    /// A correction sent to another domain's service.
+    #[error("this service records {expected:?} facts only")]
+    WrongDomain {
+        /// The service's domain.
+        expected: Domain,
+    },
+    /// The request id was used before for a different request.
+    #[error("request id already used for a different request")]
+    RequestIdReused {
+        /// The event the first request created.
+        event_id: String,
+    },
+    /// Other writers kept winning the race for the project's next seq.
+    #[error("too many concurrent writes to the project")]
+    Contended,
+    /// The store failed.
+    #[error("event store failed")]
+    Store(#[from] gongkai_store::StoreError),
+}
+
+impl IngestError {
+    /// A short, bounded label for logs and metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            IngestError::Invalid(_) => "INVALID_ARGUMENT",
+            IngestError::Refused(rejection) => rejection.rule,
+            IngestError::RegionNotAllowed { .. } => "REGION_NOT_ALLOWED",
+            IngestError::NotASubmitter => "NOT_A_SUBMITTER",
+            IngestError::WrongDomain { .. } => "EVENT_OTHER_DOMAIN",
+            IngestError::RequestIdReused { .. } => "REQUEST_ID_REUSED",
+            IngestError::Contended => "CONTENDED",
+            IngestError::Store(_) => "STORE_UNAVAILABLE",
+        }
+    }
+}
+
+fn error_info(code: Code, message: String, reason: &str, metadata: HashMap<String, String>) -> Status {
+    Status::with_error_details(code, message, ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata))
+}
+
+impl From<IngestError> for Status {
+    fn from(error: IngestError) -> Self {
+        let reason = error.reason();
+        match error {
+            IngestError::Invalid(violations) => {
+                let mut details = ErrorDetails::new();
+                for violation in &violations {
+                    details.add_bad_request_violation(violation.field.clone(), violation.description.clone());
+                }
+                let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+                let message = format!("invalid field(s): {}", fields.join(", "));
+                Status::with_error_details(Code::InvalidArgument, message, details)
+            }
+            IngestError::Refused(rejection) => {
+                let metadata = rejection.context.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+                error_info(
+                    Code::FailedPrecondition,
+                    format!("{}: {}", rejection.rule, rejection.message),
+                    reason,
+                    metadata,
+                )
+            }
+            IngestError::RegionNotAllowed { region } => error_info(
+                Code::PermissionDenied,
+                format!("project region {region} is outside the regions of this credential"),
+                reason,
+                HashMap::from([("region_code".to_owned(), region)]),
+            ),
+            IngestError::NotASubmitter => error_info(
+                Code::PermissionDenied,
+                "this credential may not submit facts".into(),
+                reason,
+                HashMap::new(),
+            ),
+            IngestError::WrongDomain { expected } => error_info(
+                Code::FailedPrecondition,
+                format!("this service records {} facts only", gongkai_domain::kinds::domain_slug(expected)),
+                reason,
+                HashMap::from([("service_domain".to_owned(), gongkai_domain::kinds::domain_slug(expected).to_owned())]),
+            ),
+            IngestError::RequestIdReused { event_id } => error_info(
+                Code::AlreadyExists,
+                "request_id was already used for a different request".into(),
+                reason,
+                HashMap::from([("event_id".to_owned(), event_id)]),
+            ),
+            IngestError::Contended => {
+                Status::aborted("too many concurrent writes to this project; retry with the same request_id")
+            }
+            IngestError::Store(store_error) => {
+                // Internal detail stays in the log, never in the reply.
+                tracing::error!(error = %store_error, source = ?std::error::Error::source(&store_error), "Event store failed.");
+                Status::unavailable("the event store is unavailable; retry with the same request_id")
+            }
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! The event store against both backends: every test body runs on a fresh
+//! PostgreSQL database (failing, never skipping, when it is unreachable) and on
+//! a fresh SQLite file.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use gongkai_proto::v1::{ComplianceFlag, Domain, EventEnvelope, Fact, ProjectApproved, event_envelope, fact};
+use gongkai_store::{AppendOutcome, EventCounts, NewEvent, PoolOptions, Store, StoreError};
+use prost::Message;
+use sha2::{Digest, Sha256};
+
+const PROJECT: &str = "2017-230113-48-01-012345";
+const OTHER_PROJECT: &str = "2017-230113-48-01-054321";
+const SOURCE: &str = "center-harbin";
+const TOPIC: &str = "gongkai.projects.v1";
+
+/// A migrated store; keeps the SQLite directory alive as long as the store.
+struct Harness {
+    store: Store,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn postgres() -> Harness {
+    let url = gongkai_testkit::fresh_postgres_database().await;
+    let store = Store::connect(&url, &PoolOptions::default()).await.expect("connect to PostgreSQL");
+    store.migrate().await.expect("migrate PostgreSQL");
+    Harness { store, _dir: None }
+}
+
+async fn sqlite() -> Harness {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = gongkai_testkit::fresh_sqlite_url(dir.path());
+    let store = Store::connect(&url, &PoolOptions::default()).await.expect("open SQLite");
+    store.migrate().await.expect("migrate SQLite");
+    Harness { store, _dir: Some(dir) }
+}
+
+/// Stand-in for the chain hash (the real one lives in gongkai-domain):
+/// SHA-256(prev || event_id).
+fn stand_in_hash(prev: Option<[u8; 32]>, event_id: &str) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    if let Some(prev) = prev {
+        hasher.update(prev);
+    }
+    hasher.update(event_id.as_bytes());
+    hasher.finalize().into()
+}
+
+fn flag(rule: &str, event_id: &str) -> ComplianceFlag {
+    ComplianceFlag {
+        rule: rule.to_owned(),
+        title: "招标文件发出至投标截止不足20日".to_owned(),
+        event_ids: vec![event_id.to_owned()],
+        explanation: "仅14日。".to_owned(),
+        ..Default::default()
+    }
+}
+
+/// The event `seq` of `project`, chained to `prev` (the previous event's hash).
+fn event(project: &str, seq: u64, prev: Option<[u8; 32]>, request_id: &str) -> NewEvent {
+    let event_id = uuid::Uuid::now_v7().hyphenated().to_string();
+    let hash = stand_in_hash(prev, &event_id);
+    let envelope = EventEnvelope {
+        event_id,
+        r#type: "gongkai.v1.ProjectApproved".to_owned(),
+        source: SOURCE.to_owned(),
+        subject: project.to_owned(),
+        project_seq: seq,
+        position: 0,
+        occurred_at: Some(prost_types::Timestamp { seconds: 1_700_000_000, nanos: 0 }),
+        recorded_at: Some(prost_types::Timestamp { seconds: 1_700_000_100 + seq as i64, nanos: 123_456_789 }),
+        request_id: request_id.to_owned(),
+        prev_hash: prev.map(hex::encode).unwrap_or_default(),
+        hash: hex::encode(hash),
+        flags: Vec::new(),
+        domain: Domain::Projects as i32,
+        body: Some(event_envelope::Body::Fact(Fact {
+            kind: Some(fact::Kind::ProjectApproved(ProjectApproved {
+                project_name: format!("哈尔滨市某某道路工程 {seq}"),
+                total_investment_fen: 10_000_000_000,
+                ..Default::default()
+            })),
+        })),
+    };
+    NewEvent {
+        envelope,
+        region_code: "230113".to_owned(),
+        request_digest: Sha256::digest(request_id.as_bytes()).into(),
+        topic: TOPIC.to_owned(),
+    }
+}
+
+fn hash_of(event: &NewEvent) -> [u8; 32] {
+    hex::decode(&event.envelope.hash).unwrap().try_into().unwrap()
+}
+
+async fn appended(store: &Store, event: &NewEvent) -> u64 {
+    match store.append(event).await.expect("append") {
+        AppendOutcome::Appended { position } => position,
+        other => panic!("expected Appended, got {other:?}"),
+    }
+}
+
+/// Appends seq 1..=n to `project` and returns the events with positions set.
+async fn append_chain(store: &Store, project: &str, n: u64) -> Vec<EventEnvelope> {
+    let mut prev = None;
+    let mut stored = Vec::new();
+    for seq in 1..=n {
+        let new = event(project, seq, prev, &format!("{project}-req-{seq}"));
+        let position = appended(store, &new).await;
+        prev = Some(hash_of(&new));
+        stored.push(EventEnvelope { position, ..new.envelope });
+    }
+    stored
+}
+
+async fn append_and_load_back(store: &Store) {
+    assert_eq!(store.load_stream(PROJECT).await.unwrap(), Vec::new());
+    assert_eq!(store.stream_head(PROJECT).await.unwrap(), None);
+
+    let expected = append_chain(store, PROJECT, 5).await;
+    let positions: Vec<u64> = expected.iter().map(|e| e.position).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "positions increase with seq: {positions:?}");
+
+    assert_eq!(store.load_stream(PROJECT).await.unwrap(), expected);
+    let last = expected.last().unwrap();
+    let head: [u8; 32] = hex::decode(&last.hash).unwrap().try_into().unwrap();
+    assert_eq!(store.stream_head(PROJECT).await.unwrap(), Some((5, head)));
+
+    let found = store.find_request(SOURCE, &format!("{PROJECT}-req-3")).await.unwrap().expect("request 3 is stored");
+    assert_eq!(found.envelope, expected[2]);
+    assert_eq!(found.request_digest, <[u8; 32]>::from(Sha256::digest(format!("{PROJECT}-req-3").as_bytes())));
+    assert!(store.find_request("another-center", &format!("{PROJECT}-req-3")).await.unwrap().is_none());
+
+    // Another project has its own stream.
+    append_chain(store, OTHER_PROJECT, 2).await;
+    assert_eq!(store.load_stream(PROJECT).await.unwrap(), expected);
+    assert_eq!(
+        store.event_counts().await.unwrap(),
+        EventCounts { events: 7, streams: 2, outbox: 7, compliance_flags: 0 }
+    );
+}
+
+async fn conflict_on_taken_or_skipped_seq(store: &Store) {
+    let chain = append_chain(store, PROJECT, 2).await;
+    let hash = |i: usize| -> [u8; 32] { hex::decode(&chain[i].hash).unwrap().try_into().unwrap() };
+    let before = store.event_counts().await.unwrap();
+
+    // seq 1 and 2 are taken, whatever the request.
+    assert_eq!(store.append(&event(PROJECT, 1, None, "late-1")).await.unwrap(), AppendOutcome::Conflict);
+    assert_eq!(store.append(&event(PROJECT, 2, Some(hash(0)), "late-2")).await.unwrap(), AppendOutcome::Conflict);
+    // Skipping ahead, and continuing a stream that does not exist.
+    assert_eq!(store.append(&event(PROJECT, 4, Some(hash(1)), "ahead-4")).await.unwrap(), AppendOutcome::Conflict);
+    assert_eq!(
+        store.append(&event(OTHER_PROJECT, 2, Some(hash(0)), "nowhere")).await.unwrap(),
+        AppendOutcome::Conflict
+    );
+
+    assert_eq!(store.event_counts().await.unwrap(), before);
+    assert_eq!(store.load_stream(PROJECT).await.unwrap(), chain);
+    // The refused requests left no trace and the stream goes on.
+    assert!(store.find_request(SOURCE, "late-2").await.unwrap().is_none());
+    appended(store, &event(PROJECT, 3, Some(hash(1)), "late-2")).await;
+}
+
+async fn duplicate_request_writes_nothing(store: &Store) {
+    let first = event(PROJECT, 1, None, "req-1");
+    appended(store, &first).await;
+    let before = store.event_counts().await.unwrap();
+
+    // Same key on another project's first event: not even its stream is opened.
+    let other = event(OTHER_PROJECT, 1, None, "req-1");
+    assert_eq!(store.append(&other).await.unwrap(), AppendOutcome::DuplicateRequest);
+    // Same key on the next event of the same project.
+    let next = event(PROJECT, 2, Some(hash_of(&first)), "req-1");
+    assert_eq!(store.append(&next).await.unwrap(), AppendOutcome::DuplicateRequest);
+
+    assert_eq!(store.event_counts().await.unwrap(), before);
+    assert_eq!(store.stream_head(OTHER_PROJECT).await.unwrap(), None);
+    assert_eq!(store.stream_head(PROJECT).await.unwrap(), Some((1, hash_of(&first))));
+    let found = store.find_request(SOURCE, "req-1").await.unwrap().unwrap();
+    assert_eq!(found.envelope.event_id, first.envelope.event_id);
+
+    // The key is per source.
+    let mut elsewhere = event(OTHER_PROJECT, 1, None, "req-1");
+    elsewhere.envelope.source = "center-qiqihar".to_owned();
+    appended(store, &elsewhere).await;
+}
+
+async fn outbox_and_flags_are_written(store: &Store) {
+    let mut new = event(PROJECT, 1, None, "flagged");
+    let event_id = new.envelope.event_id.clone();
+    let flags = vec![flag("TBL-24-BID-PERIOD", &event_id), flag("GK-MISSING-DOCUMENTS", &event_id)];
+    new.envelope.flags = flags.clone();
+    let position = appended(store, &new).await;
+    assert_eq!(
+        store.event_counts().await.unwrap(),
+        EventCounts { events: 1, streams: 1, outbox: 1, compliance_flags: 2 }
+    );
+    assert_eq!(store.load_stream(PROJECT).await.unwrap()[0].flags, flags);
+
+    let position = i64::try_from(position).unwrap();
+    type FlagRow = (String, String, String, Vec<u8>);
+    let (outbox, mut stored_flags): ((i64, String, bool), Vec<FlagRow>) = match store {
+        Store::Postgres(pool) => (
+            sqlx::query_as("SELECT position, topic, published_at IS NULL FROM outbox").fetch_one(pool).await.unwrap(),
+            sqlx::query_as("SELECT event_id::text, project_code, rule, flag FROM compliance_flags ORDER BY id")
+                .fetch_all(pool)
+                .await
+                .unwrap(),
+        ),
+        Store::Sqlite(pool) => (
+            sqlx::query_as("SELECT position, topic, published_at IS NULL FROM outbox").fetch_one(pool).await.unwrap(),
+            sqlx::query_as("SELECT event_id, project_code, rule, flag FROM compliance_flags ORDER BY id")
+                .fetch_all(pool)
+                .await
+                .unwrap(),
+        ),
+    };
+    assert_eq!(outbox, (position, TOPIC.to_owned(), true));
+    let mut expected: Vec<_> =
+        flags.iter().map(|f| (event_id.clone(), PROJECT.to_owned(), f.rule.clone(), f.encode_to_vec())).collect();
+    stored_flags.sort();
+    expected.sort();
+    assert_eq!(stored_flags, expected);
+}
+
+async fn wrong_chain_or_malformed_event_is_an_error(store: &Store) {
+    let first = event(PROJECT, 1, None, "one");
+    appended(store, &first).await;
+    let before = store.event_counts().await.unwrap();
+
+    let wrong = event(PROJECT, 2, Some([7; 32]), "two");
+    let error = store.append(&wrong).await.unwrap_err();
+    assert!(matches!(error, StoreError::ChainMismatch { project_seq: 2, .. }), "{error:?}");
+
+    let mut bad_hash = event(PROJECT, 2, Some(hash_of(&first)), "two");
+    bad_hash.envelope.hash = "ABC".to_owned();
+    assert!(matches!(store.append(&bad_hash).await, Err(StoreError::InvalidEvent(_))));
+    let mut no_domain = event(PROJECT, 2, Some(hash_of(&first)), "two");
+    no_domain.envelope.domain = Domain::Unspecified as i32;
+    assert!(matches!(store.append(&no_domain).await, Err(StoreError::InvalidEvent(_))));
+    let mut first_with_prev = event(OTHER_PROJECT, 1, None, "three");
+    first_with_prev.envelope.prev_hash = hex::encode([1; 32]);
+    assert!(matches!(store.append(&first_with_prev).await, Err(StoreError::InvalidEvent(_))));
+    let mut bad_region = event(OTHER_PROJECT, 1, None, "four");
+    bad_region.region_code = "23011x".to_owned();
+    assert!(matches!(store.append(&bad_region).await, Err(StoreError::InvalidEvent(_))));
+
+    assert_eq!(store.event_counts().await.unwrap(), before);
+}
+
+async fn concurrent_writers_on_one_project(store: &Store) {
+    const TASKS: usize = 16;
+    const PER_TASK: usize = 10;
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for task in 0..TASKS {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            let mut conflicts = 0_u32;
+            for i in 0..PER_TASK {
+                let request_id = format!("task-{task}-{i}");
+                loop {
+                    let (seq, prev) = match store.stream_head(PROJECT).await.expect("head") {
+                        None => (1, None),
+                        Some((seq, head)) => (seq + 1, Some(head)),
+                    };
+                    let new = event(PROJECT, seq, prev, &request_id);
+                    match store.append(&new).await.expect("append") {
+                        AppendOutcome::Appended { .. } => {
+                            acknowledged.push(new.envelope.event_id);
+                            break;
+                        }
+                        AppendOutcome::Conflict => conflicts += 1,
+                        AppendOutcome::DuplicateRequest => panic!("{request_id} was never appended before"),
+                    }
+                }
+            }
+            (acknowledged, conflicts)
+        }));
+    }
+    let mut acknowledged = Vec::new();
+    let mut conflicts = 0;
+    for handle in handles {
+        let (ids, task_conflicts) = handle.await.expect("task");
+        acknowledged.extend(ids);
+        conflicts += task_conflicts;
+    }
+    let elapsed = started.elapsed();
+    eprintln!(
+        "{:?}: {} appends in {elapsed:.2?} ({:.0}/s), {conflicts} conflicts",
+        store.backend(),
+        acknowledged.len(),
+        acknowledged.len() as f64 / elapsed.as_secs_f64(),
+    );
+
+    let total = TASKS * PER_TASK;
+    assert_eq!(acknowledged.len(), total);
+    let stream = store.load_stream(PROJECT).await.unwrap();
+    assert_eq!(stream.len(), total);
+    let seqs: Vec<u64> = stream.iter().map(|e| e.project_seq).collect();
+    assert_eq!(seqs, (1..=total as u64).collect::<Vec<_>>());
+    for pair in stream.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash, "chain is linked at seq {}", pair[1].project_seq);
+        assert!(pair[0].position < pair[1].position);
+    }
+    let stored: HashSet<&str> = stream.iter().map(|e| e.event_id.as_str()).collect();
+    let acked: HashSet<&str> = acknowledged.iter().map(String::as_str).collect();
+    assert_eq!(acked.len(), total, "every acknowledged event id is distinct");
+    assert_eq!(stored, acked);
+    let counts = store.event_counts().await.unwrap();
+    assert_eq!(counts, EventCounts { events: total as u64, streams: 1, outbox: total as u64, compliance_flags: 0 });
+}
+
+async fn concurrent_reuse_of_one_request(store: &Store) {
+    // Eight first events of eight projects race with the same request id.
+    let mut handles = Vec::new();
+    for n in 0..8 {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            store.append(&event(&format!("2017-230113-48-01-00000{n}"), 1, None, "shared")).await.expect("append")
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for handle in handles {
+        outcomes.push(handle.await.unwrap());
+    }
+    let won = outcomes.iter().filter(|o| matches!(o, AppendOutcome::Appended { .. })).count();
+    let duplicates = outcomes.iter().filter(|o| **o == AppendOutcome::DuplicateRequest).count();
+    assert_eq!((won, duplicates), (1, 7), "{outcomes:?}");
+    assert_eq!(
+        store.event_counts().await.unwrap(),
+        EventCounts { events: 1, streams: 1, outbox: 1, compliance_flags: 0 }
+    );
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let harness = super::postgres().await;
+                    super::$name(&harness.store).await;
+                    harness.store.close().await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let harness = super::sqlite().await;
+                    super::$name(&harness.store).await;
+                    harness.store.close().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    append_and_load_back,
+    conflict_on_taken_or_skipped_seq,
+    duplicate_request_writes_nothing,
+    outbox_and_flags_are_written,
+    wrong_chain_or_malformed_event_is_an_error,
+    concurrent_writers_on_one_project,
+    concurrent_reuse_of_one_request,
+);
