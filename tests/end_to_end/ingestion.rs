@@ -43,6 +43,11 @@ fn credential(id: &str, token: &str, role: &str, regions: &str) -> String {
 
 impl Ingestion {
     pub(crate) async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, "projects,tenders,review,awards,contracts", &[]).await
+    }
+
+    /// gongkai serving `targets` on a fresh database, with `extra_env`.
+    pub(crate) async fn start_with(backend: Backend, targets: &str, extra_env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let storage = match backend {
             Backend::Sqlite => fresh_sqlite_url(dir.path()),
@@ -56,21 +61,18 @@ impl Ingestion {
         ];
         std::fs::write(&config, credentials.join("\n")).expect("config written");
         let config = config.to_str().expect("utf-8 path").to_owned();
-        let env = [("GONGKAI_STORAGE__URL", storage.as_str()), ("GONGKAI_GRPC__LISTEN", "127.0.0.1:0")];
+        let mut env = vec![("GONGKAI_STORAGE__URL", storage.as_str()), ("GONGKAI_GRPC__LISTEN", "127.0.0.1:0")];
+        env.extend_from_slice(extra_env);
 
         let migrated = tokio::process::Command::new(gongkai_binary())
             .args(["migrate", "--config", &config])
-            .envs(env)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .status()
             .await
             .expect("gongkai migrate runs");
         assert!(migrated.success(), "migrations apply");
-        let process = start_gongkai(
-            &["serve", "--target", "projects,tenders,review,awards,contracts", "--config", &config],
-            &env,
-        )
-        .await;
+        let process = start_gongkai(&["serve", "--target", targets, "--config", &config], &env).await;
         let store = Store::connect(&storage, &PoolOptions::default()).await.expect("test reads the store");
         let harbin = Clients::new(channel(process.endpoint("grpc")).await, HARBIN_TOKEN);
         Self { _dir: dir, _process: process, store, harbin }

@@ -4,5 +4,6 @@
 
 mod foundation;
 mod ingestion;
+mod projection;
 mod support;
 mod transport;

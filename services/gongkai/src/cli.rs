@@ -40,6 +40,11 @@ pub(crate) enum Command {
     },
     /// Applies pending database migrations and exits.
     Migrate,
+    /// Projector maintenance.
+    Projector {
+        #[command(subcommand)]
+        command: ProjectorCommand,
+    },
     /// Makes a new bearer token and prints it with the `auth.credentials`
     /// entry (holding only its SHA-256) to add to the configuration.
     Credential {
@@ -53,6 +58,14 @@ pub(crate) enum Command {
         #[arg(long, required = true, value_delimiter = ',')]
         regions: Vec<String>,
     },
+}
+
+/// Projector maintenance commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProjectorCommand {
+    /// Empties every view and rebuilds it from the beginning of the log,
+    /// showing progress. Gives the same views as the live projection.
+    Rebuild,
 }
 
 /// Roles a credential can have.

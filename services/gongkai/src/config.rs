@@ -27,6 +27,24 @@ pub(crate) struct Config {
     pub(crate) telemetry: TelemetryConfig,
     /// Who may call the gRPC services.
     pub(crate) auth: AuthConfig,
+    /// The projector.
+    pub(crate) projector: ProjectorConfig,
+}
+
+/// Projector settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct ProjectorConfig {
+    /// Kafka consumer group; projector instances of one group split the partitions.
+    pub(crate) group_id: String,
+    /// How long the embedded projector waits when the log has nothing new, ms.
+    pub(crate) poll_ms: u64,
+}
+
+impl Default for ProjectorConfig {
+    fn default() -> Self {
+        Self { group_id: "gongkai-projector".to_owned(), poll_ms: 50 }
+    }
 }
 
 /// Credentials of trading centers, supervisors and auditors.
@@ -61,11 +79,16 @@ impl Default for StorageConfig {
 pub(crate) struct LogConfig {
     /// `embedded` (default) or `kafka://host:port[,host:port…]`.
     pub(crate) url: String,
+    /// Prefix of the Kafka topic names (empty: `gongkai.tenders.v1` …), to
+    /// share a cluster between deployments.
+    pub(crate) topic_prefix: String,
+    /// Partitions of each domain topic when gongkai creates it.
+    pub(crate) partitions: i32,
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { url: gongkai_bus::DEFAULT_LOG_URL.to_owned() }
+        Self { url: gongkai_bus::DEFAULT_LOG_URL.to_owned(), topic_prefix: String::new(), partitions: 3 }
     }
 }
 

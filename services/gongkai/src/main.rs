@@ -16,7 +16,7 @@ use gongkai_store::{PoolOptions, Store};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ProjectorCommand};
 use crate::config::Config;
 use crate::targets::{Endpoints, Target, Wiring};
 use gongkai_grpc::auth::{Authenticator, Role};
@@ -42,6 +42,12 @@ pub(crate) enum AppError {
     /// The gRPC server failed.
     #[error("gRPC server failed")]
     Grpc(#[from] gongkai_grpc::GrpcError),
+    /// The relay failed.
+    #[error("relay failed")]
+    Relay(#[from] gongkai_relay::RelayError),
+    /// The projector failed.
+    #[error("projector failed")]
+    Projector(#[from] gongkai_projector::ProjectorError),
     /// The website failed.
     #[error("site failed")]
     Site(#[from] gongkai_site::SiteError),
@@ -104,6 +110,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         Command::Serve { target } => format!("gongkai-{}", target_label(target)),
         Command::Migrate => "gongkai-migrate".to_owned(),
         Command::Credential { .. } => "gongkai-credential".to_owned(),
+        Command::Projector { .. } => "gongkai-projector-rebuild".to_owned(),
     };
     let _telemetry = gongkai_telemetry::Telemetry::init(&service_name, config.telemetry.log_format.into())?;
 
@@ -139,6 +146,12 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             store.ensure_migrated().await?;
             serve(&config, store, &Target::expand(&target), None).await
         }
+        Command::Projector { command: ProjectorCommand::Rebuild } => {
+            let store = connect_store(&config).await?;
+            store.ensure_migrated().await?;
+            let log = LogUrl::parse(&config.log.url)?;
+            rebuild(&store, &projector_source(&config, &log)).await
+        }
         Command::Credential { id, role, regions } => {
             let token = credential::new_token();
             let entry = credential::entry(&id, role.into(), regions, &token);
@@ -171,12 +184,71 @@ async fn serve(config: &Config, store: Store, targets: &[Target], dev_token: Opt
     spawn_signal_listener(shutdown.clone())?;
     let backend = store.backend();
     let names = target_label(targets);
-    let wiring = Wiring { store: store.clone(), authenticator, grpc: &config.grpc, site_listen: config.site.listen };
+    let wiring = Wiring {
+        store: store.clone(),
+        authenticator,
+        grpc: &config.grpc,
+        site_listen: config.site.listen,
+        projector_source: projector_source(config, &log),
+        relay: match &log {
+            LogUrl::Kafka(kafka) => {
+                let mut relay = gongkai_relay::RelayConfig::new(kafka.clone());
+                relay.topic_prefix = config.log.topic_prefix.clone();
+                relay.partitions = config.log.partitions;
+                Some(relay)
+            }
+            LogUrl::Embedded => None,
+        },
+    };
     let result =
         targets::run(targets, wiring, shutdown, |endpoints| announce(&names, backend, &log, endpoints, dev_token))
             .await;
     store.close().await;
     result
+}
+
+/// `gongkai projector rebuild`, with a progress bar on stderr.
+async fn rebuild(store: &Store, source: &gongkai_projector::Source) -> Result<(), AppError> {
+    use gongkai_projector::runner::Progress;
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} events ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let started = std::time::Instant::now();
+    let stats = gongkai_projector::runner::rebuild(store, source, &|progress| match progress {
+        Progress::Total(total) => bar.set_length(total),
+        Progress::Read(read) => bar.inc(read),
+    })
+    .await?;
+    bar.finish();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "Rebuilt {} projects from {} events in {seconds:.1} s ({:.0} events/s).",
+        stats.projects,
+        stats.events,
+        stats.events as f64 / seconds.max(f64::EPSILON)
+    );
+    store.close().await;
+    Ok(())
+}
+
+/// Where the projector reads events: Kafka's domain topics, or the store
+/// itself when the log is embedded.
+fn projector_source(config: &Config, log: &LogUrl) -> gongkai_projector::Source {
+    match log {
+        LogUrl::Embedded => gongkai_projector::Source::Embedded {
+            poll: std::time::Duration::from_millis(config.projector.poll_ms),
+            appended: None,
+        },
+        LogUrl::Kafka(kafka) => gongkai_projector::Source::Kafka(gongkai_projector::KafkaSource {
+            bootstrap_servers: kafka.bootstrap_servers.clone(),
+            group_id: config.projector.group_id.clone(),
+            topic_prefix: config.log.topic_prefix.clone(),
+            partitions: config.log.partitions,
+        }),
+    }
 }
 
 /// Tells the person at the terminal (and the tests) where to connect.

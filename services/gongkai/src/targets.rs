@@ -40,6 +40,10 @@ pub(crate) enum Target {
     Awards,
     /// Ingestion: contracts and their performance through final accounts.
     Contracts,
+    /// Publishes the outbox to Kafka (nothing to do on the embedded log).
+    Relay,
+    /// Folds the event log into the public and supervisor views.
+    Projector,
     /// Supervisor queries over gRPC.
     Supervision,
     /// The public website.
@@ -85,6 +89,10 @@ pub(crate) struct Wiring<'a> {
     pub(crate) grpc: &'a GrpcConfig,
     /// Where the site listens.
     pub(crate) site_listen: SocketAddr,
+    /// Where the projector reads the log.
+    pub(crate) projector_source: gongkai_projector::Source,
+    /// The relay's settings, when the log is Kafka.
+    pub(crate) relay: Option<gongkai_relay::RelayConfig>,
 }
 
 /// Binds the listeners for `targets`, then serves until `shutdown` is
@@ -96,7 +104,26 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
     on_ready: impl FnOnce(Endpoints),
 ) -> Result<(), AppError> {
-    let mut grpc_server = grpc_server(targets, &wiring)?;
+    // In one process, appends wake the embedded projector directly.
+    let appended = std::sync::Arc::new(tokio::sync::Notify::new());
+    let mut projector_source = wiring.projector_source.clone();
+    if let gongkai_projector::Source::Embedded { appended: wake, .. } = &mut projector_source {
+        *wake = Some(appended.clone());
+    }
+    let mut ingestor = Ingestor::new(wiring.store.clone()).notifying(appended);
+    let relay = match (&wiring.relay, targets.contains(&Target::Relay)) {
+        (Some(config), true) => {
+            let relay = gongkai_relay::Relay::new(wiring.store.clone(), config.clone());
+            ingestor = ingestor.notifying(relay.waker());
+            Some(relay)
+        }
+        (None, true) => {
+            tracing::info!("Embedded log: the projector reads the store itself, there is nothing to relay.");
+            None
+        }
+        (_, false) => None,
+    };
+    let mut grpc_server = grpc_server(targets, &wiring, ingestor)?;
     let grpc_listener = bind(wiring.grpc.listen).await?;
     let health = match wiring.grpc.health_listen {
         Some(address) => {
@@ -117,6 +144,13 @@ pub(crate) async fn run(
 
     let mut components = JoinSet::new();
     components.spawn(grpc_server.serve(grpc_listener, shutdown.clone().cancelled_owned()).map_err(AppError::from));
+    if let Some(relay) = relay {
+        components.spawn(relay.run(shutdown.clone()).map_err(AppError::from));
+    }
+    if targets.contains(&Target::Projector) {
+        let projector = gongkai_projector::run(wiring.store.clone(), projector_source, shutdown.clone());
+        components.spawn(projector.map_err(AppError::from));
+    }
     if let Some(listener) = site_listener {
         let site = gongkai_site::serve(wiring.store.clone(), listener, shutdown.clone().cancelled_owned());
         components.spawn(site.map_err(AppError::from));
@@ -137,7 +171,7 @@ pub(crate) async fn run(
 
 /// The gRPC server with the services of `targets`, each behind the
 /// authenticator. Plaintext is refused off loopback.
-fn grpc_server(targets: &[Target], wiring: &Wiring<'_>) -> Result<GrpcServer, AppError> {
+fn grpc_server(targets: &[Target], wiring: &Wiring<'_>, ingestor: Ingestor) -> Result<GrpcServer, AppError> {
     let config = wiring.grpc;
     let mut server = GrpcServer::new(config.max_message_bytes);
     match &config.tls {
@@ -151,7 +185,6 @@ fn grpc_server(targets: &[Target], wiring: &Wiring<'_>) -> Result<GrpcServer, Ap
         None => {}
     }
 
-    let ingestor = Ingestor::new(wiring.store.clone());
     // Each ingestion service sits behind the authenticator.
     macro_rules! ingestion {
         ($service:ident) => {
@@ -169,7 +202,7 @@ fn grpc_server(targets: &[Target], wiring: &Wiring<'_>) -> Result<GrpcServer, Ap
             Target::Awards => ingestion!(Awards),
             Target::Contracts => ingestion!(Contracts),
             // Served by components of their own.
-            Target::Supervision | Target::Site | Target::All => &mut server,
+            Target::Relay | Target::Projector | Target::Supervision | Target::Site | Target::All => &mut server,
         };
     }
     Ok(server)

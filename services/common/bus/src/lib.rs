@@ -5,6 +5,8 @@
 //! Topic names are part of the public contract and live with the domain
 //! (`gongkai_domain::kinds::topic`).
 
+pub mod kafka;
+
 use std::fmt;
 use std::time::Duration;
 

@@ -39,6 +39,7 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 pub struct Ingestor {
     store: Store,
     clock: Clock,
+    appended: Vec<Arc<tokio::sync::Notify>>,
 }
 
 impl std::fmt::Debug for Ingestor {
@@ -55,7 +56,14 @@ impl Ingestor {
 
     /// A submit path reading time from `clock`.
     pub fn with_clock(store: Store, clock: Clock) -> Self {
-        Self { store, clock }
+        Self { store, clock, appended: Vec::new() }
+    }
+
+    /// Also wakes `appended` after each event is recorded: a relay or an
+    /// embedded projector in the same process waits on it instead of polling.
+    pub fn notifying(mut self, appended: Arc<tokio::sync::Notify>) -> Self {
+        self.appended.push(appended);
+        self
     }
 
     /// Handles one ingestion RPC of `domain`'s service: the authenticated
@@ -136,6 +144,9 @@ impl Ingestor {
                 NewEvent { envelope, region_code: region, request_digest: digest, topic: topic(domain).to_owned() };
             match self.store.append(&new_event).await? {
                 AppendOutcome::Appended { position } => {
+                    for appended in &self.appended {
+                        appended.notify_one();
+                    }
                     let mut envelope = new_event.envelope;
                     envelope.position = position;
                     tracing::debug!(project = %envelope.subject, seq = envelope.project_seq, "Event recorded.");

@@ -145,7 +145,7 @@ fn invalid(reason: impl Into<String>) -> StoreError {
     StoreError::InvalidEvent(reason.into())
 }
 
-fn timestamp(field: &str, value: Option<&prost_types::Timestamp>) -> Result<DateTime<Utc>, StoreError> {
+pub(crate) fn timestamp(field: &str, value: Option<&prost_types::Timestamp>) -> Result<DateTime<Utc>, StoreError> {
     let value = value.ok_or_else(|| invalid(format!("{field} is missing")))?;
     u32::try_from(value.nanos)
         .ok()
@@ -218,7 +218,7 @@ impl<'a> Row<'a> {
     }
 }
 
-fn decode_envelope(position: i64, bytes: &[u8]) -> Result<EventEnvelope, StoreError> {
+pub(crate) fn decode_envelope(position: i64, bytes: &[u8]) -> Result<EventEnvelope, StoreError> {
     let mut envelope = EventEnvelope::decode(bytes)
         .map_err(|error| StoreError::Corrupt(format!("envelope at position {position}: {error}")))?;
     envelope.position =

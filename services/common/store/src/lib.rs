@@ -15,8 +15,12 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 mod events;
+mod outbox;
+mod views;
 
 pub use events::{AppendOutcome, EventCounts, NewEvent, StoredEvent};
+pub use outbox::*;
+pub use views::{ProjectRow, ProjectViewRows, Projected, TimelineRow, View};
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../../migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../../migrations/sqlite");

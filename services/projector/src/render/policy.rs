@@ -1,0 +1,175 @@
+//! The disclosure policy: what of a fact the public may see, given everything
+//! the project has recorded so far.
+//!
+//! Redaction works on the fact itself: [`public_fact`] returns a copy with
+//! every restricted field cleared, and the public entry (texts, parties,
+//! people, documents, correction diffs) is rendered from that copy only, so
+//! no template can leak what it never receives.
+//!
+//! | field | public from |
+//! |---|---|
+//! | `TenderAnnounced.invited_bidders` | bids of every lot of the tender opened (lots cancelled or failed unopened excepted; at least one opened) |
+//! | `PrequalificationCompleted.qualified_applicants`, `.disqualified_applicants`, `.documents` | the same, over the lots the prequalification covers |
+//! | `ObjectionRaised.objector` (stage documents or unstated) | the same, over the objection's lot (or the whole tender) |
+//! | `ComplaintFiled.complainant` | the same, over the complaint's lot (or the whole tender) |
+//! | `BidsEvaluated.committee_members`, `.documents` | an AwardAnnounced for the lot recorded after the evaluation |
+//! | `Person.id_number`, `Person.phone` (everywhere) | never |
+//! | `ComplaintFiled.details`, `.documents` | never (supervisor-only) |
+//! | compliance flags | never (dropped by the caller) |
+//!
+//! "Recorded" means in the project's *effective* history (each fact as last
+//! corrected, in its original position), so a correction that moves a bid
+//! opening to another lot also moves the release.
+
+use std::collections::BTreeSet;
+
+use gongkai_domain::ProjectState;
+use gongkai_proto::v1::fact::Kind;
+use gongkai_proto::v1::{ObjectionStage, Person};
+
+/// What the project's effective history releases.
+#[derive(Debug)]
+pub(crate) struct Disclosure<'s> {
+    state: &'s ProjectState,
+    /// (tender code, lot code) of every bid opening.
+    opened: BTreeSet<(String, String)>,
+    /// (tender code, lot code, position) of every award result.
+    awards: Vec<(String, String, u64)>,
+}
+
+impl<'s> Disclosure<'s> {
+    /// The releases of `state`'s effective history.
+    pub(crate) fn new(state: &'s ProjectState) -> Self {
+        let mut opened = BTreeSet::new();
+        let mut awards = Vec::new();
+        for entry in state.history() {
+            match &entry.fact {
+                Kind::BidsOpened(fact) => {
+                    opened.insert((fact.tender_code.clone(), fact.lot_code.clone()));
+                }
+                Kind::AwardAnnounced(fact) => {
+                    awards.push((fact.tender_code.clone(), fact.lot_code.clone(), entry.project_seq));
+                }
+                _ => {}
+            }
+        }
+        Self { state, opened, awards }
+    }
+
+    /// Whether potential bidders of `lot_codes` of a tender (every lot when
+    /// empty) are public (TBL art. 22): at least one of those lots has had
+    /// its bids opened and each of the others is opened or closed (cancelled
+    /// or failed) without an opening.
+    pub(crate) fn bidders_public(&self, tender_code: &str, lot_codes: &[String]) -> bool {
+        let lots: Vec<String> = if lot_codes.is_empty() {
+            self.state.tender(tender_code).map(|tender| tender.lots.keys().cloned().collect()).unwrap_or_default()
+        } else {
+            lot_codes.to_vec()
+        };
+        let is_opened = |lot: &String| self.opened.contains(&(tender_code.to_owned(), lot.clone()));
+        let is_closed = |lot: &String| self.state.lot(tender_code, lot).is_some_and(|state| state.status.is_closed());
+        lots.iter().any(is_opened) && lots.iter().all(|lot| is_opened(lot) || is_closed(lot))
+    }
+
+    /// Whether the evaluation committee of a lot evaluated at `position` is
+    /// public: an award result for the lot was recorded after it.
+    pub(crate) fn committee_public(&self, tender_code: &str, lot_code: &str, position: u64) -> bool {
+        self.awards.iter().any(|(tender, lot, at)| tender == tender_code && lot == lot_code && *at > position)
+    }
+}
+
+/// A fact as the public may see it, and the paths of what was withheld.
+#[derive(Debug, Clone)]
+pub(crate) struct Redaction {
+    /// The fact with every restricted field cleared.
+    pub(crate) fact: Kind,
+    /// Paths (in the fact) of the non-empty fields that were cleared.
+    pub(crate) withheld: Vec<String>,
+}
+
+/// The public copy of `kind`, a fact at `position` in the effective history.
+pub(crate) fn public_fact(kind: &Kind, position: u64, disclosure: &Disclosure<'_>) -> Redaction {
+    let mut fact = kind.clone();
+    let mut withheld = Vec::new();
+    match &mut fact {
+        Kind::TenderAnnounced(f) if !disclosure.bidders_public(&f.tender_code, &[]) => {
+            clear(&mut withheld, "invited_bidders", f.invited_bidders.is_empty());
+            f.invited_bidders.clear();
+        }
+        Kind::PrequalificationCompleted(f) if !disclosure.bidders_public(&f.tender_code, &f.lot_codes) => {
+            clear(&mut withheld, "qualified_applicants", f.qualified_applicants.is_empty());
+            clear(&mut withheld, "disqualified_applicants", f.disqualified_applicants.is_empty());
+            clear(&mut withheld, "documents", f.documents.is_empty());
+            f.qualified_applicants.clear();
+            f.disqualified_applicants.clear();
+            f.documents.clear();
+        }
+        Kind::ObjectionRaised(f) => {
+            let after_opening = matches!(f.stage(), ObjectionStage::BidOpening | ObjectionStage::EvaluationResult);
+            if !after_opening && !disclosure.bidders_public(&f.tender_code, &lots_of(&f.lot_code)) {
+                clear(&mut withheld, "objector", f.objector.is_none());
+                f.objector = None;
+            }
+        }
+        Kind::ComplaintFiled(f) => {
+            if !disclosure.bidders_public(&f.tender_code, &lots_of(&f.lot_code)) {
+                clear(&mut withheld, "complainant", f.complainant.is_none());
+                f.complainant = None;
+            }
+            clear(&mut withheld, "details", f.details.is_empty());
+            clear(&mut withheld, "documents", f.documents.is_empty());
+            f.details.clear();
+            f.documents.clear();
+        }
+        Kind::BidsEvaluated(f) => {
+            if disclosure.committee_public(&f.tender_code, &f.lot_code, position) {
+                for (i, member) in f.committee_members.iter_mut().enumerate() {
+                    strip_personal(member, &format!("committee_members[{i}]"), &mut withheld);
+                }
+            } else {
+                clear(&mut withheld, "committee_members", f.committee_members.is_empty());
+                clear(&mut withheld, "documents", f.documents.is_empty());
+                f.committee_members.clear();
+                f.documents.clear();
+            }
+            for (i, candidate) in f.candidates.iter_mut().enumerate() {
+                if let Some(manager) = &mut candidate.project_manager {
+                    strip_personal(manager, &format!("candidates[{i}].project_manager"), &mut withheld);
+                }
+            }
+        }
+        Kind::CandidatesPublicized(f) => {
+            for (i, candidate) in f.candidates.iter_mut().enumerate() {
+                if let Some(manager) = &mut candidate.project_manager {
+                    strip_personal(manager, &format!("candidates[{i}].project_manager"), &mut withheld);
+                }
+            }
+        }
+        _ => {}
+    }
+    Redaction { fact, withheld }
+}
+
+/// Notes that `path` was withheld, unless it was empty anyway.
+fn clear(withheld: &mut Vec<String>, path: &str, empty: bool) {
+    if !empty {
+        withheld.push(path.to_owned());
+    }
+}
+
+/// Clears a person's personal data (never public), noting what was there.
+fn strip_personal(person: &mut Person, path: &str, withheld: &mut Vec<String>) {
+    if !person.id_number.is_empty() {
+        withheld.push(format!("{path}.id_number"));
+        person.id_number.clear();
+    }
+    if !person.phone.is_empty() {
+        withheld.push(format!("{path}.phone"));
+        person.phone.clear();
+    }
+}
+
+/// One lot code as a list; the empty code (whole tender) as the empty list.
+fn lots_of(lot_code: &str) -> Vec<String> {
+    if lot_code.is_empty() { Vec::new() } else { vec![lot_code.to_owned()] }
+}

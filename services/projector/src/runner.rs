@@ -1,0 +1,277 @@
+//! The projector's loop: events from the log into the read model.
+//!
+//! Two sources, one fold: Apache Kafka (a consumer group over the five domain
+//! topics) or, embedded, the event store itself read in position order (on
+//! SQLite positions become visible in commit order, so a cursor never skips).
+//! Every event goes through [`Store::project_event`], idempotent by
+//! `(project, seq)` and indifferent to arrival order, so Kafka's at-least-once
+//! delivery and any interleaving of topics give the same views. Kafka offsets
+//! are stored only after the event's transaction committed and are committed
+//! on a timer, on revocation and at shutdown.
+
+use std::time::Duration;
+
+use gongkai_domain::kinds::{DOMAINS, topic};
+use gongkai_proto::v1::EventEnvelope;
+use gongkai_store::{Projected, Store};
+use prost::Message as _;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::{ClientConfig, Message as _};
+use tokio_util::sync::CancellationToken;
+
+use crate::{render, rows};
+
+/// Where the projector reads events from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// The event store itself, polled in position order (`gongkai dev`).
+    Embedded {
+        /// How long to wait when there is nothing new.
+        poll: Duration,
+        /// Woken by the ingestion services in the same process after each
+        /// append, so an event is projected at once rather than at the next poll.
+        appended: Option<std::sync::Arc<tokio::sync::Notify>>,
+    },
+    /// The domain topics of an Apache Kafka cluster.
+    Kafka(KafkaSource),
+}
+
+/// A Kafka consumer group over the domain topics.
+#[derive(Debug, Clone)]
+pub struct KafkaSource {
+    /// Bootstrap servers, `host:port[,host:port]`.
+    pub bootstrap_servers: String,
+    /// Consumer group; instances of one group split the partitions.
+    pub group_id: String,
+    /// Prefix of the topic names (empty in production; tests isolate with it).
+    pub topic_prefix: String,
+    /// Partitions of each topic if the projector is the first to create it.
+    pub partitions: i32,
+}
+
+impl KafkaSource {
+    /// The topic names this source reads.
+    pub fn topics(&self) -> Vec<String> {
+        DOMAINS.iter().map(|domain| format!("{}{}", self.topic_prefix, topic(*domain))).collect()
+    }
+}
+
+/// Failures of the projector.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectorError {
+    /// The read model could not be written or read.
+    #[error("read model store failed")]
+    Store(#[from] gongkai_store::StoreError),
+    /// The Kafka consumer failed.
+    #[error("Kafka consumer failed")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+}
+
+/// Folds one event into the read model.
+pub async fn project(store: &Store, event: &EventEnvelope) -> Result<Projected, ProjectorError> {
+    Ok(store.project_event(event, |events| rows::to_rows(&render(events))).await?)
+}
+
+/// Runs the projector until `shutdown` is cancelled.
+pub async fn run(store: Store, source: Source, shutdown: CancellationToken) -> Result<(), ProjectorError> {
+    match source {
+        Source::Embedded { poll, appended } => run_embedded(store, poll, appended, shutdown).await,
+        Source::Kafka(kafka) => run_kafka(store, kafka, shutdown).await,
+    }
+}
+
+async fn run_embedded(
+    store: Store,
+    poll: Duration,
+    appended: Option<std::sync::Arc<tokio::sync::Notify>>,
+    shutdown: CancellationToken,
+) -> Result<(), ProjectorError> {
+    let appended = appended.unwrap_or_default();
+    let (mut cursor, _) = store.projection_positions().await?;
+    tracing::info!(cursor, "Projector following the embedded log.");
+    while !shutdown.is_cancelled() {
+        let events = store.events_after(cursor, 500).await?;
+        if events.is_empty() {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = appended.notified() => continue,
+                () = tokio::time::sleep(poll) => continue,
+            }
+        }
+        for event in &events {
+            project(&store, event).await?;
+            cursor = event.position;
+        }
+    }
+    Ok(())
+}
+
+fn consumer(kafka: &KafkaSource) -> Result<StreamConsumer, ProjectorError> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &kafka.bootstrap_servers)
+        .set("group.id", &kafka.group_id)
+        .set("client.id", "gongkai-projector")
+        .set("auto.offset.reset", "earliest")
+        // Offsets are stored by hand after the read model committed; the
+        // timer then commits only those.
+        .set("enable.auto.offset.store", "false")
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "1000")
+        .set("session.timeout.ms", "10000")
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .create()?;
+    let topics = kafka.topics();
+    consumer.subscribe(&topics.iter().map(String::as_str).collect::<Vec<_>>())?;
+    Ok(consumer)
+}
+
+async fn run_kafka(store: Store, kafka: KafkaSource, shutdown: CancellationToken) -> Result<(), ProjectorError> {
+    // Subscribing to a topic that does not exist yet would leave the consumer
+    // idle until its next metadata refresh; whoever starts first creates them.
+    let cluster = gongkai_bus::KafkaConfig { bootstrap_servers: kafka.bootstrap_servers.clone() };
+    let admin = gongkai_bus::kafka::admin_client(&cluster)?;
+    while let Err(error) = gongkai_bus::kafka::ensure_topics(&admin, &kafka.topics(), kafka.partitions, -1).await {
+        tracing::warn!(%error, "Cannot make sure the topics exist yet; retrying.");
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+    let consumer = consumer(&kafka)?;
+    tracing::info!(group = %kafka.group_id, "Projector consuming the domain topics.");
+    loop {
+        let message = tokio::select! {
+            () = shutdown.cancelled() => break,
+            message = consumer.recv() => message,
+        };
+        let message = match message {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::warn!(%error, "Kafka consumer error; retrying.");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        match message.payload().map(EventEnvelope::decode) {
+            Some(Ok(event)) => {
+                project(&store, &event).await?;
+            }
+            // A value that is not an envelope can never be projected; skipping
+            // it (loudly) keeps the partition moving.
+            Some(Err(error)) => tracing::error!(
+                topic = message.topic(),
+                partition = message.partition(),
+                offset = message.offset(),
+                %error,
+                "Undecodable event skipped."
+            ),
+            None => tracing::error!(topic = message.topic(), offset = message.offset(), "Empty message skipped."),
+        }
+        consumer.store_offset_from_message(&message)?;
+    }
+    // Drain: what was projected is committed before the process exits.
+    if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
+        // Nothing stored since the last commit is not a failure.
+        tracing::debug!(%error, "Final offset commit.");
+    }
+    Ok(())
+}
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RebuildStats {
+    /// Events read from the log.
+    pub events: u64,
+    /// Projects whose views were rebuilt.
+    pub projects: u64,
+}
+
+/// Empties the read model and folds the whole log into it again, from its
+/// beginning to where it ends when the rebuild starts. `progress` hears the
+/// total once (when known) and then each event read. The live projector's
+/// committed offsets are left alone: it resumes where it was, and what it
+/// sees again is a duplicate.
+pub async fn rebuild(
+    store: &Store,
+    source: &Source,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<RebuildStats, ProjectorError> {
+    store.reset_views().await?;
+    let mut stats = RebuildStats::default();
+    let mut count = |projected: Projected| {
+        stats.events += 1;
+        if projected == (Projected::Advanced { head: 1 }) {
+            stats.projects += 1;
+        }
+        progress(Progress::Read(1));
+    };
+    match source {
+        Source::Embedded { .. } => {
+            let (_, end) = store.projection_positions().await?;
+            progress(Progress::Total(end));
+            let mut cursor = 0;
+            loop {
+                let events = store.events_after(cursor, 1000).await?;
+                let Some(last) = events.last() else { break };
+                cursor = last.position;
+                for event in &events {
+                    count(project(store, event).await?);
+                }
+            }
+        }
+        Source::Kafka(kafka) => {
+            let (consumer, mut remaining) = replay_consumer(kafka)?;
+            progress(Progress::Total(remaining.values().map(|(low, high)| (high - low).max(0) as u64).sum()));
+            while !remaining.is_empty() {
+                let message = consumer.recv().await?;
+                let key = (message.topic().to_owned(), message.partition());
+                if let Some(event) = message.payload().and_then(|payload| EventEnvelope::decode(payload).ok()) {
+                    count(project(store, &event).await?);
+                }
+                if remaining.get(&key).is_some_and(|(_, end)| message.offset() + 1 >= *end) {
+                    remaining.remove(&key);
+                }
+            }
+        }
+    }
+    Ok(stats)
+}
+
+/// Progress of a rebuild.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// How many events the rebuild will read (an upper bound for Kafka).
+    Total(u64),
+    /// This many more were read.
+    Read(u64),
+}
+
+type PartitionEnds = std::collections::BTreeMap<(String, i32), (i64, i64)>;
+
+/// A consumer assigned every partition of the domain topics from the start,
+/// and the (low, high) watermark of each non-empty partition.
+fn replay_consumer(kafka: &KafkaSource) -> Result<(StreamConsumer, PartitionEnds), ProjectorError> {
+    use rdkafka::{Offset, TopicPartitionList};
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &kafka.bootstrap_servers)
+        // A throwaway group: the rebuild commits nothing.
+        .set("group.id", format!("{}-rebuild", kafka.group_id))
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .create()?;
+    let timeout = Duration::from_secs(30);
+    let mut assignment = TopicPartitionList::new();
+    let mut ends = PartitionEnds::new();
+    for topic in kafka.topics() {
+        let metadata = consumer.fetch_metadata(Some(&topic), timeout)?;
+        for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+            let (low, high) = consumer.fetch_watermarks(&topic, partition.id(), timeout)?;
+            if high > low {
+                assignment.add_partition_offset(&topic, partition.id(), Offset::Beginning)?;
+                ends.insert((topic.clone(), partition.id()), (low, high));
+            }
+        }
+    }
+    consumer.assign(&assignment)?;
+    Ok((consumer, ends))
+}

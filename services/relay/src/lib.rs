@@ -1,0 +1,482 @@
+//! The relay: publishes the transactional outbox to Apache Kafka.
+//!
+//! Ingestion services commit each event with an `outbox` row in one
+//! transaction; the relay publishes those rows after commit, one topic per
+//! domain, key = project code, value = the protobuf envelope, CloudEvents
+//! headers in binary mode. It is shaped by three rules:
+//!
+//! * **One publisher.** Only the holder of [`RelayLeadership`] publishes (a
+//!   PostgreSQL advisory lock; trivially held on SQLite); other instances
+//!   stand by and take over when the leader's session ends; a leader that
+//!   cannot confirm its lock before a batch steps down. Why a single
+//!   reader of `published_at IS NULL ORDER BY position` neither skips a row
+//!   that commits late nor reorders a project is argued in
+//!   `gongkai_store`'s outbox module.
+//! * **Mark after acknowledgement.** A batch is read, sent with an idempotent
+//!   producer, and rows are marked published only once Kafka acknowledged
+//!   them (`acks=all`). On a failed delivery only the acknowledged prefix is
+//!   marked; the producer is rebuilt and publishing resumes at the first
+//!   unacknowledged row. Rows never leave the outbox unpublished-and-lost;
+//!   the price is possible duplicates, which consumers drop by
+//!   `(project, seq)`.
+//! * **Outages are waited out.** Kafka or the database being down is not an
+//!   error of [`Relay::run`]: it retries with capped exponential backoff while
+//!   the backlog ([`Store::outbox_backlog`], the metric to watch) grows. Only
+//!   a configuration librdkafka refuses ends the run with an error.
+
+use std::error::Error as StdError;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat};
+use gongkai_bus::KafkaConfig;
+use gongkai_bus::kafka::{self, EventMessage, EventProducer, ProducerSettings, PublishError};
+use gongkai_domain::kinds::{DOMAINS, topic};
+use gongkai_store::{OutboxRecord, RelayLeadership, Store, StoreError};
+use prost::Message;
+use rdkafka::error::KafkaError;
+use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+
+/// Failures of the relay.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// librdkafka refused to build a client from the configuration.
+    #[error("could not create the Kafka client")]
+    KafkaClient(#[source] KafkaError),
+    /// The connection that held relay leadership is gone, so another relay
+    /// may lead now.
+    #[error("relay leadership was lost or could not be confirmed in time")]
+    LeadershipLost(#[source] Option<StoreError>),
+    /// Kafka did not acknowledge a whole batch.
+    #[error("publishing a batch to Kafka failed")]
+    Publish(#[source] PublishError),
+}
+
+/// How the relay runs.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// The Kafka cluster.
+    pub kafka: KafkaConfig,
+    /// Put before every topic name; empty in production. Tests use a unique
+    /// prefix (`test-<uuid>.`) to share one cluster without colliding.
+    pub topic_prefix: String,
+    /// Outbox rows read and published per batch.
+    pub batch_size: u32,
+    /// How often an idle leader looks for new rows (a [`Relay::waker`]
+    /// poke looks at once).
+    pub poll_interval: Duration,
+    /// How often a standby tries to become the leader.
+    pub standby_interval: Duration,
+    /// First delay after a failure; it doubles per consecutive failure.
+    pub backoff_initial: Duration,
+    /// Cap of the delay between retries.
+    pub backoff_max: Duration,
+    /// Create the domain topics (and wait until that succeeds) before
+    /// publishing. Off when the topics are managed outside gongkai; a
+    /// broker that auto-creates topics would give them its default retention.
+    pub create_topics: bool,
+    /// Partitions of each created topic.
+    pub partitions: i32,
+    /// Replicas of each created topic; `-1` takes the broker's
+    /// `default.replication.factor`.
+    pub replication: i32,
+    /// Producer tuning.
+    pub producer: ProducerSettings,
+    /// How long to wait for queued messages when stopping.
+    pub flush_timeout: Duration,
+    /// How long taking or confirming leadership may take before it counts
+    /// as failed (taking) or lost (confirming).
+    pub leadership_timeout: Duration,
+}
+
+impl RelayConfig {
+    /// Defaults for `kafka`: empty prefix, batches of 1000, 50 ms idle poll,
+    /// 1 s standby retry, backoff 100 ms doubling to 10 s, topics created with
+    /// 3 partitions and the broker's replication factor.
+    pub fn new(kafka: KafkaConfig) -> Self {
+        Self {
+            kafka,
+            topic_prefix: String::new(),
+            batch_size: 1000,
+            poll_interval: Duration::from_millis(50),
+            standby_interval: Duration::from_secs(1),
+            backoff_initial: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(10),
+            create_topics: true,
+            partitions: 3,
+            replication: -1,
+            producer: ProducerSettings::default(),
+            flush_timeout: Duration::from_secs(10),
+            leadership_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// The five domain topics, with the prefix.
+    pub fn topics(&self) -> Vec<String> {
+        DOMAINS.iter().map(|domain| format!("{}{}", self.topic_prefix, topic(*domain))).collect()
+    }
+}
+
+/// What a relay is doing, for readiness and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayState {
+    /// Not yet trying to lead.
+    Starting,
+    /// Another relay leads (or the store cannot be reached); retrying.
+    Standby,
+    /// This relay holds leadership and publishes.
+    Leading,
+    /// [`Relay::run`] has returned.
+    Stopped,
+}
+
+/// Publishes the outbox to Kafka while it holds relay leadership.
+#[derive(Debug)]
+pub struct Relay {
+    store: Store,
+    config: RelayConfig,
+    wake: Arc<Notify>,
+    state: watch::Sender<RelayState>,
+}
+
+/// Capped exponential backoff.
+#[derive(Debug)]
+struct Backoff {
+    initial: Duration,
+    max: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    fn new(initial: Duration, max: Duration) -> Self {
+        Self { initial, max, next: initial }
+    }
+
+    fn next_delay(&mut self) -> Duration {
+        let delay = self.next;
+        self.next = (self.next * 2).min(self.max);
+        delay
+    }
+
+    fn reset(&mut self) {
+        self.next = self.initial;
+    }
+}
+
+/// Sleeps for `delay` unless shutdown comes first; `false` on shutdown.
+async fn pause(shutdown: &CancellationToken, delay: Duration) -> bool {
+    tokio::select! {
+        () = shutdown.cancelled() => false,
+        () = tokio::time::sleep(delay) => true,
+    }
+}
+
+/// An error and its causes, `: `-separated, for a log field.
+fn report(error: &dyn StdError) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        // Some errors (librdkafka's) repeat their cause in their own text.
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// How one batch went.
+enum BatchOutcome {
+    /// Every row was acknowledged and marked.
+    Published,
+    /// Kafka did not acknowledge every row: rebuild the producer and retry
+    /// from the first unacknowledged row after a pause.
+    DeliveryFailed,
+    /// Kafka acknowledged every row but marking them failed: they will be
+    /// sent again (duplicates) after a pause.
+    MarkFailed,
+}
+
+impl Relay {
+    /// A relay over `store` (migrated) with `config`.
+    pub fn new(store: Store, config: RelayConfig) -> Self {
+        let (state, _) = watch::channel(RelayState::Starting);
+        Self { store, config, wake: Arc::new(Notify::new()), state }
+    }
+
+    /// Poke this after appending to publish without waiting for the next
+    /// poll.
+    pub fn waker(&self) -> Arc<Notify> {
+        Arc::clone(&self.wake)
+    }
+
+    /// Follows what the relay is doing.
+    pub fn state(&self) -> watch::Receiver<RelayState> {
+        self.state.subscribe()
+    }
+
+    /// Runs until `shutdown` is cancelled: becomes the leader (standing by
+    /// while another relay leads), makes sure the topics exist, then
+    /// publishes batches until shutdown. On shutdown it finishes the batch
+    /// in flight, flushes the producer, releases leadership and returns
+    /// `Ok`. Kafka and database outages are retried, not returned.
+    #[tracing::instrument(name = "relay", skip_all)]
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), RelayError> {
+        let result = self.run_until(&shutdown).await;
+        self.state.send_replace(RelayState::Stopped);
+        if let Err(error) = &result {
+            error!(error = %report(error), "Relay stopped.");
+        } else {
+            info!("Relay stopped.");
+        }
+        result
+    }
+
+    async fn run_until(&self, shutdown: &CancellationToken) -> Result<(), RelayError> {
+        loop {
+            self.state.send_replace(RelayState::Standby);
+            let Some(mut leadership) = self.acquire(shutdown).await else {
+                return Ok(());
+            };
+            self.state.send_replace(RelayState::Leading);
+            info!("Relay leads; publishing the outbox.");
+            let outcome = self.lead(&mut leadership, shutdown).await;
+            if let Err(error) = leadership.release().await {
+                warn!(error = %report(&error), "Releasing relay leadership failed; it ends with its connection.");
+            }
+            match outcome {
+                Ok(()) => return Ok(()),
+                Err(error @ RelayError::LeadershipLost(_)) => {
+                    warn!(error = %report(&error), "Relay lost its leadership; standing by.");
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Tries to lead until it does (`Some`) or shutdown (`None`).
+    async fn acquire(&self, shutdown: &CancellationToken) -> Option<RelayLeadership> {
+        let mut backoff = Backoff::new(self.config.backoff_initial, self.config.backoff_max);
+        let mut announced = false;
+        loop {
+            if shutdown.is_cancelled() {
+                return None;
+            }
+            let attempt = tokio::time::timeout(self.config.leadership_timeout, self.store.try_lead_relay()).await;
+            let delay = match attempt {
+                Ok(Ok(Some(leadership))) => return Some(leadership),
+                Ok(Ok(None)) => {
+                    if !announced {
+                        info!("Another relay leads; standing by.");
+                        announced = true;
+                    }
+                    backoff.reset();
+                    self.config.standby_interval
+                }
+                Ok(Err(error)) => {
+                    warn!(error = %report(&error), "Could not reach the event store to elect the relay leader.");
+                    backoff.next_delay()
+                }
+                Err(_) => {
+                    warn!(timeout = ?self.config.leadership_timeout, "The event store did not answer the relay election in time.");
+                    backoff.next_delay()
+                }
+            };
+            if !pause(shutdown, delay).await {
+                return None;
+            }
+        }
+    }
+
+    /// Publishes while leading; `Ok` on shutdown.
+    async fn lead(&self, leadership: &mut RelayLeadership, shutdown: &CancellationToken) -> Result<(), RelayError> {
+        if self.config.create_topics && !self.ensure_topics(shutdown).await? {
+            return Ok(());
+        }
+        let mut backoff = Backoff::new(self.config.backoff_initial, self.config.backoff_max);
+        let mut producer: Option<EventProducer> = None;
+        let result = loop {
+            if shutdown.is_cancelled() {
+                break Ok(());
+            }
+            let batch = match self.store.unpublished(self.config.batch_size).await {
+                Ok(batch) => batch,
+                Err(error) => {
+                    warn!(error = %report(&error), "Could not read the outbox; retrying.");
+                    if !pause(shutdown, backoff.next_delay()).await {
+                        break Ok(());
+                    }
+                    continue;
+                }
+            };
+            if batch.is_empty() {
+                backoff.reset();
+                tokio::select! {
+                    () = shutdown.cancelled() => {}
+                    () = self.wake.notified() => {}
+                    () = tokio::time::sleep(self.config.poll_interval) => {}
+                }
+                continue;
+            }
+            // Publish only while still the one leader. A check that hangs
+            // (the database unreachable) counts as lost: by the time the
+            // server drops the session, this relay must have stopped.
+            match tokio::time::timeout(self.config.leadership_timeout, leadership.check()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => break Err(RelayError::LeadershipLost(Some(error))),
+                Err(_) => break Err(RelayError::LeadershipLost(None)),
+            }
+            let current = match &producer {
+                Some(current) => current,
+                None => match EventProducer::new(&self.config.kafka, &self.config.producer) {
+                    Ok(created) => producer.insert(created),
+                    Err(error) => break Err(RelayError::KafkaClient(error)),
+                },
+            };
+            match self.publish_batch(current, &batch).await {
+                BatchOutcome::Published => backoff.reset(),
+                BatchOutcome::DeliveryFailed => {
+                    // Every delivery report is in, so nothing is in flight:
+                    // a fresh producer starts a fresh idempotence session.
+                    producer = None;
+                    if !pause(shutdown, backoff.next_delay()).await {
+                        break Ok(());
+                    }
+                }
+                BatchOutcome::MarkFailed => {
+                    if !pause(shutdown, backoff.next_delay()).await {
+                        break Ok(());
+                    }
+                }
+            }
+        };
+        if let Some(producer) = producer
+            && let Err(error) = producer.flush(self.config.flush_timeout).await
+        {
+            warn!(error = %report(&error), "Flushing the Kafka producer failed.");
+        }
+        result
+    }
+
+    /// Creates the domain topics, retrying until it succeeds (`true`) or
+    /// shutdown (`false`).
+    async fn ensure_topics(&self, shutdown: &CancellationToken) -> Result<bool, RelayError> {
+        let admin = kafka::admin_client(&self.config.kafka).map_err(RelayError::KafkaClient)?;
+        let topics = self.config.topics();
+        let mut backoff = Backoff::new(self.config.backoff_initial, self.config.backoff_max);
+        loop {
+            let attempt = tokio::select! {
+                () = shutdown.cancelled() => return Ok(false),
+                attempt = kafka::ensure_topics(&admin, &topics, self.config.partitions, self.config.replication) => attempt,
+            };
+            match attempt {
+                Ok(created) => {
+                    if !created.is_empty() {
+                        info!(topics = ?created, "Created the domain topics.");
+                    }
+                    return Ok(true);
+                }
+                Err(error) if error.is_retryable() => {
+                    warn!(error = %report(&error), "Could not create the domain topics; retrying.");
+                }
+                Err(error) => {
+                    error!(error = %report(&error), "Kafka refuses to create the domain topics; retrying.");
+                }
+            }
+            if !pause(shutdown, backoff.next_delay()).await {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// Sends one batch and marks what Kafka acknowledged.
+    async fn publish_batch(&self, producer: &EventProducer, batch: &[OutboxRecord]) -> BatchOutcome {
+        let messages: Vec<EventMessage> = batch.iter().map(|record| self.message(record)).collect();
+        let published = producer.publish(&messages).await;
+        let acknowledged = match &published {
+            Ok(()) => batch.len(),
+            Err(error) => error.acknowledged,
+        };
+        let positions: Vec<u64> = batch[..acknowledged].iter().map(|record| record.position).collect();
+        let marked = self.store.mark_published(&positions).await;
+        match (published, marked) {
+            (Ok(()), Ok(_)) => {
+                debug!(
+                    count = positions.len(),
+                    first = positions.first().copied(),
+                    last = positions.last().copied(),
+                    "Published a batch."
+                );
+                BatchOutcome::Published
+            }
+            (Ok(()), Err(error)) => {
+                warn!(
+                    error = %report(&error),
+                    count = positions.len(),
+                    "Kafka acknowledged a batch but marking it published failed; it will be sent again."
+                );
+                BatchOutcome::MarkFailed
+            }
+            (Err(error), marked) => {
+                if let Err(mark_error) = marked {
+                    warn!(error = %report(&mark_error), "Marking the acknowledged part of a failed batch failed.");
+                }
+                let position = batch[acknowledged].position;
+                let error = RelayError::Publish(error);
+                if matches!(&error, RelayError::Publish(publish) if publish.is_retryable()) {
+                    warn!(error = %report(&error), acknowledged, position, "Kafka is unavailable; retrying from the first unacknowledged event.");
+                } else {
+                    error!(error = %report(&error), acknowledged, position, "Kafka refused an event; retrying from the first unacknowledged event.");
+                }
+                BatchOutcome::DeliveryFailed
+            }
+        }
+    }
+
+    /// The Kafka message of an outbox row.
+    fn message(&self, record: &OutboxRecord) -> EventMessage {
+        let envelope = &record.envelope;
+        EventMessage {
+            topic: format!("{}{}", self.config.topic_prefix, record.topic),
+            key: record.project_code.clone(),
+            payload: envelope.encode_to_vec(),
+            id: envelope.event_id.clone(),
+            event_type: envelope.r#type.clone(),
+            source: envelope.source.clone(),
+            subject: envelope.subject.clone(),
+            time: envelope.occurred_at.as_ref().and_then(|time| {
+                let nanos = u32::try_from(time.nanos).ok()?;
+                DateTime::from_timestamp(time.seconds, nanos)
+                    .map(|time| time.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+            }),
+            traceparent: record.traceparent.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap_and_resets() {
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(500));
+        let delays: Vec<u128> = (0..5).map(|_| backoff.next_delay().as_millis()).collect();
+        assert_eq!(delays, [100, 200, 400, 500, 500]);
+        backoff.reset();
+        assert_eq!(backoff.next_delay(), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn topics_carry_the_prefix() {
+        let mut config = RelayConfig::new(KafkaConfig { bootstrap_servers: "127.0.0.1:9".into() });
+        assert_eq!(config.topics()[1], "gongkai.tenders.v1");
+        config.topic_prefix = "test-x.".into();
+        assert_eq!(config.topics().len(), 5);
+        assert!(config.topics().iter().all(|topic| topic.starts_with("test-x.gongkai.")));
+    }
+}

@@ -1,0 +1,379 @@
+//! The relay against the real Kafka, PostgreSQL and SQLite.
+//!
+//! Every test body that does not depend on PostgreSQL's advisory locks runs
+//! on both backends. Topic names are fixed by the contract, so each test
+//! isolates itself with a unique topic prefix (`test-<uuid>.`). A test that
+//! cannot reach Kafka or PostgreSQL fails; none skips.
+
+mod support;
+
+use std::time::Duration;
+
+use gongkai_bus::KafkaConfig;
+use gongkai_bus::kafka;
+use gongkai_domain::kinds::{DOMAINS, topic};
+use gongkai_proto::v1::EventEnvelope;
+use gongkai_relay::RelayState;
+use gongkai_store::Store;
+use prost::Message as _;
+use rdkafka::admin::{AdminOptions, ResourceSpecifier};
+
+use support::*;
+
+const DRAIN: Duration = Duration::from_secs(60);
+const STOP: Duration = Duration::from_secs(30);
+const QUIET: Duration = Duration::from_millis(1500);
+
+// ---------------------------------------------------------------------------
+// Every event, once, where it belongs.
+
+async fn publishes_every_event_once(harness: Harness) {
+    let kafka = kafka().await;
+    let prefix = unique_prefix();
+    let store = &harness.store;
+
+    // Written before the relay starts: three projects through all domains.
+    let mut expected = Vec::new();
+    for n in 1..=3 {
+        expected.extend(append_range(store, &project(n), 1, 7).await);
+    }
+    assert_eq!(store.outbox_backlog().await.unwrap(), 21);
+
+    let relay = Running::start(store, relay_config(kafka.clone(), &prefix));
+    relay.wait_for(RelayState::Leading, Duration::from_secs(10)).await;
+    wait_drained(store, DRAIN).await;
+
+    // Written while it runs, with a poke.
+    expected.extend(append_range(store, &project(1), 8, 10).await);
+    relay.waker.notify_one();
+    wait_drained(store, DRAIN).await;
+    relay.stop(STOP).await;
+
+    assert!(store.unpublished(100).await.unwrap().is_empty(), "every row is marked published");
+    let received = consume(&kafka, &prefix, expected.len(), QUIET).await;
+    assert_eq!(received.len(), expected.len());
+    assert_delivered(&received, &expected, &prefix, true);
+    drop_topics(&kafka, &prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publishes_every_event_once_postgres() {
+    publishes_every_event_once(postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publishes_every_event_once_sqlite() {
+    publishes_every_event_once(sqlite().await).await;
+}
+
+// ---------------------------------------------------------------------------
+// The outbox as the store reports it.
+
+async fn outbox_reads_in_position_order(harness: Harness) {
+    let store = &harness.store;
+    let mut expected = append_range(store, &project(1), 1, 3).await;
+    expected.extend(append_range(store, &project(2), 1, 2).await);
+    expected.extend(append_range(store, &project(1), 4, 4).await);
+
+    let records = store.unpublished(100).await.unwrap();
+    let positions: Vec<u64> = records.iter().map(|r| r.position).collect();
+    assert_eq!(positions, expected.iter().map(|e| e.position).collect::<Vec<_>>());
+    for (record, event) in records.iter().zip(&expected) {
+        assert_eq!(&record.envelope, event);
+        assert_eq!(record.project_code, event.subject);
+        assert_eq!(record.topic, topic(gongkai_proto::v1::Domain::try_from(event.domain).unwrap()));
+    }
+    assert_eq!(store.unpublished(2).await.unwrap(), records[..2]);
+
+    assert_eq!(store.mark_published(&positions[..2]).await.unwrap(), 2);
+    // Marking again keeps the first stamp and counts nothing.
+    assert_eq!(store.mark_published(&positions[..3]).await.unwrap(), 1);
+    assert_eq!(store.mark_published(&[]).await.unwrap(), 0);
+    assert_eq!(store.outbox_backlog().await.unwrap(), 3);
+    assert_eq!(store.unpublished(100).await.unwrap(), records[3..]);
+
+    // SQLite (one process) always grants leadership.
+    if matches!(store, Store::Sqlite(_)) {
+        let mut first = store.try_lead_relay().await.unwrap().expect("leads");
+        first.check().await.unwrap();
+        first.release().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn outbox_reads_in_position_order_postgres() {
+    outbox_reads_in_position_order(postgres().await).await;
+}
+
+#[tokio::test]
+async fn outbox_reads_in_position_order_sqlite() {
+    outbox_reads_in_position_order(sqlite().await).await;
+}
+
+/// The advisory lock admits one leader; releasing it or dropping the
+/// leader's connection lets the next one in.
+#[tokio::test]
+async fn leadership_is_exclusive_on_postgres() {
+    let harness = postgres().await;
+    let store = &harness.store;
+    let mut leader = store.try_lead_relay().await.unwrap().expect("first relay leads");
+    assert!(store.try_lead_relay().await.unwrap().is_none(), "second relay stands by");
+    leader.check().await.unwrap();
+    leader.release().await.unwrap();
+    let leader = store.try_lead_relay().await.unwrap().expect("leads after release");
+    assert!(store.try_lead_relay().await.unwrap().is_none());
+    drop(leader);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if store.try_lead_relay().await.unwrap().is_some() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "lock not freed after the leader's connection dropped");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A row that commits after a larger position was published is not skipped.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_late_commit_is_not_skipped_postgres() {
+    let kafka = kafka().await;
+    let prefix = unique_prefix();
+    let harness = postgres().await;
+    let store = &harness.store;
+    let Store::Postgres(pool) = store else { unreachable!() };
+
+    // Transaction A takes a position and stays open.
+    let late = new_event(&project(1), 1, None);
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("INSERT INTO streams (project_code, region_code, last_seq, head_hash) VALUES ($1, $2, 1, $3)")
+        .bind(&late.envelope.subject)
+        .bind(&late.region_code)
+        .bind(hash_of(&late).to_vec())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let occurred = late.envelope.occurred_at.as_ref().unwrap();
+    let recorded = late.envelope.recorded_at.as_ref().unwrap();
+    let late_position: i64 = sqlx::query_scalar(
+        "INSERT INTO events (event_id, project_code, project_seq, event_type, domain, source, request_id, \
+         request_digest, occurred_at, recorded_at, prev_hash, hash, envelope) \
+         VALUES ($1, $2, 1, $3, 'projects', $4, $5, $6, $7, $8, ''::bytea, $9, $10) RETURNING position",
+    )
+    .bind(uuid::Uuid::parse_str(&late.envelope.event_id).unwrap())
+    .bind(&late.envelope.subject)
+    .bind(&late.envelope.r#type)
+    .bind(&late.envelope.source)
+    .bind(&late.envelope.request_id)
+    .bind(late.request_digest.to_vec())
+    .bind(chrono::DateTime::from_timestamp(occurred.seconds, occurred.nanos as u32).unwrap())
+    .bind(chrono::DateTime::from_timestamp(recorded.seconds, recorded.nanos as u32).unwrap())
+    .bind(hash_of(&late).to_vec())
+    .bind(late.envelope.encode_to_vec())
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO outbox (position, topic) VALUES ($1, $2)")
+        .bind(late_position)
+        .bind(&late.topic)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+
+    // Transaction B takes a larger position and commits first.
+    let early = append_range(store, &project(2), 1, 1).await;
+    assert!(early[0].position > late_position as u64);
+
+    let relay = Running::start(store, relay_config(kafka.clone(), &prefix));
+    relay.wait_for(RelayState::Leading, Duration::from_secs(10)).await;
+    wait_drained(store, DRAIN).await;
+
+    // A commits; the relay still finds it.
+    tx.commit().await.unwrap();
+    relay.waker.notify_one();
+    wait_drained(store, DRAIN).await;
+    relay.stop(STOP).await;
+
+    let mut expected = early;
+    expected.push(EventEnvelope { position: late_position as u64, ..late.envelope });
+    let received = consume(&kafka, &prefix, expected.len(), QUIET).await;
+    assert_delivered(&received, &expected, &prefix, true);
+    drop_topics(&kafka, &prefix).await;
+}
+
+// ---------------------------------------------------------------------------
+// A standby waits while the leader lives and takes over when it dies.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_standby_takes_over_when_the_leader_dies_postgres() {
+    let kafka = kafka().await;
+    let prefix = unique_prefix();
+    let harness = postgres().await;
+    let store = &harness.store;
+
+    let first = Running::start(store, relay_config(kafka.clone(), &prefix));
+    first.wait_for(RelayState::Leading, Duration::from_secs(10)).await;
+    let second = Running::start(store, relay_config(kafka.clone(), &prefix));
+    second.wait_for(RelayState::Standby, Duration::from_secs(10)).await;
+
+    // Round 1, four projects appended concurrently, published by the leader
+    // while the standby keeps waiting.
+    let appenders = |from: u64, to: u64| {
+        (1..=4)
+            .map(|n| {
+                let store = store.clone();
+                tokio::spawn(async move { append_range(&store, &project(n), from, to).await })
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut round_one = Vec::new();
+    for task in appenders(1, 25) {
+        round_one.extend(task.await.unwrap());
+    }
+    wait_drained(store, DRAIN).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(*second.state.borrow(), RelayState::Standby, "the standby never leads beside the leader");
+
+    // Round 2 is appended while the leader dies (its task, and with it its
+    // lock connection, is dropped mid-stream).
+    let round_two_tasks = appenders(26, 60);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    first.task.abort();
+    assert!(first.task.await.unwrap_err().is_cancelled());
+    let mut round_two = Vec::new();
+    for task in round_two_tasks {
+        round_two.extend(task.await.unwrap());
+    }
+    second.wait_for(RelayState::Leading, Duration::from_secs(15)).await;
+    wait_drained(store, DRAIN).await;
+    second.stop(STOP).await;
+
+    let mut expected = round_one.clone();
+    expected.extend(round_two);
+    let received = consume(&kafka, &prefix, expected.len(), QUIET).await;
+    // Nothing lost, nothing out of order; the dead leader's last batch may
+    // have been sent again by the new one.
+    assert_delivered(&received, &expected, &prefix, false);
+    // What the first leader had published and marked was not sent again.
+    let round_one_received: Vec<_> = received
+        .iter()
+        .filter(|message| round_one.iter().any(|event| event.event_id == message.envelope.event_id))
+        .cloned()
+        .collect();
+    assert_delivered(&round_one_received, &round_one, &prefix, true);
+    drop_topics(&kafka, &prefix).await;
+}
+
+// ---------------------------------------------------------------------------
+// Kafka down: the backlog grows and nothing is marked; Kafka back: drained.
+
+async fn survives_a_kafka_outage(harness: Harness) {
+    let kafka = kafka().await;
+    let prefix = unique_prefix();
+    let store = &harness.store;
+
+    let mut expected = append_range(store, &project(1), 1, 10).await;
+    let dead = KafkaConfig { bootstrap_servers: "127.0.0.1:9".to_owned() };
+    let mut config = relay_config(dead, &prefix);
+    config.create_topics = false; // straight to publishing, which must fail
+    config.producer.message_timeout = Duration::from_millis(800);
+    config.flush_timeout = Duration::from_secs(1);
+    let stranded = Running::start(store, config);
+    stranded.wait_for(RelayState::Leading, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    expected.extend(append_range(store, &project(2), 1, 6).await);
+    expected.extend(append_range(store, &project(1), 11, 14).await);
+    stranded.waker.notify_one();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(store.outbox_backlog().await.unwrap(), 20, "the backlog grows while Kafka is down");
+    assert_eq!(store.unpublished(100).await.unwrap().len(), 20, "nothing is marked published");
+    assert_eq!(*stranded.state.borrow(), RelayState::Leading, "an outage is waited out, not returned");
+    stranded.stop(STOP).await;
+
+    let relay = Running::start(store, relay_config(kafka.clone(), &prefix));
+    wait_drained(store, DRAIN).await;
+    relay.wait_for(RelayState::Leading, Duration::from_secs(1)).await;
+    relay.stop(STOP).await;
+
+    let received = consume(&kafka, &prefix, expected.len(), QUIET).await;
+    assert_delivered(&received, &expected, &prefix, true);
+    drop_topics(&kafka, &prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn survives_a_kafka_outage_postgres() {
+    survives_a_kafka_outage(postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn survives_a_kafka_outage_sqlite() {
+    survives_a_kafka_outage(sqlite().await).await;
+}
+
+/// The relay starts while Kafka is unreachable: it waits for the topics
+/// without publishing, and stops cleanly when asked.
+#[tokio::test(flavor = "multi_thread")]
+async fn waits_for_topics_while_kafka_is_unreachable() {
+    let harness = sqlite().await;
+    let store = &harness.store;
+    append_range(store, &project(1), 1, 3).await;
+    let dead = KafkaConfig { bootstrap_servers: "127.0.0.1:9".to_owned() };
+    let relay = Running::start(store, relay_config(dead, &unique_prefix()));
+    relay.wait_for(RelayState::Leading, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(store.outbox_backlog().await.unwrap(), 3);
+    relay.stop(STOP).await;
+}
+
+// ---------------------------------------------------------------------------
+// Topic creation.
+
+#[tokio::test]
+async fn ensure_topics_is_idempotent_and_keeps_events_forever() {
+    let kafka = kafka().await;
+    let prefix = unique_prefix();
+    let admin = kafka::admin_client(&kafka).unwrap();
+    let topics: Vec<String> = DOMAINS.iter().map(|domain| format!("{prefix}{}", topic(*domain))).collect();
+
+    let mut created = kafka::ensure_topics(&admin, &topics, PARTITIONS, 1).await.unwrap();
+    created.sort();
+    let mut all = topics.clone();
+    all.sort();
+    assert_eq!(created, all);
+    assert!(kafka::ensure_topics(&admin, &topics, PARTITIONS, 1).await.unwrap().is_empty());
+
+    let resources: Vec<ResourceSpecifier<'_>> = topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
+    let described = admin
+        .describe_configs(&resources, &AdminOptions::new().request_timeout(Some(Duration::from_secs(10))))
+        .await
+        .unwrap();
+    for resource in described {
+        let resource = resource.unwrap();
+        assert_eq!(resource.get("retention.ms").and_then(|e| e.value.as_deref()), Some("-1"), "{resource:?}");
+    }
+    drop_topics(&kafka, &prefix).await;
+}
+
+/// An append after a relay session is still published by the next one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_session_publishes_only_what_is_left_sqlite() {
+    let kafka = kafka().await;
+    let prefix = unique_prefix();
+    let harness = sqlite().await;
+    let store = &harness.store;
+
+    let mut expected = append_range(store, &project(7), 1, 4).await;
+    let relay = Running::start(store, relay_config(kafka.clone(), &prefix));
+    wait_drained(store, DRAIN).await;
+    relay.stop(STOP).await;
+
+    expected.extend(append_range(store, &project(7), 5, 6).await);
+    let relay = Running::start(store, relay_config(kafka.clone(), &prefix));
+    wait_drained(store, DRAIN).await;
+    relay.stop(STOP).await;
+
+    let received = consume(&kafka, &prefix, expected.len(), QUIET).await;
+    assert_delivered(&received, &expected, &prefix, true);
+    drop_topics(&kafka, &prefix).await;
+}

@@ -1,0 +1,126 @@
+//! From acknowledgement to the timeline: every accepted fact reaches the
+//! public and full views, complete and in order.
+
+use std::time::{Duration, Instant};
+
+use gongkai_proto::v1 as pb;
+use gongkai_store::{PoolOptions, Store, View};
+use gongkai_testkit::fresh_sqlite_url;
+use gongkai_testkit::scenario::{Clients, ppp_lifecycle};
+use prost::Message;
+
+use crate::support::{channel, start_gongkai};
+
+/// Decoded timeline of `project` in `view`.
+pub(crate) async fn timeline(store: &Store, view: View, project: &str) -> Vec<pb::TimelineEntry> {
+    let entries = store.timeline(view, project).await.expect("timeline reads");
+    entries.iter().map(|bytes| pb::TimelineEntry::decode(bytes.as_slice()).expect("entry decodes")).collect()
+}
+
+/// Waits until `project`'s public timeline has an entry for `seq`.
+pub(crate) async fn wait_for_public_seq(store: &Store, project: &str, seq: u64, limit: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        let entries = store.timeline(View::Public, project).await.expect("timeline reads");
+        if entries.len() as u64 >= seq {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < limit, "seq {seq} of {project} not public within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+#[tokio::test]
+async fn embedded_mode_projects_the_ppp_lifecycle_into_both_timelines_in_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let storage = fresh_sqlite_url(dir.path());
+    let gongkai = start_gongkai(
+        &["dev", "--grpc-listen", "127.0.0.1:0", "--site-listen", "127.0.0.1:0"],
+        &[("GONGKAI_STORAGE__URL", &storage)],
+    )
+    .await;
+    let clients = Clients::new(channel(gongkai.endpoint("grpc")).await, gongkai.endpoint("token"));
+    let store = Store::connect(&storage, &PoolOptions::default()).await.expect("store");
+
+    let lifecycle = ppp_lifecycle("2024-230113-77-01-000010", "proj");
+    let mut delays = Vec::new();
+    for request in lifecycle.requests.clone() {
+        let receipt = clients.send(request).await.expect("accepted");
+        delays.push(
+            wait_for_public_seq(&store, &lifecycle.project_code, receipt.project_seq, Duration::from_secs(10)).await,
+        );
+    }
+    delays.sort();
+    println!(
+        "embedded: acknowledgement → public timeline: median {:?}, p99 {:?} over {} submissions",
+        percentile(&delays, 0.5),
+        percentile(&delays, 0.99),
+        delays.len()
+    );
+
+    let public = timeline(&store, View::Public, &lifecycle.project_code).await;
+    let full = timeline(&store, View::Full, &lifecycle.project_code).await;
+    assert_eq!(public.len(), lifecycle.requests.len());
+    assert_eq!(full.len(), lifecycle.requests.len());
+    for (index, (public, full)) in public.iter().zip(&full).enumerate() {
+        assert_eq!(public.project_seq, index as u64 + 1, "in order");
+        assert_eq!(public.event_id, full.event_id);
+        assert!(!public.title_zh.is_empty() && !public.title_en.is_empty(), "titled: {public:?}");
+        assert!(public.flags.is_empty(), "flags are never public");
+    }
+    assert_eq!(public[2].fact_type, "gongkai.v1.TenderAnnounced");
+    // Committee members are named in the full view only, and in the public
+    // view only after the award of their lot: here every lot was awarded.
+    let evaluation = public.iter().find(|e| e.fact_type == "gongkai.v1.BidsEvaluated").expect("evaluation entry");
+    assert!(evaluation.people.iter().any(|p| p.name.starts_with("评标专家")), "released after the award");
+
+    let summary = store.project_summary(View::Public, &lifecycle.project_code).await.expect("reads").expect("summary");
+    let summary = pb::ProjectSummary::decode(summary.as_slice()).expect("decodes");
+    assert_eq!(summary.stage(), pb::Stage::Completion);
+    assert_eq!(summary.head_seq, lifecycle.requests.len() as u64);
+    assert_eq!(summary.flag_count, 0);
+}
+
+/// A unique topic prefix and consumer group, so tests share one Kafka.
+pub(crate) fn kafka_isolation() -> (String, String) {
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    (format!("test-{id}."), format!("gongkai-projector-{id}"))
+}
+
+#[tokio::test]
+async fn the_ppp_lifecycle_travels_through_kafka_into_both_timelines() {
+    let kafka = gongkai_testkit::kafka_url();
+    let (prefix, group) = kafka_isolation();
+    let env = [
+        ("GONGKAI_LOG__URL", kafka.as_str()),
+        ("GONGKAI_LOG__TOPIC_PREFIX", prefix.as_str()),
+        ("GONGKAI_PROJECTOR__GROUP_ID", group.as_str()),
+    ];
+    let targets = "projects,tenders,review,awards,contracts,relay,projector";
+    let gongkai = crate::ingestion::Ingestion::start_with(crate::ingestion::Backend::Postgres, targets, &env).await;
+
+    let lifecycle = ppp_lifecycle("2024-230113-77-01-000011", "kafka");
+    let mut delays = Vec::new();
+    for request in lifecycle.requests.clone() {
+        let receipt = gongkai.harbin.send(request).await.expect("accepted");
+        let limit = Duration::from_secs(60);
+        delays.push(wait_for_public_seq(&gongkai.store, &lifecycle.project_code, receipt.project_seq, limit).await);
+    }
+    delays.sort();
+    println!(
+        "PostgreSQL + Kafka: acknowledgement → public timeline: median {:?}, p99 {:?} over {} submissions",
+        percentile(&delays, 0.5),
+        percentile(&delays, 0.99),
+        delays.len()
+    );
+    let public = timeline(&gongkai.store, View::Public, &lifecycle.project_code).await;
+    let full = timeline(&gongkai.store, View::Full, &lifecycle.project_code).await;
+    let seqs: Vec<u64> = public.iter().map(|e| e.project_seq).collect();
+    assert_eq!(seqs, (1..=lifecycle.requests.len() as u64).collect::<Vec<_>>());
+    assert_eq!(full.len(), lifecycle.requests.len());
+    assert_eq!(gongkai.store.outbox_backlog().await.expect("backlog"), 0, "everything published");
+}
