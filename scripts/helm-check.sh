@@ -14,7 +14,7 @@ readonly cache_dir="${GONGKAI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/gongkai
 readonly bin_dir="$cache_dir/bin"
 readonly all_targets="awards contracts projector projects relay review site supervision tenders"
 # Enabled in values.yaml by default.
-readonly default_targets="awards contracts projects review site supervision tenders"
+readonly default_targets="$all_targets"
 
 unavailable() {
     echo "helm unavailable: $*"

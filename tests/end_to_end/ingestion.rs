@@ -28,6 +28,10 @@ pub(crate) enum Backend {
 pub(crate) struct Ingestion {
     _dir: tempfile::TempDir,
     _process: GongkaiProcess,
+    /// The database URL.
+    pub(crate) storage: String,
+    /// The configuration file (credentials).
+    pub(crate) config: String,
     /// The same database, read directly by the test.
     pub(crate) store: Store,
     /// Clients authenticated as the Harbin trading center (regions 2301).
@@ -75,7 +79,7 @@ impl Ingestion {
         let process = start_gongkai(&["serve", "--target", targets, "--config", &config], &env).await;
         let store = Store::connect(&storage, &PoolOptions::default()).await.expect("test reads the store");
         let harbin = Clients::new(channel(process.endpoint("grpc")).await, HARBIN_TOKEN);
-        Self { _dir: dir, _process: process, store, harbin }
+        Self { _dir: dir, _process: process, storage, config, store, harbin }
     }
 
     pub(crate) async fn counts(&self) -> EventCounts {

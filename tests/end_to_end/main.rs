@@ -5,5 +5,6 @@
 mod foundation;
 mod ingestion;
 mod projection;
+mod resilience;
 mod support;
 mod transport;

@@ -258,6 +258,16 @@ impl Store {
         Ok(entries)
     }
 
+    /// How many entries of each event `view` holds, over all projects.
+    pub async fn timeline_event_counts(&self, view: View) -> Result<Vec<(String, i64)>, StoreError> {
+        let query = format!("SELECT event_id, COUNT(*) FROM {} GROUP BY event_id", view.timeline_table());
+        let counts = match self {
+            Store::Postgres(pool) => sqlx::query_as(sqlx::AssertSqlSafe(query)).fetch_all(pool).await?,
+            Store::Sqlite(pool) => sqlx::query_as(sqlx::AssertSqlSafe(query)).fetch_all(pool).await?,
+        };
+        Ok(counts)
+    }
+
     /// A project's summary in `view`, as an encoded `ProjectSummary`.
     pub async fn project_summary(&self, view: View, project_code: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let query = format!("SELECT summary FROM {} WHERE project_code = $1", view.projects_table());

@@ -130,6 +130,11 @@ impl GongkaiProcess {
         self.child.id()
     }
 
+    /// Kills the process with SIGKILL, as a crash would, and reaps it.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("SIGKILL delivered");
+    }
+
     /// Sends SIGTERM and waits up to `timeout` for the exit status.
     ///
     /// # Panics
