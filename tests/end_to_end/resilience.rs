@@ -136,7 +136,8 @@ async fn relay_and_projector_killed_at_random_points_lose_and_duplicate_nothing(
         jitter ^= jitter >> 17;
         jitter ^= jitter << 5;
         tokio::time::sleep(Duration::from_millis(150 + u64::from(jitter % 500))).await;
-        let (slot, target) = if jitter % 2 == 0 { (&mut relay, "relay") } else { (&mut projector, "projector") };
+        let (slot, target) =
+            if jitter.is_multiple_of(2) { (&mut relay, "relay") } else { (&mut projector, "projector") };
         if let Some(process) = slot.take() {
             process.kill().await;
             kills += 1;
