@@ -124,3 +124,125 @@ async fn the_ppp_lifecycle_travels_through_kafka_into_both_timelines() {
     assert_eq!(full.len(), lifecycle.requests.len());
     assert_eq!(gongkai.store.outbox_backlog().await.expect("backlog"), 0, "everything published");
 }
+
+/// Every timeline row of every project, both views, as raw bytes in a stable order.
+async fn snapshot(store: &Store, projects: &[String]) -> Vec<Vec<u8>> {
+    let mut rows = Vec::new();
+    for project in projects {
+        for view in [View::Public, View::Full] {
+            rows.extend(store.timeline(view, project).await.expect("timeline"));
+            rows.push(store.project_summary(view, project).await.expect("summary").unwrap_or_default());
+        }
+    }
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projectors_joining_and_leaving_a_group_give_the_views_a_rebuild_gives() {
+    let kafka = gongkai_testkit::kafka_url();
+    let (prefix, group) = kafka_isolation();
+    let env = [
+        ("GONGKAI_LOG__URL", kafka.as_str()),
+        ("GONGKAI_LOG__TOPIC_PREFIX", prefix.as_str()),
+        ("GONGKAI_PROJECTOR__GROUP_ID", group.as_str()),
+    ];
+    let gongkai = crate::ingestion::Ingestion::start_with(
+        crate::ingestion::Backend::Postgres,
+        "projects,tenders,review,awards,contracts,relay,projector",
+        &env,
+    )
+    .await;
+    let mut worker_env = env.to_vec();
+    worker_env.push(("GONGKAI_STORAGE__URL", gongkai.storage.as_str()));
+    worker_env.push(("GONGKAI_GRPC__LISTEN", "127.0.0.1:0"));
+    let projects: Vec<String> = (0..12).map(|n| format!("2024-230113-77-01-{:06}", 200_000 + n)).collect();
+    let lifecycles: Vec<_> = projects.iter().map(|code| ppp_lifecycle(code, code)).collect();
+
+    // A second projector joins the group while half the load is in, and
+    // leaves (SIGTERM) before the rest.
+    let half = lifecycles.len() / 2;
+    for lifecycle in &lifecycles[..half / 2] {
+        gongkai.submit_all(lifecycle.requests.clone()).await;
+    }
+    let second = start_gongkai(&["serve", "--target", "projector", "--config", &gongkai.config], &worker_env).await;
+    for lifecycle in &lifecycles[half / 2..half] {
+        gongkai.submit_all(lifecycle.requests.clone()).await;
+    }
+    assert!(second.terminate(Duration::from_secs(30)).await.success(), "the leaving projector drains and exits 0");
+    for lifecycle in &lifecycles[half..] {
+        gongkai.submit_all(lifecycle.requests.clone()).await;
+    }
+    for lifecycle in &lifecycles {
+        wait_for_public_seq(&gongkai.store, &lifecycle.project_code, 26, Duration::from_secs(60)).await;
+    }
+    let live = snapshot(&gongkai.store, &projects).await;
+
+    let rebuilt = tokio::process::Command::new(crate::support::gongkai_binary())
+        .args(["projector", "rebuild", "--config", &gongkai.config])
+        .envs(worker_env.iter().copied())
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("rebuild runs");
+    assert!(rebuilt.status.success(), "rebuild: {}", String::from_utf8_lossy(&rebuilt.stderr));
+    println!("{}", String::from_utf8_lossy(&rebuilt.stdout).trim());
+    assert!(String::from_utf8_lossy(&rebuilt.stdout).contains(&format!("from {} events", 12 * 26)));
+    assert_eq!(snapshot(&gongkai.store, &projects).await, live, "a rebuild gives the live views, byte for byte");
+}
+
+/// Whether `needle` occurs anywhere in what the public side can read about
+/// `project`: its public timeline and summary rows, byte for byte, and the site.
+async fn publicly_visible(store: &Store, site: &str, project: &str, needle: &str) -> bool {
+    let mut rows = store.timeline(View::Public, project).await.expect("timeline");
+    rows.extend(store.project_summary(View::Public, project).await.expect("summary"));
+    let in_rows = rows.iter().any(|row| row.windows(needle.len()).any(|w| w == needle.as_bytes()));
+    let (_, page) = crate::support::http_get(site).await;
+    in_rows || page.contains(needle)
+}
+
+#[tokio::test]
+async fn confidential_canaries_stay_out_of_public_tables_and_pages_until_released() {
+    use gongkai_testkit::scenario::Request;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let storage = fresh_sqlite_url(dir.path());
+    let gongkai = start_gongkai(
+        &["dev", "--grpc-listen", "127.0.0.1:0", "--site-listen", "127.0.0.1:0"],
+        &[("GONGKAI_STORAGE__URL", &storage)],
+    )
+    .await;
+    let clients = Clients::new(channel(gongkai.endpoint("grpc")).await, gongkai.endpoint("token"));
+    let store = Store::connect(&storage, &PoolOptions::default()).await.expect("store");
+    let site = gongkai.endpoint("site").to_owned();
+
+    const COMMITTEE: &str = "CANARY评标专家";
+    const ID_NUMBER: &str = "11010519491231002X";
+    const PHONE: &str = "+86-13800138000";
+    let mut lifecycle = ppp_lifecycle("2024-230113-77-01-000012", "canary");
+    for request in &mut lifecycle.requests {
+        if let Request::RecordEvaluation(evaluation) = request {
+            let fact = evaluation.fact.as_mut().expect("fact");
+            fact.committee_members[0].name = COMMITTEE.into();
+            fact.committee_members[0].id_number = ID_NUMBER.into();
+            fact.committee_members[1].phone = PHONE.into();
+            fact.candidates[0].project_manager.as_mut().expect("manager").id_number = ID_NUMBER.into();
+        }
+    }
+    let first_award = lifecycle.requests.iter().position(|r| matches!(r, Request::AnnounceAward(_))).expect("award");
+    let project = lifecycle.project_code.clone();
+    for (index, request) in lifecycle.requests.into_iter().enumerate() {
+        let receipt = clients.send(request).await.expect("accepted");
+        wait_for_public_seq(&store, &project, receipt.project_seq, Duration::from_secs(10)).await;
+        let released = index >= first_award;
+        assert_eq!(
+            publicly_visible(&store, &site, &project, COMMITTEE).await,
+            released,
+            "committee members are public exactly from the award of their lot (event {index})"
+        );
+        for never in [ID_NUMBER, PHONE] {
+            assert!(!publicly_visible(&store, &site, &project, never).await, "personal data {never} is never public");
+        }
+    }
+    // The full view, for supervisors, has had everything all along.
+    let full = store.timeline(View::Full, &project).await.expect("full");
+    assert!(full.iter().any(|row| row.windows(ID_NUMBER.len()).any(|w| w == ID_NUMBER.as_bytes())));
+}

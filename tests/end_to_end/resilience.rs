@@ -238,3 +238,54 @@ async fn submissions_succeed_while_kafka_is_down_and_arrive_when_it_returns() {
     let bootstrap = kafka.trim_start_matches("kafka://").to_owned();
     assert_on_kafka_at_least_once(&bootstrap, &prefix, &acknowledged, Duration::from_secs(60)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_shape_killed_mid_load_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let storage = gongkai_testkit::fresh_sqlite_url(dir.path());
+    let env = [("GONGKAI_STORAGE__URL", storage.as_str())];
+    let args = ["dev", "--grpc-listen", "127.0.0.1:0", "--site-listen", "127.0.0.1:0"];
+    let mut acknowledged = Vec::new();
+    let mut next_project = 0;
+    for round in 0..4 {
+        let gongkai = start_gongkai(&args, &env).await;
+        let clients = Clients::new(crate::support::channel(gongkai.endpoint("grpc")).await, gongkai.endpoint("token"));
+        // Submit until the process is killed under the callers' feet.
+        let load = tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for n in next_project..next_project + 40 {
+                let lifecycle = ppp_lifecycle(&format!("2024-230113-77-01-{:06}", 300_000 + n), &format!("emb-{n}"));
+                for request in lifecycle.requests {
+                    match clients.send(request).await {
+                        Ok(receipt) => acked.push(receipt.event_id),
+                        Err(_) => return acked,
+                    }
+                }
+            }
+            acked
+        });
+        tokio::time::sleep(Duration::from_millis(300 + 150 * round)).await;
+        gongkai.kill().await;
+        acknowledged.extend(load.await.expect("load"));
+        next_project += 40;
+    }
+    // One more start folds whatever the killed projectors had not.
+    let gongkai = start_gongkai(&args, &env).await;
+    let store = gongkai_store::Store::connect(&storage, &gongkai_store::PoolOptions::default()).await.expect("store");
+    println!("embedded crash: {} acknowledged submissions over 4 kills", acknowledged.len());
+    assert!(acknowledged.len() > 26, "the load got somewhere before each kill");
+    for view in [View::Full, View::Public] {
+        let started = Instant::now();
+        loop {
+            let counts = store.timeline_event_counts(view).await.expect("counts");
+            let ids: HashSet<&str> = counts.iter().map(|(id, _)| id.as_str()).collect();
+            if acknowledged.iter().all(|id| ids.contains(id.as_str())) {
+                assert!(counts.iter().all(|(_, n)| *n == 1), "exactly once");
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "{view:?} is missing acknowledged events");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    drop(gongkai);
+}

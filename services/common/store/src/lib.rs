@@ -135,7 +135,8 @@ impl Store {
     ///
     /// For SQLite the file and its directory are created when missing, the
     /// journal is switched to WAL (busy timeout set first, so a concurrent
-    /// opener waits instead of failing) and foreign keys are enforced.
+    /// opener waits instead of failing), every commit is synced to disk
+    /// (`synchronous = FULL`) and foreign keys are enforced.
     pub async fn connect(url: &str, pool: &PoolOptions) -> Result<Self, StoreError> {
         let scheme = url.split_once(':').map(|(scheme, _)| scheme).unwrap_or_default();
         match scheme {
@@ -155,7 +156,8 @@ impl Store {
                     .create_if_missing(true)
                     .busy_timeout(Duration::from_secs(10))
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
+                    // FULL: an acknowledged event survives a power loss, not only a crash.
+                    .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true);
                 if let Some(dir) = Path::new(options.get_filename()).parent()
                     && !dir.as_os_str().is_empty()
