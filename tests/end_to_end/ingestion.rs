@@ -27,7 +27,7 @@ pub(crate) enum Backend {
 /// gongkai serving the five ingestion targets on a fresh database.
 pub(crate) struct Ingestion {
     _dir: tempfile::TempDir,
-    _process: GongkaiProcess,
+    process: GongkaiProcess,
     /// The database URL.
     pub(crate) storage: String,
     /// The configuration file (credentials).
@@ -79,7 +79,12 @@ impl Ingestion {
         let process = start_gongkai(&["serve", "--target", targets, "--config", &config], &env).await;
         let store = Store::connect(&storage, &PoolOptions::default()).await.expect("test reads the store");
         let harbin = Clients::new(channel(process.endpoint("grpc")).await, HARBIN_TOKEN);
-        Self { _dir: dir, _process: process, storage, config, store, harbin }
+        Self { _dir: dir, process, storage, config, store, harbin }
+    }
+
+    /// Sends SIGTERM and returns how the process exited.
+    pub(crate) async fn terminate(self) -> std::process::ExitStatus {
+        self.process.terminate(std::time::Duration::from_secs(30)).await
     }
 
     pub(crate) async fn counts(&self) -> EventCounts {

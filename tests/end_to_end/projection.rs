@@ -123,6 +123,8 @@ async fn the_ppp_lifecycle_travels_through_kafka_into_both_timelines() {
     assert_eq!(seqs, (1..=lifecycle.requests.len() as u64).collect::<Vec<_>>());
     assert_eq!(full.len(), lifecycle.requests.len());
     assert_eq!(gongkai.store.outbox_backlog().await.expect("backlog"), 0, "everything published");
+    // SIGTERM: ingestion stops, the relay flushes, the projector commits, exit 0.
+    assert!(gongkai.terminate().await.success(), "every component drains and exits 0");
 }
 
 /// Every timeline row of every project, both views, as raw bytes in a stable order.

@@ -72,11 +72,49 @@ pub async fn project(store: &Store, event: &EventEnvelope) -> Result<Projected, 
     Ok(store.project_event(event, |events| rows::to_rows(&render(events))).await?)
 }
 
-/// Runs the projector until `shutdown` is cancelled.
+/// Runs the projector until `shutdown` is cancelled, reporting its lag.
 pub async fn run(store: Store, source: Source, shutdown: CancellationToken) -> Result<(), ProjectorError> {
-    match source {
+    let lag_stop = shutdown.child_token();
+    let lag = tokio::spawn(report_lag(store.clone(), lag_stop.clone()));
+    let result = match source {
         Source::Embedded { poll, appended } => run_embedded(store, poll, appended, shutdown).await,
         Source::Kafka(kafka) => run_kafka(store, kafka, shutdown).await,
+    };
+    lag_stop.cancel();
+    // The reporter only logs; how it ended changes nothing.
+    let _ = lag.await;
+    result
+}
+
+/// Measures, every two seconds, how many store positions the views are
+/// behind the event store: the `gongkai.projector.lag` gauge (exported over
+/// OTLP when configured) and a log line while it is not zero.
+async fn report_lag(store: Store, shutdown: CancellationToken) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let lag = Arc::new(AtomicU64::new(0));
+    let observed = Arc::clone(&lag);
+    let _gauge = opentelemetry::global::meter("gongkai")
+        .u64_observable_gauge("gongkai.projector.lag")
+        .with_description("Store positions not yet folded into the views")
+        .with_callback(move |observer| observer.observe(observed.load(Ordering::Relaxed), &[]))
+        .build();
+    let mut every = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        match store.projection_positions().await {
+            Ok((projected, stored)) => {
+                let behind = stored.saturating_sub(projected);
+                lag.store(behind, Ordering::Relaxed);
+                if behind > 0 {
+                    tracing::info!(lag = behind, "Projector behind the event store.");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "Cannot measure the projector lag."),
+        }
     }
 }
 
