@@ -236,25 +236,19 @@ pub async fn rebuild(
 ) -> Result<RebuildStats, ProjectorError> {
     store.reset_views().await?;
     let mut stats = RebuildStats::default();
-    let mut count = |projected: Projected| {
-        stats.events += 1;
-        if projected == (Projected::Advanced { head: 1 }) {
-            stats.projects += 1;
-        }
-        progress(Progress::Read(1));
-    };
+    // Events are folded a chunk at a time, grouped by project: one
+    // transaction and one rendering per project and chunk.
+    let mut chunk: Vec<EventEnvelope> = Vec::with_capacity(REBUILD_CHUNK);
     match source {
         Source::Embedded { .. } => {
             let (_, end) = store.projection_positions().await?;
             progress(Progress::Total(end));
             let mut cursor = 0;
             loop {
-                let events = store.events_after(cursor, 1000).await?;
+                let events = store.events_after(cursor, REBUILD_CHUNK as u32).await?;
                 let Some(last) = events.last() else { break };
                 cursor = last.position;
-                for event in &events {
-                    count(project(store, event).await?);
-                }
+                fold_chunk(store, events, &mut stats, progress).await?;
             }
         }
         Source::Kafka(kafka) => {
@@ -264,15 +258,41 @@ pub async fn rebuild(
                 let message = consumer.recv().await?;
                 let key = (message.topic().to_owned(), message.partition());
                 if let Some(event) = message.payload().and_then(|payload| EventEnvelope::decode(payload).ok()) {
-                    count(project(store, &event).await?);
+                    chunk.push(event);
                 }
                 if remaining.get(&key).is_some_and(|(_, end)| message.offset() + 1 >= *end) {
                     remaining.remove(&key);
                 }
+                if chunk.len() >= REBUILD_CHUNK || remaining.is_empty() {
+                    fold_chunk(store, std::mem::take(&mut chunk), &mut stats, progress).await?;
+                }
             }
         }
     }
+    stats.projects = store.projected_projects().await?;
     Ok(stats)
+}
+
+/// Events read per rebuild step.
+const REBUILD_CHUNK: usize = 5000;
+
+async fn fold_chunk(
+    store: &Store,
+    events: Vec<EventEnvelope>,
+    stats: &mut RebuildStats,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<(), ProjectorError> {
+    let read = events.len() as u64;
+    let mut by_project: std::collections::BTreeMap<String, Vec<EventEnvelope>> = std::collections::BTreeMap::new();
+    for event in events {
+        by_project.entry(event.subject.clone()).or_default().push(event);
+    }
+    for (project, events) in &by_project {
+        store.project_events(project, events, |all| rows::to_rows(&render(all))).await?;
+    }
+    stats.events += read;
+    progress(Progress::Read(read));
+    Ok(())
 }
 
 /// Progress of a rebuild.

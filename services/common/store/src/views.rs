@@ -205,19 +205,39 @@ impl Store {
     where
         F: Fn(&[EventEnvelope]) -> ProjectViewRows,
     {
-        let project = event.subject.as_str();
-        let seq = to_i64(event.project_seq)?;
-        let position = to_i64(event.position)?;
-        let mut stored = event.clone();
-        stored.position = 0;
-        let bytes = stored.encode_to_vec();
+        self.project_events(&event.subject, std::slice::from_ref(event), render).await
+    }
+
+    /// Folds several events of one project (`project_code`) at once: one
+    /// transaction and one rendering, however many there are. The outcome
+    /// says where the project's views stand afterwards.
+    pub async fn project_events<F>(
+        &self,
+        project_code: &str,
+        events: &[EventEnvelope],
+        render: F,
+    ) -> Result<Projected, StoreError>
+    where
+        F: Fn(&[EventEnvelope]) -> ProjectViewRows,
+    {
+        let project = project_code;
+        let mut incoming = Vec::with_capacity(events.len());
+        for event in events {
+            let mut stored = event.clone();
+            stored.position = 0;
+            incoming.push((to_i64(event.project_seq)?, to_i64(event.position)?, stored.encode_to_vec()));
+        }
         let outcome = in_transaction!(self, |tx| {
             sqlx::query(OPEN_HEAD).bind(project).execute(&mut *tx).await?;
             let head: i64 = sqlx::query_scalar(LOCK_HEAD).bind(project).fetch_one(&mut *tx).await?;
-            if seq <= head {
+            let mut kept = false;
+            for (seq, position, bytes) in incoming.iter().filter(|(seq, _, _)| *seq > head) {
+                sqlx::query(KEEP_EVENT).bind(project).bind(seq).bind(position).bind(bytes).execute(&mut *tx).await?;
+                kept = true;
+            }
+            if !kept {
                 Projected::Duplicate
             } else {
-                sqlx::query(KEEP_EVENT).bind(project).bind(seq).bind(position).bind(&bytes).execute(&mut *tx).await?;
                 let waiting: Vec<i64> =
                     sqlx::query_scalar(WAITING_SEQS).bind(project).bind(head).fetch_all(&mut *tx).await?;
                 let new_head =
@@ -305,6 +325,16 @@ impl Store {
             Store::Sqlite(pool) => sqlx::query_as(query).fetch_one(pool).await?,
         };
         Ok((projected.max(0) as u64, stored.max(0) as u64))
+    }
+
+    /// How many projects the read model holds.
+    pub async fn projected_projects(&self) -> Result<u64, StoreError> {
+        let query = "SELECT COUNT(*) FROM projector_heads WHERE projected_seq > 0";
+        let count: i64 = match self {
+            Store::Postgres(pool) => sqlx::query_scalar(query).fetch_one(pool).await?,
+            Store::Sqlite(pool) => sqlx::query_scalar(query).fetch_one(pool).await?,
+        };
+        Ok(count.max(0) as u64)
     }
 
     /// Empties the read model and the projector's copy of the log, for a
