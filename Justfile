@@ -40,3 +40,7 @@ fmt:
 # Clippy as CI runs it.
 lint:
     cargo clippy --workspace --all-targets -- -D warnings
+
+# Benchmarks; each prints its figures and how it measured them.
+bench:
+    cargo bench -p gongkai-projector --bench rebuild
