@@ -103,6 +103,11 @@ async fn the_ppp_lifecycle_travels_through_kafka_into_both_timelines() {
     let targets = "projects,tenders,review,awards,contracts,relay,projector";
     let gongkai = crate::ingestion::Ingestion::start_with(crate::ingestion::Backend::Postgres, targets, &env).await;
 
+    // A first project warms the path up (topic creation, the consumer
+    // group's first assignment); the second is measured.
+    let warm_up = ppp_lifecycle("2024-230113-77-01-000010", "warm");
+    gongkai.submit_all(warm_up.requests.clone()).await;
+    wait_for_public_seq(&gongkai.store, &warm_up.project_code, 26, Duration::from_secs(60)).await;
     let lifecycle = ppp_lifecycle("2024-230113-77-01-000011", "kafka");
     let mut delays = Vec::new();
     for request in lifecycle.requests.clone() {
