@@ -44,3 +44,7 @@ lint:
 # Benchmarks; each prints its figures and how it measured them.
 bench:
     cargo bench -p gongkai-projector --bench rebuild
+
+# Drive load at a running gongkai: `just load <token> --count 10000`.
+load token *args:
+    cargo run --release -- load --token {{token}} {{args}}

@@ -6,5 +6,6 @@ mod foundation;
 mod ingestion;
 mod projection;
 mod resilience;
+mod site;
 mod support;
 mod transport;

@@ -40,6 +40,9 @@ pub(crate) enum Command {
     },
     /// Applies pending database migrations and exits.
     Migrate,
+    /// Drives realistic project lifecycles over gRPC and reports throughput
+    /// and latency percentiles (acknowledgement, and until public).
+    Load(LoadArgs),
     /// Projector maintenance.
     Projector {
         #[command(subcommand)]
@@ -58,6 +61,51 @@ pub(crate) enum Command {
         #[arg(long, required = true, value_delimiter = ',')]
         regions: Vec<String>,
     },
+}
+
+/// Options of `gongkai load`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct LoadArgs {
+    /// gRPC endpoint of the ingestion services.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    pub(crate) endpoint: String,
+    /// A submitter token covering region 2301 (Harbin).
+    #[arg(long, env = "GONGKAI_LOAD_TOKEN")]
+    pub(crate) token: String,
+    /// Concurrent callers.
+    #[arg(long, default_value_t = 64)]
+    pub(crate) concurrency: usize,
+    /// Submissions per second over all callers; as fast as possible when absent.
+    #[arg(long)]
+    pub(crate) rate: Option<f64>,
+    /// Stop after this many submissions.
+    #[arg(long, conflicts_with = "duration")]
+    pub(crate) count: Option<u64>,
+    /// Stop after this long, e.g. `30s`, `2m`.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub(crate) duration: Option<std::time::Duration>,
+    /// Lifecycles each caller keeps in flight.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) in_flight: usize,
+    /// Every n-th submission is one that must be refused (0: never).
+    #[arg(long, default_value_t = 50)]
+    pub(crate) refusal_every: u64,
+    /// Every n-th accepted submission is retried with its request id (0: never).
+    #[arg(long, default_value_t = 40)]
+    pub(crate) retry_every: u64,
+    /// Tells apart the projects of runs against one store (0–9999); random when absent.
+    #[arg(long)]
+    pub(crate) run_id: Option<u32>,
+    /// Measure acknowledgement → public timeline by watching this store
+    /// (the configured `storage.url` when `--watch` is given without a value).
+    #[arg(long)]
+    pub(crate) watch: bool,
+    /// Follow every n-th accepted fact into the public timeline.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) watch_every: u64,
+    /// Write the report as JSON here too.
+    #[arg(long)]
+    pub(crate) output: Option<PathBuf>,
 }
 
 /// Projector maintenance commands.

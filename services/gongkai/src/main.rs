@@ -54,8 +54,8 @@ pub(crate) enum AppError {
     /// A component task panicked or was aborted.
     #[error("a component stopped unexpectedly")]
     Task(#[from] tokio::task::JoinError),
-    /// A file named in the configuration could not be read.
-    #[error("could not read {}", path.display())]
+    /// A file could not be read or written.
+    #[error("could not read or write {}", path.display())]
     ReadFile {
         /// The file.
         path: std::path::PathBuf,
@@ -69,6 +69,12 @@ pub(crate) enum AppError {
     /// The credentials in the configuration cannot be used.
     #[error("invalid auth.credentials")]
     Credentials(#[from] gongkai_grpc::auth::CredentialError),
+    /// The load generator could not start.
+    #[error("load generator failed")]
+    Load(#[from] gongkai_load::LoadError),
+    /// A report could not be written as JSON.
+    #[error("could not write the report")]
+    Json(#[source] serde_json::Error),
     /// A credential entry could not be written as TOML.
     #[error("could not write the credential entry")]
     Toml(#[source] toml::ser::Error),
@@ -111,6 +117,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         Command::Migrate => "gongkai-migrate".to_owned(),
         Command::Credential { .. } => "gongkai-credential".to_owned(),
         Command::Projector { .. } => "gongkai-projector-rebuild".to_owned(),
+        Command::Load(_) => "gongkai-load".to_owned(),
     };
     let _telemetry = gongkai_telemetry::Telemetry::init(&service_name, config.telemetry.log_format.into())?;
 
@@ -152,6 +159,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             let log = LogUrl::parse(&config.log.url)?;
             rebuild(&store, &projector_source(&config, &log)).await
         }
+        Command::Load(args) => load(&config, args).await,
         Command::Credential { id, role, regions } => {
             let token = credential::new_token();
             let entry = credential::entry(&id, role.into(), regions, &token);
@@ -205,6 +213,58 @@ async fn serve(config: &Config, store: Store, targets: &[Target], dev_token: Opt
             .await;
     store.close().await;
     result
+}
+
+/// `gongkai load`: runs the load with a progress bar, prints the report as
+/// JSON on stdout and writes it to `--output` when given.
+async fn load(config: &Config, args: cli::LoadArgs) -> Result<(), AppError> {
+    let limit = match (args.count, args.duration) {
+        (Some(count), _) => gongkai_load::Limit::Count(count),
+        (None, Some(duration)) => gongkai_load::Limit::Duration(duration),
+        (None, None) => gongkai_load::Limit::Count(10_000),
+    };
+    let visibility = if args.watch {
+        let store = connect_store(config).await?;
+        Some((store, args.watch_every))
+    } else {
+        None
+    };
+    let run_id = args.run_id.unwrap_or_else(|| {
+        (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs() % 10_000)
+            as u32
+    });
+    let bar = match limit {
+        gongkai_load::Limit::Count(count) => indicatif::ProgressBar::new(count),
+        gongkai_load::Limit::Duration(_) => indicatif::ProgressBar::new_spinner(),
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos} submissions ({per_sec})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress_bar = bar.clone();
+    let report = gongkai_load::run(
+        gongkai_load::LoadConfig {
+            endpoint: args.endpoint,
+            token: args.token,
+            concurrency: args.concurrency.max(1),
+            rate: args.rate,
+            limit,
+            in_flight: args.in_flight,
+            refusal_every: args.refusal_every,
+            retry_every: args.retry_every,
+            run_id,
+            visibility,
+        },
+        move |issued| progress_bar.set_position(issued),
+    )
+    .await?;
+    bar.finish();
+    let json = serde_json::to_string_pretty(&report).map_err(AppError::Json)?;
+    println!("{json}");
+    if let Some(path) = args.output {
+        std::fs::write(&path, json).map_err(|source| AppError::ReadFile { path, source })?;
+    }
+    Ok(())
 }
 
 /// `gongkai projector rebuild`, with a progress bar on stderr.

@@ -201,8 +201,13 @@ fn grpc_server(targets: &[Target], wiring: &Wiring<'_>, ingestor: Ingestor) -> R
             Target::Review => ingestion!(Review),
             Target::Awards => ingestion!(Awards),
             Target::Contracts => ingestion!(Contracts),
+            Target::Supervision => server.add_service(InterceptedService::new(
+                gongkai_supervision::Supervision::new(wiring.store.clone(), std::sync::Arc::new(chrono::Utc::now))
+                    .into_server(config.max_message_bytes),
+                wiring.authenticator.clone(),
+            )),
             // Served by components of their own.
-            Target::Relay | Target::Projector | Target::Supervision | Target::Site | Target::All => &mut server,
+            Target::Relay | Target::Projector | Target::Site | Target::All => &mut server,
         };
     }
     Ok(server)

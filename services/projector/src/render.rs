@@ -203,6 +203,7 @@ fn fill(entry: &mut TimelineEntry, rendered: text::Rendered) {
     entry.documents = rendered.documents;
     entry.tender_code = rendered.tender_code;
     entry.lot_codes = rendered.lot_codes;
+    entry.clocks = rendered.clocks;
 }
 
 /// Turns the rendering of a replacement into the entry of its correction.

@@ -1,15 +1,18 @@
 //! Rendered views as the rows the store keeps.
 
 use chrono::{DateTime, Utc};
-use gongkai_proto::v1::{ProjectSummary, ProjectType, Stage, TimelineEntry};
+use gongkai_proto::v1::{EventEnvelope, ProjectSummary, ProjectType, Stage, TimelineEntry};
 use gongkai_store::{ProjectRow, ProjectViewRows, TimelineRow};
 use prost::Message;
 
 use crate::ProjectViews;
 
+mod supervision;
+
 /// The rows of `views`, for [`gongkai_store::Store::project_event`].
-pub(crate) fn to_rows(views: &ProjectViews) -> ProjectViewRows {
+pub(crate) fn to_rows(events: &[EventEnvelope], views: &ProjectViews) -> ProjectViewRows {
     ProjectViewRows {
+        supervision: supervision::rows(events, &views.full_summary),
         public_timeline: views.public_timeline.iter().map(timeline_row).collect(),
         full_timeline: views.full_timeline.iter().map(timeline_row).collect(),
         public_project: project_row(&views.public_summary),
@@ -17,7 +20,7 @@ pub(crate) fn to_rows(views: &ProjectViews) -> ProjectViewRows {
     }
 }
 
-fn instant(timestamp: Option<&prost_types::Timestamp>) -> DateTime<Utc> {
+pub(crate) fn instant(timestamp: Option<&prost_types::Timestamp>) -> DateTime<Utc> {
     timestamp
         .and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
         .unwrap_or(DateTime::UNIX_EPOCH)
@@ -35,16 +38,12 @@ fn timeline_row(entry: &TimelineEntry) -> TimelineRow {
 }
 
 /// `STAGE_TENDERING` → `tendering`.
-fn stage_label(stage: Stage) -> String {
+pub(crate) fn stage_label(stage: Stage) -> String {
     stage.as_str_name().trim_start_matches("STAGE_").to_ascii_lowercase()
 }
 
 fn project_row(summary: &ProjectSummary) -> ProjectRow {
-    let project_type = match summary.project_type() {
-        ProjectType::Ppp => "ppp",
-        ProjectType::Construction => "construction",
-        ProjectType::Unspecified => "unspecified",
-    };
+    let project_type = type_label(summary.project_type());
     ProjectRow {
         name: summary.name.clone(),
         region_code: summary.region_code.clone(),
@@ -53,5 +52,14 @@ fn project_row(summary: &ProjectSummary) -> ProjectRow {
         head_seq: summary.head_seq,
         last_event_at: instant(summary.last_event_at.as_ref()),
         summary: summary.encode_to_vec(),
+    }
+}
+
+/// `PROJECT_TYPE_PPP` → `ppp`.
+pub(crate) fn type_label(project_type: ProjectType) -> &'static str {
+    match project_type {
+        ProjectType::Ppp => "ppp",
+        ProjectType::Construction => "construction",
+        ProjectType::Unspecified => "unspecified",
     }
 }

@@ -69,7 +69,7 @@ pub enum ProjectorError {
 
 /// Folds one event into the read model.
 pub async fn project(store: &Store, event: &EventEnvelope) -> Result<Projected, ProjectorError> {
-    Ok(store.project_event(event, |events| rows::to_rows(&render(events))).await?)
+    Ok(store.project_event(event, |events| rows::to_rows(events, &render(events))).await?)
 }
 
 /// Runs the projector until `shutdown` is cancelled, reporting its lag.
@@ -136,10 +136,9 @@ async fn run_embedded(
                 () = tokio::time::sleep(poll) => continue,
             }
         }
-        for event in &events {
-            project(&store, event).await?;
-            cursor = event.position;
-        }
+        cursor = events.last().map_or(cursor, |last| last.position);
+        // One transaction per project of the batch, not per event.
+        fold_batch(&store, events).await?;
     }
     Ok(())
 }
@@ -283,15 +282,22 @@ async fn fold_chunk(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<(), ProjectorError> {
     let read = events.len() as u64;
+    fold_batch(store, events).await?;
+    stats.events += read;
+    progress(Progress::Read(read));
+    Ok(())
+}
+
+/// Folds `events` grouped by project: one transaction and one rendering per
+/// project, whatever the number of its events in the batch.
+async fn fold_batch(store: &Store, events: Vec<EventEnvelope>) -> Result<(), ProjectorError> {
     let mut by_project: std::collections::BTreeMap<String, Vec<EventEnvelope>> = std::collections::BTreeMap::new();
     for event in events {
         by_project.entry(event.subject.clone()).or_default().push(event);
     }
     for (project, events) in &by_project {
-        store.project_events(project, events, |all| rows::to_rows(&render(all))).await?;
+        store.project_events(project, events, |all| rows::to_rows(all, &render(all))).await?;
     }
-    stats.events += read;
-    progress(Progress::Read(read));
     Ok(())
 }
 

@@ -15,11 +15,16 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 mod events;
+mod heads;
 mod outbox;
+mod public;
+mod supervision;
 mod views;
 
 pub use events::{AppendOutcome, EventCounts, NewEvent, StoredEvent};
 pub use outbox::*;
+pub use public::*;
+pub use supervision::*;
 pub use views::{ProjectRow, ProjectViewRows, Projected, TimelineRow, View};
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../../migrations/postgres");

@@ -71,6 +71,8 @@ pub struct ProjectViewRows {
     pub public_project: ProjectRow,
     /// The full summary.
     pub full_project: ProjectRow,
+    /// The supervision side: search index and open deadlines.
+    pub supervision: crate::SupervisionRows,
 }
 
 /// What [`Store::project_event`] did with an event.
@@ -253,8 +255,10 @@ impl Store {
                         .collect::<Result<_, _>>()?;
                     let last_position = rows.last().map_or(0, |(position, _)| *position);
                     let views = render(&events);
+                    crate::public::record_public_changes(&mut *tx, project, &views.public_timeline).await?;
                     replace_project_rows!(tx, View::Public, project, &views.public_timeline, &views.public_project);
                     replace_project_rows!(tx, View::Full, project, &views.full_timeline, &views.full_project);
+                    crate::supervision::write_supervision_rows!(tx, project, &views.supervision);
                     sqlx::query(MOVE_HEAD).bind(project).bind(new_head).bind(last_position).execute(&mut *tx).await?;
                     Projected::Advanced { head: new_head as u64 }
                 }
@@ -338,7 +342,9 @@ impl Store {
     }
 
     /// Empties the read model and the projector's copy of the log, for a
-    /// rebuild from the beginning of the log.
+    /// rebuild from the beginning of the log. The public change feed stays:
+    /// readers follow it with cursors, and re-projecting the same events
+    /// appends nothing to it.
     pub async fn reset_views(&self) -> Result<(), StoreError> {
         in_transaction!(self, |tx| {
             for table in [
@@ -348,6 +354,10 @@ impl Store {
                 "full_projects",
                 "projector_events",
                 "projector_heads",
+                // The supervisors' search index and owed disclosures are views too.
+                "project_search",
+                "project_terms",
+                "project_deadlines",
             ] {
                 sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
             }

@@ -5,7 +5,8 @@
 //! `GONGKAI_TEST_KAFKA_URL`, defaulting to the scripts' ports). Nothing here
 //! skips: when a server cannot be reached the test fails and says which.
 
-pub mod scenario;
+/// The lawful PPP lifecycle fixture and clients (shared with the load generator).
+pub use gongkai_load::scenario;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -8,14 +8,15 @@
 use gongkai_domain::ProjectState;
 use gongkai_proto::v1::fact::Kind;
 use gongkai_proto::v1::{
-    AcceptanceResult, ApprovalKind, Bid, Candidate, DocumentRef, LabeledAmount, Organization, PartyRole, Person,
-    ProcurementMethod, QualificationMode,
+    AcceptanceResult, ApprovalKind, Bid, Candidate, DocumentRef, LabeledAmount, LegalClock, Organization, PartyRole,
+    Person, ProcurementMethod, QualificationMode,
 };
 
 use super::format::{
     Labels, change_en, change_zh, count_en, date_en, date_zh, day_en, day_zh, instant_en, instant_zh, lots_en, lots_zh,
     money_en, money_zh, naive, names_en, names_zh, org_en, org_zh, percent,
 };
+use prost_types::Timestamp;
 
 /// What one fact renders to.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +31,7 @@ pub(crate) struct Rendered {
     pub(crate) documents: Vec<DocumentRef>,
     pub(crate) tender_code: String,
     pub(crate) lot_codes: Vec<String>,
+    pub(crate) clocks: Vec<LegalClock>,
 }
 
 /// Accumulates one entry's text and attachments.
@@ -99,6 +101,19 @@ impl Out<'_> {
         self.rendered.summary_en = self.en.join(" ");
         self.rendered.documents = documents.to_vec();
         self.rendered
+    }
+}
+
+/// Adds a legal clock ending at `ends_at`, when set.
+fn clock(out: &mut Out<'_>, kind: &str, (label_zh, label_en): (&str, &str), ends_at: Option<Timestamp>, lot: &str) {
+    if let Some(ends_at) = ends_at {
+        out.rendered.clocks.push(LegalClock {
+            kind: kind.to_owned(),
+            label_zh: label_zh.to_owned(),
+            label_en: label_en.to_owned(),
+            ends_at: Some(ends_at),
+            lot_code: lot.to_owned(),
+        });
     }
 }
 
@@ -308,6 +323,7 @@ pub(crate) fn fact(kind: &Kind, state: &ProjectState, withheld: &[String]) -> Re
                     f.bid_opening_place
                 ),
             );
+            clock(&mut out, "bid_deadline", ("投标截止", "Bid deadline"), f.bid_deadline, "");
             if f.bid_security_fen > 0 {
                 out.say(
                     format!("投标保证金{}。", money_zh(f.bid_security_fen)),
@@ -358,6 +374,7 @@ pub(crate) fn fact(kind: &Kind, state: &ProjectState, withheld: &[String]) -> Re
                     format!("投标截止时间调整为{}。", instant_zh(f.new_bid_deadline.as_ref())),
                     format!("The bid deadline moves to {}.", instant_en(f.new_bid_deadline.as_ref())),
                 );
+                clock(&mut out, "bid_deadline", ("投标截止", "Bid deadline"), f.new_bid_deadline, "");
             }
             if let Some(opening) = f.new_bid_opening_at.as_ref().filter(|_| f.new_bid_opening_at != f.new_bid_deadline)
             {
@@ -576,6 +593,8 @@ pub(crate) fn fact(kind: &Kind, state: &ProjectState, withheld: &[String]) -> Re
                     ),
                 );
             }
+            let ends_at = f.publicity_period.as_ref().and_then(|period| period.end);
+            clock(&mut out, "candidate_publicity", ("中标候选人公示期", "Candidate publicity"), ends_at, &f.lot_code);
             candidates(&mut out, &f.candidates, &f.lot_code);
             &f.documents
         }

@@ -1,0 +1,77 @@
+-- Supervision: the change feed's commit-safe cursor, the search index the
+-- projector keeps next to the views, the deadline watch's expectations and
+-- the supervisors' audit trail.
+
+-- SQLite serializes writers: positions commit in order, so the change feed
+-- follows `position` alone.
+
+-- One row per project, written by the projector in the same transaction as
+-- its full_* rows: the columns SearchProjects filters on.
+CREATE TABLE project_search (
+    project_code           TEXT        PRIMARY KEY,
+    region_code            TEXT        NOT NULL,
+    project_type           TEXT        NOT NULL,
+    stage                  TEXT        NOT NULL,
+    last_event_at          TEXT        NOT NULL,
+    first_occurred_at      TEXT        NOT NULL,
+    last_occurred_at       TEXT        NOT NULL,
+    owner_code             TEXT        NOT NULL,
+    owner_name             TEXT        NOT NULL,
+    -- '|code|name|' per winner, concatenated.
+    winners                TEXT        NOT NULL,
+    -- '|source|' per submitting trading center, concatenated.
+    sources                TEXT        NOT NULL,
+    investment_fen         INTEGER      NOT NULL,
+    contract_price_fen     INTEGER,
+    final_cost_fen         INTEGER,
+    -- Lowercased project code, tender and lot codes and names, party names.
+    search_text            TEXT        NOT NULL
+);
+CREATE INDEX project_search_order ON project_search (last_event_at DESC, project_code DESC);
+CREATE INDEX project_search_region ON project_search (region_code, last_event_at DESC, project_code DESC);
+CREATE INDEX project_search_stage ON project_search (stage, last_event_at DESC, project_code DESC);
+CREATE INDEX project_search_owner ON project_search (owner_code);
+
+-- Character bigrams (and single characters of one-character words) of the
+-- project's names, for Chinese free text without word boundaries.
+CREATE TABLE project_terms (
+    term          TEXT NOT NULL,
+    project_code  TEXT NOT NULL,
+    PRIMARY KEY (term, project_code)
+);
+CREATE INDEX project_terms_project ON project_terms (project_code);
+
+-- Disclosures a project still owes, with their deadline: a GK-MISSING-* flag
+-- is raised once `due_at` has passed (evaluated against the clock at query
+-- time, so it appears without any new submission).
+CREATE TABLE project_deadlines (
+    project_code  TEXT        NOT NULL,
+    rule          TEXT        NOT NULL,
+    -- tender_code/lot_code the expectation concerns.
+    subject       TEXT        NOT NULL,
+    due_at        TEXT        NOT NULL,
+    -- The trading center that owes the disclosure.
+    source        TEXT        NOT NULL,
+    -- The gongkai.v1.ComplianceFlag that is raised once due.
+    flag          BLOB        NOT NULL,
+    PRIMARY KEY (project_code, rule, subject)
+);
+CREATE INDEX project_deadlines_due ON project_deadlines (due_at);
+
+-- Every supervisor call.
+CREATE TABLE audit_log (
+    audit_id        TEXT        PRIMARY KEY,
+    principal       TEXT        NOT NULL,
+    role            TEXT        NOT NULL,
+    called_at       TEXT        NOT NULL,
+    method          TEXT        NOT NULL,
+    arguments_json  TEXT        NOT NULL,
+    project_code    TEXT        NOT NULL,
+    status_code     TEXT        NOT NULL,
+    result_count    INTEGER      NOT NULL,
+    trace_id        TEXT        NOT NULL
+);
+CREATE INDEX audit_log_called ON audit_log (called_at DESC, audit_id DESC);
+
+CREATE INDEX compliance_flags_raised ON compliance_flags (raised_at DESC, id DESC);
+CREATE INDEX full_timeline_occurred ON full_timeline (project_code, occurred_at);

@@ -1,0 +1,875 @@
+//! What supervisors query: the search index the projector keeps beside the
+//! full views, the deadline watch's open expectations, compliance flags, the
+//! commit-safe change feed and the supervisors' audit trail.
+//!
+//! # Search index
+//!
+//! [`SupervisionRows`] are rendered with a project's views and written in the
+//! same transaction as its `full_*` rows (see `write_supervision_rows!`):
+//! one `project_search` row (the columns filters need), the project's
+//! `project_terms` (character bigrams of its names, so a Chinese query of two
+//! or more characters is found without word boundaries) and its
+//! `project_deadlines` (disclosures it still owes, each with its due time).
+//!
+//! # Change feed
+//!
+//! On SQLite writers are serialized and positions become visible in order:
+//! the feed follows `position`. On PostgreSQL a smaller position can commit
+//! after a larger one, so the feed follows `(transaction_id, position)` and
+//! only returns rows whose transaction lies below the snapshot's `xmin`:
+//! every transaction below it has ended, so no row can still appear before
+//! the cursor.
+
+use chrono::{DateTime, Utc};
+use gongkai_proto::v1::EventEnvelope;
+
+use crate::events::decode_envelope;
+use crate::{Store, StoreError};
+
+/// The columns SearchProjects filters on, for one project.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SearchRow {
+    /// 6-digit region code.
+    pub region_code: String,
+    /// `construction` or `ppp`.
+    pub project_type: String,
+    /// Stage label, lowercase.
+    pub stage: String,
+    /// Business time of the latest event (the sort key).
+    pub last_event_at: DateTime<Utc>,
+    /// Earliest `occurred_at` of the project's events.
+    pub first_occurred_at: DateTime<Utc>,
+    /// Latest `occurred_at` of the project's events.
+    pub last_occurred_at: DateTime<Utc>,
+    /// Owner's unified social credit code.
+    pub owner_code: String,
+    /// Owner's name.
+    pub owner_name: String,
+    /// Winners of the lots in force: `(credit code, name)`.
+    pub winners: Vec<(String, String)>,
+    /// Trading centers that submitted the project's events.
+    pub sources: Vec<String>,
+    /// Approved total investment, fen.
+    pub investment_fen: i64,
+    /// Current contract value, fen, once a contract is signed.
+    pub contract_price_fen: Option<i64>,
+    /// Final cost, fen, once settled.
+    pub final_cost_fen: Option<i64>,
+    /// Names and codes matched by free text (project, tenders, lots, parties).
+    pub texts: Vec<String>,
+}
+
+/// A disclosure a project still owes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadlineRow {
+    /// `GK-MISSING-*` rule code.
+    pub rule: String,
+    /// What it concerns, e.g. `<tender_code>/<lot_code>`.
+    pub subject: String,
+    /// When the flag is raised if the disclosure has not come.
+    pub due_at: DateTime<Utc>,
+    /// The trading center that owes it.
+    pub source: String,
+    /// The encoded `gongkai.v1.ComplianceFlag` raised once due.
+    pub flag: Vec<u8>,
+}
+
+/// Everything the supervision side keeps per project beside the views.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SupervisionRows {
+    /// The search row.
+    pub search: SearchRow,
+    /// Open expectations of the deadline watch.
+    pub deadlines: Vec<DeadlineRow>,
+}
+
+impl SearchRow {
+    /// The distinct search terms of the project: every character bigram of
+    /// every run of CJK characters in its texts (and the character itself
+    /// for a run of one).
+    pub fn terms(&self) -> Vec<String> {
+        let mut terms: Vec<String> = self.texts.iter().flat_map(|text| cjk_bigrams(text)).collect();
+        terms.sort();
+        terms.dedup();
+        terms
+    }
+
+    fn search_text(&self) -> String {
+        let mut text = String::from("|");
+        for part in &self.texts {
+            text.push_str(&part.to_lowercase());
+            text.push('|');
+        }
+        text
+    }
+}
+
+/// Whether `c` is a CJK ideograph (the unified blocks and their extensions).
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3134F)
+}
+
+/// The character bigrams of each run of CJK characters in `text` (a run of
+/// one character yields that character).
+pub fn cjk_bigrams(text: &str) -> Vec<String> {
+    let mut terms = Vec::new();
+    let mut run: Vec<char> = Vec::new();
+    let mut flush = |run: &mut Vec<char>| {
+        match run.len() {
+            0 => {}
+            1 => terms.push(run[0].to_string()),
+            _ => terms.extend(run.windows(2).map(|w| w.iter().collect::<String>())),
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if is_cjk(c) {
+            run.push(c);
+        } else {
+            flush(&mut run);
+        }
+    }
+    flush(&mut run);
+    terms
+}
+
+/// Writes a project's [`SupervisionRows`] inside the projector's transaction
+/// `$tx` (either backend), replacing what the project had.
+macro_rules! write_supervision_rows {
+    ($tx:ident, $project:expr, $rows:expr) => {{
+        let rows: &$crate::SupervisionRows = $rows;
+        let search = &rows.search;
+        let winners: String = search.winners.iter().map(|(code, name)| format!("|{code}|{name}|")).collect();
+        let sources: String = search.sources.iter().map(|source| format!("|{source}|")).collect();
+        sqlx::query(
+            "INSERT INTO project_search (project_code, region_code, project_type, stage, last_event_at, \
+             first_occurred_at, last_occurred_at, owner_code, owner_name, winners, sources, investment_fen, \
+             contract_price_fen, final_cost_fen, search_text) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (project_code) DO UPDATE SET region_code = excluded.region_code, \
+             project_type = excluded.project_type, stage = excluded.stage, last_event_at = excluded.last_event_at, \
+             first_occurred_at = excluded.first_occurred_at, last_occurred_at = excluded.last_occurred_at, \
+             owner_code = excluded.owner_code, owner_name = excluded.owner_name, winners = excluded.winners, \
+             sources = excluded.sources, investment_fen = excluded.investment_fen, \
+             contract_price_fen = excluded.contract_price_fen, final_cost_fen = excluded.final_cost_fen, \
+             search_text = excluded.search_text",
+        )
+        .bind($project)
+        .bind(&search.region_code)
+        .bind(&search.project_type)
+        .bind(&search.stage)
+        .bind(search.last_event_at)
+        .bind(search.first_occurred_at)
+        .bind(search.last_occurred_at)
+        .bind(&search.owner_code)
+        .bind(&search.owner_name)
+        .bind(winners)
+        .bind(sources)
+        .bind(search.investment_fen)
+        .bind(search.contract_price_fen)
+        .bind(search.final_cost_fen)
+        .bind($crate::supervision::search_text(search))
+        .execute(&mut *$tx)
+        .await?;
+        sqlx::query("DELETE FROM project_terms WHERE project_code = $1").bind($project).execute(&mut *$tx).await?;
+        for term in search.terms() {
+            sqlx::query("INSERT INTO project_terms (term, project_code) VALUES ($1, $2)")
+                .bind(term)
+                .bind($project)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM project_deadlines WHERE project_code = $1").bind($project).execute(&mut *$tx).await?;
+        for deadline in &rows.deadlines {
+            sqlx::query(
+                "INSERT INTO project_deadlines (project_code, rule, subject, due_at, source, flag) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_code, rule, subject) DO NOTHING",
+            )
+            .bind($project)
+            .bind(&deadline.rule)
+            .bind(&deadline.subject)
+            .bind(deadline.due_at)
+            .bind(&deadline.source)
+            .bind(&deadline.flag)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+pub(crate) use write_supervision_rows;
+
+pub(crate) fn search_text(row: &SearchRow) -> String {
+    row.search_text()
+}
+
+/// A value bound to a dynamically built query.
+#[derive(Debug, Clone)]
+enum Arg {
+    Text(String),
+    Int(i64),
+    Time(DateTime<Utc>),
+}
+
+/// A WHERE clause under construction, `$n` placeholders numbered as added.
+#[derive(Debug, Default)]
+struct Filter {
+    clauses: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Filter {
+    /// Adds `arg` and returns its placeholder.
+    fn arg(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+
+    fn push(&mut self, clause: String) {
+        self.clauses.push(clause);
+    }
+
+    fn sql(&self) -> String {
+        if self.clauses.is_empty() { "TRUE".to_owned() } else { self.clauses.join(" AND ") }
+    }
+
+    /// `column LIKE '<prefix>%'` for any of `prefixes` (none: nothing matches).
+    fn any_prefix(&mut self, column: &str, prefixes: &[String]) {
+        let parts: Vec<String> = prefixes
+            .iter()
+            .map(|prefix| {
+                let placeholder = self.arg(Arg::Text(format!("{}%", escape_like(prefix))));
+                format!("{column} LIKE {placeholder} ESCAPE '\\'")
+            })
+            .collect();
+        if parts.is_empty() {
+            self.push("FALSE".to_owned());
+        } else {
+            self.push(format!("({})", parts.join(" OR ")));
+        }
+    }
+
+    /// `column LIKE '%<needle>%'`.
+    fn contains(&mut self, column: &str, needle: &str) {
+        let placeholder = self.arg(Arg::Text(format!("%{}%", escape_like(needle))));
+        self.push(format!("{column} LIKE {placeholder} ESCAPE '\\'"));
+    }
+}
+
+/// Escapes LIKE wildcards with `\`.
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+macro_rules! bind_all {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match arg {
+                Arg::Text(text) => query.bind(text.clone()),
+                Arg::Int(value) => query.bind(*value),
+                Arg::Time(time) => query.bind(*time),
+            };
+        }
+        query
+    }};
+}
+
+/// Runs `$sql` with `$filter`'s arguments and `fetch_all` on either backend.
+macro_rules! fetch_all_as {
+    ($store:expr, $sql:expr, $filter:expr) => {
+        match $store {
+            Store::Postgres(pool) => {
+                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe($sql.clone())), &$filter.args).fetch_all(pool).await?
+            }
+            Store::Sqlite(pool) => {
+                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe($sql.clone())), &$filter.args).fetch_all(pool).await?
+            }
+        }
+    };
+}
+
+/// An inclusive-exclusive window; either end open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    /// Inclusive start.
+    pub start: Option<DateTime<Utc>>,
+    /// Exclusive end.
+    pub end: Option<DateTime<Utc>>,
+}
+
+impl Window {
+    fn is_open(&self) -> bool {
+        self.start.is_none() && self.end.is_none()
+    }
+
+    fn clauses(&self, filter: &mut Filter, column: &str) -> Vec<String> {
+        let mut clauses = Vec::new();
+        if let Some(start) = self.start {
+            let p = filter.arg(Arg::Time(start));
+            clauses.push(format!("{column} >= {p}"));
+        }
+        if let Some(end) = self.end {
+            let p = filter.arg(Arg::Time(end));
+            clauses.push(format!("{column} < {p}"));
+        }
+        clauses
+    }
+}
+
+/// Which amount an amount range applies to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AmountColumn {
+    /// Approved total investment.
+    #[default]
+    Investment,
+    /// Current contract value.
+    ContractPrice,
+    /// Final cost.
+    FinalCost,
+}
+
+/// Validated SearchProjects filters (all must match).
+#[derive(Debug, Clone, Default)]
+pub struct ProjectQuery {
+    /// Region prefixes, any of which must match (the caller's, or the request's).
+    pub region_prefixes: Vec<String>,
+    /// Stage labels, any of which must match; empty = any.
+    pub stages: Vec<String>,
+    /// `construction` or `ppp`; `None` = any.
+    pub project_type: Option<String>,
+    /// Exact credit code or substring of the owner's name.
+    pub owner: Option<String>,
+    /// Exact credit code or substring of a winner's name.
+    pub winner: Option<String>,
+    /// Which amount the range applies to.
+    pub amount_column: AmountColumn,
+    /// Inclusive lower bound, fen.
+    pub min_amount_fen: Option<i64>,
+    /// Inclusive upper bound, fen.
+    pub max_amount_fen: Option<i64>,
+    /// At least one event's occurred_at in this window.
+    pub active: Window,
+    /// At least one flag (in `flag_period`).
+    pub has_flag: bool,
+    /// At least one flag of this rule (in `flag_period`).
+    pub flag_rule: Option<String>,
+    /// When the flags were raised.
+    pub flag_period: Window,
+    /// Free text.
+    pub text: Option<String>,
+    /// A trading center that submitted one of the project's events.
+    pub source: Option<String>,
+}
+
+/// A keyset cursor over `(last_event_at DESC, project_code DESC)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectCursor {
+    /// Sort key of the last project returned.
+    pub last_event_at: DateTime<Utc>,
+    /// Code of the last project returned.
+    pub project_code: String,
+}
+
+/// One search hit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectHit {
+    /// Project code.
+    pub project_code: String,
+    /// Sort key.
+    pub last_event_at: DateTime<Utc>,
+    /// The encoded full `gongkai.v1.ProjectSummary`.
+    pub summary: Vec<u8>,
+}
+
+/// Whether `text` looks like a unified social credit code (18 characters of
+/// digits and capitals).
+fn is_credit_code(text: &str) -> bool {
+    text.len() == 18 && text.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+}
+
+/// A compliance flag as stored, with where it was raised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlagHit {
+    /// Project code.
+    pub project_code: String,
+    /// Project name.
+    pub project_name: String,
+    /// Region code.
+    pub region_code: String,
+    /// Trading center.
+    pub source: String,
+    /// Raising event; empty for deadline-watch flags.
+    pub event_id: String,
+    /// When raised.
+    pub raised_at: DateTime<Utc>,
+    /// The encoded `gongkai.v1.ComplianceFlag`.
+    pub flag: Vec<u8>,
+    /// Tie-breaking key of the row (for the cursor).
+    pub key: String,
+}
+
+/// ListFlags filters.
+#[derive(Debug, Clone, Default)]
+pub struct FlagQuery {
+    /// Region prefixes, any of which must match.
+    pub region_prefixes: Vec<String>,
+    /// Rule code.
+    pub rule: Option<String>,
+    /// Trading center.
+    pub source: Option<String>,
+    /// Raised in this window.
+    pub period: Window,
+    /// One project.
+    pub project_code: Option<String>,
+    /// Deadline-watch flags count once `due_at <= now`.
+    pub now: DateTime<Utc>,
+}
+
+/// One audited call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRow {
+    /// UUIDv7.
+    pub audit_id: String,
+    /// Credential id.
+    pub principal: String,
+    /// Credential role.
+    pub role: String,
+    /// When the call started.
+    pub called_at: DateTime<Utc>,
+    /// Full gRPC method name.
+    pub method: String,
+    /// Request as canonical proto3 JSON.
+    pub arguments_json: String,
+    /// Project code the arguments name, if any.
+    pub project_code: String,
+    /// gRPC status code name.
+    pub status_code: String,
+    /// Items returned.
+    pub result_count: i64,
+    /// W3C trace id.
+    pub trace_id: String,
+}
+
+/// ListAuditRecords filters.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Window of `called_at`.
+    pub period: Window,
+    /// Credential id.
+    pub principal: Option<String>,
+    /// Method.
+    pub method: Option<String>,
+    /// Project code named by the arguments.
+    pub project_code: Option<String>,
+}
+
+/// A change-feed cursor: the last event sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FeedCursor {
+    /// PostgreSQL transaction id of the last event sent (0 on SQLite and at the start).
+    pub transaction_id: i64,
+    /// Its position.
+    pub position: i64,
+}
+
+/// One disclosure's timing, for timeliness.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DisclosureTiming {
+    /// Trading center.
+    pub source: String,
+    /// Envelope type.
+    pub event_type: String,
+    /// Business time.
+    pub occurred_at: DateTime<Utc>,
+    /// Bus time.
+    pub recorded_at: DateTime<Utc>,
+}
+
+type HitRow = (String, DateTime<Utc>, Vec<u8>);
+type FlagRow = (String, String, String, String, String, DateTime<Utc>, Vec<u8>, String);
+type AuditTuple = (String, String, String, DateTime<Utc>, String, String, String, String, i64, String);
+
+impl Store {
+    /// One page of projects matching `query`, after `cursor`, newest first.
+    pub async fn search_projects(
+        &self,
+        query: &ProjectQuery,
+        cursor: Option<&ProjectCursor>,
+        limit: u32,
+    ) -> Result<Vec<ProjectHit>, StoreError> {
+        let mut f = Filter::default();
+        f.any_prefix("s.region_code", &query.region_prefixes);
+        if !query.stages.is_empty() {
+            let placeholders: Vec<String> = query.stages.iter().map(|s| f.arg(Arg::Text(s.clone()))).collect();
+            f.push(format!("s.stage IN ({})", placeholders.join(", ")));
+        }
+        if let Some(project_type) = &query.project_type {
+            let p = f.arg(Arg::Text(project_type.clone()));
+            f.push(format!("s.project_type = {p}"));
+        }
+        if let Some(owner) = &query.owner {
+            if is_credit_code(owner) {
+                let p = f.arg(Arg::Text(owner.clone()));
+                f.push(format!("s.owner_code = {p}"));
+            } else {
+                f.contains("s.owner_name", owner);
+            }
+        }
+        if let Some(winner) = &query.winner {
+            if is_credit_code(winner) {
+                f.contains("s.winners", &format!("|{winner}|"));
+            } else {
+                f.contains("s.winners", winner);
+            }
+        }
+        let amount = match query.amount_column {
+            AmountColumn::Investment => "s.investment_fen",
+            AmountColumn::ContractPrice => "s.contract_price_fen",
+            AmountColumn::FinalCost => "s.final_cost_fen",
+        };
+        if let Some(min) = query.min_amount_fen {
+            let p = f.arg(Arg::Int(min));
+            f.push(format!("{amount} >= {p}"));
+        }
+        if let Some(max) = query.max_amount_fen {
+            let p = f.arg(Arg::Int(max));
+            f.push(format!("{amount} <= {p}"));
+        }
+        if !query.active.is_open() {
+            // Cheap bounds first, then the exact check on the timeline.
+            let mut inner = query.active.clauses(&mut f, "t.occurred_at");
+            inner.insert(0, "t.project_code = s.project_code".to_owned());
+            f.push(format!("EXISTS (SELECT 1 FROM full_timeline t WHERE {})", inner.join(" AND ")));
+        }
+        if query.has_flag || query.flag_rule.is_some() {
+            let mut inner = query.flag_period.clauses(&mut f, "c.raised_at");
+            inner.insert(0, "c.project_code = s.project_code".to_owned());
+            if let Some(rule) = &query.flag_rule {
+                let p = f.arg(Arg::Text(rule.clone()));
+                inner.push(format!("c.rule = {p}"));
+            }
+            f.push(format!("EXISTS (SELECT 1 FROM compliance_flags c WHERE {})", inner.join(" AND ")));
+        }
+        if let Some(text) = &query.text {
+            let lowered = text.to_lowercase();
+            let terms = {
+                let mut terms = cjk_bigrams(&lowered);
+                terms.retain(|t| t.chars().count() == 2);
+                terms.sort();
+                terms.dedup();
+                terms
+            };
+            if !terms.is_empty() {
+                let placeholders: Vec<String> = terms.iter().map(|t| f.arg(Arg::Text(t.clone()))).collect();
+                let count = f.arg(Arg::Int(terms.len() as i64));
+                f.push(format!(
+                    "s.project_code IN (SELECT project_code FROM project_terms WHERE term IN ({}) \
+                     GROUP BY project_code HAVING COUNT(*) = {count})",
+                    placeholders.join(", ")
+                ));
+            }
+            f.contains("s.search_text", &lowered);
+        }
+        if let Some(source) = &query.source {
+            f.contains("s.sources", &format!("|{source}|"));
+        }
+        if let Some(cursor) = cursor {
+            let t = f.arg(Arg::Time(cursor.last_event_at));
+            let c = f.arg(Arg::Text(cursor.project_code.clone()));
+            f.push(format!("(s.last_event_at < {t} OR (s.last_event_at = {t} AND s.project_code < {c}))"));
+        }
+        let l = f.arg(Arg::Int(i64::from(limit)));
+        let sql = format!(
+            "SELECT s.project_code, s.last_event_at, p.summary FROM project_search s \
+             JOIN full_projects p ON p.project_code = s.project_code WHERE {} \
+             ORDER BY s.last_event_at DESC, s.project_code DESC LIMIT {l}",
+            f.sql()
+        );
+        let rows: Vec<HitRow> = fetch_all_as!(self, sql, f);
+        Ok(rows
+            .into_iter()
+            .map(|(project_code, last_event_at, summary)| ProjectHit { project_code, last_event_at, summary })
+            .collect())
+    }
+
+    /// The region of a project as recorded by the event store, if known.
+    pub async fn project_region(&self, project_code: &str) -> Result<Option<String>, StoreError> {
+        let query = "SELECT region_code FROM streams WHERE project_code = $1";
+        Ok(match self {
+            Store::Postgres(pool) => sqlx::query_scalar(query).bind(project_code).fetch_optional(pool).await?,
+            Store::Sqlite(pool) => sqlx::query_scalar(query).bind(project_code).fetch_optional(pool).await?,
+        })
+    }
+
+    /// The highest position folded into the views for `project_code`.
+    pub async fn projected_position(&self, project_code: &str) -> Result<u64, StoreError> {
+        let query = "SELECT COALESCE(MAX(position), 0) FROM projector_heads WHERE project_code = $1";
+        let position: i64 = match self {
+            Store::Postgres(pool) => sqlx::query_scalar(query).bind(project_code).fetch_one(pool).await?,
+            Store::Sqlite(pool) => sqlx::query_scalar(query).bind(project_code).fetch_one(pool).await?,
+        };
+        Ok(position.max(0) as u64)
+    }
+
+    /// One page of flags (soft-rule flags, and deadline-watch flags due by
+    /// `query.now`), newest first, after `cursor` = `(raised_at, key)`.
+    pub async fn list_flags(
+        &self,
+        query: &FlagQuery,
+        cursor: Option<(DateTime<Utc>, String)>,
+        limit: u32,
+    ) -> Result<Vec<FlagHit>, StoreError> {
+        let mut f = Filter::default();
+        let now = f.arg(Arg::Time(query.now));
+        f.any_prefix("u.region_code", &query.region_prefixes);
+        if let Some(rule) = &query.rule {
+            let p = f.arg(Arg::Text(rule.clone()));
+            f.push(format!("u.rule = {p}"));
+        }
+        if let Some(source) = &query.source {
+            let p = f.arg(Arg::Text(source.clone()));
+            f.push(format!("u.source = {p}"));
+        }
+        if let Some(project) = &query.project_code {
+            let p = f.arg(Arg::Text(project.clone()));
+            f.push(format!("u.project_code = {p}"));
+        }
+        for clause in query.period.clauses(&mut f, "u.raised_at") {
+            f.push(clause);
+        }
+        if let Some((raised_at, key)) = cursor {
+            let t = f.arg(Arg::Time(raised_at));
+            let k = f.arg(Arg::Text(key));
+            f.push(format!("(u.raised_at < {t} OR (u.raised_at = {t} AND u.sort_key < {k}))"));
+        }
+        let l = f.arg(Arg::Int(i64::from(limit)));
+        let sql = format!(
+            "SELECT u.project_code, u.name, u.region_code, u.source, u.event_id, u.raised_at, u.flag, u.sort_key FROM (\
+               SELECT c.project_code, p.name, p.region_code, e.source, CAST(c.event_id AS TEXT) AS event_id, \
+                      c.raised_at, c.flag, c.rule, 'e' || CAST(1000000000000 + c.id AS TEXT) AS sort_key \
+               FROM compliance_flags c JOIN events e ON e.event_id = c.event_id \
+               JOIN full_projects p ON p.project_code = c.project_code \
+             UNION ALL \
+               SELECT d.project_code, p.name, p.region_code, d.source, '' AS event_id, d.due_at AS raised_at, \
+                      d.flag, d.rule, 'd' || d.rule || '/' || d.subject AS sort_key \
+               FROM project_deadlines d JOIN full_projects p ON p.project_code = d.project_code \
+               WHERE d.due_at <= {now}\
+             ) u WHERE {} ORDER BY u.raised_at DESC, u.sort_key DESC LIMIT {l}",
+            f.sql()
+        );
+        let rows: Vec<FlagRow> = fetch_all_as!(self, sql, f);
+        Ok(rows
+            .into_iter()
+            .map(|(project_code, project_name, region_code, source, event_id, raised_at, flag, key)| FlagHit {
+                project_code,
+                project_name,
+                region_code,
+                source,
+                event_id,
+                raised_at,
+                flag,
+                key,
+            })
+            .collect())
+    }
+
+    /// Disclosures of projects in `region_prefixes` whose business time lies
+    /// in `period`, optionally of one trading center.
+    pub async fn disclosure_timings(
+        &self,
+        region_prefixes: &[String],
+        period: Window,
+        source: Option<&str>,
+    ) -> Result<Vec<DisclosureTiming>, StoreError> {
+        let mut f = Filter::default();
+        f.any_prefix("s.region_code", region_prefixes);
+        for clause in period.clauses(&mut f, "e.occurred_at") {
+            f.push(clause);
+        }
+        if let Some(source) = source {
+            let p = f.arg(Arg::Text(source.to_owned()));
+            f.push(format!("e.source = {p}"));
+        }
+        let sql = format!(
+            "SELECT e.source, e.event_type, e.occurred_at, e.recorded_at FROM events e \
+             JOIN streams s ON s.project_code = e.project_code WHERE {} ORDER BY e.position",
+            f.sql()
+        );
+        let rows: Vec<(String, String, DateTime<Utc>, DateTime<Utc>)> = fetch_all_as!(self, sql, f);
+        Ok(rows
+            .into_iter()
+            .map(|(source, event_type, occurred_at, recorded_at)| DisclosureTiming {
+                source,
+                event_type,
+                occurred_at,
+                recorded_at,
+            })
+            .collect())
+    }
+
+    /// Records one supervisor call.
+    pub async fn record_audit(&self, row: &AuditRow) -> Result<(), StoreError> {
+        let sql = "INSERT INTO audit_log (audit_id, principal, role, called_at, method, arguments_json, project_code, \
+                   status_code, result_count, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+        macro_rules! insert {
+            ($pool:expr) => {
+                sqlx::query(sql)
+                    .bind(&row.audit_id)
+                    .bind(&row.principal)
+                    .bind(&row.role)
+                    .bind(row.called_at)
+                    .bind(&row.method)
+                    .bind(&row.arguments_json)
+                    .bind(&row.project_code)
+                    .bind(&row.status_code)
+                    .bind(row.result_count)
+                    .bind(&row.trace_id)
+                    .execute($pool)
+                    .await
+                    .map(drop)?
+            };
+        }
+        match self {
+            Store::Postgres(pool) => insert!(pool),
+            Store::Sqlite(pool) => insert!(pool),
+        }
+        Ok(())
+    }
+
+    /// One page of audit records, newest first, after `cursor` = `(called_at, audit_id)`.
+    pub async fn list_audit(
+        &self,
+        query: &AuditQuery,
+        cursor: Option<(DateTime<Utc>, String)>,
+        limit: u32,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        let mut f = Filter::default();
+        for clause in query.period.clauses(&mut f, "called_at") {
+            f.push(clause);
+        }
+        if let Some(principal) = &query.principal {
+            let p = f.arg(Arg::Text(principal.clone()));
+            f.push(format!("principal = {p}"));
+        }
+        if let Some(method) = &query.method {
+            let p = f.arg(Arg::Text(method.clone()));
+            f.push(format!("method = {p}"));
+        }
+        if let Some(project) = &query.project_code {
+            let p = f.arg(Arg::Text(project.clone()));
+            f.push(format!("project_code = {p}"));
+        }
+        if let Some((called_at, id)) = cursor {
+            let t = f.arg(Arg::Time(called_at));
+            let k = f.arg(Arg::Text(id));
+            f.push(format!("(called_at < {t} OR (called_at = {t} AND audit_id < {k}))"));
+        }
+        let l = f.arg(Arg::Int(i64::from(limit)));
+        let sql = format!(
+            "SELECT audit_id, principal, role, called_at, method, arguments_json, project_code, status_code, \
+             result_count, trace_id FROM audit_log WHERE {} ORDER BY called_at DESC, audit_id DESC LIMIT {l}",
+            f.sql()
+        );
+        let rows: Vec<AuditTuple> = fetch_all_as!(self, sql, f);
+        Ok(rows
+            .into_iter()
+            .map(
+                |(
+                    audit_id,
+                    principal,
+                    role,
+                    called_at,
+                    method,
+                    arguments_json,
+                    project_code,
+                    status_code,
+                    result_count,
+                    trace_id,
+                )| AuditRow {
+                    audit_id,
+                    principal,
+                    role,
+                    called_at,
+                    method,
+                    arguments_json,
+                    project_code,
+                    status_code,
+                    result_count,
+                    trace_id,
+                },
+            )
+            .collect())
+    }
+
+    /// The feed cursor just after the event at `position` (0 = the start);
+    /// `None` when no event has that position.
+    pub async fn feed_cursor(&self, position: u64) -> Result<Option<FeedCursor>, StoreError> {
+        if position == 0 {
+            return Ok(Some(FeedCursor::default()));
+        }
+        let position = i64::try_from(position).map_err(|_| StoreError::InvalidEvent("position too large".into()))?;
+        Ok(match self {
+            Store::Postgres(pool) => sqlx::query_scalar::<_, i64>(
+                "SELECT CAST(CAST(transaction_id AS TEXT) AS BIGINT) FROM events WHERE position = $1",
+            )
+            .bind(position)
+            .fetch_optional(pool)
+            .await?
+            .map(|transaction_id| FeedCursor { transaction_id, position }),
+            Store::Sqlite(pool) => sqlx::query_scalar::<_, i64>("SELECT position FROM events WHERE position = $1")
+                .bind(position)
+                .fetch_optional(pool)
+                .await?
+                .map(|position| FeedCursor { transaction_id: 0, position }),
+        })
+    }
+
+    /// Up to `limit` events after `cursor` in commit-safe order, each with
+    /// its project's region and the cursor just after it (see the module docs).
+    pub async fn feed_after(
+        &self,
+        cursor: FeedCursor,
+        limit: u32,
+    ) -> Result<Vec<(EventEnvelope, String, FeedCursor)>, StoreError> {
+        let limit = i64::from(limit);
+        let rows: Vec<(i64, i64, Vec<u8>, String)> = match self {
+            Store::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT CAST(CAST(e.transaction_id AS TEXT) AS BIGINT), e.position, e.envelope, s.region_code \
+                     FROM events e JOIN streams s ON s.project_code = e.project_code \
+                     WHERE (e.transaction_id, e.position) > (CAST(CAST($1 AS TEXT) AS xid8), $2) \
+                       AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+                     ORDER BY e.transaction_id, e.position LIMIT $3",
+                )
+                .bind(cursor.transaction_id)
+                .bind(cursor.position)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+            }
+            Store::Sqlite(pool) => {
+                sqlx::query_as(
+                    "SELECT 0, e.position, e.envelope, s.region_code FROM events e \
+                     JOIN streams s ON s.project_code = e.project_code \
+                     WHERE e.position > $1 ORDER BY e.position LIMIT $2",
+                )
+                .bind(cursor.position)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        rows.into_iter()
+            .map(|(transaction_id, position, bytes, region)| {
+                Ok((decode_envelope(position, &bytes)?, region, FeedCursor { transaction_id, position }))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,193 @@
+//! The supervision rows of a project: its search row and the disclosures it
+//! still owes (the deadline watch).
+//!
+//! # Missing-disclosure rules (DOMAIN.md soft rules, common.proto codes)
+//!
+//! For every lot that is not cancelled or failed, in a project that is
+//! neither suspended nor cancelled:
+//!
+//! * `GK-MISSING-PUBLICITY`: bids evaluated and no candidate publicity (nor
+//!   award) 3 days after the evaluation was completed (IR art. 54);
+//! * `GK-MISSING-RESULT`: candidate publicity and no award result
+//!   [`RESULT_GRACE_DAYS`] days after the publicity period ended;
+//! * `GK-MISSING-CONTRACT`: award notice (or, without a notice, the award)
+//!   and no contract 30 days after it (TBL art. 46): on day 31.
+//!
+//! Each expectation is stored with its due time; the flag exists from then
+//! on, evaluated against the clock when read, so it appears without any new
+//! submission, and the expectation disappears once the disclosure arrives
+//! (the rows are rendered again from all events).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use gongkai_domain::ProjectState;
+use gongkai_proto::v1::{ComplianceFlag, EventEnvelope, Figure, ProjectSummary};
+use gongkai_store::{DeadlineRow, SearchRow, SupervisionRows};
+use prost::Message;
+use prost_types::Timestamp;
+
+use super::{instant, stage_label, type_label};
+
+/// Days after the end of the candidate publicity by which an award result
+/// is expected.
+pub(crate) const RESULT_GRACE_DAYS: i64 = 15;
+/// Days after the evaluation by which the candidate publicity is expected.
+pub(crate) const PUBLICITY_DAYS: i64 = 3;
+/// Days after the award notice by which the contract is expected.
+pub(crate) const CONTRACT_DAYS: i64 = 30;
+
+pub(crate) fn rows(events: &[EventEnvelope], summary: &ProjectSummary) -> SupervisionRows {
+    let mut ordered: Vec<&EventEnvelope> = events.iter().collect();
+    ordered.sort_by_key(|event| event.project_seq);
+    ordered.dedup_by_key(|event| event.project_seq);
+    let mut state = ProjectState::default();
+    for event in &ordered {
+        state.apply(event);
+    }
+    let source_of: BTreeMap<&str, &str> =
+        ordered.iter().map(|event| (event.event_id.as_str(), event.source.as_str())).collect();
+    let occurred: Vec<DateTime<Utc>> = ordered.iter().map(|event| instant(event.occurred_at.as_ref())).collect();
+
+    let owner = summary.owner.clone().unwrap_or_default();
+    let mut texts = vec![summary.name.clone(), summary.project_code.clone(), owner.name.clone()];
+    let mut winners = Vec::new();
+    let mut deadlines = Vec::new();
+    let open_project = matches!(state.status(), Some(gongkai_domain::state::ProjectStatus::Active));
+    for tender in state.tenders().values() {
+        texts.push(tender.tender_code.clone());
+        texts.push(tender.name.clone());
+        for lot in tender.lots.values() {
+            texts.push(lot.lot_code.clone());
+            texts.push(lot.name.clone());
+            if let Some(winner) = lot.award.as_ref().and_then(|award| award.winner.as_ref()) {
+                winners.push((winner.unified_social_credit_code.clone(), winner.name.clone()));
+                texts.push(winner.name.clone());
+            }
+            if !open_project || lot.status.is_closed() {
+                continue;
+            }
+            let subject = format!("{}/{}", tender.tender_code, lot.lot_code);
+            let source = |event_id: &str| source_of.get(event_id).copied().unwrap_or_default().to_owned();
+            let at = |time: Option<&Timestamp>, event_id: &str| {
+                time.map(|t| instant(Some(t)))
+                    .or_else(|| state.occurred_at_of(event_id).map(|t| instant(Some(&t))))
+                    .unwrap_or(DateTime::UNIX_EPOCH)
+            };
+            if let Some(award) = &lot.award {
+                if lot.contract_codes.is_empty() {
+                    let (event_id, since) = match &award.notice {
+                        Some(notice) => (notice.event_id.as_str(), at(notice.issued_at.as_ref(), &notice.event_id)),
+                        None => (award.event_id.as_str(), at(award.announced_at.as_ref(), &award.event_id)),
+                    };
+                    deadlines.push(deadline(
+                        "GK-MISSING-CONTRACT",
+                        "中标通知发出后30日内未见合同公开",
+                        &subject,
+                        since,
+                        CONTRACT_DAYS,
+                        event_id,
+                        source(event_id),
+                        format!("{subject}：中标（通知）于{}，30日后仍未见合同签订信息。", day(since)),
+                    ));
+                }
+            } else if let Some(publicity) = &lot.publicity {
+                let end = publicity.period.as_ref().and_then(|p| p.end.as_ref());
+                let since = at(end, &publicity.event_id);
+                deadlines.push(deadline(
+                    "GK-MISSING-RESULT",
+                    "中标候选人公示期满后未见中标结果",
+                    &subject,
+                    since,
+                    RESULT_GRACE_DAYS,
+                    &publicity.event_id,
+                    source(&publicity.event_id),
+                    format!(
+                        "{subject}：中标候选人公示期于{}结束，{RESULT_GRACE_DAYS}日后仍未见中标结果公告。",
+                        day(since)
+                    ),
+                ));
+            } else if let Some(evaluation) = &lot.evaluation {
+                let since = at(evaluation.completed_at.as_ref(), &evaluation.event_id);
+                deadlines.push(deadline(
+                    "GK-MISSING-PUBLICITY",
+                    "评标结束后3日内未公示中标候选人",
+                    &subject,
+                    since,
+                    PUBLICITY_DAYS,
+                    &evaluation.event_id,
+                    source(&evaluation.event_id),
+                    format!("{subject}：评标于{}完成，3日后仍未见中标候选人公示。", day(since)),
+                ));
+            }
+        }
+    }
+    for contract in state.contracts().values() {
+        texts.push(contract.contract_code.clone());
+        texts.extend(contract.suppliers.iter().map(|supplier| supplier.name.clone()));
+    }
+    texts.retain(|text| !text.is_empty());
+    texts.sort();
+    texts.dedup();
+    let mut sources: Vec<String> = ordered.iter().map(|event| event.source.clone()).collect();
+    sources.sort();
+    sources.dedup();
+
+    SupervisionRows {
+        search: SearchRow {
+            region_code: summary.region_code.clone(),
+            project_type: type_label(summary.project_type()).to_owned(),
+            stage: stage_label(summary.stage()),
+            last_event_at: instant(summary.last_event_at.as_ref()),
+            first_occurred_at: occurred.iter().min().copied().unwrap_or(DateTime::UNIX_EPOCH),
+            last_occurred_at: occurred.iter().max().copied().unwrap_or(DateTime::UNIX_EPOCH),
+            owner_code: owner.unified_social_credit_code,
+            owner_name: owner.name,
+            winners,
+            sources,
+            investment_fen: summary.baseline_investment_fen,
+            contract_price_fen: summary.current_contract_price_fen,
+            final_cost_fen: summary.final_cost_fen,
+            texts,
+        },
+        deadlines,
+    }
+}
+
+fn day(time: DateTime<Utc>) -> String {
+    (time + Duration::hours(8)).format("%Y年%m月%d日").to_string()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn deadline(
+    rule: &str,
+    title: &str,
+    subject: &str,
+    since: DateTime<Utc>,
+    days: i64,
+    event_id: &str,
+    source: String,
+    explanation: String,
+) -> DeadlineRow {
+    let flag = ComplianceFlag {
+        rule: rule.to_owned(),
+        title: title.to_owned(),
+        event_ids: vec![event_id.to_owned()],
+        figures: vec![Figure {
+            name: "days_without_disclosure".to_owned(),
+            value: days + 1,
+            limit: Some(days),
+            unit: "days".to_owned(),
+        }],
+        explanation,
+        legal_basis: String::new(),
+    };
+    DeadlineRow {
+        rule: rule.to_owned(),
+        subject: subject.to_owned(),
+        // "After N days": the whole of day N is still in time; day N + 1 is not.
+        due_at: since + Duration::days(days + 1),
+        source,
+        flag: flag.encode_to_vec(),
+    }
+}

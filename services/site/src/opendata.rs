@@ -1,0 +1,459 @@
+//! Open data built from the public read model only: OCDS 1.1 release and
+//! record packages per tender project, an OC4IDS 0.9 project package per
+//! project.
+//!
+//! * **ocid**: `ocds-gkcn01-<tender code>`. `ocds-gkcn01` is the prefix this
+//!   deployment publishes under until a prefix is registered with the Open
+//!   Contracting Partnership ([`OCID_PREFIX`]).
+//! * **One release per disclosed fact**: each public timeline entry of the
+//!   tender becomes a release (id = event id), plus the project's approval as
+//!   the `planning` release. Corrections carry the `…Update` tag of the fact
+//!   they correct.
+//! * **planning/project/id** (project extension) and
+//!   **planning/budget/projectID** (core) are the project code.
+//! * Awards and contracts are identified per lot: `<tender code>-<lot code>`.
+//! * Document hashes have no OCDS field; they are given in the document's
+//!   `description` as `SHA-256: <hex>`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use gongkai_proto::v1::{Organization, PartyRole, ProjectSummary, TimelineEntry};
+use serde_json::{Map, Value, json};
+
+use crate::text::instant;
+
+/// The ocid prefix of this publisher.
+pub const OCID_PREFIX: &str = "ocds-gkcn01";
+
+/// Who publishes.
+const PUBLISHER: &str = "公开 gongkai";
+
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The ocid of a tender project.
+pub fn ocid(tender_code: &str) -> String {
+    format!("{OCID_PREFIX}-{tender_code}")
+}
+
+fn yuan(fen: i64) -> Value {
+    if fen % 100 == 0 { json!(fen / 100) } else { json!(fen as f64 / 100.0) }
+}
+
+fn value(fen: i64) -> Value {
+    json!({ "amount": yuan(fen), "currency": "CNY" })
+}
+
+fn short(fact_type: &str) -> &str {
+    fact_type.trim_start_matches("gongkai.v1.")
+}
+
+/// The OCDS tag of a fact kind (first) and of a correction of it (second).
+fn tags(fact_type: &str) -> (&'static str, &'static str) {
+    match short(fact_type) {
+        "ProjectApproved" | "PppDetailsDisclosed" => ("planning", "planningUpdate"),
+        "TenderAnnounced" => ("tender", "tenderUpdate"),
+        "TenderAmended" => ("tenderAmendment", "tenderUpdate"),
+        "TenderCancelled" | "TenderFailed" => ("tenderCancellation", "tenderUpdate"),
+        "AwardAnnounced" | "AwardNoticeIssued" => ("award", "awardUpdate"),
+        "AwardCancelled" => ("awardCancellation", "awardUpdate"),
+        "ContractSigned" => ("contract", "contractUpdate"),
+        "ContractVaried" => ("contractAmendment", "contractUpdate"),
+        "MilestoneReached"
+        | "PaymentMade"
+        | "PerformanceIssueRecorded"
+        | "CompletionAccepted"
+        | "FinalAccountsSettled" => ("implementation", "implementationUpdate"),
+        _ => ("tenderUpdate", "tenderUpdate"),
+    }
+}
+
+fn ocds_role(role: PartyRole) -> &'static str {
+    match role {
+        PartyRole::Owner | PartyRole::Tenderee | PartyRole::Buyer => "buyer",
+        PartyRole::TenderAgent => "procuringEntity",
+        PartyRole::Bidder => "tenderer",
+        PartyRole::Supplier | PartyRole::ConsortiumMember => "supplier",
+        PartyRole::Payee => "payee",
+        PartyRole::Funder => "funder",
+        PartyRole::ApprovingAuthority | PartyRole::SupervisingAuthority => "reviewBody",
+        PartyRole::Objector => "enquirer",
+        _ => "interestedParty",
+    }
+}
+
+fn party_id(org: &Organization) -> String {
+    if org.unified_social_credit_code.is_empty() {
+        format!("name-{}", org.name)
+    } else {
+        format!("CN-USCC-{}", org.unified_social_credit_code)
+    }
+}
+
+fn party_ref(org: &Organization) -> Value {
+    json!({ "id": party_id(org), "name": org.name })
+}
+
+/// Parties of `entries`, one per organization, roles merged.
+fn parties<'a>(entries: impl Iterator<Item = &'a TimelineEntry>, owner: Option<&Organization>) -> Vec<Value> {
+    let mut by_id: BTreeMap<String, (Value, Vec<&'static str>)> = BTreeMap::new();
+    let mut add = |org: &Organization, role: &'static str| {
+        let id = party_id(org);
+        let entry = by_id.entry(id.clone()).or_insert_with(|| {
+            let mut party = json!({ "id": id, "name": org.name });
+            if !org.unified_social_credit_code.is_empty() {
+                party["identifier"] = json!({ "scheme": "CN-USCC", "id": org.unified_social_credit_code });
+            }
+            (party, Vec::new())
+        });
+        if !entry.1.contains(&role) {
+            entry.1.push(role);
+        }
+    };
+    if let Some(owner) = owner {
+        add(owner, "buyer");
+    }
+    for entry in entries {
+        for org in &entry.parties {
+            add(org, ocds_role(org.role()));
+        }
+    }
+    by_id
+        .into_values()
+        .map(|(mut party, roles)| {
+            party["roles"] = json!(roles);
+            party
+        })
+        .collect()
+}
+
+fn documents(entry: &TimelineEntry) -> Vec<Value> {
+    entry
+        .documents
+        .iter()
+        .enumerate()
+        .map(|(i, doc)| {
+            let mut d = json!({
+                "id": format!("{}-{}", entry.event_id, i + 1),
+                "title": doc.title,
+                "description": format!("SHA-256: {}", doc.sha256),
+            });
+            if !doc.url.is_empty() {
+                d["url"] = json!(doc.url);
+            }
+            if doc.published_at.is_some() {
+                d["datePublished"] = json!(rfc3339(instant(doc.published_at.as_ref())));
+            }
+            d
+        })
+        .collect()
+}
+
+fn amount(entry: &TimelineEntry, label: &str) -> Option<i64> {
+    let found: Vec<i64> = entry.amounts.iter().filter(|a| a.label_zh == label).map(|a| a.amount_fen).collect();
+    if found.is_empty() { None } else { Some(found.iter().sum()) }
+}
+
+fn lot_amount(entry: &TimelineEntry, label: &str, lot: &str) -> Option<i64> {
+    entry
+        .amounts
+        .iter()
+        .find(|a| a.label_zh == label && (a.lot_code == lot || a.lot_code.is_empty()))
+        .map(|a| a.amount_fen)
+}
+
+/// The release of one public entry in the tender `tender_code`.
+fn release(summary: &ProjectSummary, tender_code: &str, entry: &TimelineEntry) -> Value {
+    let ocid = ocid(tender_code);
+    let (tag, correction_tag) = tags(&entry.fact_type);
+    let tag = if entry.supersedes_event_id.is_empty() { tag } else { correction_tag };
+    let date = rfc3339(instant(entry.recorded_at.as_ref()));
+    let occurred = rfc3339(instant(entry.occurred_at.as_ref()));
+    let mut release = json!({
+        "ocid": ocid,
+        "id": entry.event_id,
+        "date": date,
+        "tag": [tag],
+        "initiationType": "tender",
+        "language": "zh",
+        "parties": parties(std::iter::once(entry), summary.owner.as_ref()),
+    });
+    if let Some(owner) = &summary.owner {
+        release["buyer"] = party_ref(owner);
+    }
+    let docs = documents(entry);
+    let description = entry.summary_zh.clone();
+    let lot = entry.lot_codes.first().cloned().unwrap_or_default();
+    let award_id = format!("{tender_code}-{lot}");
+    match tag {
+        "planning" | "planningUpdate" => {
+            let mut budget = json!({ "projectID": summary.project_code, "description": entry.title_zh });
+            if let Some(fen) = amount(entry, "批复总投资") {
+                budget["amount"] = value(fen);
+            }
+            release["planning"] = json!({
+                "rationale": description,
+                "budget": budget,
+                "project": { "id": summary.project_code, "title": summary.name },
+                "documents": docs,
+            });
+        }
+        "tender" | "tenderAmendment" | "tenderUpdate" | "tenderCancellation" => {
+            let mut tender = json!({
+                "id": tender_code,
+                "title": entry.title_zh,
+                "description": description,
+                "documents": docs,
+            });
+            tender["status"] = json!(if tag == "tenderCancellation" { "cancelled" } else { "active" });
+            if let Some(fen) = amount(entry, "最高投标限价") {
+                tender["value"] = value(fen);
+            }
+            if tag == "tender" {
+                tender["tenderPeriod"] = json!({ "startDate": occurred });
+            }
+            if tag == "tenderAmendment" {
+                tender["amendments"] = json!([{ "id": entry.event_id, "date": date, "description": entry.summary_zh }]);
+            }
+            let tenderers: Vec<Value> =
+                entry.parties.iter().filter(|o| o.role() == PartyRole::Bidder).map(party_ref).collect();
+            if !tenderers.is_empty() {
+                tender["numberOfTenderers"] = json!(tenderers.len());
+                tender["tenderers"] = json!(tenderers);
+            }
+            release["tender"] = tender;
+        }
+        "award" | "awardUpdate" | "awardCancellation" => {
+            let mut award = json!({
+                "id": award_id,
+                "title": entry.title_zh,
+                "description": description,
+                "date": occurred,
+                "status": if tag == "awardCancellation" { "cancelled" } else { "active" },
+                "documents": docs,
+            });
+            let suppliers: Vec<Value> =
+                entry.parties.iter().filter(|o| o.role() == PartyRole::Supplier).map(party_ref).collect();
+            if !suppliers.is_empty() {
+                award["suppliers"] = json!(suppliers);
+            }
+            if let Some(fen) = lot_amount(entry, "中标价", &lot) {
+                award["value"] = value(fen);
+            }
+            release["awards"] = json!([award]);
+        }
+        _ => {
+            // contract, contractUpdate, contractAmendment, implementation(Update)
+            let mut contract = json!({ "id": award_id, "awardID": award_id });
+            match tag {
+                "contract" | "contractUpdate" => {
+                    contract["title"] = json!(entry.title_zh);
+                    contract["description"] = json!(description);
+                    contract["status"] = json!("active");
+                    contract["dateSigned"] = json!(occurred);
+                    contract["documents"] = json!(docs);
+                    if let Some(fen) = lot_amount(entry, "合同价", &lot) {
+                        contract["value"] = value(fen);
+                    }
+                }
+                "contractAmendment" => {
+                    contract["amendments"] =
+                        json!([{ "id": entry.event_id, "date": occurred, "description": description }]);
+                    contract["documents"] = json!(docs);
+                }
+                _ => {
+                    let mut implementation = Map::new();
+                    if let Some(fen) = amount(entry, "支付金额") {
+                        let mut transaction = json!({ "id": entry.event_id, "date": occurred, "value": value(fen) });
+                        if let Some(payee) = entry.parties.iter().find(|o| o.role() == PartyRole::Payee) {
+                            transaction["payee"] = party_ref(payee);
+                        }
+                        implementation.insert("transactions".into(), json!([transaction]));
+                    } else {
+                        implementation.insert(
+                            "milestones".into(),
+                            json!([{ "id": entry.event_id, "title": entry.title_zh, "description": description,
+                                      "status": "met", "dateMet": occurred }]),
+                        );
+                    }
+                    implementation.insert("documents".into(), json!(docs));
+                    contract["implementation"] = Value::Object(implementation);
+                }
+            }
+            release["contracts"] = json!([contract]);
+        }
+    }
+    release
+}
+
+/// The tender codes of a project's public timeline, in first-seen order.
+pub fn tender_codes(timeline: &[TimelineEntry]) -> Vec<String> {
+    let mut codes: Vec<String> = Vec::new();
+    for entry in timeline {
+        if !entry.tender_code.is_empty() && !codes.contains(&entry.tender_code) {
+            codes.push(entry.tender_code.clone());
+        }
+    }
+    codes
+}
+
+/// The releases of tender `tender_code`: the approval, then every public
+/// entry of the tender, in timeline order.
+pub fn releases(summary: &ProjectSummary, timeline: &[TimelineEntry], tender_code: &str) -> Vec<Value> {
+    timeline
+        .iter()
+        .filter(|entry| {
+            entry.tender_code == tender_code
+                || (entry.tender_code.is_empty() && short(&entry.fact_type) == "ProjectApproved")
+        })
+        .map(|entry| release(summary, tender_code, entry))
+        .collect()
+}
+
+/// An OCDS 1.1 release package of one tender project.
+pub fn release_package(uri: &str, published: DateTime<Utc>, releases: Vec<Value>) -> Value {
+    json!({
+        "uri": uri,
+        "version": "1.1",
+        "publishedDate": rfc3339(published),
+        "publisher": { "name": PUBLISHER },
+        "license": "https://creativecommons.org/publicdomain/zero/1.0/",
+        "releases": releases,
+    })
+}
+
+/// Merges `update` into `into` by the OCDS merge rules: objects field by
+/// field, arrays of objects with `id` by id, anything else replaced.
+fn merge(into: &mut Value, update: &Value) {
+    match (into, update) {
+        (Value::Object(target), Value::Object(source)) => {
+            for (key, value) in source {
+                match target.get_mut(key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        target.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (Value::Array(target), Value::Array(source))
+            if source.iter().all(|v| v.get("id").is_some()) && target.iter().all(|v| v.get("id").is_some()) =>
+        {
+            for item in source {
+                match target.iter_mut().find(|t| t.get("id") == item.get("id")) {
+                    Some(existing) => merge(existing, item),
+                    None => target.push(item.clone()),
+                }
+            }
+        }
+        (target, source) => *target = source.clone(),
+    }
+}
+
+/// The compiled release of `releases` (in date order).
+pub fn compiled_release(ocid: &str, releases: &[Value]) -> Value {
+    let mut compiled = json!({});
+    for release in releases {
+        merge(&mut compiled, release);
+    }
+    let date = releases.last().and_then(|r| r.get("date")).cloned().unwrap_or(Value::Null);
+    compiled["id"] = json!(format!("{ocid}-compiled"));
+    compiled["tag"] = json!(["compiled"]);
+    compiled["date"] = date;
+    compiled
+}
+
+/// An OCDS 1.1 record package of one tender project, releases embedded, with
+/// the compiled release.
+pub fn record_package(uri: &str, published: DateTime<Utc>, ocid: &str, releases: Vec<Value>) -> Value {
+    let compiled = compiled_release(ocid, &releases);
+    json!({
+        "uri": uri,
+        "version": "1.1",
+        "publishedDate": rfc3339(published),
+        "publisher": { "name": PUBLISHER },
+        "license": "https://creativecommons.org/publicdomain/zero/1.0/",
+        "records": [{ "ocid": ocid, "releases": releases, "compiledRelease": compiled }],
+    })
+}
+
+fn oc4ids_status(stage: &str, project_type: &str) -> &'static str {
+    match stage {
+        "approval" => "preparation",
+        "completion" => "completion",
+        "cancelled" => "cancelled",
+        "performance" if project_type == "ppp" => "implementation",
+        _ => "implementation",
+    }
+}
+
+/// An OC4IDS 0.9 project package of one project.
+pub fn project_package(
+    uri: &str,
+    base: &str,
+    published: DateTime<Utc>,
+    summary: &ProjectSummary,
+    stage: &str,
+    project_type: &str,
+    timeline: &[TimelineEntry],
+) -> Value {
+    let mut project = json!({
+        "id": summary.project_code,
+        "title": summary.name,
+        "status": oc4ids_status(stage, project_type),
+        "updated": rfc3339(instant(summary.last_event_at.as_ref())),
+        "locations": [{ "id": "1", "address": { "region": summary.region_code, "countryName": "中国" } }],
+        "parties": parties(timeline.iter(), summary.owner.as_ref()),
+    });
+    if let Some(owner) = &summary.owner {
+        project["publicAuthority"] = party_ref(owner);
+    }
+    if summary.baseline_investment_fen > 0 {
+        project["budget"] = json!({ "amount": value(summary.baseline_investment_fen) });
+    }
+    if let Some(fen) = summary.current_contract_price_fen {
+        project["totalValue"] = value(fen);
+    }
+    if let Some(fen) = summary.final_cost_fen {
+        project["completion"] = json!({ "finalValue": value(fen) });
+    }
+    if let Some(approval) = timeline.iter().find(|e| short(&e.fact_type) == "ProjectApproved") {
+        project["description"] = json!(approval.summary_zh);
+    }
+    let processes: Vec<Value> = tender_codes(timeline)
+        .iter()
+        .map(|tender_code| {
+            let entries: Vec<&TimelineEntry> = timeline.iter().filter(|e| &e.tender_code == tender_code).collect();
+            let title = entries.first().map(|e| e.title_zh.clone()).unwrap_or_default();
+            let ocid = ocid(tender_code);
+            json!({
+                "id": ocid,
+                "summary": {
+                    "ocid": ocid,
+                    "title": title,
+                    "externalReference": tender_code,
+                },
+                "releases": entries.iter().map(|e| {
+                    let (tag, correction_tag) = tags(&e.fact_type);
+                    json!({
+                        "id": e.event_id,
+                        "tag": [if e.supersedes_event_id.is_empty() { tag } else { correction_tag }],
+                        "date": rfc3339(instant(e.recorded_at.as_ref())),
+                        "url": format!("{base}/api/v1/projects/{}/ocds/{tender_code}/releases", summary.project_code),
+                    })
+                }).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    project["contractingProcesses"] = json!(processes);
+    json!({
+        "uri": uri,
+        "version": "0.9",
+        "publishedDate": rfc3339(published),
+        "publisher": { "name": PUBLISHER },
+        "license": "https://creativecommons.org/publicdomain/zero/1.0/",
+        "projects": [project],
+    })
+}

@@ -1,0 +1,217 @@
+//! Languages, labels and how amounts, times and stages read on the site.
+
+use axum::http::HeaderMap;
+use chrono::{DateTime, FixedOffset, Utc};
+
+/// The language a page is rendered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lang {
+    /// Simplified Chinese, the default.
+    Zh,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// `?lang=` wins; otherwise the best of zh/en in `Accept-Language`
+    /// (q-values honoured, ties to Chinese); otherwise Chinese.
+    pub(crate) fn negotiate(query: Option<&str>, headers: &HeaderMap) -> (Lang, bool) {
+        match query {
+            Some("en") => return (Lang::En, true),
+            Some("zh") => return (Lang::Zh, true),
+            _ => {}
+        }
+        let header = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let (mut zh, mut en) = (-1.0_f32, -1.0_f32);
+        for part in header.split(',') {
+            let mut pieces = part.trim().split(';');
+            let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q =
+                pieces.filter_map(|p| p.trim().strip_prefix("q=")).find_map(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
+            let primary = tag.split('-').next().unwrap_or("");
+            match primary {
+                "zh" => zh = zh.max(q),
+                "en" => en = en.max(q),
+                _ => {}
+            }
+        }
+        (if en > 0.0 && en > zh { Lang::En } else { Lang::Zh }, false)
+    }
+
+    /// The `lang` attribute value.
+    pub(crate) fn tag(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// Picks the text of this language.
+    pub(crate) fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+/// The lifecycle stages the stage bar shows, in order: (key, zh, en).
+pub(crate) const STAGES: [(&str, &str, &str); 7] = [
+    ("approval", "立项", "Approval"),
+    ("tendering", "招标", "Tendering"),
+    ("evaluation", "评标", "Evaluation"),
+    ("award", "中标", "Award"),
+    ("contract", "合同", "Contract"),
+    ("performance", "履约", "Performance"),
+    ("completion", "竣工", "Completion"),
+];
+
+/// A stage's name, including suspended and cancelled.
+pub(crate) fn stage_name(lang: Lang, stage: &str) -> String {
+    if let Some((_, zh, en)) = STAGES.iter().find(|(key, _, _)| *key == stage) {
+        return lang.pick(zh, en).to_owned();
+    }
+    match stage {
+        "suspended" => lang.pick("暂停", "Suspended").to_owned(),
+        "cancelled" => lang.pick("撤销", "Cancelled").to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// A project type's name.
+pub(crate) fn type_name(lang: Lang, project_type: &str) -> String {
+    match project_type {
+        "ppp" => lang.pick("PPP项目", "PPP").to_owned(),
+        "construction" => lang.pick("建设项目", "Construction").to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// Digits with thousands separators.
+fn group(value: u128) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+fn scaled(abs_fen: u64, unit: u64) -> String {
+    let hundredths = (u128::from(abs_fen) * 100 + u128::from(unit) / 2) / u128::from(unit);
+    format!("{}.{:02}", group(hundredths / 100), hundredths % 100)
+}
+
+/// The exact amount: `¥270,000,000.00`.
+pub(crate) fn yuan_exact(fen: i64) -> String {
+    let abs = fen.unsigned_abs();
+    let sign = if fen < 0 { "-" } else { "" };
+    format!("{sign}¥{}.{:02}", group(u128::from(abs / 100)), abs % 100)
+}
+
+/// The amount for people: `2.70亿元`, `350.00万元`; `CNY 270.00 million`.
+pub(crate) fn yuan_human(lang: Lang, fen: i64) -> String {
+    let abs = fen.unsigned_abs();
+    let sign = if fen < 0 { "-" } else { "" };
+    match lang {
+        Lang::Zh => {
+            let (unit, name) = if abs >= 10_000_000_000 {
+                (10_000_000_000, "亿元")
+            } else if abs >= 1_000_000 {
+                (1_000_000, "万元")
+            } else {
+                (100, "元")
+            };
+            format!("{sign}{}{name}", scaled(abs, unit))
+        }
+        Lang::En => {
+            let (unit, name) = if abs >= 100_000_000_000 {
+                (100_000_000_000, " billion")
+            } else if abs >= 100_000_000 {
+                (100_000_000, " million")
+            } else {
+                (100, "")
+            };
+            format!("{sign}CNY {}{name}", scaled(abs, unit))
+        }
+    }
+}
+
+fn beijing() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC offset"))
+}
+
+/// A time in Beijing time: `2024-03-01 09:00`.
+pub(crate) fn when(at: DateTime<Utc>) -> String {
+    at.with_timezone(&beijing()).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// A date in Beijing time: `2024-03-01`.
+pub(crate) fn day(at: DateTime<Utc>) -> String {
+    at.with_timezone(&beijing()).format("%Y-%m-%d").to_string()
+}
+
+/// A protobuf timestamp as a UTC instant (the epoch when unset).
+pub(crate) fn instant(timestamp: Option<&prost_types::Timestamp>) -> DateTime<Utc> {
+    timestamp
+        .and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
+        .unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+/// What is left of a running period: `还剩 2 天` / `2 days left` (days
+/// rounded up), or hours when less than a day is left.
+pub(crate) fn time_left(lang: Lang, now: DateTime<Utc>, ends_at: DateTime<Utc>) -> String {
+    let seconds = (ends_at - now).num_seconds().max(0);
+    if seconds >= 86_400 {
+        let days = (seconds + 86_399) / 86_400;
+        match lang {
+            Lang::Zh => format!("还剩 {days} 天"),
+            Lang::En if days == 1 => "1 day left".to_owned(),
+            Lang::En => format!("{days} days left"),
+        }
+    } else {
+        let hours = ((seconds + 3_599) / 3_600).max(1);
+        match lang {
+            Lang::Zh => format!("还剩 {hours} 小时"),
+            Lang::En if hours == 1 => "1 hour left".to_owned(),
+            Lang::En => format!("{hours} hours left"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_read_for_people_and_exactly() {
+        assert_eq!(yuan_human(Lang::Zh, 27_000_000_000), "2.70亿元");
+        assert_eq!(yuan_exact(27_000_000_000), "¥270,000,000.00");
+        assert_eq!(yuan_human(Lang::Zh, 350_000_000), "350.00万元");
+        assert_eq!(yuan_human(Lang::Zh, 1_250), "12.50元");
+        assert_eq!(yuan_human(Lang::En, 27_000_000_000), "CNY 270.00 million");
+        assert_eq!(yuan_exact(-105), "-¥1.05");
+    }
+
+    #[test]
+    fn language_follows_the_switch_then_accept_language() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(Lang::negotiate(None, &headers).0, Lang::Zh);
+        headers.insert("accept-language", "en-US,en;q=0.9,zh-CN;q=0.5".parse().expect("header"));
+        assert_eq!(Lang::negotiate(None, &headers).0, Lang::En);
+        assert_eq!(Lang::negotiate(Some("zh"), &headers).0, Lang::Zh);
+        headers.insert("accept-language", "zh-CN,zh;q=0.9,en;q=0.8".parse().expect("header"));
+        assert_eq!(Lang::negotiate(None, &headers).0, Lang::Zh);
+        assert_eq!(Lang::negotiate(Some("en"), &headers), (Lang::En, true));
+    }
+
+    #[test]
+    fn days_left_round_up() {
+        let now = DateTime::from_timestamp(1_700_000_000, 0).expect("time");
+        assert_eq!(time_left(Lang::Zh, now, now + chrono::Duration::hours(36)), "还剩 2 天");
+        assert_eq!(time_left(Lang::En, now, now + chrono::Duration::hours(5)), "5 hours left");
+    }
+}

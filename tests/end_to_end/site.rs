@@ -1,0 +1,225 @@
+//! The public site and open data over the real ingestion path: `gongkai dev`
+//! takes the PPP lifecycle over gRPC, its projector fills the public tables,
+//! and the site (in process, on a real socket, with a fixed clock) renders
+//! them. Every export is validated against the official schemas.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use gongkai_proto::v1 as pb;
+use gongkai_store::{PoolOptions, Store, View};
+use gongkai_testkit::fresh_sqlite_url;
+use gongkai_testkit::scenario::{Clients, ppp_lifecycle};
+use serde_json::Value;
+
+use crate::projection::{timeline, wait_for_public_seq};
+use crate::support::{channel, http_get, start_gongkai};
+
+const SCHEMAS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/schemas");
+
+/// Resolves the schemas' `$ref` URLs to the local copies.
+struct LocalSchemas;
+
+impl jsonschema::Retrieve for LocalSchemas {
+    fn retrieve(&self, uri: &jsonschema::Uri<String>) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        let uri = uri.as_str();
+        let path = if let Some(file) = uri.strip_prefix("https://standard.open-contracting.org/schema/1__1__5/") {
+            format!("{SCHEMAS}/ocds-1.1.5/{file}")
+        } else if let Some(file) =
+            uri.strip_prefix("https://standard.open-contracting.org/infrastructure/schema/0__9__4/")
+        {
+            format!("{SCHEMAS}/oc4ids-0.9.4/{file}")
+        } else {
+            return Err(format!("no local copy of {uri}").into());
+        };
+        Ok(serde_json::from_str(&std::fs::read_to_string(&path)?)?)
+    }
+}
+
+fn validator(file: &str) -> jsonschema::Validator {
+    let path = format!("{SCHEMAS}/{file}");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("schema {path} unreadable: {error}")),
+    )
+    .expect("schema is JSON");
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .should_validate_formats(true)
+        .with_retriever(LocalSchemas)
+        .build(&schema)
+        .unwrap_or_else(|error| panic!("schema {file} does not build: {error}"))
+}
+
+fn assert_valid(validator: &jsonschema::Validator, document: &Value, what: &str) {
+    let errors: Vec<String> =
+        validator.iter_errors(document).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "{what} is invalid:\n{}\n{document:#}", errors.join("\n"));
+}
+
+async fn get_json(url: &str) -> Value {
+    let (status, body) = http_get(url).await;
+    assert_eq!(status, 200, "GET {url}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|error| panic!("{url} is not JSON ({error}): {body}"))
+}
+
+async fn get_with(url: &str, accept_language: &str) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .get(url)
+        .header("accept-language", accept_language)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("GET {url} failed: {error}"));
+    (response.status().as_u16(), response.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn the_site_and_open_data_show_the_ppp_lifecycle() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let storage = fresh_sqlite_url(dir.path());
+    let gongkai = start_gongkai(
+        &["dev", "--grpc-listen", "127.0.0.1:0", "--site-listen", "127.0.0.1:0"],
+        &[("GONGKAI_STORAGE__URL", &storage)],
+    )
+    .await;
+    let clients = Clients::new(channel(gongkai.endpoint("grpc")).await, gongkai.endpoint("token"));
+    let store = Store::connect(&storage, &PoolOptions::default()).await.expect("store");
+    let lifecycle = ppp_lifecycle("2024-230113-77-01-000020", "site");
+    let mut head = 0;
+    for request in lifecycle.requests.clone() {
+        head = clients.send(request).await.expect("accepted").project_seq;
+    }
+    wait_for_public_seq(&store, &lifecycle.project_code, head, Duration::from_secs(20)).await;
+    let public = timeline(&store, View::Public, &lifecycle.project_code).await;
+
+    // The clock stands 36 hours before the first candidate publicity ends.
+    let publicity = public
+        .iter()
+        .flat_map(|e| e.clocks.iter())
+        .find(|c| c.kind == "candidate_publicity")
+        .expect("the lifecycle publicizes candidates");
+    let ends = DateTime::from_timestamp(publicity.ends_at.expect("end").seconds, 0).expect("time");
+    let now: DateTime<Utc> = ends - chrono::Duration::hours(36);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(gongkai_site::serve_with_clock(store.clone(), Arc::new(move || now), listener, async {
+        let _ = stopped.await;
+    }));
+    let code = &lifecycle.project_code;
+
+    // Home: search box, counts by stage, latest disclosures.
+    let (status, home) = http_get(&format!("{base}/")).await;
+    assert_eq!(status, 200);
+    assert!(home.contains(r#"<html lang="zh-CN">"#), "Chinese by default");
+    assert!(home.contains(r#"<label for="q">"#) && home.contains(r#"type="search""#), "labelled search box");
+    assert!(home.contains("各阶段项目数") && home.contains(r#"<span class="count">1</span>"#), "counts by stage");
+    assert!(home.contains(&format!("/projects/{code}")), "latest disclosures link the project");
+
+    // Search and filters.
+    let (status, found) = http_get(&format!("{base}/projects?q=%E6%B1%A1%E6%B0%B4")).await; // 污水
+    assert_eq!(status, 200);
+    let name = store.public_project(code).await.expect("reads").expect("public").name;
+    assert!(found.contains(&format!("/projects/{code}")), "search by name finds it: {name}");
+    let (_, none) = http_get(&format!("{base}/projects?region=11&type=construction")).await;
+    assert!(!none.contains(&format!("/projects/{code}")) && none.contains("共 0 个项目"), "filters exclude it");
+    let (_, by_year) = http_get(&format!("{base}/projects?year=2024&region=2301&type=ppp")).await;
+    assert!(by_year.contains(&format!("/projects/{code}")), "region prefix, type and year match");
+
+    // The project page.
+    let (status, page) = http_get(&format!("{base}/projects/{code}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!("<h1>{name}</h1>")), "headed by its name");
+    let stage_bar = page.split(r#"<ol class="stages""#).nth(1).expect("stage bar").split("</ol>").next().expect("end");
+    for stage in ["立项", "招标", "评标", "中标", "合同", "履约", "竣工"] {
+        assert!(stage_bar.contains(stage), "stage bar shows {stage}");
+    }
+    assert_eq!(stage_bar.matches(r#"aria-current="step""#).count(), 1, "exactly one current stage");
+    assert_eq!(page.matches(r#"<li id="seq-"#).count(), public.len(), "one timeline item per public entry");
+    assert!(page.contains("亿元") && page.contains("¥"), "amounts for people and exactly");
+    assert!(page.contains("SHA-256"), "document hashes");
+    let head_hash = {
+        use prost::Message;
+        let bytes = store.project_summary(View::Public, code).await.expect("reads").expect("summary");
+        pb::ProjectSummary::decode(bytes.as_slice()).expect("decodes").chain_head_hash
+    };
+    assert!(!head_hash.is_empty() && page.contains(&head_hash), "chain head for verification");
+    assert!(page.contains("还剩 2 天"), "running candidate publicity clock");
+    assert!(!page.contains("<script"), "works without JavaScript");
+
+    // English by header and by switch; the 404.
+    let (_, english) = get_with(&format!("{base}/projects/{code}"), "en-GB,en;q=0.9").await;
+    assert!(english.contains(r#"<html lang="en">"#) && english.contains("2 days left"), "English by Accept-Language");
+    let (_, switched) = http_get(&format!("{base}/projects/{code}?lang=en")).await;
+    assert!(switched.contains(r#"<html lang="en">"#) && switched.contains("?lang=zh"), "English by the switch");
+    let (status, missing) = http_get(&format!("{base}/projects/2024-110000-00-01-999999")).await;
+    assert_eq!(status, 404);
+    assert!(missing.contains("未找到该项目") && missing.contains("2024-110000-00-01-999999"), "a clear 404");
+
+    // Open data, validated against the official schemas.
+    let release_package = validator("ocds-1.1.5/release-package-schema.json");
+    let record_package = validator("ocds-1.1.5/record-package-schema.json");
+    let project_package = validator("oc4ids-0.9.4/project-package-schema.json");
+    let oc4ids = get_json(&format!("{base}/api/v1/projects/{code}/oc4ids")).await;
+    assert_valid(&project_package, &oc4ids, "OC4IDS project package");
+    assert_eq!(oc4ids["projects"][0]["id"], Value::from(code.as_str()));
+    let tenders: Vec<String> = public.iter().map(|e| e.tender_code.clone()).filter(|t| !t.is_empty()).collect();
+    assert!(tenders.contains(&lifecycle.tender_code));
+    let mut tags = std::collections::BTreeSet::new();
+    let mut tender_codes = tenders.clone();
+    tender_codes.sort();
+    tender_codes.dedup();
+    for tender in tender_codes {
+        let releases = get_json(&format!("{base}/api/v1/projects/{code}/ocds/{tender}/releases")).await;
+        assert_valid(&release_package, &releases, "OCDS release package");
+        let list = releases["releases"].as_array().expect("releases");
+        let expected = public.iter().filter(|e| e.tender_code == tender).count() + 1; // + planning
+        assert_eq!(list.len(), expected, "one release per disclosed fact");
+        for release in list {
+            assert_eq!(release["ocid"], Value::from(gongkai_site::ocid(&tender)));
+            tags.insert(release["tag"][0].as_str().expect("tag").to_owned());
+        }
+        assert_eq!(list[0]["planning"]["project"]["id"], Value::from(code.as_str()));
+        let records = get_json(&format!("{base}/api/v1/projects/{code}/ocds/{tender}/records")).await;
+        assert_valid(&record_package, &records, "OCDS record package");
+        assert_eq!(records["records"][0]["compiledRelease"]["tag"][0], "compiled");
+    }
+    for tag in ["planning", "tender", "tenderUpdate", "award", "contract", "implementation"] {
+        assert!(tags.contains(tag), "the lifecycle produces a `{tag}` release: {tags:?}");
+    }
+    println!("OCDS tags produced by the PPP lifecycle: {tags:?}");
+
+    // The change feed, the Atom feeds and the bulk download.
+    let mut cursor = String::new();
+    let mut seen = Vec::new();
+    loop {
+        let page = get_json(&format!("{base}/api/v1/changes?after={cursor}&limit=7")).await;
+        let changes = page["changes"].as_array().expect("changes").clone();
+        if changes.is_empty() {
+            break;
+        }
+        for change in &changes {
+            seen.push((
+                change["project_seq"].as_u64().expect("seq"),
+                change["change"].as_str().expect("kind").to_owned(),
+            ));
+        }
+        cursor = page["next"].as_str().expect("next").to_owned();
+    }
+    let published: Vec<u64> = seen.iter().filter(|(_, kind)| kind == "published").map(|(seq, _)| *seq).collect();
+    assert_eq!(published, (1..=public.len() as u64).collect::<Vec<_>>(), "every entry published once, in order");
+    let (status, atom) = http_get(&format!("{base}/feed.atom")).await;
+    assert_eq!(status, 200);
+    assert!(atom.starts_with("<?xml") && atom.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\""));
+    let (_, project_atom) = http_get(&format!("{base}/projects/{code}/feed.atom")).await;
+    assert_eq!(project_atom.matches("<entry>").count(), public.len());
+    let (status, bulk) = http_get(&format!("{base}/api/v1/bulk.jsonl")).await;
+    assert_eq!(status, 200);
+    let lines: Vec<Value> = bulk.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["timeline"].as_array().expect("timeline").len(), public.len());
+    assert!(!bulk.contains("id_number") && !bulk.contains("\"phone\""), "no personal identifiers");
+
+    let _ = stop.send(());
+    server.await.expect("joins").expect("site ran");
+}
