@@ -87,56 +87,16 @@ pub(crate) fn type_name(lang: Lang, project_type: &str) -> String {
     }
 }
 
-/// Digits with thousands separators.
-fn group(value: u128) -> String {
-    let digits = value.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
-
-fn scaled(abs_fen: u64, unit: u64) -> String {
-    let hundredths = (u128::from(abs_fen) * 100 + u128::from(unit) / 2) / u128::from(unit);
-    format!("{}.{:02}", group(hundredths / 100), hundredths % 100)
-}
-
 /// The exact amount: `¥270,000,000.00`.
 pub(crate) fn yuan_exact(fen: i64) -> String {
-    let abs = fen.unsigned_abs();
-    let sign = if fen < 0 { "-" } else { "" };
-    format!("{sign}¥{}.{:02}", group(u128::from(abs / 100)), abs % 100)
+    gongkai_domain::money::exact(fen)
 }
 
 /// The amount for people: `2.70亿元`, `350.00万元`; `CNY 270.00 million`.
 pub(crate) fn yuan_human(lang: Lang, fen: i64) -> String {
-    let abs = fen.unsigned_abs();
-    let sign = if fen < 0 { "-" } else { "" };
     match lang {
-        Lang::Zh => {
-            let (unit, name) = if abs >= 10_000_000_000 {
-                (10_000_000_000, "亿元")
-            } else if abs >= 1_000_000 {
-                (1_000_000, "万元")
-            } else {
-                (100, "元")
-            };
-            format!("{sign}{}{name}", scaled(abs, unit))
-        }
-        Lang::En => {
-            let (unit, name) = if abs >= 100_000_000_000 {
-                (100_000_000_000, " billion")
-            } else if abs >= 100_000_000 {
-                (100_000_000, " million")
-            } else {
-                (100, "")
-            };
-            format!("{sign}CNY {}{name}", scaled(abs, unit))
-        }
+        Lang::Zh => gongkai_domain::money::zh(fen),
+        Lang::En => gongkai_domain::money::en(fen),
     }
 }
 

@@ -19,6 +19,7 @@ pub mod codes;
 pub mod decide;
 pub mod hash;
 pub mod kinds;
+pub mod money;
 pub mod state;
 pub mod validate;
 

@@ -13,54 +13,14 @@ use gongkai_proto::v1::{
 };
 use prost_types::Timestamp;
 
-/// An amount scaled to `unit` fen, with two decimals: `1_800_000_000` fen at
-/// `10_000_000_000` (亿元) is "0.18".
-fn scaled(abs_fen: u64, unit: u64) -> String {
-    let hundredths = (u128::from(abs_fen) * 100 + u128::from(unit) / 2) / u128::from(unit);
-    format!("{}.{:02}", group(hundredths / 100), hundredths % 100)
-}
-
-/// Digits with thousands separators: 1234567 → "1,234,567".
-fn group(value: u128) -> String {
-    let digits = value.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
-
-fn sign(fen: i64) -> &'static str {
-    if fen < 0 { "-" } else { "" }
-}
-
 /// An amount in Chinese: "1.80亿元", "350.00万元", "12.50元".
 pub(crate) fn money_zh(fen: i64) -> String {
-    let abs = fen.unsigned_abs();
-    let (unit, name) = if abs >= 10_000_000_000 {
-        (10_000_000_000, "亿元")
-    } else if abs >= 1_000_000 {
-        (1_000_000, "万元")
-    } else {
-        (100, "元")
-    };
-    format!("{}{}{name}", sign(fen), scaled(abs, unit))
+    gongkai_domain::money::zh(fen)
 }
 
 /// An amount in English: "CNY 1.80 billion", "CNY 3.50 million", "CNY 12.50".
 pub(crate) fn money_en(fen: i64) -> String {
-    let abs = fen.unsigned_abs();
-    let (unit, name) = if abs >= 100_000_000_000 {
-        (100_000_000_000, " billion")
-    } else if abs >= 100_000_000 {
-        (100_000_000, " million")
-    } else {
-        (100, "")
-    };
-    format!("{}CNY {}{name}", sign(fen), scaled(abs, unit))
+    gongkai_domain::money::en(fen)
 }
 
 /// A signed change in Chinese: "增加350.00万元", "减少12.00万元".
@@ -79,7 +39,8 @@ pub(crate) fn change_en(fen: i64) -> String {
 
 /// Basis points as a percentage: 420 → "4.20%".
 pub(crate) fn percent(bp: i64) -> String {
-    format!("{}{}.{:02}%", sign(bp), bp.unsigned_abs() / 100, bp.unsigned_abs() % 100)
+    let sign = if bp < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}%", bp.unsigned_abs() / 100, bp.unsigned_abs() % 100)
 }
 
 fn beijing(ts: &Timestamp) -> Option<DateTime<FixedOffset>> {

@@ -1,0 +1,74 @@
+//! Money for people. Amounts are integer fen everywhere; these are the one
+//! way they are written out, on pages and in timeline texts alike.
+
+/// Digits with thousands separators: 1234567 → "1,234,567".
+fn group(value: u128) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// An amount scaled to `unit` fen, rounded to two decimals: `1_800_000_000`
+/// fen at `10_000_000_000` (亿元) is "0.18".
+fn scaled(abs_fen: u64, unit: u64) -> String {
+    let hundredths = (u128::from(abs_fen) * 100 + u128::from(unit) / 2) / u128::from(unit);
+    format!("{}.{:02}", group(hundredths / 100), hundredths % 100)
+}
+
+fn sign(fen: i64) -> &'static str {
+    if fen < 0 { "-" } else { "" }
+}
+
+/// In Chinese: "1.80亿元", "350.00万元", "12.50元".
+pub fn zh(fen: i64) -> String {
+    let abs = fen.unsigned_abs();
+    let (unit, name) = if abs >= 10_000_000_000 {
+        (10_000_000_000, "亿元")
+    } else if abs >= 1_000_000 {
+        (1_000_000, "万元")
+    } else {
+        (100, "元")
+    };
+    format!("{}{}{name}", sign(fen), scaled(abs, unit))
+}
+
+/// In English: "CNY 1.80 billion", "CNY 3.50 million", "CNY 12.50".
+pub fn en(fen: i64) -> String {
+    let abs = fen.unsigned_abs();
+    let (unit, name) = if abs >= 100_000_000_000 {
+        (100_000_000_000, " billion")
+    } else if abs >= 100_000_000 {
+        (100_000_000, " million")
+    } else {
+        (100, "")
+    };
+    format!("{}CNY {}{name}", sign(fen), scaled(abs, unit))
+}
+
+/// Exact, to the fen: "¥270,000,000.00".
+pub fn exact(fen: i64) -> String {
+    let abs = fen.unsigned_abs();
+    format!("{}¥{}.{:02}", sign(fen), group(u128::from(abs / 100)), abs % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_read_naturally_in_both_languages() {
+        assert_eq!(zh(27_000_000_000), "2.70亿元");
+        assert_eq!(zh(350_000_000), "350.00万元");
+        assert_eq!(zh(1_250), "12.50元");
+        assert_eq!(en(180_000_000_000), "CNY 1.80 billion");
+        assert_eq!(en(-350_000_000), "-CNY 3.50 million");
+        assert_eq!(exact(27_000_000_000), "¥270,000,000.00");
+        assert_eq!(exact(-5), "-¥0.05");
+    }
+}
