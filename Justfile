@@ -44,6 +44,8 @@ lint:
 # Benchmarks; each prints its figures and how it measured them.
 bench:
     cargo bench -p gongkai-projector --bench rebuild
+    cargo bench -p gongkai-supervision --bench search
+    scripts/bench-site.sh
 
 # Drive load at a running gongkai: `just load <token> --count 10000`.
 load token *args:

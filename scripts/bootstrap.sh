@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing gongkai needs beyond a bare machine of
 # this kind (Rust, Java, Maven and Go are expected): the toolchain pieces the
-# bundled librdkafka build uses. Idempotent: installs only what is missing.
+# bundled librdkafka build uses, and Debian's `chromium` (with a small CJK
+# font, so the pages render Chinese), which the site's end-to-end test drives
+# headless. Idempotent: installs only what is missing.
 set -euo pipefail
 
 need=()
-for package in make perl zlib1g-dev pkg-config g++ ca-certificates; do
+for package in make perl zlib1g-dev pkg-config g++ ca-certificates chromium fonts-wqy-microhei; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || need+=("$package")
 done
 command -v cargo >/dev/null || { echo "bootstrap: cargo is missing; install Rust with rustup first" >&2; exit 1; }
@@ -14,7 +16,7 @@ if ((${#need[@]})); then
   echo "bootstrap: installing ${need[*]}" >&2
   sudo_cmd=()
   [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo -n)
-  export DEBIAN_FRONTEND=noninteractive
+  export DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi

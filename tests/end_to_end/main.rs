@@ -2,6 +2,7 @@
 //! PostgreSQL and Kafka that `scripts/test.sh` brings up. One test binary, so
 //! the workspace links it once.
 
+mod browser;
 mod foundation;
 mod ingestion;
 mod projection;

@@ -168,6 +168,10 @@ struct Labels {
     head_seq: &'static str,
     open_data: &'static str,
     not_found: &'static str,
+    /// Read after a stage already passed (visually hidden).
+    done: &'static str,
+    /// Between a label and its value.
+    sep: &'static str,
 }
 
 const ZH: Labels = Labels {
@@ -217,6 +221,8 @@ const ZH: Labels = Labels {
     head_seq: "记录数",
     open_data: "开放数据",
     not_found: "未找到该项目",
+    done: "（已完成）",
+    sep: "：",
 };
 
 const EN: Labels = Labels {
@@ -266,6 +272,8 @@ const EN: Labels = Labels {
     head_seq: "records",
     open_data: "Open data",
     not_found: "Project not found",
+    done: " (done)",
+    sep: ": ",
 };
 
 /// What every page shares.
