@@ -25,7 +25,7 @@ step "Lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "Build tests"
-cargo test --workspace --locked --all-targets --no-run
+cargo test --workspace --locked --lib --bins --tests --no-run
 
 step "PostgreSQL and Kafka"
 if ! wait "$infra_pid"; then
@@ -43,9 +43,10 @@ psql "$GONGKAI_TEST_POSTGRES_URL" -Atqc "SELECT datname FROM pg_database WHERE d
   while read -r stale; do psql "$GONGKAI_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $stale" >/dev/null; done
 
 step "Tests"
+# Benchmarks (harness = false) are built by the lint step and run by `just bench`, never here.
 test_log=$(mktemp)
 trap 'rm -f "$infra_env" "$infra_log" "$test_log"' EXIT
-cargo test --workspace --locked --all-targets 2>&1 | tee "$test_log"
+cargo test --workspace --locked --lib --bins --tests 2>&1 | tee "$test_log"
 
 step "Helm chart"
 scripts/helm-check.sh
