@@ -344,12 +344,23 @@ async fn ensure_topics_is_idempotent_and_keeps_events_forever() {
     assert!(kafka::ensure_topics(&admin, &topics, PARTITIONS, 1).await.unwrap().is_empty());
 
     let resources: Vec<ResourceSpecifier<'_>> = topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
-    let described = admin
-        .describe_configs(&resources, &AdminOptions::new().request_timeout(Some(Duration::from_secs(10))))
-        .await
-        .unwrap();
+    // A broker that has just created a topic may describe it with no entries
+    // for a moment: ask again until every topic's configuration is there.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let described = loop {
+        let described: Vec<_> = admin
+            .describe_configs(&resources, &AdminOptions::new().request_timeout(Some(Duration::from_secs(10))))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|resource| resource.unwrap())
+            .collect();
+        if described.iter().all(|resource| !resource.entries.is_empty()) || std::time::Instant::now() > deadline {
+            break described;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     for resource in described {
-        let resource = resource.unwrap();
         assert_eq!(resource.get("retention.ms").and_then(|e| e.value.as_deref()), Some("-1"), "{resource:?}");
     }
     drop_topics(&kafka, &prefix).await;
