@@ -10,13 +10,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use gongkai_store::{PoolOptions, Store, View};
-use gongkai_testkit::fresh_sqlite_url;
-use gongkai_testkit::scenario::{Clients, ppp_lifecycle};
+use gongkai_store::View;
+use gongkai_testkit::scenario::ppp_lifecycle;
 use reqwest::Url;
 
 use crate::projection::{timeline, wait_for_public_seq};
-use crate::support::{channel, start_gongkai};
 
 /// Debian's Chromium.
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -111,20 +109,12 @@ fn attribute<'a>(html: &'a str, name: &str) -> Option<&'a str> {
 
 #[tokio::test]
 async fn chromium_searches_opens_and_renders_the_project_page() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let storage = fresh_sqlite_url(dir.path());
-    let gongkai = start_gongkai(
-        &["dev", "--grpc-listen", "127.0.0.1:0", "--site-listen", "127.0.0.1:0"],
-        &[("GONGKAI_STORAGE__URL", &storage)],
-    )
-    .await;
-    let clients = Clients::new(channel(gongkai.endpoint("grpc")).await, gongkai.endpoint("token"));
+    let crate::support::Embedded { _dir, gongkai, clients, store } = crate::support::Embedded::start().await;
     let lifecycle = ppp_lifecycle("2024-230113-77-01-000021", "browser");
     let mut head = 0;
     for request in lifecycle.requests.clone() {
         head = clients.send(request).await.expect("accepted").project_seq;
     }
-    let store = Store::connect(&storage, &PoolOptions::default()).await.expect("store");
     wait_for_public_seq(&store, &lifecycle.project_code, head, Duration::from_secs(20)).await;
     let public = timeline(&store, View::Public, &lifecycle.project_code).await;
     let code = &lifecycle.project_code;

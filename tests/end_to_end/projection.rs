@@ -4,12 +4,11 @@
 use std::time::{Duration, Instant};
 
 use gongkai_proto::v1 as pb;
-use gongkai_store::{PoolOptions, Store, View};
-use gongkai_testkit::fresh_sqlite_url;
-use gongkai_testkit::scenario::{Clients, ppp_lifecycle};
+use gongkai_store::{Store, View};
+use gongkai_testkit::scenario::ppp_lifecycle;
 use prost::Message;
 
-use crate::support::{channel, start_gongkai};
+use crate::support::start_gongkai;
 
 /// Decoded timeline of `project` in `view`.
 pub(crate) async fn timeline(store: &Store, view: View, project: &str) -> Vec<pb::TimelineEntry> {
@@ -36,15 +35,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::test]
 async fn embedded_mode_projects_the_ppp_lifecycle_into_both_timelines_in_order() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let storage = fresh_sqlite_url(dir.path());
-    let gongkai = start_gongkai(
-        &["dev", "--grpc-listen", "127.0.0.1:0", "--site-listen", "127.0.0.1:0"],
-        &[("GONGKAI_STORAGE__URL", &storage)],
-    )
-    .await;
-    let clients = Clients::new(channel(gongkai.endpoint("grpc")).await, gongkai.endpoint("token"));
-    let store = Store::connect(&storage, &PoolOptions::default()).await.expect("store");
+    let crate::support::Embedded { _dir, gongkai: _gongkai, clients, store } = crate::support::Embedded::start().await;
 
     let lifecycle = ppp_lifecycle("2024-230113-77-01-000010", "proj");
     let mut delays = Vec::new();
@@ -210,15 +201,7 @@ async fn publicly_visible(store: &Store, site: &str, project: &str, needle: &str
 #[tokio::test]
 async fn confidential_canaries_stay_out_of_public_tables_and_pages_until_released() {
     use gongkai_testkit::scenario::Request;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let storage = fresh_sqlite_url(dir.path());
-    let gongkai = start_gongkai(
-        &["dev", "--grpc-listen", "127.0.0.1:0", "--site-listen", "127.0.0.1:0"],
-        &[("GONGKAI_STORAGE__URL", &storage)],
-    )
-    .await;
-    let clients = Clients::new(channel(gongkai.endpoint("grpc")).await, gongkai.endpoint("token"));
-    let store = Store::connect(&storage, &PoolOptions::default()).await.expect("store");
+    let crate::support::Embedded { _dir, gongkai, clients, store } = crate::support::Embedded::start().await;
     let site = gongkai.endpoint("site").to_owned();
 
     const COMMITTEE: &str = "CANARY评标专家";

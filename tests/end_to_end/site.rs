@@ -8,13 +8,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use gongkai_proto::v1 as pb;
-use gongkai_store::{PoolOptions, Store, View};
-use gongkai_testkit::fresh_sqlite_url;
-use gongkai_testkit::scenario::{Clients, ppp_lifecycle};
+use gongkai_store::View;
+use gongkai_testkit::scenario::ppp_lifecycle;
 use serde_json::Value;
 
 use crate::projection::{timeline, wait_for_public_seq};
-use crate::support::{channel, http_get, start_gongkai};
+use crate::support::http_get;
 
 const SCHEMAS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/schemas");
 
@@ -75,15 +74,7 @@ async fn get_with(url: &str, accept_language: &str) -> (u16, String) {
 
 #[tokio::test]
 async fn the_site_and_open_data_show_the_ppp_lifecycle() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let storage = fresh_sqlite_url(dir.path());
-    let gongkai = start_gongkai(
-        &["dev", "--grpc-listen", "127.0.0.1:0", "--site-listen", "127.0.0.1:0"],
-        &[("GONGKAI_STORAGE__URL", &storage)],
-    )
-    .await;
-    let clients = Clients::new(channel(gongkai.endpoint("grpc")).await, gongkai.endpoint("token"));
-    let store = Store::connect(&storage, &PoolOptions::default()).await.expect("store");
+    let crate::support::Embedded { _dir, gongkai: _gongkai, clients, store } = crate::support::Embedded::start().await;
     let lifecycle = ppp_lifecycle("2024-230113-77-01-000020", "site");
     let mut head = 0;
     for request in lifecycle.requests.clone() {

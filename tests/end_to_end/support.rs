@@ -71,3 +71,33 @@ pub(crate) async fn http_get(url: &str) -> (u16, String) {
     let status = response.status().as_u16();
     (status, response.text().await.expect("body is text"))
 }
+
+/// `gongkai dev` on a new SQLite file, with clients holding its announced
+/// token and the test's own connection to the same store.
+pub(crate) struct Embedded {
+    /// Holds the database file for as long as the test runs.
+    pub(crate) _dir: tempfile::TempDir,
+    /// The running process.
+    pub(crate) gongkai: GongkaiProcess,
+    /// Ingestion clients with the dev token.
+    pub(crate) clients: gongkai_testkit::scenario::Clients,
+    /// The store the process writes, read directly.
+    pub(crate) store: gongkai_store::Store,
+}
+
+impl Embedded {
+    pub(crate) async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let storage = gongkai_testkit::fresh_sqlite_url(dir.path());
+        let gongkai = start_gongkai(
+            &["dev", "--grpc-listen", "127.0.0.1:0", "--site-listen", "127.0.0.1:0"],
+            &[("GONGKAI_STORAGE__URL", &storage)],
+        )
+        .await;
+        let clients =
+            gongkai_testkit::scenario::Clients::new(channel(gongkai.endpoint("grpc")).await, gongkai.endpoint("token"));
+        let store =
+            gongkai_store::Store::connect(&storage, &gongkai_store::PoolOptions::default()).await.expect("store");
+        Self { _dir: dir, gongkai, clients, store }
+    }
+}
