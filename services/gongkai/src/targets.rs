@@ -202,7 +202,7 @@ fn grpc_server(targets: &[Target], wiring: &Wiring<'_>, ingestor: Ingestor) -> R
             Target::Awards => ingestion!(Awards),
             Target::Contracts => ingestion!(Contracts),
             Target::Supervision => server.add_service(InterceptedService::new(
-                gongkai_supervision::Supervision::new(wiring.store.clone(), std::sync::Arc::new(chrono::Utc::now))
+                gongkai_supervision::Supervision::new(wiring.store.clone(), gongkai_domain::clock::system_clock())
                     .into_server(config.max_message_bytes),
                 wiring.authenticator.clone(),
             )),

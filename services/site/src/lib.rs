@@ -53,7 +53,7 @@ pub enum SiteError {
 }
 
 /// The site's clock ("公示期还剩 2 天" depends on it); injectable for tests.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+pub use gongkai_domain::clock::Clock;
 
 /// Projects per list page.
 const PAGE_SIZE: u32 = 20;

@@ -44,8 +44,7 @@ use tonic::{Code, Request, Response, Status};
 
 pub use error::SupervisionError;
 
-/// The current time, injectable for tests.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+pub use gongkai_domain::clock::Clock;
 
 /// Allowed delay (recorded_at − occurred_at), seconds, per envelope type;
 /// types not listed get [`DEFAULT_DEADLINE_SECONDS`]. See the crate docs.

@@ -15,6 +15,7 @@
 //! Facts and events are the `gongkai.v1` protobuf messages themselves: the
 //! contract is the domain's vocabulary, so nothing is translated twice.
 
+pub mod clock;
 pub mod codes;
 pub mod decide;
 pub mod hash;

@@ -31,8 +31,7 @@ pub use requests::IngestRequest;
 /// project's next seq, before the caller is told ABORTED.
 const MAX_ATTEMPTS: u32 = 64;
 
-/// The current time, injectable for tests.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+pub use gongkai_domain::clock::Clock;
 
 /// The shared submit path. Cheap to clone.
 #[derive(Clone)]
