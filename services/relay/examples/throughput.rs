@@ -44,6 +44,7 @@ fn event(project: &str, seq: u64, prev: Option<[u8; 32]>) -> NewEvent {
         region_code: "230113".to_owned(),
         request_digest: sha256(request_id.as_bytes()),
         topic: topic(Domain::Projects).to_owned(),
+        traceparent: None,
     }
 }
 

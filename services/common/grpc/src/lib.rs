@@ -1,10 +1,12 @@
 //! Every gongkai gRPC server is built here, so that each one offers the same
 //! things: `grpc.health.v1.Health` (what Kubernetes probes), server reflection
 //! of the whole `gongkai.v1` contract (v1 and v1alpha, for grpcurl and
-//! friends), bounded message sizes, and a graceful shutdown that reports
-//! NOT_SERVING before it stops accepting calls.
+//! friends), bounded message sizes, per-call traces and latency when
+//! telemetry is exported, and a graceful shutdown that reports NOT_SERVING
+//! before it stops accepting calls.
 
 pub mod auth;
+mod observe;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -139,7 +141,7 @@ impl GrpcServer {
         tracing::info!(%address, tls = self.tls.is_some(), services = ?self.service_names, "gRPC server listening.");
         let stop_reporter = reporter.clone();
         let names = self.service_names.clone();
-        let mut builder = tonic::transport::Server::builder();
+        let mut builder = tonic::transport::Server::builder().layer(observe::ObserveLayer);
         if let Some(identity) = self.tls {
             builder = builder
                 .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))

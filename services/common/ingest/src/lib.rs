@@ -7,6 +7,12 @@
 //! optimistic concurrency, retrying when another writer got there first.
 //! [`IngestError`] is mapped to a gRPC status in exactly one place
 //! (`impl From<IngestError> for tonic::Status`).
+//!
+//! Each submission is one span (`ingest.submit`) with the steps under it
+//! (`ingest.validate`, `store.load_stream`, `ingest.decide`, `store.append`);
+//! the append span's trace context is stored with the outbox row so that
+//! the relay and the projector continue the same trace. Every answer is
+//! counted in `gongkai.submissions` by outcome and refusal reason.
 
 mod error;
 mod requests;
@@ -21,8 +27,10 @@ use gongkai_domain::{Body, ProjectState, Submission, codes, validate};
 use gongkai_grpc::auth::{Principal, Role};
 use gongkai_proto::v1::{Domain, EventEnvelope, Receipt, fact::Kind};
 use gongkai_store::{AppendOutcome, NewEvent, Store};
+use gongkai_telemetry::metrics::{self, Outcome};
 use prost::Message;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 pub use error::IngestError;
 pub use requests::IngestRequest;
@@ -76,9 +84,15 @@ impl Ingestor {
         let principal = gongkai_grpc::auth::principal(&request)?;
         let submission = request.into_inner().into_submission();
         let project = submission.project_code.clone();
-        match self.submit(&principal, domain, submission).await {
-            Ok(receipt) => Ok(Response::new(receipt)),
+        let slug = gongkai_domain::kinds::domain_slug(domain);
+        let span = tracing::info_span!("ingest.submit", %project, domain = slug);
+        match self.submit(&principal, domain, submission).instrument(span).await {
+            Ok(receipt) => {
+                metrics::submission(slug, if receipt.replayed { Outcome::Replayed } else { Outcome::Accepted });
+                Ok(Response::new(receipt))
+            }
             Err(error) => {
+                metrics::submission(slug, Outcome::Refused(error.reason()));
                 tracing::info!(%project, caller = %principal.id, reason = error.reason(), "Submission refused.");
                 Err(error.into())
             }
@@ -95,7 +109,8 @@ impl Ingestor {
         if principal.role != Role::Submitter {
             return Err(IngestError::NotASubmitter);
         }
-        let violations = validate::submission(&submission, (self.clock)());
+        let violations =
+            tracing::info_span!("ingest.validate").in_scope(|| validate::submission(&submission, (self.clock)()));
         if !violations.is_empty() {
             return Err(IngestError::Invalid(violations));
         }
@@ -109,7 +124,11 @@ impl Ingestor {
         let digest = request_digest(&submission);
 
         for attempt in 1..=MAX_ATTEMPTS {
-            let events = self.store.load_stream(&submission.project_code).await?;
+            let events = self
+                .store
+                .load_stream(&submission.project_code)
+                .instrument(tracing::info_span!("store.load_stream", attempt))
+                .await?;
             let state = ProjectState::from_events(&events);
             let region = project_region(&state, &submission);
             if !principal.covers_region(&region) {
@@ -120,7 +139,9 @@ impl Ingestor {
             }
 
             let event_id = uuid::Uuid::now_v7().to_string();
-            let flags = gongkai_domain::decide(&state, &submission, &event_id).map_err(IngestError::Refused)?;
+            let flags = tracing::info_span!("ingest.decide")
+                .in_scope(|| gongkai_domain::decide(&state, &submission, &event_id))
+                .map_err(IngestError::Refused)?;
             let prev: Option<Hash> = events.last().and_then(|last| decode_hash(&last.hash));
             let mut envelope = EventEnvelope {
                 event_id,
@@ -139,9 +160,16 @@ impl Ingestor {
                 body: Some(body.clone()),
             };
             envelope.hash = hex::encode(chain_hash(prev.as_ref(), &envelope));
-            let new_event =
-                NewEvent { envelope, region_code: region, request_digest: digest, topic: topic(domain).to_owned() };
-            match self.store.append(&new_event).await? {
+            let append = tracing::info_span!("store.append", seq = envelope.project_seq);
+            let new_event = NewEvent {
+                envelope,
+                region_code: region,
+                request_digest: digest,
+                topic: topic(domain).to_owned(),
+                // The relay's span becomes a child of this append.
+                traceparent: gongkai_telemetry::propagation::traceparent(&append),
+            };
+            match self.store.append(&new_event).instrument(append).await? {
                 AppendOutcome::Appended { position } => {
                     for appended in &self.appended {
                         appended.notify_one();

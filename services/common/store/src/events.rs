@@ -73,6 +73,9 @@ pub struct NewEvent {
     pub request_digest: [u8; 32],
     /// The Kafka topic the outbox relay publishes the event to.
     pub topic: String,
+    /// W3C `traceparent` of the span that appended the event, kept with the
+    /// outbox row so the relay continues the submission's trace.
+    pub traceparent: Option<String>,
 }
 
 /// An event as stored.
@@ -131,6 +134,7 @@ struct Row<'a> {
     envelope: Vec<u8>,
     region_code: &'a str,
     topic: &'a str,
+    traceparent: Option<&'a str>,
     /// `(rule, encoded ComplianceFlag)` per flag.
     flags: Vec<(&'a str, Vec<u8>)>,
 }
@@ -213,6 +217,7 @@ impl<'a> Row<'a> {
             envelope: stored.encode_to_vec(),
             region_code: &event.region_code,
             topic: &event.topic,
+            traceparent: event.traceparent.as_deref(),
             flags: envelope.flags.iter().map(|flag| (flag.rule.as_str(), flag.encode_to_vec())).collect(),
         })
     }
@@ -441,9 +446,10 @@ async fn append_postgres(conn: &mut PgConnection, row: &Row<'_>) -> Result<Appen
         Ok(position) => position,
         Err(error) => return postgres_refusal(error),
     };
-    sqlx::query("INSERT INTO outbox (position, topic) VALUES ($1, $2)")
+    sqlx::query("INSERT INTO outbox (position, topic, traceparent) VALUES ($1, $2, $3)")
         .bind(position)
         .bind(row.topic)
+        .bind(row.traceparent)
         .execute(&mut *conn)
         .await?;
     for (rule, flag) in &row.flags {
@@ -531,9 +537,10 @@ async fn append_sqlite(conn: &mut SqliteConnection, row: &Row<'_>) -> Result<App
         Ok(position) => position,
         Err(error) => return sqlite_refusal(conn, row, error).await,
     };
-    sqlx::query("INSERT INTO outbox (position, topic) VALUES (?1, ?2)")
+    sqlx::query("INSERT INTO outbox (position, topic, traceparent) VALUES (?1, ?2, ?3)")
         .bind(position)
         .bind(row.topic)
+        .bind(row.traceparent)
         .execute(&mut *conn)
         .await?;
     for (rule, flag) in &row.flags {

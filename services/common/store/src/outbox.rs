@@ -71,9 +71,8 @@ pub struct OutboxRecord {
     /// `type`, `source`, `subject` and `occurred_at` are the CloudEvents
     /// attributes the relay puts in the message headers.
     pub envelope: EventEnvelope,
-    /// W3C trace context of the submission that created the event, when it
-    /// was recorded. The current schema keeps none, so this is `None` and
-    /// the relay sends no `traceparent`.
+    /// W3C trace context of the span that appended the event, when the
+    /// submission was traced; the relay continues that trace.
     pub traceparent: Option<String>,
 }
 
@@ -129,13 +128,13 @@ fn position_of(value: i64) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative outbox position {value}")))
 }
 
-fn record(position: i64, topic: String, bytes: &[u8]) -> Result<OutboxRecord, StoreError> {
+fn record(position: i64, topic: String, bytes: &[u8], traceparent: Option<String>) -> Result<OutboxRecord, StoreError> {
     use prost::Message;
     let mut envelope = EventEnvelope::decode(bytes)
         .map_err(|error| StoreError::Corrupt(format!("envelope at position {position}: {error}")))?;
     let position = position_of(position)?;
     envelope.position = position;
-    Ok(OutboxRecord { position, topic, project_code: envelope.subject.clone(), envelope, traceparent: None })
+    Ok(OutboxRecord { position, topic, project_code: envelope.subject.clone(), envelope, traceparent })
 }
 
 impl Store {
@@ -148,11 +147,11 @@ impl Store {
     /// every call, which grows with the store instead of with the batch.
     pub async fn unpublished(&self, limit: u32) -> Result<Vec<OutboxRecord>, StoreError> {
         let limit = i64::from(limit);
-        let rows: Vec<(i64, String, Vec<u8>)> = match self {
+        let rows: Vec<(i64, String, Vec<u8>, Option<String>)> = match self {
             Store::Postgres(pool) => {
                 sqlx::query_as(
-                    "SELECT o.position, o.topic, e.envelope \
-                     FROM (SELECT position, topic FROM outbox WHERE published_at IS NULL ORDER BY position LIMIT $1) o \
+                    "SELECT o.position, o.topic, e.envelope, o.traceparent \
+                     FROM (SELECT position, topic, traceparent FROM outbox WHERE published_at IS NULL ORDER BY position LIMIT $1) o \
                      JOIN events e ON e.position = o.position ORDER BY o.position",
                 )
                 .bind(limit)
@@ -161,8 +160,8 @@ impl Store {
             }
             Store::Sqlite(pool) => {
                 sqlx::query_as(
-                    "SELECT o.position, o.topic, e.envelope \
-                     FROM (SELECT position, topic FROM outbox WHERE published_at IS NULL ORDER BY position LIMIT ?1) o \
+                    "SELECT o.position, o.topic, e.envelope, o.traceparent \
+                     FROM (SELECT position, topic, traceparent FROM outbox WHERE published_at IS NULL ORDER BY position LIMIT ?1) o \
                      JOIN events e ON e.position = o.position ORDER BY o.position",
                 )
                 .bind(limit)
@@ -170,7 +169,9 @@ impl Store {
                 .await?
             }
         };
-        rows.into_iter().map(|(position, topic, envelope)| record(position, topic, &envelope)).collect()
+        rows.into_iter()
+            .map(|(position, topic, envelope, traceparent)| record(position, topic, &envelope, traceparent))
+            .collect()
     }
 
     /// Stamps `published_at` on the outbox rows at `positions`; rows already

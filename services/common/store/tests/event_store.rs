@@ -88,6 +88,7 @@ fn event(project: &str, seq: u64, prev: Option<[u8; 32]>, request_id: &str) -> N
         region_code: "230113".to_owned(),
         request_digest: Sha256::digest(request_id.as_bytes()).into(),
         topic: TOPIC.to_owned(),
+        traceparent: None,
     }
 }
 
@@ -224,6 +225,18 @@ async fn outbox_and_flags_are_written(store: &Store) {
     stored_flags.sort();
     expected.sort();
     assert_eq!(stored_flags, expected);
+}
+
+async fn outbox_keeps_the_trace_context_of_the_append(store: &Store) {
+    const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let untraced = event(PROJECT, 1, None, "untraced");
+    appended(store, &untraced).await;
+    let traced =
+        NewEvent { traceparent: Some(TRACEPARENT.to_owned()), ..event(PROJECT, 2, Some(hash_of(&untraced)), "traced") };
+    appended(store, &traced).await;
+    let records = store.unpublished(10).await.unwrap();
+    let contexts: Vec<Option<&str>> = records.iter().map(|record| record.traceparent.as_deref()).collect();
+    assert_eq!(contexts, [None, Some(TRACEPARENT)]);
 }
 
 async fn wrong_chain_or_malformed_event_is_an_error(store: &Store) {
@@ -367,6 +380,7 @@ on_both_backends!(
     conflict_on_taken_or_skipped_seq,
     duplicate_request_writes_nothing,
     outbox_and_flags_are_written,
+    outbox_keeps_the_trace_context_of_the_append,
     wrong_chain_or_malformed_event_is_an_error,
     concurrent_writers_on_one_project,
     concurrent_reuse_of_one_request,

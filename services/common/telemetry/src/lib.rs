@@ -4,6 +4,16 @@
 //! OpenTelemetry traces and metrics are exported over OTLP only when
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` is set; otherwise nothing leaves the process.
 //! The returned [`Telemetry`] flushes and shuts the exporters down on drop.
+//!
+//! This crate is also the one place that knows how a trace crosses a process
+//! boundary ([`propagation`]: W3C `traceparent` in gRPC metadata, outbox rows
+//! and Kafka headers) and which metrics gongkai reports ([`metrics`]). Both
+//! do nothing, and allocate nothing, unless [`exporting`] is true.
+
+pub mod metrics;
+pub mod propagation;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
@@ -17,6 +27,16 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 /// The environment variable that switches OTLP export on.
 pub const OTLP_ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// Set once the OTLP exporters are installed; never cleared.
+static EXPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process exports traces and metrics over OTLP. Without it
+/// there is nobody to hand a trace context or a measurement to, so callers
+/// skip that work.
+pub fn exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
+}
 
 /// Failures while setting telemetry up.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +105,7 @@ impl Telemetry {
             .with(otel_layer)
             .try_init()
             .map_err(TelemetryError::Subscriber)?;
+        EXPORTING.store(telemetry.tracer_provider.is_some(), Ordering::Relaxed);
         Ok(telemetry)
     }
 }

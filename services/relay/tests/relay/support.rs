@@ -176,6 +176,7 @@ pub(crate) fn new_event(project: &str, seq: u64, prev: Option<[u8; 32]>) -> NewE
         region_code: "230113".to_owned(),
         request_digest: sha256(request_id.as_bytes()),
         topic: topic(domain).to_owned(),
+        traceparent: None,
     }
 }
 
