@@ -14,6 +14,10 @@ CREATE INDEX events_transaction ON events (transaction_id, position);
 -- its full_* rows: the columns SearchProjects filters on.
 CREATE TABLE project_search (
     project_code           TEXT        PRIMARY KEY,
+    -- Store position of the project's first event: the search order, newest
+    -- first. It never changes, so a cursor over it neither skips nor repeats
+    -- while events arrive.
+    first_position         BIGINT      NOT NULL,
     region_code            TEXT        NOT NULL,
     project_type           TEXT        NOT NULL,
     stage                  TEXT        NOT NULL,
@@ -32,9 +36,12 @@ CREATE TABLE project_search (
     -- Lowercased project code, tender and lot codes and names, party names.
     search_text            TEXT        NOT NULL
 );
-CREATE INDEX project_search_order ON project_search (last_event_at DESC, project_code DESC);
-CREATE INDEX project_search_region ON project_search (region_code text_pattern_ops, last_event_at DESC, project_code DESC);
-CREATE INDEX project_search_stage ON project_search (stage, last_event_at DESC, project_code DESC);
+-- The order, and one (filter, order) index per selective filter, so a
+-- page is read in order and the scan stops at its end.
+CREATE INDEX project_search_order ON project_search (first_position DESC, project_code DESC);
+CREATE INDEX project_search_region ON project_search (region_code, first_position DESC, project_code DESC);
+CREATE INDEX project_search_stage ON project_search (stage, first_position DESC, project_code DESC);
+CREATE INDEX project_search_investment ON project_search (investment_fen);
 CREATE INDEX project_search_owner ON project_search (owner_code);
 
 -- Character bigrams (and single characters of one-character words) of the

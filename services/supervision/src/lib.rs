@@ -236,13 +236,14 @@ impl Supervision {
             has_flag: request.has_flag,
             flag_rule: non_empty(&request.flag_rule),
             flag_period,
+            now: (self.clock)(),
             text: non_empty(&request.text),
             source: non_empty(&request.source),
         };
         let binding =
             binding(&pb::SearchProjectsRequest { page_size: 0, page_token: String::new(), ..request.clone() });
         let cursor = match decode_token(&request.page_token, &binding) {
-            Ok(cursor) => cursor.map(|(last_event_at, project_code)| ProjectCursor { last_event_at, project_code }),
+            Ok(cursor) => cursor.map(|(first_position, project_code)| ProjectCursor { first_position, project_code }),
             Err(()) => {
                 violations.push(("page_token".to_owned(), "not a token of this query".to_owned()));
                 None
@@ -255,7 +256,7 @@ impl Supervision {
         let more = hits.len() > limit as usize;
         let hits = &hits[..hits.len().min(limit as usize)];
         let next_page_token = match (more, hits.last()) {
-            (true, Some(last)) => encode_token(&binding, last.last_event_at, &last.project_code),
+            (true, Some(last)) => encode_token(&binding, last.first_position, &last.project_code),
             _ => String::new(),
         };
         let projects =
@@ -329,7 +330,7 @@ impl Supervision {
         let limit = page_size(request.page_size, &mut violations);
         let period = window(request.period.as_ref(), "period", &mut violations);
         let binding = binding(&pb::ListFlagsRequest { page_size: 0, page_token: String::new(), ..request.clone() });
-        let cursor = decode_token(&request.page_token, &binding).unwrap_or_else(|()| {
+        let cursor = decode_time_token(&request.page_token, &binding).unwrap_or_else(|()| {
             violations.push(("page_token".to_owned(), "not a token of this query".to_owned()));
             None
         });
@@ -348,7 +349,7 @@ impl Supervision {
         let more = hits.len() > limit as usize;
         let hits = &hits[..hits.len().min(limit as usize)];
         let next_page_token = match (more, hits.last()) {
-            (true, Some(last)) => encode_token(&binding, last.raised_at, &last.key),
+            (true, Some(last)) => encode_token(&binding, last.raised_at.timestamp_micros(), &last.key),
             _ => String::new(),
         };
         let flags = hits.iter().map(flag_record).collect::<Result<Vec<_>, _>>()?;
@@ -475,7 +476,7 @@ impl Supervision {
         let period = window(request.period.as_ref(), "period", &mut violations);
         let binding =
             binding(&pb::ListAuditRecordsRequest { page_size: 0, page_token: String::new(), ..request.clone() });
-        let cursor = decode_token(&request.page_token, &binding).unwrap_or_else(|()| {
+        let cursor = decode_time_token(&request.page_token, &binding).unwrap_or_else(|()| {
             violations.push(("page_token".to_owned(), "not a token of this query".to_owned()));
             None
         });
@@ -492,7 +493,7 @@ impl Supervision {
         let more = rows.len() > limit as usize;
         let rows = &rows[..rows.len().min(limit as usize)];
         let next_page_token = match (more, rows.last()) {
-            (true, Some(last)) => encode_token(&binding, last.called_at, &last.audit_id),
+            (true, Some(last)) => encode_token(&binding, last.called_at.timestamp_micros(), &last.audit_id),
             _ => String::new(),
         };
         let records: Vec<pb::AuditRecord> = rows
@@ -767,23 +768,32 @@ fn binding<M: Message>(request: &M) -> String {
     hex::encode(&Sha256::digest(request.encode_to_vec())[..8])
 }
 
-/// `<binding>.<micros>.<hex key>`.
-fn encode_token(binding: &str, at: DateTime<Utc>, key: &str) -> String {
-    format!("{binding}.{}.{}", at.timestamp_micros(), hex::encode(key))
+/// `<binding>.<sort key>.<hex tie-break key>`; the sort key is a position
+/// or a time in microseconds.
+fn encode_token(binding: &str, sort_key: i64, key: &str) -> String {
+    format!("{binding}.{sort_key}.{}", hex::encode(key))
 }
 
-fn decode_token(token: &str, binding: &str) -> Result<Option<(DateTime<Utc>, String)>, ()> {
+fn decode_token(token: &str, binding: &str) -> Result<Option<(i64, String)>, ()> {
     if token.is_empty() {
         return Ok(None);
     }
     let mut parts = token.splitn(3, '.');
-    let (Some(bound), Some(micros), Some(key)) = (parts.next(), parts.next(), parts.next()) else { return Err(()) };
+    let (Some(bound), Some(sort_key), Some(key)) = (parts.next(), parts.next(), parts.next()) else { return Err(()) };
     if bound != binding {
         return Err(());
     }
-    let at = micros.parse::<i64>().ok().and_then(DateTime::from_timestamp_micros).ok_or(())?;
+    let sort_key = sort_key.parse::<i64>().map_err(drop)?;
     let key = hex::decode(key).ok().and_then(|bytes| String::from_utf8(bytes).ok()).ok_or(())?;
-    Ok(Some((at, key)))
+    Ok(Some((sort_key, key)))
+}
+
+/// [`decode_token`] of a token whose sort key is a time.
+fn decode_time_token(token: &str, binding: &str) -> Result<Option<(DateTime<Utc>, String)>, ()> {
+    match decode_token(token, binding)? {
+        None => Ok(None),
+        Some((micros, key)) => Ok(Some((DateTime::from_timestamp_micros(micros).ok_or(())?, key))),
+    }
 }
 
 fn deadline_of(kind: &str) -> i64 {

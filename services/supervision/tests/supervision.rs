@@ -350,16 +350,20 @@ impl TapSort for Vec<String> {
 async fn pagination_neither_skips_nor_repeats_while_events_arrive(backend: Backend) {
     let h = Harness::start(backend).await;
     let code = |n: u32| format!("2024-230113-48-01-{:06}", 100 + n);
+    let prefix = |n: u32| format!("p{n}");
+    let road = |n: u32| approval(&code(n), &prefix(n), "230113", "道外区道路维修工程", ("道外区住建局", 700));
+    // The project's tender announcement: a later event, with a later business time.
+    let tender = |n: u32| {
+        let requests = ppp_lifecycle(&code(n), &prefix(n)).requests;
+        requests.into_iter().find(|r| matches!(r, Request::AnnounceTender(_))).expect("the fixture tenders")
+    };
     for n in 0..7 {
-        h.submit(
-            HARBIN,
-            &[approval(&code(n), &format!("p{n}"), "230113", "道外区道路维修工程", ("道外区住建局", 700))],
-        )
-        .await;
+        h.submit(HARBIN, &[road(n)]).await;
     }
     let before: Vec<String> = (0..7).map(code).collect();
     let mut a = h.client(SUPERVISOR_A);
-    let mut seen = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    let mut tendered: Vec<String> = Vec::new();
     let mut token = String::new();
     let mut page = 0;
     loop {
@@ -368,25 +372,25 @@ async fn pagination_neither_skips_nor_repeats_while_events_arrive(backend: Backe
             .await
             .expect("page");
         seen.extend(response.projects.iter().map(|p| p.project_code.clone()));
-        // While paging: new projects arrive, and projects already returned get new events.
-        page += 1;
-        h.submit(
-            HARBIN,
-            &[approval(&code(100 + page), &format!("new{page}"), "230113", "新增项目", ("道外区住建局", 700))],
-        )
-        .await;
         if response.next_page_token.is_empty() {
             break;
         }
         token = response.next_page_token;
+        // While paging: a new project arrives; a project already returned and
+        // one not returned yet each get a later event (the latter used to
+        // jump ahead of the cursor and be skipped).
+        page += 1;
+        h.submit(HARBIN, &[road(100 + page)]).await;
+        let returned = (0..7).find(|n| seen.contains(&code(*n)) && !tendered.contains(&code(*n)));
+        let waiting = (0..7).find(|n| !seen.contains(&code(*n)) && !tendered.contains(&code(*n)));
+        for n in returned.into_iter().chain(waiting) {
+            h.submit(HARBIN, &[tender(n)]).await;
+            tendered.push(code(n));
+        }
     }
-    for code in &before {
-        assert_eq!(seen.iter().filter(|c| *c == code).count(), 1, "{code} exactly once in {seen:?}");
-    }
-    let mut unique = seen.clone();
-    unique.sort();
-    unique.dedup();
-    assert_eq!(unique.len(), seen.len(), "no repeats: {seen:?}");
+    assert!(tendered.iter().any(|c| c == &code(0)), "the oldest project moved while waiting: {tendered:?}");
+    let newest_first: Vec<String> = before.iter().rev().cloned().collect();
+    assert_eq!(seen, newest_first, "each project exactly once, most recently registered first");
 }
 
 async fn the_missing_contract_flag_appears_on_day_31_without_a_submission(backend: Backend) {
@@ -412,6 +416,28 @@ async fn the_missing_contract_flag_appears_on_day_31_without_a_submission(backen
     h.set_now(last + chrono::Duration::days(31));
     let flags = a.flags(rule.clone()).await;
     assert_eq!(missing(&flags), 2, "day 31: one flag per lot, no submission needed");
+    // Search sees the time-driven flag too: by has_flag, by its rule, in its period.
+    let due = last + chrono::Duration::days(31);
+    let since = |t: DateTime<Utc>| pb::Period {
+        start: Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 }),
+        end: None,
+    };
+    let flagged = pb::SearchProjectsRequest { has_flag: true, ..search() };
+    let by_rule = pb::SearchProjectsRequest { flag_rule: "GK-MISSING-CONTRACT".into(), ..search() };
+    assert_eq!(a.codes(flagged.clone()).await, vec![P_AWARDED]);
+    assert_eq!(a.codes(by_rule.clone()).await, vec![P_AWARDED]);
+    let in_period =
+        pb::SearchProjectsRequest { flag_period: Some(since(due - chrono::Duration::days(2))), ..by_rule.clone() };
+    assert_eq!(a.codes(in_period).await, vec![P_AWARDED]);
+    let after =
+        pb::SearchProjectsRequest { flag_period: Some(since(due + chrono::Duration::days(1))), ..flagged.clone() };
+    assert!(a.codes(after).await.is_empty(), "raised before that period");
+    let other_rule = pb::SearchProjectsRequest { flag_rule: "GK-MISSING-RESULT".into(), ..search() };
+    assert!(a.codes(other_rule).await.is_empty());
+    h.set_now(first + chrono::Duration::days(30));
+    assert!(a.codes(flagged.clone()).await.is_empty(), "day 30: not flagged yet");
+    assert!(a.codes(by_rule).await.is_empty());
+    h.set_now(due);
     let record = &flags.flags[0];
     assert_eq!(record.project_code, P_AWARDED);
     assert_eq!(record.source, HARBIN, "the trading center that owes the contract");

@@ -29,13 +29,16 @@ use crate::{Store, StoreError};
 /// The columns SearchProjects filters on, for one project.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SearchRow {
+    /// Store position of the project's first event (seq 1): the sort key of
+    /// search, which never changes, so paging neither skips nor repeats.
+    pub first_position: i64,
     /// 6-digit region code.
     pub region_code: String,
     /// `construction` or `ppp`.
     pub project_type: String,
     /// Stage label, lowercase.
     pub stage: String,
-    /// Business time of the latest event (the sort key).
+    /// Business time of the latest event.
     pub last_event_at: DateTime<Utc>,
     /// Earliest `occurred_at` of the project's events.
     pub first_occurred_at: DateTime<Utc>,
@@ -144,15 +147,15 @@ macro_rules! write_supervision_rows {
         sqlx::query(
             "INSERT INTO project_search (project_code, region_code, project_type, stage, last_event_at, \
              first_occurred_at, last_occurred_at, owner_code, owner_name, winners, sources, investment_fen, \
-             contract_price_fen, final_cost_fen, search_text) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             contract_price_fen, final_cost_fen, search_text, first_position) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
              ON CONFLICT (project_code) DO UPDATE SET region_code = excluded.region_code, \
              project_type = excluded.project_type, stage = excluded.stage, last_event_at = excluded.last_event_at, \
              first_occurred_at = excluded.first_occurred_at, last_occurred_at = excluded.last_occurred_at, \
              owner_code = excluded.owner_code, owner_name = excluded.owner_name, winners = excluded.winners, \
              sources = excluded.sources, investment_fen = excluded.investment_fen, \
              contract_price_fen = excluded.contract_price_fen, final_cost_fen = excluded.final_cost_fen, \
-             search_text = excluded.search_text",
+             search_text = excluded.search_text, first_position = excluded.first_position",
         )
         .bind($project)
         .bind(&search.region_code)
@@ -169,6 +172,7 @@ macro_rules! write_supervision_rows {
         .bind(search.contract_price_fen)
         .bind(search.final_cost_fen)
         .bind($crate::supervision::search_text(search))
+        .bind(search.first_position)
         .execute(&mut *$tx)
         .await?;
         sqlx::query("DELETE FROM project_terms WHERE project_code = $1").bind($project).execute(&mut *$tx).await?;
@@ -356,23 +360,25 @@ pub struct ProjectQuery {
     pub max_amount_fen: Option<i64>,
     /// At least one event's occurred_at in this window.
     pub active: Window,
-    /// At least one flag (in `flag_period`).
+    /// At least one flag (in `flag_period`), soft-rule or missing-disclosure.
     pub has_flag: bool,
     /// At least one flag of this rule (in `flag_period`).
     pub flag_rule: Option<String>,
     /// When the flags were raised.
     pub flag_period: Window,
+    /// Missing-disclosure flags count once due by then.
+    pub now: DateTime<Utc>,
     /// Free text.
     pub text: Option<String>,
     /// A trading center that submitted one of the project's events.
     pub source: Option<String>,
 }
 
-/// A keyset cursor over `(last_event_at DESC, project_code DESC)`.
+/// A keyset cursor over `(first_position DESC, project_code DESC)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectCursor {
     /// Sort key of the last project returned.
-    pub last_event_at: DateTime<Utc>,
+    pub first_position: i64,
     /// Code of the last project returned.
     pub project_code: String,
 }
@@ -382,8 +388,8 @@ pub struct ProjectCursor {
 pub struct ProjectHit {
     /// Project code.
     pub project_code: String,
-    /// Sort key.
-    pub last_event_at: DateTime<Utc>,
+    /// Sort key: store position of the project's first event.
+    pub first_position: i64,
     /// The encoded full `gongkai.v1.ProjectSummary`.
     pub summary: Vec<u8>,
 }
@@ -492,12 +498,55 @@ pub struct DisclosureTiming {
     pub recorded_at: DateTime<Utc>,
 }
 
-type HitRow = (String, DateTime<Utc>, Vec<u8>);
+/// Region prefixes as conditions on `column`: a whole 6-digit code is an
+/// equality (served by the `(region_code, first_position)` index), shorter
+/// prefixes a LIKE (none: nothing matches).
+fn region_filter(f: &mut Filter, column: &str, prefixes: &[String]) {
+    if let [code] = prefixes
+        && code.len() == 6
+    {
+        let p = f.arg(Arg::Text(code.clone()));
+        f.push(format!("{column} = {p}"));
+    } else {
+        f.any_prefix(column, prefixes);
+    }
+}
+
+/// `has_flag` / `flag_rule`: a soft-rule flag, or a missing-disclosure flag
+/// of the deadline watch already due at `query.now` (raised at its due time,
+/// as ListFlags shows it), in `flag_period`.
+fn flag_filter(f: &mut Filter, query: &ProjectQuery) -> String {
+    let mut raised = query.flag_period.clauses(f, "c.raised_at");
+    raised.insert(0, "c.project_code = s.project_code".to_owned());
+    let mut due = query.flag_period.clauses(f, "d.due_at");
+    due.insert(0, "d.project_code = s.project_code".to_owned());
+    let now = f.arg(Arg::Time(query.now));
+    due.push(format!("d.due_at <= {now}"));
+    if let Some(rule) = &query.flag_rule {
+        let p = f.arg(Arg::Text(rule.clone()));
+        raised.push(format!("c.rule = {p}"));
+        due.push(format!("d.rule = {p}"));
+    }
+    format!(
+        "(EXISTS (SELECT 1 FROM compliance_flags c WHERE {}) OR EXISTS (SELECT 1 FROM project_deadlines d WHERE {}))",
+        raised.join(" AND "),
+        due.join(" AND ")
+    )
+}
+
+type HitRow = (String, i64, Vec<u8>);
 type FlagRow = (String, String, String, String, String, DateTime<Utc>, Vec<u8>, String);
 type AuditTuple = (String, String, String, DateTime<Utc>, String, String, String, String, i64, String);
 
 impl Store {
-    /// One page of projects matching `query`, after `cursor`, newest first.
+    /// One page of projects matching `query`, after `cursor`, the most
+    /// recently registered first (by the position of their first event: a
+    /// key that never changes, so paging neither skips nor repeats).
+    ///
+    /// Every filter is a condition on the `project_search` row or an
+    /// `EXISTS` probe by project code, so the planner can walk the order
+    /// index (or a `(filter, first_position)` index) and stop at the page's
+    /// end; summaries are joined for the page only.
     pub async fn search_projects(
         &self,
         query: &ProjectQuery,
@@ -505,7 +554,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<ProjectHit>, StoreError> {
         let mut f = Filter::default();
-        f.any_prefix("s.region_code", &query.region_prefixes);
+        region_filter(&mut f, "s.region_code", &query.region_prefixes);
         if !query.stages.is_empty() {
             let placeholders: Vec<String> = query.stages.iter().map(|s| f.arg(Arg::Text(s.clone()))).collect();
             f.push(format!("s.stage IN ({})", placeholders.join(", ")));
@@ -543,36 +592,34 @@ impl Store {
             f.push(format!("{amount} <= {p}"));
         }
         if !query.active.is_open() {
-            // Cheap bounds first, then the exact check on the timeline.
+            // Cheap bounds on the row first, then the exact check on the timeline.
+            if let Some(start) = query.active.start {
+                let p = f.arg(Arg::Time(start));
+                f.push(format!("s.last_occurred_at >= {p}"));
+            }
+            if let Some(end) = query.active.end {
+                let p = f.arg(Arg::Time(end));
+                f.push(format!("s.first_occurred_at < {p}"));
+            }
             let mut inner = query.active.clauses(&mut f, "t.occurred_at");
             inner.insert(0, "t.project_code = s.project_code".to_owned());
             f.push(format!("EXISTS (SELECT 1 FROM full_timeline t WHERE {})", inner.join(" AND ")));
         }
         if query.has_flag || query.flag_rule.is_some() {
-            let mut inner = query.flag_period.clauses(&mut f, "c.raised_at");
-            inner.insert(0, "c.project_code = s.project_code".to_owned());
-            if let Some(rule) = &query.flag_rule {
-                let p = f.arg(Arg::Text(rule.clone()));
-                inner.push(format!("c.rule = {p}"));
-            }
-            f.push(format!("EXISTS (SELECT 1 FROM compliance_flags c WHERE {})", inner.join(" AND ")));
+            let flags = flag_filter(&mut f, query);
+            f.push(flags);
         }
         if let Some(text) = &query.text {
             let lowered = text.to_lowercase();
-            let terms = {
-                let mut terms = cjk_bigrams(&lowered);
-                terms.retain(|t| t.chars().count() == 2);
-                terms.sort();
-                terms.dedup();
-                terms
-            };
-            if !terms.is_empty() {
-                let placeholders: Vec<String> = terms.iter().map(|t| f.arg(Arg::Text(t.clone()))).collect();
-                let count = f.arg(Arg::Int(terms.len() as i64));
+            let mut terms = cjk_bigrams(&lowered);
+            terms.retain(|t| t.chars().count() == 2);
+            terms.sort();
+            terms.dedup();
+            // One probe per bigram: each is an index lookup.
+            for term in terms {
+                let p = f.arg(Arg::Text(term));
                 f.push(format!(
-                    "s.project_code IN (SELECT project_code FROM project_terms WHERE term IN ({}) \
-                     GROUP BY project_code HAVING COUNT(*) = {count})",
-                    placeholders.join(", ")
+                    "EXISTS (SELECT 1 FROM project_terms t WHERE t.term = {p} AND t.project_code = s.project_code)"
                 ));
             }
             f.contains("s.search_text", &lowered);
@@ -581,21 +628,23 @@ impl Store {
             f.contains("s.sources", &format!("|{source}|"));
         }
         if let Some(cursor) = cursor {
-            let t = f.arg(Arg::Time(cursor.last_event_at));
+            let t = f.arg(Arg::Int(cursor.first_position));
             let c = f.arg(Arg::Text(cursor.project_code.clone()));
-            f.push(format!("(s.last_event_at < {t} OR (s.last_event_at = {t} AND s.project_code < {c}))"));
+            f.push(format!("(s.first_position, s.project_code) < ({t}, {c})"));
         }
         let l = f.arg(Arg::Int(i64::from(limit)));
         let sql = format!(
-            "SELECT s.project_code, s.last_event_at, p.summary FROM project_search s \
-             JOIN full_projects p ON p.project_code = s.project_code WHERE {} \
-             ORDER BY s.last_event_at DESC, s.project_code DESC LIMIT {l}",
+            "SELECT h.project_code, h.first_position, p.summary FROM (\
+               SELECT s.project_code, s.first_position FROM project_search s WHERE {} \
+               ORDER BY s.first_position DESC, s.project_code DESC LIMIT {l}\
+             ) h JOIN full_projects p ON p.project_code = h.project_code \
+             ORDER BY h.first_position DESC, h.project_code DESC",
             f.sql()
         );
         let rows: Vec<HitRow> = fetch_all_as!(self, sql, f);
         Ok(rows
             .into_iter()
-            .map(|(project_code, last_event_at, summary)| ProjectHit { project_code, last_event_at, summary })
+            .map(|(project_code, first_position, summary)| ProjectHit { project_code, first_position, summary })
             .collect())
     }
 

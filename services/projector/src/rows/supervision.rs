@@ -135,6 +135,8 @@ pub(crate) fn rows(events: &[EventEnvelope], summary: &ProjectSummary) -> Superv
 
     SupervisionRows {
         search: SearchRow {
+            // The position of seq 1 never changes: search pages by it.
+            first_position: ordered.first().map_or(0, |event| i64::try_from(event.position).unwrap_or(i64::MAX)),
             region_code: summary.region_code.clone(),
             project_type: type_label(summary.project_type()).to_owned(),
             stage: stage_label(summary.stage()),
