@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Ingestion through gongkai, driven over gRPC by `gongkai load`:
+#   ingest.sh postgres|embedded NAME [gongkai load options...]
+#
+# postgres: `gongkai serve --target projects,tenders,review,awards,contracts,
+#   relay,projector` on a fresh PostgreSQL database and a fresh Kafka topic
+#   prefix of the shared loopback infrastructure (scripts/infra/up.sh).
+# embedded: `gongkai dev` (every component) on a fresh SQLite file with the
+#   in-process log.
+#
+# The load: BENCH_CONCURRENCY (64) clients, each call one append (no refusals,
+# no retries: the raw PostgreSQL bench does exactly that work), for
+# BENCH_LOAD_DURATION (30s) unless the options name --count or --duration.
+# Then it waits for the relay and the projector to catch up and reports how
+# long that took. Writes $BENCH_OUT/NAME.json.
+#
+# Extra work on the postgres shape, for the raw benches:
+#   BENCH_SAMPLE_ENVELOPE=1  envelope.json (sizes of the stored envelopes) and
+#                            envelope.hex (one of median size);
+#   BENCH_RELAY_REPLAY=1     marks the whole outbox unpublished again and times
+#                            `gongkai serve --target relay` alone publishing it
+#                            to fresh topics: relay-replay.json.
+
+# jq programs are single-quoted on purpose: their $names are jq variables.
+# shellcheck disable=SC2016
+set -euo pipefail
+BENCH_TAG=ingest
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+
+(($# >= 2)) || bench_die "usage: $0 postgres|embedded NAME [gongkai load options...]"
+shape=$1 name=$2
+shift 2
+BENCH_TAG="$name"
+extra=("$@")
+duration=${BENCH_LOAD_DURATION:-30s}
+drain_timeout=${BENCH_DRAIN_TIMEOUT:-120}
+
+need_commands sqlite3:sqlite3 psql:postgresql-client jq:jq
+build_gongkai
+work='' db_url='' prefix=''
+bench_tmpdir work
+
+ingestion_targets=projects,tenders,review,awards,contracts
+case $shape in
+    postgres)
+        ensure_infra
+        fresh_database "$name" db_url
+        prefix="$(run_prefix "$name")"
+        forget_topics "${prefix//./\\.}.*"
+        bench_log "fresh database ${db_url##*/}, topic prefix $prefix"
+        GONGKAI_STORAGE__URL="$db_url" "$GONGKAI" migrate 2>"$work/migrate.err" \
+            || { cat -- "$work/migrate.err" >&2; bench_die "migration failed"; }
+        # A submitter credential for the load; its token is printed once.
+        "$GONGKAI" credential --id bench --regions 23 >"$work/gongkai.toml" 2>/dev/null
+        token=$(awk '/authorization: Bearer/ { print $NF; exit }' "$work/gongkai.toml")
+        export GONGKAI_CONFIG="$work/gongkai.toml" GONGKAI_STORAGE__URL="$db_url"
+        GONGKAI_LOG__URL="kafka://$(kafka_bootstrap)"
+        export GONGKAI_LOG__URL GONGKAI_LOG__TOPIC_PREFIX="$prefix"
+        export GONGKAI_PROJECTOR__GROUP_ID="${prefix}projector" GONGKAI_GRPC__LISTEN=127.0.0.1:0
+        start_announcing "$work" gongkai env RUST_LOG=warn \
+            "$GONGKAI" serve --target "$ingestion_targets,relay,projector"
+        described="gongkai serve --target $ingestion_targets,relay,projector on PostgreSQL (fresh database) + Kafka (fresh topics), pool ${GONGKAI_STORAGE__MAX_CONNECTIONS:-16} connections"
+        ;;
+    embedded)
+        export GONGKAI_STORAGE__URL="sqlite://$work/bench.db"
+        start_announcing "$work" gongkai env RUST_LOG=warn \
+            "$GONGKAI" dev --grpc-listen 127.0.0.1:0 --site-listen 127.0.0.1:0
+        token=$(announced "$work" gongkai token)
+        described="gongkai dev (every component in one process) on a fresh SQLite file with the embedded log"
+        ;;
+    *) bench_die "unknown shape $shape (postgres or embedded)" ;;
+esac
+gongkai_pid=$ANNOUNCED_PID
+grpc=$(announced "$work" gongkai grpc)
+[[ -n $grpc && -n $token ]] || bench_die "no gRPC endpoint or token announced"
+
+# SQL on the bench's own store.
+sql() {
+    case $shape in
+        postgres) psql "$db_url" -Atqc "$1" ;;
+        embedded) sqlite3 -cmd '.timeout 30000' "${GONGKAI_STORAGE__URL#sqlite://}" "$1" ;;
+    esac
+}
+# Events the relay has yet to publish plus events the projector has yet to fold.
+behind() {
+    local projector='(SELECT COUNT(*) FROM events) - (SELECT COALESCE(SUM(projected_seq), 0) FROM projector_heads)'
+    case $shape in
+        postgres) sql "SELECT (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL) + $projector" ;;
+        embedded) sql "SELECT $projector" ;;
+    esac
+}
+
+# What the report shows; the endpoint, token and output file are added to run it.
+options=(--concurrency "$BENCH_CONCURRENCY" --refusal-every 0 --retry-every 0)
+[[ " ${extra[*]} " == *" --count "* || " ${extra[*]} " == *" --duration "* ]] || options+=(--duration "$duration")
+options+=("${extra[@]}")
+bench_log "gongkai load ${options[*]}"
+"$GONGKAI" load --endpoint "$grpc" --token "$token" --output "$work/load.json" "${options[@]}" \
+    >"$work/load.out" 2>"$work/load.err" || { cat -- "$work/load.err" >&2; bench_die "gongkai load failed"; }
+
+# A pipeline that does not catch up is a finding, not a failure of the bench.
+started=$SECONDS
+left=$(behind)
+while ((left > 0 && SECONDS - started < drain_timeout)); do
+    sleep 0.5
+    left=$(behind)
+done
+drain=$((SECONDS - started))
+if ((left == 0)); then
+    bench_log "relay and projector caught up $drain s after the load"
+    drained="pipeline drained $drain s after the load"
+else
+    bench_log "warning: $left events still unpublished or unprojected $drain s after the load"
+    drained="$left events still unpublished or unprojected $drain s after the load"
+fi
+
+emit_result "$name" --slurpfile load "$work/load.json" --arg shape "$shape" --arg described "$described" \
+    --arg command "gongkai load ${options[*]}" --argjson drain "$drain" --argjson left "$left" --arg drained "$drained" -- '
+    {
+        title: (if $shape == "postgres" then "Ingestion, PostgreSQL + Kafka" else "Ingestion, embedded (SQLite)" end),
+        value: $load[0].accepted_per_second, unit: "accepted/s",
+        method: "\($described); \($command) (clients each send the next fact when the previous is acknowledged; every call one append); \($drained)",
+        errors: $load[0].errors, drain_seconds: $drain, behind_after_drain: $left, load: $load[0]
+    }'
+(($(jq .load.errors "$BENCH_OUT/$name.json") == 0)) || bench_log "warning: $(jq .load.errors "$BENCH_OUT/$name.json") submissions failed"
+
+[[ $shape == postgres ]] || exit 0
+
+if [[ ${BENCH_SAMPLE_ENVELOPE:-0} == 1 ]]; then
+    sql "SELECT json_build_object('events', COUNT(*), 'avg_bytes', ROUND(AVG(length(envelope))),
+           'p50_bytes', percentile_disc(0.5) WITHIN GROUP (ORDER BY length(envelope)),
+           'min_bytes', MIN(length(envelope)), 'max_bytes', MAX(length(envelope)),
+           'avg_key_bytes', ROUND(AVG(length(project_code))))
+         FROM events" >"$BENCH_OUT/envelope.json"
+    sql "SELECT encode(envelope, 'hex') FROM events
+         ORDER BY abs(length(envelope) - (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY length(envelope)) FROM events))
+         LIMIT 1" >"$BENCH_OUT/envelope.hex"
+    bench_log "envelopes: $(cat -- "$BENCH_OUT/envelope.json")"
+fi
+
+if [[ ${BENCH_RELAY_REPLAY:-0} == 1 ]]; then
+    stop_pid "$gongkai_pid"
+    sql "UPDATE outbox SET published_at = NULL" >/dev/null
+    total=$(sql "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
+    export GONGKAI_LOG__TOPIC_PREFIX="${prefix}replay."
+    start_announcing "$work" relay env RUST_LOG=warn "$GONGKAI" serve --target relay
+    # From the first published row to the last: topic creation and producer
+    # start-up are not throughput.
+    first='' first_left=''
+    started=$SECONDS
+    while :; do
+        left=$(sql "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
+        now=$(date +%s.%N)
+        [[ -z $first ]] && ((left < total)) && first=$now first_left=$left
+        ((left > 0)) || break
+        ((SECONDS - started < drain_timeout)) || bench_die "the relay left $left of $total rows unpublished"
+        sleep 0.05
+    done
+    emit_result relay-replay --argjson total "$total" --argjson first_left "$first_left" \
+        --arg first "$first" --arg last "$now" -- '
+        ($first_left) as $n | (($last | tonumber) - ($first | tonumber)) as $s | {
+            title: "Relay, outbox → Kafka",
+            value: (if $s > 0 then $n / $s else null end), unit: "events/s",
+            method: "the \($total) outbox rows of the PostgreSQL ingestion bench marked unpublished again, then gongkai serve --target relay alone publishing them to fresh topics (idempotent producer, acks=all, linger 5 ms, lz4, batch 1 MiB); rate from the first published row to the last (outbox polled every 50 ms)",
+            events: $total, seconds: $s
+        }'
+fi
