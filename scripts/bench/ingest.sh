@@ -24,7 +24,7 @@
 # jq programs are single-quoted on purpose: their $names are jq variables.
 # shellcheck disable=SC2016
 set -euo pipefail
-BENCH_TAG=ingest
+BENCH_TAG="ingest"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -20,7 +20,7 @@
 # concurrency, then gongkai's default pool size); the first is the figure.
 # Each runs BENCH_PGBENCH_SECONDS (default 30). Writes pg-commit.json.
 set -euo pipefail
-BENCH_TAG=pg-commit
+BENCH_TAG="pg-commit"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
