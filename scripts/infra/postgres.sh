@@ -18,6 +18,10 @@ PG_PORT="${GONGKAI_PG_PORT:-54329}"
 PG_ROLE=gongkai
 PG_PASSWORD=gongkai
 PG_DB=gongkai
+# The site's login: it may read the public tables and nothing else (the
+# migrations grant it exactly that when the role exists).
+PG_SITE_ROLE=gongkai_site
+PG_SITE_PASSWORD=gongkai_site
 PG_DIR="$INFRA_DIR/postgres"
 DATA="$PG_DIR/data"
 SOCK_DIR="$PG_DIR/run"        # keeps us out of /var/run/postgresql
@@ -58,7 +62,10 @@ app_psql() {
         -h 127.0.0.1 -p "$PG_PORT" -U "$PG_ROLE" -d "$PG_DB" "$@"
 }
 
-app_ready() { app_psql -At -c 'select 1' >/dev/null 2>&1; }
+# Ready = the app role logs in and the site role exists.
+app_ready() {
+    [[ "$(app_psql -At -c "select count(*) from pg_roles where rolname = '$PG_SITE_ROLE'" 2>/dev/null)" == 1 ]]
+}
 
 # Run as the cluster owner. cd first: the caller's cwd (e.g. /root) may be
 # unreadable for postgres, and initdb/pg_ctl complain about that.
@@ -185,12 +192,16 @@ clear_stale_pidfile() {
 }
 
 # Idempotent: role gongkai (password gongkai, CREATEDB so sqlx::test can make
-# per-test databases) owning database gongkai. Superuser over the socket.
+# per-test databases) owning database gongkai, and the site's login role
+# gongkai_site. Superuser over the socket.
 bootstrap_role() {
     "$BIN/psql" -X -q -w -v ON_ERROR_STOP=1 -h "$SOCK_DIR" -p "$PG_PORT" -U postgres -d postgres >/dev/null <<SQL
 SELECT 'CREATE ROLE $PG_ROLE' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$PG_ROLE')
 \gexec
 ALTER ROLE $PG_ROLE WITH LOGIN CREATEDB PASSWORD '$PG_PASSWORD';
+SELECT 'CREATE ROLE $PG_SITE_ROLE' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$PG_SITE_ROLE')
+\gexec
+ALTER ROLE $PG_SITE_ROLE WITH LOGIN NOINHERIT NOCREATEDB PASSWORD '$PG_SITE_PASSWORD';
 SELECT 'CREATE DATABASE $PG_DB OWNER $PG_ROLE' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$PG_DB')
 \gexec
 SQL

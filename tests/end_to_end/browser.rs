@@ -160,5 +160,8 @@ async fn chromium_searches_opens_and_renders_the_project_page() {
     // Screenshots, desktop and phone.
     let desktop = screenshot(&project_url, (1280, 2400), "project-page.png").await;
     let phone = screenshot(&project_url, (390, 844), "project-page-phone.png").await;
-    println!("screenshots: {} and {}", desktop.display(), phone.display());
+    let mut english_url = project_url.clone();
+    english_url.set_query(Some("lang=en"));
+    let english_phone = screenshot(&english_url, (390, 844), "project-page-phone-en.png").await;
+    println!("screenshots: {}, {} and {}", desktop.display(), phone.display(), english_phone.display());
 }

@@ -329,10 +329,24 @@ macro_rules! req {
 /// cancellation, failed tender and re-tender, performance issues, and a
 /// correction through each of the five services.
 pub(crate) async fn every_other_rpc_is_accepted_in_a_plausible_order(backend: Backend) {
+    let gongkai = Ingestion::start(backend).await;
+    submit_every_other_rpc(&gongkai).await;
+}
+
+/// The projects [`submit_every_other_rpc`] writes.
+pub(crate) struct EveryRpc {
+    /// The lawful PPP lifecycle, then a performance issue and a correction.
+    pub(crate) lifecycle: String,
+    /// The construction project with everything else.
+    pub(crate) other: String,
+}
+
+/// Submits the PPP lifecycle and then every RPC it does not use, asserting
+/// each step; shared by the ingestion test and the open-data exports test.
+pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
     use chrono::{Duration, TimeZone, Utc};
     use gongkai_testkit::scenario::{doc, org};
 
-    let gongkai = Ingestion::start(backend).await;
     // The lawful lifecycle, for its contract.
     let lifecycle = ppp_lifecycle("2024-230113-77-01-000007", "life");
     let lifecycle_receipts = gongkai.submit_all(lifecycle.requests.clone()).await;
@@ -800,6 +814,7 @@ pub(crate) async fn every_other_rpc_is_accepted_in_a_plausible_order(backend: Ba
         .await
         .expect("contracts correction");
     assert_eq!(receipt.project_seq, lifecycle_receipts.len() as u64 + 2);
+    EveryRpc { lifecycle: q.clone(), other: p.to_owned() }
 }
 
 /// Instantiates each generic test body for both stores.

@@ -214,3 +214,148 @@ async fn the_site_and_open_data_show_the_ppp_lifecycle() {
     let _ = stop.send(());
     server.await.expect("joins").expect("site ran");
 }
+
+/// Waits until the projector has folded every stored event of `project`.
+async fn wait_until_projected(store: &gongkai_store::Store, project: &str) {
+    let head = store.load_stream(project).await.expect("stream").len() as u64;
+    let started = std::time::Instant::now();
+    while store.projected_seq(project).await.expect("projector head") < head {
+        assert!(started.elapsed() < Duration::from_secs(30), "{project} not projected up to seq {head}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// On PostgreSQL the site logs in as its own role, which reads the public
+/// tables and nothing else; every export of every kind of public fact (the
+/// lifecycle plus every other RPC, corrections included) validates.
+#[tokio::test]
+async fn on_postgres_the_site_reads_only_public_tables_and_every_export_validates() {
+    use crate::ingestion::{Backend, Ingestion, submit_every_other_rpc};
+    use sqlx::Connection as _;
+
+    let gongkai =
+        Ingestion::start_with(Backend::Postgres, "projects,tenders,review,awards,contracts,projector", &[]).await;
+    let projects = submit_every_other_rpc(&gongkai).await;
+    for project in [&projects.lifecycle, &projects.other] {
+        wait_until_projected(&gongkai.store, project).await;
+    }
+
+    // The site's role may read the public tables and change nothing.
+    let site_url = gongkai_testkit::as_site_role(&gongkai.storage);
+    let mut site_db = sqlx::PgConnection::connect(&site_url).await.expect("the site role logs in");
+    let public_tables = ["public_projects", "public_timeline", "public_changes", "_sqlx_migrations"];
+    let count: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM public_projects").fetch_one(&mut site_db).await.expect("readable");
+    assert_eq!(count, 2, "both projects are public");
+    let mut owner_db = sqlx::PgConnection::connect(&gongkai.storage).await.expect("owner connects");
+    let tables: Vec<String> = sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
+        .fetch_all(&mut owner_db)
+        .await
+        .expect("tables");
+    assert!(tables.iter().any(|t| t == "events") && tables.len() > public_tables.len());
+    let denied = |error: sqlx::Error| error.as_database_error().and_then(|e| e.code()).is_some_and(|c| c == "42501");
+    for table in tables.iter().filter(|t| !public_tables.contains(&t.as_str())) {
+        let read =
+            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT 1 FROM {table} LIMIT 1"))).execute(&mut site_db).await;
+        assert!(read.is_err_and(denied), "the site role must not read {table}");
+    }
+    for write in
+        ["DELETE FROM public_projects", "UPDATE public_timeline SET entry = entry", "DELETE FROM public_changes"]
+    {
+        let result = sqlx::query(write).execute(&mut site_db).await;
+        assert!(result.is_err_and(denied), "the site role must not run `{write}`");
+    }
+
+    // `gongkai serve --target site` runs as that role.
+    let site = crate::support::start_gongkai(
+        &["serve", "--target", "site"],
+        &[
+            ("GONGKAI_STORAGE__URL", &site_url),
+            ("GONGKAI_GRPC__LISTEN", "127.0.0.1:0"),
+            ("GONGKAI_SITE__LISTEN", "127.0.0.1:0"),
+        ],
+    )
+    .await;
+    let base = site.endpoint("site").trim_end_matches('/').to_owned();
+    let (status, page) = http_get(&format!("{base}/projects/{}", projects.other)).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("道路改造工程（更正）"), "the corrected name is shown");
+
+    let release_package = validator("ocds-1.1.5/release-package-schema.json");
+    let record_package = validator("ocds-1.1.5/record-package-schema.json");
+    let project_package = validator("oc4ids-0.9.4/project-package-schema.json");
+    let mut tags = std::collections::BTreeSet::new();
+    let mut fact_types = std::collections::BTreeSet::new();
+    for code in [&projects.lifecycle, &projects.other] {
+        let public = timeline(&gongkai.store, View::Public, code).await;
+        fact_types.extend(public.iter().map(|e| e.fact_type.trim_start_matches("gongkai.v1.").to_owned()));
+        let oc4ids = get_json(&format!("{base}/api/v1/projects/{code}/oc4ids")).await;
+        assert_valid(&project_package, &oc4ids, &format!("OC4IDS package of {code}"));
+        let mut tenders: Vec<&str> = public.iter().map(|e| e.tender_code.as_str()).filter(|t| !t.is_empty()).collect();
+        tenders.sort_unstable();
+        tenders.dedup();
+        for tender in tenders {
+            let releases = get_json(&format!("{base}/api/v1/projects/{code}/ocds/{tender}/releases")).await;
+            assert_valid(&release_package, &releases, &format!("OCDS releases of {tender}"));
+            let ids: Vec<&str> =
+                releases["releases"].as_array().expect("releases").iter().filter_map(|r| r["id"].as_str()).collect();
+            for entry in public.iter().filter(|e| e.tender_code == tender) {
+                assert!(ids.contains(&entry.event_id.as_str()), "{} of {tender} has its release", entry.fact_type);
+            }
+            for release in releases["releases"].as_array().expect("releases") {
+                tags.insert(release["tag"][0].as_str().expect("tag").to_owned());
+            }
+            let records = get_json(&format!("{base}/api/v1/projects/{code}/ocds/{tender}/records")).await;
+            assert_valid(&record_package, &records, &format!("OCDS record of {tender}"));
+        }
+    }
+    println!("public fact types: {fact_types:?}\nOCDS tags: {tags:?}");
+    for fact in [
+        "ProjectApproved",
+        "PppDetailsDisclosed",
+        "TenderAnnounced",
+        "TenderAmended",
+        "PrequalificationCompleted",
+        "TenderSuspended",
+        "TenderResumed",
+        "ObjectionRaised",
+        "ComplaintFiled",
+        "ComplaintDecided",
+        "BidsOpened",
+        "BidsEvaluated",
+        "CandidatesPublicized",
+        "AwardAnnounced",
+        "AwardNoticeIssued",
+        "AwardCancelled",
+        "TenderFailed",
+        "TenderCancelled",
+        "ContractSigned",
+        "ContractVaried",
+        "MilestoneReached",
+        "PaymentMade",
+        "PerformanceIssueRecorded",
+        "CompletionAccepted",
+        "FinalAccountsSettled",
+        "ProjectSuspended",
+        "ProjectResumed",
+        "ProjectCancelled",
+    ] {
+        assert!(fact_types.contains(fact), "the exports were checked with a public {fact}");
+    }
+    for tag in [
+        "planning",
+        "planningUpdate",
+        "tender",
+        "tenderAmendment",
+        "tenderUpdate",
+        "tenderCancellation",
+        "award",
+        "awardCancellation",
+        "contract",
+        "contractAmendment",
+        "implementation",
+        "implementationUpdate",
+    ] {
+        assert!(tags.contains(tag), "a `{tag}` release was validated: {tags:?}");
+    }
+}

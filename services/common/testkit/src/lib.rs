@@ -59,6 +59,16 @@ pub async fn fresh_postgres_database() -> String {
     format!("{base}/{name}")
 }
 
+/// The site's login role the test PostgreSQL has (scripts/infra/postgres.sh
+/// creates it; the migrations grant it the public tables and nothing else).
+pub const SITE_ROLE: &str = "gongkai_site";
+
+/// `database_url` with the site's role and password instead of its own.
+pub fn as_site_role(database_url: &str) -> String {
+    let (_, rest) = database_url.split_once('@').expect("a PostgreSQL URL with credentials");
+    format!("postgres://{SITE_ROLE}:{SITE_ROLE}@{rest}")
+}
+
 /// A `sqlite://` URL for a new database file inside `dir`.
 pub fn fresh_sqlite_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join(format!("{}.db", unique_name("gongkai"))).display())
