@@ -18,6 +18,7 @@ use prost::Message as _;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::{ClientConfig, Message as _};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::{render, rows};
 
@@ -90,15 +91,10 @@ pub async fn run(store: Store, source: Source, shutdown: CancellationToken) -> R
 /// behind the event store: the `gongkai.projector.lag` gauge (exported over
 /// OTLP when configured) and a log line while it is not zero.
 async fn report_lag(store: Store, shutdown: CancellationToken) {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    let lag = Arc::new(AtomicU64::new(0));
-    let observed = Arc::clone(&lag);
-    let _gauge = opentelemetry::global::meter("gongkai")
-        .u64_observable_gauge("gongkai.projector.lag")
-        .with_description("Store positions not yet folded into the views")
-        .with_callback(move |observer| observer.observe(observed.load(Ordering::Relaxed), &[]))
-        .build();
+    let lag = gongkai_telemetry::metrics::Gauge::new(
+        "gongkai.projector.lag",
+        "Store positions not yet folded into the views",
+    );
     let mut every = tokio::time::interval(Duration::from_secs(2));
     loop {
         tokio::select! {
@@ -108,7 +104,7 @@ async fn report_lag(store: Store, shutdown: CancellationToken) {
         match store.projection_positions().await {
             Ok((projected, stored)) => {
                 let behind = stored.saturating_sub(projected);
-                lag.store(behind, Ordering::Relaxed);
+                lag.set(behind);
                 if behind > 0 {
                     tracing::info!(lag = behind, "Projector behind the event store.");
                 }
@@ -191,7 +187,17 @@ async fn run_kafka(store: Store, kafka: KafkaSource, shutdown: CancellationToken
         };
         match message.payload().map(EventEnvelope::decode) {
             Some(Ok(event)) => {
-                project(&store, &event).await?;
+                // Part of the submission's trace when the relay sent one.
+                let span = tracing::info_span!(
+                    "projector.fold",
+                    otel.kind = "consumer",
+                    project = event.subject.as_str(),
+                    seq = event.project_seq,
+                );
+                if let Some(traceparent) = gongkai_bus::kafka::traceparent(&message) {
+                    gongkai_telemetry::propagation::continue_trace(&span, traceparent);
+                }
+                project(&store, &event).instrument(span).await?;
             }
             // A value that is not an envelope can never be projected; skipping
             // it (loudly) keeps the partition moving.

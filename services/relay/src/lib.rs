@@ -23,6 +23,12 @@
 //!   error of [`Relay::run`]: it retries with capped exponential backoff while
 //!   the backlog ([`Store::outbox_backlog`], the metric to watch) grows. Only
 //!   a configuration librdkafka refuses ends the run with an error.
+//!
+//! When telemetry is exported, each event that was appended in a traced
+//! submission is published in a `relay.publish` span, a child of the append
+//! span whose context the outbox row kept; the message's `traceparent`
+//! header names that span, so the projector's fold joins the same trace. The
+//! backlog is reported as the `gongkai.relay.backlog` gauge.
 
 use std::error::Error as StdError;
 use std::sync::Arc;
@@ -226,7 +232,15 @@ impl Relay {
     /// `Ok`. Kafka and database outages are retried, not returned.
     #[tracing::instrument(name = "relay", skip_all)]
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), RelayError> {
+        let backlog_stop = shutdown.child_token();
+        let backlog = gongkai_telemetry::exporting()
+            .then(|| tokio::spawn(report_backlog(self.store.clone(), backlog_stop.clone())));
         let result = self.run_until(&shutdown).await;
+        backlog_stop.cancel();
+        if let Some(backlog) = backlog {
+            // The reporter only measures; how it ended changes nothing.
+            let _ = backlog.await;
+        }
         self.state.send_replace(RelayState::Stopped);
         if let Err(error) = &result {
             error!(error = %report(error), "Relay stopped.");
@@ -395,12 +409,33 @@ impl Relay {
 
     /// Sends one batch and marks what Kafka acknowledged.
     async fn publish_batch(&self, producer: &EventProducer, batch: &[OutboxRecord]) -> BatchOutcome {
-        let messages: Vec<EventMessage> = batch.iter().map(|record| self.message(record)).collect();
+        // The spans of traced events (by index in the batch) end once Kafka
+        // has answered for the whole batch.
+        let mut spans: Vec<(usize, tracing::Span)> = Vec::new();
+        let messages: Vec<EventMessage> = batch
+            .iter()
+            .enumerate()
+            .map(|(index, record)| {
+                let traceparent = record.traceparent.as_deref().map(|appended| match publish_span(record, appended) {
+                    Some((span, traceparent)) => {
+                        spans.push((index, span));
+                        traceparent
+                    }
+                    // Not exporting here: pass the submission's context on.
+                    None => appended.to_owned(),
+                });
+                self.message(record, traceparent)
+            })
+            .collect();
         let published = producer.publish(&messages).await;
         let acknowledged = match &published {
             Ok(()) => batch.len(),
             Err(error) => error.acknowledged,
         };
+        for (_, span) in spans.iter().filter(|(index, _)| *index >= acknowledged) {
+            span.record("otel.status_code", "ERROR");
+        }
+        drop(spans);
         let positions: Vec<u64> = batch[..acknowledged].iter().map(|record| record.position).collect();
         let marked = self.store.mark_published(&positions).await;
         match (published, marked) {
@@ -437,8 +472,9 @@ impl Relay {
         }
     }
 
-    /// The Kafka message of an outbox row.
-    fn message(&self, record: &OutboxRecord) -> EventMessage {
+    /// The Kafka message of an outbox row, with `traceparent` as its trace
+    /// context header.
+    fn message(&self, record: &OutboxRecord, traceparent: Option<String>) -> EventMessage {
         let envelope = &record.envelope;
         EventMessage {
             topic: format!("{}{}", self.config.topic_prefix, record.topic),
@@ -453,7 +489,47 @@ impl Relay {
                 DateTime::from_timestamp(time.seconds, nanos)
                     .map(|time| time.to_rfc3339_opts(SecondsFormat::AutoSi, true))
             }),
-            traceparent: record.traceparent.clone(),
+            traceparent,
+        }
+    }
+}
+
+/// The `relay.publish` span of one traced event, a child of the append that
+/// wrote it (`appended`), and the `traceparent` that names it; `None` when
+/// nothing is exported.
+fn publish_span(record: &OutboxRecord, appended: &str) -> Option<(tracing::Span, String)> {
+    if !gongkai_telemetry::exporting() {
+        return None;
+    }
+    let span = tracing::info_span!(
+        parent: None,
+        "relay.publish",
+        otel.kind = "producer",
+        otel.status_code = tracing::field::Empty,
+        messaging.system = "kafka",
+        messaging.destination.name = record.topic.as_str(),
+        project = record.project_code.as_str(),
+        position = record.position,
+    );
+    gongkai_telemetry::propagation::continue_trace(&span, appended);
+    let traceparent = gongkai_telemetry::propagation::traceparent(&span)?;
+    Some((span, traceparent))
+}
+
+/// Measures the outbox backlog every two seconds for the
+/// `gongkai.relay.backlog` gauge.
+async fn report_backlog(store: Store, stop: CancellationToken) {
+    let gauge =
+        gongkai_telemetry::metrics::Gauge::new("gongkai.relay.backlog", "Outbox rows not yet published to Kafka");
+    let mut every = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        match store.outbox_backlog().await {
+            Ok(rows) => gauge.set(rows),
+            Err(error) => debug!(error = %report(&error), "Cannot measure the relay backlog."),
         }
     }
 }

@@ -89,6 +89,14 @@ impl EventMessage {
     }
 }
 
+/// The `traceparent` header of a received message, when it carries one.
+pub fn traceparent<M: rdkafka::Message>(message: &M) -> Option<&str> {
+    use rdkafka::message::Headers as _;
+    let headers = message.headers()?;
+    let value = headers.iter().find(|h| h.key == header::TRACEPARENT)?.value?;
+    std::str::from_utf8(value).ok()
+}
+
 /// Producer tuning; the defaults favour throughput with bounded latency.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProducerSettings {
@@ -403,6 +411,16 @@ mod tests {
             ..message()
         };
         assert_eq!(traced.headers().count(), 8);
+        let received = rdkafka::message::OwnedMessage::new(
+            Some(traced.payload.clone()),
+            Some(traced.key.clone().into_bytes()),
+            traced.topic.clone(),
+            rdkafka::Timestamp::NotAvailable,
+            0,
+            0,
+            Some(traced.headers()),
+        );
+        assert_eq!(traceparent(&received), traced.traceparent.as_deref());
     }
 
     #[test]

@@ -174,9 +174,10 @@ async fn a_late_commit_is_not_skipped_postgres() {
     .fetch_one(&mut *tx)
     .await
     .unwrap();
-    sqlx::query("INSERT INTO outbox (position, topic) VALUES ($1, $2)")
+    sqlx::query("INSERT INTO outbox (position, topic, traceparent) VALUES ($1, $2, $3)")
         .bind(late_position)
         .bind(&late.topic)
+        .bind(&late.traceparent)
         .execute(&mut *tx)
         .await
         .unwrap();
