@@ -41,11 +41,11 @@ fmt:
 lint:
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Benchmarks; each prints its figures and how it measured them.
+# Every benchmark next to the raw limit of the same infrastructure, one table
+# (about 30 minutes; sizes via BENCH_* variables, see scripts/bench/run.sh);
+# results in target/bench/latest.json. `BENCH_ONLY="pg-commit site"` runs some.
 bench:
-    cargo bench -p gongkai-projector --bench rebuild
-    cargo bench -p gongkai-supervision --bench search
-    scripts/bench-site.sh
+    scripts/bench/run.sh
 
 # Drive load at a running gongkai: `just load <token> --count 10000`.
 load token *args:

@@ -117,12 +117,17 @@ fi
 
 emit_result "$name" --slurpfile load "$work/load.json" --arg shape "$shape" --arg described "$described" \
     --arg command "gongkai load ${options[*]}" --argjson drain "$drain" --argjson left "$left" --arg drained "$drained" -- '
-    {
-        title: (if $shape == "postgres" then "Ingestion, PostgreSQL + Kafka" else "Ingestion, embedded (SQLite)" end),
-        value: $load[0].accepted_per_second, unit: "accepted/s",
-        method: "\($described); \($command) (clients each send the next fact when the previous is acknowledged; every call one append); \($drained)",
-        errors: $load[0].errors, drain_seconds: $drain, behind_after_drain: $left, load: $load[0]
-    }'
+    $load[0] as $l | (if $shape == "postgres" then "PostgreSQL + Kafka" else "embedded (SQLite)" end) as $on
+    | {
+        method: "\($described); \($command) (each client sends its next fact when the previous is acknowledged, or at its share of --rate; every call one append): \($l.accepted) accepted at \($l.accepted_per_second | floor)/s, ack p50 \($l.ack_latency_ms.p50) ms p99 \($l.ack_latency_ms.p99) ms; \($drained)",
+        errors: $l.errors, drain_seconds: $drain, behind_after_drain: $left, load: $l
+    } + if $l.visible_latency_ms == null then {
+        title: "Ingestion, \($on)", value: $l.accepted_per_second, unit: "accepted/s"
+    } else {
+        title: "Ack → public timeline, \($on)", value: $l.visible_latency_ms.p99, unit: "ms p99",
+        method_visible: "every --watch-every-th accepted fact followed until the projector has it (p50 \($l.visible_latency_ms.p50) ms, p99 \($l.visible_latency_ms.p99) ms, max \($l.visible_latency_ms.max) ms over \($l.visible_latency_ms.count) facts)"
+    } end
+    | .method += if .method_visible then "; " + .method_visible else "" end | del(.method_visible)'
 (($(jq .load.errors "$BENCH_OUT/$name.json") == 0)) || bench_log "warning: $(jq .load.errors "$BENCH_OUT/$name.json") submissions failed"
 
 [[ $shape == postgres ]] || exit 0
