@@ -14,7 +14,7 @@ use tonic_types::StatusExt;
 use crate::support::{channel, gongkai_binary, start_gongkai};
 
 /// Credentials of the test configuration: token, id, role, regions.
-const HARBIN_TOKEN: &str = "harbin-trading-center-token";
+pub(crate) const HARBIN_TOKEN: &str = "harbin-trading-center-token";
 const QIQIHAR_TOKEN: &str = "qiqihar-trading-center-token";
 const SUPERVISOR_TOKEN: &str = "heilongjiang-supervisor-token";
 
@@ -27,7 +27,7 @@ pub(crate) enum Backend {
 /// gongkai serving the five ingestion targets on a fresh database.
 pub(crate) struct Ingestion {
     _dir: tempfile::TempDir,
-    process: GongkaiProcess,
+    pub(crate) process: GongkaiProcess,
     /// The database URL.
     pub(crate) storage: String,
     /// The configuration file (credentials).

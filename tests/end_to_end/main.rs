@@ -9,4 +9,5 @@ mod projection;
 mod resilience;
 mod site;
 mod support;
+mod tracing;
 mod transport;

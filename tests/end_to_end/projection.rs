@@ -76,21 +76,43 @@ async fn embedded_mode_projects_the_ppp_lifecycle_into_both_timelines_in_order()
     assert_eq!(summary.flag_count, 0);
 }
 
-/// A unique topic prefix and consumer group, so tests share one Kafka.
-pub(crate) fn kafka_isolation() -> (String, String) {
-    let id = uuid::Uuid::now_v7().simple().to_string();
-    (format!("test-{id}."), format!("gongkai-projector-{id}"))
+/// The log of one test: a Kafka cluster, with a unique topic prefix and
+/// consumer group so that tests share the cluster without meeting.
+pub(crate) struct KafkaLog {
+    /// `kafka://…`
+    pub(crate) url: String,
+    /// Put before every topic name.
+    pub(crate) prefix: String,
+    /// The projectors' consumer group.
+    pub(crate) group: String,
+}
+
+impl KafkaLog {
+    /// The test cluster, isolated.
+    pub(crate) fn isolated() -> Self {
+        Self::isolated_on(gongkai_testkit::kafka_url())
+    }
+
+    /// The cluster at `url`, isolated.
+    pub(crate) fn isolated_on(url: String) -> Self {
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        Self { url, prefix: format!("test-{id}."), group: format!("gongkai-projector-{id}") }
+    }
+
+    /// The environment that points gongkai at this log.
+    pub(crate) fn env(&self) -> [(&str, &str); 3] {
+        [
+            ("GONGKAI_LOG__URL", self.url.as_str()),
+            ("GONGKAI_LOG__TOPIC_PREFIX", self.prefix.as_str()),
+            ("GONGKAI_PROJECTOR__GROUP_ID", self.group.as_str()),
+        ]
+    }
 }
 
 #[tokio::test]
 async fn the_ppp_lifecycle_travels_through_kafka_into_both_timelines() {
-    let kafka = gongkai_testkit::kafka_url();
-    let (prefix, group) = kafka_isolation();
-    let env = [
-        ("GONGKAI_LOG__URL", kafka.as_str()),
-        ("GONGKAI_LOG__TOPIC_PREFIX", prefix.as_str()),
-        ("GONGKAI_PROJECTOR__GROUP_ID", group.as_str()),
-    ];
+    let log = KafkaLog::isolated();
+    let env = log.env();
     let targets = "projects,tenders,review,awards,contracts,relay,projector";
     let gongkai = crate::ingestion::Ingestion::start_with(crate::ingestion::Backend::Postgres, targets, &env).await;
 
@@ -137,13 +159,8 @@ async fn snapshot(store: &Store, projects: &[String]) -> Vec<Vec<u8>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn projectors_joining_and_leaving_a_group_give_the_views_a_rebuild_gives() {
-    let kafka = gongkai_testkit::kafka_url();
-    let (prefix, group) = kafka_isolation();
-    let env = [
-        ("GONGKAI_LOG__URL", kafka.as_str()),
-        ("GONGKAI_LOG__TOPIC_PREFIX", prefix.as_str()),
-        ("GONGKAI_PROJECTOR__GROUP_ID", group.as_str()),
-    ];
+    let log = KafkaLog::isolated();
+    let env = log.env();
     let gongkai = crate::ingestion::Ingestion::start_with(
         crate::ingestion::Backend::Postgres,
         "projects,tenders,review,awards,contracts,relay,projector",

@@ -11,7 +11,7 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
 use crate::ingestion::{Backend, Ingestion};
-use crate::projection::kafka_isolation;
+use crate::projection::KafkaLog;
 use crate::support::start_gongkai;
 
 /// The five ingestion services.
@@ -106,7 +106,9 @@ async fn assert_on_kafka_at_least_once(bootstrap: &str, prefix: &str, acknowledg
     }
 }
 
-async fn worker(gongkai: &Ingestion, target: &str, env: &[(&str, &str)]) -> GongkaiProcess {
+/// Starts `target` alone, as its own process, on `gongkai`'s database and
+/// configuration.
+pub(crate) async fn worker(gongkai: &Ingestion, target: &str, env: &[(&str, &str)]) -> GongkaiProcess {
     let mut env = env.to_vec();
     env.push(("GONGKAI_STORAGE__URL", gongkai.storage.as_str()));
     env.push(("GONGKAI_GRPC__LISTEN", "127.0.0.1:0"));
@@ -115,13 +117,8 @@ async fn worker(gongkai: &Ingestion, target: &str, env: &[(&str, &str)]) -> Gong
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_and_projector_killed_at_random_points_lose_and_duplicate_nothing() {
-    let kafka = gongkai_testkit::kafka_url();
-    let (prefix, group) = kafka_isolation();
-    let env = [
-        ("GONGKAI_LOG__URL", kafka.as_str()),
-        ("GONGKAI_LOG__TOPIC_PREFIX", prefix.as_str()),
-        ("GONGKAI_PROJECTOR__GROUP_ID", group.as_str()),
-    ];
+    let log = KafkaLog::isolated();
+    let env = log.env();
     let gongkai = Ingestion::start_with(Backend::Postgres, INGESTION, &env).await;
     let mut relay = Some(worker(&gongkai, "relay", &env).await);
     let mut projector = Some(worker(&gongkai, "projector", &env).await);
@@ -150,7 +147,7 @@ async fn relay_and_projector_killed_at_random_points_lose_and_duplicate_nothing(
 
     assert_projected_exactly_once(&gongkai, &acknowledged, Duration::from_secs(120)).await;
     let bootstrap = gongkai_testkit::kafka_bootstrap_servers();
-    assert_on_kafka_at_least_once(&bootstrap, &prefix, &acknowledged, Duration::from_secs(60)).await;
+    assert_on_kafka_at_least_once(&bootstrap, &log.prefix, &acknowledged, Duration::from_secs(60)).await;
     drop((relay, projector));
 }
 
@@ -212,13 +209,8 @@ async fn submissions_succeed_while_kafka_is_down_and_arrive_when_it_returns() {
     let dir = tempfile::tempdir().expect("temp dir");
     let broker = OwnKafka::new(dir.path());
     broker.run(&["up"]);
-    let kafka = broker.url();
-    let (prefix, group) = kafka_isolation();
-    let env = [
-        ("GONGKAI_LOG__URL", kafka.as_str()),
-        ("GONGKAI_LOG__TOPIC_PREFIX", prefix.as_str()),
-        ("GONGKAI_PROJECTOR__GROUP_ID", group.as_str()),
-    ];
+    let log = KafkaLog::isolated_on(broker.url());
+    let env = log.env();
     let targets = "projects,tenders,review,awards,contracts,relay,projector";
     let gongkai = Ingestion::start_with(Backend::Postgres, targets, &env).await;
 
@@ -235,8 +227,8 @@ async fn submissions_succeed_while_kafka_is_down_and_arrive_when_it_returns() {
     broker.run(&["up"]);
     assert_projected_exactly_once(&gongkai, &acknowledged, Duration::from_secs(120)).await;
     assert_eq!(gongkai.store.outbox_backlog().await.expect("backlog"), 0, "the backlog drained");
-    let bootstrap = kafka.trim_start_matches("kafka://").to_owned();
-    assert_on_kafka_at_least_once(&bootstrap, &prefix, &acknowledged, Duration::from_secs(60)).await;
+    let bootstrap = log.url.trim_start_matches("kafka://").to_owned();
+    assert_on_kafka_at_least_once(&bootstrap, &log.prefix, &acknowledged, Duration::from_secs(60)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

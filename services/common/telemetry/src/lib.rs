@@ -3,6 +3,8 @@
 //! Logs always go to stderr through `tracing` (filter with `RUST_LOG`).
 //! OpenTelemetry traces and metrics are exported over OTLP only when
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` is set; otherwise nothing leaves the process.
+//! Traces carry gongkai's own spans from INFO up whatever `RUST_LOG` says,
+//! so quieter logs never cut a trace apart.
 //! The returned [`Telemetry`] flushes and shuts the exporters down on drop.
 //!
 //! This crate is also the one place that knows how a trace crosses a process
@@ -22,6 +24,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer as _;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -76,7 +79,8 @@ impl Telemetry {
         let fmt_layer = match format {
             LogFormat::Text => tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed(),
             LogFormat::Json => tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr).boxed(),
-        };
+        }
+        .with_filter(filter);
 
         let mut telemetry = Telemetry::default();
         let otel_layer = if std::env::var_os(OTLP_ENDPOINT_VAR).is_some() {
@@ -94,13 +98,14 @@ impl Telemetry {
             let tracer = tracer_provider.tracer("gongkai");
             telemetry.tracer_provider = Some(tracer_provider);
             telemetry.meter_provider = Some(meter_provider);
-            Some(tracing_opentelemetry::layer().with_tracer(tracer))
+            // Every crate of gongkai is named `gongkai…`.
+            let gongkai_spans = Targets::new().with_target("gongkai", LevelFilter::INFO).with_default(LevelFilter::WARN);
+            Some(tracing_opentelemetry::layer().with_tracer(tracer).with_filter(gongkai_spans))
         } else {
             None
         };
 
         tracing_subscriber::registry()
-            .with(filter)
             .with(fmt_layer)
             .with(otel_layer)
             .try_init()
