@@ -23,7 +23,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use crate::ingestion::{Backend, HARBIN_TOKEN, Ingestion};
 use crate::projection::{KafkaLog, wait_for_public_seq};
 use crate::resilience::worker;
-use crate::support::channel;
+use crate::support::{channel, start_gongkai};
 
 /// A span as the collector received it.
 #[derive(Debug, Clone)]
@@ -157,10 +157,53 @@ async fn eventually<T>(what: &str, limit: Duration, mut check: impl FnMut() -> O
     }
 }
 
-fn authorized<T>(message: T) -> tonic::Request<T> {
+fn authorized<T>(message: T, token: &str) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert("authorization", format!("Bearer {HARBIN_TOKEN}").parse().expect("ASCII"));
+    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("ASCII"));
     request
+}
+
+/// The span of the trading center that sends the traced approval.
+const CALLER_SPAN: &str = "00f067aa0ba902b7";
+
+/// The approval of `project`, sent by `token` as part of the caller's span
+/// [`CALLER_SPAN`] of a new trace; returns the trace id and the receipt.
+async fn send_traced_approval(grpc: tonic::transport::Channel, token: &str, project: &str) -> (String, pb::Receipt) {
+    let trace_id = uuid::Uuid::new_v4().simple().to_string();
+    let lifecycle = ppp_lifecycle(project, "traced");
+    let Request::RecordApproval(approval) = lifecycle.requests[0].clone() else {
+        panic!("a lifecycle starts with its approval");
+    };
+    let mut request = authorized(approval, token);
+    request.metadata_mut().insert("traceparent", format!("00-{trace_id}-{CALLER_SPAN}-01").parse().expect("ASCII"));
+    let receipt = ProjectServiceClient::new(grpc).record_approval(request).await.expect("accepted").into_inner();
+    (trace_id, receipt)
+}
+
+/// The spans of trace `trace_id` once every one of `names` has arrived.
+async fn wait_for_spans(collector: &Collector, trace_id: &str, names: &[&str]) -> Vec<ReceivedSpan> {
+    let spans = eventually("every span of the submission", Duration::from_secs(60), || {
+        let spans = collector.trace(trace_id);
+        names.iter().all(|name| spans.iter().any(|span| span.name == *name)).then_some(spans)
+    })
+    .await;
+    for span in &spans {
+        println!("{:<18} {:<42} {} <- {}", span.service, span.name, span.span_id, span.parent_span_id);
+    }
+    spans
+}
+
+/// The one span called `name`.
+fn one<'a>(spans: &'a [ReceivedSpan], name: &str) -> &'a ReceivedSpan {
+    let named: Vec<&ReceivedSpan> = spans.iter().filter(|span| span.name == name).collect();
+    assert_eq!(named.len(), 1, "one `{name}` span in {spans:#?}");
+    named[0]
+}
+
+/// Every process exports over OTLP to `otlp`, spans every 100 ms and
+/// metrics every 500 ms instead of every 5 s and 60 s.
+fn otlp_env(otlp: &str) -> [(&str, &str); 3] {
+    [("OTEL_EXPORTER_OTLP_ENDPOINT", otlp), ("OTEL_BSP_SCHEDULE_DELAY", "100"), ("OTEL_METRIC_EXPORT_INTERVAL", "500")]
 }
 
 /// The spans of one submission, from the gRPC call to the fold.
@@ -180,54 +223,24 @@ async fn one_submission_is_one_trace_from_the_grpc_call_through_kafka_to_the_pro
     let (collector, otlp) = Collector::start().await;
     let log = KafkaLog::isolated();
     let mut env = log.env().to_vec();
-    // Export every 100 ms (spans) and 500 ms (metrics) instead of 5 s and 60 s.
-    env.extend([
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.as_str()),
-        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-        ("OTEL_METRIC_EXPORT_INTERVAL", "500"),
-    ]);
+    env.extend(otlp_env(&otlp));
     // Three processes, so that each component reports as its own service.
     let ingestion = Ingestion::start_with(Backend::Postgres, "projects", &env).await;
     let relay = worker(&ingestion, "relay", &env).await;
     let projector = worker(&ingestion, "projector", &env).await;
 
-    // The trading center's own span starts the trace.
-    let trace_id = uuid::Uuid::new_v4().simple().to_string();
-    let caller_span = "00f067aa0ba902b7";
-    let lifecycle = ppp_lifecycle("2024-230113-77-01-000020", "traced");
-    let Request::RecordApproval(approval) = lifecycle.requests[0].clone() else {
-        panic!("a lifecycle starts with its approval");
-    };
-    let mut request = authorized(approval);
-    request.metadata_mut().insert("traceparent", format!("00-{trace_id}-{caller_span}-01").parse().expect("ASCII"));
     let grpc = channel(ingestion.process.endpoint("grpc")).await;
-    let receipt = ProjectServiceClient::new(grpc.clone()).record_approval(request).await.expect("accepted");
+    let project = "2024-230113-77-01-000020";
+    let (trace_id, receipt) = send_traced_approval(grpc.clone(), HARBIN_TOKEN, project).await;
     let refused = ProjectServiceClient::new(grpc)
-        .record_approval(authorized(pb::RecordApprovalRequest::default()))
+        .record_approval(authorized(pb::RecordApprovalRequest::default(), HARBIN_TOKEN))
         .await
         .expect_err("an empty approval is refused");
     assert_eq!(refused.code(), tonic::Code::InvalidArgument);
-    wait_for_public_seq(
-        &ingestion.store,
-        &lifecycle.project_code,
-        receipt.get_ref().project_seq,
-        Duration::from_secs(60),
-    )
-    .await;
+    wait_for_public_seq(&ingestion.store, project, receipt.project_seq, Duration::from_secs(60)).await;
 
-    let spans = eventually("every span of the submission", Duration::from_secs(60), || {
-        let spans = collector.trace(&trace_id);
-        SUBMISSION_SPANS.iter().all(|name| spans.iter().any(|span| span.name == *name)).then_some(spans)
-    })
-    .await;
-    for span in &spans {
-        println!("{:<18} {:<42} {} <- {}", span.service, span.name, span.span_id, span.parent_span_id);
-    }
-    let one = |name: &str| {
-        let named: Vec<&ReceivedSpan> = spans.iter().filter(|span| span.name == name).collect();
-        assert_eq!(named.len(), 1, "one `{name}` span in {spans:#?}");
-        named[0]
-    };
+    let spans = wait_for_spans(&collector, &trace_id, &SUBMISSION_SPANS).await;
+    let one = |name: &str| one(&spans, name);
     let call = one(SUBMISSION_SPANS[0]);
     let submit = one("ingest.submit");
     let append = one("store.append");
@@ -241,7 +254,7 @@ async fn one_submission_is_one_trace_from_the_grpc_call_through_kafka_to_the_pro
     }
     // The parent chain: caller → gRPC call → submission → its steps; the
     // append → the relay's publish → the projector's fold.
-    assert_eq!(call.parent_span_id, caller_span, "the call continues the caller's trace");
+    assert_eq!(call.parent_span_id, CALLER_SPAN, "the call continues the caller's trace");
     assert_eq!(submit.parent_span_id, call.span_id);
     for step in ["ingest.validate", "store.load_stream", "ingest.decide", "store.append"] {
         assert_eq!(one(step).parent_span_id, submit.span_id, "{step} is a step of the submission");
@@ -250,7 +263,7 @@ async fn one_submission_is_one_trace_from_the_grpc_call_through_kafka_to_the_pro
     assert_eq!(fold.parent_span_id, publish.span_id, "the projector continues the relay's context from Kafka");
     // Connected: every span hangs off the caller or another span of the trace.
     for span in &spans {
-        let parent_known = span.parent_span_id == caller_span || spans.iter().any(|s| s.span_id == span.parent_span_id);
+        let parent_known = span.parent_span_id == CALLER_SPAN || spans.iter().any(|s| s.span_id == span.parent_span_id);
         assert!(parent_known, "{span:?} is cut off from the trace");
     }
 
@@ -281,4 +294,22 @@ async fn one_submission_is_one_trace_from_the_grpc_call_through_kafka_to_the_pro
         assert!(process.terminate(Duration::from_secs(30)).await.success(), "exits 0 after flushing telemetry");
     }
     assert!(ingestion.terminate().await.success(), "ingestion exits 0 after flushing telemetry");
+}
+
+#[tokio::test]
+async fn the_embedded_projector_folds_a_submission_within_its_trace() {
+    let (collector, otlp) = Collector::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let storage = gongkai_testkit::fresh_sqlite_url(dir.path());
+    let mut env = vec![("GONGKAI_STORAGE__URL", storage.as_str())];
+    env.extend(otlp_env(&otlp));
+    let gongkai = start_gongkai(&["dev", "--grpc-listen", "127.0.0.1:0", "--site-listen", "127.0.0.1:0"], &env).await;
+
+    let grpc = channel(gongkai.endpoint("grpc")).await;
+    let (trace_id, _) = send_traced_approval(grpc, gongkai.endpoint("token"), "2024-230113-77-01-000021").await;
+    let spans = wait_for_spans(&collector, &trace_id, &["store.append", "projector.fold"]).await;
+    let (append, fold) = (one(&spans, "store.append"), one(&spans, "projector.fold"));
+    assert_eq!(fold.service, "gongkai-dev");
+    // Without Kafka the projector finds the append's context in the outbox row.
+    assert_eq!(fold.parent_span_id, append.span_id, "the fold continues the append's context");
 }

@@ -132,9 +132,20 @@ async fn run_embedded(
                 () = tokio::time::sleep(poll) => continue,
             }
         }
-        cursor = events.last().map_or(cursor, |last| last.position);
+        let last = events.last().map_or(cursor, |last| last.position);
+        let span = tracing::info_span!("projector.fold", otel.kind = "consumer", events = events.len());
+        if gongkai_telemetry::exporting() {
+            // The submissions' contexts are in the outbox rows of the batch.
+            match store.trace_contexts(cursor, last).await {
+                Ok(contexts) => {
+                    gongkai_telemetry::propagation::continue_traces(&span, contexts.iter().map(String::as_str))
+                }
+                Err(error) => tracing::debug!(%error, "Cannot read the trace contexts of a batch."),
+            }
+        }
+        cursor = last;
         // One transaction per project of the batch, not per event.
-        fold_batch(&store, events).await?;
+        fold_batch(&store, events).instrument(span).await?;
     }
     Ok(())
 }

@@ -215,6 +215,35 @@ impl Store {
         Ok(done)
     }
 
+    /// The trace contexts recorded with the outbox rows at positions after
+    /// `after` up to `up_to`, in position order: how the embedded projector,
+    /// which reads the store rather than Kafka, joins the submissions' traces.
+    pub async fn trace_contexts(&self, after: u64, up_to: u64) -> Result<Vec<String>, StoreError> {
+        let (after, up_to) = (i64::try_from(after).unwrap_or(i64::MAX), i64::try_from(up_to).unwrap_or(i64::MAX));
+        Ok(match self {
+            Store::Postgres(pool) => {
+                sqlx::query_scalar(
+                    "SELECT traceparent FROM outbox WHERE position > $1 AND position <= $2 \
+                     AND traceparent IS NOT NULL ORDER BY position",
+                )
+                .bind(after)
+                .bind(up_to)
+                .fetch_all(pool)
+                .await?
+            }
+            Store::Sqlite(pool) => {
+                sqlx::query_scalar(
+                    "SELECT traceparent FROM outbox WHERE position > ?1 AND position <= ?2 \
+                     AND traceparent IS NOT NULL ORDER BY position",
+                )
+                .bind(after)
+                .bind(up_to)
+                .fetch_all(pool)
+                .await?
+            }
+        })
+    }
+
     /// How many outbox rows wait to be published: the relay backlog metric.
     pub async fn outbox_backlog(&self) -> Result<u64, StoreError> {
         const QUERY: &str = "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL";

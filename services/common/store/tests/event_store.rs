@@ -237,6 +237,10 @@ async fn outbox_keeps_the_trace_context_of_the_append(store: &Store) {
     let records = store.unpublished(10).await.unwrap();
     let contexts: Vec<Option<&str>> = records.iter().map(|record| record.traceparent.as_deref()).collect();
     assert_eq!(contexts, [None, Some(TRACEPARENT)]);
+    // What the embedded projector reads for the positions of a batch.
+    let (first, second) = (records[0].position, records[1].position);
+    assert_eq!(store.trace_contexts(0, second).await.unwrap(), [TRACEPARENT]);
+    assert!(store.trace_contexts(0, first).await.unwrap().is_empty(), "an untraced row has no context");
 }
 
 async fn wrong_chain_or_malformed_event_is_an_error(store: &Store) {

@@ -34,7 +34,22 @@ pub fn traceparent(span: &tracing::Span) -> Option<String> {
 /// names. A malformed value is ignored: the span then starts a trace.
 pub fn continue_trace(span: &tracing::Span, traceparent: &str) {
     if crate::exporting() {
-        set_parent(span, &One(traceparent));
+        set_parent(span, extract(&One(traceparent)));
+    }
+}
+
+/// Makes `span` (not yet entered), which handles several traced items at
+/// once, a child of the first `traceparent` and linked to the others.
+pub fn continue_traces<'a>(span: &tracing::Span, traceparents: impl IntoIterator<Item = &'a str>) {
+    if !crate::exporting() {
+        return;
+    }
+    let mut remote = traceparents.into_iter().map(|traceparent| extract(&One(traceparent))).filter(is_valid);
+    if let Some(parent) = remote.next() {
+        set_parent(span, parent);
+    }
+    for other in remote {
+        span.add_link(other.span().span_context().clone());
     }
 }
 
@@ -42,13 +57,20 @@ pub fn continue_trace(span: &tracing::Span, traceparent: &str) {
 /// `traceparent` header of an incoming HTTP/2 (gRPC) request, if any.
 pub fn continue_trace_from_headers(span: &tracing::Span, headers: &http::HeaderMap) {
     if crate::exporting() && headers.contains_key(TRACEPARENT) {
-        set_parent(span, &Headers(headers));
+        set_parent(span, extract(&Headers(headers)));
     }
 }
 
-fn set_parent(span: &tracing::Span, carrier: &dyn Extractor) {
-    let context = TraceContextPropagator::new().extract(carrier);
-    if context.span().span_context().is_valid()
+fn extract(carrier: &dyn Extractor) -> opentelemetry::Context {
+    TraceContextPropagator::new().extract(carrier)
+}
+
+fn is_valid(context: &opentelemetry::Context) -> bool {
+    context.span().span_context().is_valid()
+}
+
+fn set_parent(span: &tracing::Span, context: opentelemetry::Context) {
+    if is_valid(&context)
         && let Err(error) = span.set_parent(context)
     {
         tracing::debug!(%error, "Could not continue the remote trace.");
@@ -135,6 +157,16 @@ mod tests {
             headers.insert(TRACEPARENT, http::HeaderValue::from_static(REMOTE));
             let span = tracing::info_span!("server");
             continue_trace_from_headers(&span, &headers);
+            assert_eq!(trace_id(&traceparent(&span).expect("context")), REMOTE_TRACE);
+        });
+    }
+
+    #[test]
+    fn a_span_for_several_items_continues_the_first_valid_trace() {
+        traced(|| {
+            let span = tracing::info_span!("batch");
+            let other = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+            continue_traces(&span, ["00-malformed-01", REMOTE, other]);
             assert_eq!(trace_id(&traceparent(&span).expect("context")), REMOTE_TRACE);
         });
     }
