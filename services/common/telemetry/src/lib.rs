@@ -99,7 +99,8 @@ impl Telemetry {
             telemetry.tracer_provider = Some(tracer_provider);
             telemetry.meter_provider = Some(meter_provider);
             // Every crate of gongkai is named `gongkai…`.
-            let gongkai_spans = Targets::new().with_target("gongkai", LevelFilter::INFO).with_default(LevelFilter::WARN);
+            let gongkai_spans =
+                Targets::new().with_target("gongkai", LevelFilter::INFO).with_default(LevelFilter::WARN);
             Some(tracing_opentelemetry::layer().with_tracer(tracer).with_filter(gongkai_spans))
         } else {
             None
