@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::project_service_client::ProjectServiceClient;
+use gongkai_proto::v1::tender_service_client::TenderServiceClient;
 use gongkai_testkit::scenario::{Request, ppp_lifecycle};
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
@@ -232,11 +233,17 @@ async fn one_submission_is_one_trace_from_the_grpc_call_through_kafka_to_the_pro
     let grpc = channel(ingestion.process.endpoint("grpc")).await;
     let project = "2024-230113-77-01-000020";
     let (trace_id, receipt) = send_traced_approval(grpc.clone(), HARBIN_TOKEN, project).await;
-    let refused = ProjectServiceClient::new(grpc)
+    let refused = ProjectServiceClient::new(grpc.clone())
         .record_approval(authorized(pb::RecordApprovalRequest::default(), HARBIN_TOKEN))
         .await
         .expect_err("an empty approval is refused");
     assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    // This process serves the projects service only.
+    let missing = TenderServiceClient::new(grpc)
+        .announce_tender(authorized(pb::AnnounceTenderRequest::default(), HARBIN_TOKEN))
+        .await
+        .expect_err("tenders are not served here");
+    assert_eq!(missing.code(), tonic::Code::Unimplemented);
     wait_for_public_seq(&ingestion.store, project, receipt.project_seq, Duration::from_secs(60)).await;
 
     let spans = wait_for_spans(&collector, &trace_id, &SUBMISSION_SPANS).await;
@@ -279,6 +286,7 @@ async fn one_submission_is_one_trace_from_the_grpc_call_through_kafka_to_the_pro
         ("gongkai-projects", "gongkai.submissions", &[("domain", "projects"), ("outcome", "accepted")][..]),
         ("gongkai-projects", "gongkai.submissions", &[("outcome", "refused"), ("reason", "INVALID_ARGUMENT")]),
         ("gongkai-projects", "gongkai.rpc.server.duration", &[method]),
+        ("gongkai-projects", "gongkai.rpc.server.duration", &[("rpc.method", "unimplemented")]),
         ("gongkai-relay", "gongkai.relay.backlog", &[]),
         ("gongkai-projector", "gongkai.projector.lag", &[]),
     ];

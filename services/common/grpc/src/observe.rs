@@ -31,6 +31,9 @@ pub(crate) struct Observe<S> {
 
 type Traced<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
+/// The `grpc-status` of UNIMPLEMENTED.
+const UNIMPLEMENTED: &str = "12";
+
 impl<S, B, R> tower_service::Service<http::Request<B>> for Observe<S>
 where
     S: tower_service::Service<http::Request<B>, Response = http::Response<R>>,
@@ -63,13 +66,20 @@ where
         let call = self.inner.call(request);
         Either::Right(Box::pin(async move {
             let result = call.instrument(span.clone()).await;
-            gongkai_telemetry::metrics::rpc_duration(method, started.elapsed().as_secs_f64());
+            let elapsed = started.elapsed().as_secs_f64();
+            let mut label = std::borrow::Cow::Owned(method);
             if let Ok(response) = &result {
                 // Errors answer trailers-only, so their status is in the
                 // headers; a success reports OK in trailers this cannot see.
                 let code = response.headers().get("grpc-status").and_then(|code| code.to_str().ok()).unwrap_or("0");
                 span.record("rpc.grpc.status_code", code);
+                // Methods the server lacks are made up by callers: one label
+                // for all of them keeps the metric's cardinality bounded.
+                if code == UNIMPLEMENTED {
+                    label = std::borrow::Cow::Borrowed("unimplemented");
+                }
             }
+            gongkai_telemetry::metrics::rpc_duration(label, elapsed);
             result
         }))
     }

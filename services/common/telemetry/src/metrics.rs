@@ -3,7 +3,7 @@
 //! | name | kind | attributes |
 //! |---|---|---|
 //! | `gongkai.submissions` | counter | `domain`, `outcome` (`accepted`, `replayed`, `refused`), `reason` (refusals: the rule code or error kind) |
-//! | `gongkai.rpc.server.duration` | histogram, seconds | `rpc.method` (`/package.Service/Method`) |
+//! | `gongkai.rpc.server.duration` | histogram, seconds | `rpc.method` (`/package.Service/Method`, or `unimplemented`) |
 //! | `gongkai.relay.backlog` | gauge | outbox rows not yet published |
 //! | `gongkai.projector.lag` | gauge | store positions not yet folded into the views |
 //!
@@ -74,7 +74,7 @@ pub fn submission(domain: &'static str, outcome: Outcome) {
 }
 
 /// Records how long one gRPC call to `method` took.
-pub fn rpc_duration(method: String, seconds: f64) {
+pub fn rpc_duration(method: std::borrow::Cow<'static, str>, seconds: f64) {
     instruments().rpc_duration.record(seconds, &[KeyValue::new("rpc.method", method)]);
 }
 
