@@ -26,6 +26,7 @@
 # BENCH_REBUILD_STORAGE [default|postgres], BENCH_SEARCH_PROJECTS [100000],
 # BENCH_PROJECTS [100000], BENCH_SUBMISSIONS [26000], BENCH_URLS [2000],
 # BENCH_WRK_DURATION [20s], BENCH_FIXED_RATE [500], BENCH_FIXED_DURATION [30s].
+# BENCH_SKIP_BUILD=1 benches the release binaries already built.
 #
 # Each bench's output goes to target/bench/run-<UTC>/logs/<bench>.log; the
 # table goes to stdout and, with every figure and how it was measured, to
@@ -65,8 +66,11 @@ done
 mkdir -p -- "$BENCH_OUT/logs" "$BENCH_OUT/status"
 bench_log "results in $BENCH_OUT"
 # Everything built once up front, so no bench times a compile.
-(cd "$REPO_ROOT" && cargo build --release --locked -p gongkai && cargo build --release --locked -p gongkai-load --example echo-server) \
-    >"$BENCH_OUT/logs/build.log" 2>&1 || { tail -n 30 "$BENCH_OUT/logs/build.log" >&2; bench_die "the release build failed"; }
+# BENCH_SKIP_BUILD=1 uses the release binaries already in target/release.
+if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
+    (cd "$REPO_ROOT" && cargo build --release --locked -p gongkai && cargo build --release --locked -p gongkai-load --example echo-server) \
+        >"$BENCH_OUT/logs/build.log" 2>&1 || { tail -n 30 "$BENCH_OUT/logs/build.log" >&2; bench_die "the release build failed"; }
+fi
 export BENCH_BUILT=1
 ensure_infra
 
