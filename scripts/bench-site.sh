@@ -12,6 +12,6 @@ mkdir -p -- "$BENCH_OUT/status"
 rc=0
 "$here/bench/site.sh" || rc=$?
 printf '{"exit": %d}\n' "$rc" >"$BENCH_OUT/status/site-page"
-cp -- "$BENCH_OUT/status/site-page" "$BENCH_OUT/status/site-page-500"
+cp -- "$BENCH_OUT/status/site-page" "$BENCH_OUT/status/site-page-fixed"
 python3 "$here/bench/report.py" "$BENCH_OUT" "$BENCH_OUT/results.json"
 exit "$rc"

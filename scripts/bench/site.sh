@@ -21,7 +21,7 @@
 #                             3 s warm-up: each connection sends the next
 #                             request when the answer arrives, so requests/s
 #                             is the most each served at that concurrency;
-#   site-page-500, site-nginx-500
+#   site-page-fixed, site-nginx-fixed
 #                             a fixed BENCH_FIXED_RATE (500) requests/s for
 #                             BENCH_FIXED_DURATION (30s): Debian has no wrk2,
 #                             so each connection waits connections/rate
@@ -256,7 +256,7 @@ for target in page nginx; do
             method: "\($what); closed loop: \($command) (each connection sends its next request when the answer arrives) after a 3 s warm-up; p99 \($w.p99_us / 1000) ms",
             p99_ms: ($w.p99_us / 1000), wrk: $w
         }'
-    emit_result "site-$target-$fixed_rate" --slurpfile w "$work/$target-fixed.wrk.json" --arg title "$title at $fixed_rate/s" \
+    emit_result "site-$target-fixed" --slurpfile w "$work/$target-fixed.wrk.json" --arg title "$title at $fixed_rate/s" \
         --arg what "$what" --argjson rate "$fixed_rate" --argjson delay "$fixed_delay" \
         --arg command "wrk -t2 -c$fixed_connections -d$fixed_duration --latency -s fixed.lua" -- '
         $w[0] as $w | {
@@ -266,6 +266,6 @@ for target in page nginx; do
             rate_ok: ($w.requests_per_second >= 0.95 * $rate and $w.requests_per_second <= 1.05 * $rate),
             wrk: $w
         }'
-    ok=$(jq .rate_ok "$BENCH_OUT/site-$target-$fixed_rate.json")
-    [[ $ok == true ]] || bench_log "warning: the fixed-rate run achieved $(jq .achieved_rate "$BENCH_OUT/site-$target-$fixed_rate.json")/s, not ~$fixed_rate/s"
+    ok=$(jq .rate_ok "$BENCH_OUT/site-$target-fixed.json")
+    [[ $ok == true ]] || bench_log "warning: the fixed-rate run achieved $(jq .achieved_rate "$BENCH_OUT/site-$target-fixed.json")/s, not ~$fixed_rate/s"
 done
