@@ -37,10 +37,15 @@ CREATE TABLE project_search (
     search_text            TEXT        NOT NULL
 );
 -- The order, and one (filter, order) index per selective filter, so a
--- page is read in order and the scan stops at its end.
-CREATE INDEX project_search_order ON project_search (first_position DESC, project_code DESC);
-CREATE INDEX project_search_region ON project_search (region_code, first_position DESC, project_code DESC);
-CREATE INDEX project_search_stage ON project_search (stage, first_position DESC, project_code DESC);
+-- page is read in order and the scan stops at its end. They carry the
+-- columns most filters test, so the scan need not visit the table (an
+-- index-only scan, once vacuum has marked the pages all-visible).
+CREATE INDEX project_search_order ON project_search (first_position DESC, project_code DESC)
+    INCLUDE (region_code, stage, project_type, investment_fen);
+CREATE INDEX project_search_region ON project_search (region_code, first_position DESC, project_code DESC)
+    INCLUDE (stage, project_type, investment_fen);
+CREATE INDEX project_search_stage ON project_search (stage, first_position DESC, project_code DESC)
+    INCLUDE (region_code, project_type, investment_fen);
 CREATE INDEX project_search_investment ON project_search (investment_fen);
 CREATE INDEX project_search_owner ON project_search (owner_code);
 
@@ -69,6 +74,8 @@ CREATE TABLE project_deadlines (
     PRIMARY KEY (project_code, rule, subject)
 );
 CREATE INDEX project_deadlines_due ON project_deadlines (due_at);
+-- The has_flag probe: is one of the project's expectations due?
+CREATE INDEX project_deadlines_project ON project_deadlines (project_code, due_at);
 
 -- Every supervisor call.
 CREATE TABLE audit_log (

@@ -64,6 +64,8 @@ CREATE TABLE project_deadlines (
     PRIMARY KEY (project_code, rule, subject)
 );
 CREATE INDEX project_deadlines_due ON project_deadlines (due_at);
+-- The has_flag probe: is one of the project's expectations due?
+CREATE INDEX project_deadlines_project ON project_deadlines (project_code, due_at);
 
 -- Every supervisor call.
 CREATE TABLE audit_log (

@@ -528,10 +528,19 @@ fn flag_filter(f: &mut Filter, query: &ProjectQuery) -> String {
         due.push(format!("d.rule = {p}"));
     }
     format!(
-        "(EXISTS (SELECT 1 FROM compliance_flags c WHERE {}) OR EXISTS (SELECT 1 FROM project_deadlines d WHERE {}))",
-        raised.join(" AND "),
-        due.join(" AND ")
+        "({} OR {})",
+        probe(&format!("compliance_flags c WHERE {}", raised.join(" AND "))),
+        probe(&format!("project_deadlines d WHERE {}", due.join(" AND ")))
     )
+}
+
+/// `EXISTS (SELECT 1 FROM <from_where>)` as a probe of one index per row
+/// scanned. `LIMIT 1 OFFSET 0` keeps PostgreSQL from turning it into a join
+/// or a hash of every matching row: either would read all the matches of a
+/// common term or flag and sort them, where the scan in search order stops
+/// at the page's end.
+fn probe(from_where: &str) -> String {
+    format!("EXISTS (SELECT 1 FROM {from_where} LIMIT 1 OFFSET 0)")
 }
 
 type HitRow = (String, i64, Vec<u8>);
@@ -543,10 +552,10 @@ impl Store {
     /// recently registered first (by the position of their first event: a
     /// key that never changes, so paging neither skips nor repeats).
     ///
-    /// Every filter is a condition on the `project_search` row or an
-    /// `EXISTS` probe by project code, so the planner can walk the order
-    /// index (or a `(filter, first_position)` index) and stop at the page's
-    /// end; summaries are joined for the page only.
+    /// Every filter is a condition on columns the order indexes carry, or a
+    /// per-row [`probe`] by project code, so the planner walks an index in
+    /// search order without touching the table (an index-only scan) and
+    /// stops at the page's end; summaries are read for the page only.
     pub async fn search_projects(
         &self,
         query: &ProjectQuery,
@@ -615,14 +624,21 @@ impl Store {
             terms.retain(|t| t.chars().count() == 2);
             terms.sort();
             terms.dedup();
-            // One probe per bigram: each is an index lookup.
-            for term in terms {
-                let p = f.arg(Arg::Text(term));
-                f.push(format!(
-                    "EXISTS (SELECT 1 FROM project_terms t WHERE t.term = {p} AND t.project_code = s.project_code)"
-                ));
+            for term in &terms {
+                let p = f.arg(Arg::Text(term.clone()));
+                f.push(probe(&format!("project_terms t WHERE t.term = {p} AND t.project_code = s.project_code")));
             }
-            f.contains("s.search_text", &lowered);
+            // A single bigram is its own proof; longer text must also occur
+            // as such (its bigrams could be scattered).
+            let one_bigram = terms.len() == 1 && lowered.chars().count() == 2;
+            if terms.is_empty() {
+                f.contains("s.search_text", &lowered);
+            } else if !one_bigram {
+                let p = f.arg(Arg::Text(format!("%{}%", escape_like(&lowered))));
+                f.push(probe(&format!(
+                    "project_search x WHERE x.project_code = s.project_code AND x.search_text LIKE {p} ESCAPE '\\'"
+                )));
+            }
         }
         if let Some(source) = &query.source {
             f.contains("s.sources", &format!("|{source}|"));
@@ -634,11 +650,11 @@ impl Store {
         }
         let l = f.arg(Arg::Int(i64::from(limit)));
         let sql = format!(
-            "SELECT h.project_code, h.first_position, p.summary FROM (\
+            "SELECT h.project_code, h.first_position, \
+               (SELECT p.summary FROM full_projects p WHERE p.project_code = h.project_code) FROM (\
                SELECT s.project_code, s.first_position FROM project_search s WHERE {} \
                ORDER BY s.first_position DESC, s.project_code DESC LIMIT {l}\
-             ) h JOIN full_projects p ON p.project_code = h.project_code \
-             ORDER BY h.first_position DESC, h.project_code DESC",
+             ) h ORDER BY h.first_position DESC, h.project_code DESC",
             f.sql()
         );
         let rows: Vec<HitRow> = fetch_all_as!(self, sql, f);
