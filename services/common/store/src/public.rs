@@ -160,53 +160,67 @@ impl<'c> From<&'c mut SqliteConnection> for FeedConnection<'c> {
     }
 }
 
-const LATEST_FED: &str =
-    "SELECT project_seq, entry FROM public_changes WHERE project_code = $1 ORDER BY transaction_id, id";
-const APPEND_CHANGE: &str = "INSERT INTO public_changes \
-     (project_code, project_seq, event_id, change, fact_type, recorded_at, entry) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-
-/// Appends to the public change feed every entry of `timeline` (a project's
-/// new public timeline) that is new or rendered differently from its latest
-/// feed row. Called inside the transaction that writes the public rows; see
-/// the module docs.
+/// Appends to the public change feed every entry of each project's new
+/// public timeline (`(project code, timeline)`) that is new or rendered
+/// differently from its latest feed row. Called inside the transaction that
+/// writes the public rows; see the module docs.
 pub async fn record_public_changes<'c>(
     connection: impl Into<FeedConnection<'c>>,
-    project_code: &str,
-    timeline: &[TimelineRow],
+    timelines: &[(&str, &[TimelineRow])],
 ) -> Result<(), StoreError> {
+    let codes: Vec<&str> = timelines.iter().map(|(code, _)| *code).collect();
     let mut connection = connection.into();
-    let fed: Vec<(i64, Vec<u8>)> = match &mut connection {
-        FeedConnection::Postgres(c) => sqlx::query_as(LATEST_FED).bind(project_code).fetch_all(&mut **c).await?,
-        FeedConnection::Sqlite(c) => sqlx::query_as(LATEST_FED).bind(project_code).fetch_all(&mut **c).await?,
-    };
-    let latest: BTreeMap<i64, Vec<u8>> = fed.into_iter().collect();
-    for row in timeline {
-        let seq = i64::try_from(row.project_seq)
-            .map_err(|_| StoreError::InvalidEvent(format!("{} does not fit the database", row.project_seq)))?;
-        let change = match latest.get(&seq) {
-            None => "published",
-            Some(previous) if *previous != row.entry => "updated",
-            Some(_) => continue,
-        };
-        macro_rules! append {
-            ($c:expr) => {
-                sqlx::query(APPEND_CHANGE)
-                    .bind(project_code)
-                    .bind(seq)
-                    .bind(&row.event_id)
-                    .bind(change)
-                    .bind(&row.fact_type)
-                    .bind(row.recorded_at)
-                    .bind(&row.entry)
-                    .execute(&mut **$c)
-                    .await
-                    .map(drop)?
-            };
+    macro_rules! record {
+        ($tx:ident) => {{
+            let fed = crate::views::for_codes!(
+                $tx,
+                "SELECT project_code, project_seq, entry FROM public_changes WHERE project_code IN ({}) \
+                 ORDER BY transaction_id, id",
+                &codes,
+                fetch_all as (String, i64, Vec<u8>)
+            );
+            // The latest feed row of each entry.
+            let latest: BTreeMap<(String, i64), Vec<u8>> =
+                fed.into_iter().map(|(code, seq, entry)| ((code, seq), entry)).collect();
+            let mut changes: Vec<(&str, i64, &'static str, &TimelineRow)> = Vec::new();
+            for (code, timeline) in timelines {
+                for row in *timeline {
+                    let seq = i64::try_from(row.project_seq)
+                        .map_err(|_| StoreError::InvalidEvent(format!("{} does not fit the database", row.project_seq)))?;
+                    let change = match latest.get(&((*code).to_owned(), seq)) {
+                        None => "published",
+                        Some(previous) if *previous != row.entry => "updated",
+                        Some(_) => continue,
+                    };
+                    changes.push((code, seq, change, row));
+                }
+            }
+            crate::views::insert_rows!(
+                $tx,
+                "INSERT INTO public_changes (project_code, project_seq, event_id, change, fact_type, recorded_at, entry)",
+                "",
+                7,
+                &changes,
+                |query, change| query
+                    .bind(change.0)
+                    .bind(change.1)
+                    .bind(&change.3.event_id)
+                    .bind(change.2)
+                    .bind(&change.3.fact_type)
+                    .bind(change.3.recorded_at)
+                    .bind(&change.3.entry)
+            );
+        }};
+    }
+    match &mut connection {
+        FeedConnection::Postgres(connection) => {
+            let tx = &mut **connection;
+            record!(tx)
         }
-        match &mut connection {
-            FeedConnection::Postgres(c) => append!(c),
-            FeedConnection::Sqlite(c) => append!(c),
-        };
+        FeedConnection::Sqlite(connection) => {
+            let tx = &mut **connection;
+            record!(tx)
+        }
     }
     Ok(())
 }

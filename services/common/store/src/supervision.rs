@@ -136,68 +136,86 @@ pub fn cjk_bigrams(text: &str) -> Vec<String> {
     terms
 }
 
-/// Writes a project's [`SupervisionRows`] inside the projector's transaction
-/// `$tx` (either backend), replacing what the project had.
+/// Writes the [`SupervisionRows`] of each `(project code, rows)` of the slice
+/// `$projects` inside the projector's transaction `$tx` (either backend),
+/// replacing what the projects had, with multi-row statements.
 macro_rules! write_supervision_rows {
-    ($tx:ident, $project:expr, $rows:expr) => {{
-        let rows: &$crate::SupervisionRows = $rows;
-        let search = &rows.search;
-        let winners: String = search.winners.iter().map(|(code, name)| format!("|{code}|{name}|")).collect();
-        let sources: String = search.sources.iter().map(|source| format!("|{source}|")).collect();
-        sqlx::query(
+    ($tx:ident, $projects:expr) => {{
+        let projects: &[(&str, &$crate::SupervisionRows)] = $projects;
+        let codes: Vec<&str> = projects.iter().map(|(code, _)| *code).collect();
+        let searches: Vec<(&str, &$crate::SearchRow, String, String, String)> = projects
+            .iter()
+            .map(|(code, rows)| {
+                let search = &rows.search;
+                let winners = search.winners.iter().map(|(code, name)| format!("|{code}|{name}|")).collect();
+                let sources = search.sources.iter().map(|source| format!("|{source}|")).collect();
+                (*code, search, winners, sources, $crate::supervision::search_text(search))
+            })
+            .collect();
+        $crate::views::insert_rows!(
+            $tx,
             "INSERT INTO project_search (project_code, region_code, project_type, stage, last_event_at, \
              first_occurred_at, last_occurred_at, owner_code, owner_name, winners, sources, investment_fen, \
-             contract_price_fen, final_cost_fen, search_text, first_position) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-             ON CONFLICT (project_code) DO UPDATE SET region_code = excluded.region_code, \
+             contract_price_fen, final_cost_fen, search_text, first_position)",
+            "ON CONFLICT (project_code) DO UPDATE SET region_code = excluded.region_code, \
              project_type = excluded.project_type, stage = excluded.stage, last_event_at = excluded.last_event_at, \
              first_occurred_at = excluded.first_occurred_at, last_occurred_at = excluded.last_occurred_at, \
              owner_code = excluded.owner_code, owner_name = excluded.owner_name, winners = excluded.winners, \
              sources = excluded.sources, investment_fen = excluded.investment_fen, \
              contract_price_fen = excluded.contract_price_fen, final_cost_fen = excluded.final_cost_fen, \
              search_text = excluded.search_text, first_position = excluded.first_position",
-        )
-        .bind($project)
-        .bind(&search.region_code)
-        .bind(&search.project_type)
-        .bind(&search.stage)
-        .bind(search.last_event_at)
-        .bind(search.first_occurred_at)
-        .bind(search.last_occurred_at)
-        .bind(&search.owner_code)
-        .bind(&search.owner_name)
-        .bind(winners)
-        .bind(sources)
-        .bind(search.investment_fen)
-        .bind(search.contract_price_fen)
-        .bind(search.final_cost_fen)
-        .bind($crate::supervision::search_text(search))
-        .bind(search.first_position)
-        .execute(&mut *$tx)
-        .await?;
-        sqlx::query("DELETE FROM project_terms WHERE project_code = $1").bind($project).execute(&mut *$tx).await?;
-        for term in search.terms() {
-            sqlx::query("INSERT INTO project_terms (term, project_code) VALUES ($1, $2)")
-                .bind(term)
-                .bind($project)
-                .execute(&mut *$tx)
-                .await?;
-        }
-        sqlx::query("DELETE FROM project_deadlines WHERE project_code = $1").bind($project).execute(&mut *$tx).await?;
-        for deadline in &rows.deadlines {
-            sqlx::query(
-                "INSERT INTO project_deadlines (project_code, rule, subject, due_at, source, flag) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_code, rule, subject) DO NOTHING",
-            )
-            .bind($project)
-            .bind(&deadline.rule)
-            .bind(&deadline.subject)
-            .bind(deadline.due_at)
-            .bind(&deadline.source)
-            .bind(&deadline.flag)
-            .execute(&mut *$tx)
-            .await?;
-        }
+            16,
+            &searches,
+            |query, row| query
+                .bind(row.0)
+                .bind(&row.1.region_code)
+                .bind(&row.1.project_type)
+                .bind(&row.1.stage)
+                .bind(row.1.last_event_at)
+                .bind(row.1.first_occurred_at)
+                .bind(row.1.last_occurred_at)
+                .bind(&row.1.owner_code)
+                .bind(&row.1.owner_name)
+                .bind(&row.2)
+                .bind(&row.3)
+                .bind(row.1.investment_fen)
+                .bind(row.1.contract_price_fen)
+                .bind(row.1.final_cost_fen)
+                .bind(&row.4)
+                .bind(row.1.first_position)
+        );
+        $crate::views::for_codes!($tx, "DELETE FROM project_terms WHERE project_code IN ({})", &codes, execute);
+        let terms: Vec<(String, &str)> = projects
+            .iter()
+            .flat_map(|(code, rows)| rows.search.terms().into_iter().map(move |term| (term, *code)))
+            .collect();
+        $crate::views::insert_rows!(
+            $tx,
+            "INSERT INTO project_terms (term, project_code)",
+            "",
+            2,
+            &terms,
+            |query, row| query.bind(&row.0).bind(row.1)
+        );
+        $crate::views::for_codes!($tx, "DELETE FROM project_deadlines WHERE project_code IN ({})", &codes, execute);
+        let deadlines: Vec<(&str, &$crate::DeadlineRow)> = projects
+            .iter()
+            .flat_map(|(code, rows)| rows.deadlines.iter().map(move |deadline| (*code, deadline)))
+            .collect();
+        $crate::views::insert_rows!(
+            $tx,
+            "INSERT INTO project_deadlines (project_code, rule, subject, due_at, source, flag)",
+            "ON CONFLICT (project_code, rule, subject) DO NOTHING",
+            6,
+            &deadlines,
+            |query, row| query
+                .bind(row.0)
+                .bind(&row.1.rule)
+                .bind(&row.1.subject)
+                .bind(row.1.due_at)
+                .bind(&row.1.source)
+                .bind(&row.1.flag)
+        );
     }};
 }
 pub(crate) use write_supervision_rows;
@@ -657,7 +675,19 @@ impl Store {
              ) h ORDER BY h.first_position DESC, h.project_code DESC",
             f.sql()
         );
-        let rows: Vec<HitRow> = fetch_all_as!(self, sql, f);
+        let rows: Vec<HitRow> = match self {
+            Store::Postgres(pool) => {
+                // The plan's cost counts a scan to the end of the index (the
+                // page usually ends far sooner), which makes PostgreSQL spend
+                // more time JIT-compiling it than running it.
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET LOCAL jit = off").execute(&mut *tx).await?;
+                let rows = bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &f.args).fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                rows
+            }
+            Store::Sqlite(pool) => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &f.args).fetch_all(pool).await?,
+        };
         Ok(rows
             .into_iter()
             .map(|(project_code, first_position, summary)| ProjectHit { project_code, first_position, summary })

@@ -4,9 +4,9 @@
 //! order and any number of times, and keeps each project's views equal to the
 //! rendering of its longest gapless prefix of events:
 //!
-//! 1. the project's head row is locked (an `UPDATE … RETURNING`, which takes a
-//!    row lock on PostgreSQL and the write lock on SQLite), so two projector
-//!    instances never render the same project at once;
+//! 1. the project's head row is locked (a `SELECT … FOR UPDATE` on
+//!    PostgreSQL; on SQLite the transaction holds the write lock), so two
+//!    projector instances never render the same project at once;
 //! 2. an event at or below the head is a duplicate: nothing changes;
 //! 3. otherwise it is kept in `projector_events` (idempotent by
 //!    `(project_code, project_seq)`), and if it closes the gap after the head,
@@ -16,6 +16,12 @@
 //! All of it is one transaction, so the views never show a half-applied event,
 //! and the log's offsets can be committed after it (at-least-once delivery,
 //! exactly-once effect).
+//!
+//! [`Store::project_batch`] does the same for many projects in one
+//! transaction (head rows locked in code order), writing every table with
+//! multi-row statements: the embedded projector folds what it polled this
+//! way, and a rebuild a chunk of the log at a time, with each project
+//! rendered ahead of the transaction when the chunk holds its whole history.
 
 use chrono::{DateTime, Utc};
 use gongkai_proto::v1::EventEnvelope;
@@ -117,16 +123,97 @@ impl View {
     }
 }
 
-const LOCK_HEAD: &str =
-    "UPDATE projector_heads SET projected_seq = projected_seq WHERE project_code = $1 RETURNING projected_seq";
-const OPEN_HEAD: &str = "INSERT INTO projector_heads (project_code, projected_seq, position) VALUES ($1, 0, 0) ON CONFLICT (project_code) DO NOTHING";
-const KEEP_EVENT: &str = "INSERT INTO projector_events (project_code, project_seq, position, envelope) VALUES ($1, $2, $3, $4) \
-     ON CONFLICT (project_code, project_seq) DO NOTHING";
-const WAITING_SEQS: &str =
-    "SELECT project_seq FROM projector_events WHERE project_code = $1 AND project_seq > $2 ORDER BY project_seq";
-const PREFIX: &str = "SELECT position, envelope FROM projector_events WHERE project_code = $1 AND project_seq <= $2 \
-     ORDER BY project_seq";
-const MOVE_HEAD: &str = "UPDATE projector_heads SET projected_seq = $2, position = $3 WHERE project_code = $1";
+/// Most bind parameters one statement carries: SQLite allows 32766,
+/// PostgreSQL 65535.
+pub(crate) const MAX_PARAMS: usize = 32_000;
+
+/// How a backend spells bind parameters in a long statement.
+pub(crate) trait Placeholders {
+    /// `$n` (PostgreSQL) rather than `?` (SQLite: sqlx looks every named
+    /// parameter up by name, which makes binding quadratic in their number).
+    const NUMBERED: bool;
+}
+
+impl Placeholders for sqlx::PgConnection {
+    const NUMBERED: bool = true;
+}
+
+impl Placeholders for sqlx::SqliteConnection {
+    const NUMBERED: bool = false;
+}
+
+/// `($1, $2, …), ($k, …), …` (or `(?, ?, …), …`): `rows` tuples of
+/// `columns` placeholders for the connection `_c`'s backend.
+pub(crate) fn placeholders<C: Placeholders + ?Sized>(_c: &C, rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 8);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            if C::NUMBERED {
+                sql.push('$');
+                sql.push_str(&(row * columns + column + 1).to_string());
+            } else {
+                sql.push('?');
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Runs `$head VALUES (…), (…) $tail` over the slice `$rows` inside `$tx`,
+/// as many rows per statement as the bind limit allows; `$bind` binds one
+/// row's `$columns` values to `$query`. Multi-row statements instead of one
+/// round trip per row are what makes a rebuild fast.
+macro_rules! insert_rows {
+    ($tx:ident, $head:expr, $tail:expr, $columns:expr, $rows:expr, |$query:ident, $row:ident| $bind:expr) => {{
+        let columns: usize = $columns;
+        for part in $rows.chunks($crate::views::MAX_PARAMS / columns) {
+            let values = $crate::views::placeholders(&*$tx, part.len(), columns);
+            let sql = format!("{} VALUES {} {}", $head, values, $tail);
+            let mut $query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for $row in part {
+                $query = $bind;
+            }
+            $query.execute(&mut *$tx).await?;
+        }
+    }};
+}
+pub(crate) use insert_rows;
+
+/// Runs `$sql` (a format string whose `{}` becomes `$1, $2, …`) once per
+/// slice of the project codes `$codes` that fits the bind limit, collecting
+/// the rows as `$row` (`fetch_all`) or only executing (`execute`).
+macro_rules! for_codes {
+    ($tx:ident, $sql:expr, $codes:expr, fetch_all as $row:ty) => {{
+        let mut all: Vec<$row> = Vec::new();
+        for part in $codes.chunks($crate::views::MAX_PARAMS) {
+            let list = $crate::views::placeholders(&*$tx, 1, part.len());
+            let list = &list[1..list.len() - 1];
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(format!($sql, list)));
+            for code in part {
+                query = query.bind(code);
+            }
+            all.extend(query.fetch_all(&mut *$tx).await?);
+        }
+        all
+    }};
+    ($tx:ident, $sql:expr, $codes:expr, execute) => {{
+        for part in $codes.chunks($crate::views::MAX_PARAMS) {
+            let list = $crate::views::placeholders(&*$tx, 1, part.len());
+            let list = &list[1..list.len() - 1];
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(format!($sql, list)));
+            for code in part {
+                query = query.bind(code);
+            }
+            query.execute(&mut *$tx).await?;
+        }
+    }};
+}
+pub(crate) use for_codes;
 
 /// Runs `$body` (which may use `?`) inside a write transaction on either
 /// backend, `$tx` being the transaction; the SQL in the body is shared (`$n`
@@ -150,53 +237,155 @@ macro_rules! in_transaction {
     };
 }
 
-/// Replaces one project's rows in one side of the read model.
-macro_rules! replace_project_rows {
-    ($tx:ident, $view:expr, $project:expr, $timeline:expr, $summary:expr) => {{
+/// Replaces the rows of the projects in `$rendered` (`(code, &ProjectViewRows)`)
+/// in one side of the read model.
+macro_rules! replace_view_rows {
+    ($tx:ident, $view:expr, $codes:expr, $rendered:expr, |$rows:ident| ($timeline:expr, $summary:expr)) => {{
         let (timeline_table, projects_table) = ($view.timeline_table(), $view.projects_table());
         // Table names come from `View`, never from input.
-        let delete = format!("DELETE FROM {timeline_table} WHERE project_code = $1");
-        sqlx::query(sqlx::AssertSqlSafe(delete)).bind($project).execute(&mut *$tx).await?;
-        let insert = format!(
-            "INSERT INTO {timeline_table} (project_code, project_seq, event_id, fact_type, occurred_at, recorded_at, entry) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        );
-        for row in $timeline {
-            sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
-                .bind($project)
-                .bind(to_i64(row.project_seq)?)
-                .bind(&row.event_id)
-                .bind(&row.fact_type)
-                .bind(row.occurred_at)
-                .bind(row.recorded_at)
-                .bind(&row.entry)
-                .execute(&mut *$tx)
-                .await?;
+        for_codes!($tx, "DELETE FROM {timeline_table} WHERE project_code IN ({})", $codes, execute);
+        let timeline: Vec<(&str, &TimelineRow)> =
+            $rendered.iter().flat_map(|(code, $rows)| $timeline.iter().map(move |row| (*code, row))).collect();
+        for (_, row) in &timeline {
+            to_i64(row.project_seq)?;
         }
-        let upsert = format!(
-            "INSERT INTO {projects_table} (project_code, name, region_code, project_type, stage, head_seq, last_event_at, summary) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (project_code) DO UPDATE SET name = excluded.name, region_code = excluded.region_code, \
-             project_type = excluded.project_type, stage = excluded.stage, head_seq = excluded.head_seq, \
-             last_event_at = excluded.last_event_at, summary = excluded.summary"
+        insert_rows!(
+            $tx,
+            format!(
+                "INSERT INTO {timeline_table} \
+                 (project_code, project_seq, event_id, fact_type, occurred_at, recorded_at, entry)"
+            ),
+            "",
+            7,
+            &timeline,
+            |query, row| query
+                .bind(row.0)
+                .bind(row.1.project_seq as i64)
+                .bind(&row.1.event_id)
+                .bind(&row.1.fact_type)
+                .bind(row.1.occurred_at)
+                .bind(row.1.recorded_at)
+                .bind(&row.1.entry)
         );
-        let summary: &ProjectRow = $summary;
-        sqlx::query(sqlx::AssertSqlSafe(upsert))
-            .bind($project)
-            .bind(&summary.name)
-            .bind(&summary.region_code)
-            .bind(&summary.project_type)
-            .bind(&summary.stage)
-            .bind(to_i64(summary.head_seq)?)
-            .bind(summary.last_event_at)
-            .bind(&summary.summary)
-            .execute(&mut *$tx)
-            .await?;
+        let summaries: Vec<(&str, &ProjectRow)> = $rendered.iter().map(|(code, $rows)| (*code, $summary)).collect();
+        for (_, summary) in &summaries {
+            to_i64(summary.head_seq)?;
+        }
+        insert_rows!(
+            $tx,
+            format!(
+                "INSERT INTO {projects_table} \
+                 (project_code, name, region_code, project_type, stage, head_seq, last_event_at, summary)"
+            ),
+            "ON CONFLICT (project_code) DO UPDATE SET name = excluded.name, region_code = excluded.region_code, \
+             project_type = excluded.project_type, stage = excluded.stage, head_seq = excluded.head_seq, \
+             last_event_at = excluded.last_event_at, summary = excluded.summary",
+            8,
+            &summaries,
+            |query, row| query
+                .bind(row.0)
+                .bind(&row.1.name)
+                .bind(&row.1.region_code)
+                .bind(&row.1.project_type)
+                .bind(&row.1.stage)
+                .bind(row.1.head_seq as i64)
+                .bind(row.1.last_event_at)
+                .bind(&row.1.summary)
+        );
     }};
 }
 
 fn to_i64(value: u64) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::InvalidEvent(format!("{value} does not fit the database")))
+}
+
+/// One project's events for [`Store::project_batch`].
+#[derive(Debug, Clone, Default)]
+pub struct ProjectEvents {
+    /// The project every event belongs to.
+    pub project_code: String,
+    /// Its events, in any order, possibly repeated or already folded.
+    pub events: Vec<EventEnvelope>,
+    /// The rows of exactly `events`, rendered by the caller outside the
+    /// transaction, when `events` are the project's gapless history from
+    /// seq 1. Used only if the read model holds nothing of the project yet
+    /// (a rebuild); otherwise the project is rendered again from everything
+    /// kept. Rendering ahead lets a rebuild render one chunk while the
+    /// previous one is written.
+    pub rendered: Option<ProjectViewRows>,
+}
+
+/// An event kept in `projector_events`: seq, position, stored envelope.
+type Kept = (i64, i64, Vec<u8>);
+
+/// What the transaction decided for one project of a batch.
+struct Plan<'b> {
+    code: &'b str,
+    /// `(seq, position, stored envelope)` to keep.
+    keep: Vec<Kept>,
+    outcome: Projected,
+    /// The events `1..=head` when the views advance and must be rendered.
+    render: Option<Vec<EventEnvelope>>,
+    /// The position of the new head event.
+    position: i64,
+}
+
+/// An event of a project as the transaction knows it.
+enum Known<'e> {
+    /// Kept by an earlier transaction: its position and stored envelope.
+    Stored(i64, Vec<u8>),
+    /// Arriving now.
+    Incoming(&'e EventEnvelope),
+}
+
+/// Plans one project: which incoming events to keep, where its head goes and
+/// what to render, from its locked `head` and the events kept before. The
+/// flag says the caller's rendering can be used as it is.
+fn plan(project: &ProjectEvents, head: i64, stored: Vec<Kept>) -> Result<(Plan<'_>, bool), StoreError> {
+    use std::collections::BTreeMap;
+    let fresh = stored.is_empty();
+    // Every event known after this batch, by seq; what was kept before wins.
+    let mut known: BTreeMap<i64, Known<'_>> =
+        stored.into_iter().map(|(seq, position, bytes)| (seq, Known::Stored(position, bytes))).collect();
+    let mut keep = Vec::new();
+    for event in &project.events {
+        let seq = to_i64(event.project_seq)?;
+        if seq <= head || known.contains_key(&seq) {
+            continue;
+        }
+        let mut stored = event.clone();
+        stored.position = 0;
+        keep.push((seq, to_i64(event.position)?, stored.encode_to_vec()));
+        known.insert(seq, Known::Incoming(event));
+    }
+    let code = project.project_code.as_str();
+    let plan = |keep, outcome, render, position| Plan { code, keep, outcome, render, position };
+    if keep.is_empty() {
+        return Ok((plan(keep, Projected::Duplicate, None, 0), false));
+    }
+    let new_head = known.keys().zip(1..).take_while(|(seq, want)| **seq == *want).count() as i64;
+    if new_head <= head {
+        return Ok((plan(keep, Projected::Waiting { head: head as u64 }, None, 0), false));
+    }
+    let position = match known.get(&new_head) {
+        Some(Known::Stored(position, _)) => *position,
+        Some(Known::Incoming(event)) => to_i64(event.position)?,
+        None => 0,
+    };
+    let outcome = Projected::Advanced { head: new_head as u64 };
+    // The caller rendered exactly the incoming events: usable when nothing
+    // was kept before and they are the whole history up to the new head.
+    if fresh && project.rendered.is_some() && known.len() as i64 == new_head {
+        return Ok((plan(keep, outcome, None, position), true));
+    }
+    let events = known
+        .range(..=new_head)
+        .map(|(_, known)| match known {
+            Known::Stored(position, bytes) => decode_envelope(*position, bytes),
+            Known::Incoming(event) => Ok((*event).clone()),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((plan(keep, outcome, Some(events), position), false))
 }
 
 impl Store {
@@ -222,49 +411,117 @@ impl Store {
     where
         F: Fn(&[EventEnvelope]) -> ProjectViewRows,
     {
-        let project = project_code;
-        let mut incoming = Vec::with_capacity(events.len());
-        for event in events {
-            let mut stored = event.clone();
-            stored.position = 0;
-            incoming.push((to_i64(event.project_seq)?, to_i64(event.position)?, stored.encode_to_vec()));
+        let batch = [ProjectEvents { project_code: project_code.to_owned(), events: events.to_vec(), rendered: None }];
+        let outcomes = self.project_batch(&batch, render).await?;
+        Ok(outcomes[0])
+    }
+
+    /// Folds the events of several projects in one transaction, each project
+    /// as [`Store::project_events`] would, with every table written by
+    /// multi-row statements. Head rows are locked in project-code order, so
+    /// concurrent batches cannot deadlock. The outcomes follow `batch`.
+    pub async fn project_batch<F>(&self, batch: &[ProjectEvents], render: F) -> Result<Vec<Projected>, StoreError>
+    where
+        F: Fn(&[EventEnvelope]) -> ProjectViewRows,
+    {
+        use std::collections::BTreeMap;
+        let mut codes: Vec<&str> = batch.iter().map(|project| project.project_code.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        if codes.len() != batch.len() {
+            return Err(StoreError::InvalidEvent("a batch names a project twice".to_owned()));
         }
-        let outcome = in_transaction!(self, |tx| {
-            sqlx::query(OPEN_HEAD).bind(project).execute(&mut *tx).await?;
-            let head: i64 = sqlx::query_scalar(LOCK_HEAD).bind(project).fetch_one(&mut *tx).await?;
-            let mut kept = false;
-            for (seq, position, bytes) in incoming.iter().filter(|(seq, _, _)| *seq > head) {
-                sqlx::query(KEEP_EVENT).bind(project).bind(seq).bind(position).bind(bytes).execute(&mut *tx).await?;
-                kept = true;
+        // Only PostgreSQL has row locks; SQLite's transaction holds the write lock.
+        let lock = if self.backend() == crate::Backend::Postgres { " FOR UPDATE" } else { "" };
+        let outcomes = in_transaction!(self, |tx| {
+            insert_rows!(
+                tx,
+                "INSERT INTO projector_heads (project_code, projected_seq, position)",
+                "ON CONFLICT (project_code) DO NOTHING",
+                3,
+                &codes,
+                |query, code| query.bind(*code).bind(0_i64).bind(0_i64)
+            );
+            let heads: BTreeMap<String, i64> = for_codes!(
+                tx,
+                "SELECT project_code, projected_seq FROM projector_heads WHERE project_code IN ({}) \
+                 ORDER BY project_code{lock}",
+                &codes,
+                fetch_all as (String, i64)
+            )
+            .into_iter()
+            .collect();
+            let mut stored: BTreeMap<String, Vec<Kept>> = BTreeMap::new();
+            for (code, seq, position, bytes) in for_codes!(
+                tx,
+                "SELECT project_code, project_seq, position, envelope FROM projector_events \
+                 WHERE project_code IN ({}) ORDER BY project_code, project_seq",
+                &codes,
+                fetch_all as (String, i64, i64, Vec<u8>)
+            ) {
+                stored.entry(code).or_default().push((seq, position, bytes));
             }
-            if !kept {
-                Projected::Duplicate
-            } else {
-                let waiting: Vec<i64> =
-                    sqlx::query_scalar(WAITING_SEQS).bind(project).bind(head).fetch_all(&mut *tx).await?;
-                let new_head =
-                    head + waiting.iter().zip(head + 1..).take_while(|(seq, want)| **seq == *want).count() as i64;
-                if new_head == head {
-                    Projected::Waiting { head: head as u64 }
-                } else {
-                    let rows: Vec<(i64, Vec<u8>)> =
-                        sqlx::query_as(PREFIX).bind(project).bind(new_head).fetch_all(&mut *tx).await?;
-                    let events: Vec<EventEnvelope> = rows
-                        .iter()
-                        .map(|(position, bytes)| decode_envelope(*position, bytes))
-                        .collect::<Result<_, _>>()?;
-                    let last_position = rows.last().map_or(0, |(position, _)| *position);
-                    let views = render(&events);
-                    crate::public::record_public_changes(&mut *tx, project, &views.public_timeline).await?;
-                    replace_project_rows!(tx, View::Public, project, &views.public_timeline, &views.public_project);
-                    replace_project_rows!(tx, View::Full, project, &views.full_timeline, &views.full_project);
-                    crate::supervision::write_supervision_rows!(tx, project, &views.supervision);
-                    sqlx::query(MOVE_HEAD).bind(project).bind(new_head).bind(last_position).execute(&mut *tx).await?;
-                    Projected::Advanced { head: new_head as u64 }
+
+            let mut plans = Vec::with_capacity(batch.len());
+            let mut rendered: Vec<(&str, ProjectViewRows)> = Vec::new();
+            let mut ahead: Vec<(&str, &ProjectViewRows)> = Vec::new();
+            for project in batch {
+                let head = heads.get(&project.project_code).copied().unwrap_or_default();
+                let (mut plan, use_ahead) =
+                    plan(project, head, stored.remove(&project.project_code).unwrap_or_default())?;
+                if let Some(events) = plan.render.take() {
+                    rendered.push((plan.code, render(&events)));
+                } else if let (true, Some(rows)) = (use_ahead, &project.rendered) {
+                    ahead.push((plan.code, rows));
                 }
+                plans.push(plan);
             }
+            let views: Vec<(&str, &ProjectViewRows)> =
+                rendered.iter().map(|(code, rows)| (*code, rows)).chain(ahead).collect();
+            let advanced: Vec<&str> = views.iter().map(|(code, _)| *code).collect();
+
+            let keep: Vec<(&str, &Kept)> =
+                plans.iter().flat_map(|plan| plan.keep.iter().map(|kept| (plan.code, kept))).collect();
+            insert_rows!(
+                tx,
+                "INSERT INTO projector_events (project_code, project_seq, position, envelope)",
+                "ON CONFLICT (project_code, project_seq) DO NOTHING",
+                4,
+                &keep,
+                |query, row| query.bind(row.0).bind(row.1.0).bind(row.1.1).bind(&row.1.2)
+            );
+            if !views.is_empty() {
+                let public: Vec<(&str, &[TimelineRow])> =
+                    views.iter().map(|(code, rows)| (*code, rows.public_timeline.as_slice())).collect();
+                crate::public::record_public_changes(&mut *tx, &public).await?;
+                replace_view_rows!(tx, View::Public, &advanced, &views, |rows| (
+                    rows.public_timeline,
+                    &rows.public_project
+                ));
+                replace_view_rows!(tx, View::Full, &advanced, &views, |rows| (rows.full_timeline, &rows.full_project));
+                let supervision: Vec<(&str, &crate::SupervisionRows)> =
+                    views.iter().map(|(code, rows)| (*code, &rows.supervision)).collect();
+                crate::supervision::write_supervision_rows!(tx, &supervision);
+                let moved: Vec<(&str, i64, i64)> = plans
+                    .iter()
+                    .filter_map(|plan| match plan.outcome {
+                        Projected::Advanced { head } => Some((plan.code, head as i64, plan.position)),
+                        _ => None,
+                    })
+                    .collect();
+                insert_rows!(
+                    tx,
+                    "INSERT INTO projector_heads (project_code, projected_seq, position)",
+                    "ON CONFLICT (project_code) DO UPDATE SET projected_seq = excluded.projected_seq, \
+                     position = excluded.position",
+                    3,
+                    &moved,
+                    |query, row| query.bind(row.0).bind(row.1).bind(row.2)
+                );
+            }
+            plans.iter().map(|plan| plan.outcome).collect::<Vec<_>>()
         });
-        Ok(outcome)
+        Ok(outcomes)
     }
 
     /// A project's timeline in `view`, as encoded `TimelineEntry` messages in
@@ -315,6 +572,31 @@ impl Store {
         let rows: Vec<(i64, Vec<u8>)> = match self {
             Store::Postgres(pool) => sqlx::query_as(query).bind(after).bind(i64::from(limit)).fetch_all(pool).await?,
             Store::Sqlite(pool) => sqlx::query_as(query).bind(after).bind(i64::from(limit)).fetch_all(pool).await?,
+        };
+        rows.iter().map(|(position, bytes)| decode_envelope(*position, bytes)).collect()
+    }
+
+    /// Events at positions up to `end`, in `(project_code, project_seq)`
+    /// order, after the event `after` names (project code and seq) when
+    /// given, at most `limit`: a rebuild reads the log this way so that each
+    /// project's events arrive together and it is rendered once.
+    pub async fn events_by_project(
+        &self,
+        after: Option<(&str, u64)>,
+        end: u64,
+        limit: u32,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        let query = "SELECT position, envelope FROM events WHERE position <= $1 AND (project_code, project_seq) > ($2, $3) \
+                     ORDER BY project_code, project_seq LIMIT $4";
+        let (code, seq) = after.unwrap_or(("", 0));
+        let (end, seq, limit) = (to_i64(end)?, to_i64(seq)?, i64::from(limit));
+        let rows: Vec<(i64, Vec<u8>)> = match self {
+            Store::Postgres(pool) => {
+                sqlx::query_as(query).bind(end).bind(code).bind(seq).bind(limit).fetch_all(pool).await?
+            }
+            Store::Sqlite(pool) => {
+                sqlx::query_as(query).bind(end).bind(code).bind(seq).bind(limit).fetch_all(pool).await?
+            }
         };
         rows.iter().map(|(position, bytes)| decode_envelope(*position, bytes)).collect()
     }
