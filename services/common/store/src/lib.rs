@@ -14,6 +14,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+mod bulk;
 mod events;
 mod heads;
 mod outbox;
@@ -21,6 +22,7 @@ mod public;
 mod supervision;
 mod views;
 
+pub use bulk::StreamEvent;
 pub use events::{AppendOutcome, EventCounts, NewEvent, StoredEvent};
 pub use outbox::*;
 pub use public::*;
