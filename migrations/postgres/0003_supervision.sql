@@ -46,7 +46,9 @@ CREATE INDEX project_search_region ON project_search (region_code, first_positio
     INCLUDE (stage, project_type, investment_fen);
 CREATE INDEX project_search_stage ON project_search (stage, first_position DESC, project_code DESC)
     INCLUDE (region_code, project_type, investment_fen);
-CREATE INDEX project_search_investment ON project_search (investment_fen);
+-- A narrow amount range is read from here and sorted: few rows, no table.
+CREATE INDEX project_search_investment ON project_search (investment_fen)
+    INCLUDE (first_position, project_code, region_code, stage, project_type);
 CREATE INDEX project_search_owner ON project_search (owner_code);
 
 -- Character bigrams (and single characters of one-character words) of the
