@@ -12,7 +12,8 @@
 # no retries: the raw PostgreSQL bench does exactly that work), for
 # BENCH_LOAD_DURATION (30s) unless the options name --count or --duration.
 # Then it waits for the relay and the projector to catch up and reports how
-# long that took. Writes $BENCH_OUT/NAME.json.
+# long that took (or how far behind they are after BENCH_DRAIN_TIMEOUT, 60 s).
+# Writes $BENCH_OUT/NAME.json.
 #
 # Extra work on the postgres shape, for the raw benches:
 #   BENCH_SAMPLE_ENVELOPE=1  envelope.json (sizes of the stored envelopes) and
@@ -34,7 +35,7 @@ shift 2
 BENCH_TAG="$name"
 extra=("$@")
 duration=${BENCH_LOAD_DURATION:-30s}
-drain_timeout=${BENCH_DRAIN_TIMEOUT:-120}
+drain_timeout=${BENCH_DRAIN_TIMEOUT:-60}
 
 need_commands sqlite3:sqlite3 psql:postgresql-client jq:jq
 build_gongkai

@@ -25,7 +25,8 @@
 # BENCH_VISIBILITY_DURATION [30s], BENCH_REBUILD_EVENTS [1000000],
 # BENCH_REBUILD_STORAGE [default|postgres], BENCH_SEARCH_PROJECTS [100000],
 # BENCH_PROJECTS [100000], BENCH_SUBMISSIONS [26000], BENCH_URLS [2000],
-# BENCH_WRK_DURATION [20s], BENCH_FIXED_RATE [500], BENCH_FIXED_DURATION [30s].
+# BENCH_WRK_DURATION [20s], BENCH_FIXED_RATE [500], BENCH_FIXED_DURATION [30s],
+# BENCH_DRAIN_TIMEOUT [60] (seconds to wait for relay and projector after a load).
 # BENCH_SKIP_BUILD=1 benches the release binaries already built.
 #
 # Each bench's output goes to target/bench/run-<UTC>/logs/<bench>.log; the
