@@ -150,7 +150,10 @@ def main():
     print(f"{host['cpus']} CPUs ({host['cpu']}), load average {host['load_average'][2]:.1f} over the last 15 minutes")
     header = ["measure", "gongkai", "raw limit", "ratio", "target", "met"]
     widths = [max(len(str(c)) for c in column) for column in zip(header, *(row["cells"] for row in table))]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+    def line(cells):
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+
     print(line(header))
     print(line(["-" * w for w in widths]))
     for row in table:
