@@ -1,15 +1,21 @@
 //! The public change feed under concurrent projection: a reader following the
 //! feed while many projector transactions commit out of order sees every
 //! change exactly once (no skips, no repeats), on PostgreSQL and SQLite.
+//! With it, the projector's batches (`Store::project_batch`), which keep the
+//! per-project rules of `project_event`, and whole streams appended at once
+//! (`Store::append_streams`), which must be gapless and chained.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use gongkai_proto::v1::EventEnvelope;
-use gongkai_store::{ChangeCursor, PoolOptions, ProjectRow, ProjectViewRows, Store, TimelineRow};
+use gongkai_proto::v1::{Domain, EventEnvelope};
+use gongkai_store::{
+    ChangeCursor, PoolOptions, ProjectEvents, ProjectRow, ProjectViewRows, Projected, Store, StreamEvent, TimelineRow,
+    View,
+};
 
 const PROJECTS: usize = 12;
 const EVENTS: u64 = 15;
@@ -19,6 +25,11 @@ const EVENTS: u64 = 15;
 fn render(events: &[EventEnvelope]) -> ProjectViewRows {
     let last = events.last().expect("at least one event");
     std::thread::sleep(Duration::from_millis(u64::from(last.project_seq as u32 % 4) * 2));
+    rows(events, "")
+}
+
+/// One public entry per event; the summary says who rendered it.
+fn rows(events: &[EventEnvelope], by: &str) -> ProjectViewRows {
     let timeline: Vec<TimelineRow> = events
         .iter()
         .map(|e| TimelineRow {
@@ -35,9 +46,9 @@ fn render(events: &[EventEnvelope]) -> ProjectViewRows {
         region_code: "230113".to_owned(),
         project_type: "ppp".to_owned(),
         stage: "approval".to_owned(),
-        head_seq: last.project_seq,
+        head_seq: events.last().map_or(0, |last| last.project_seq),
         last_event_at: Utc::now(),
-        summary: Vec::new(),
+        summary: by.as_bytes().to_vec(),
     };
     ProjectViewRows {
         public_timeline: timeline.clone(),
@@ -140,4 +151,148 @@ async fn sqlite_change_feed_never_skips_a_late_commit() {
         .expect("SQLite opens");
     store.migrate().await.expect("migrates");
     follow_the_feed_under_concurrent_writes(store).await;
+}
+
+// Batches and bulk appends.
+
+fn event(project: &str, seq: u64) -> EventEnvelope {
+    EventEnvelope {
+        event_id: format!("{project}/{seq}"),
+        subject: project.to_owned(),
+        project_seq: seq,
+        position: seq,
+        ..EventEnvelope::default()
+    }
+}
+
+async fn batches_keep_the_per_project_rules(store: Store) {
+    let (a, b, c) = ("2024-230113-77-01-000001", "2024-230113-77-01-000002", "2024-230113-77-01-000003");
+    store.project_event(&event(c, 1), |events| rows(events, "live")).await.expect("projects");
+    let rendered = AtomicUsize::new(0);
+    let render = |events: &[EventEnvelope]| {
+        rendered.fetch_add(1, Ordering::SeqCst);
+        rows(events, "in transaction")
+    };
+    let whole: Vec<EventEnvelope> = (1..=3).map(|seq| event(a, seq)).collect();
+    let batch = [
+        ProjectEvents { project_code: a.to_owned(), rendered: Some(rows(&whole, "ahead")), events: whole },
+        ProjectEvents { project_code: b.to_owned(), events: vec![event(b, 2)], rendered: Some(rows(&[], "ahead")) },
+        ProjectEvents { project_code: c.to_owned(), events: vec![event(c, 1)], rendered: None },
+    ];
+    let outcomes = store.project_batch(&batch, render).await.expect("folds");
+    assert_eq!(outcomes, [Projected::Advanced { head: 3 }, Projected::Waiting { head: 0 }, Projected::Duplicate]);
+    assert_eq!(rendered.load(Ordering::SeqCst), 0, "a whole new history uses the rendering given");
+    assert_eq!(store.project_summary(View::Full, a).await.expect("reads"), Some(b"ahead".to_vec()));
+    assert_eq!(store.timeline(View::Public, a).await.expect("reads").len(), 3);
+
+    // The gap closes: b is rendered from what was kept plus what arrives,
+    // not from the rendering given (it covers only the new event).
+    let batch = [ProjectEvents {
+        project_code: b.to_owned(),
+        events: vec![event(b, 1)],
+        rendered: Some(rows(&[event(b, 1)], "ahead")),
+    }];
+    let outcomes = store.project_batch(&batch, render).await.expect("folds");
+    assert_eq!(outcomes, [Projected::Advanced { head: 2 }]);
+    assert_eq!(rendered.load(Ordering::SeqCst), 1);
+    assert_eq!(store.project_summary(View::Full, b).await.expect("reads"), Some(b"in transaction".to_vec()));
+    assert_eq!(
+        store.timeline(View::Full, b).await.expect("reads"),
+        [b"2024-230113-77-01-000002/1", b"2024-230113-77-01-000002/2"]
+    );
+
+    let twice = [ProjectEvents::default(), ProjectEvents::default()];
+    assert!(store.project_batch(&twice, render).await.is_err(), "a project named twice is refused");
+}
+
+/// A stream of `count` chained events of `project`.
+fn stream(project: &str, count: u64) -> Vec<EventEnvelope> {
+    let mut prev = String::new();
+    (1..=count)
+        .map(|seq| {
+            let hash = format!("{seq:064x}");
+            EventEnvelope {
+                event_id: uuid::Uuid::now_v7().hyphenated().to_string(),
+                r#type: "gongkai.v1.ProjectApproved".to_owned(),
+                source: "bench".to_owned(),
+                subject: project.to_owned(),
+                project_seq: seq,
+                occurred_at: Some(prost_types::Timestamp { seconds: 1_700_000_000, nanos: 0 }),
+                recorded_at: Some(prost_types::Timestamp { seconds: 1_700_000_000, nanos: 0 }),
+                request_id: format!("{project}-{seq}"),
+                prev_hash: std::mem::replace(&mut prev, hash.clone()),
+                hash,
+                domain: Domain::Projects as i32,
+                ..EventEnvelope::default()
+            }
+        })
+        .collect()
+}
+
+async fn streams_are_appended_whole_and_chained(store: Store) {
+    let append = async |events: &[EventEnvelope]| {
+        let events: Vec<StreamEvent<'_>> = events
+            .iter()
+            .map(|envelope| StreamEvent {
+                envelope,
+                region_code: "230113",
+                request_digest: [7; 32],
+                topic: "gongkai.projects.v1",
+            })
+            .collect();
+        store.append_streams(&events).await
+    };
+    let mut broken = stream("2024-230113-77-01-000009", 3);
+    broken[2].prev_hash = broken[0].hash.clone();
+    assert!(append(&broken).await.is_err(), "a broken chain is refused");
+    let mut gap = stream("2024-230113-77-01-000009", 3);
+    gap.remove(1);
+    assert!(append(&gap).await.is_err(), "a gap is refused");
+    assert_eq!(store.event_counts().await.expect("counts").events, 0, "a refused call writes nothing");
+
+    let mut events = stream("2024-230113-77-01-000001", 4);
+    events.extend(stream("2024-230113-77-01-000002", 2));
+    append(&events).await.expect("appends");
+    let counts = store.event_counts().await.expect("counts");
+    assert_eq!((counts.events, counts.streams, counts.outbox), (6, 2, 6));
+    assert_eq!(store.stream_head("2024-230113-77-01-000001").await.expect("reads").map(|(seq, _)| seq), Some(4));
+    let loaded = store.load_stream("2024-230113-77-01-000002").await.expect("reads");
+    assert_eq!(loaded.iter().map(|e| e.project_seq).collect::<Vec<_>>(), [1, 2]);
+    assert!(append(&stream("2024-230113-77-01-000002", 1)).await.is_err(), "a stream that exists is refused");
+}
+
+async fn postgres() -> Store {
+    let url = gongkai_testkit::fresh_postgres_database().await;
+    let store = Store::connect(&url, &PoolOptions::default()).await.expect("PostgreSQL reachable");
+    store.migrate().await.expect("migrates");
+    store
+}
+
+async fn sqlite(dir: &tempfile::TempDir) -> Store {
+    let url = gongkai_testkit::fresh_sqlite_url(dir.path());
+    let store = Store::connect(&url, &PoolOptions::default()).await.expect("SQLite opens");
+    store.migrate().await.expect("migrates");
+    store
+}
+
+#[tokio::test]
+async fn postgres_batches_keep_the_per_project_rules() {
+    batches_keep_the_per_project_rules(postgres().await).await;
+}
+
+#[tokio::test]
+async fn sqlite_batches_keep_the_per_project_rules() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    batches_keep_the_per_project_rules(sqlite(&dir).await).await;
+}
+
+#[tokio::test]
+async fn postgres_streams_are_appended_whole_and_chained() {
+    streams_are_appended_whole_and_chained(postgres().await).await;
+}
+
+#[tokio::test]
+async fn sqlite_streams_are_appended_whole_and_chained() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    streams_are_appended_whole_and_chained(sqlite(&dir).await).await;
 }
