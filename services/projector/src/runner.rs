@@ -18,6 +18,7 @@ use prost::Message as _;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::{ClientConfig, Message as _};
 use tokio_util::sync::CancellationToken;
+use futures_util::FutureExt as _;
 use tracing::Instrument as _;
 
 use crate::{render, rows};
@@ -150,6 +151,9 @@ async fn run_embedded(
     Ok(())
 }
 
+/// Events folded in one transaction by the live Kafka projector, at most.
+const KAFKA_BATCH: usize = 1000;
+
 fn consumer(kafka: &KafkaSource) -> Result<StreamConsumer, ProjectorError> {
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", &kafka.bootstrap_servers)
@@ -184,11 +188,11 @@ async fn run_kafka(store: Store, kafka: KafkaSource, shutdown: CancellationToken
     let consumer = consumer(&kafka)?;
     tracing::info!(group = %kafka.group_id, "Projector consuming the domain topics.");
     loop {
-        let message = tokio::select! {
+        let first = tokio::select! {
             () = shutdown.cancelled() => break,
             message = consumer.recv() => message,
         };
-        let message = match message {
+        let first = match first {
             Ok(message) => message,
             Err(error) => {
                 tracing::warn!(%error, "Kafka consumer error; retrying.");
@@ -196,32 +200,51 @@ async fn run_kafka(store: Store, kafka: KafkaSource, shutdown: CancellationToken
                 continue;
             }
         };
-        match message.payload().map(EventEnvelope::decode) {
-            Some(Ok(event)) => {
-                // Part of the submission's trace when the relay sent one.
-                let span = tracing::info_span!(
-                    "projector.fold",
-                    otel.kind = "consumer",
-                    project = event.subject.as_str(),
-                    seq = event.project_seq,
-                );
-                if let Some(traceparent) = gongkai_bus::kafka::traceparent(&message) {
-                    gongkai_telemetry::propagation::continue_trace(&span, traceparent);
+        // Whatever else the consumer already holds joins the batch: under load
+        // one transaction folds many events, when idle a batch is one event
+        // and nothing waits for company.
+        let mut messages = vec![first];
+        while messages.len() < KAFKA_BATCH {
+            match consumer.recv().now_or_never() {
+                Some(Ok(message)) => messages.push(message),
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "Kafka consumer error; folding what arrived.");
+                    break;
                 }
-                project(&store, &event).instrument(span).await?;
+                None => break,
             }
-            // A value that is not an envelope can never be projected; skipping
-            // it (loudly) keeps the partition moving.
-            Some(Err(error)) => tracing::error!(
-                topic = message.topic(),
-                partition = message.partition(),
-                offset = message.offset(),
-                %error,
-                "Undecodable event skipped."
-            ),
-            None => tracing::error!(topic = message.topic(), offset = message.offset(), "Empty message skipped."),
         }
-        consumer.store_offset_from_message(&message)?;
+        let mut events = Vec::with_capacity(messages.len());
+        let mut traceparents = Vec::new();
+        for message in &messages {
+            match message.payload().map(EventEnvelope::decode) {
+                Some(Ok(event)) => {
+                    traceparents.extend(gongkai_bus::kafka::traceparent(message));
+                    events.push(event);
+                }
+                // A value that is not an envelope can never be projected;
+                // skipping it (loudly) keeps the partition moving.
+                Some(Err(error)) => tracing::error!(
+                    topic = message.topic(),
+                    partition = message.partition(),
+                    offset = message.offset(),
+                    %error,
+                    "Undecodable event skipped."
+                ),
+                None => tracing::error!(topic = message.topic(), offset = message.offset(), "Empty message skipped."),
+            }
+        }
+        if !events.is_empty() {
+            // Part of the submissions' traces when the relay sent them: a
+            // child of the first, linked to the others.
+            let span = tracing::info_span!("projector.fold", otel.kind = "consumer", events = events.len());
+            gongkai_telemetry::propagation::continue_traces(&span, traceparents);
+            fold_batch(&store, events).instrument(span).await?;
+        }
+        // Offsets only after the batch's transaction committed.
+        for message in &messages {
+            consumer.store_offset_from_message(message)?;
+        }
     }
     // Drain: what was projected is committed before the process exits.
     if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
