@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
 use gongkai_domain::kinds::{DOMAINS, topic};
 use gongkai_proto::v1::EventEnvelope;
 use gongkai_store::{ProjectEvents, Projected, Store};
@@ -18,7 +19,6 @@ use prost::Message as _;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::{ClientConfig, Message as _};
 use tokio_util::sync::CancellationToken;
-use futures_util::FutureExt as _;
 use tracing::Instrument as _;
 
 use crate::{render, rows};
