@@ -348,7 +348,8 @@ fn copy_statements() -> Vec<String> {
         ),
         format!(
             "INSERT INTO projector_heads (project_code, projected_seq, position) \
-             SELECT m.c, t.projected_seq, (SELECT MAX(e.position) FROM events e WHERE e.project_code = m.c) {}",
+             SELECT m.c, t.projected_seq, (SELECT e.position FROM events e \
+             WHERE e.project_code = m.c AND e.project_seq = t.projected_seq) {}",
             code("projector_heads")
         ),
     ]
