@@ -215,6 +215,99 @@ async fn the_site_and_open_data_show_the_ppp_lifecycle() {
     server.await.expect("joins").expect("site ran");
 }
 
+/// Counts a project page's timeline items.
+fn items(page: &str) -> usize {
+    page.matches(r#"<li id="seq-"#).count()
+}
+
+/// GETs a project page until it shows `want` timeline items, failing after
+/// `bound`; returns how long it took.
+async fn until_items(url: &str, accept_language: &str, want: usize, bound: Duration) -> Duration {
+    let started = std::time::Instant::now();
+    loop {
+        let (status, page) = get_with(url, accept_language).await;
+        if status == 200 && items(&page) == want {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < bound,
+            "{url} ({accept_language}) still shows {} items after {bound:?}",
+            items(&page)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Project pages are cached per language and replaced soon after the project
+/// changes: the site follows its change feed and evicts the project. A 404
+/// is not cached, so a project published later shows.
+#[tokio::test]
+async fn a_cached_project_page_is_replaced_soon_after_the_project_changes() {
+    let crate::support::Embedded { _dir, gongkai: _gongkai, clients, store } = crate::support::Embedded::start().await;
+    let lifecycle = ppp_lifecycle("2024-230113-77-01-000031", "cache");
+    let code = &lifecycle.project_code;
+    let mut requests = lifecycle.requests.clone().into_iter();
+    let mut head = 0;
+    for request in requests.by_ref().take(2) {
+        head = clients.send(request).await.expect("accepted").project_seq;
+    }
+    wait_for_public_seq(&store, code, head, Duration::from_secs(20)).await;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(gongkai_site::serve(store.clone(), listener, async {
+        let _ = stopped.await;
+    }));
+    let url = format!("{base}/projects/{code}");
+    // Long enough for the follower's first poll, so later pages come from the cache.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Each language is its own cached page, with the page's headers.
+    for _ in 0..2 {
+        let response = reqwest::Client::new().get(&url).header("accept-language", "en").send().await.expect("GET");
+        assert_eq!(response.status(), 200);
+        let headers = response.headers().clone();
+        assert_eq!(headers["content-language"], "en");
+        assert_eq!(headers["vary"], "Accept-Language");
+        assert!(headers["content-type"].to_str().expect("text").starts_with("text/html"));
+        let english = response.text().await.expect("body");
+        assert!(english.contains(r#"<html lang="en">"#), "English by Accept-Language");
+        assert_eq!(items(&english), head as usize);
+        let (_, chinese) = get_with(&url, "zh-CN").await;
+        assert!(chinese.contains(r#"<html lang="zh-CN">"#), "Chinese is not served the English page");
+        assert_eq!(items(&chinese), head as usize);
+        let (_, switched) = http_get(&format!("{url}?lang=en")).await;
+        assert!(switched.contains(r#"<html lang="en">"#) && switched.contains("?lang=zh"), "English by the switch");
+        assert!(switched.contains("/projects?lang=en"), "the switch's links keep the language");
+        assert!(!english.contains("/projects?lang=en"), "the header's English has plain links");
+    }
+
+    // A new fact shows on every cached variant within a second of going public.
+    let request = requests.next().expect("a third fact");
+    head = clients.send(request).await.expect("accepted").project_seq;
+    wait_for_public_seq(&store, code, head, Duration::from_secs(20)).await;
+    let bound = Duration::from_secs(2);
+    for accept_language in ["zh-CN", "en"] {
+        let took = until_items(&url, accept_language, head as usize, bound).await;
+        println!("{accept_language} page replaced {took:?} after the fact went public");
+    }
+    let (_, switched) = http_get(&format!("{url}?lang=en")).await;
+    assert_eq!(items(&switched), head as usize, "the switched English page is replaced too");
+
+    // An unknown project's 404 does not outlive its publication.
+    let later = ppp_lifecycle("2024-230113-77-01-000032", "cache-later");
+    let later_url = format!("{base}/projects/{}", later.project_code);
+    let (status, _) = http_get(&later_url).await;
+    assert_eq!(status, 404);
+    let seq = clients.send(later.requests[0].clone()).await.expect("accepted").project_seq;
+    wait_for_public_seq(&store, &later.project_code, seq, Duration::from_secs(20)).await;
+    until_items(&later_url, "zh-CN", seq as usize, bound).await;
+
+    let _ = stop.send(());
+    server.await.expect("joins").expect("site ran");
+}
+
 /// Waits until the projector has folded every stored event of `project`.
 async fn wait_until_projected(store: &gongkai_store::Store, project: &str) {
     let head = store.load_stream(project).await.expect("stream").len() as u64;

@@ -18,6 +18,7 @@
 //! | `/api/v1/changes?after=<cursor>` | public change feed (see `gongkai_store::public`) |
 //! | `/api/v1/bulk.jsonl` | every public project and timeline, streamed |
 
+mod cache;
 pub mod opendata;
 mod text;
 
@@ -28,7 +29,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -41,8 +42,11 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::net::TcpListener;
 
+use cache::{CachedPage, PageCache, Variant};
 pub use opendata::{OCID_PREFIX, ocid};
-use text::{Lang, STAGES, day, instant, stage_name, time_left, type_name, when, yuan_exact, yuan_human};
+use text::{
+    Lang, STAGES, day, instant, stage_name, time_left, time_left_holds_until, type_name, when, yuan_exact, yuan_human,
+};
 
 /// Failures while running the site.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +66,8 @@ const PAGE_SIZE: u32 = 20;
 struct SiteState {
     store: Store,
     clock: Clock,
+    /// Rendered project pages; see `cache`.
+    pages: Arc<PageCache>,
 }
 
 impl std::fmt::Debug for SiteState {
@@ -77,6 +83,18 @@ pub fn router(store: Store) -> Router {
 
 /// The site's routes over `store`, telling time by `clock`.
 pub fn router_with_clock(store: Store, clock: Clock) -> Router {
+    router_with_cache(store, clock, cache::DEFAULT_CAPACITY_BYTES)
+}
+
+/// The site's routes, caching up to `cache_bytes` of rendered project pages.
+/// Outside a Tokio runtime nothing follows the change feed, so nothing cached
+/// is ever served.
+fn router_with_cache(store: Store, clock: Clock, cache_bytes: u64) -> Router {
+    let pages = Arc::new(PageCache::new(cache_bytes));
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        // Ends once the router, holding the only strong reference, is dropped.
+        runtime.spawn(cache::follow(store.clone(), Arc::downgrade(&pages)));
+    }
     Router::new()
         .route("/", get(home))
         .route("/projects", get(project_list))
@@ -90,7 +108,7 @@ pub fn router_with_clock(store: Store, clock: Clock) -> Router {
         .route("/api/v1/bulk.jsonl", get(bulk))
         .route("/healthz", get(healthz))
         .fallback(fallback)
-        .with_state(SiteState { store, clock })
+        .with_state(SiteState { store, clock, pages })
 }
 
 /// Serves the site on `listener` until `shutdown` resolves, finishing the
@@ -318,21 +336,28 @@ struct LangQuery {
 
 fn html(page: impl Template, status: StatusCode, lang: Lang) -> Response {
     match page.render() {
-        Ok(body) => (
-            status,
-            [
-                (header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.tag())),
-                (header::VARY, HeaderValue::from_static("Accept-Language")),
-                (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=30")),
-            ],
-            Html(body),
-        )
-            .into_response(),
-        Err(error) => {
-            tracing::error!(error = %error, "Template failed.");
-            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
-        }
+        Ok(body) => html_bytes(status, lang, Bytes::from(body)),
+        Err(error) => template_failed(&error),
     }
+}
+
+/// A rendered page with the headers every HTML page carries.
+fn html_bytes(status: StatusCode, lang: Lang, body: Bytes) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.tag())),
+            (header::VARY, HeaderValue::from_static("Accept-Language")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=30")),
+        ],
+        Html(body),
+    )
+        .into_response()
+}
+
+fn template_failed(error: &askama::Error) -> Response {
+    tracing::error!(error = %error, "Template failed.");
+    (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
 }
 
 fn unavailable(error: StoreError) -> Response {
@@ -660,7 +685,12 @@ fn role_name(lang: Lang, role: gongkai_proto::v1::PartyRole) -> &'static str {
 /// Legal clocks still running at `now`: the latest clock of each kind per
 /// tender and lot (a later amendment moves a deadline), over entries not
 /// superseded by a correction.
-fn running_clocks(lang: Lang, entries: &[TimelineEntry], now: DateTime<Utc>) -> Vec<ClockView> {
+/// Also returns the last instant at which their text still holds.
+fn running_clocks(
+    lang: Lang,
+    entries: &[TimelineEntry],
+    now: DateTime<Utc>,
+) -> (Vec<ClockView>, Option<DateTime<Utc>>) {
     let mut latest: BTreeMap<(String, String, String), &gongkai_proto::v1::LegalClock> = BTreeMap::new();
     for entry in entries.iter().filter(|e| e.superseded_by_event_id.is_empty()) {
         for clock in &entry.clocks {
@@ -690,7 +720,8 @@ fn running_clocks(lang: Lang, entries: &[TimelineEntry], now: DateTime<Utc>) -> 
         })
         .collect();
     running.sort_by_key(|(ends, _)| *ends);
-    running.into_iter().map(|(_, view)| view).collect()
+    let holds_until = running.iter().map(|(ends, _)| time_left_holds_until(now, *ends)).min();
+    (running.into_iter().map(|(_, view)| view).collect(), holds_until)
 }
 
 async fn project_page(
@@ -700,6 +731,13 @@ async fn project_page(
     headers: HeaderMap,
 ) -> Response {
     let (lang, by_switch) = Lang::negotiate(q.lang.as_deref(), &headers);
+    let variant = Variant::of(lang, by_switch);
+    let now = (state.clock)();
+    if let Some(page) = state.pages.get(&code, variant, now) {
+        return html_bytes(StatusCode::OK, page.lang, page.body.clone());
+    }
+    // Taken before reading, so an eviction during the render is noticed.
+    let generation = state.pages.generation();
     let (project, entries) = match load(&state.store, &code).await {
         Ok(Some(found)) => found,
         Ok(None) => {
@@ -789,6 +827,7 @@ async fn project_page(
     if let Some(fen) = summary.final_cost_fen {
         figure(("决算总投资", "Final cost"), fen);
     }
+    let (clocks, valid_until) = running_clocks(lang, &entries, now);
     let page = ProjectPage {
         page: page_meta(lang, by_switch, format!("{} · 公开 gongkai", project.name), &format!("/projects/{code}")),
         name: project.name.clone(),
@@ -797,7 +836,7 @@ async fn project_page(
         owner: summary.owner.as_ref().map(|o| o.name.clone()).unwrap_or_default(),
         stage_note,
         stage_bar,
-        clocks: running_clocks(lang, &entries, (state.clock)()),
+        clocks,
         figures,
         entries: views,
         chain_head: summary.chain_head_hash.clone(),
@@ -805,7 +844,12 @@ async fn project_page(
         tenders: opendata::tender_codes(&entries),
         code,
     };
-    html(page, StatusCode::OK, lang)
+    let body = match page.render() {
+        Ok(body) => Bytes::from(body),
+        Err(error) => return template_failed(&error),
+    };
+    state.pages.insert(&page.code, variant, generation, CachedPage { lang, body: body.clone(), valid_until });
+    html_bytes(StatusCode::OK, lang, body)
 }
 
 fn json_response(value: &serde_json::Value) -> Response {

@@ -142,6 +142,26 @@ pub(crate) fn time_left(lang: Lang, now: DateTime<Utc>, ends_at: DateTime<Utc>) 
     }
 }
 
+/// The last instant at which [`time_left`] still reads as it does at `now`
+/// (and the clock, ending at `ends_at`, is still running): pages showing it
+/// are cached until then.
+pub(crate) fn time_left_holds_until(now: DateTime<Utc>, ends_at: DateTime<Utc>) -> DateTime<Utc> {
+    let seconds = (ends_at - now).num_seconds().max(0);
+    // The text depends on whole seconds left; it holds while at least `floor` are.
+    let floor = if seconds >= 86_400 {
+        let days = (seconds + 86_399) / 86_400;
+        ((days - 1) * 86_400 + 1).max(86_400)
+    } else {
+        let hours = ((seconds + 3_599) / 3_600).max(1);
+        if hours == 1 {
+            // The last hour reads the same until the clock stops running.
+            return ends_at - chrono::Duration::nanoseconds(1);
+        }
+        (hours - 1) * 3_600 + 1
+    };
+    ends_at - chrono::Duration::seconds(floor)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +193,21 @@ mod tests {
         let now = DateTime::from_timestamp(1_700_000_000, 0).expect("time");
         assert_eq!(time_left(Lang::Zh, now, now + chrono::Duration::hours(36)), "还剩 2 天");
         assert_eq!(time_left(Lang::En, now, now + chrono::Duration::hours(5)), "5 hours left");
+    }
+
+    #[test]
+    fn a_clock_text_holds_until_the_instant_it_changes() {
+        let now = DateTime::from_timestamp(1_700_000_000, 0).expect("time");
+        for left in [90_000_i64, 86_400, 86_401, 200_000, 7_200, 7_201, 3_601, 3_600, 5] {
+            let ends = now + chrono::Duration::seconds(left) + chrono::Duration::milliseconds(300);
+            let until = time_left_holds_until(now, ends);
+            assert!(until >= now, "{left}: holds until before now");
+            assert_eq!(time_left(Lang::En, until, ends), time_left(Lang::En, now, ends), "{left} s left");
+            let after = until + chrono::Duration::nanoseconds(1);
+            assert!(
+                after >= ends || time_left(Lang::En, after, ends) != time_left(Lang::En, now, ends),
+                "{left} s left: the text still holds after {until}"
+            );
+        }
     }
 }

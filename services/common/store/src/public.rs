@@ -368,6 +368,27 @@ impl Store {
         Ok(rows)
     }
 
+    /// Where the public change feed ends now: the cursor of its last row that
+    /// [`Store::public_changes_after`] would already return (the start when the
+    /// feed is empty), so a follower can begin there without reading history.
+    pub async fn public_changes_head(&self) -> Result<ChangeCursor, StoreError> {
+        let row: Option<(i64, i64)> = match self {
+            Store::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT transaction_id::text::bigint, id FROM public_changes \
+                     WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+                     ORDER BY transaction_id DESC, id DESC LIMIT 1",
+                )
+                .fetch_optional(pool)
+                .await?
+            }
+            Store::Sqlite(pool) => {
+                sqlx::query_as("SELECT 0, id FROM public_changes ORDER BY id DESC LIMIT 1").fetch_optional(pool).await?
+            }
+        };
+        Ok(row.map(|(xid, id)| ChangeCursor { transaction_id: xid.max(0) as u64, id }).unwrap_or_default())
+    }
+
     /// The public change feed after `after` (the start when `None`), at most
     /// `limit` changes, in feed order; see the module docs for why a late
     /// commit is never skipped.

@@ -1,0 +1,283 @@
+//! Rendered project pages kept in memory, evicted by the public change feed.
+//!
+//! A project page costs two store reads, the decoding of up to a few dozen
+//! timeline entries and a template; the same bytes serve every reader until
+//! the project changes. So pages are cached per project code and language
+//! variant, bounded by their size, and a background task follows the site's
+//! own public change feed (the reader behind `/api/v1/changes`) every
+//! [`FOLLOW_EVERY`] and evicts every project that changed.
+//!
+//! Staleness guarantee:
+//! * A cached page is served only while the last successful poll of the feed
+//!   began less than [`STALE_AFTER`] ago. Every change committed before that
+//!   poll began was evicted by it (on SQLite, ids become visible in commit
+//!   order; on PostgreSQL a change shows once older transactions end, so a
+//!   long transaction can delay it, as it delays the feed itself). When
+//!   following fails the cache is cleared, and until a poll succeeds again
+//!   every request renders from the store.
+//! * A render that read the store before a change and finishes after the
+//!   eviction must not put the old page back: the follower bumps a
+//!   generation before evicting, and a render re-checks it after inserting
+//!   and removes its own entry when it moved.
+//! * Legal clocks ("还剩 2 天") read the current time: an entry carries the
+//!   last instant, on the site's clock, at which its text is still right
+//!   (see `text::time_left_holds_until`), and is re-rendered after it.
+//! * Every entry also lives at most [`MAX_AGE`], a backstop for any change
+//!   that would not reach the feed.
+//! * 404s are not cached: a project published later shows at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use chrono::{DateTime, Utc};
+use gongkai_store::{ChangeCursor, Store};
+
+use crate::text::Lang;
+
+/// Default bound of the cached pages' bytes.
+pub(crate) const DEFAULT_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
+/// How often the follower polls the change feed.
+pub(crate) const FOLLOW_EVERY: Duration = Duration::from_millis(200);
+/// Cached pages are served only while the feed was read this recently.
+pub(crate) const STALE_AFTER: Duration = Duration::from_secs(1);
+/// The longest an entry lives, whatever the feed says.
+pub(crate) const MAX_AGE: Duration = Duration::from_secs(60);
+/// Changes read per poll query.
+const FEED_PAGE: u32 = 1000;
+
+/// Which rendering of a page: the language, and whether English was chosen
+/// by the switch (its links then carry `?lang=en`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Variant {
+    Zh,
+    EnByHeader,
+    EnBySwitch,
+}
+
+impl Variant {
+    const ALL: [Variant; 3] = [Variant::Zh, Variant::EnByHeader, Variant::EnBySwitch];
+
+    pub(crate) fn of(lang: Lang, by_switch: bool) -> Variant {
+        match (lang, by_switch) {
+            (Lang::Zh, _) => Variant::Zh,
+            (Lang::En, false) => Variant::EnByHeader,
+            (Lang::En, true) => Variant::EnBySwitch,
+        }
+    }
+}
+
+/// A rendered page and until when its clocks read right.
+#[derive(Debug)]
+pub(crate) struct CachedPage {
+    pub(crate) lang: Lang,
+    pub(crate) body: Bytes,
+    /// The last instant (site clock) at which the text is still right.
+    pub(crate) valid_until: Option<DateTime<Utc>>,
+}
+
+type Key = (Arc<str>, Variant);
+
+/// The page cache and the follower's health.
+pub(crate) struct PageCache {
+    pages: moka::sync::Cache<Key, Arc<CachedPage>>,
+    generation: AtomicU64,
+    /// Milliseconds after `epoch` at which the last successful poll began;
+    /// `u64::MAX` before the first.
+    followed_at: AtomicU64,
+    epoch: Instant,
+}
+
+impl std::fmt::Debug for PageCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageCache").field("entries", &self.pages.entry_count()).finish_non_exhaustive()
+    }
+}
+
+impl PageCache {
+    pub(crate) fn new(capacity_bytes: u64) -> PageCache {
+        let pages = moka::sync::Cache::builder()
+            .max_capacity(capacity_bytes)
+            // Body plus key plus a rough allowance for the entry itself.
+            .weigher(|key: &Key, page: &Arc<CachedPage>| {
+                u32::try_from(page.body.len() + key.0.len() + 128).unwrap_or(u32::MAX)
+            })
+            .time_to_live(MAX_AGE)
+            .build();
+        PageCache { pages, generation: AtomicU64::new(0), followed_at: AtomicU64::new(u64::MAX), epoch: Instant::now() }
+    }
+
+    fn millis(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX - 1)
+    }
+
+    /// Whether the feed was followed recently enough to serve cached pages.
+    fn fresh(&self) -> bool {
+        let at = self.followed_at.load(Ordering::Acquire);
+        at != u64::MAX && self.millis().saturating_sub(at) <= STALE_AFTER.as_millis() as u64
+    }
+
+    /// The page, if cached, still right at `now` and the feed is followed.
+    pub(crate) fn get(&self, code: &str, variant: Variant, now: DateTime<Utc>) -> Option<Arc<CachedPage>> {
+        if !self.fresh() {
+            return None;
+        }
+        let page = self.pages.get(&(Arc::from(code), variant))?;
+        match page.valid_until {
+            Some(until) if now > until => None,
+            _ => Some(page),
+        }
+    }
+
+    /// Taken before reading the store for a page that may be inserted.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Caches a page rendered from a read that began at `generation`.
+    pub(crate) fn insert(&self, code: &str, variant: Variant, generation: u64, page: CachedPage) {
+        let key: Key = (Arc::from(code), variant);
+        self.pages.insert(key.clone(), Arc::new(page));
+        // An eviction may have run between the read and the insert.
+        if self.generation.load(Ordering::SeqCst) != generation {
+            self.pages.invalidate(&key);
+        }
+    }
+
+    fn evict(&self, codes: &[String]) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        for code in codes {
+            let code: Arc<str> = Arc::from(code.as_str());
+            for variant in Variant::ALL {
+                self.pages.invalidate(&(code.clone(), variant));
+            }
+        }
+    }
+
+    fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.followed_at.store(u64::MAX, Ordering::Release);
+        self.pages.invalidate_all();
+    }
+
+    #[cfg(test)]
+    fn weighted_size(&self) -> u64 {
+        self.pages.run_pending_tasks();
+        self.pages.weighted_size()
+    }
+}
+
+/// Follows the public change feed from its current end, evicting the pages
+/// of changed projects, until the cache is dropped with the router.
+pub(crate) async fn follow(store: Store, cache: std::sync::Weak<PageCache>) {
+    let mut cursor: Option<ChangeCursor> = None;
+    let mut failing = false;
+    let mut tick = tokio::time::interval(FOLLOW_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(cache) = cache.upgrade() else { return };
+        let began = cache.millis();
+        let outcome = match cursor {
+            // Nothing is cached before the first poll succeeds, so the
+            // history before the current end needs no reading.
+            None => store.public_changes_head().await.map(|head| cursor = Some(head)),
+            Some(mut after) => {
+                let mut result = Ok(());
+                loop {
+                    match store.public_changes_after(Some(after), FEED_PAGE).await {
+                        Ok(rows) => {
+                            let Some(last) = rows.last() else { break };
+                            after = last.cursor;
+                            let codes: Vec<String> = rows.iter().map(|r| r.project_code.clone()).collect();
+                            cache.evict(&codes);
+                            cursor = Some(after);
+                            if rows.len() < FEED_PAGE as usize {
+                                break;
+                            }
+                        }
+                        Err(error) => {
+                            result = Err(error);
+                            break;
+                        }
+                    }
+                }
+                result
+            }
+        };
+        match outcome {
+            Ok(()) => {
+                if failing {
+                    tracing::info!("Site follows the public change feed again.");
+                    failing = false;
+                }
+                cache.followed_at.store(began, Ordering::Release);
+            }
+            Err(error) => {
+                if !failing {
+                    tracing::warn!(error = %error, "Site could not follow the public change feed; cached pages dropped.");
+                    failing = true;
+                }
+                cache.clear();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(bytes: usize) -> CachedPage {
+        CachedPage { lang: Lang::Zh, body: Bytes::from(vec![b'x'; bytes]), valid_until: None }
+    }
+
+    fn followed(cache: &PageCache) {
+        cache.followed_at.store(cache.millis(), Ordering::Release);
+    }
+
+    #[test]
+    fn the_size_bound_holds() {
+        let cache = PageCache::new(100_000);
+        followed(&cache);
+        for n in 0..200 {
+            cache.insert(&format!("2024-{n:04}"), Variant::Zh, cache.generation(), page(10_000));
+        }
+        let size = cache.weighted_size();
+        assert!(size <= 100_000, "{size} bytes cached over a bound of 100000");
+        assert!(size > 0, "nothing kept at all");
+    }
+
+    #[test]
+    fn an_insert_racing_an_eviction_does_not_stay() {
+        let cache = PageCache::new(DEFAULT_CAPACITY_BYTES);
+        followed(&cache);
+        let now = Utc::now();
+        let before = cache.generation();
+        cache.evict(&["2024-1".to_owned()]);
+        cache.insert("2024-1", Variant::Zh, before, page(10));
+        assert!(cache.get("2024-1", Variant::Zh, now).is_none());
+        cache.insert("2024-1", Variant::Zh, cache.generation(), page(10));
+        assert!(cache.get("2024-1", Variant::Zh, now).is_some());
+        assert!(cache.get("2024-1", Variant::EnBySwitch, now).is_none());
+    }
+
+    #[test]
+    fn nothing_is_served_when_the_feed_is_not_followed_or_a_clock_moved_on() {
+        let cache = PageCache::new(DEFAULT_CAPACITY_BYTES);
+        let now = Utc::now();
+        cache.insert("2024-1", Variant::Zh, cache.generation(), page(10));
+        assert!(cache.get("2024-1", Variant::Zh, now).is_none(), "served before the feed was followed");
+        followed(&cache);
+        assert!(cache.get("2024-1", Variant::Zh, now).is_some());
+        cache.followed_at.store(0, Ordering::Release);
+        std::thread::sleep(STALE_AFTER + Duration::from_millis(50));
+        assert!(cache.get("2024-1", Variant::Zh, now).is_none(), "served though the feed was not read lately");
+        followed(&cache);
+        let until = now + chrono::Duration::seconds(5);
+        cache.insert("2024-2", Variant::Zh, cache.generation(), CachedPage { valid_until: Some(until), ..page(10) });
+        assert!(cache.get("2024-2", Variant::Zh, until).is_some());
+        assert!(cache.get("2024-2", Variant::Zh, until + chrono::Duration::nanoseconds(1)).is_none());
+    }
+}
