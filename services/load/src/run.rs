@@ -316,9 +316,15 @@ async fn watch_visibility(store: Store, mut incoming: mpsc::UnboundedReceiver<Wa
         if open && incoming.is_closed() && incoming.is_empty() {
             open = false;
         }
+        // One query per round for every followed project: a query per fact
+        // would make the watcher, not the pipeline, the slow part.
+        let mut projects: Vec<&str> = pending.iter().map(|watch| watch.project.as_str()).collect();
+        projects.sort_unstable();
+        projects.dedup();
+        let heads = if projects.is_empty() { Ok(Default::default()) } else { store.projected_seqs(&projects).await };
         let mut still = Vec::with_capacity(pending.len());
         for watch in pending {
-            match store.projected_seq(&watch.project).await {
+            match heads.as_ref().map(|heads| heads.get(&watch.project).copied().unwrap_or(0)) {
                 Ok(head) if head >= watch.seq => {
                     let _ = visible.record(watch.acknowledged.elapsed().as_micros() as u64);
                 }

@@ -184,6 +184,13 @@ async fn batches_keep_the_per_project_rules(store: Store) {
     assert_eq!(rendered.load(Ordering::SeqCst), 0, "a whole new history uses the rendering given");
     assert_eq!(store.project_summary(View::Full, a).await.expect("reads"), Some(b"ahead".to_vec()));
     assert_eq!(store.timeline(View::Public, a).await.expect("reads").len(), 3);
+    // Heads of many projects in one call, more than one statement's worth.
+    let mut codes: Vec<String> = (0..600).map(|n| format!("2024-110000-00-01-{n:06}")).collect();
+    codes.extend([a, b, c].map(str::to_owned));
+    let heads = store.projected_seqs(&codes.iter().map(String::as_str).collect::<Vec<_>>()).await.expect("reads");
+    assert_eq!((heads.get(a), heads.get(c)), (Some(&3), Some(&1)));
+    assert_eq!(heads.get(b).copied().unwrap_or(0), 0, "b waits for its first event");
+    assert!(heads.keys().all(|code| [a, b, c].contains(&code.as_str())), "only projects with views: {heads:?}");
 
     // The gap closes: b is rendered from what was kept plus what arrives,
     // not from the rendering given (it covers only the new event).
