@@ -238,16 +238,40 @@ macro_rules! in_transaction {
 }
 
 /// Replaces the rows of the projects in `$rendered` (`(code, &ProjectViewRows)`)
-/// in one side of the read model.
+/// in one side of the read model. Only timeline entries whose bytes changed
+/// are written and only those no longer rendered are deleted: a new event
+/// usually changes one or two entries of a long history, and rewriting them
+/// all made the live fold cost grow with each project's age.
 macro_rules! replace_view_rows {
     ($tx:ident, $view:expr, $codes:expr, $rendered:expr, |$rows:ident| ($timeline:expr, $summary:expr)) => {{
         let (timeline_table, projects_table) = ($view.timeline_table(), $view.projects_table());
         // Table names come from `View`, never from input.
-        for_codes!($tx, "DELETE FROM {timeline_table} WHERE project_code IN ({})", $codes, execute);
-        let timeline: Vec<(&str, &TimelineRow)> =
-            $rendered.iter().flat_map(|(code, $rows)| $timeline.iter().map(move |row| (*code, row))).collect();
-        for (_, row) in &timeline {
-            to_i64(row.project_seq)?;
+        let existing = for_codes!(
+            $tx,
+            "SELECT project_code, project_seq, entry FROM {timeline_table} WHERE project_code IN ({})",
+            $codes,
+            fetch_all as (String, i64, Vec<u8>)
+        );
+        let mut stale: std::collections::HashMap<(&str, i64), &[u8]> =
+            existing.iter().map(|(code, seq, entry)| ((code.as_str(), *seq), entry.as_slice())).collect();
+        let mut timeline: Vec<(&str, &TimelineRow)> = Vec::new();
+        for (code, $rows) in $rendered.iter() {
+            for row in $timeline.iter() {
+                let seq = to_i64(row.project_seq)?;
+                if stale.remove(&(*code, seq)) != Some(row.entry.as_slice()) {
+                    timeline.push((*code, row));
+                }
+            }
+        }
+        // What is left was not rendered again (e.g. an entry withheld anew).
+        for (code, seq) in stale.into_keys() {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {timeline_table} WHERE project_code = $1 AND project_seq = $2"
+            )))
+            .bind(code)
+            .bind(seq)
+            .execute(&mut *$tx)
+            .await?;
         }
         insert_rows!(
             $tx,
@@ -255,7 +279,9 @@ macro_rules! replace_view_rows {
                 "INSERT INTO {timeline_table} \
                  (project_code, project_seq, event_id, fact_type, occurred_at, recorded_at, entry)"
             ),
-            "",
+            "ON CONFLICT (project_code, project_seq) DO UPDATE SET event_id = excluded.event_id, \
+             fact_type = excluded.fact_type, occurred_at = excluded.occurred_at, \
+             recorded_at = excluded.recorded_at, entry = excluded.entry",
             7,
             &timeline,
             |query, row| query
