@@ -184,11 +184,27 @@ macro_rules! write_supervision_rows {
                 .bind(&row.4)
                 .bind(row.1.first_position)
         );
-        $crate::views::for_codes!($tx, "DELETE FROM project_terms WHERE project_code IN ({})", &codes, execute);
+        // Terms change only with the names a project carries: write the new
+        // ones and delete the gone ones instead of rewriting them all.
+        let existing = $crate::views::for_codes!(
+            $tx,
+            "SELECT term, project_code FROM project_terms WHERE project_code IN ({})",
+            &codes,
+            fetch_all as (String, String)
+        );
+        let mut gone: std::collections::HashSet<(String, String)> = existing.into_iter().collect();
         let terms: Vec<(String, &str)> = projects
             .iter()
             .flat_map(|(code, rows)| rows.search.terms().into_iter().map(move |term| (term, *code)))
+            .filter(|(term, code)| !gone.remove(&(term.clone(), (*code).to_owned())))
             .collect();
+        for (term, code) in gone {
+            sqlx::query("DELETE FROM project_terms WHERE term = $1 AND project_code = $2")
+                .bind(term)
+                .bind(code)
+                .execute(&mut *$tx)
+                .await?;
+        }
         $crate::views::insert_rows!(
             $tx,
             "INSERT INTO project_terms (term, project_code)",
