@@ -18,12 +18,12 @@ use std::time::Instant;
 
 use gongkai_domain::hash::{chain_hash, sha256};
 use gongkai_grpc::auth::{Principal, Role};
-use gongkai_ingest::{IngestRequest, Ingestor};
+use gongkai_ingest::Ingestor;
 use gongkai_projector::Source;
 use gongkai_projector::runner::rebuild;
 use gongkai_proto::v1::{Domain, EventEnvelope};
 use gongkai_store::{PoolOptions, Store, StreamEvent};
-use gongkai_testkit::scenario::{Request, ppp_lifecycle};
+use gongkai_testkit::scenario::ppp_lifecycle;
 use prost::Message;
 
 /// Project code of lifecycle `n` (templates and copies alike: same length,
@@ -111,28 +111,6 @@ fn copy(n: usize, templates: &[Template]) -> Vec<EventEnvelope> {
         .collect()
 }
 
-fn submission(request: Request) -> (gongkai_proto::v1::Domain, gongkai_domain::Submission) {
-    use gongkai_proto::v1::Domain;
-    match request {
-        Request::RecordApproval(r) => (Domain::Projects, r.into_submission()),
-        Request::DisclosePppDetails(r) => (Domain::Projects, r.into_submission()),
-        Request::AnnounceTender(r) => (Domain::Tenders, r.into_submission()),
-        Request::AmendTender(r) => (Domain::Tenders, r.into_submission()),
-        Request::RecordBidOpening(r) => (Domain::Tenders, r.into_submission()),
-        Request::RecordEvaluation(r) => (Domain::Review, r.into_submission()),
-        Request::PublicizeCandidates(r) => (Domain::Review, r.into_submission()),
-        Request::AnnounceAward(r) => (Domain::Awards, r.into_submission()),
-        Request::IssueAwardNotice(r) => (Domain::Awards, r.into_submission()),
-        Request::SignContract(r) => (Domain::Contracts, r.into_submission()),
-        Request::VaryContract(r) => (Domain::Contracts, r.into_submission()),
-        Request::RecordMilestone(r) => (Domain::Contracts, r.into_submission()),
-        Request::RecordPayment(r) => (Domain::Contracts, r.into_submission()),
-        Request::AcceptCompletion(r) => (Domain::Contracts, r.into_submission()),
-        Request::SettleFinalAccounts(r) => (Domain::Contracts, r.into_submission()),
-        other => panic!("the lifecycle has no {other:?}"),
-    }
-}
-
 #[tokio::main]
 async fn main() {
     let target: usize = std::env::var("GONGKAI_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
@@ -155,7 +133,7 @@ async fn main() {
     let template_count = template_count.min(target.div_ceil(per_project)).max(1);
     for n in 0..template_count {
         for request in ppp_lifecycle(&project_code(n), &request_prefix(n)).requests {
-            let (domain, submission) = submission(request);
+            let (domain, submission) = gongkai_testkit::submission(request);
             ingestor.submit(&principal, domain, submission).await.expect("accepted");
         }
     }

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use gongkai_grpc::GrpcServer;
 use gongkai_grpc::auth::{Authenticator, CredentialConfig, Principal, Role, token_sha256};
-use gongkai_ingest::{IngestRequest, Ingestor};
+use gongkai_ingest::Ingestor;
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::supervision_service_client::SupervisionServiceClient;
 use gongkai_store::{PoolOptions, Store};
@@ -109,22 +109,6 @@ impl Rng {
 
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn submission(request: Request) -> (pb::Domain, gongkai_domain::Submission) {
-    use pb::Domain;
-    match request {
-        Request::RecordApproval(r) => (Domain::Projects, r.into_submission()),
-        Request::DisclosePppDetails(r) => (Domain::Projects, r.into_submission()),
-        Request::AnnounceTender(r) => (Domain::Tenders, r.into_submission()),
-        Request::AmendTender(r) => (Domain::Tenders, r.into_submission()),
-        Request::RecordBidOpening(r) => (Domain::Tenders, r.into_submission()),
-        Request::RecordEvaluation(r) => (Domain::Review, r.into_submission()),
-        Request::PublicizeCandidates(r) => (Domain::Review, r.into_submission()),
-        Request::AnnounceAward(r) => (Domain::Awards, r.into_submission()),
-        Request::IssueAwardNotice(r) => (Domain::Awards, r.into_submission()),
-        other => panic!("the generator does not use {other:?}"),
-    }
 }
 
 /// The requests of project `n`: a varied approval, then the fixture's
@@ -242,7 +226,7 @@ async fn submit_templates(store: &Store, templates: usize, tasks: usize) -> usiz
                     return;
                 }
                 for request in project_requests(n) {
-                    let (domain, submission) = submission(request);
+                    let (domain, submission) = gongkai_testkit::submission(request);
                     ingestor
                         .submit(&principal, domain, submission)
                         .await

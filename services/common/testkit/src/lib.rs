@@ -69,6 +69,35 @@ pub fn as_site_role(database_url: &str) -> String {
     format!("postgres://{SITE_ROLE}:{SITE_ROLE}@{rest}")
 }
 
+/// A lifecycle request as the submission and domain the in-process submit
+/// path takes (`Ingestor::submit`), for benches that skip gRPC.
+///
+/// # Panics
+/// On a request the lawful lifecycle does not use.
+pub fn submission(request: scenario::Request) -> (gongkai_proto::v1::Domain, gongkai_domain::Submission) {
+    use gongkai_ingest::IngestRequest as _;
+    use gongkai_proto::v1::Domain;
+    use scenario::Request;
+    match request {
+        Request::RecordApproval(r) => (Domain::Projects, r.into_submission()),
+        Request::DisclosePppDetails(r) => (Domain::Projects, r.into_submission()),
+        Request::AnnounceTender(r) => (Domain::Tenders, r.into_submission()),
+        Request::AmendTender(r) => (Domain::Tenders, r.into_submission()),
+        Request::RecordBidOpening(r) => (Domain::Tenders, r.into_submission()),
+        Request::RecordEvaluation(r) => (Domain::Review, r.into_submission()),
+        Request::PublicizeCandidates(r) => (Domain::Review, r.into_submission()),
+        Request::AnnounceAward(r) => (Domain::Awards, r.into_submission()),
+        Request::IssueAwardNotice(r) => (Domain::Awards, r.into_submission()),
+        Request::SignContract(r) => (Domain::Contracts, r.into_submission()),
+        Request::VaryContract(r) => (Domain::Contracts, r.into_submission()),
+        Request::RecordMilestone(r) => (Domain::Contracts, r.into_submission()),
+        Request::RecordPayment(r) => (Domain::Contracts, r.into_submission()),
+        Request::AcceptCompletion(r) => (Domain::Contracts, r.into_submission()),
+        Request::SettleFinalAccounts(r) => (Domain::Contracts, r.into_submission()),
+        other => panic!("the lawful lifecycle has no {other:?}"),
+    }
+}
+
 /// A `sqlite://` URL for a new database file inside `dir`.
 pub fn fresh_sqlite_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join(format!("{}.db", unique_name("gongkai"))).display())
