@@ -33,7 +33,12 @@ pub fn decide(state: &ProjectState, submission: &Submission, event_id: &str) -> 
     let ctx = Ctx { state, event_id, occurred_at: submission.occurred_at, project_code: &submission.project_code };
     match &submission.body {
         Some(Body::Fact(fact)) => match &fact.kind {
-            Some(kind) => decide_fact(&ctx, kind),
+            Some(kind) => {
+                if let Some(fault) = state.bound_fault() {
+                    return Err(record_out_of_bounds(fault));
+                }
+                decide_fact(&ctx, kind)
+            }
             None => Err(missing_fact()),
         },
         Some(Body::Correction(correction)) => correction::decide(&ctx, correction),
@@ -105,6 +110,17 @@ pub(crate) fn decide_fact(ctx: &Ctx<'_>, kind: &Kind) -> Result<Vec<ComplianceFl
 /// A refusal by `rule`, worded in Chinese with the English after it.
 pub(crate) fn reject(rule: &'static str, zh: impl Display, en: impl Display) -> Rejection {
     Rejection::new(rule, format!("{zh} ({en})"))
+}
+
+/// RECORD_OUT_OF_BOUNDS: the record holds a fact whose effect leaves the
+/// money bound; nothing may follow it until a correction cures it.
+pub(crate) fn record_out_of_bounds(fault: &crate::state::BoundFault) -> Rejection {
+    reject(
+        rules::RECORD_OUT_OF_BOUNDS,
+        format!("本项目记录中的事件 {} 超出金额界限（{}），须先更正该事件", fault.event_id, fault.description),
+        "the project's record holds an event whose amounts leave the bound; correct it first",
+    )
+    .with("event_id", fault.event_id.clone())
 }
 
 fn missing_fact() -> Rejection {

@@ -1,5 +1,29 @@
-//! Money for people. Amounts are integer fen everywhere; these are the one
-//! way they are written out, on pages and in timeline texts alike.
+//! Money: its bound and its words. Amounts are integer fen everywhere; these
+//! are the one way they are written out, on pages and in timeline texts alike.
+//!
+//! Every amount and every total gongkai keeps lies within ±[`AMOUNT_MAX_FEN`]:
+//! validation refuses a larger field or change, `decide` refuses a fact whose
+//! effect would carry a total past it, and [`checked_sum`] is how totals are
+//! taken. With every operand that small, no sum of the at most 1,000 entries
+//! of a list, and no difference of two totals, can come near `i64::MAX`, so
+//! nothing downstream needs to saturate or wrap to stay in range.
+
+/// The largest amount, change or total, in fen: 10^15 fen is 10 万亿元
+/// (CNY 10 trillion), above the whole annual fixed-asset investment of any
+/// province and some fifty times the largest single project China has built,
+/// yet a thousand such amounts still sum far inside `i64`.
+pub const AMOUNT_MAX_FEN: i64 = 1_000_000_000_000_000;
+
+/// Whether `fen` lies within ±[`AMOUNT_MAX_FEN`].
+pub fn within_bound(fen: i64) -> bool {
+    (-AMOUNT_MAX_FEN..=AMOUNT_MAX_FEN).contains(&fen)
+}
+
+/// The sum of `amounts`, or `None` when it (or any step of it) leaves
+/// ±[`AMOUNT_MAX_FEN`].
+pub fn checked_sum(amounts: impl IntoIterator<Item = i64>) -> Option<i64> {
+    amounts.into_iter().try_fold(0_i64, |total, fen| total.checked_add(fen).filter(|sum| within_bound(*sum)))
+}
 
 /// Digits with thousands separators: 1234567 → "1,234,567".
 fn group(value: u128) -> String {
@@ -70,5 +94,21 @@ mod tests {
         assert_eq!(en(-350_000_000), "-CNY 3.50 million");
         assert_eq!(exact(27_000_000_000), "¥270,000,000.00");
         assert_eq!(exact(-5), "-¥0.05");
+    }
+
+    #[test]
+    fn extreme_amounts_are_written_without_overflow() {
+        assert_eq!(exact(i64::MIN), "-¥92,233,720,368,547,758.08");
+        assert_eq!(zh(i64::MIN), "-922,337,203.69亿元");
+        assert_eq!(en(i64::MAX), "CNY 92,233,720.37 billion");
+    }
+
+    #[test]
+    fn totals_stay_within_the_bound_or_are_refused() {
+        assert_eq!(checked_sum([AMOUNT_MAX_FEN, -1, 1]), Some(AMOUNT_MAX_FEN));
+        assert_eq!(checked_sum([AMOUNT_MAX_FEN, 1]), None);
+        assert_eq!(checked_sum([i64::MAX, i64::MAX]), None);
+        assert_eq!(checked_sum([i64::MIN]), None);
+        assert_eq!(checked_sum(std::iter::empty()), Some(0));
     }
 }

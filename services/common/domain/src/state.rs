@@ -48,6 +48,20 @@ pub(crate) struct Folded {
     pub(crate) contracts: BTreeMap<String, Contract>,
     pub(crate) completions: Vec<Completion>,
     pub(crate) final_accounts: Option<FinalAccounts>,
+    pub(crate) fault: Option<BoundFault>,
+}
+
+/// The first effective fact whose effect leaves the money bound (see
+/// [`crate::money`]). `decide` refuses such facts; one can only come from an
+/// event accepted before the bound existed. The totals it would have changed
+/// keep their last values, so a project with a fault must not be published
+/// as if its figures were true.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundFault {
+    /// The event in force whose effect leaves the bound.
+    pub event_id: String,
+    /// Which total, in Chinese.
+    pub description: String,
 }
 
 impl ProjectState {
@@ -183,6 +197,20 @@ impl ProjectState {
     /// The objection raised by `event_id` (the original or any version of it).
     pub fn objection(&self, event_id: &str) -> Option<&Objection> {
         self.original_event_id(event_id).and_then(|original| self.folded.objections.get(original))
+    }
+
+    /// The first fact whose effect leaves the money bound, if any.
+    pub fn bound_fault(&self) -> Option<&BoundFault> {
+        self.folded.fault.as_ref()
+    }
+
+    /// The project's contracted totals: signed prices and prices after
+    /// variations, summed over its contracts; `None` when one leaves the bound.
+    pub fn contracted_totals(&self) -> Option<(i64, i64)> {
+        let contracts = self.folded.contracts.values();
+        let signed = crate::money::checked_sum(contracts.clone().map(|c| c.price_fen))?;
+        let current = crate::money::checked_sum(contracts.map(|c| c.current_price_fen))?;
+        Some((signed, current))
     }
 
     /// Every contract, by contract code.

@@ -8,12 +8,13 @@ use gongkai_proto::v1::{
 use super::award::award_not_found;
 use super::flags::{self, days, figure};
 use super::rules::{
-    AWARD_NOT_FOUND, CONTRACT_EXISTS, CONTRACT_NOT_FOUND, MILESTONE_NOT_FOUND, NO_ACCEPTED_COMPLETION,
-    NO_SIGNED_CONTRACT,
+    AMOUNT_TOTAL_OUT_OF_BOUNDS, AWARD_NOT_FOUND, CONTRACT_EXISTS, CONTRACT_NOT_FOUND, CONTRACT_PRICE_BELOW_ZERO,
+    MILESTONE_NOT_FOUND, NO_ACCEPTED_COMPLETION, NO_SIGNED_CONTRACT,
 };
 use super::tender::{open_lot, tender};
 use super::time::{date, days_between_dates, percent, share_bp, whole_days, yuan};
 use super::{Ctx, org_label, reject, same_org};
+use crate::money::{AMOUNT_MAX_FEN, checked_sum};
 use crate::state::Contract;
 use crate::{ComplianceFlag, Rejection};
 
@@ -101,7 +102,15 @@ pub(super) fn signed(ctx: &Ctx<'_>, fact: &ContractSigned) -> Decision {
             ));
         }
     }
-    let award_total = awards.iter().fold(0_i64, |sum, (_, award)| sum.saturating_add(award.price_fen));
+    let Some(award_total) = checked_sum(awards.iter().map(|(_, award)| award.price_fen)) else {
+        return Err(out_of_bounds(&fact.contract_code, "所涉标段中标价合计", "the sum of its lots' award prices"));
+    };
+    let contracted = ctx.state.contracted_totals().and_then(|(signed, current)| {
+        checked_sum([signed, fact.price_fen]).and(checked_sum([current, fact.price_fen]))
+    });
+    if contracted.is_none() {
+        return Err(out_of_bounds(&fact.contract_code, "签订后项目合同总额", "the project's contracted total"));
+    }
     if fact.price_fen != award_total {
         let ids: Vec<&str> = awards.iter().map(|(_, award)| award.event_id.as_str()).collect();
         flags.push(ctx.flag(
@@ -109,14 +118,14 @@ pub(super) fn signed(ctx: &Ctx<'_>, fact: &ContractSigned) -> Decision {
             &ids,
             vec![
                 figure("contract_price_fen", fact.price_fen, Some(award_total), "fen"),
-                figure("difference_fen", fact.price_fen.saturating_sub(award_total), Some(0), "fen"),
+                figure("difference_fen", fact.price_fen - award_total, Some(0), "fen"),
             ],
             format!(
                 "合同 {} 价款 {}，与所涉标段中标价合计 {} 相差 {}。",
                 fact.contract_code,
                 yuan(fact.price_fen),
                 yuan(award_total),
-                yuan(fact.price_fen.saturating_sub(award_total))
+                yuan(fact.price_fen - award_total)
             ),
         ));
     }
@@ -126,8 +135,35 @@ pub(super) fn signed(ctx: &Ctx<'_>, fact: &ContractSigned) -> Decision {
 /// ContractVaried: of a known contract; flag while cumulative |changes| > 10 %.
 pub(super) fn varied(ctx: &Ctx<'_>, fact: &ContractVaried) -> Decision {
     let contract = known(ctx, &fact.contract_code)?;
-    let change = fact.price_change_fen.checked_abs().unwrap_or(i64::MAX);
-    let cumulative = contract.variation_abs_total_fen.saturating_add(change);
+    let change = fact.price_change_fen;
+    let current = contract.current_price_fen.checked_add(change).filter(|price| *price <= AMOUNT_MAX_FEN);
+    match current {
+        Some(current) if current < 0 => {
+            return Err(reject(
+                CONTRACT_PRICE_BELOW_ZERO,
+                format!(
+                    "合同 {} 现价 {}，变更 {} 后将为 {}，合同价款不能为负",
+                    contract.contract_code,
+                    yuan(contract.current_price_fen),
+                    yuan(change),
+                    yuan(current)
+                ),
+                format!("the variation would leave contract {} below zero", contract.contract_code),
+            )
+            .with("contract_code", contract.contract_code.clone())
+            .with("current_price_fen", contract.current_price_fen.to_string())
+            .with("price_change_fen", change.to_string()));
+        }
+        Some(_) => {}
+        None => {
+            return Err(out_of_bounds(&contract.contract_code, "变更后的合同价款", "its price after the variation"));
+        }
+    }
+    let cumulative =
+        checked_sum([contract.variation_abs_total_fen, change.unsigned_abs().try_into().unwrap_or(i64::MAX)])
+            .ok_or_else(|| {
+                out_of_bounds(&contract.contract_code, "累计变更金额（按绝对值）", "its absolute variations")
+            })?;
     let price = contract.price_fen;
     let over = i128::from(cumulative) * 10_000 > i128::from(price.max(0)) * i128::from(MAX_VARIATION_BP);
     if !over {
@@ -168,7 +204,21 @@ pub(super) fn payment(ctx: &Ctx<'_>, fact: &PaymentMade) -> Decision {
         .with("contract_code", contract.contract_code.clone())
         .with("milestone_code", fact.milestone_code.clone()));
     }
+    if checked_sum([contract.paid_fen, fact.amount_fen]).is_none() {
+        return Err(out_of_bounds(&contract.contract_code, "累计支付金额", "its payments"));
+    }
     Ok(Vec::new())
+}
+
+/// AMOUNT_TOTAL_OUT_OF_BOUNDS: a total of contract `code` would pass the bound.
+fn out_of_bounds(code: &str, total_zh: &str, total_en: &str) -> Rejection {
+    reject(
+        AMOUNT_TOTAL_OUT_OF_BOUNDS,
+        format!("合同 {code} 的{total_zh}将超过 {AMOUNT_MAX_FEN} 分（10 万亿元）的界限"),
+        format!("{total_en} would pass {AMOUNT_MAX_FEN} fen for contract {code}"),
+    )
+    .with("contract_code", code.to_owned())
+    .with("bound_fen", AMOUNT_MAX_FEN.to_string())
 }
 
 /// Calendar days by which `actual` is later than `baseline` (> 0 only).
@@ -251,7 +301,7 @@ pub(super) fn final_accounts(ctx: &Ctx<'_>, fact: &FinalAccountsSettled) -> Deci
     let investment = approval.fact.total_investment_fen;
     if fact.final_cost_fen > investment {
         figures.push(figure("final_cost_fen", fact.final_cost_fen, Some(investment), "fen"));
-        let share = share_bp(fact.final_cost_fen.saturating_sub(investment), investment)
+        let share = share_bp(fact.final_cost_fen - investment, investment)
             .map_or_else(String::new, |share| format!("（超出 {}）", percent(share)));
         parts.push(format!("决算总投资 {} 超过批复总投资 {}{share}", yuan(fact.final_cost_fen), yuan(investment)));
     }

@@ -12,7 +12,7 @@
 use gongkai_proto::v1::DisclosureCorrected;
 
 use super::rules::{CORRECTION_KIND_MISMATCH, EVENT_ALREADY_SUPERSEDED, EVENT_NOT_FOUND, PROJECT_NOT_FOUND};
-use super::{Ctx, decide_fact, reject};
+use super::{Ctx, decide_fact, record_out_of_bounds, reject};
 use crate::kinds::kind_name;
 use crate::state::EffectiveFact;
 use crate::{ComplianceFlag, Rejection};
@@ -100,6 +100,9 @@ pub(super) fn decide(ctx: &Ctx<'_>, correction: &DisclosureCorrected) -> Result<
         let later = Ctx { state: &replay, event_id: &entry.event_id, occurred_at: entry.occurred_at, ..*ctx };
         decide_fact(&later, &entry.fact).map_err(|rejection| invalidates(rejection, &entry, target_id))?;
         replay.push_fact(entry);
+    }
+    if let Some(fault) = replay.bound_fault() {
+        return Err(record_out_of_bounds(fault).with("supersedes_event_id", target_id));
     }
     Ok(flags)
 }

@@ -66,8 +66,16 @@ pub const CORRECTION_KIND_MISMATCH: &str = "CORRECTION_KIND_MISMATCH";
 /// only a guard. Not in the `ingestion.proto` header catalogue.
 pub const FACT_MISSING: &str = "FACT_MISSING";
 
+/// A variation (or a correction) would leave a contract's price below zero.
+pub const CONTRACT_PRICE_BELOW_ZERO: &str = "CONTRACT_PRICE_BELOW_ZERO";
+/// A total would leave ±10^15 fen (see `crate::money`).
+pub const AMOUNT_TOTAL_OUT_OF_BOUNDS: &str = "AMOUNT_TOTAL_OUT_OF_BOUNDS";
+/// The project's record already holds an event whose effect leaves a bound
+/// (accepted by an older version); only a correction that cures it is taken.
+pub const RECORD_OUT_OF_BOUNDS: &str = "RECORD_OUT_OF_BOUNDS";
+
 /// Every hard-rule code `decide` can return.
-pub const HARD_RULES: [&str; 31] = [
+pub const HARD_RULES: [&str; 34] = [
     PROJECT_NOT_FOUND,
     PROJECT_EXISTS,
     PROJECT_CANCELLED,
@@ -99,6 +107,9 @@ pub const HARD_RULES: [&str; 31] = [
     EVENT_ALREADY_SUPERSEDED,
     CORRECTION_KIND_MISMATCH,
     FACT_MISSING,
+    CONTRACT_PRICE_BELOW_ZERO,
+    AMOUNT_TOTAL_OUT_OF_BOUNDS,
+    RECORD_OUT_OF_BOUNDS,
 ];
 
 /// < 20 days from tender documents issue to bid deadline (TBL art. 24).

@@ -1,23 +1,31 @@
 //! Folding one effective fact into the read model. Facts were accepted by
 //! `decide`, but folding never assumes it: a fact naming something unknown
-//! changes nothing.
+//! changes nothing, and a total that would leave the money bound (possible
+//! only for an event accepted before the bound existed) is not taken: the
+//! total keeps its last value and the model records a [`BoundFault`], so that
+//! nothing built from it can publish a wrapped or saturated figure.
 
 use std::collections::BTreeMap;
 
 use gongkai_proto::v1::TenderAnnounced;
 use gongkai_proto::v1::fact::Kind;
 
+use super::BoundFault;
 use super::Folded;
 use super::model::{
     Award, AwardNotice, Complaint, Completion, Contract, EffectiveFact, Evaluation, FinalAccounts, LotState, LotStatus,
     Milestone, Objection, Opening, Payment, ProjectStatus, Publicity, Recorded, RecordedEvent, Tender, Variation,
 };
+use crate::money::AMOUNT_MAX_FEN;
 
 /// Folds `entry` into `model`; `index` resolves event ids to their original.
 pub(super) fn apply(model: &mut Folded, index: &BTreeMap<String, RecordedEvent>, entry: &EffectiveFact) {
     let id = &entry.event_id;
     match &entry.fact {
         Kind::ProjectApproved(fact) => {
+            if !(0..=AMOUNT_MAX_FEN).contains(&fact.total_investment_fen) {
+                fault(model, id, "批复总投资超出界限".to_owned());
+            }
             model.approval = Some(Recorded { event_id: id.clone(), fact: fact.clone() });
         }
         Kind::PppDetailsDisclosed(fact) => {
@@ -193,23 +201,36 @@ pub(super) fn apply(model: &mut Folded, index: &BTreeMap<String, RecordedEvent>,
                     completion_event_ids: Vec::new(),
                 },
             );
+            let within = (0..=AMOUNT_MAX_FEN).contains(&fact.price_fen);
+            let totals = |price: fn(&Contract) -> i64| crate::money::checked_sum(model.contracts.values().map(price));
+            if !within || totals(|c| c.price_fen).is_none() || totals(|c| c.current_price_fen).is_none() {
+                fault(model, id, format!("合同 {} 的价款或项目合同总额超出界限", fact.contract_code));
+            }
         }
         Kind::ContractVaried(fact) => {
-            if let Some(contract) = model.contracts.get_mut(&fact.contract_code) {
-                let change = fact.price_change_fen;
-                contract.variation_abs_total_fen =
-                    contract.variation_abs_total_fen.saturating_add(change.checked_abs().unwrap_or(i64::MAX));
-                contract.current_price_fen = contract.current_price_fen.saturating_add(change);
-                if fact.changes_time && fact.new_end_date.is_some() {
-                    contract.end_date = fact.new_end_date;
+            let Some(contract) = model.contracts.get_mut(&fact.contract_code) else { return };
+            let change = fact.price_change_fen;
+            let abs_total = change.checked_abs().and_then(|abs| contract.variation_abs_total_fen.checked_add(abs));
+            let current = contract.current_price_fen.checked_add(change);
+            match (abs_total, current) {
+                (Some(abs_total), Some(current))
+                    if abs_total <= AMOUNT_MAX_FEN && (0..=AMOUNT_MAX_FEN).contains(&current) =>
+                {
+                    contract.variation_abs_total_fen = abs_total;
+                    contract.current_price_fen = current;
                 }
-                contract.variations.push(Variation {
-                    event_id: id.clone(),
-                    variation_number: fact.variation_number.clone(),
-                    price_change_fen: change,
-                    new_end_date: fact.new_end_date,
-                });
+                _ => fault(model, id, format!("合同 {} 变更后的价款或累计变更金额超出界限", fact.contract_code)),
             }
+            let Some(contract) = model.contracts.get_mut(&fact.contract_code) else { return };
+            if fact.changes_time && fact.new_end_date.is_some() {
+                contract.end_date = fact.new_end_date;
+            }
+            contract.variations.push(Variation {
+                event_id: id.clone(),
+                variation_number: fact.variation_number.clone(),
+                price_change_fen: change,
+                new_end_date: fact.new_end_date,
+            });
         }
         Kind::MilestoneReached(fact) => {
             if let Some(contract) = model.contracts.get_mut(&fact.contract_code) {
@@ -225,15 +246,18 @@ pub(super) fn apply(model: &mut Folded, index: &BTreeMap<String, RecordedEvent>,
             }
         }
         Kind::PaymentMade(fact) => {
-            if let Some(contract) = model.contracts.get_mut(&fact.contract_code) {
-                contract.paid_fen = contract.paid_fen.saturating_add(fact.amount_fen);
-                contract.payments.push(Payment {
-                    event_id: id.clone(),
-                    payment_number: fact.payment_number.clone(),
-                    amount_fen: fact.amount_fen,
-                    milestone_code: fact.milestone_code.clone(),
-                });
+            let Some(contract) = model.contracts.get_mut(&fact.contract_code) else { return };
+            match contract.paid_fen.checked_add(fact.amount_fen).filter(|paid| (0..=AMOUNT_MAX_FEN).contains(paid)) {
+                Some(paid) => contract.paid_fen = paid,
+                None => fault(model, id, format!("合同 {} 的累计支付金额超出界限", fact.contract_code)),
             }
+            let Some(contract) = model.contracts.get_mut(&fact.contract_code) else { return };
+            contract.payments.push(Payment {
+                event_id: id.clone(),
+                payment_number: fact.payment_number.clone(),
+                amount_fen: fact.amount_fen,
+                milestone_code: fact.milestone_code.clone(),
+            });
         }
         Kind::PerformanceIssueRecorded(fact) => {
             if let Some(contract) = model.contracts.get_mut(&fact.contract_code) {
@@ -255,6 +279,9 @@ pub(super) fn apply(model: &mut Folded, index: &BTreeMap<String, RecordedEvent>,
             });
         }
         Kind::FinalAccountsSettled(fact) => {
+            if !(0..=AMOUNT_MAX_FEN).contains(&fact.final_cost_fen) {
+                fault(model, id, "决算总投资超出界限".to_owned());
+            }
             model.final_accounts = Some(FinalAccounts {
                 event_id: id.clone(),
                 final_cost_fen: fact.final_cost_fen,
@@ -262,6 +289,13 @@ pub(super) fn apply(model: &mut Folded, index: &BTreeMap<String, RecordedEvent>,
                 actual_end_date: fact.actual_end_date,
             });
         }
+    }
+}
+
+/// Records the first total that left the bound (see the module doc).
+fn fault(model: &mut Folded, event_id: &str, description: String) {
+    if model.fault.is_none() {
+        model.fault = Some(BoundFault { event_id: event_id.to_owned(), description });
     }
 }
 

@@ -364,9 +364,9 @@ pub struct Contract {
     pub is_ppp_project_agreement: bool,
     /// Variations, in order.
     pub variations: Vec<Variation>,
-    /// Sum of the absolute price changes of all variations, fen (saturating).
+    /// Sum of the absolute price changes of all variations, fen (within the bound).
     pub variation_abs_total_fen: i64,
-    /// Net price after variations, fen (saturating).
+    /// Net price after variations, fen (0..=the bound).
     pub current_price_fen: i64,
     /// End date in force: the last time variation's, else the signed period's.
     pub end_date: Option<CalendarDate>,
@@ -374,7 +374,7 @@ pub struct Contract {
     pub milestones: BTreeMap<String, Milestone>,
     /// Payments, in order.
     pub payments: Vec<Payment>,
-    /// Sum of the payments, fen (saturating).
+    /// Sum of the payments, fen (within the bound).
     pub paid_fen: i64,
     /// PerformanceIssueRecorded events, in order.
     pub issue_event_ids: Vec<String>,

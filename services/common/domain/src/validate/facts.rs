@@ -19,6 +19,12 @@ use super::values::Presence::{self, Optional, Required};
 use super::values::{duplicate_of, enum_value, region_code};
 use super::{Checker, Context};
 
+/// The longest PPP cooperation period, in months (100 years; the law allows
+/// 10 to 30 years in general, 40 for some concessions).
+const MAX_COOPERATION_MONTHS: i64 = 1_200;
+/// The longest delay a performance issue may state, in days (100 years).
+const MAX_DELAY_DAYS: i64 = 36_525;
+
 /// Validates one fact of any kind.
 pub(super) fn validate(c: &mut Checker<'_>, kind: &Kind, context: &Context<'_>) {
     match kind {
@@ -76,7 +82,7 @@ fn project_approved(c: &mut Checker<'_>, f: &ProjectApproved, context: &Context<
     });
     c.check("region_code", region);
     c.location("location", f.location.as_ref(), Optional);
-    c.positive("total_investment_fen", f.total_investment_fen);
+    c.positive_fen("total_investment_fen", f.total_investment_fen);
     if c.count("funding_sources", f.funding_sources.len(), 1, LIST_MAX) {
         for (i, source) in f.funding_sources.iter().enumerate() {
             let outcome = enum_value::<FundingSource>(*source, Required)
@@ -107,7 +113,7 @@ fn ppp_details_disclosed(c: &mut Checker<'_>, f: &PppDetailsDisclosed) {
     c.enumeration::<PppOperatingModel>("operating_model", f.operating_model, Required);
     let other_model = f.operating_model == PppOperatingModel::Other as i32;
     c.text("operating_model_description", &f.operating_model_description, TEXT_MAX, required_if(other_model));
-    c.positive("cooperation_period_months", f.cooperation_period_months.into());
+    c.positive("cooperation_period_months", f.cooperation_period_months.into(), MAX_COOPERATION_MONTHS);
     c.enumeration::<PppPaymentMechanism>("payment_mechanism", f.payment_mechanism, Required);
     c.enumeration::<AppraisalConclusion>("value_for_money_conclusion", f.value_for_money_conclusion, Required);
     c.text("value_for_money_summary", &f.value_for_money_summary, TEXT_MAX, Required);
@@ -147,7 +153,7 @@ fn tender_announced(c: &mut Checker<'_>, f: &TenderAnnounced) {
             l.check("lot_code", formats::code(&lot.lot_code).and(unique));
             l.text("name", &lot.name, NAME_MAX, Required);
             if let Some(ceiling) = lot.ceiling_price_fen {
-                l.positive("ceiling_price_fen", ceiling);
+                l.positive_fen("ceiling_price_fen", ceiling);
             }
             l.fen("estimated_value_fen", lot.estimated_value_fen);
             l.text("description", &lot.description, TEXT_MAX, Optional);
@@ -287,8 +293,8 @@ fn bids_evaluated(c: &mut Checker<'_>, f: &BidsEvaluated) {
     c.instant("completed_at", f.completed_at.as_ref(), Required);
     candidates(c, &f.candidates, 0);
     c.people("committee_members", &f.committee_members);
-    if f.valid_bid_count < 0 {
-        c.check("valid_bid_count", Err("不得为负数".into()));
+    if !(0..=LIST_MAX as i32).contains(&f.valid_bid_count) {
+        c.check("valid_bid_count", Err(format!("应在 0 至 {LIST_MAX} 之间")));
     }
     if c.count("rejected_bids", f.rejected_bids.len(), 0, LIST_MAX) {
         for (i, rejected) in f.rejected_bids.iter().enumerate() {
@@ -403,6 +409,7 @@ fn contract_varied(c: &mut Checker<'_>, f: &ContractVaried) {
     if !f.changes_price && f.price_change_fen != 0 {
         c.check("price_change_fen", Err("未变更价格（changes_price 为 false）时必须为 0".into()));
     }
+    c.signed_fen("price_change_fen", f.price_change_fen);
     if f.changes_time {
         c.date("new_end_date", f.new_end_date.as_ref(), Required);
     } else if c.present("new_end_date", f.new_end_date.as_ref(), Optional).is_some() {
@@ -428,7 +435,7 @@ fn milestone_reached(c: &mut Checker<'_>, f: &MilestoneReached) {
 fn payment_made(c: &mut Checker<'_>, f: &PaymentMade) {
     c.code("contract_code", &f.contract_code, Required);
     c.code("payment_number", &f.payment_number, Required);
-    c.positive("amount_fen", f.amount_fen);
+    c.positive_fen("amount_fen", f.amount_fen);
     c.instant("paid_at", f.paid_at.as_ref(), Required);
     c.organization("payee", f.payee.as_ref(), Required);
     c.code("milestone_code", &f.milestone_code, Optional);
@@ -442,10 +449,10 @@ fn performance_issue_recorded(c: &mut Checker<'_>, f: &PerformanceIssueRecorded)
     c.instant("occurred_at", f.occurred_at.as_ref(), Required);
     c.text("description", &f.description, TEXT_MAX, Required);
     if let Some(penalty) = f.penalty_fen {
-        c.positive("penalty_fen", penalty);
+        c.positive_fen("penalty_fen", penalty);
     }
     if let Some(days) = f.delay_days {
-        c.positive("delay_days", days.into());
+        c.positive("delay_days", days.into(), MAX_DELAY_DAYS);
     }
     c.documents(&f.documents);
 }

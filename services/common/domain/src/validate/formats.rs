@@ -29,22 +29,51 @@ const EARLIEST_SECONDS: i64 = 631_152_000;
 /// 2101-01-01T00:00:00Z, the first instant after the last year a fact may carry.
 const END_SECONDS: i64 = 4_133_980_800;
 
+/// The first and last years of a calendar date (the window of instants).
+const EARLIEST_YEAR: i32 = 1990;
+const LAST_YEAR: i32 = 2100;
+
 const EMPTY: &str = "不能为空";
 
 fn at_most(value: &str, max: usize) -> Outcome {
     if value.chars().count() > max { Err(format!("超过 {max} 个字符")) } else { Ok(()) }
 }
 
-/// Required text: not empty or whitespace only, at most `max` characters.
+/// Whether `c` may appear in text: anything but the C0 and C1 control
+/// characters (tab, LF and CR excepted), DEL, and the noncharacters U+FFFE
+/// and U+FFFF. What is left is valid in XML 1.0, JSON and HTML, so no feed
+/// or page built from a fact can be broken by one character of it.
+fn is_text_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || !(c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}')
+}
+
+/// Text made only of allowed characters (see [`is_text_char`]).
+fn text_chars(value: &str) -> Outcome {
+    match value.chars().find(|c| !is_text_char(*c)) {
+        Some(c) => Err(format!("不能包含控制字符（U+{:04X}）", u32::from(c))),
+        None => Ok(()),
+    }
+}
+
+/// Whether `c` shows nothing: whitespace, or an invisible format character
+/// (zero-width space and joiners, word joiner, BOM, Mongolian vowel separator).
+fn is_blank(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}')
+}
+
+/// Required text: allowed characters only, something visible left after
+/// trimming whitespace and invisible characters, at most `max` characters.
 pub(super) fn required_text(value: &str, max: usize) -> Outcome {
-    if value.trim().is_empty() {
+    text_chars(value)?;
+    if value.chars().all(is_blank) {
         return Err(EMPTY.into());
     }
     at_most(value, max)
 }
 
-/// Optional text: at most `max` characters.
+/// Optional text: allowed characters only, at most `max` characters.
 pub(super) fn optional_text(value: &str, max: usize) -> Outcome {
+    text_chars(value)?;
     at_most(value, max)
 }
 
@@ -58,7 +87,7 @@ pub(super) fn code(value: &str) -> Outcome {
     if value.trim() != value {
         return Err("首尾不能有空白字符".into());
     }
-    if value.chars().any(char::is_control) {
+    if value.chars().any(|c| c.is_control() || !is_text_char(c)) {
         return Err("不能包含控制字符".into());
     }
     at_most(value, CODE_MAX)
@@ -248,10 +277,11 @@ pub(super) fn instant(value: &Timestamp) -> Outcome {
     Ok(())
 }
 
-/// A calendar date: year 1900..9999, a valid month and day.
+/// A calendar date: year 1990..=2100 (the window of instants, so that no
+/// date can turn into an overrun of centuries), a valid month and day.
 pub(super) fn calendar_date(value: &CalendarDate) -> Result<NaiveDate, String> {
-    if !(1900..=9999).contains(&value.year) {
-        return Err("年份应在 1900 至 9999 之间".into());
+    if !(EARLIEST_YEAR..=LAST_YEAR).contains(&value.year) {
+        return Err(format!("年份应在 {EARLIEST_YEAR} 至 {LAST_YEAR} 之间"));
     }
     if !(1..=12).contains(&value.month) {
         return Err("月份应在 1 至 12 之间".into());

@@ -1319,3 +1319,177 @@ fn optional_fields_may_be_left_out() {
         assert_paths(&fact(kind), &[], name);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Hostile values in every field, found by reflection over the contract
+// ---------------------------------------------------------------------------
+
+/// Every field of a fixture that `hostile` can break, with the path it must
+/// be reported at: each string (set, or first entry of a list) and each
+/// `_fen` amount, walked through nested and repeated messages.
+fn hostile_cases(
+    kind: &Kind,
+    hostile: &dyn Fn(&prost_reflect::FieldDescriptor) -> Option<prost_reflect::Value>,
+) -> Vec<(Kind, String)> {
+    use prost::Message as _;
+    use prost_reflect::{DescriptorPool, DynamicMessage, ReflectMessage as _};
+
+    let pool = DescriptorPool::decode(gongkai_proto::FILE_DESCRIPTOR_SET).expect("the contract's descriptors");
+    let fact_descriptor = pool.get_message_by_name("gongkai.v1.Fact").expect("gongkai.v1.Fact");
+    let fact = Fact { kind: Some(kind.clone()) };
+    let dynamic = DynamicMessage::decode(fact_descriptor, fact.encode_to_vec().as_slice()).expect("a fact decodes");
+    let oneof = snake_case(kind_name(kind));
+    let prost_reflect::Value::Message(inner) =
+        dynamic.get_field_by_name(&oneof).expect("the oneof is set").into_owned()
+    else {
+        panic!("{oneof} is a message")
+    };
+
+    // (path to a field, the message with that field broken)
+    fn walk(
+        message: &prost_reflect::DynamicMessage,
+        path: &str,
+        hostile: &dyn Fn(&prost_reflect::FieldDescriptor) -> Option<prost_reflect::Value>,
+        out: &mut Vec<(String, prost_reflect::DynamicMessage)>,
+    ) {
+        use prost_reflect::{Kind as FieldKind, Value};
+        for field in message.descriptor().fields() {
+            if !message.has_field(&field) {
+                continue;
+            }
+            let at = format!("{path}.{}", field.name());
+            let value = message.get_field(&field).into_owned();
+            match (&value, field.kind()) {
+                (Value::List(items), FieldKind::Message(_)) => {
+                    if let Some(Value::Message(first)) = items.first() {
+                        let mut broken_items = Vec::new();
+                        walk(first, &format!("{at}[0]"), hostile, &mut broken_items);
+                        for (broken_path, broken) in broken_items {
+                            let mut copy = message.clone();
+                            let mut list = items.clone();
+                            list[0] = Value::Message(broken);
+                            copy.set_field(&field, Value::List(list));
+                            out.push((broken_path, copy));
+                        }
+                    }
+                }
+                (Value::List(items), _) => {
+                    if let (Some(_), Some(bad)) = (items.first(), hostile(&field)) {
+                        let mut list = items.clone();
+                        list[0] = bad;
+                        let mut copy = message.clone();
+                        copy.set_field(&field, Value::List(list));
+                        out.push((format!("{at}[0]"), copy));
+                    }
+                }
+                (Value::Message(inner), _) => {
+                    let mut broken_inner = Vec::new();
+                    walk(inner, &at, hostile, &mut broken_inner);
+                    for (broken_path, broken) in broken_inner {
+                        let mut copy = message.clone();
+                        copy.set_field(&field, Value::Message(broken));
+                        out.push((broken_path, copy));
+                    }
+                }
+                _ => {
+                    if let Some(bad) = hostile(&field) {
+                        let mut copy = message.clone();
+                        copy.set_field(&field, bad);
+                        out.push((at, copy));
+                    }
+                }
+            }
+        }
+    }
+
+    let mut broken = Vec::new();
+    walk(&inner, "fact", hostile, &mut broken);
+    broken
+        .into_iter()
+        .map(|(path, inner)| {
+            let mut whole = dynamic.clone();
+            whole.set_field_by_name(&oneof, prost_reflect::Value::Message(inner));
+            let fact = Fact::decode(whole.encode_to_vec().as_slice()).expect("a broken fact still decodes");
+            (fact.kind.expect("the kind survives"), path)
+        })
+        .collect()
+}
+
+fn assert_reported(cases: Vec<(Kind, String)>, what: &str) {
+    assert!(!cases.is_empty(), "{what}: some field to break");
+    let mut missed = Vec::new();
+    for (kind, path) in cases {
+        let reported = paths(&fact(kind));
+        if !reported.contains(&path) {
+            missed.push(format!("{path} (reported: {reported:?})"));
+        }
+    }
+    assert!(missed.is_empty(), "{what} passed validation in:\n{}", missed.join("\n"));
+}
+
+#[test]
+fn control_characters_are_refused_in_every_text_field() {
+    use prost_reflect::{Kind as FieldKind, Value};
+    for bad in ["\u{0}", "名称\u{0}", "说明\u{b}文字", "\u{1b}[31m", "a\u{85}b", "\u{7f}", "\u{ffff}"] {
+        let hostile = |field: &prost_reflect::FieldDescriptor| {
+            matches!(field.kind(), FieldKind::String).then(|| Value::String(bad.to_owned()))
+        };
+        for kind in valid_kinds() {
+            assert_reported(hostile_cases(&kind, &hostile), &format!("{bad:?} in {}", kind_name(&kind)));
+        }
+    }
+}
+
+#[test]
+fn tab_and_line_breaks_stay_allowed_in_text() {
+    let fact = fact(Kind::ProjectApproved(with(project_approved(), |f| {
+        f.scope_description = "第一段\t说明\r\n第二段".into();
+    })));
+    assert_eq!(paths(&fact), Vec::<String>::new());
+}
+
+#[test]
+fn required_text_that_shows_nothing_is_empty() {
+    for blank in [" ", "\u{3000}", "\u{200b}", "\u{feff} \u{200d}", "\t\n"] {
+        let fact = fact(Kind::ProjectApproved(with(project_approved(), |f| f.project_name = blank.into())));
+        assert_eq!(paths(&fact), ["fact.project_name"], "{blank:?}");
+    }
+}
+
+#[test]
+fn amounts_beyond_the_bound_are_refused_in_every_money_field() {
+    use prost_reflect::{Kind as FieldKind, Value};
+    for bad in [i64::MIN, i64::MAX, crate::money::AMOUNT_MAX_FEN + 1, -crate::money::AMOUNT_MAX_FEN - 1] {
+        let hostile = |field: &prost_reflect::FieldDescriptor| {
+            let money = field.name().ends_with("_fen") && matches!(field.kind(), FieldKind::Int64 | FieldKind::Sint64);
+            money.then_some(Value::I64(bad))
+        };
+        for kind in valid_kinds() {
+            let cases = hostile_cases(&kind, &hostile);
+            if !cases.is_empty() {
+                assert_reported(cases, &format!("{bad} in {}", kind_name(&kind)));
+            }
+        }
+    }
+    let largest = fact(Kind::PaymentMade(with(payment_made(), |f| f.amount_fen = crate::money::AMOUNT_MAX_FEN)));
+    assert_eq!(paths(&largest), Vec::<String>::new(), "the bound itself is allowed");
+}
+
+#[test]
+fn the_variation_that_stopped_the_projector_is_refused_at_its_field() {
+    let poison = fact(Kind::ContractVaried(with(contract_varied(), |f| {
+        f.changes_price = true;
+        f.price_change_fen = i64::MIN;
+    })));
+    assert_eq!(paths(&poison), ["fact.price_change_fen"]);
+}
+
+#[test]
+fn dates_outside_the_plausible_window_are_refused() {
+    for year in [1900, 1989, 2101, 9999] {
+        let fact = fact(Kind::CompletionAccepted(with(completion_accepted(), |f| {
+            f.actual_completion_date = date(year, 6, 1);
+        })));
+        assert_eq!(paths(&fact), ["fact.actual_completion_date"], "{year}");
+    }
+}

@@ -74,17 +74,36 @@ impl Checker<'_> {
         }
     }
 
-    /// An amount in fen, >= 0.
+    /// An amount in fen, `0..=AMOUNT_MAX_FEN`.
     pub(super) fn fen(&mut self, field: &str, value: i64) {
         if value < 0 {
             self.check(field, Err("不得为负数".into()));
+        } else {
+            self.check(field, amount_bound(value));
         }
     }
 
-    /// A quantity that must be > 0 (investment, payment, penalty, months, days).
-    pub(super) fn positive(&mut self, field: &str, value: i64) {
+    /// An amount in fen that must be > 0 (investment, payment, penalty,
+    /// ceiling price), at most `AMOUNT_MAX_FEN`.
+    pub(super) fn positive_fen(&mut self, field: &str, value: i64) {
         if value <= 0 {
             self.check(field, Err("必须大于 0".into()));
+        } else {
+            self.check(field, amount_bound(value));
+        }
+    }
+
+    /// A signed change in fen, within ±`AMOUNT_MAX_FEN`.
+    pub(super) fn signed_fen(&mut self, field: &str, value: i64) {
+        self.check(field, amount_bound(value));
+    }
+
+    /// A count that must be in `1..=max` (months, days).
+    pub(super) fn positive(&mut self, field: &str, value: i64, max: i64) {
+        if value <= 0 {
+            self.check(field, Err("必须大于 0".into()));
+        } else if value > max {
+            self.check(field, Err(format!("不得超过 {max}")));
         }
     }
 
@@ -282,6 +301,15 @@ pub(super) fn enum_value<E: TryFrom<i32>>(value: i32, presence: Presence) -> Out
         return Err("不能为空（未指定）".into());
     }
     Ok(())
+}
+
+/// An amount or change within ±`AMOUNT_MAX_FEN` (see [`crate::money`]).
+fn amount_bound(fen: i64) -> Outcome {
+    if crate::money::within_bound(fen) {
+        Ok(())
+    } else {
+        Err(format!("金额绝对值不得超过 {} 分（10 万亿元）", crate::money::AMOUNT_MAX_FEN))
+    }
 }
 
 /// A 6-digit administrative division code with a real province prefix.

@@ -1,6 +1,7 @@
 //! The lifecycle rules, given/when/then: hard rules, soft rules, corrections
-//! and a full PPP lifecycle.
+//! a full PPP lifecycle, and the money bound.
 
+mod bounds;
 mod corrections;
 mod happy_path;
 mod hard_rules;

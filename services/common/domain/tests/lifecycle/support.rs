@@ -242,6 +242,22 @@ impl Given {
         self
     }
 
+    /// Records one more step without deciding it: an event an older version
+    /// of the rules accepted.
+    pub(crate) fn and_recorded_earlier(mut self, step: impl Into<Step>) -> Self {
+        let step = step.into();
+        let seq = self.events.len() + 1;
+        self.events.push(EventEnvelope {
+            event_id: e(seq),
+            subject: PROJECT.to_owned(),
+            project_seq: seq as u64,
+            occurred_at: Some(step.occurred_at()),
+            body: step.body,
+            ..Default::default()
+        });
+        self
+    }
+
     /// Decides one more step, recorded as the next event id.
     pub(crate) fn when(&self, step: impl Into<Step>) -> Outcome {
         let step = step.into();
