@@ -19,5 +19,5 @@ pub mod render;
 mod rows;
 pub mod runner;
 
-pub use render::{ProjectViews, render};
-pub use runner::{KafkaSource, ProjectorError, Source, project, run};
+pub use render::{ProjectViews, RenderError, render};
+pub use runner::{KafkaSource, ProjectorError, Source, project, retry, run};

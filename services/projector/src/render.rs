@@ -43,11 +43,35 @@ pub struct ProjectViews {
     pub full_summary: ProjectSummary,
 }
 
+/// Why a project's views cannot be rendered truthfully.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// A fact in force carries a total past the money bound (an event an
+    /// older version accepted): its figures would be wrong, so none are shown.
+    #[error("event {event_id} leaves the money bound: {description}")]
+    OutOfBounds {
+        /// The event in force that leaves the bound.
+        event_id: String,
+        /// Which total, in Chinese.
+        description: String,
+    },
+}
+
+impl RenderError {
+    /// The event the failure is pinned on.
+    pub fn event_id(&self) -> &str {
+        match self {
+            Self::OutOfBounds { event_id, .. } => event_id,
+        }
+    }
+}
+
 /// Renders the views of one project from its events in project_seq order, as
 /// recorded (facts and corrections). Events are put in project_seq order
 /// first, and a repeated project_seq is rendered once (the first given), so
-/// a redelivered event changes nothing.
-pub fn render(events: &[EventEnvelope]) -> ProjectViews {
+/// a redelivered event changes nothing. A project whose record leaves the
+/// money bound is not rendered at all ([`RenderError`]).
+pub fn render(events: &[EventEnvelope]) -> Result<ProjectViews, RenderError> {
     let mut ordered: Vec<&EventEnvelope> = events.iter().collect();
     ordered.sort_by_key(|event| event.project_seq);
     ordered.dedup_by_key(|event| event.project_seq);
@@ -55,6 +79,18 @@ pub fn render(events: &[EventEnvelope]) -> ProjectViews {
     let mut state = ProjectState::default();
     for event in &ordered {
         state.apply(event);
+    }
+    if let Some(fault) = state.bound_fault() {
+        return Err(RenderError::OutOfBounds {
+            event_id: fault.event_id.clone(),
+            description: fault.description.clone(),
+        });
+    }
+    if state.contracted_totals().is_none() {
+        return Err(RenderError::OutOfBounds {
+            event_id: ordered.last().map(|event| event.event_id.clone()).unwrap_or_default(),
+            description: "项目合同总额超出界限".to_owned(),
+        });
     }
     let disclosure = Disclosure::new(&state);
     let versions = versions(&ordered);
@@ -69,7 +105,7 @@ pub fn render(events: &[EventEnvelope]) -> ProjectViews {
     }
     let full_summary = summary::summary(&ordered, &state);
     let public_summary = ProjectSummary { flag_count: 0, ..full_summary.clone() };
-    ProjectViews { public_timeline, full_timeline, public_summary, full_summary }
+    Ok(ProjectViews { public_timeline, full_timeline, public_summary, full_summary })
 }
 
 /// One recorded version of a fact: the fact and its business time.

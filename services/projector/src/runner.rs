@@ -8,13 +8,21 @@
 //! delivery and any interleaving of topics give the same views. Kafka offsets
 //! are stored only after the event's transaction committed and are committed
 //! on a timer, on revocation and at shutdown.
+//!
+//! A project that cannot be rendered, because [`render()`] refuses it or
+//! because rendering panics (a bug, or with `overflow-checks` an arithmetic
+//! slip), is parked by the store and the batch goes on: one hostile event
+//! never stops the projector. Parked projects are rendered again at start-up
+//! (so an upgrade that fixes the cause heals them) and on demand
+//! ([`retry`], `gongkai projector retry CODE`); `gongkai.projector.parked`
+//! counts them.
 
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
 use gongkai_domain::kinds::{DOMAINS, topic};
 use gongkai_proto::v1::EventEnvelope;
-use gongkai_store::{ProjectEvents, Projected, Store};
+use gongkai_store::{ProjectEvents, Projected, Store, Unrenderable};
 use prost::Message as _;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::{ClientConfig, Message as _};
@@ -67,15 +75,42 @@ pub enum ProjectorError {
     /// The Kafka consumer failed.
     #[error("Kafka consumer failed")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    /// The rendering thread of a rebuild stopped (it cannot panic: panics
+    /// park their project).
+    #[error("rendering thread failed: {0}")]
+    Render(String),
 }
 
 /// Folds one event into the read model.
 pub async fn project(store: &Store, event: &EventEnvelope) -> Result<Projected, ProjectorError> {
-    Ok(store.project_event(event, |events| rows::to_rows(events, &render(events))).await?)
+    Ok(store.project_event(event, to_rows).await?)
+}
+
+/// Renders the parked projects among `codes` again from everything kept;
+/// the outcomes follow `codes` (`Advanced` once a project renders, `Parked`
+/// while it still cannot, `Duplicate` when it was not parked).
+pub async fn retry(store: &Store, codes: &[String]) -> Result<Vec<Projected>, ProjectorError> {
+    let batch: Vec<ProjectEvents> =
+        codes.iter().map(|code| ProjectEvents { project_code: code.clone(), ..ProjectEvents::default() }).collect();
+    Ok(store.project_batch(&batch, to_rows).await?)
+}
+
+/// Renders every parked project again (at start-up: a new version may have
+/// fixed what parked them) and says how many stay parked.
+async fn retry_parked(store: &Store) -> Result<usize, ProjectorError> {
+    let parked: Vec<String> = store.parked_projects().await?.into_iter().map(|p| p.project_code).collect();
+    if parked.is_empty() {
+        return Ok(0);
+    }
+    let outcomes = retry(store, &parked).await?;
+    let still = outcomes.iter().filter(|outcome| matches!(outcome, Projected::Parked { .. })).count();
+    tracing::info!(parked = parked.len(), healed = parked.len() - still, "Parked projects rendered again.");
+    Ok(still)
 }
 
 /// Runs the projector until `shutdown` is cancelled, reporting its lag.
 pub async fn run(store: Store, source: Source, shutdown: CancellationToken) -> Result<(), ProjectorError> {
+    retry_parked(&store).await?;
     let lag_stop = shutdown.child_token();
     let lag = tokio::spawn(report_lag(store.clone(), lag_stop.clone()));
     let result = match source {
@@ -96,6 +131,10 @@ async fn report_lag(store: Store, shutdown: CancellationToken) {
         "gongkai.projector.lag",
         "Store positions not yet folded into the views",
     );
+    let parked = gongkai_telemetry::metrics::Gauge::new(
+        "gongkai.projector.parked",
+        "Projects the projector could not render, waiting with their last good views",
+    );
     let mut every = tokio::time::interval(Duration::from_secs(2));
     loop {
         tokio::select! {
@@ -111,6 +150,21 @@ async fn report_lag(store: Store, shutdown: CancellationToken) {
                 }
             }
             Err(error) => tracing::warn!(%error, "Cannot measure the projector lag."),
+        }
+        match store.parked_projects().await {
+            Ok(projects) => {
+                parked.set(projects.len() as u64);
+                if let Some(first) = projects.first() {
+                    tracing::warn!(
+                        parked = projects.len(),
+                        project = %first.project_code,
+                        event = %first.event_id,
+                        reason = %first.reason,
+                        "Projects parked: their timelines wait for a fix (gongkai projector retry CODE)."
+                    );
+                }
+            }
+            Err(error) => tracing::warn!(%error, "Cannot count the parked projects."),
         }
     }
 }
@@ -357,13 +411,15 @@ async fn read_by_project(
             for project in &mut batch {
                 let whole = project.events.iter().zip(1..).all(|(event, seq)| event.project_seq == seq);
                 if whole {
-                    project.rendered = Some(to_rows(&project.events));
+                    // A project that cannot be rendered is tried again, and
+                    // parked, inside the write transaction.
+                    project.rendered = to_rows(&project.events).ok();
                 }
             }
             batch
         })
         .await
-        .expect("rendering does not panic");
+        .map_err(|error| ProjectorError::Render(error.to_string()))?;
         if chunks.send(batch).await.is_err() {
             // The writer stopped on an error, which it reports.
             break;
@@ -372,9 +428,37 @@ async fn read_by_project(
     Ok(())
 }
 
-/// A project's rows rendered from its gapless events.
-fn to_rows(events: &[EventEnvelope]) -> gongkai_store::ProjectViewRows {
-    rows::to_rows(events, &render(events))
+/// A project's rows rendered from its gapless events, or why it cannot be:
+/// [`render()`]'s refusal, or a panic while rendering, caught here so that it
+/// parks one project instead of stopping the projector.
+fn to_rows(events: &[EventEnvelope]) -> Result<gongkai_store::ProjectViewRows, Unrenderable> {
+    let head = events.last();
+    let failure = |event_id: &str, reason: String| {
+        let project_seq = events.iter().find(|event| event.event_id == event_id).map_or(0, |event| event.project_seq);
+        Unrenderable { event_id: event_id.to_owned(), project_seq, reason }
+    };
+    let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        render(events).map(|views| rows::to_rows(events, &views))
+    }));
+    let result = match rendered {
+        Ok(Ok(rows)) => return Ok(rows),
+        Ok(Err(refusal)) => failure(refusal.event_id(), refusal.to_string()),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            failure(head.map_or("", |event| event.event_id.as_str()), format!("rendering panicked: {message}"))
+        }
+    };
+    tracing::error!(
+        project = head.map_or("", |event| event.subject.as_str()),
+        event = %result.event_id,
+        reason = %result.reason,
+        "Project parked: it cannot be rendered; every other project goes on."
+    );
+    Err(result)
 }
 
 /// `events` grouped by project, in the order projects first appear.

@@ -3,11 +3,16 @@
 
 mod support;
 
-use gongkai_projector::{ProjectViews, render};
+use gongkai_projector::ProjectViews;
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::fact::Kind;
 use prost::Message;
 use support::{Stream, contains, day, doc, lifecycle, org, person, public_bytes_and_debug};
+
+/// The views of a lifecycle that stays within every bound.
+fn render(events: &[pb::EventEnvelope]) -> ProjectViews {
+    gongkai_projector::render(events).expect("a lifecycle within the bounds renders")
+}
 
 // ---------------------------------------------------------------------------
 // Canaries: a project with every restricted field filled with a unique string.
@@ -642,4 +647,39 @@ fn an_empty_or_odd_stream_renders_without_panicking() {
     assert_eq!(views.public_timeline[0].title_en, "Unrecognized record");
     assert_eq!(views.full_summary.head_seq, 1);
     let _ = views.full_summary.encode_to_vec();
+}
+
+#[test]
+fn a_record_past_the_money_bound_is_not_rendered_at_all() {
+    // A variation an earlier version accepted: i64::MIN fen off the price.
+    let mut stream = lifecycle();
+    let contract = stream
+        .events
+        .iter()
+        .find_map(|event| match &event.body {
+            Some(pb::event_envelope::Body::Fact(pb::Fact { kind: Some(Kind::ContractSigned(signed)) })) => {
+                Some(signed.contract_code.clone())
+            }
+            _ => None,
+        })
+        .expect("the lifecycle signs a contract");
+    let poison = pb::ContractVaried {
+        contract_code: contract,
+        variation_number: "V-MIN".into(),
+        changes_price: true,
+        price_change_fen: i64::MIN,
+        reason: "hostile".into(),
+        ..Default::default()
+    };
+    // Recorded as an earlier version did, past today's rules.
+    let mut event = stream.events.last().expect("a lifecycle has events").clone();
+    event.project_seq += 1;
+    event.event_id = "01900000-0000-7000-8000-0000000fffff".to_owned();
+    event.body = Some(pb::event_envelope::Body::Fact(pb::Fact { kind: Some(Kind::ContractVaried(poison)) }));
+    let poison_id = event.event_id.clone();
+    stream.events.push(event);
+    match gongkai_projector::render(&stream.events) {
+        Err(gongkai_projector::RenderError::OutOfBounds { event_id, .. }) => assert_eq!(event_id, poison_id),
+        Ok(views) => panic!("rendered a record past the bound: {:?}", views.full_summary),
+    }
 }

@@ -27,7 +27,9 @@ pub use events::{AppendOutcome, EventCounts, NewEvent, StoredEvent};
 pub use outbox::*;
 pub use public::*;
 pub use supervision::*;
-pub use views::{ProjectEvents, ProjectRow, ProjectViewRows, Projected, TimelineRow, View};
+pub use views::{
+    ParkedProject, ProjectEvents, ProjectRow, ProjectViewRows, Projected, TimelineRow, Unrenderable, View,
+};
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../../migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../../migrations/sqlite");

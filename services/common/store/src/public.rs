@@ -72,6 +72,9 @@ pub struct PublicProject {
     pub last_event_at: DateTime<Utc>,
     /// The encoded public `gongkai.v1.ProjectSummary`.
     pub summary: Vec<u8>,
+    /// Since when the projector could not render the project's newer events
+    /// (it is parked; the views are its last good ones); `None` when current.
+    pub parked_since: Option<DateTime<Utc>>,
 }
 
 /// One public timeline entry with its project's name.
@@ -225,11 +228,11 @@ pub async fn record_public_changes<'c>(
     Ok(())
 }
 
-type ProjectTuple = (String, String, String, String, String, DateTime<Utc>, Vec<u8>);
+type ProjectTuple = (String, String, String, String, String, DateTime<Utc>, Vec<u8>, Option<DateTime<Utc>>);
 
 fn project(row: ProjectTuple) -> PublicProject {
-    let (project_code, name, region_code, project_type, stage, last_event_at, summary) = row;
-    PublicProject { project_code, name, region_code, project_type, stage, last_event_at, summary }
+    let (project_code, name, region_code, project_type, stage, last_event_at, summary, parked_since) = row;
+    PublicProject { project_code, name, region_code, project_type, stage, last_event_at, summary, parked_since }
 }
 
 /// `text` as a LIKE pattern matching it literally (escape `\`).
@@ -288,7 +291,8 @@ macro_rules! fetch_all_with {
     };
 }
 
-const PROJECT_COLUMNS: &str = "project_code, name, region_code, project_type, stage, last_event_at, summary";
+const PROJECT_COLUMNS: &str =
+    "project_code, name, region_code, project_type, stage, last_event_at, summary, parked_since";
 
 impl Store {
     /// Public projects matching `filter`, latest activity first (then code),

@@ -17,6 +17,14 @@
 //! and the log's offsets can be committed after it (at-least-once delivery,
 //! exactly-once effect).
 //!
+//! A project the render function refuses (it returns [`Unrenderable`]) is
+//! *parked*, never the batch: its events are kept all the same, its views
+//! and head stay where they were, a `projector_parked` row says why, and its
+//! projects rows carry `parked_since`. Any later batch that names the project,
+//! even with no new event, renders it again from everything kept; when that
+//! succeeds it is unparked in the same transaction. One hostile event thus
+//! costs its own project's freshness and nothing else.
+//!
 //! [`Store::project_batch`] does the same for many projects in one
 //! transaction (head rows locked in code order), writing every table with
 //! multi-row statements: the embedded projector folds what it polled this
@@ -81,6 +89,35 @@ pub struct ProjectViewRows {
     pub supervision: crate::SupervisionRows,
 }
 
+/// Why a project could not be rendered: the render function's refusal, or
+/// its panic caught by the caller. The project is parked (see
+/// [`Store::project_batch`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unrenderable {
+    /// The event the failure is pinned on (the project's new head when the
+    /// renderer cannot tell).
+    pub event_id: String,
+    /// That event's seq.
+    pub project_seq: u64,
+    /// What went wrong, for supervisors and operators.
+    pub reason: String,
+}
+
+/// A project the projector could not render, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParkedProject {
+    /// The project.
+    pub project_code: String,
+    /// The event the failure is pinned on.
+    pub event_id: String,
+    /// That event's seq.
+    pub project_seq: u64,
+    /// What went wrong.
+    pub reason: String,
+    /// When it was first parked.
+    pub parked_at: DateTime<Utc>,
+}
+
 /// What [`Store::project_event`] did with an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Projected {
@@ -94,6 +131,12 @@ pub enum Projected {
     /// The views now cover the project up to `head`.
     Advanced {
         /// The new head seq.
+        head: u64,
+    },
+    /// Kept, but the project could not be rendered: it is parked, its views
+    /// stay at `head`, and every other project of the batch went on.
+    Parked {
+        /// The project's views stay at this seq.
         head: u64,
     },
 }
@@ -305,7 +348,7 @@ macro_rules! replace_view_rows {
             ),
             "ON CONFLICT (project_code) DO UPDATE SET name = excluded.name, region_code = excluded.region_code, \
              project_type = excluded.project_type, stage = excluded.stage, head_seq = excluded.head_seq, \
-             last_event_at = excluded.last_event_at, summary = excluded.summary",
+             last_event_at = excluded.last_event_at, summary = excluded.summary, parked_since = NULL",
             8,
             &summaries,
             |query, row| query
@@ -386,10 +429,12 @@ fn plan(project: &ProjectEvents, head: i64, stored: Vec<Kept>) -> Result<(Plan<'
     }
     let code = project.project_code.as_str();
     let plan = |keep, outcome, render, position| Plan { code, keep, outcome, render, position };
-    if keep.is_empty() {
+    let new_head = known.keys().zip(1..).take_while(|(seq, want)| **seq == *want).count() as i64;
+    // Nothing new, and nothing kept beyond the head (which only a parked
+    // project has): a duplicate.
+    if keep.is_empty() && new_head <= head {
         return Ok((plan(keep, Projected::Duplicate, None, 0), false));
     }
-    let new_head = known.keys().zip(1..).take_while(|(seq, want)| **seq == *want).count() as i64;
     if new_head <= head {
         return Ok((plan(keep, Projected::Waiting { head: head as u64 }, None, 0), false));
     }
@@ -420,7 +465,7 @@ impl Store {
     /// filled) into its rows.
     pub async fn project_event<F>(&self, event: &EventEnvelope, render: F) -> Result<Projected, StoreError>
     where
-        F: Fn(&[EventEnvelope]) -> ProjectViewRows,
+        F: Fn(&[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable>,
     {
         self.project_events(&event.subject, std::slice::from_ref(event), render).await
     }
@@ -435,7 +480,7 @@ impl Store {
         render: F,
     ) -> Result<Projected, StoreError>
     where
-        F: Fn(&[EventEnvelope]) -> ProjectViewRows,
+        F: Fn(&[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable>,
     {
         let batch = [ProjectEvents { project_code: project_code.to_owned(), events: events.to_vec(), rendered: None }];
         let outcomes = self.project_batch(&batch, render).await?;
@@ -448,7 +493,7 @@ impl Store {
     /// concurrent batches cannot deadlock. The outcomes follow `batch`.
     pub async fn project_batch<F>(&self, batch: &[ProjectEvents], render: F) -> Result<Vec<Projected>, StoreError>
     where
-        F: Fn(&[EventEnvelope]) -> ProjectViewRows,
+        F: Fn(&[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable>,
     {
         use std::collections::BTreeMap;
         let mut codes: Vec<&str> = batch.iter().map(|project| project.project_code.as_str()).collect();
@@ -491,12 +536,19 @@ impl Store {
             let mut plans = Vec::with_capacity(batch.len());
             let mut rendered: Vec<(&str, ProjectViewRows)> = Vec::new();
             let mut ahead: Vec<(&str, &ProjectViewRows)> = Vec::new();
+            let mut parked: Vec<(&str, Unrenderable)> = Vec::new();
             for project in batch {
                 let head = heads.get(&project.project_code).copied().unwrap_or_default();
                 let (mut plan, use_ahead) =
                     plan(project, head, stored.remove(&project.project_code).unwrap_or_default())?;
                 if let Some(events) = plan.render.take() {
-                    rendered.push((plan.code, render(&events)));
+                    match render(&events) {
+                        Ok(rows) => rendered.push((plan.code, rows)),
+                        Err(failure) => {
+                            plan.outcome = Projected::Parked { head: head.max(0) as u64 };
+                            parked.push((plan.code, failure));
+                        }
+                    }
                 } else if let (true, Some(rows)) = (use_ahead, &project.rendered) {
                     ahead.push((plan.code, rows));
                 }
@@ -516,7 +568,34 @@ impl Store {
                 &keep,
                 |query, row| query.bind(row.0).bind(row.1.0).bind(row.1.1).bind(&row.1.2)
             );
+            // Parked projects: the reason (the first parking time kept) and
+            // `parked_since` on their rows, which otherwise stay as they were.
+            let now = Utc::now();
+            for (code, failure) in &parked {
+                sqlx::query(
+                    "INSERT INTO projector_parked (project_code, event_id, project_seq, reason, parked_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_code) DO UPDATE SET \
+                     event_id = excluded.event_id, project_seq = excluded.project_seq, reason = excluded.reason",
+                )
+                .bind(*code)
+                .bind(&failure.event_id)
+                .bind(to_i64(failure.project_seq)?)
+                .bind(&failure.reason)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                for table in ["public_projects", "full_projects"] {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE {table} SET parked_since = $2 WHERE project_code = $1 AND parked_since IS NULL"
+                    )))
+                    .bind(*code)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
             if !views.is_empty() {
+                for_codes!(tx, "DELETE FROM projector_parked WHERE project_code IN ({})", &advanced, execute);
                 let public: Vec<(&str, &[TimelineRow])> =
                     views.iter().map(|(code, rows)| (*code, rows.public_timeline.as_slice())).collect();
                 crate::public::record_public_changes(&mut *tx, &public).await?;
@@ -637,6 +716,54 @@ impl Store {
             Store::Sqlite(pool) => sqlx::query_as(query).fetch_one(pool).await?,
         };
         Ok((projected.max(0) as u64, stored.max(0) as u64))
+    }
+
+    /// Every parked project (see the module docs), by project code.
+    pub async fn parked_projects(&self) -> Result<Vec<ParkedProject>, StoreError> {
+        self.parked_where("", None).await
+    }
+
+    /// One project's parking, if it is parked.
+    pub async fn parked_project(&self, project_code: &str) -> Result<Option<ParkedProject>, StoreError> {
+        Ok(self.parked_where(" WHERE project_code = $1", Some(project_code)).await?.pop())
+    }
+
+    async fn parked_where(&self, clause: &str, code: Option<&str>) -> Result<Vec<ParkedProject>, StoreError> {
+        type Row = (String, String, i64, String, DateTime<Utc>);
+        let query = format!(
+            "SELECT project_code, event_id, project_seq, reason, parked_at FROM projector_parked{clause} \
+             ORDER BY project_code"
+        );
+        let rows: Vec<Row> = match self {
+            Store::Postgres(pool) => {
+                let query = sqlx::query_as(sqlx::AssertSqlSafe(query));
+                match code {
+                    Some(code) => query.bind(code.to_owned()),
+                    None => query,
+                }
+                .fetch_all(pool)
+                .await?
+            }
+            Store::Sqlite(pool) => {
+                let query = sqlx::query_as(sqlx::AssertSqlSafe(query));
+                match code {
+                    Some(code) => query.bind(code.to_owned()),
+                    None => query,
+                }
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        Ok(rows
+            .into_iter()
+            .map(|(project_code, event_id, seq, reason, parked_at)| ParkedProject {
+                project_code,
+                event_id,
+                project_seq: seq.max(0) as u64,
+                reason,
+                parked_at,
+            })
+            .collect())
     }
 
     /// How many projects the read model holds.

@@ -14,7 +14,7 @@ use chrono::Utc;
 use gongkai_proto::v1::{Domain, EventEnvelope};
 use gongkai_store::{
     ChangeCursor, PoolOptions, ProjectEvents, ProjectRow, ProjectViewRows, Projected, Store, StreamEvent, TimelineRow,
-    View,
+    Unrenderable, View,
 };
 
 const PROJECTS: usize = 12;
@@ -22,10 +22,10 @@ const EVENTS: u64 = 15;
 
 /// Renders each event as one public entry; sleeps a little inside the
 /// transaction so that commits interleave and finish out of order.
-fn render(events: &[EventEnvelope]) -> ProjectViewRows {
+fn render(events: &[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable> {
     let last = events.last().expect("at least one event");
     std::thread::sleep(Duration::from_millis(u64::from(last.project_seq as u32 % 4) * 2));
-    rows(events, "")
+    Ok(rows(events, ""))
 }
 
 /// One public entry per event; the summary says who rendered it.
@@ -167,11 +167,11 @@ fn event(project: &str, seq: u64) -> EventEnvelope {
 
 async fn batches_keep_the_per_project_rules(store: Store) {
     let (a, b, c) = ("2024-230113-77-01-000001", "2024-230113-77-01-000002", "2024-230113-77-01-000003");
-    store.project_event(&event(c, 1), |events| rows(events, "live")).await.expect("projects");
+    store.project_event(&event(c, 1), |events| Ok(rows(events, "live"))).await.expect("projects");
     let rendered = AtomicUsize::new(0);
     let render = |events: &[EventEnvelope]| {
         rendered.fetch_add(1, Ordering::SeqCst);
-        rows(events, "in transaction")
+        Ok(rows(events, "in transaction"))
     };
     let whole: Vec<EventEnvelope> = (1..=3).map(|seq| event(a, seq)).collect();
     let batch = [
@@ -210,6 +210,83 @@ async fn batches_keep_the_per_project_rules(store: Store) {
 
     let twice = [ProjectEvents::default(), ProjectEvents::default()];
     assert!(store.project_batch(&twice, render).await.is_err(), "a project named twice is refused");
+}
+
+/// A project whose rendering fails is parked, alone: its events are kept, its
+/// last good views stay and say since when they wait, every other project of
+/// the batch advances; a later batch naming it (nothing new needed) renders
+/// it again and unparks it.
+async fn a_project_that_cannot_be_rendered_is_parked_alone(store: Store) {
+    let (poisoned, healthy) = ("2024-230113-77-01-000011", "2024-230113-77-01-000012");
+    let fixed = AtomicBool::new(false);
+    let render = |events: &[EventEnvelope]| match events
+        .iter()
+        .find(|e| e.event_id.ends_with("/2"))
+        .filter(|_| !fixed.load(Ordering::SeqCst))
+    {
+        Some(poison) if poison.subject == poisoned => Err(Unrenderable {
+            event_id: poison.event_id.clone(),
+            project_seq: poison.project_seq,
+            reason: "a hostile amount".to_owned(),
+        }),
+        _ => Ok(rows(events, "rendered")),
+    };
+    store
+        .project_batch(
+            &[ProjectEvents { project_code: poisoned.to_owned(), events: vec![event(poisoned, 1)], rendered: None }],
+            render,
+        )
+        .await
+        .expect("folds");
+    let batch = [
+        ProjectEvents {
+            project_code: poisoned.to_owned(),
+            events: vec![event(poisoned, 2), event(poisoned, 3)],
+            rendered: None,
+        },
+        ProjectEvents {
+            project_code: healthy.to_owned(),
+            events: vec![event(healthy, 1), event(healthy, 2)],
+            rendered: None,
+        },
+    ];
+    let outcomes = store.project_batch(&batch, render).await.expect("one bad project does not fail the batch");
+    assert_eq!(outcomes, [Projected::Parked { head: 1 }, Projected::Advanced { head: 2 }]);
+    let parked = store.parked_projects().await.expect("reads");
+    assert_eq!(parked.len(), 1);
+    assert_eq!(
+        (parked[0].project_code.as_str(), parked[0].event_id.as_str()),
+        (poisoned, "2024-230113-77-01-000011/2")
+    );
+    assert_eq!((parked[0].project_seq, parked[0].reason.as_str()), (2, "a hostile amount"));
+    assert_eq!(store.timeline(View::Public, poisoned).await.expect("reads").len(), 1, "the last good views stay");
+    let page = store.public_project(poisoned).await.expect("reads").expect("published");
+    assert!(page.parked_since.is_some(), "the public row says it waits");
+    assert_eq!(store.public_project(healthy).await.expect("reads").expect("published").parked_since, None);
+    assert_eq!(store.projected_seqs(&[poisoned]).await.expect("reads").get(poisoned), Some(&1));
+
+    // Still broken: naming it again changes nothing, the first parking time stays.
+    let again = [ProjectEvents { project_code: poisoned.to_owned(), ..ProjectEvents::default() }];
+    assert_eq!(store.project_batch(&again, render).await.expect("folds"), [Projected::Parked { head: 1 }]);
+    assert_eq!(store.parked_projects().await.expect("reads")[0].parked_at, parked[0].parked_at);
+    // Fixed: a batch naming it, with no new event, renders what was kept.
+    fixed.store(true, Ordering::SeqCst);
+    assert_eq!(store.project_batch(&again, render).await.expect("folds"), [Projected::Advanced { head: 3 }]);
+    assert!(store.parked_projects().await.expect("reads").is_empty());
+    assert_eq!(store.timeline(View::Public, poisoned).await.expect("reads").len(), 3);
+    assert_eq!(store.public_project(poisoned).await.expect("reads").expect("published").parked_since, None);
+    assert_eq!(store.project_batch(&again, render).await.expect("folds"), [Projected::Duplicate]);
+}
+
+#[tokio::test]
+async fn postgres_a_project_that_cannot_be_rendered_is_parked_alone() {
+    a_project_that_cannot_be_rendered_is_parked_alone(postgres().await).await;
+}
+
+#[tokio::test]
+async fn sqlite_a_project_that_cannot_be_rendered_is_parked_alone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    a_project_that_cannot_be_rendered_is_parked_alone(sqlite(&dir).await).await;
 }
 
 /// A stream of `count` chained events of `project`.

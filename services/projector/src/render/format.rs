@@ -23,18 +23,17 @@ pub(crate) fn money_en(fen: i64) -> String {
     gongkai_domain::money::en(fen)
 }
 
-/// A signed change in Chinese: "增加350.00万元", "减少12.00万元".
+/// A signed change in Chinese: "增加350.00万元", "减少12.00万元". The
+/// magnitude is the amount written without its sign, so every i64 has one.
 pub(crate) fn change_zh(fen: i64) -> String {
-    if fen < 0 { format!("减少{}", money_zh(-fen)) } else { format!("增加{}", money_zh(fen)) }
+    let magnitude = money_zh(fen);
+    if fen < 0 { format!("减少{}", &magnitude[1..]) } else { format!("增加{magnitude}") }
 }
 
 /// A signed change in English: "an increase of CNY 3.50 million".
 pub(crate) fn change_en(fen: i64) -> String {
-    if fen < 0 {
-        format!("a decrease of {}", money_en(fen.saturating_neg()))
-    } else {
-        format!("an increase of {}", money_en(fen))
-    }
+    let magnitude = money_en(fen);
+    if fen < 0 { format!("a decrease of {}", &magnitude[1..]) } else { format!("an increase of {magnitude}") }
 }
 
 /// Basis points as a percentage: 420 → "4.20%".
@@ -314,5 +313,13 @@ mod tests {
         assert_eq!(instant_zh(Some(&ts)), "2024年3月1日 09:00");
         assert_eq!(instant_en(Some(&ts)), "1 Mar 2024 09:00");
         assert_eq!(date_en(Some(&CalendarDate { year: 2026, month: 6, day: 30 })), "30 Jun 2026");
+    }
+
+    #[test]
+    fn every_change_has_a_magnitude() {
+        assert_eq!(change_zh(i64::MIN), "减少922,337,203.69亿元");
+        assert_eq!(change_en(i64::MIN), "a decrease of CNY 92,233,720.37 billion");
+        assert_eq!(change_zh(-350_000_000), "减少350.00万元");
+        assert_eq!(change_en(350_000_000), "an increase of CNY 3.50 million");
     }
 }

@@ -45,8 +45,9 @@ fn contracts(summary: &mut ProjectSummary, state: &ProjectState) {
     if contracts.is_empty() {
         return;
     }
-    let baseline_price = contracts.values().fold(0i64, |sum, c| sum.saturating_add(c.price_fen));
-    let current_price = contracts.values().fold(0i64, |sum, c| sum.saturating_add(c.current_price_fen));
+    // Within the money bound: `render` refuses a state with a bound fault, and
+    // without one the fold kept both totals in range.
+    let (baseline_price, current_price) = state.contracted_totals().unwrap_or_default();
     let starts = contracts.values().filter_map(|c| c.period.and_then(|p| p.start));
     let ends = contracts.values().filter_map(|c| c.period.and_then(|p| p.end));
     let baseline_end = latest(ends);
@@ -76,7 +77,8 @@ fn contracts(summary: &mut ProjectSummary, state: &ProjectState) {
         Some(final_cost) if summary.baseline_investment_fen > 0 => (final_cost, summary.baseline_investment_fen),
         _ => (current_price, baseline_price),
     };
-    let overrun = cost.saturating_sub(baseline);
+    // Both within ±10^15 fen: the difference cannot overflow.
+    let overrun = cost - baseline;
     summary.cost_overrun_fen = overrun;
     summary.cost_overrun_bp = if baseline > 0 {
         let bp = i128::from(overrun) * 10_000 / i128::from(baseline);

@@ -1051,7 +1051,7 @@ pub(crate) fn fact(kind: &Kind, state: &ProjectState, withheld: &[String]) -> Re
             );
             if let Some(approval) = state.approval().filter(|a| a.fact.total_investment_fen > 0) {
                 let approved = approval.fact.total_investment_fen;
-                let diff = f.final_cost_fen.saturating_sub(approved);
+                let diff = f.final_cost_fen - approved; // both within the money bound
                 let bp = i64::try_from(i128::from(diff) * 10_000 / i128::from(approved)).unwrap_or(0);
                 let (zh, en) = if diff > 0 {
                     (

@@ -1,0 +1,16 @@
+-- Projects the projector could not render (a bug, or a value an older
+-- version accepted): one row each, with the event and the reason, while
+-- every other project goes on. Their last good views stay; the projects
+-- tables say since when they wait (`parked_since`), so the site can tell
+-- citizens that the timeline is being updated. A project leaves this table
+-- when a later rendering succeeds (at start-up, on `gongkai projector retry`,
+-- or with its next event).
+CREATE TABLE projector_parked (
+    project_code  TEXT        PRIMARY KEY,
+    event_id      TEXT        NOT NULL,
+    project_seq   BIGINT      NOT NULL,
+    reason        TEXT        NOT NULL,
+    parked_at     TIMESTAMPTZ NOT NULL
+);
+ALTER TABLE public_projects ADD COLUMN parked_since TIMESTAMPTZ;
+ALTER TABLE full_projects ADD COLUMN parked_since TIMESTAMPTZ;
