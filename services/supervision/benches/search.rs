@@ -43,7 +43,6 @@ use gongkai_store::{PoolOptions, Store};
 use gongkai_supervision::Supervision;
 use gongkai_testkit::scenario::{Request, org, ppp_lifecycle};
 use hdrhistogram::Histogram;
-use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 const CITIES: &[(&str, &str)] = &[
@@ -461,10 +460,9 @@ async fn main() {
     .expect("credentials");
     let max = gongkai_grpc::DEFAULT_MAX_MESSAGE_BYTES;
     let mut server = GrpcServer::new(max);
-    server.add_service(InterceptedService::new(
-        Supervision::new(store.clone(), gongkai_domain::clock::system_clock()).into_server(max),
-        authenticator,
-    ));
+    server.add_service(
+        Supervision::new(store.clone(), gongkai_domain::clock::system_clock()).into_server(max, authenticator),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     let shutdown = tokio_util::sync::CancellationToken::new();

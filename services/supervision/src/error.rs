@@ -1,12 +1,23 @@
 //! Why a supervisor call failed, and the one mapping to gRPC status.
+//!
+//! [`SupervisionError::code`] is the one table of codes: the status sent
+//! and the audit record's outcome both come from it. Every status fits the
+//! trailers clients accept: field violations go through
+//! [`gongkai_grpc::details::invalid_argument`] and names a caller typed are
+//! cut to [`MAX_ECHO_BYTES`]. A store failure is UNAVAILABLE when the store
+//! may come back, and INTERNAL when only a bug or corrupt data explains it.
 
 use std::collections::HashMap;
 
+use gongkai_grpc::details::bounded;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 /// The `ErrorInfo.domain` of every gongkai error.
 const ERROR_DOMAIN: &str = "gongkai.v1";
+
+/// Longest piece of the request echoed in a status, in bytes.
+const MAX_ECHO_BYTES: usize = 256;
 
 /// A supervisor call that was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +53,27 @@ impl SupervisionError {
     pub fn invalid(field: &str, description: impl Into<String>) -> Self {
         SupervisionError::Invalid(vec![(field.to_owned(), description.into())])
     }
+
+    /// The status code of this error.
+    pub fn code(&self) -> Code {
+        match self {
+            SupervisionError::NotASupervisor
+            | SupervisionError::NotAnAuditor
+            | SupervisionError::RegionNotAllowed { .. } => Code::PermissionDenied,
+            SupervisionError::Invalid(_) => Code::InvalidArgument,
+            SupervisionError::NotFound(_) => Code::NotFound,
+            SupervisionError::Store(error) if is_defect(error) => Code::Internal,
+            // The contract: a call that cannot be recorded is UNAVAILABLE.
+            SupervisionError::Store(_) | SupervisionError::Audit(_) => Code::Unavailable,
+        }
+    }
+}
+
+/// Whether a store failure means a bug or corrupt data (rows this build
+/// cannot read, an event built wrongly) rather than a store that is down.
+fn is_defect(error: &gongkai_store::StoreError) -> bool {
+    use gongkai_store::StoreError;
+    matches!(error, StoreError::Corrupt(_) | StoreError::ChainMismatch { .. } | StoreError::InvalidEvent(_))
 }
 
 fn error_info(code: Code, message: String, reason: &str, metadata: HashMap<String, String>) -> Status {
@@ -50,46 +82,44 @@ fn error_info(code: Code, message: String, reason: &str, metadata: HashMap<Strin
 
 impl From<SupervisionError> for Status {
     fn from(error: SupervisionError) -> Self {
+        let code = error.code();
         match error {
-            SupervisionError::NotASupervisor => error_info(
-                Code::PermissionDenied,
-                "this credential is not a supervisor's".into(),
-                "NOT_A_SUPERVISOR",
-                HashMap::new(),
-            ),
+            SupervisionError::NotASupervisor => {
+                error_info(code, "this credential is not a supervisor's".into(), "NOT_A_SUPERVISOR", HashMap::new())
+            }
             SupervisionError::NotAnAuditor => error_info(
-                Code::PermissionDenied,
+                code,
                 "listing audit records needs the auditor role".into(),
                 "NOT_AN_AUDITOR",
                 HashMap::new(),
             ),
-            SupervisionError::RegionNotAllowed { region } => error_info(
-                Code::PermissionDenied,
-                format!("region {region} is outside the regions of this credential"),
-                "REGION_NOT_ALLOWED",
-                HashMap::from([("region".to_owned(), region)]),
-            ),
-            SupervisionError::Invalid(violations) => {
-                let mut details = ErrorDetails::new();
-                for (field, description) in &violations {
-                    details.add_bad_request_violation(field.clone(), description.clone());
-                }
-                let fields: Vec<&str> = violations.iter().map(|(field, _)| field.as_str()).collect();
-                Status::with_error_details(
-                    Code::InvalidArgument,
-                    format!("invalid field(s): {}", fields.join(", ")),
-                    details,
+            SupervisionError::RegionNotAllowed { region } => {
+                let region = bounded(&region, MAX_ECHO_BYTES).into_owned();
+                error_info(
+                    code,
+                    format!("region {region} is outside the regions of this credential"),
+                    "REGION_NOT_ALLOWED",
+                    HashMap::from([("region".to_owned(), region)]),
                 )
             }
-            SupervisionError::NotFound(project) => Status::not_found(format!("project {project} is unknown")),
+            SupervisionError::Invalid(violations) => gongkai_grpc::details::invalid_argument(
+                violations.iter().map(|(field, description)| (field.as_str(), description.as_str())),
+            ),
+            SupervisionError::NotFound(project) => {
+                Status::new(code, format!("project {} is unknown", bounded(&project, MAX_ECHO_BYTES)))
+            }
+            // Internal detail stays in the log, never in the reply.
+            SupervisionError::Store(store_error) if code == Code::Internal => {
+                tracing::error!(error = %store_error, source = ?std::error::Error::source(&store_error), "Read model holds data only a bug explains.");
+                Status::new(code, "internal error")
+            }
             SupervisionError::Store(store_error) => {
-                // Internal detail stays in the log, never in the reply.
                 tracing::error!(error = %store_error, source = ?std::error::Error::source(&store_error), "Read model failed.");
-                Status::unavailable("the read model is unavailable; retry with backoff")
+                Status::new(code, "the read model is unavailable; retry with backoff")
             }
             SupervisionError::Audit(store_error) => {
-                tracing::error!(error = %store_error, "Audit log failed.");
-                Status::unavailable("the audit log is unavailable; retry with backoff")
+                tracing::error!(error = %store_error, source = ?std::error::Error::source(&store_error), "Audit log failed.");
+                Status::new(code, "the audit log is unavailable; retry with backoff")
             }
         }
     }

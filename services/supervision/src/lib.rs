@@ -9,6 +9,10 @@
 //!   `audit_log` (who, when, method, the request as canonical proto3 JSON,
 //!   outcome, item count) before its result is returned; a call that cannot
 //!   be recorded fails with UNAVAILABLE. A stream is recorded when it starts.
+//!   Calls refused before a handler runs (bad credential, undecodable or
+//!   oversize request) and calls dropped on the way (client gone, time out)
+//!   are recorded by [`AuditedSupervision`], the only way this service is
+//!   served (module `audit`).
 //! * **Errors** are [`SupervisionError`], mapped to a status in one place.
 //! * **Missing disclosures** (`GK-MISSING-*`) are kept by the projector as
 //!   expectations with a due time and raised when read, against the injected
@@ -23,6 +27,7 @@
 //!   variations, issues, completion, final accounts) and 20 days otherwise
 //!   (approvals, PPP details, status changes, corrections).
 
+mod audit;
 mod error;
 
 use std::sync::{Arc, LazyLock};
@@ -30,9 +35,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use gongkai_domain::hash::{Hash, chain_hash};
-use gongkai_grpc::auth::{Principal, Role};
+use gongkai_grpc::auth::{Authenticator, Principal, Role};
 use gongkai_proto::v1 as pb;
-use gongkai_proto::v1::supervision_service_server::{SupervisionService, SupervisionServiceServer};
+use gongkai_proto::v1::supervision_service_server::SupervisionService;
 use gongkai_store::{
     AmountColumn, AuditQuery, AuditRow, FeedCursor, FlagHit, FlagQuery, ProjectCursor, ProjectQuery, Store, View,
     Window,
@@ -42,6 +47,7 @@ use sha2::{Digest, Sha256};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status};
 
+pub use audit::AuditedSupervision;
 pub use error::SupervisionError;
 
 pub use gongkai_domain::clock::Clock;
@@ -110,9 +116,10 @@ impl Supervision {
         Self { store, clock }
     }
 
-    /// The tonic server for this service, decoding messages up to `max_message_bytes`.
-    pub fn into_server(self, max_message_bytes: usize) -> SupervisionServiceServer<Self> {
-        SupervisionServiceServer::new(self).max_decoding_message_size(max_message_bytes)
+    /// The service to serve: `authenticator` in front, messages decoded up
+    /// to `max_message_bytes`, every call audited.
+    pub fn into_server(self, max_message_bytes: usize, authenticator: Authenticator) -> AuditedSupervision {
+        AuditedSupervision::new(self, max_message_bytes, authenticator)
     }
 
     /// Runs `call` and records it (whatever its outcome) before answering.
@@ -129,28 +136,37 @@ impl Supervision {
     {
         let called_at = (self.clock)();
         let principal = gongkai_grpc::auth::principal(&request)?;
-        let trace_id = trace_id(&request);
+        // Served through `AuditedSupervision`, which records the call if
+        // this handler does not get to.
+        let ticket = request.extensions().get::<audit::AuditTicket>().cloned();
+        let trace_id = trace_id_of(request.metadata().get("traceparent").map(|value| value.as_encoded_bytes()));
         let message = request.into_inner();
         let name = method.trim_start_matches(SERVICE);
-        let arguments_json = to_json(&format!("{name}Request"), &message);
-        let project = project_code(&message);
-        let outcome = call(Arc::clone(&principal), message).await;
-        let (status_code, result_count) = match &outcome {
-            Ok((_, count)) => ("OK", *count),
-            Err(error) => (code_name(status_code_of(error)), 0),
-        };
-        let row = AuditRow {
+        let mut row = AuditRow {
             audit_id: uuid::Uuid::now_v7().to_string(),
             principal: principal.id.clone(),
             role: role_name(principal.role).to_owned(),
             called_at,
             method: method.to_owned(),
-            arguments_json,
-            project_code: project,
-            status_code: status_code.to_owned(),
-            result_count: i64::try_from(result_count).unwrap_or(i64::MAX),
+            arguments_json: to_json(&format!("{name}Request"), &message),
+            project_code: project_code(&message),
+            status_code: String::new(),
+            result_count: 0,
             trace_id,
         };
+        if let Some(ticket) = &ticket {
+            ticket.draft(&row);
+        }
+        let outcome = call(Arc::clone(&principal), message).await;
+        let (status_code, result_count) = match &outcome {
+            Ok((_, count)) => ("OK", *count),
+            Err(error) => (code_name(error.code()), 0),
+        };
+        row.status_code = status_code.to_owned();
+        row.result_count = i64::try_from(result_count).unwrap_or(i64::MAX);
+        if let Some(ticket) = &ticket {
+            ticket.take();
+        }
         self.store.record_audit(&row).await.map_err(SupervisionError::Audit)?;
         match outcome {
             Ok((reply, _)) => Ok(Response::new(reply)),
@@ -288,18 +304,28 @@ impl Supervision {
         require_supervisor(&principal)?;
         let code = request.project_code.as_str();
         self.authorize_project(&principal, code).await?;
-        let summary = self
-            .store
-            .project_summary(View::Full, code)
-            .await?
-            .ok_or_else(|| SupervisionError::NotFound(code.to_owned()))?;
+        let parked = self.store.parked_project(code).await?.map(|parked| pb::ParkedProjection {
+            event_id: parked.event_id,
+            project_seq: parked.project_seq,
+            reason: parked.reason,
+            parked_at: Some(prost_types::Timestamp {
+                seconds: parked.parked_at.timestamp(),
+                nanos: i32::try_from(parked.parked_at.timestamp_subsec_nanos()).unwrap_or(0),
+            }),
+        });
+        let summary = match self.store.project_summary(View::Full, code).await? {
+            Some(summary) => Some(decode(&summary)?),
+            // Parked before its first rendering: the parking is the answer.
+            None if parked.is_some() => None,
+            None => return Err(SupervisionError::NotFound(code.to_owned())),
+        };
         let timeline = self.store.timeline(View::Full, code).await?;
         let timeline =
             timeline.iter().map(|bytes| decode::<pb::TimelineEntry>(bytes)).collect::<Result<Vec<_>, _>>()?;
         let flags = self.project_flags(&principal, code).await?;
         let events = if request.include_events { self.store.load_stream(code).await? } else { Vec::new() };
         let count = timeline.len() as u64;
-        Ok((pb::GetProjectResponse { summary: Some(decode(&summary)?), timeline, flags, events }, count))
+        Ok((pb::GetProjectResponse { summary, timeline, flags, events, parked }, count))
     }
 
     async fn public_view(
@@ -832,12 +858,11 @@ fn first_broken_link(events: &[pb::EventEnvelope]) -> Option<pb::BrokenLink> {
     None
 }
 
-fn trace_id<T>(request: &Request<T>) -> String {
+/// The trace id of a `traceparent` header value.
+fn trace_id_of(traceparent: Option<&[u8]>) -> String {
     // W3C traceparent: version-traceid-parentid-flags.
-    request
-        .metadata()
-        .get("traceparent")
-        .and_then(|value| value.to_str().ok())
+    traceparent
+        .and_then(|value| std::str::from_utf8(value).ok())
         .and_then(|value| value.split('-').nth(1))
         .filter(|id| id.len() == 32)
         .unwrap_or_default()
@@ -849,17 +874,6 @@ fn role_name(role: Role) -> &'static str {
         Role::Submitter => "submitter",
         Role::Supervisor => "supervisor",
         Role::Auditor => "auditor",
-    }
-}
-
-fn status_code_of(error: &SupervisionError) -> Code {
-    match error {
-        SupervisionError::NotASupervisor
-        | SupervisionError::NotAnAuditor
-        | SupervisionError::RegionNotAllowed { .. } => Code::PermissionDenied,
-        SupervisionError::Invalid(_) => Code::InvalidArgument,
-        SupervisionError::NotFound(_) => Code::NotFound,
-        SupervisionError::Store(_) | SupervisionError::Audit(_) => Code::Unavailable,
     }
 }
 

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use gongkai_grpc::GrpcServer;
 use gongkai_grpc::auth::{Authenticator, CredentialConfig, Role, token_sha256};
+use gongkai_grpc::{ConnectionLimits, GrpcServer};
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::supervision_service_client::SupervisionServiceClient;
 use gongkai_store::{PoolOptions, Store};
@@ -60,6 +60,10 @@ fn token(id: &str) -> String {
 
 impl Harness {
     async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, ConnectionLimits::default()).await
+    }
+
+    async fn start_with(backend: Backend, limits: ConnectionLimits) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = match backend {
             Backend::Sqlite => gongkai_testkit::fresh_sqlite_url(dir.path()),
@@ -82,6 +86,7 @@ impl Harness {
         let ingestor = gongkai_ingest::Ingestor::new(store.clone());
         let max = gongkai_grpc::DEFAULT_MAX_MESSAGE_BYTES;
         let mut server = GrpcServer::new(max);
+        server.limits(limits);
         let auth = authenticator.clone();
         server
             .add_service(InterceptedService::new(
@@ -104,7 +109,7 @@ impl Harness {
                 gongkai_contracts::Contracts::new(ingestor.clone()).into_server(max),
                 auth.clone(),
             ))
-            .add_service(InterceptedService::new(Supervision::new(store.clone(), clock).into_server(max), auth));
+            .add_service(Supervision::new(store.clone(), clock).into_server(max, auth));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         let shutdown = tokio_util::sync::CancellationToken::new();
@@ -833,6 +838,111 @@ async fn every_call_is_in_the_audit_trail(backend: Backend) {
     assert!(listing.records.len() >= 4, "ListAuditRecords is audited too");
 }
 
+/// Sends `body` as the request message bytes, as is.
+#[derive(Debug, Clone, Copy, Default)]
+struct Raw;
+
+impl tonic::codec::Codec for Raw {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = Raw;
+    type Decoder = Raw;
+
+    fn encoder(&mut self) -> Raw {
+        Raw
+    }
+
+    fn decoder(&mut self) -> Raw {
+        Raw
+    }
+}
+
+impl tonic::codec::Encoder for Raw {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Vec<u8>, dst: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        prost::bytes::BufMut::put_slice(dst, &item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for Raw {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
+        use prost::bytes::Buf;
+        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
+    }
+}
+
+const GET_PROJECT: &str = "/gongkai.v1.SupervisionService/GetProject";
+
+/// A GetProject call whose request message is `body`, by `caller` (`None`:
+/// no credential); returns the status code.
+async fn raw_get_project(h: &Harness, caller: Option<&str>, body: Vec<u8>) -> Code {
+    let mut grpc = tonic::client::Grpc::new(h.channel.clone());
+    grpc.ready().await.expect("channel ready");
+    let mut request = tonic::Request::new(body);
+    if let Some(id) = caller {
+        request.metadata_mut().insert("authorization", format!("Bearer {}", token(id)).parse().expect("ascii"));
+    }
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(GET_PROJECT);
+    grpc.unary(request, path, Raw).await.expect_err("refused").code()
+}
+
+async fn calls_refused_before_their_handler_are_audited(backend: Backend) {
+    let limits = ConnectionLimits { request_timeout: Some(Duration::from_secs(2)), ..ConnectionLimits::default() };
+    let h = Harness::start_with(backend, limits).await;
+    let valid = pb::GetProjectRequest { project_code: P_PPP.into(), include_events: false }.encode_to_vec();
+    // A known supervisor whose bytes are not a GetProjectRequest: a field
+    // with wire type 7, a project_code that is not UTF-8, one byte too many.
+    let not_protobuf = vec![0x0f, 0xff, 0xff];
+    let not_utf8 = vec![0x0a, 0x02, 0xff, 0xfe];
+    let oversize = vec![0u8; gongkai_grpc::DEFAULT_MAX_MESSAGE_BYTES + 1];
+    assert_eq!(raw_get_project(&h, Some(SUPERVISOR_A), not_protobuf).await, Code::InvalidArgument);
+    assert_eq!(raw_get_project(&h, Some(SUPERVISOR_A), not_utf8).await, Code::InvalidArgument);
+    assert_eq!(raw_get_project(&h, Some(SUPERVISOR_A), oversize).await, Code::ResourceExhausted);
+    // An unknown credential, and none.
+    assert_eq!(raw_get_project(&h, Some("stranger"), valid.clone()).await, Code::Unauthenticated);
+    assert_eq!(raw_get_project(&h, None, valid).await, Code::Unauthenticated);
+    // A request that never finishes arriving: dropped when its time is up.
+    let mut grpc = tonic::client::Grpc::new(h.channel.clone());
+    grpc.ready().await.expect("channel ready");
+    let mut request = tonic::Request::new(tokio_stream::pending::<Vec<u8>>());
+    request.metadata_mut().insert("authorization", format!("Bearer {}", token(SUPERVISOR_B)).parse().expect("ascii"));
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(GET_PROJECT);
+    let status = grpc.streaming(request, path, Raw).await.expect_err("timed out");
+    assert_eq!(status.code(), Code::Cancelled, "{status:?}");
+
+    // The dropped call is recorded by a task of its own, just after.
+    let undecoded = r#"{"@undecoded":true}"#;
+    let expected = vec![
+        (SUPERVISOR_A, "supervisor", "INVALID_ARGUMENT", undecoded),
+        (SUPERVISOR_A, "supervisor", "INVALID_ARGUMENT", undecoded),
+        (SUPERVISOR_A, "supervisor", "RESOURCE_EXHAUSTED", undecoded),
+        ("", "", "UNAUTHENTICATED", undecoded),
+        ("", "", "UNAUTHENTICATED", undecoded),
+        (SUPERVISOR_B, "supervisor", "CANCELLED", undecoded),
+    ];
+    let mut rows = Vec::new();
+    for _ in 0..100 {
+        rows = h.store.list_audit(&gongkai_store::AuditQuery::default(), None, 100).await.expect("audit rows");
+        if rows.len() >= expected.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    rows.reverse();
+    let recorded: Vec<(&str, &str, &str, &str)> = rows
+        .iter()
+        .map(|r| (r.principal.as_str(), r.role.as_str(), r.status_code.as_str(), r.arguments_json.as_str()))
+        .collect();
+    assert_eq!(recorded, expected, "oldest first");
+    assert!(rows.iter().all(|r| r.method == GET_PROJECT && r.project_code.is_empty()));
+}
+
 macro_rules! on_both_stores {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -855,4 +965,5 @@ on_both_stores!(
     a_stream_resumes_after_disconnect_without_gaps_or_duplicates,
     a_supervisor_of_region_a_cannot_see_region_b_and_strangers_are_refused,
     every_call_is_in_the_audit_trail,
+    calls_refused_before_their_handler_are_audited,
 );

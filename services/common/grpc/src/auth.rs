@@ -112,27 +112,38 @@ pub fn token_sha256(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-impl tonic::service::Interceptor for Authenticator {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let header = request
-            .metadata()
-            .get("authorization")
-            .ok_or_else(|| Status::unauthenticated("missing `authorization: Bearer <token>` metadata"))?;
-        let token = header
-            .to_str()
+impl Authenticator {
+    /// The principal of an `authorization` header value (`Bearer <token>`),
+    /// or UNAUTHENTICATED.
+    pub fn authenticate(&self, authorization: Option<&[u8]>) -> Result<Arc<Principal>, Status> {
+        let header =
+            authorization.ok_or_else(|| Status::unauthenticated("missing `authorization: Bearer <token>` metadata"))?;
+        let token = std::str::from_utf8(header)
             .ok()
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|token| !token.is_empty())
             .ok_or_else(|| Status::unauthenticated("`authorization` metadata must be `Bearer <token>`"))?;
-        let principal = self.principal(token).ok_or_else(|| Status::unauthenticated("unknown credential"))?;
+        self.principal(token).ok_or_else(|| Status::unauthenticated("unknown credential"))
+    }
+}
+
+impl tonic::service::Interceptor for Authenticator {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let header = request.metadata().get("authorization").map(|value| value.as_encoded_bytes());
+        let principal = self.authenticate(header)?;
         request.extensions_mut().insert(principal);
         Ok(request)
     }
 }
 
 /// The caller of a request that passed the [`Authenticator`].
+///
+/// Every gongkai handler starts here, so this is also where a call is
+/// marked as decoded and handed to its handler (see [`crate::codes`]): the
+/// statuses it makes from then on are its own.
 pub fn principal<T>(request: &Request<T>) -> Result<Arc<Principal>, Status> {
+    crate::codes::mark_handler_reached(request);
     request
         .extensions()
         .get::<Arc<Principal>>()

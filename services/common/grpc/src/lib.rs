@@ -4,12 +4,23 @@
 //! friends), bounded message sizes, per-call traces and latency when
 //! telemetry is exported, and a graceful shutdown that reports NOT_SERVING
 //! before it stops accepting calls.
+//!
+//! No request, byte or connection can hold a server: undecodable and
+//! oversize requests get the contract's codes ([`codes`]), error trailers
+//! stay small ([`details`]), and [`ConnectionLimits`] bound what each
+//! connection may hold (streams, time to start and to answer, liveness)
+//! and how many connections there are ([`connection`]).
 
 pub mod auth;
+pub mod codes;
+mod connection;
+pub mod details;
 mod observe;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -21,6 +32,44 @@ use tonic_health::server::HealthReporter;
 /// Largest request message a server decodes, by default (4 MiB): facts carry
 /// document references, never the documents themselves.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// How a server holds connections to account. Every bound applies per
+/// server; `None` durations switch that bound off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Connections served at once. Beyond it the server stops accepting:
+    /// new connections wait in the listen backlog (their calls are queued,
+    /// not refused) until a served one closes.
+    pub max_connections: NonZeroUsize,
+    /// HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS`: calls in flight per
+    /// connection; clients queue the ones beyond it.
+    pub max_concurrent_streams: NonZeroU32,
+    /// How often an HTTP/2 PING checks that a connection's peer is alive.
+    pub keepalive_interval: Option<Duration>,
+    /// How long a PING may go unanswered before the connection is closed.
+    pub keepalive_timeout: Duration,
+    /// How long a call may take until its response starts (reading the
+    /// request included); it then ends CANCELLED. A stream's messages are
+    /// not bounded by it.
+    pub request_timeout: Option<Duration>,
+    /// How long a new connection has to send its first 24 bytes (the
+    /// HTTP/2 preface, or the start of a TLS ClientHello) before it is
+    /// closed, so that silent connections cannot hold `max_connections`.
+    pub handshake_timeout: Option<Duration>,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: NonZeroUsize::new(512).expect("non-zero"),
+            max_concurrent_streams: NonZeroU32::new(128).expect("non-zero"),
+            keepalive_interval: Some(Duration::from_secs(30)),
+            keepalive_timeout: Duration::from_secs(20),
+            request_timeout: Some(Duration::from_secs(60)),
+            handshake_timeout: Some(Duration::from_secs(10)),
+        }
+    }
+}
 
 /// Failures while running a gRPC server.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +94,7 @@ pub struct GrpcServer {
     routes: RoutesBuilder,
     service_names: Vec<&'static str>,
     max_message_bytes: usize,
+    limits: ConnectionLimits,
     tls: Option<tonic::transport::Identity>,
     health_listener: Option<TcpListener>,
 }
@@ -62,6 +112,7 @@ impl GrpcServer {
             routes: RoutesBuilder::default(),
             service_names: Vec::new(),
             max_message_bytes,
+            limits: ConnectionLimits::default(),
             tls: None,
             health_listener: None,
         }
@@ -70,6 +121,12 @@ impl GrpcServer {
     /// Serves over TLS (rustls) with this PEM certificate chain and key.
     pub fn tls(&mut self, cert_pem: &[u8], key_pem: &[u8]) -> &mut Self {
         self.tls = Some(tonic::transport::Identity::from_pem(cert_pem, key_pem));
+        self
+    }
+
+    /// Bounds connections by `limits` instead of the defaults.
+    pub fn limits(&mut self, limits: ConnectionLimits) -> &mut Self {
+        self.limits = limits;
         self
     }
 
@@ -141,7 +198,16 @@ impl GrpcServer {
         tracing::info!(%address, tls = self.tls.is_some(), services = ?self.service_names, "gRPC server listening.");
         let stop_reporter = reporter.clone();
         let names = self.service_names.clone();
-        let mut builder = tonic::transport::Server::builder().layer(observe::ObserveLayer);
+        let limits = self.limits;
+        let mut builder = tonic::transport::Server::builder()
+            .http2_keepalive_interval(limits.keepalive_interval)
+            .http2_keepalive_timeout(Some(limits.keepalive_timeout))
+            .max_concurrent_streams(limits.max_concurrent_streams.get());
+        if let Some(timeout) = limits.request_timeout {
+            builder = builder.timeout(timeout);
+        }
+        // Observe sees the codes the client gets, so it wraps ContractCodes.
+        let mut builder = builder.layer(observe::ObserveLayer).layer(codes::ContractCodesLayer);
         if let Some(identity) = self.tls {
             builder = builder
                 .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
@@ -149,7 +215,7 @@ impl GrpcServer {
         }
         let result = builder
             .add_routes(routes.routes())
-            .serve_with_incoming_shutdown(no_delay(listener), async move {
+            .serve_with_incoming_shutdown(connection::incoming(listener, &limits), async move {
                 shutdown.await;
                 set_status(&stop_reporter, &names, ServingStatus::NotServing).await;
                 tracing::info!(%address, "gRPC server draining.");
@@ -165,22 +231,6 @@ impl GrpcServer {
         }
         result.map_err(GrpcError::from)
     }
-}
-
-/// The accepted connections of `listener` with Nagle's algorithm off: tonic
-/// sets TCP_NODELAY only on listeners it binds itself, and without it a small
-/// reply waits ~40 ms for the client's delayed ACK.
-fn no_delay(
-    listener: TcpListener,
-) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> + Send + 'static {
-    use tokio_stream::StreamExt as _;
-    TcpListenerStream::new(listener).map(|accepted| {
-        accepted.inspect(|stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%error, "Could not set TCP_NODELAY.");
-            }
-        })
-    })
 }
 
 /// Sets the overall status (the empty service name) and each service's.

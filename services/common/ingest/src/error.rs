@@ -1,4 +1,12 @@
 //! Why a submission was not recorded, and the one mapping to gRPC status.
+//!
+//! Every status made here fits the trailers clients accept, whatever the
+//! request: field violations go through
+//! [`gongkai_grpc::details::invalid_argument`] (the first ones listed, the
+//! others counted) and messages are cut to [`MAX_MESSAGE_BYTES`]. A store
+//! failure is UNAVAILABLE when the store may come back, and INTERNAL when
+//! only a bug or corrupt data explains it ([`is_defect`]): retrying would
+//! not help and an operator must look.
 
 use std::collections::HashMap;
 
@@ -9,6 +17,10 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 /// The `ErrorInfo.domain` of every gongkai error.
 const ERROR_DOMAIN: &str = "gongkai.v1";
+
+/// Longest status message, and longest `ErrorInfo` metadata value, in bytes.
+const MAX_MESSAGE_BYTES: usize = 1024;
+const MAX_METADATA_BYTES: usize = 256;
 
 /// A submission that was not recorded. Nothing was written in any case.
 #[derive(Debug, thiserror::Error)]
@@ -59,12 +71,25 @@ impl IngestError {
             IngestError::WrongDomain { .. } => "EVENT_OTHER_DOMAIN",
             IngestError::RequestIdReused { .. } => "REQUEST_ID_REUSED",
             IngestError::Contended => "CONTENDED",
+            IngestError::Store(error) if is_defect(error) => "INTERNAL",
             IngestError::Store(_) => "STORE_UNAVAILABLE",
         }
     }
 }
 
+/// Whether a store failure means a bug or corrupt data rather than a store
+/// that is down: an event the submit path built wrongly (`InvalidEvent`,
+/// `ChainMismatch`) or stored data this build cannot read (`Corrupt`).
+fn is_defect(error: &gongkai_store::StoreError) -> bool {
+    use gongkai_store::StoreError;
+    matches!(error, StoreError::Corrupt(_) | StoreError::ChainMismatch { .. } | StoreError::InvalidEvent(_))
+}
+
 fn error_info(code: Code, message: String, reason: &str, metadata: HashMap<String, String>) -> Status {
+    use gongkai_grpc::details::bounded;
+    let metadata: HashMap<String, String> =
+        metadata.into_iter().map(|(key, value)| (key, bounded(&value, MAX_METADATA_BYTES).into_owned())).collect();
+    let message = bounded(&message, MAX_MESSAGE_BYTES).into_owned();
     Status::with_error_details(code, message, ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata))
 }
 
@@ -72,15 +97,9 @@ impl From<IngestError> for Status {
     fn from(error: IngestError) -> Self {
         let reason = error.reason();
         match error {
-            IngestError::Invalid(violations) => {
-                let mut details = ErrorDetails::new();
-                for violation in &violations {
-                    details.add_bad_request_violation(violation.field.clone(), violation.description.clone());
-                }
-                let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
-                let message = format!("invalid field(s): {}", fields.join(", "));
-                Status::with_error_details(Code::InvalidArgument, message, details)
-            }
+            IngestError::Invalid(violations) => gongkai_grpc::details::invalid_argument(
+                violations.iter().map(|violation| (violation.field.as_str(), violation.description.as_str())),
+            ),
             IngestError::Refused(rejection) => {
                 let metadata = rejection.context.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
                 error_info(
@@ -116,6 +135,11 @@ impl From<IngestError> for Status {
             ),
             IngestError::Contended => {
                 Status::aborted("too many concurrent writes to this project; retry with the same request_id")
+            }
+            IngestError::Store(store_error) if is_defect(&store_error) => {
+                // A bug or corrupt data: retrying cannot help, an operator must look.
+                tracing::error!(error = %store_error, source = ?std::error::Error::source(&store_error), "Event store holds or was handed data only a bug explains.");
+                Status::internal("internal error; nothing was recorded")
             }
             IngestError::Store(store_error) => {
                 // Internal detail stays in the log, never in the reply.
