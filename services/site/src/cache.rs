@@ -31,6 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use axum::http::HeaderValue;
 use chrono::{DateTime, Utc};
 use gongkai_store::{ChangeCursor, Store};
 
@@ -73,6 +74,8 @@ impl Variant {
 pub(crate) struct CachedPage {
     pub(crate) lang: Lang,
     pub(crate) body: Bytes,
+    /// The body's entity tag, computed once.
+    pub(crate) etag: HeaderValue,
     /// The last instant (site clock) at which the text is still right.
     pub(crate) valid_until: Option<DateTime<Utc>>,
 }
@@ -230,7 +233,12 @@ mod tests {
     use super::*;
 
     fn page(bytes: usize) -> CachedPage {
-        CachedPage { lang: Lang::Zh, body: Bytes::from(vec![b'x'; bytes]), valid_until: None }
+        CachedPage {
+            lang: Lang::Zh,
+            body: Bytes::from(vec![b'x'; bytes]),
+            etag: HeaderValue::from_static("W/\"x\""),
+            valid_until: None,
+        }
     }
 
     fn followed(cache: &PageCache) {

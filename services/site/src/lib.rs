@@ -17,9 +17,26 @@
 //! | `/api/v1/projects/{code}/oc4ids` | OC4IDS 0.9 project package |
 //! | `/api/v1/changes?after=<cursor>` | public change feed (see `gongkai_store::public`) |
 //! | `/api/v1/bulk.jsonl` | every public project and timeline, streamed |
+//!
+//! Every response carries the security headers of `security`; pages,
+//! feeds, exports and the bulk download are compressed (gzip, br) and carry
+//! validators answered with 304s (`conditional`); the server bounds how long
+//! a request head may take, how long a connection may sit silent and how
+//! many are open (`server`).
+//!
+//! | responses | `Cache-Control` | why |
+//! |---|---|---|
+//! | pages (home, list, project) | `public, max-age=60` | a minute-old page is fine for a reader, and absorbs reload storms |
+//! | Atom feeds, OCDS/OC4IDS exports, bulk download | `no-cache` | machines sync from them and must not miss a disclosure; revalidating costs a 304 |
+//! | change feed, health | `no-store` | every answer is for one cursor or one moment |
+//! | 404 pages | `no-cache` | a project published later shows at once (as in the page cache) |
+//! | 503 | `no-store` | |
 
 mod cache;
+mod conditional;
 pub mod opendata;
+mod security;
+mod server;
 mod text;
 
 use std::collections::BTreeMap;
@@ -32,6 +49,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
@@ -41,9 +59,12 @@ use prost::Message;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
 
 use cache::{CachedPage, PageCache, Variant};
+use conditional::Validators;
 pub use opendata::{OCID_PREFIX, ocid};
+pub use server::ServerLimits;
 use text::{
     Lang, STAGES, day, instant, stage_name, time_left, time_left_holds_until, type_name, when, yuan_exact, yuan_human,
 };
@@ -61,6 +82,13 @@ pub use gongkai_domain::clock::Clock;
 
 /// Projects per list page.
 const PAGE_SIZE: u32 = 20;
+
+/// `Cache-Control` of HTML pages.
+const PAGE_CACHING: HeaderValue = HeaderValue::from_static("public, max-age=60");
+/// `Cache-Control` where a client must revalidate before reuse.
+const REVALIDATE: HeaderValue = HeaderValue::from_static("no-cache");
+/// `Cache-Control` of answers no cache should keep.
+const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 
 #[derive(Clone)]
 struct SiteState {
@@ -95,6 +123,7 @@ fn router_with_cache(store: Store, clock: Clock, cache_bytes: u64) -> Router {
         // Ends once the router, holding the only strong reference, is dropped.
         runtime.spawn(cache::follow(store.clone(), Arc::downgrade(&pages)));
     }
+    let validators = Arc::new(Validators::new(conditional::SEEN_CAPACITY));
     Router::new()
         .route("/", get(home))
         .route("/projects", get(project_list))
@@ -109,18 +138,41 @@ fn router_with_cache(store: Store, clock: Clock, cache_bytes: u64) -> Router {
         .route("/healthz", get(healthz))
         .fallback(fallback)
         .with_state(SiteState { store, clock, pages })
+        // Innermost first: validators see the whole uncompressed body, and
+        // the security headers go on everything, 304s and errors included.
+        .layer(middleware::from_fn_with_state(validators, conditional::middleware))
+        .layer(CompressionLayer::new())
+        .layer(middleware::map_response(security::headers))
 }
 
 /// Serves the site on `listener` until `shutdown` resolves, finishing the
-/// requests in flight.
+/// requests in flight, within the default [`ServerLimits`].
 pub async fn serve<F>(store: Store, listener: TcpListener, shutdown: F) -> Result<(), SiteError>
 where
     F: Future<Output = ()> + Send + 'static,
 {
+    serve_with_limits(store, ServerLimits::default(), listener, shutdown).await
+}
+
+/// Like [`serve`], within `limits`.
+pub async fn serve_with_limits<F>(
+    store: Store,
+    limits: ServerLimits,
+    listener: TcpListener,
+    shutdown: F,
+) -> Result<(), SiteError>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
     let address: SocketAddr = listener.local_addr()?;
-    tracing::info!(%address, "Site listening.");
-    axum::serve(listener, router(store)).with_graceful_shutdown(shutdown).await?;
-    Ok(())
+    tracing::info!(
+        %address,
+        header_read_timeout = ?limits.header_read_timeout,
+        idle_timeout = ?limits.idle_timeout,
+        max_connections = limits.max_connections,
+        "Site listening."
+    );
+    server::run(router(store), limits, listener, shutdown).await
 }
 
 /// Like [`serve`], telling time by `clock` (for tests of running legal clocks).
@@ -133,8 +185,7 @@ pub async fn serve_with_clock<F>(
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    axum::serve(listener, router_with_clock(store, clock)).with_graceful_shutdown(shutdown).await?;
-    Ok(())
+    server::run(router_with_clock(store, clock), ServerLimits::default(), listener, shutdown).await
 }
 
 /// Labels of the page chrome in one language.
@@ -336,33 +387,44 @@ struct LangQuery {
 
 fn html(page: impl Template, status: StatusCode, lang: Lang) -> Response {
     match page.render() {
-        Ok(body) => html_bytes(status, lang, Bytes::from(body)),
+        Ok(body) => html_bytes(status, lang, Bytes::from(body), None),
         Err(error) => template_failed(&error),
     }
 }
 
-/// A rendered page with the headers every HTML page carries.
-fn html_bytes(status: StatusCode, lang: Lang, body: Bytes) -> Response {
-    (
+/// A rendered page with the headers every HTML page carries, and its entity
+/// tag when already known (else `conditional` computes it).
+fn html_bytes(status: StatusCode, lang: Lang, body: Bytes, etag: Option<HeaderValue>) -> Response {
+    let caching = if status == StatusCode::OK { PAGE_CACHING } else { REVALIDATE };
+    let mut response = (
         status,
         [
             (header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.tag())),
             (header::VARY, HeaderValue::from_static("Accept-Language")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=30")),
+            (header::CACHE_CONTROL, caching),
         ],
         Html(body),
     )
-        .into_response()
+        .into_response();
+    if let Some(etag) = etag {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
 }
 
 fn template_failed(error: &askama::Error) -> Response {
     tracing::error!(error = %error, "Template failed.");
-    (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+    (StatusCode::INTERNAL_SERVER_ERROR, [(header::CACHE_CONTROL, NO_STORE)], "template error").into_response()
 }
 
 fn unavailable(error: StoreError) -> Response {
     tracing::warn!(error = %error, "Site could not read the public view.");
-    (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], "public view unavailable").into_response()
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, HeaderValue::from_static("5")), (header::CACHE_CONTROL, NO_STORE)],
+        "public view unavailable",
+    )
+        .into_response()
 }
 
 fn decode_entries(rows: &[Vec<u8>]) -> Vec<TimelineEntry> {
@@ -625,6 +687,9 @@ struct ProjectPage {
     region: String,
     owner: String,
     stage_note: String,
+    /// Non-empty while the projector cannot render the project's newer
+    /// events (it is parked): the page shows its last good timeline and says so.
+    updating: String,
     stage_bar: Vec<StageStep>,
     clocks: Vec<ClockView>,
     figures: Vec<(String, String, String)>,
@@ -734,7 +799,7 @@ async fn project_page(
     let variant = Variant::of(lang, by_switch);
     let now = (state.clock)();
     if let Some(page) = state.pages.get(&code, variant, now) {
-        return html_bytes(StatusCode::OK, page.lang, page.body.clone());
+        return html_bytes(StatusCode::OK, page.lang, page.body.clone(), Some(page.etag.clone()));
     }
     // Taken before reading, so an eviction during the render is noticed.
     let generation = state.pages.generation();
@@ -835,6 +900,16 @@ async fn project_page(
         region: project.region_code.clone(),
         owner: summary.owner.as_ref().map(|o| o.name.clone()).unwrap_or_default(),
         stage_note,
+        updating: project
+            .parked_since
+            .map(|_| {
+                lang.pick(
+                    "本项目时间线正在更新，最新的披露暂未显示；以下为此前已公开的内容。",
+                    "This timeline is being updated: the latest disclosures are not shown yet; below is what was public before.",
+                )
+                .to_owned()
+            })
+            .unwrap_or_default(),
         stage_bar,
         clocks,
         figures,
@@ -848,20 +923,34 @@ async fn project_page(
         Ok(body) => Bytes::from(body),
         Err(error) => return template_failed(&error),
     };
-    state.pages.insert(&page.code, variant, generation, CachedPage { lang, body: body.clone(), valid_until });
-    html_bytes(StatusCode::OK, lang, body)
+    let etag = conditional::body_etag(&body);
+    state.pages.insert(
+        &page.code,
+        variant,
+        generation,
+        CachedPage { lang, body: body.clone(), etag: etag.clone(), valid_until },
+    );
+    html_bytes(StatusCode::OK, lang, body, Some(etag))
 }
 
+/// An export: machines sync from it, so caches revalidate before reuse.
 fn json_response(value: &serde_json::Value) -> Response {
     (
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=30")],
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8")),
+            (header::CACHE_CONTROL, REVALIDATE),
+        ],
         value.to_string(),
     )
         .into_response()
 }
 
 fn api_not_found(what: &str) -> Response {
-    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "application/json")], json!({ "error": what }).to_string())
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::CACHE_CONTROL, REVALIDATE)],
+        json!({ "error": what }).to_string(),
+    )
         .into_response()
 }
 
@@ -882,7 +971,7 @@ async fn oc4ids(State(state): State<SiteState>, Path(code): Path<String>, header
     let package = opendata::project_package(
         &format!("{base}/api/v1/projects/{code}/oc4ids"),
         &base,
-        (state.clock)(),
+        opendata::last_change(entries.iter()),
         &summary,
         &project.stage,
         &project.project_type,
@@ -891,11 +980,13 @@ async fn oc4ids(State(state): State<SiteState>, Path(code): Path<String>, header
     json_response(&package)
 }
 
+/// The releases of `tender` in project `code`, and when their contents last
+/// changed (the packages' `publishedDate`).
 async fn ocds(
     state: &SiteState,
     code: &str,
     tender: &str,
-) -> Result<(ProjectSummary, Vec<serde_json::Value>), Response> {
+) -> Result<(Vec<serde_json::Value>, DateTime<Utc>), Response> {
     let (project, entries) = match load(&state.store, code).await {
         Ok(Some(found)) => found,
         Ok(None) => return Err(api_not_found("unknown project")),
@@ -906,7 +997,8 @@ async fn ocds(
     }
     let summary = decode_summary(&project.summary);
     let releases = opendata::releases(&summary, &entries, tender);
-    Ok((summary, releases))
+    let published = opendata::last_change(entries.iter().filter(|e| opendata::in_tender(e, tender)));
+    Ok((releases, published))
 }
 
 async fn ocds_releases(
@@ -915,9 +1007,9 @@ async fn ocds_releases(
     headers: HeaderMap,
 ) -> Response {
     match ocds(&state, &code, &tender).await {
-        Ok((_, releases)) => {
+        Ok((releases, published)) => {
             let uri = format!("{}/api/v1/projects/{code}/ocds/{tender}/releases", base_url(&headers));
-            json_response(&opendata::release_package(&uri, (state.clock)(), releases))
+            json_response(&opendata::release_package(&uri, published, releases))
         }
         Err(response) => response,
     }
@@ -929,9 +1021,9 @@ async fn ocds_records(
     headers: HeaderMap,
 ) -> Response {
     match ocds(&state, &code, &tender).await {
-        Ok((_, releases)) => {
+        Ok((releases, published)) => {
             let uri = format!("{}/api/v1/projects/{code}/ocds/{tender}/records", base_url(&headers));
-            json_response(&opendata::record_package(&uri, (state.clock)(), &ocid(&tender), releases))
+            json_response(&opendata::record_package(&uri, published, &ocid(&tender), releases))
         }
         Err(response) => response,
     }
@@ -951,7 +1043,10 @@ async fn changes(State(state): State<SiteState>, Query(q): Query<ChangesQuery>) 
         Err(_) => {
             return (
                 StatusCode::BAD_REQUEST,
-                [(header::CONTENT_TYPE, "application/json")],
+                [
+                    (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+                    (header::CACHE_CONTROL, NO_STORE),
+                ],
                 r#"{"error":"bad cursor"}"#,
             )
                 .into_response();
@@ -980,7 +1075,10 @@ async fn changes(State(state): State<SiteState>, Query(q): Query<ChangesQuery>) 
         })
         .collect();
     (
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8"), (header::CACHE_CONTROL, "no-store")],
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8")),
+            (header::CACHE_CONTROL, NO_STORE),
+        ],
         json!({ "changes": changes, "next": next.to_string() }).to_string(),
     )
         .into_response()
@@ -1027,15 +1125,54 @@ fn summary_json(p: &PublicProject, s: &ProjectSummary) -> serde_json::Value {
     })
 }
 
+/// Projects read per query by the bulk download and its entity tag.
+const BULK_PAGE: u32 = 200;
+
+/// The bulk download's entity tag, from the data rather than the body (which
+/// is streamed, so its hash would come too late for a header): the public
+/// change feed's head, which moves with every new or re-rendered public
+/// timeline entry, and every public project row, which changes with every
+/// projected event (its summary carries the head sequence number and chain
+/// head). One pass over the project rows, no timelines.
+///
+/// Read before the body, so the tag never describes newer data than the
+/// body it goes with: the data only moves forward, so a later request that
+/// computes the same tag saw no change since the tag, hence none since the
+/// body either. At worst a change between tag and body costs one more
+/// download.
+async fn bulk_etag(store: &Store) -> Result<HeaderValue, StoreError> {
+    let mut tagger = conditional::Tagger::default();
+    // The line format's version: bump it when `summary_json`/`entry_json` change.
+    tagger.part(b"bulk.jsonl 1");
+    tagger.part(store.public_changes_head().await?.to_string().as_bytes());
+    let mut after = String::new();
+    loop {
+        let projects = store.public_projects_after(&after, BULK_PAGE).await?;
+        for p in &projects {
+            tagger.part(p.project_code.as_bytes()).part(p.name.as_bytes()).part(p.region_code.as_bytes());
+            tagger.part(p.project_type.as_bytes()).part(p.stage.as_bytes());
+            tagger.part(p.last_event_at.to_rfc3339().as_bytes()).part(&p.summary);
+        }
+        match projects.last() {
+            Some(last) if projects.len() == BULK_PAGE as usize => after = last.project_code.clone(),
+            _ => return Ok(tagger.finish()),
+        }
+    }
+}
+
 /// `GET /api/v1/bulk.jsonl`: one line per public project (with its timeline),
 /// in project-code order, streamed a page of projects at a time so memory
 /// stays flat however many projects there are.
 async fn bulk(State(state): State<SiteState>) -> Response {
+    let etag = match bulk_etag(&state.store).await {
+        Ok(etag) => etag,
+        Err(error) => return unavailable(error),
+    };
     let stream = futures_util::stream::unfold(Some(String::new()), move |cursor| {
         let store = state.store.clone();
         async move {
             let after = cursor?;
-            let projects = match store.public_projects_after(&after, 200).await {
+            let projects = match store.public_projects_after(&after, BULK_PAGE).await {
                 Ok(projects) => projects,
                 Err(error) => return Some((Err(std::io::Error::other(error.to_string())), None)),
             };
@@ -1066,10 +1203,14 @@ async fn bulk(State(state): State<SiteState>) -> Response {
     });
     (
         [
-            (header::CONTENT_TYPE, "application/x-ndjson; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"gongkai-public.jsonl\""),
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson; charset=utf-8")),
+            (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"gongkai-public.jsonl\"")),
+            (header::CACHE_CONTROL, REVALIDATE),
+            (header::ETAG, etag),
         ],
-        Body::from_stream(stream),
+        // Fused: the compression layer's reader polls a finished body once
+        // more, which a bare `unfold` answers with a panic.
+        Body::from_stream(futures_util::StreamExt::fuse(stream)),
     )
         .into_response()
 }
@@ -1103,7 +1244,14 @@ fn atom(id: &str, title: &str, self_href: &str, items: &[(String, String, &Timel
         ));
     }
     xml.push_str("</feed>\n");
-    ([(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")], xml).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/atom+xml; charset=utf-8")),
+            (header::CACHE_CONTROL, REVALIDATE),
+        ],
+        xml,
+    )
+        .into_response()
 }
 
 async fn overall_feed(State(state): State<SiteState>) -> Response {
@@ -1123,7 +1271,9 @@ async fn overall_feed(State(state): State<SiteState>) -> Response {
 async fn project_feed(State(state): State<SiteState>, Path(code): Path<String>) -> Response {
     let (project, entries) = match load(&state.store, &code).await {
         Ok(Some(found)) => found,
-        Ok(None) => return (StatusCode::NOT_FOUND, "unknown project").into_response(),
+        Ok(None) => {
+            return (StatusCode::NOT_FOUND, [(header::CACHE_CONTROL, REVALIDATE)], "unknown project").into_response();
+        }
         Err(error) => return unavailable(error),
     };
     let items: Vec<(String, String, &TimelineEntry)> =
@@ -1138,11 +1288,12 @@ async fn project_feed(State(state): State<SiteState>, Path(code): Path<String>) 
 
 /// Ready when the store answers.
 async fn healthz(State(state): State<SiteState>) -> impl IntoResponse {
-    match state.store.ping().await {
+    let (status, text) = match state.store.ping().await {
         Ok(()) => (StatusCode::OK, "ok"),
         Err(error) => {
             tracing::warn!(error = %error, "Site health check failed.");
             (StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
         }
-    }
+    };
+    (status, [(header::CACHE_CONTROL, NO_STORE)], text)
 }

@@ -299,17 +299,29 @@ pub fn tender_codes(timeline: &[TimelineEntry]) -> Vec<String> {
     codes
 }
 
+/// Whether `entry` is released under tender `tender_code`: the tender's own
+/// entries, and the project's approval (its `planning` release).
+pub fn in_tender(entry: &TimelineEntry, tender_code: &str) -> bool {
+    entry.tender_code == tender_code || (entry.tender_code.is_empty() && short(&entry.fact_type) == "ProjectApproved")
+}
+
 /// The releases of tender `tender_code`: the approval, then every public
 /// entry of the tender, in timeline order.
 pub fn releases(summary: &ProjectSummary, timeline: &[TimelineEntry], tender_code: &str) -> Vec<Value> {
     timeline
         .iter()
-        .filter(|entry| {
-            entry.tender_code == tender_code
-                || (entry.tender_code.is_empty() && short(&entry.fact_type) == "ProjectApproved")
-        })
+        .filter(|entry| in_tender(entry, tender_code))
         .map(|entry| release(summary, tender_code, entry))
         .collect()
+}
+
+/// A package's `publishedDate` when it is built on demand from `entries`:
+/// "the date of the last change to the underlying contents of the package"
+/// (OCDS 1.1 and OC4IDS 0.9), the latest time one of them was recorded. So
+/// the same data gives the same package, byte for byte, whenever it is asked
+/// for (which is what lets the site answer a revalidation with a 304).
+pub fn last_change<'a>(entries: impl Iterator<Item = &'a TimelineEntry>) -> DateTime<Utc> {
+    entries.map(|entry| instant(entry.recorded_at.as_ref())).max().unwrap_or(DateTime::UNIX_EPOCH)
 }
 
 /// An OCDS 1.1 release package of one tender project.
