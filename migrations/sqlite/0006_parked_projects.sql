@@ -14,3 +14,16 @@ CREATE TABLE projector_parked (
 );
 ALTER TABLE public_projects ADD COLUMN parked_since TEXT;
 ALTER TABLE full_projects ADD COLUMN parked_since TEXT;
+
+-- Projects whose stream the relay set aside because Kafka refused one of
+-- their events for good (e.g. larger than the topic accepts): their outbox
+-- rows are `held`, so per-project order keeps, and every other project's
+-- rows keep flowing. `gongkai relay retry CODE` releases them once the cause
+-- is fixed.
+CREATE TABLE relay_parked (
+    project_code  TEXT        PRIMARY KEY,
+    position      INTEGER     NOT NULL,
+    reason        TEXT        NOT NULL,
+    parked_at     TEXT        NOT NULL
+);
+ALTER TABLE outbox ADD COLUMN held BOOLEAN NOT NULL DEFAULT FALSE;

@@ -16,7 +16,7 @@ use crate::support::{channel, gongkai_binary, start_gongkai};
 /// Credentials of the test configuration: token, id, role, regions.
 pub(crate) const HARBIN_TOKEN: &str = "harbin-trading-center-token";
 const QIQIHAR_TOKEN: &str = "qiqihar-trading-center-token";
-const SUPERVISOR_TOKEN: &str = "heilongjiang-supervisor-token";
+pub(crate) const SUPERVISOR_TOKEN: &str = "heilongjiang-supervisor-token";
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Backend {
@@ -108,12 +108,12 @@ impl Ingestion {
 }
 
 /// The ErrorInfo reason of a status.
-fn reason(status: &tonic::Status) -> String {
+pub(crate) fn reason(status: &tonic::Status) -> String {
     status.get_details_error_info().map(|info| info.reason).unwrap_or_default()
 }
 
 /// The BadRequest field paths of a status.
-fn bad_fields(status: &tonic::Status) -> Vec<String> {
+pub(crate) fn bad_fields(status: &tonic::Status) -> Vec<String> {
     let mut fields: Vec<String> = status
         .get_details_bad_request()
         .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())

@@ -4,7 +4,9 @@
 
 mod browser;
 mod foundation;
+mod hostile;
 mod ingestion;
+mod poison;
 mod projection;
 mod resilience;
 mod site;

@@ -308,6 +308,49 @@ async fn a_cached_project_page_is_replaced_soon_after_the_project_changes() {
     server.await.expect("joins").expect("site ran");
 }
 
+/// `gongkai dev`'s site takes its connection limits from the `site` section
+/// of the configuration, and its responses carry the site's security headers
+/// and compression: a one-second header timeout (the default is ten) cuts off
+/// a request head that never ends.
+#[tokio::test]
+async fn the_site_takes_its_connection_limits_from_configuration() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let storage = gongkai_testkit::fresh_sqlite_url(dir.path());
+    let gongkai = crate::support::start_gongkai(
+        &["dev", "--grpc-listen", "127.0.0.1:0", "--site-listen", "127.0.0.1:0"],
+        &[
+            ("GONGKAI_STORAGE__URL", &storage),
+            ("GONGKAI_SITE__HEADER_READ_TIMEOUT_SECS", "1"),
+            ("GONGKAI_SITE__IDLE_TIMEOUT_SECS", "600"),
+        ],
+    )
+    .await;
+    let base = gongkai.endpoint("site").trim_end_matches('/').to_owned();
+
+    let response =
+        reqwest::Client::new().get(format!("{base}/")).header("accept-encoding", "gzip").send().await.expect("GET /");
+    assert_eq!(response.status(), 200);
+    let headers = response.headers();
+    assert_eq!(headers["content-encoding"], "gzip");
+    assert!(headers["content-security-policy"].to_str().expect("text").contains("frame-ancestors 'none'"));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(headers.contains_key("etag"));
+
+    let address = base.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(address).await.expect("connects");
+    socket.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.expect("writes");
+    let started = std::time::Instant::now();
+    let mut buffer = [0u8; 1024];
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        while matches!(socket.read(&mut buffer).await, Ok(n) if n > 0) {}
+    })
+    .await;
+    assert!(closed.is_ok(), "a partial request head is still open after 5 s");
+    assert!(started.elapsed() < Duration::from_secs(4), "closed only after {:?}", started.elapsed());
+}
+
 /// Waits until the projector has folded every stored event of `project`.
 async fn wait_until_projected(store: &gongkai_store::Store, project: &str) {
     let head = store.load_stream(project).await.expect("stream").len() as u64;

@@ -48,6 +48,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: ProjectorCommand,
     },
+    /// Relay maintenance.
+    Relay {
+        #[command(subcommand)]
+        command: RelayCommand,
+    },
     /// Makes a new bearer token and prints it with the `auth.credentials`
     /// entry (holding only its SHA-256) to add to the configuration.
     Credential {
@@ -114,6 +119,30 @@ pub(crate) enum ProjectorCommand {
     /// Empties every view and rebuilds it from the beginning of the log,
     /// showing progress. Gives the same views as the live projection.
     Rebuild,
+    /// Lists the projects the projector parked (it could not render them),
+    /// with the event and the reason.
+    Parked,
+    /// Renders parked projects again from the events kept, e.g. after an
+    /// upgrade that fixed the cause; prints which ones healed.
+    Retry {
+        /// Project codes to retry; every parked project when none is given.
+        codes: Vec<String>,
+    },
+}
+
+/// Relay maintenance commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum RelayCommand {
+    /// Lists the project streams the relay parked because Kafka refused one
+    /// of their events for good, with the reason.
+    Parked,
+    /// Releases parked streams (e.g. after raising the topic's
+    /// `max.message.bytes`): the relay publishes them again from the refused
+    /// event on.
+    Retry {
+        /// Project codes to release; every parked stream when none is given.
+        codes: Vec<String>,
+    },
 }
 
 /// Roles a credential can have.

@@ -4,7 +4,9 @@
 //! never silently falls back to a default.
 
 use std::net::SocketAddr;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
@@ -106,6 +108,33 @@ pub(crate) struct GrpcConfig {
     /// A second, plaintext address that answers only `grpc.health.v1.Health`,
     /// for probes that cannot speak TLS (Kubernetes gRPC probes).
     pub(crate) health_listen: Option<SocketAddr>,
+    /// Connections served at once; more wait in the listen backlog.
+    pub(crate) max_connections: NonZeroUsize,
+    /// Calls in flight per connection (HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS`).
+    pub(crate) max_concurrent_streams: NonZeroU32,
+    /// Seconds between HTTP/2 PINGs that check a peer is alive; 0 disables them.
+    pub(crate) keepalive_interval_secs: u64,
+    /// Seconds a PING may go unanswered before the connection is closed.
+    pub(crate) keepalive_timeout_secs: u64,
+    /// Seconds a call may take until its response starts; 0 disables the bound.
+    pub(crate) request_timeout_secs: u64,
+    /// Seconds a new connection has to start talking; 0 disables the bound.
+    pub(crate) handshake_timeout_secs: u64,
+}
+
+impl GrpcConfig {
+    /// The connection bounds of the gRPC server.
+    pub(crate) fn limits(&self) -> gongkai_grpc::ConnectionLimits {
+        let seconds = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
+        gongkai_grpc::ConnectionLimits {
+            max_connections: self.max_connections,
+            max_concurrent_streams: self.max_concurrent_streams,
+            keepalive_interval: seconds(self.keepalive_interval_secs),
+            keepalive_timeout: Duration::from_secs(self.keepalive_timeout_secs),
+            request_timeout: seconds(self.request_timeout_secs),
+            handshake_timeout: seconds(self.handshake_timeout_secs),
+        }
+    }
 }
 
 /// PEM files for serving gRPC over TLS.
@@ -120,11 +149,19 @@ pub(crate) struct TlsConfig {
 
 impl Default for GrpcConfig {
     fn default() -> Self {
+        let limits = gongkai_grpc::ConnectionLimits::default();
+        let secs = |duration: Option<Duration>| duration.map_or(0, |d| d.as_secs());
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             max_message_bytes: gongkai_grpc::DEFAULT_MAX_MESSAGE_BYTES,
             tls: None,
             health_listen: None,
+            max_connections: limits.max_connections,
+            max_concurrent_streams: limits.max_concurrent_streams,
+            keepalive_interval_secs: secs(limits.keepalive_interval),
+            keepalive_timeout_secs: limits.keepalive_timeout.as_secs(),
+            request_timeout_secs: secs(limits.request_timeout),
+            handshake_timeout_secs: secs(limits.handshake_timeout),
         }
     }
 }
@@ -135,11 +172,38 @@ impl Default for GrpcConfig {
 pub(crate) struct SiteConfig {
     /// Listen address; loopback by default.
     pub(crate) listen: SocketAddr,
+    /// Seconds a client has to send a complete request head (and, on a
+    /// kept-alive HTTP/1 connection, to start the next one); 0 disables it.
+    pub(crate) header_read_timeout_secs: u64,
+    /// Seconds a connection may pass without a byte moving either way
+    /// before it is closed; 0 disables it.
+    pub(crate) idle_timeout_secs: u64,
+    /// Connections served at once; more wait in the listen backlog.
+    pub(crate) max_connections: NonZeroUsize,
+}
+
+impl SiteConfig {
+    /// The connection bounds of the site's HTTP server.
+    pub(crate) fn limits(&self) -> gongkai_site::ServerLimits {
+        let seconds = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
+        gongkai_site::ServerLimits {
+            header_read_timeout: seconds(self.header_read_timeout_secs),
+            idle_timeout: seconds(self.idle_timeout_secs),
+            max_connections: self.max_connections,
+        }
+    }
 }
 
 impl Default for SiteConfig {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)) }
+        let limits = gongkai_site::ServerLimits::default();
+        let secs = |duration: Option<Duration>| duration.map_or(0, |d| d.as_secs());
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            header_read_timeout_secs: secs(limits.header_read_timeout),
+            idle_timeout_secs: secs(limits.idle_timeout),
+            max_connections: limits.max_connections,
+        }
     }
 }
 
@@ -256,6 +320,40 @@ mod tests {
             let config = Config::load(None).expect("config loads");
             assert_eq!(config.auth.credentials.len(), 1);
             assert_eq!(config.auth.credentials[0].id, "hrb-ggzy");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn grpc_limits_have_defaults_and_refuse_zero_counts() {
+        Jail::expect_with(|jail| {
+            let defaults = Config::load(None).expect("defaults load").grpc.limits();
+            assert_eq!(defaults, gongkai_grpc::ConnectionLimits::default());
+            jail.set_env("GONGKAI_GRPC__MAX_CONNECTIONS", "3");
+            jail.set_env("GONGKAI_GRPC__REQUEST_TIMEOUT_SECS", "0");
+            let limits = Config::load(None).expect("config loads").grpc.limits();
+            assert_eq!(limits.max_connections.get(), 3);
+            assert_eq!(limits.request_timeout, None);
+            jail.set_env("GONGKAI_GRPC__MAX_CONNECTIONS", "0");
+            assert!(Config::load(None).is_err(), "no connection could ever be served");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn site_limits_have_defaults_and_refuse_zero_connections() {
+        Jail::expect_with(|jail| {
+            let defaults = Config::load(None).expect("defaults load").site.limits();
+            assert_eq!(defaults, gongkai_site::ServerLimits::default());
+            jail.set_env("GONGKAI_SITE__HEADER_READ_TIMEOUT_SECS", "2");
+            jail.set_env("GONGKAI_SITE__IDLE_TIMEOUT_SECS", "0");
+            jail.set_env("GONGKAI_SITE__MAX_CONNECTIONS", "7");
+            let limits = Config::load(None).expect("config loads").site.limits();
+            assert_eq!(limits.header_read_timeout, Some(Duration::from_secs(2)));
+            assert_eq!(limits.idle_timeout, None);
+            assert_eq!(limits.max_connections.get(), 7);
+            jail.set_env("GONGKAI_SITE__MAX_CONNECTIONS", "0");
+            assert!(Config::load(None).is_err(), "no connection could ever be served");
             Ok(())
         });
     }

@@ -16,7 +16,7 @@ use gongkai_store::{PoolOptions, Store};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Cli, Command, ProjectorCommand};
+use crate::cli::{Cli, Command, ProjectorCommand, RelayCommand};
 use crate::config::Config;
 use crate::targets::{Endpoints, Target, Wiring};
 use gongkai_grpc::auth::{Authenticator, Role};
@@ -116,7 +116,8 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         Command::Serve { target } => format!("gongkai-{}", target_label(target)),
         Command::Migrate => "gongkai-migrate".to_owned(),
         Command::Credential { .. } => "gongkai-credential".to_owned(),
-        Command::Projector { .. } => "gongkai-projector-rebuild".to_owned(),
+        Command::Projector { .. } => "gongkai-projector-maintenance".to_owned(),
+        Command::Relay { .. } => "gongkai-relay-maintenance".to_owned(),
         Command::Load(_) => "gongkai-load".to_owned(),
     };
     let _telemetry = gongkai_telemetry::Telemetry::init(&service_name, config.telemetry.log_format.into())?;
@@ -159,6 +160,73 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             let log = LogUrl::parse(&config.log.url)?;
             rebuild(&store, &projector_source(&config, &log)).await
         }
+        Command::Projector { command: ProjectorCommand::Parked } => {
+            let store = connect_store(&config).await?;
+            store.ensure_migrated().await?;
+            for parked in store.parked_projects().await? {
+                println!(
+                    "{}\tseq {}\t{}\tsince {}\t{}",
+                    parked.project_code,
+                    parked.project_seq,
+                    parked.event_id,
+                    parked.parked_at.to_rfc3339(),
+                    parked.reason
+                );
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Relay { command: RelayCommand::Parked } => {
+            let store = connect_store(&config).await?;
+            store.ensure_migrated().await?;
+            for parked in store.relay_parked().await? {
+                println!(
+                    "{}\tposition {}\tsince {}\t{}",
+                    parked.project_code,
+                    parked.position,
+                    parked.parked_at.to_rfc3339(),
+                    parked.reason
+                );
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Relay { command: RelayCommand::Retry { codes } } => {
+            let store = connect_store(&config).await?;
+            store.ensure_migrated().await?;
+            let codes = if codes.is_empty() {
+                store.relay_parked().await?.into_iter().map(|parked| parked.project_code).collect()
+            } else {
+                codes
+            };
+            for code in codes {
+                let said = if store.release_relay_stream(&code).await? { "released" } else { "not parked" };
+                println!("{code}\t{said}");
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Projector { command: ProjectorCommand::Retry { codes } } => {
+            let store = connect_store(&config).await?;
+            store.ensure_migrated().await?;
+            let codes = if codes.is_empty() {
+                store.parked_projects().await?.into_iter().map(|parked| parked.project_code).collect()
+            } else {
+                codes
+            };
+            let outcomes = gongkai_projector::retry(&store, &codes).await?;
+            for (code, outcome) in codes.iter().zip(outcomes) {
+                let said = match outcome {
+                    gongkai_store::Projected::Advanced { head } => format!("rendered up to seq {head}"),
+                    gongkai_store::Projected::Parked { head } => format!("still parked at seq {head}"),
+                    gongkai_store::Projected::Waiting { head } => format!("waiting for events after seq {head}"),
+                    gongkai_store::Projected::Duplicate => "not parked".to_owned(),
+                };
+                println!("{code}\t{said}");
+            }
+            store.close().await;
+            Ok(())
+        }
         Command::Load(args) => load(&config, args).await,
         Command::Credential { id, role, regions } => {
             let token = credential::new_token();
@@ -197,6 +265,7 @@ async fn serve(config: &Config, store: Store, targets: &[Target], dev_token: Opt
         authenticator,
         grpc: &config.grpc,
         site_listen: config.site.listen,
+        site_limits: config.site.limits(),
         projector_source: projector_source(config, &log),
         relay: match &log {
             LogUrl::Kafka(kafka) => {

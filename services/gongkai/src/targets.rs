@@ -89,6 +89,8 @@ pub(crate) struct Wiring<'a> {
     pub(crate) grpc: &'a GrpcConfig,
     /// Where the site listens.
     pub(crate) site_listen: SocketAddr,
+    /// How the site's HTTP server bounds its connections.
+    pub(crate) site_limits: gongkai_site::ServerLimits,
     /// Where the projector reads the log.
     pub(crate) projector_source: gongkai_projector::Source,
     /// The relay's settings, when the log is Kafka.
@@ -152,7 +154,12 @@ pub(crate) async fn run(
         components.spawn(projector.map_err(AppError::from));
     }
     if let Some(listener) = site_listener {
-        let site = gongkai_site::serve(wiring.store.clone(), listener, shutdown.clone().cancelled_owned());
+        let site = gongkai_site::serve_with_limits(
+            wiring.store.clone(),
+            wiring.site_limits,
+            listener,
+            shutdown.clone().cancelled_owned(),
+        );
         components.spawn(site.map_err(AppError::from));
     }
 
@@ -174,6 +181,7 @@ pub(crate) async fn run(
 fn grpc_server(targets: &[Target], wiring: &Wiring<'_>, ingestor: Ingestor) -> Result<GrpcServer, AppError> {
     let config = wiring.grpc;
     let mut server = GrpcServer::new(config.max_message_bytes);
+    server.limits(config.limits());
     match &config.tls {
         Some(tls) => {
             let cert =
@@ -201,11 +209,10 @@ fn grpc_server(targets: &[Target], wiring: &Wiring<'_>, ingestor: Ingestor) -> R
             Target::Review => ingestion!(Review),
             Target::Awards => ingestion!(Awards),
             Target::Contracts => ingestion!(Contracts),
-            Target::Supervision => server.add_service(InterceptedService::new(
+            Target::Supervision => server.add_service(
                 gongkai_supervision::Supervision::new(wiring.store.clone(), gongkai_domain::clock::system_clock())
-                    .into_server(config.max_message_bytes),
-                wiring.authenticator.clone(),
-            )),
+                    .into_server(config.max_message_bytes, wiring.authenticator.clone()),
+            ),
             // Served by components of their own.
             Target::Relay | Target::Projector | Target::Site | Target::All => &mut server,
         };

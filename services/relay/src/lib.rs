@@ -19,6 +19,13 @@
 //!   unacknowledged row. Rows never leave the outbox unpublished-and-lost;
 //!   the price is possible duplicates, which consumers drop by
 //!   `(project, seq)`.
+//! * **A refused event parks its project, not the relay.** When Kafka
+//!   refuses an event for good (larger than the topic accepts, an invalid
+//!   record), the acknowledged prefix is marked and the event's project is
+//!   parked in the store (see `gongkai_store`'s outbox module): its rows are
+//!   held, in order, while every other project keeps flowing. The
+//!   `gongkai.relay.parked` gauge counts parked streams;
+//!   `gongkai relay retry CODE` releases one.
 //! * **Outages are waited out.** Kafka or the database being down is not an
 //!   error of [`Relay::run`]: it retries with capped exponential backoff while
 //!   the backlog ([`Store::outbox_backlog`], the metric to watch) grows. Only
@@ -205,6 +212,9 @@ enum BatchOutcome {
     /// Kafka acknowledged every row but marking them failed: they will be
     /// sent again (duplicates) after a pause.
     MarkFailed,
+    /// Kafka refused one row for good: its project was parked; go on at once
+    /// with a fresh producer.
+    Parked,
 }
 
 impl Relay {
@@ -366,6 +376,10 @@ impl Relay {
                         break Ok(());
                     }
                 }
+                BatchOutcome::Parked => {
+                    producer = None;
+                    backoff.reset();
+                }
             }
         };
         if let Some(producer) = producer
@@ -456,6 +470,25 @@ impl Relay {
                 );
                 BatchOutcome::MarkFailed
             }
+            (Err(error), Ok(_)) if error.refuses_the_event() => {
+                let refused = &batch[acknowledged];
+                let reason = report(&error.cause);
+                match self.store.park_relay_stream(&refused.project_code, refused.position, &reason).await {
+                    Ok(()) => {
+                        error!(
+                            project = %refused.project_code,
+                            position = refused.position,
+                            %reason,
+                            "Kafka refused an event for good; its project's stream is parked, every other goes on."
+                        );
+                        BatchOutcome::Parked
+                    }
+                    Err(park_error) => {
+                        warn!(error = %report(&park_error), "Parking a refused stream failed; retrying.");
+                        BatchOutcome::DeliveryFailed
+                    }
+                }
+            }
             (Err(error), marked) => {
                 if let Err(mark_error) = marked {
                     warn!(error = %report(&mark_error), "Marking the acknowledged part of a failed batch failed.");
@@ -521,6 +554,10 @@ fn publish_span(record: &OutboxRecord, appended: &str) -> Option<(tracing::Span,
 async fn report_backlog(store: Store, stop: CancellationToken) {
     let gauge =
         gongkai_telemetry::metrics::Gauge::new("gongkai.relay.backlog", "Outbox rows not yet published to Kafka");
+    let parked = gongkai_telemetry::metrics::Gauge::new(
+        "gongkai.relay.parked",
+        "Project streams held because Kafka refused one of their events for good",
+    );
     let mut every = tokio::time::interval(Duration::from_secs(2));
     loop {
         tokio::select! {
@@ -530,6 +567,10 @@ async fn report_backlog(store: Store, stop: CancellationToken) {
         match store.outbox_backlog().await {
             Ok(rows) => gauge.set(rows),
             Err(error) => debug!(error = %report(&error), "Cannot measure the relay backlog."),
+        }
+        match store.relay_parked().await {
+            Ok(streams) => parked.set(streams.len() as u64),
+            Err(error) => debug!(error = %report(&error), "Cannot count the parked streams."),
         }
     }
 }

@@ -148,6 +148,17 @@ impl PublishError {
     pub fn is_retryable(&self) -> bool {
         is_retryable(&self.cause)
     }
+
+    /// Whether Kafka refused the first unacknowledged event itself, for good
+    /// (too large, an invalid record), rather than the cluster failing:
+    /// sending it again can never succeed, and other events can.
+    pub fn refuses_the_event(&self) -> bool {
+        use RDKafkaErrorCode as Code;
+        matches!(
+            self.cause.rdkafka_error_code(),
+            Some(Code::MessageSizeTooLarge | Code::InvalidMessageSize | Code::InvalidRecord | Code::BadMessage)
+        )
+    }
 }
 
 /// Classifies a Kafka error: retryable errors are transient (the cluster or
@@ -205,6 +216,16 @@ pub fn is_retryable_code(code: RDKafkaErrorCode) -> bool {
     )
 }
 
+/// The largest event gongkai publishes, in bytes: an envelope holds one
+/// request of at most `grpc.max_message_bytes` (4 MiB by default) plus the
+/// bus's own fields and flags, so twice the default leaves room for both.
+/// The topics gongkai creates accept it (`max.message.bytes`), and so does
+/// the producer (`message.max.bytes`), with room for the record's headers.
+pub const MAX_EVENT_BYTES: usize = 8 * 1024 * 1024;
+
+/// [`MAX_EVENT_BYTES`] plus the record batch framing and CloudEvents headers.
+const MAX_RECORD_BYTES: usize = MAX_EVENT_BYTES + 64 * 1024;
+
 /// An idempotent Kafka producer (`enable.idempotence=true`, hence
 /// `acks=all` and ordered retries within a partition).
 ///
@@ -236,6 +257,7 @@ impl EventProducer {
             .set("linger.ms", settings.linger.as_millis().to_string())
             .set("batch.size", settings.batch_bytes.to_string())
             .set("batch.num.messages", "10000")
+            .set("message.max.bytes", MAX_RECORD_BYTES.to_string())
             .set("queue.buffering.max.messages", "100000")
             .set("compression.type", &settings.compression)
             .set("message.timeout.ms", settings.message_timeout.as_millis().to_string())
@@ -347,16 +369,21 @@ pub fn admin_client(config: &KafkaConfig) -> Result<AdminClient<DefaultClientCon
 /// (`-1`: the broker's `default.replication.factor`) and infinite retention
 /// (`retention.ms=-1`): the topics are the log of record, not a buffer.
 /// Topics that already exist are left as they are. Returns the topics it
-/// created.
+/// created. Created topics accept records of [`MAX_EVENT_BYTES`].
 pub async fn ensure_topics(
     admin: &AdminClient<DefaultClientContext>,
     topics: &[String],
     partitions: i32,
     replication: i32,
 ) -> Result<Vec<String>, TopicError> {
+    let max_record_bytes = MAX_RECORD_BYTES.to_string();
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
-        .map(|topic| NewTopic::new(topic, partitions, TopicReplication::Fixed(replication)).set("retention.ms", "-1"))
+        .map(|topic| {
+            NewTopic::new(topic, partitions, TopicReplication::Fixed(replication))
+                .set("retention.ms", "-1")
+                .set("max.message.bytes", &max_record_bytes)
+        })
         .collect();
     let options = AdminOptions::new()
         .request_timeout(Some(Duration::from_secs(10)))

@@ -46,6 +46,17 @@
 //!   connect the relay to PostgreSQL directly or through a session-mode
 //!   pooler, never a transaction-mode one. On SQLite the store is embedded
 //!   in one process, which runs one relay, so leadership is trivially held.
+//!
+//! # A record Kafka refuses for good parks its project's stream only
+//!
+//! When Kafka refuses an event for good (larger than the topic accepts, an
+//! invalid record), retrying it forever would stop every project behind it.
+//! The relay instead parks the event's project ([`Store::park_relay_stream`]):
+//! a `relay_parked` row says why, and the project's unpublished rows are
+//! marked `held`, which [`Store::unpublished`] skips. Rows of a parked project
+//! that arrive later are held as they are read, so the project's events are
+//! never published out of order; every other project keeps flowing.
+//! [`Store::release_relay_stream`] undoes it once the cause is fixed.
 
 use chrono::Utc;
 use gongkai_proto::v1::EventEnvelope;
@@ -74,6 +85,19 @@ pub struct OutboxRecord {
     /// W3C trace context of the span that appended the event, when the
     /// submission was traced; the relay continues that trace.
     pub traceparent: Option<String>,
+}
+
+/// A project whose stream the relay parked, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayParked {
+    /// The project.
+    pub project_code: String,
+    /// The position of the event Kafka refused.
+    pub position: u64,
+    /// Why Kafka refused it.
+    pub reason: String,
+    /// When the stream was parked.
+    pub parked_at: chrono::DateTime<Utc>,
 }
 
 /// Proof that this process is the one relay allowed to publish the outbox.
@@ -151,7 +175,7 @@ impl Store {
             Store::Postgres(pool) => {
                 sqlx::query_as(
                     "SELECT o.position, o.topic, e.envelope, o.traceparent \
-                     FROM (SELECT position, topic, traceparent FROM outbox WHERE published_at IS NULL ORDER BY position LIMIT $1) o \
+                     FROM (SELECT position, topic, traceparent FROM outbox WHERE published_at IS NULL AND NOT held ORDER BY position LIMIT $1) o \
                      JOIN events e ON e.position = o.position ORDER BY o.position",
                 )
                 .bind(limit)
@@ -161,7 +185,7 @@ impl Store {
             Store::Sqlite(pool) => {
                 sqlx::query_as(
                     "SELECT o.position, o.topic, e.envelope, o.traceparent \
-                     FROM (SELECT position, topic, traceparent FROM outbox WHERE published_at IS NULL ORDER BY position LIMIT ?1) o \
+                     FROM (SELECT position, topic, traceparent FROM outbox WHERE published_at IS NULL AND NOT held ORDER BY position LIMIT ?1) o \
                      JOIN events e ON e.position = o.position ORDER BY o.position",
                 )
                 .bind(limit)
@@ -169,8 +193,100 @@ impl Store {
                 .await?
             }
         };
-        rows.into_iter()
+        let records = rows
+            .into_iter()
             .map(|(position, topic, envelope, traceparent)| record(position, topic, &envelope, traceparent))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Rows of a parked stream that arrived since it was parked are held
+        // now, before anything could publish them out of order.
+        let parked: std::collections::HashSet<String> =
+            self.relay_parked().await?.into_iter().map(|parked| parked.project_code).collect();
+        if parked.is_empty() {
+            return Ok(records);
+        }
+        let (held, publishable): (Vec<_>, Vec<_>) =
+            records.into_iter().partition(|record| parked.contains(&record.project_code));
+        let held: Vec<i64> = held.iter().map(|record| record.position as i64).collect();
+        let list = format!("[{}]", held.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+        match self {
+            Store::Postgres(pool) => {
+                sqlx::query("UPDATE outbox SET held = TRUE WHERE position = ANY($1)").bind(&held).execute(pool).await?;
+            }
+            Store::Sqlite(pool) => {
+                sqlx::query("UPDATE outbox SET held = TRUE WHERE position IN (SELECT value FROM json_each($1))")
+                    .bind(list)
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(publishable)
+    }
+
+    /// Parks `project_code`'s stream because Kafka refused its event at
+    /// `position` for good (see the module docs): its unpublished rows are
+    /// held until [`Store::release_relay_stream`].
+    pub async fn park_relay_stream(&self, project_code: &str, position: u64, reason: &str) -> Result<(), StoreError> {
+        let position = i64::try_from(position)
+            .map_err(|_| StoreError::InvalidEvent(format!("position {position} is out of range")))?;
+        let now = Utc::now();
+        let park = "INSERT INTO relay_parked (project_code, position, reason, parked_at) VALUES ($1, $2, $3, $4) \
+                    ON CONFLICT (project_code) DO NOTHING";
+        let hold = "UPDATE outbox SET held = TRUE WHERE published_at IS NULL \
+                    AND position IN (SELECT position FROM events WHERE project_code = $1)";
+        match self {
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query(park).bind(project_code).bind(position).bind(reason).bind(now).execute(&mut *tx).await?;
+                sqlx::query(hold).bind(project_code).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+            Store::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                sqlx::query(park).bind(project_code).bind(position).bind(reason).bind(now).execute(&mut *tx).await?;
+                sqlx::query(hold).bind(project_code).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Releases a parked stream: its rows are published again, from the
+    /// refused one on. Returns whether it was parked.
+    pub async fn release_relay_stream(&self, project_code: &str) -> Result<bool, StoreError> {
+        let unpark = "DELETE FROM relay_parked WHERE project_code = $1";
+        let release = "UPDATE outbox SET held = FALSE WHERE published_at IS NULL \
+                       AND position IN (SELECT position FROM events WHERE project_code = $1)";
+        let removed = match self {
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let removed = sqlx::query(unpark).bind(project_code).execute(&mut *tx).await?.rows_affected();
+                sqlx::query(release).bind(project_code).execute(&mut *tx).await?;
+                tx.commit().await?;
+                removed
+            }
+            Store::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let removed = sqlx::query(unpark).bind(project_code).execute(&mut *tx).await?.rows_affected();
+                sqlx::query(release).bind(project_code).execute(&mut *tx).await?;
+                tx.commit().await?;
+                removed
+            }
+        };
+        Ok(removed > 0)
+    }
+
+    /// Every stream the relay parked, by project code.
+    pub async fn relay_parked(&self) -> Result<Vec<RelayParked>, StoreError> {
+        type Row = (String, i64, String, chrono::DateTime<Utc>);
+        let query = "SELECT project_code, position, reason, parked_at FROM relay_parked ORDER BY project_code";
+        let rows: Vec<Row> = match self {
+            Store::Postgres(pool) => sqlx::query_as(query).fetch_all(pool).await?,
+            Store::Sqlite(pool) => sqlx::query_as(query).fetch_all(pool).await?,
+        };
+        rows.into_iter()
+            .map(|(project_code, position, reason, parked_at)| {
+                Ok(RelayParked { project_code, position: position_of(position)?, reason, parked_at })
+            })
             .collect()
     }
 
