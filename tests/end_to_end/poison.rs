@@ -196,3 +196,47 @@ async fn postgres_and_kafka_one_hostile_value_parks_one_project() {
     let gongkai = Ingestion::start_with(Backend::Postgres, "all", &env).await;
     one_hostile_value_parks_one_project(gongkai).await;
 }
+
+/// The largest submission the contract accepts (a tender of 1,000 lots, just
+/// under `grpc.max_message_bytes`) travels through Kafka into the timeline:
+/// the topics gongkai creates accept the largest envelope.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_and_kafka_carry_the_largest_valid_submission() {
+    use prost::Message as _;
+    let log = KafkaLog::isolated();
+    let gongkai = Ingestion::start_with(Backend::Postgres, "all", &{
+        let mut env = log.env().to_vec();
+        env.push(("GONGKAI_SITE__LISTEN", "127.0.0.1:0"));
+        env
+    })
+    .await;
+    let lifecycle = ppp_lifecycle("2024-230113-77-01-000803", "largest");
+    let tender = lifecycle.requests.iter().position(|r| matches!(r, Request::AnnounceTender(_))).expect("a tender");
+    gongkai.submit_all(lifecycle.requests[..tender].to_vec()).await;
+    let Request::AnnounceTender(mut request) = lifecycle.requests[tender].clone() else { unreachable!() };
+    let fact = request.fact.as_mut().expect("a fact");
+    let template = fact.lots[0].clone();
+    let limit = gongkai_grpc::DEFAULT_MAX_MESSAGE_BYTES;
+    // 1,000 lots whose descriptions fill the request to just under the limit.
+    let filler = "工程说明".repeat(2000); // 8,000 characters, the most a description may hold
+    fact.lots = (0..1000)
+        .map(|n| pb::Lot { lot_code: format!("L{n:04}"), description: filler.clone(), ..template.clone() })
+        .collect();
+    while request.encoded_len() > limit - 1024 {
+        let fact = request.fact.as_mut().expect("a fact");
+        for lot in &mut fact.lots {
+            let keep: String = lot.description.chars().take(lot.description.chars().count() * 99 / 100).collect();
+            lot.description = keep;
+        }
+    }
+    let size = request.encoded_len();
+    assert!(size > limit * 97 / 100, "the request is near the limit: {size}");
+    let receipt =
+        gongkai.harbin.send(Request::AnnounceTender(request)).await.expect("the largest valid request is accepted");
+    eventually("the largest event is public", Duration::from_secs(120), || async {
+        public_len(&gongkai.store, &lifecycle.project_code).await as u64 == receipt.project_seq
+    })
+    .await;
+    assert!(gongkai.store.relay_parked().await.expect("reads").is_empty(), "Kafka took it");
+    println!("largest valid submission: {size} bytes, public through Kafka");
+}

@@ -23,7 +23,9 @@
 //!   refuses an event for good (larger than the topic accepts, an invalid
 //!   record), the acknowledged prefix is marked and the event's project is
 //!   parked in the store (see `gongkai_store`'s outbox module): its rows are
-//!   held, in order, while every other project keeps flowing. The
+//!   held, in order, while every other project keeps flowing (a later event
+//!   of the same project already in flight in that batch may reach Kafka
+//!   first; consumers, keyed by `(project, seq)`, wait for the gap). The
 //!   `gongkai.relay.parked` gauge counts parked streams;
 //!   `gongkai relay retry CODE` releases one.
 //! * **Outages are waited out.** Kafka or the database being down is not an

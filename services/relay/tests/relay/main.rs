@@ -328,6 +328,92 @@ async fn waits_for_topics_while_kafka_is_unreachable() {
 }
 
 // ---------------------------------------------------------------------------
+// A record Kafka refuses for good parks its project's stream, nothing else.
+
+async fn a_refused_record_parks_only_its_project(harness: Harness) {
+    use rdkafka::admin::{NewTopic, TopicReplication};
+    let kafka = kafka().await;
+    let prefix = unique_prefix();
+    let store = &harness.store;
+    // Topics made by hand that accept 4 KiB records only.
+    let admin = kafka::admin_client(&kafka).unwrap();
+    let names: Vec<String> = DOMAINS.iter().map(|domain| format!("{prefix}{}", topic(*domain))).collect();
+    let small: Vec<NewTopic<'_>> = names
+        .iter()
+        .map(|name| NewTopic::new(name, PARTITIONS, TopicReplication::Fixed(1)).set("max.message.bytes", "4096"))
+        .collect();
+    for result in admin.create_topics(&small, &AdminOptions::new()).await.unwrap() {
+        result.unwrap();
+    }
+
+    let (parked, flowing) = (project(1), project(2));
+    let mut expected = append_range(store, &parked, 1, 1).await;
+    let head = store.stream_head(&parked).await.unwrap().map(|(_, hash)| hash);
+    let mut big = new_event(&parked, 2, head);
+    big.envelope.flags.push(gongkai_proto::v1::ComplianceFlag {
+        rule: "GK-TEST".to_owned(),
+        // Random text: the producer compresses, and must not shrink it below the limit.
+        explanation: (0..2000).map(|_| uuid::Uuid::new_v4().simple().to_string()).collect(),
+        ..Default::default()
+    });
+    big.envelope.hash = hex::encode(gongkai_domain::hash::chain_hash(head.as_ref(), &big.envelope));
+    let big_position = match store.append(&big).await.unwrap() {
+        gongkai_store::AppendOutcome::Appended { position } => position,
+        other => panic!("appended: {other:?}"),
+    };
+    append_range(store, &parked, 3, 3).await;
+    expected.extend(append_range(store, &flowing, 1, 3).await);
+
+    let relay = Running::start(store, relay_config(kafka.clone(), &prefix));
+    relay.wait_for(RelayState::Leading, Duration::from_secs(10)).await;
+    let deadline = std::time::Instant::now() + DRAIN;
+    while store.outbox_backlog().await.unwrap() > 2 {
+        assert!(std::time::Instant::now() < deadline, "the other streams drain");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let streams = store.relay_parked().await.unwrap();
+    assert_eq!(streams.len(), 1, "{streams:?}");
+    assert_eq!((streams[0].project_code.as_str(), streams[0].position), (parked.as_str(), big_position));
+    assert!(
+        streams[0].reason.to_lowercase().contains("size") || streams[0].reason.contains("large"),
+        "{}",
+        streams[0].reason
+    );
+    assert!(store.unpublished(100).await.unwrap().is_empty(), "the parked stream's rows are held");
+    // The refused event never reaches Kafka. Its successor may have been in
+    // flight in the same batch (consumers wait for the gap by seq); nothing
+    // of the project is sent after the parking.
+    let received = consume(&kafka, &prefix, expected.len(), QUIET).await;
+    assert!(received.iter().all(|r| r.envelope.event_id != big.envelope.event_id), "the refused event is not on Kafka");
+    let others: Vec<Received> =
+        received.into_iter().filter(|r| !(r.key == parked && r.envelope.project_seq == 3)).collect();
+    // Events in flight with the refused one are sent again: duplicates, never loss.
+    assert_delivered(&others, &expected, &prefix, false);
+
+    // Released, it is tried again and, still too large, parked again.
+    assert!(store.release_relay_stream(&parked).await.unwrap());
+    relay.waker.notify_one();
+    let deadline = std::time::Instant::now() + DRAIN;
+    while store.relay_parked().await.unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "parked again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(store.outbox_backlog().await.unwrap(), 2);
+    relay.stop(STOP).await;
+    drop_topics(&kafka, &prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_record_parks_only_its_project_postgres() {
+    a_refused_record_parks_only_its_project(postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_record_parks_only_its_project_sqlite() {
+    a_refused_record_parks_only_its_project(sqlite().await).await;
+}
+
+// ---------------------------------------------------------------------------
 // Topic creation.
 
 #[tokio::test]
@@ -363,6 +449,12 @@ async fn ensure_topics_is_idempotent_and_keeps_events_forever() {
     };
     for resource in described {
         assert_eq!(resource.get("retention.ms").and_then(|e| e.value.as_deref()), Some("-1"), "{resource:?}");
+        let accepts: usize = resource
+            .get("max.message.bytes")
+            .and_then(|e| e.value.as_deref())
+            .and_then(|value| value.parse().ok())
+            .expect("max.message.bytes");
+        assert!(accepts > kafka::MAX_EVENT_BYTES, "topics accept the largest event: {accepts}");
     }
     drop_topics(&kafka, &prefix).await;
 }
