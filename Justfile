@@ -47,6 +47,12 @@ lint:
 bench:
     scripts/bench/run.sh
 
+# Property-based fuzzing of validation → decide → fold → render → export:
+# `cases` per test function (two run side by side), in release; prints the
+# count and the time. CI runs 2,000 per function in debug.
+fuzz cases="500000":
+    GONGKAI_FUZZ_CASES={{cases}} cargo test --release -p gongkai --test fuzz -- --nocapture
+
 # Drive load at a running gongkai: `just load <token> --count 10000`.
 load token *args:
     cargo run --release -- load --token {{token}} {{args}}

@@ -15,6 +15,7 @@
 mod diff;
 mod format;
 mod policy;
+mod scrub;
 mod summary;
 mod text;
 
@@ -103,7 +104,23 @@ pub fn render(events: &[EventEnvelope]) -> Result<ProjectViews, RenderError> {
         full_timeline.push(full);
         public_timeline.push(public);
     }
-    let full_summary = summary::summary(&ordered, &state);
+    for entry in full_timeline.iter_mut().chain(public_timeline.iter_mut()) {
+        scrub::entry(entry);
+    }
+    // A single amount past the bound (an earlier version's event) would be
+    // published as recorded, a figure no project can have: refuse the record.
+    if let Some((entry, amount)) = full_timeline
+        .iter()
+        .flat_map(|entry| entry.amounts.iter().map(move |amount| (entry, amount)))
+        .find(|(_, amount)| !gongkai_domain::money::within_bound(amount.amount_fen))
+    {
+        return Err(RenderError::OutOfBounds {
+            event_id: entry.event_id.clone(),
+            description: format!("{}超出金额界限", amount.label_zh),
+        });
+    }
+    let mut full_summary = summary::summary(&ordered, &state);
+    scrub::summary(&mut full_summary);
     let public_summary = ProjectSummary { flag_count: 0, ..full_summary.clone() };
     Ok(ProjectViews { public_timeline, full_timeline, public_summary, full_summary })
 }

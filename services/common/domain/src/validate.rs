@@ -26,6 +26,7 @@ use crate::codes::ProjectCode;
 use crate::kinds::kind_name;
 use crate::{Body, FieldViolation, Submission};
 
+pub use formats::is_text_char;
 use formats::{Outcome, TEXT_MAX};
 use values::Presence::{Optional, Required};
 

@@ -43,7 +43,7 @@ fn at_most(value: &str, max: usize) -> Outcome {
 /// characters (tab, LF and CR excepted), DEL, and the noncharacters U+FFFE
 /// and U+FFFF. What is left is valid in XML 1.0, JSON and HTML, so no feed
 /// or page built from a fact can be broken by one character of it.
-fn is_text_char(c: char) -> bool {
+pub fn is_text_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r') || !(c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}')
 }
 
