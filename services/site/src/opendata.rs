@@ -153,7 +153,9 @@ fn documents(entry: &TimelineEntry) -> Vec<Value> {
 
 fn amount(entry: &TimelineEntry, label: &str) -> Option<i64> {
     let found: Vec<i64> = entry.amounts.iter().filter(|a| a.label_zh == label).map(|a| a.amount_fen).collect();
-    if found.is_empty() { None } else { Some(found.iter().sum()) }
+    // Within the money bound: the projector renders no amount past it, and a
+    // thousand such amounts still sum inside i64; checked all the same.
+    if found.is_empty() { None } else { gongkai_domain::money::checked_sum(found) }
 }
 
 fn lot_amount(entry: &TimelineEntry, label: &str, lot: &str) -> Option<i64> {
