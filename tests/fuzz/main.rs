@@ -92,7 +92,7 @@ fn shaped(kind: &FieldKind, hostile: &Hostile) -> Option<Value> {
         }
         FieldKind::Uint64 | FieldKind::Fixed64 => Value::U64([0, u64::MAX, hostile.number as u64][pick % 3]),
         FieldKind::Uint32 | FieldKind::Fixed32 => Value::U32([0, u32::MAX, hostile.number as u32][pick % 3]),
-        FieldKind::Bool => Value::Bool(hostile.choice % 2 == 0),
+        FieldKind::Bool => Value::Bool(hostile.choice.is_multiple_of(2)),
         FieldKind::Enum(_) => Value::EnumNumber([0, -1, 1, 2, 99, i32::MAX][pick % 6]),
         FieldKind::String => {
             let values = ["", "\u{0}", "名\u{b}称", "\u{85}", "\u{feff}", " \u{3000}", "\u{ffff}", "\u{1b}[31m"];
@@ -131,7 +131,7 @@ fn set_leaf(message: &mut DynamicMessage, pick: &mut usize, hostile: &Hostile) -
                 if *pick == 0
                     && let Some(bad) = shaped(&kind, hostile)
                 {
-                    if items.is_empty() || hostile.choice % 3 == 0 {
+                    if items.is_empty() || hostile.choice.is_multiple_of(3) {
                         items.push(bad);
                     } else {
                         items[0] = bad;
