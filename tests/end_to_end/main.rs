@@ -4,6 +4,7 @@
 
 mod browser;
 mod foundation;
+mod fuzz;
 mod hostile;
 mod ingestion;
 mod poison;

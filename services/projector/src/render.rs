@@ -107,10 +107,13 @@ pub fn render(events: &[EventEnvelope]) -> Result<ProjectViews, RenderError> {
     for entry in full_timeline.iter_mut().chain(public_timeline.iter_mut()) {
         scrub::entry(entry);
     }
-    // A single amount past the bound (an earlier version's event) would be
-    // published as recorded, a figure no project can have: refuse the record.
+    // A single amount past the bound in a fact in force (an earlier version's
+    // event) would be published as a figure no project can have: refuse the
+    // record. A superseded entry is shown as it was recorded, marked
+    // superseded, next to the correction that replaced it.
     if let Some((entry, amount)) = full_timeline
         .iter()
+        .filter(|entry| entry.superseded_by_event_id.is_empty())
         .flat_map(|entry| entry.amounts.iter().map(move |amount| (entry, amount)))
         .find(|(_, amount)| !gongkai_domain::money::within_bound(amount.amount_fen))
     {

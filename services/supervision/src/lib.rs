@@ -72,6 +72,10 @@ pub const DISCLOSURE_DEADLINES: &[(&str, i64)] = &[
 ];
 /// Deadline of every type not in [`DISCLOSURE_DEADLINES`]: 20 days.
 pub const DEFAULT_DEADLINE_SECONDS: i64 = 20 * DAY;
+
+/// Longest text a search filter may hold (`owner`, `winner`, `text`,
+/// `flag_rule`, `source`): the longest name a fact may carry.
+pub const SEARCH_TEXT_MAX: usize = 256;
 const DAY: i64 = 86_400;
 
 const SERVICE: &str = "/gongkai.v1.SupervisionService/";
@@ -239,6 +243,19 @@ impl Supervision {
         }
         let active = window(request.active_period.as_ref(), "active_period", &mut violations);
         let flag_period = window(request.flag_period.as_ref(), "flag_period", &mut violations);
+        // A pattern longer than any name or text it could match would only
+        // make the database work (SQLite refuses very long LIKE patterns).
+        for (field, value) in [
+            ("owner", &request.owner),
+            ("winner", &request.winner),
+            ("text", &request.text),
+            ("flag_rule", &request.flag_rule),
+            ("source", &request.source),
+        ] {
+            if value.chars().count() > SEARCH_TEXT_MAX {
+                violations.push((field.to_owned(), format!("at most {SEARCH_TEXT_MAX} characters")));
+            }
+        }
         let query = ProjectQuery {
             region_prefixes,
             stages,

@@ -339,6 +339,15 @@ async fn every_filter_matches_what_it_says(backend: Backend) {
             page_size: 1, page_token: first.next_page_token, text: "中学".into(), ..search()
         };
     assert_eq!(a.search(reused).await.unwrap_err().code(), Code::InvalidArgument);
+    // A text filter longer than any name is refused, not handed to the database.
+    for long in [
+        pb::SearchProjectsRequest { text: "x".repeat(60_000), ..search() },
+        pb::SearchProjectsRequest { owner: "公司".repeat(200), ..search() },
+        pb::SearchProjectsRequest { winner: "y".repeat(257), ..search() },
+    ] {
+        assert_eq!(a.search(long).await.unwrap_err().code(), Code::InvalidArgument);
+    }
+    assert!(a.codes(pb::SearchProjectsRequest { text: "x".repeat(256), ..search() }).await.is_empty());
 }
 
 trait TapSort {

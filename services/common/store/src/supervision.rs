@@ -925,7 +925,9 @@ impl Store {
         if position == 0 {
             return Ok(Some(FeedCursor::default()));
         }
-        let position = i64::try_from(position).map_err(|_| StoreError::InvalidEvent("position too large".into()))?;
+        // Positions are BIGINTs: none lies beyond i64::MAX. A caller's
+        // position past it names no event, like any other unused one.
+        let Ok(position) = i64::try_from(position) else { return Ok(None) };
         Ok(match self {
             Store::Postgres(pool) => sqlx::query_scalar::<_, i64>(
                 "SELECT CAST(CAST(transaction_id AS TEXT) AS BIGINT) FROM events WHERE position = $1",
