@@ -2,6 +2,7 @@
 //! the real ingestion services, the real projector folds them, supervisors
 //! query them through the authenticating interceptor.
 
+use gongkai_testkit::RawCodec as Raw;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -845,45 +846,6 @@ async fn every_call_is_in_the_audit_trail(backend: Backend) {
         .await
         .expect("listings");
     assert!(listing.records.len() >= 4, "ListAuditRecords is audited too");
-}
-
-/// Sends `body` as the request message bytes, as is.
-#[derive(Debug, Clone, Copy, Default)]
-struct Raw;
-
-impl tonic::codec::Codec for Raw {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = Raw;
-    type Decoder = Raw;
-
-    fn encoder(&mut self) -> Raw {
-        Raw
-    }
-
-    fn decoder(&mut self) -> Raw {
-        Raw
-    }
-}
-
-impl tonic::codec::Encoder for Raw {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-
-    fn encode(&mut self, item: Vec<u8>, dst: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), tonic::Status> {
-        prost::bytes::BufMut::put_slice(dst, &item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for Raw {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-
-    fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
-        use prost::bytes::Buf;
-        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
-    }
 }
 
 const GET_PROJECT: &str = "/gongkai.v1.SupervisionService/GetProject";
