@@ -296,7 +296,11 @@ fn run_case(steps: Vec<(Submission, bool)>, tally: &Tally) {
                 }
             }
         }
-        collect_personal(&submission, &mut personal);
+        // What passed validation holds real ID numbers and phones, unique to
+        // their field; an earlier version's event may hold anything.
+        if !recorded_earlier {
+            collect_personal(&submission, &mut personal);
+        }
         let event = pb::EventEnvelope {
             event_id,
             subject: PROJECT.to_owned(),
@@ -352,7 +356,8 @@ fn run_case(steps: Vec<(Submission, bool)>, tally: &Tally) {
         let bytes = entry.encode_to_vec();
         let text = String::from_utf8_lossy(&bytes);
         for secret in &personal {
-            assert!(!text.contains(secret.as_str()), "personal data {secret:?} in public entry {}", entry.project_seq);
+            let shown: String = secret.chars().take(40).collect();
+            assert!(!text.contains(secret.as_str()), "personal data {shown:?} in public entry {}", entry.project_seq);
         }
         for shown in [&entry.title_zh, &entry.title_en, &entry.summary_zh, &entry.summary_en] {
             assert!(shown.chars().all(publishable), "unpublishable character in {shown:?}");
