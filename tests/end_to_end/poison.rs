@@ -147,6 +147,18 @@ async fn one_hostile_value_parks_one_project(gongkai: Ingestion) {
     assert_eq!(status, 200);
     assert!(page.contains("本项目时间线正在更新"), "the page says it is being updated");
 
+    // Retried on demand (as at start-up), it stays parked: the cause is in the record.
+    let retried = tokio::process::Command::new(crate::support::gongkai_binary())
+        .args(["projector", "retry", &poisoned.project_code, "--config", &gongkai.config])
+        .env("GONGKAI_STORAGE__URL", &gongkai.storage)
+        .env("RUST_LOG", "error")
+        .output()
+        .await
+        .expect("gongkai projector retry runs");
+    assert!(retried.status.success(), "{}", String::from_utf8_lossy(&retried.stderr));
+    let said = String::from_utf8_lossy(&retried.stdout);
+    assert!(said.contains(&poisoned.project_code) && said.contains("still parked"), "{said}");
+
     // Nothing may follow the poison but its cure, which heals the project.
     let mut next = variation.clone();
     next.request_id = "poison-a-next".to_owned();
