@@ -1,0 +1,235 @@
+//! The home page (`/`: search, project counts by stage, the latest
+//! disclosures) and the project list (`/projects`), whose query parameters
+//! are checked and bounded before they reach the store and echoed back into
+//! the filter form and the paging links.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use gongkai_proto::v1::TimelineEntry;
+use gongkai_store::ProjectFilter;
+use prost::Message;
+use serde::Deserialize;
+
+use crate::SiteState;
+use crate::chrome::{LangQuery, PageMeta, html, page_meta};
+use crate::read::unavailable;
+use crate::text::{Lang, STAGES, day, instant, stage_name, type_name, when};
+
+/// Projects per list page.
+const PAGE_SIZE: u32 = 20;
+
+#[derive(Debug)]
+struct StageCount {
+    key: &'static str,
+    name: String,
+    count: u64,
+}
+
+#[derive(Debug)]
+struct LatestItem {
+    project_code: String,
+    project_name: String,
+    seq: u64,
+    title: String,
+    when: String,
+    iso: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    page: PageMeta,
+    stages: Vec<StageCount>,
+    latest: Vec<LatestItem>,
+}
+
+pub(crate) async fn home(State(state): State<SiteState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let (lang, by_switch) = Lang::negotiate(q.lang.as_deref(), &headers);
+    let counts = match state.store.public_stage_counts().await {
+        Ok(counts) => counts.into_iter().collect::<BTreeMap<_, _>>(),
+        Err(error) => return unavailable(error),
+    };
+    let latest = match state.store.public_latest(20).await {
+        Ok(latest) => latest,
+        Err(error) => return unavailable(error),
+    };
+    let mut stages: Vec<StageCount> = STAGES
+        .iter()
+        .map(|(key, _, _)| StageCount {
+            key,
+            name: stage_name(lang, key),
+            count: counts.get(*key).copied().unwrap_or(0),
+        })
+        .collect();
+    for key in ["suspended", "cancelled"] {
+        if let Some(count) = counts.get(key) {
+            stages.push(StageCount { key, name: stage_name(lang, key), count: *count });
+        }
+    }
+    let latest = latest
+        .iter()
+        .filter_map(|d| {
+            let entry = TimelineEntry::decode(d.entry.as_slice()).ok()?;
+            let at = instant(entry.occurred_at.as_ref());
+            Some(LatestItem {
+                project_code: d.project_code.clone(),
+                project_name: d.project_name.clone(),
+                seq: entry.project_seq,
+                title: lang.pick(&entry.title_zh, &entry.title_en).to_owned(),
+                when: when(at),
+                iso: at.to_rfc3339(),
+            })
+        })
+        .collect();
+    let title =
+        lang.pick("公开 gongkai · 重大建设项目和PPP项目全过程信息公开", "gongkai · public record of major projects");
+    let page = page_meta(lang, by_switch, title.to_owned(), "/");
+    html(HomePage { page, stages, latest }, StatusCode::OK, lang)
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct ListQuery {
+    lang: Option<String>,
+    q: Option<String>,
+    region: Option<String>,
+    stage: Option<String>,
+    #[serde(rename = "type")]
+    project_type: Option<String>,
+    year: Option<String>,
+    page: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct FilterEcho {
+    q: String,
+    region: String,
+    year: String,
+}
+
+#[derive(Debug)]
+struct ListItem {
+    code: String,
+    name: String,
+    stage: String,
+    kind: String,
+    region: String,
+    updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "list.html")]
+struct ListPage {
+    page: PageMeta,
+    filter: FilterEcho,
+    stage_options: Vec<(&'static str, String, bool)>,
+    type_options: Vec<(&'static str, String, bool)>,
+    projects: Vec<ListItem>,
+    total_text: String,
+    page_text: String,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+}
+
+fn non_empty(value: &Option<String>) -> Option<String> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+pub(crate) async fn project_list(
+    State(state): State<SiteState>,
+    Query(q): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, by_switch) = Lang::negotiate(q.lang.as_deref(), &headers);
+    let stage_keys: Vec<&str> = STAGES.iter().map(|(key, _, _)| *key).chain(["suspended", "cancelled"]).collect();
+    let stage = non_empty(&q.stage).filter(|s| stage_keys.contains(&s.as_str()));
+    let project_type = non_empty(&q.project_type).filter(|t| t == "ppp" || t == "construction");
+    let region = non_empty(&q.region).filter(|r| r.len() <= 6 && r.bytes().all(|b| b.is_ascii_digit()));
+    let year = non_empty(&q.year).and_then(|y| y.parse::<u16>().ok()).filter(|y| (1900..=9999).contains(y));
+    let text = non_empty(&q.q).map(|t| t.chars().take(100).collect::<String>());
+    let page_no = q.page.as_deref().and_then(|p| p.parse::<u64>().ok()).unwrap_or(1).clamp(1, 100_000);
+    let filter = ProjectFilter {
+        region_prefix: region.clone(),
+        stage: stage.clone(),
+        project_type: project_type.clone(),
+        year,
+        text: text.clone(),
+    };
+    let (rows, total) =
+        match state.store.public_projects(&filter, (page_no - 1) * u64::from(PAGE_SIZE), PAGE_SIZE).await {
+            Ok(found) => found,
+            Err(error) => return unavailable(error),
+        };
+    let projects = rows
+        .iter()
+        .map(|p| ListItem {
+            code: p.project_code.clone(),
+            name: p.name.clone(),
+            stage: stage_name(lang, &p.stage),
+            kind: type_name(lang, &p.project_type),
+            region: p.region_code.clone(),
+            updated: day(p.last_event_at),
+        })
+        .collect();
+    let pages = total.div_ceil(u64::from(PAGE_SIZE)).max(1);
+    let mut params: Vec<String> = Vec::new();
+    for (key, value) in [
+        ("q", text.clone()),
+        ("region", region.clone()),
+        ("stage", stage.clone()),
+        ("type", project_type.clone()),
+        ("year", year.map(|y| y.to_string())),
+        ("lang", (by_switch && lang == Lang::En).then(|| "en".to_owned())),
+    ] {
+        if let Some(value) = value {
+            params.push(format!("{key}={}", encode(&value)));
+        }
+    }
+    let href = |n: u64| {
+        let mut all = params.clone();
+        all.push(format!("page={n}"));
+        format!("/projects?{}", all.join("&"))
+    };
+    let total_text = match lang {
+        Lang::Zh => format!("共 {total} 个项目"),
+        Lang::En => format!("{total} projects"),
+    };
+    let page_text = match lang {
+        Lang::Zh => format!("第 {page_no} / {pages} 页"),
+        Lang::En => format!("Page {page_no} of {pages}"),
+    };
+    let stage_options = stage_keys.iter().map(|k| (*k, stage_name(lang, k), stage.as_deref() == Some(*k))).collect();
+    let type_options =
+        ["ppp", "construction"].iter().map(|k| (*k, type_name(lang, k), project_type.as_deref() == Some(*k))).collect();
+    let page = ListPage {
+        page: page_meta(lang, by_switch, format!("{} · 公开 gongkai", lang.pick("项目列表", "Projects")), "/projects"),
+        filter: FilterEcho {
+            q: text.unwrap_or_default(),
+            region: region.unwrap_or_default(),
+            year: year.map(|y| y.to_string()).unwrap_or_default(),
+        },
+        stage_options,
+        type_options,
+        projects,
+        total_text,
+        page_text,
+        prev_href: (page_no > 1).then(|| href(page_no - 1)),
+        next_href: (page_no < pages).then(|| href(page_no + 1)),
+    };
+    html(page, StatusCode::OK, lang)
+}

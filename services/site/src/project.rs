@@ -1,0 +1,286 @@
+//! The project page (`/projects/{code}`): its stage bar, running legal
+//! clocks, amounts and full timeline with corrections cross-linked, and the
+//! view models the template reads. Rendered pages are kept in the page cache
+//! (`cache`) until the project changes or a clock's text would go stale.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use gongkai_proto::v1::TimelineEntry;
+
+use crate::cache::{CachedPage, Variant};
+use crate::chrome::{LangQuery, PageMeta, html_bytes, not_found, page_meta, template_failed};
+use crate::read::{decode_summary, load, unavailable};
+use crate::text::{
+    Lang, STAGES, instant, stage_name, time_left, time_left_holds_until, type_name, when, yuan_exact, yuan_human,
+};
+use crate::{SiteState, conditional, opendata};
+
+#[derive(Debug)]
+struct StageStep {
+    name: String,
+    class: &'static str,
+}
+
+#[derive(Debug)]
+struct ClockView {
+    label: String,
+    lot: String,
+    when: String,
+    iso: String,
+    left: String,
+}
+
+#[derive(Debug)]
+struct EntryView {
+    seq: u64,
+    title: String,
+    summary: String,
+    when: String,
+    iso: String,
+    recorded: String,
+    superseded: bool,
+    superseded_by: Option<(u64, String)>,
+    corrects: Option<(u64, String)>,
+    changes: Vec<(String, String, String)>,
+    amounts: Vec<(String, String, String)>,
+    parties: Vec<String>,
+    people: Vec<String>,
+    documents: Vec<(String, String, String)>,
+    withheld: bool,
+}
+
+#[derive(Template)]
+#[template(path = "project.html")]
+struct ProjectPage {
+    page: PageMeta,
+    code: String,
+    name: String,
+    kind: String,
+    region: String,
+    owner: String,
+    stage_note: String,
+    /// Non-empty while the projector cannot render the project's newer
+    /// events (it is parked): the page shows its last good timeline and says so.
+    updating: String,
+    stage_bar: Vec<StageStep>,
+    clocks: Vec<ClockView>,
+    figures: Vec<(String, String, String)>,
+    entries: Vec<EntryView>,
+    chain_head: String,
+    head_seq: u64,
+    tenders: Vec<String>,
+}
+
+fn role_name(lang: Lang, role: gongkai_proto::v1::PartyRole) -> &'static str {
+    use gongkai_proto::v1::PartyRole as R;
+    match role {
+        R::Owner => lang.pick("项目法人", "owner"),
+        R::Tenderee => lang.pick("招标人", "tenderee"),
+        R::TenderAgent => lang.pick("招标代理机构", "tender agent"),
+        R::Bidder => lang.pick("投标人", "bidder"),
+        R::Supplier => lang.pick("中标人", "winner"),
+        R::Buyer => lang.pick("采购人", "buyer"),
+        R::ApprovingAuthority => lang.pick("审批机关", "approving authority"),
+        R::SupervisingAuthority => lang.pick("监督部门", "supervising authority"),
+        R::Funder => lang.pick("出资方", "funder"),
+        R::Payee => lang.pick("收款方", "payee"),
+        R::ConstructionSupervisor => lang.pick("监理单位", "construction supervisor"),
+        R::Designer => lang.pick("设计单位", "designer"),
+        R::Auditor => lang.pick("审计单位", "auditor"),
+        R::ConsortiumMember => lang.pick("联合体成员", "consortium member"),
+        R::Objector => lang.pick("异议人", "objector"),
+        _ => lang.pick("其他", "other"),
+    }
+}
+
+/// Legal clocks still running at `now`: the latest clock of each kind per
+/// tender and lot (a later amendment moves a deadline), over entries not
+/// superseded by a correction.
+/// Also returns the last instant at which their text still holds.
+fn running_clocks(
+    lang: Lang,
+    entries: &[TimelineEntry],
+    now: DateTime<Utc>,
+) -> (Vec<ClockView>, Option<DateTime<Utc>>) {
+    let mut latest: BTreeMap<(String, String, String), &gongkai_proto::v1::LegalClock> = BTreeMap::new();
+    for entry in entries.iter().filter(|e| e.superseded_by_event_id.is_empty()) {
+        for clock in &entry.clocks {
+            latest.insert((clock.kind.clone(), entry.tender_code.clone(), clock.lot_code.clone()), clock);
+        }
+    }
+    let mut running: Vec<(DateTime<Utc>, ClockView)> = latest
+        .values()
+        .filter_map(|clock| {
+            let ends = instant(clock.ends_at.as_ref());
+            (ends > now).then(|| {
+                (
+                    ends,
+                    ClockView {
+                        label: lang.pick(&clock.label_zh, &clock.label_en).to_owned(),
+                        lot: if clock.lot_code.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{} {}", lang.pick("标段", "lot"), clock.lot_code)
+                        },
+                        when: when(ends),
+                        iso: ends.to_rfc3339(),
+                        left: time_left(lang, now, ends),
+                    },
+                )
+            })
+        })
+        .collect();
+    running.sort_by_key(|(ends, _)| *ends);
+    let holds_until = running.iter().map(|(ends, _)| time_left_holds_until(now, *ends)).min();
+    (running.into_iter().map(|(_, view)| view).collect(), holds_until)
+}
+
+pub(crate) async fn project_page(
+    State(state): State<SiteState>,
+    Path(code): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, by_switch) = Lang::negotiate(q.lang.as_deref(), &headers);
+    let variant = Variant::of(lang, by_switch);
+    let now = (state.clock)();
+    if let Some(page) = state.pages.get(&code, variant, now) {
+        return html_bytes(StatusCode::OK, page.lang, page.body.clone(), Some(page.etag.clone()));
+    }
+    // Taken before reading, so an eviction during the render is noticed.
+    let generation = state.pages.generation();
+    let (project, entries) = match load(&state.store, &code).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            let message = match lang {
+                Lang::Zh => format!("没有项目代码为 {code} 的公开项目。请核对代码，或在项目列表中搜索。"),
+                Lang::En => {
+                    format!("No public project has the code {code}. Check the code or search the project list.")
+                }
+            };
+            return not_found(lang, by_switch, message);
+        }
+        Err(error) => return unavailable(error),
+    };
+    let summary = decode_summary(&project.summary);
+    let current = STAGES.iter().position(|(key, _, _)| *key == project.stage);
+    let stage_bar = STAGES
+        .iter()
+        .enumerate()
+        .map(|(i, (key, _, _))| StageStep {
+            name: stage_name(lang, key),
+            class: match current {
+                Some(c) if i < c => "done",
+                Some(c) if i == c => "current",
+                _ => "todo",
+            },
+        })
+        .collect();
+    let stage_note = if current.is_none() {
+        format!("{}：{}", lang.pick("项目状态", "Project status"), stage_name(lang, &project.stage))
+    } else {
+        String::new()
+    };
+    let seq_of: BTreeMap<&str, u64> = entries.iter().map(|e| (e.event_id.as_str(), e.project_seq)).collect();
+    let record = |seq: u64| match lang {
+        Lang::Zh => format!("第{seq}号记录"),
+        Lang::En => format!("record no. {seq}"),
+    };
+    let views = entries
+        .iter()
+        .map(|e| {
+            let at = instant(e.occurred_at.as_ref());
+            EntryView {
+                seq: e.project_seq,
+                title: lang.pick(&e.title_zh, &e.title_en).to_owned(),
+                summary: lang.pick(&e.summary_zh, &e.summary_en).to_owned(),
+                when: when(at),
+                iso: at.to_rfc3339(),
+                recorded: when(instant(e.recorded_at.as_ref())),
+                superseded: !e.superseded_by_event_id.is_empty(),
+                superseded_by: seq_of.get(e.superseded_by_event_id.as_str()).map(|s| (*s, record(*s))),
+                corrects: seq_of.get(e.supersedes_event_id.as_str()).map(|s| (*s, record(*s))),
+                changes: e.changes.iter().map(|c| (c.path.clone(), c.before.clone(), c.after.clone())).collect(),
+                amounts: e
+                    .amounts
+                    .iter()
+                    .map(|a| {
+                        let label = lang.pick(&a.label_zh, &a.label_en);
+                        let label = if a.lot_code.is_empty() {
+                            label.to_owned()
+                        } else {
+                            format!("{label}（{} {}）", lang.pick("标段", "lot"), a.lot_code)
+                        };
+                        (label, yuan_human(lang, a.amount_fen), yuan_exact(a.amount_fen))
+                    })
+                    .collect(),
+                parties: e.parties.iter().map(|o| format!("{}（{}）", o.name, role_name(lang, o.role()))).collect(),
+                people: e
+                    .people
+                    .iter()
+                    .map(|p| if p.role.is_empty() { p.name.clone() } else { format!("{}（{}）", p.name, p.role) })
+                    .collect(),
+                documents: e.documents.iter().map(|d| (d.title.clone(), d.url.clone(), d.sha256.clone())).collect(),
+                withheld: e.details_withheld,
+            }
+        })
+        .collect();
+    let mut figures = Vec::new();
+    let mut figure = |label: (&str, &str), fen: i64| {
+        figures.push((lang.pick(label.0, label.1).to_owned(), yuan_human(lang, fen), yuan_exact(fen)));
+    };
+    if summary.baseline_investment_fen != 0 {
+        figure(("批复总投资", "Approved total investment"), summary.baseline_investment_fen);
+    }
+    if let Some(fen) = summary.current_contract_price_fen {
+        figure(("当前合同价", "Current contract value"), fen);
+    }
+    if let Some(fen) = summary.final_cost_fen {
+        figure(("决算总投资", "Final cost"), fen);
+    }
+    let (clocks, valid_until) = running_clocks(lang, &entries, now);
+    let page = ProjectPage {
+        page: page_meta(lang, by_switch, format!("{} · 公开 gongkai", project.name), &format!("/projects/{code}")),
+        name: project.name.clone(),
+        kind: type_name(lang, &project.project_type),
+        region: project.region_code.clone(),
+        owner: summary.owner.as_ref().map(|o| o.name.clone()).unwrap_or_default(),
+        stage_note,
+        updating: project
+            .parked_since
+            .map(|_| {
+                lang.pick(
+                    "本项目时间线正在更新，最新的披露暂未显示；以下为此前已公开的内容。",
+                    "This timeline is being updated: the latest disclosures are not shown yet; below is what was public before.",
+                )
+                .to_owned()
+            })
+            .unwrap_or_default(),
+        stage_bar,
+        clocks,
+        figures,
+        entries: views,
+        chain_head: summary.chain_head_hash.clone(),
+        head_seq: summary.head_seq,
+        tenders: opendata::tender_codes(&entries),
+        code,
+    };
+    let body = match page.render() {
+        Ok(body) => Bytes::from(body),
+        Err(error) => return template_failed(&error),
+    };
+    let etag = conditional::body_etag(&body);
+    state.pages.insert(
+        &page.code,
+        variant,
+        generation,
+        CachedPage { lang, body: body.clone(), etag: etag.clone(), valid_until },
+    );
+    html_bytes(StatusCode::OK, lang, body, Some(etag))
+}
