@@ -11,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use gongkai_domain::clock::utc_or_epoch;
 use gongkai_proto::v1::{ProjectSummary, TimelineEntry};
 use gongkai_store::{ChangeCursor, PublicProject, Store, StoreError};
 use prost::Message;
@@ -18,7 +19,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::read::{decode_summary, load, unavailable};
-use crate::text::instant;
 use crate::{NO_STORE, REVALIDATE, SiteState, conditional, ocid, opendata};
 
 /// An export: machines sync from it, so caches revalidate before reuse.
@@ -179,8 +179,8 @@ fn entry_json(e: &TimelineEntry) -> serde_json::Value {
         "project_seq": e.project_seq,
         "type": e.r#type,
         "fact_type": e.fact_type,
-        "occurred_at": instant(e.occurred_at.as_ref()).to_rfc3339(),
-        "recorded_at": instant(e.recorded_at.as_ref()).to_rfc3339(),
+        "occurred_at": utc_or_epoch(e.occurred_at.as_ref()).to_rfc3339(),
+        "recorded_at": utc_or_epoch(e.recorded_at.as_ref()).to_rfc3339(),
         "title_zh": e.title_zh, "title_en": e.title_en,
         "summary_zh": e.summary_zh, "summary_en": e.summary_en,
         "tender_code": e.tender_code,

@@ -6,11 +6,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::DateTime;
+use gongkai_domain::clock::utc_or_epoch;
 use gongkai_proto::v1::TimelineEntry;
 use prost::Message;
 
 use crate::read::{load, unavailable};
-use crate::text::instant;
 use crate::{REVALIDATE, SiteState};
 
 fn xml_escape(text: &str) -> String {
@@ -18,7 +18,8 @@ fn xml_escape(text: &str) -> String {
 }
 
 fn atom(id: &str, title: &str, self_href: &str, items: &[(String, String, &TimelineEntry)]) -> Response {
-    let updated = items.iter().map(|(_, _, e)| instant(e.recorded_at.as_ref())).max().unwrap_or(DateTime::UNIX_EPOCH);
+    let updated =
+        items.iter().map(|(_, _, e)| utc_or_epoch(e.recorded_at.as_ref())).max().unwrap_or(DateTime::UNIX_EPOCH);
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"zh-CN\">\n\
          <id>{}</id><title>{}</title><updated>{}</updated><link rel=\"self\" href=\"{}\"/><author><name>公开 gongkai</name></author>\n",
@@ -34,8 +35,8 @@ fn atom(id: &str, title: &str, self_href: &str, items: &[(String, String, &Timel
             xml_escape(&e.event_id),
             xml_escape(project_name),
             xml_escape(&e.title_zh),
-            instant(e.recorded_at.as_ref()).to_rfc3339(),
-            instant(e.occurred_at.as_ref()).to_rfc3339(),
+            utc_or_epoch(e.recorded_at.as_ref()).to_rfc3339(),
+            utc_or_epoch(e.occurred_at.as_ref()).to_rfc3339(),
             xml_escape(project_code),
             e.project_seq,
             xml_escape(&e.summary_zh),

@@ -9,6 +9,8 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use gongkai_domain::clock::utc_or_epoch;
+use gongkai_domain::vocabulary::{stage_label, type_label};
 use gongkai_proto::v1::TimelineEntry;
 use gongkai_store::ProjectFilter;
 use prost::Message;
@@ -17,7 +19,7 @@ use serde::Deserialize;
 use crate::SiteState;
 use crate::chrome::{LangQuery, PageMeta, html, page_meta};
 use crate::read::unavailable;
-use crate::text::{Lang, STAGES, day, instant, stage_name, type_name, when};
+use crate::text::{Lang, OFF_BAR, PROJECT_TYPES, bar_keys, day, is_type_filter, stage_name, type_name, when};
 
 /// Projects per list page.
 const PAGE_SIZE: u32 = 20;
@@ -57,15 +59,10 @@ pub(crate) async fn home(State(state): State<SiteState>, Query(q): Query<LangQue
         Ok(latest) => latest,
         Err(error) => return unavailable(error),
     };
-    let mut stages: Vec<StageCount> = STAGES
-        .iter()
-        .map(|(key, _, _)| StageCount {
-            key,
-            name: stage_name(lang, key),
-            count: counts.get(*key).copied().unwrap_or(0),
-        })
+    let mut stages: Vec<StageCount> = bar_keys()
+        .map(|key| StageCount { key, name: stage_name(lang, key), count: counts.get(key).copied().unwrap_or(0) })
         .collect();
-    for key in ["suspended", "cancelled"] {
+    for key in OFF_BAR.map(stage_label) {
         if let Some(count) = counts.get(key) {
             stages.push(StageCount { key, name: stage_name(lang, key), count: *count });
         }
@@ -74,7 +71,7 @@ pub(crate) async fn home(State(state): State<SiteState>, Query(q): Query<LangQue
         .iter()
         .filter_map(|d| {
             let entry = TimelineEntry::decode(d.entry.as_slice()).ok()?;
-            let at = instant(entry.occurred_at.as_ref());
+            let at = utc_or_epoch(entry.occurred_at.as_ref());
             Some(LatestItem {
                 project_code: d.project_code.clone(),
                 project_name: d.project_name.clone(),
@@ -156,9 +153,9 @@ pub(crate) async fn project_list(
     headers: HeaderMap,
 ) -> Response {
     let (lang, by_switch) = Lang::negotiate(q.lang.as_deref(), &headers);
-    let stage_keys: Vec<&str> = STAGES.iter().map(|(key, _, _)| *key).chain(["suspended", "cancelled"]).collect();
+    let stage_keys: Vec<&str> = bar_keys().chain(OFF_BAR.map(stage_label)).collect();
     let stage = non_empty(&q.stage).filter(|s| stage_keys.contains(&s.as_str()));
-    let project_type = non_empty(&q.project_type).filter(|t| t == "ppp" || t == "construction");
+    let project_type = non_empty(&q.project_type).filter(|t| is_type_filter(t));
     let region = non_empty(&q.region).filter(|r| r.len() <= 6 && r.bytes().all(|b| b.is_ascii_digit()));
     let year = non_empty(&q.year).and_then(|y| y.parse::<u16>().ok()).filter(|y| (1900..=9999).contains(y));
     let text = non_empty(&q.q).map(|t| t.chars().take(100).collect::<String>());
@@ -214,8 +211,11 @@ pub(crate) async fn project_list(
         Lang::En => format!("Page {page_no} of {pages}"),
     };
     let stage_options = stage_keys.iter().map(|k| (*k, stage_name(lang, k), stage.as_deref() == Some(*k))).collect();
-    let type_options =
-        ["ppp", "construction"].iter().map(|k| (*k, type_name(lang, k), project_type.as_deref() == Some(*k))).collect();
+    let type_options = PROJECT_TYPES
+        .map(type_label)
+        .into_iter()
+        .map(|k| (k, type_name(lang, k), project_type.as_deref() == Some(k)))
+        .collect();
     let page = ListPage {
         page: page_meta(lang, by_switch, format!("{} · 公开 gongkai", lang.pick("项目列表", "Projects")), "/projects"),
         filter: FilterEcho {

@@ -18,10 +18,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use gongkai_proto::v1::{Organization, PartyRole, ProjectSummary, TimelineEntry};
+use gongkai_domain::clock::utc_or_epoch;
+use gongkai_domain::vocabulary::{stage_from_label, type_from_label};
+use gongkai_proto::v1::{Organization, PartyRole, ProjectSummary, ProjectType, Stage, TimelineEntry};
 use serde_json::{Map, Value, json};
-
-use crate::text::instant;
 
 /// The ocid prefix of this publisher.
 pub const OCID_PREFIX: &str = "ocds-gkcn01";
@@ -144,7 +144,7 @@ fn documents(entry: &TimelineEntry) -> Vec<Value> {
                 d["url"] = json!(doc.url);
             }
             if doc.published_at.is_some() {
-                d["datePublished"] = json!(rfc3339(instant(doc.published_at.as_ref())));
+                d["datePublished"] = json!(rfc3339(utc_or_epoch(doc.published_at.as_ref())));
             }
             d
         })
@@ -171,8 +171,8 @@ fn release(summary: &ProjectSummary, tender_code: &str, entry: &TimelineEntry) -
     let ocid = ocid(tender_code);
     let (tag, correction_tag) = tags(&entry.fact_type);
     let tag = if entry.supersedes_event_id.is_empty() { tag } else { correction_tag };
-    let date = rfc3339(instant(entry.recorded_at.as_ref()));
-    let occurred = rfc3339(instant(entry.occurred_at.as_ref()));
+    let date = rfc3339(utc_or_epoch(entry.recorded_at.as_ref()));
+    let occurred = rfc3339(utc_or_epoch(entry.occurred_at.as_ref()));
     let mut release = json!({
         "ocid": ocid,
         "id": entry.event_id,
@@ -323,7 +323,7 @@ pub fn releases(summary: &ProjectSummary, timeline: &[TimelineEntry], tender_cod
 /// the same data gives the same package, byte for byte, whenever it is asked
 /// for (which is what lets the site answer a revalidation with a 304).
 pub fn last_change<'a>(entries: impl Iterator<Item = &'a TimelineEntry>) -> DateTime<Utc> {
-    entries.map(|entry| instant(entry.recorded_at.as_ref())).max().unwrap_or(DateTime::UNIX_EPOCH)
+    entries.map(|entry| utc_or_epoch(entry.recorded_at.as_ref())).max().unwrap_or(DateTime::UNIX_EPOCH)
 }
 
 /// An OCDS 1.1 release package of one tender project.
@@ -394,11 +394,11 @@ pub fn record_package(uri: &str, published: DateTime<Utc>, ocid: &str, releases:
 }
 
 fn oc4ids_status(stage: &str, project_type: &str) -> &'static str {
-    match stage {
-        "approval" => "preparation",
-        "completion" => "completion",
-        "cancelled" => "cancelled",
-        "performance" if project_type == "ppp" => "implementation",
+    match stage_from_label(stage) {
+        Some(Stage::Approval) => "preparation",
+        Some(Stage::Completion) => "completion",
+        Some(Stage::Cancelled) => "cancelled",
+        Some(Stage::Performance) if type_from_label(project_type) == Some(ProjectType::Ppp) => "implementation",
         _ => "implementation",
     }
 }
@@ -417,7 +417,7 @@ pub fn project_package(
         "id": summary.project_code,
         "title": summary.name,
         "status": oc4ids_status(stage, project_type),
-        "updated": rfc3339(instant(summary.last_event_at.as_ref())),
+        "updated": rfc3339(utc_or_epoch(summary.last_event_at.as_ref())),
         "locations": [{ "id": "1", "address": { "region": summary.region_code, "countryName": "中国" } }],
         "parties": parties(timeline.iter(), summary.owner.as_ref()),
     });
@@ -454,7 +454,7 @@ pub fn project_package(
                     json!({
                         "id": e.event_id,
                         "tag": [if e.supersedes_event_id.is_empty() { tag } else { correction_tag }],
-                        "date": rfc3339(instant(e.recorded_at.as_ref())),
+                        "date": rfc3339(utc_or_epoch(e.recorded_at.as_ref())),
                         "url": format!("{base}/api/v1/projects/{}/ocds/{tender_code}/releases", summary.project_code),
                     })
                 }).collect::<Vec<_>>(),

@@ -11,13 +11,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
+use gongkai_domain::clock::utc_or_epoch;
 use gongkai_proto::v1::TimelineEntry;
 
 use crate::cache::{CachedPage, Variant};
 use crate::chrome::{LangQuery, PageMeta, html_bytes, not_found, page_meta, template_failed};
 use crate::read::{decode_summary, load, unavailable};
 use crate::text::{
-    Lang, STAGES, instant, stage_name, time_left, time_left_holds_until, type_name, when, yuan_exact, yuan_human,
+    Lang, bar_keys, stage_name, time_left, time_left_holds_until, type_name, when, yuan_exact, yuan_human,
 };
 use crate::{SiteState, conditional, opendata};
 
@@ -117,7 +118,7 @@ fn running_clocks(
     let mut running: Vec<(DateTime<Utc>, ClockView)> = latest
         .values()
         .filter_map(|clock| {
-            let ends = instant(clock.ends_at.as_ref());
+            let ends = utc_or_epoch(clock.ends_at.as_ref());
             (ends > now).then(|| {
                 (
                     ends,
@@ -169,11 +170,10 @@ pub(crate) async fn project_page(
         Err(error) => return unavailable(error),
     };
     let summary = decode_summary(&project.summary);
-    let current = STAGES.iter().position(|(key, _, _)| *key == project.stage);
-    let stage_bar = STAGES
-        .iter()
+    let current = bar_keys().position(|key| key == project.stage);
+    let stage_bar = bar_keys()
         .enumerate()
-        .map(|(i, (key, _, _))| StageStep {
+        .map(|(i, key)| StageStep {
             name: stage_name(lang, key),
             class: match current {
                 Some(c) if i < c => "done",
@@ -195,14 +195,14 @@ pub(crate) async fn project_page(
     let views = entries
         .iter()
         .map(|e| {
-            let at = instant(e.occurred_at.as_ref());
+            let at = utc_or_epoch(e.occurred_at.as_ref());
             EntryView {
                 seq: e.project_seq,
                 title: lang.pick(&e.title_zh, &e.title_en).to_owned(),
                 summary: lang.pick(&e.summary_zh, &e.summary_en).to_owned(),
                 when: when(at),
                 iso: at.to_rfc3339(),
-                recorded: when(instant(e.recorded_at.as_ref())),
+                recorded: when(utc_or_epoch(e.recorded_at.as_ref())),
                 superseded: !e.superseded_by_event_id.is_empty(),
                 superseded_by: seq_of.get(e.superseded_by_event_id.as_str()).map(|s| (*s, record(*s))),
                 corrects: seq_of.get(e.supersedes_event_id.as_str()).map(|s| (*s, record(*s))),

@@ -1,7 +1,10 @@
 //! Languages, labels and how amounts, times and stages read on the site.
 
 use axum::http::HeaderMap;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
+use gongkai_domain::clock::beijing;
+use gongkai_domain::vocabulary::{stage_from_label, stage_label, type_from_label, type_label};
+use gongkai_proto::v1::{ProjectType, Stage};
 
 /// The language a page is rendered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,36 +58,54 @@ impl Lang {
     }
 }
 
-/// The lifecycle stages the stage bar shows, in order: (key, zh, en).
-pub(crate) const STAGES: [(&str, &str, &str); 7] = [
-    ("approval", "立项", "Approval"),
-    ("tendering", "招标", "Tendering"),
-    ("evaluation", "评标", "Evaluation"),
-    ("award", "中标", "Award"),
-    ("contract", "合同", "Contract"),
-    ("performance", "履约", "Performance"),
-    ("completion", "竣工", "Completion"),
+/// The lifecycle stages the stage bar shows, in order: (stage, zh, en).
+const BAR: [(Stage, &str, &str); 7] = [
+    (Stage::Approval, "立项", "Approval"),
+    (Stage::Tendering, "招标", "Tendering"),
+    (Stage::Evaluation, "评标", "Evaluation"),
+    (Stage::Award, "中标", "Award"),
+    (Stage::Contract, "合同", "Contract"),
+    (Stage::Performance, "履约", "Performance"),
+    (Stage::Completion, "竣工", "Completion"),
 ];
 
-/// A stage's name, including suspended and cancelled.
-pub(crate) fn stage_name(lang: Lang, stage: &str) -> String {
-    if let Some((_, zh, en)) = STAGES.iter().find(|(key, _, _)| *key == stage) {
+/// The stages off the bar, which a project may be in all the same.
+pub(crate) const OFF_BAR: [Stage; 2] = [Stage::Suspended, Stage::Cancelled];
+
+/// The project types a list may be filtered by, in the order offered.
+pub(crate) const PROJECT_TYPES: [ProjectType; 2] = [ProjectType::Ppp, ProjectType::Construction];
+
+/// The keys (stage labels) of the stage bar, in order.
+pub(crate) fn bar_keys() -> impl Iterator<Item = &'static str> {
+    BAR.iter().map(|(stage, _, _)| stage_label(*stage))
+}
+
+/// A stage's name, including suspended and cancelled; a key that is no
+/// stage's as it is.
+pub(crate) fn stage_name(lang: Lang, key: &str) -> String {
+    let Some(stage) = stage_from_label(key) else { return key.to_owned() };
+    if let Some((_, zh, en)) = BAR.iter().find(|(on_bar, _, _)| *on_bar == stage) {
         return lang.pick(zh, en).to_owned();
     }
     match stage {
-        "suspended" => lang.pick("暂停", "Suspended").to_owned(),
-        "cancelled" => lang.pick("撤销", "Cancelled").to_owned(),
-        other => other.to_owned(),
+        Stage::Suspended => lang.pick("暂停", "Suspended").to_owned(),
+        Stage::Cancelled => lang.pick("撤销", "Cancelled").to_owned(),
+        _ => key.to_owned(),
     }
 }
 
-/// A project type's name.
-pub(crate) fn type_name(lang: Lang, project_type: &str) -> String {
-    match project_type {
-        "ppp" => lang.pick("PPP项目", "PPP").to_owned(),
-        "construction" => lang.pick("建设项目", "Construction").to_owned(),
-        other => other.to_owned(),
+/// A project type's name; a key that is no type's as it is.
+pub(crate) fn type_name(lang: Lang, key: &str) -> String {
+    match type_from_label(key) {
+        Some(ProjectType::Ppp) => lang.pick("PPP项目", "PPP").to_owned(),
+        Some(ProjectType::Construction) => lang.pick("建设项目", "Construction").to_owned(),
+        Some(ProjectType::Unspecified) | None => key.to_owned(),
     }
+}
+
+/// Whether `key` is a project type a list may be filtered by.
+pub(crate) fn is_type_filter(key: &str) -> bool {
+    PROJECT_TYPES.iter().any(|project_type| type_label(*project_type) == key)
 }
 
 /// The exact amount: `¥270,000,000.00`.
@@ -100,10 +121,6 @@ pub(crate) fn yuan_human(lang: Lang, fen: i64) -> String {
     }
 }
 
-fn beijing() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC offset"))
-}
-
 /// A time in Beijing time: `2024-03-01 09:00`.
 pub(crate) fn when(at: DateTime<Utc>) -> String {
     at.with_timezone(&beijing()).format("%Y-%m-%d %H:%M").to_string()
@@ -112,13 +129,6 @@ pub(crate) fn when(at: DateTime<Utc>) -> String {
 /// A date in Beijing time: `2024-03-01`.
 pub(crate) fn day(at: DateTime<Utc>) -> String {
     at.with_timezone(&beijing()).format("%Y-%m-%d").to_string()
-}
-
-/// A protobuf timestamp as a UTC instant (the epoch when unset).
-pub(crate) fn instant(timestamp: Option<&prost_types::Timestamp>) -> DateTime<Utc> {
-    timestamp
-        .and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
-        .unwrap_or(DateTime::UNIX_EPOCH)
 }
 
 /// What is left of a running period: `还剩 2 天` / `2 days left` (days
@@ -186,6 +196,19 @@ mod tests {
         headers.insert("accept-language", "zh-CN,zh;q=0.9,en;q=0.8".parse().expect("header"));
         assert_eq!(Lang::negotiate(None, &headers).0, Lang::Zh);
         assert_eq!(Lang::negotiate(Some("en"), &headers), (Lang::En, true));
+    }
+
+    #[test]
+    fn stages_and_types_are_named_by_their_labels() {
+        let bar: Vec<&str> = bar_keys().collect();
+        assert_eq!(bar, ["approval", "tendering", "evaluation", "award", "contract", "performance", "completion"]);
+        assert_eq!(stage_name(Lang::Zh, "tendering"), "招标");
+        assert_eq!(stage_name(Lang::En, "cancelled"), "Cancelled");
+        assert_eq!(stage_name(Lang::En, "unspecified"), "unspecified");
+        assert_eq!(stage_name(Lang::En, "TENDERING"), "TENDERING");
+        assert_eq!(type_name(Lang::Zh, "ppp"), "PPP项目");
+        assert_eq!(type_name(Lang::En, "unspecified"), "unspecified");
+        assert!(is_type_filter("construction") && !is_type_filter("unspecified"));
     }
 
     #[test]

@@ -19,13 +19,8 @@
 //!   [`Clock`]: the flag appears once the deadline has passed, without any
 //!   new submission.
 //! * **Timeliness** deadlines (recorded_at − occurred_at) per fact type are
-//!   [`DISCLOSURE_DEADLINES`]: 3 days for the tender, evaluation, publicity and
-//!   award notices (IR art. 54 uses 3 days for the candidate publicity; the
-//!   others follow the same practice), 7 days for contracts (TBL art. 46 and
-//!   the public procurement practice of publishing within 2 working days,
-//!   with margin), 30 days for performance records (milestones, payments,
-//!   variations, issues, completion, final accounts) and 20 days otherwise
-//!   (approvals, PPP details, status changes, corrections).
+//!   the domain's ([`gongkai_domain::disclosure`]), and so is the hash chain
+//!   `VerifyProject` checks ([`gongkai_domain::hash::verify_chain`]).
 
 mod audit;
 mod error;
@@ -34,7 +29,10 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use gongkai_domain::hash::{Hash, chain_hash};
+use gongkai_domain::clock::timestamp;
+use gongkai_domain::disclosure::{DEFAULT_DEADLINE_SECONDS, deadline_of_type, deadlines};
+use gongkai_domain::hash::verify_chain;
+use gongkai_domain::vocabulary::{stage_label, type_label};
 use gongkai_grpc::auth::{Authenticator, Principal, Role};
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::supervision_service_server::SupervisionService;
@@ -52,31 +50,9 @@ pub use error::SupervisionError;
 
 pub use gongkai_domain::clock::Clock;
 
-/// Allowed delay (recorded_at − occurred_at), seconds, per envelope type;
-/// types not listed get [`DEFAULT_DEADLINE_SECONDS`]. See the crate docs.
-pub const DISCLOSURE_DEADLINES: &[(&str, i64)] = &[
-    ("gongkai.v1.TenderAnnounced", 3 * DAY),
-    ("gongkai.v1.TenderAmended", 3 * DAY),
-    ("gongkai.v1.BidsOpened", 3 * DAY),
-    ("gongkai.v1.BidsEvaluated", 3 * DAY),
-    ("gongkai.v1.CandidatesPublicized", 3 * DAY),
-    ("gongkai.v1.AwardAnnounced", 3 * DAY),
-    ("gongkai.v1.AwardNoticeIssued", 3 * DAY),
-    ("gongkai.v1.ContractSigned", 7 * DAY),
-    ("gongkai.v1.ContractVaried", 30 * DAY),
-    ("gongkai.v1.MilestoneReached", 30 * DAY),
-    ("gongkai.v1.PaymentMade", 30 * DAY),
-    ("gongkai.v1.PerformanceIssueRecorded", 30 * DAY),
-    ("gongkai.v1.CompletionAccepted", 30 * DAY),
-    ("gongkai.v1.FinalAccountsSettled", 30 * DAY),
-];
-/// Deadline of every type not in [`DISCLOSURE_DEADLINES`]: 20 days.
-pub const DEFAULT_DEADLINE_SECONDS: i64 = 20 * DAY;
-
 /// Longest text a search filter may hold (`owner`, `winner`, `text`,
 /// `flag_rule`, `source`): the longest name a fact may carry.
 pub const SEARCH_TEXT_MAX: usize = 256;
-const DAY: i64 = 86_400;
 
 const SERVICE: &str = "/gongkai.v1.SupervisionService/";
 const DEFAULT_PAGE: u32 = 50;
@@ -211,7 +187,7 @@ impl Supervision {
             .iter()
             .filter_map(|stage| match pb::Stage::try_from(*stage) {
                 Ok(pb::Stage::Unspecified) => None,
-                Ok(stage) => Some(stage.as_str_name().trim_start_matches("STAGE_").to_ascii_lowercase()),
+                Ok(stage) => Some(stage_label(stage).to_owned()),
                 Err(_) => {
                     violations.push(("stages".to_owned(), format!("unknown stage {stage}")));
                     None
@@ -220,8 +196,7 @@ impl Supervision {
             .collect();
         let project_type = match pb::ProjectType::try_from(request.project_type) {
             Ok(pb::ProjectType::Unspecified) => None,
-            Ok(pb::ProjectType::Ppp) => Some("ppp".to_owned()),
-            Ok(pb::ProjectType::Construction) => Some("construction".to_owned()),
+            Ok(project_type) => Some(type_label(project_type).to_owned()),
             Err(_) => {
                 violations.push(("project_type".to_owned(), "unknown project type".to_owned()));
                 None
@@ -325,10 +300,7 @@ impl Supervision {
             event_id: parked.event_id,
             project_seq: parked.project_seq,
             reason: parked.reason,
-            parked_at: Some(prost_types::Timestamp {
-                seconds: parked.parked_at.timestamp(),
-                nanos: i32::try_from(parked.parked_at.timestamp_subsec_nanos()).unwrap_or(0),
-            }),
+            parked_at: Some(timestamp(parked.parked_at)),
         });
         let summary = match self.store.project_summary(View::Full, code).await? {
             Some(summary) => Some(decode(&summary)?),
@@ -437,12 +409,12 @@ impl Supervision {
         let mut trading_centers: Vec<pb::TradingCenterTimeliness> = centers
             .into_iter()
             .map(|(source, mut delays)| {
-                let on_time = delays.iter().filter(|(kind, delay)| *delay <= deadline_of(kind)).count() as u64;
+                let on_time = delays.iter().filter(|(kind, delay)| *delay <= deadline_of_type(kind)).count() as u64;
                 let mut by_type: std::collections::BTreeMap<String, (u64, u64)> = std::collections::BTreeMap::new();
                 for (kind, delay) in &delays {
                     let entry = by_type.entry(kind.clone()).or_default();
                     entry.0 += 1;
-                    entry.1 += u64::from(*delay <= deadline_of(kind));
+                    entry.1 += u64::from(*delay <= deadline_of_type(kind));
                 }
                 delays.sort_by_key(|(_, delay)| *delay);
                 let median = delays.get(delays.len() / 2).map_or(0, |(_, delay)| *delay);
@@ -470,9 +442,9 @@ impl Supervision {
             .collect();
         trading_centers
             .sort_by(|a, b| a.on_time_share_bp.cmp(&b.on_time_share_bp).then_with(|| a.source.cmp(&b.source)));
-        let mut deadlines: Vec<pb::DisclosureDeadline> = DISCLOSURE_DEADLINES
+        let mut deadlines: Vec<pb::DisclosureDeadline> = deadlines()
             .iter()
-            .map(|(kind, seconds)| pb::DisclosureDeadline { r#type: (*kind).to_owned(), seconds: *seconds })
+            .map(|(kind, seconds)| pb::DisclosureDeadline { r#type: kind.clone(), seconds: *seconds })
             .collect();
         deadlines.push(pb::DisclosureDeadline { r#type: "*".to_owned(), seconds: DEFAULT_DEADLINE_SECONDS });
         let count = trading_centers.len() as u64;
@@ -491,7 +463,7 @@ impl Supervision {
         let Some(head) = events.last() else {
             return Err(SupervisionError::NotFound(code.to_owned()));
         };
-        let broken = first_broken_link(&events);
+        let broken = verify_chain(&events);
         let events_checked = broken.as_ref().map_or(events.len() as u64, |link| link.project_seq);
         Ok((
             pb::VerifyProjectResponse {
@@ -786,10 +758,6 @@ fn window(period: Option<&pb::Period>, field: &str, violations: &mut Vec<(String
     Window { start, end }
 }
 
-fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: time.timestamp(), nanos: time.timestamp_subsec_nanos() as i32 }
-}
-
 fn decode<M: Message + Default>(bytes: &[u8]) -> Result<M, SupervisionError> {
     M::decode(bytes).map_err(|error| SupervisionError::Store(gongkai_store::StoreError::Corrupt(error.to_string())))
 }
@@ -839,40 +807,8 @@ fn decode_time_token(token: &str, binding: &str) -> Result<Option<(DateTime<Utc>
     }
 }
 
-fn deadline_of(kind: &str) -> i64 {
-    DISCLOSURE_DEADLINES.iter().find(|(name, _)| *name == kind).map_or(DEFAULT_DEADLINE_SECONDS, |(_, s)| *s)
-}
-
 fn share_bp(part: u64, whole: u64) -> u32 {
     (part * 10_000).checked_div(whole).map_or(10_000, |bp| bp as u32)
-}
-
-/// The first link of the chain that does not verify, with what is wrong.
-fn first_broken_link(events: &[pb::EventEnvelope]) -> Option<pb::BrokenLink> {
-    let mut prev: Option<Hash> = None;
-    for (index, event) in events.iter().enumerate() {
-        let expected_seq = index as u64 + 1;
-        let link = |kind: pb::BrokenLinkKind, expected: String, actual: String| pb::BrokenLink {
-            project_seq: expected_seq,
-            event_id: event.event_id.clone(),
-            kind: kind as i32,
-            expected,
-            actual,
-        };
-        if event.project_seq != expected_seq {
-            return Some(link(pb::BrokenLinkKind::SeqGap, expected_seq.to_string(), event.project_seq.to_string()));
-        }
-        let expected_prev = prev.map(hex::encode).unwrap_or_default();
-        if event.prev_hash != expected_prev {
-            return Some(link(pb::BrokenLinkKind::PrevHashMismatch, expected_prev, event.prev_hash.clone()));
-        }
-        let recomputed = chain_hash(prev.as_ref(), event);
-        if event.hash != hex::encode(recomputed) {
-            return Some(link(pb::BrokenLinkKind::HashMismatch, hex::encode(recomputed), event.hash.clone()));
-        }
-        prev = Some(recomputed);
-    }
-    None
 }
 
 /// The trace id of a `traceparent` header value.

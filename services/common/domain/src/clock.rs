@@ -1,14 +1,69 @@
-//! The current time as a value: services take a [`Clock`] so that tests can
+//! Time as the domain sees it.
+//!
+//! The current time is a value: services take a [`Clock`] so that tests can
 //! move time (deadlines, embargoes, "公示期还剩 2 天") without waiting.
+//! Every date and time shown to people is in Beijing time ([`beijing()`]):
+//! the projects, the laws and the readers are in China, whatever the
+//! server's zone; a calendar day is a Beijing day.
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
+use prost_types::Timestamp;
 
 /// The current time, injectable for tests.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
+/// Seconds in a day.
+pub const DAY: i64 = 86_400;
+
 /// The system clock.
 pub fn system_clock() -> Clock {
     Arc::new(Utc::now)
+}
+
+/// Beijing time, UTC+08:00 (China has no daylight saving time).
+pub const fn beijing() -> FixedOffset {
+    match FixedOffset::east_opt(8 * 3600) {
+        Some(offset) => offset,
+        None => panic!("UTC+08:00 is a valid offset"),
+    }
+}
+
+/// An instant in Beijing time, to the second (the nanoseconds are dropped);
+/// `None` when it is out of chrono's range.
+pub fn in_beijing(ts: &Timestamp) -> Option<DateTime<FixedOffset>> {
+    DateTime::from_timestamp(ts.seconds, 0).map(|utc| utc.with_timezone(&beijing()))
+}
+
+/// A protobuf timestamp as a UTC instant; the epoch when unset or out of
+/// range (a negative `nanos` counts as 0).
+pub fn utc_or_epoch(ts: Option<&Timestamp>) -> DateTime<Utc> {
+    ts.and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
+        .unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+/// A UTC instant as a protobuf timestamp.
+pub fn timestamp(time: DateTime<Utc>) -> Timestamp {
+    Timestamp { seconds: time.timestamp(), nanos: time.timestamp_subsec_nanos() as i32 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beijing_is_eight_hours_ahead_of_utc() {
+        assert_eq!(beijing().local_minus_utc(), 8 * 3600);
+        let at = in_beijing(&Timestamp { seconds: 0, nanos: 999 }).expect("in range");
+        assert_eq!(at.to_rfc3339(), "1970-01-01T08:00:00+08:00");
+    }
+
+    #[test]
+    fn timestamps_round_trip() {
+        let ts = Timestamp { seconds: 1_709_254_800, nanos: 123_456_789 };
+        assert_eq!(timestamp(utc_or_epoch(Some(&ts))), ts);
+        assert_eq!(utc_or_epoch(None), DateTime::UNIX_EPOCH);
+        assert_eq!(utc_or_epoch(Some(&Timestamp { seconds: 5, nanos: -1 })).timestamp_subsec_nanos(), 0);
+    }
 }

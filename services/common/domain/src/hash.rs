@@ -7,7 +7,7 @@
 //! assigned by the store at commit, after the hash is fixed. Compliance flags
 //! are inside the envelope, so the chain covers them too.
 
-use gongkai_proto::v1::EventEnvelope;
+use gongkai_proto::v1::{BrokenLink, BrokenLinkKind, EventEnvelope};
 use prost::Message;
 use sha2::{Digest, Sha256};
 
@@ -32,34 +32,33 @@ pub fn sha256(bytes: &[u8]) -> Hash {
     Sha256::digest(bytes).into()
 }
 
-/// Where a project's chain first breaks, if it does.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BrokenLink {
-    /// The first event whose stored hash or link does not verify.
-    pub project_seq: u64,
-    /// The hash recomputed from the stored content (hex).
-    pub expected: String,
-    /// The hash stored with the event (hex).
-    pub actual: String,
-}
-
 /// Recomputes the chain over `events` (in project_seq order, starting at 1)
-/// and returns the first broken link.
+/// and returns its first broken link: the first event whose project_seq is
+/// not the next one (`SEQ_GAP`, the seqs as text), else whose prev_hash is
+/// not the previous event's recomputed hash (`PREV_HASH_MISMATCH`), else
+/// whose hash is not its own recomputed hash (`HASH_MISMATCH`); the expected
+/// value first, then the stored one.
 pub fn verify_chain(events: &[EventEnvelope]) -> Option<BrokenLink> {
     let mut prev: Option<Hash> = None;
     for (index, event) in events.iter().enumerate() {
         let expected_seq = index as u64 + 1;
+        let link = |kind: BrokenLinkKind, expected: String, actual: String| BrokenLink {
+            project_seq: expected_seq,
+            event_id: event.event_id.clone(),
+            kind: kind as i32,
+            expected,
+            actual,
+        };
+        if event.project_seq != expected_seq {
+            return Some(link(BrokenLinkKind::SeqGap, expected_seq.to_string(), event.project_seq.to_string()));
+        }
         let expected_prev = prev.map(hex::encode).unwrap_or_default();
+        if event.prev_hash != expected_prev {
+            return Some(link(BrokenLinkKind::PrevHashMismatch, expected_prev, event.prev_hash.clone()));
+        }
         let recomputed = chain_hash(prev.as_ref(), event);
-        if event.project_seq != expected_seq
-            || event.prev_hash != expected_prev
-            || event.hash != hex::encode(recomputed)
-        {
-            return Some(BrokenLink {
-                project_seq: expected_seq,
-                expected: hex::encode(recomputed),
-                actual: event.hash.clone(),
-            });
+        if event.hash != hex::encode(recomputed) {
+            return Some(link(BrokenLinkKind::HashMismatch, hex::encode(recomputed), event.hash.clone()));
         }
         prev = Some(recomputed);
     }
@@ -108,6 +107,9 @@ mod tests {
         events[2].source = "someone-else".into();
         let broken = verify_chain(&events).expect("tampering shows");
         assert_eq!(broken.project_seq, 3);
+        assert_eq!(broken.event_id, "e3");
+        assert_eq!(broken.kind(), BrokenLinkKind::HashMismatch);
+        assert_eq!(broken.actual, events[2].hash);
         assert_ne!(broken.expected, broken.actual);
     }
 
@@ -115,6 +117,18 @@ mod tests {
     fn a_removed_event_breaks_the_chain() {
         let mut events = chain(5);
         events.remove(1);
-        assert_eq!(verify_chain(&events).map(|b| b.project_seq), Some(2));
+        let broken = verify_chain(&events).expect("a gap shows");
+        assert_eq!((broken.project_seq, broken.kind()), (2, BrokenLinkKind::SeqGap));
+        assert_eq!((broken.expected.as_str(), broken.actual.as_str()), ("2", "3"));
+    }
+
+    #[test]
+    fn a_relinked_event_breaks_at_its_prev_hash() {
+        let mut events = chain(3);
+        events[2].prev_hash = events[0].hash.clone();
+        let broken = verify_chain(&events).expect("the relink shows");
+        assert_eq!((broken.project_seq, broken.kind()), (3, BrokenLinkKind::PrevHashMismatch));
+        assert_eq!(broken.expected, events[1].hash);
+        assert_eq!(broken.actual, events[0].hash);
     }
 }

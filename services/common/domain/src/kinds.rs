@@ -4,6 +4,11 @@ use gongkai_proto::v1::Domain;
 use gongkai_proto::v1::fact::Kind;
 
 use crate::Body;
+// Spelled with the domain's label, so it lives with the labels.
+pub use crate::vocabulary::topic;
+
+/// The package of every contract message, as it prefixes a type name.
+const PACKAGE: &str = "gongkai.v1.";
 
 /// The lifecycle domain that owns a fact kind.
 pub fn domain_of(kind: &Kind) -> Domain {
@@ -72,14 +77,55 @@ pub fn kind_name(kind: &Kind) -> &'static str {
     }
 }
 
+/// Every fact kind, its payload empty, in the contract's order (the field
+/// numbers of `Fact.kind`).
+pub fn every_kind() -> [Kind; 28] {
+    [
+        Kind::ProjectApproved(Default::default()),
+        Kind::PppDetailsDisclosed(Default::default()),
+        Kind::ProjectSuspended(Default::default()),
+        Kind::ProjectResumed(Default::default()),
+        Kind::ProjectCancelled(Default::default()),
+        Kind::TenderAnnounced(Default::default()),
+        Kind::TenderAmended(Default::default()),
+        Kind::TenderSuspended(Default::default()),
+        Kind::TenderResumed(Default::default()),
+        Kind::TenderCancelled(Default::default()),
+        Kind::BidsOpened(Default::default()),
+        Kind::PrequalificationCompleted(Default::default()),
+        Kind::BidsEvaluated(Default::default()),
+        Kind::CandidatesPublicized(Default::default()),
+        Kind::ObjectionRaised(Default::default()),
+        Kind::ComplaintFiled(Default::default()),
+        Kind::ComplaintDecided(Default::default()),
+        Kind::AwardAnnounced(Default::default()),
+        Kind::AwardNoticeIssued(Default::default()),
+        Kind::AwardCancelled(Default::default()),
+        Kind::TenderFailed(Default::default()),
+        Kind::ContractSigned(Default::default()),
+        Kind::ContractVaried(Default::default()),
+        Kind::MilestoneReached(Default::default()),
+        Kind::PaymentMade(Default::default()),
+        Kind::PerformanceIssueRecorded(Default::default()),
+        Kind::CompletionAccepted(Default::default()),
+        Kind::FinalAccountsSettled(Default::default()),
+    ]
+}
+
+/// The CloudEvents `type` of a fact of this kind, e.g.
+/// `gongkai.v1.TenderAnnounced`.
+pub fn fact_type(kind: &Kind) -> String {
+    format!("{PACKAGE}{}", kind_name(kind))
+}
+
 /// The CloudEvents `type` of an event body, e.g. `gongkai.v1.TenderAnnounced`.
 pub fn event_type(body: &Body) -> String {
     match body {
         Body::Fact(fact) => match &fact.kind {
-            Some(kind) => format!("gongkai.v1.{}", kind_name(kind)),
-            None => "gongkai.v1.Fact".to_owned(),
+            Some(kind) => fact_type(kind),
+            None => format!("{PACKAGE}Fact"),
         },
-        Body::Correction(_) => "gongkai.v1.DisclosureCorrected".to_owned(),
+        Body::Correction(_) => format!("{PACKAGE}DisclosureCorrected"),
     }
 }
 
@@ -93,30 +139,23 @@ pub fn body_domain(body: &Body) -> Option<Domain> {
     kind.map(domain_of)
 }
 
-/// The topic name part of a domain, e.g. `tenders` in `gongkai.tenders.v1`.
-pub fn domain_slug(domain: Domain) -> &'static str {
-    match domain {
-        Domain::Unspecified => "unspecified",
-        Domain::Projects => "projects",
-        Domain::Tenders => "tenders",
-        Domain::Review => "review",
-        Domain::Awards => "awards",
-        Domain::Contracts => "contracts",
-    }
-}
-
-/// The Kafka topic of a domain: one per domain, value = protobuf
-/// `EventEnvelope`, key = project code. Part of the public contract.
-pub fn topic(domain: Domain) -> &'static str {
-    match domain {
-        Domain::Unspecified => "gongkai.unspecified.v1",
-        Domain::Projects => "gongkai.projects.v1",
-        Domain::Tenders => "gongkai.tenders.v1",
-        Domain::Review => "gongkai.review.v1",
-        Domain::Awards => "gongkai.awards.v1",
-        Domain::Contracts => "gongkai.contracts.v1",
-    }
-}
-
 /// Every domain that has a topic.
 pub const DOMAINS: [Domain; 5] = [Domain::Projects, Domain::Tenders, Domain::Review, Domain::Awards, Domain::Contracts];
+
+#[cfg(test)]
+mod tests {
+    use prost_reflect::DescriptorPool;
+
+    use super::*;
+
+    #[test]
+    fn every_kind_is_every_field_of_the_fact_oneof_in_order() {
+        let pool = DescriptorPool::decode(gongkai_proto::FILE_DESCRIPTOR_SET).expect("descriptors");
+        let fact = pool.get_message_by_name("gongkai.v1.Fact").expect("Fact");
+        let oneof = fact.oneofs().find(|oneof| oneof.name() == "kind").expect("Fact.kind");
+        let contract: Vec<String> =
+            oneof.fields().map(|field| field.kind().as_message().expect("a message").full_name().to_owned()).collect();
+        let ours: Vec<String> = every_kind().iter().map(fact_type).collect();
+        assert_eq!(ours, contract);
+    }
+}

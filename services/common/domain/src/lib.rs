@@ -10,7 +10,12 @@
 //!   with the [`ComplianceFlag`]s of the soft rules it breaks: the bus records
 //!   what happened even when it broke the law;
 //! - [`hash`] chains each project's events with SHA-256 so that any later
-//!   alteration shows.
+//!   alteration shows, and finds where a stored chain breaks.
+//!
+//! What every reader of the record shares lives here too, each in one
+//! place: the fact kinds' domains and type names ([`kinds`]), their
+//! disclosure deadlines ([`disclosure`]), the words for stages, project
+//! types and domains ([`vocabulary`]) and Beijing time ([`clock`]).
 //!
 //! Facts and events are the `gongkai.v1` protobuf messages themselves: the
 //! contract is the domain's vocabulary, so nothing is translated twice.
@@ -18,11 +23,13 @@
 pub mod clock;
 pub mod codes;
 pub mod decide;
+pub mod disclosure;
 pub mod hash;
 pub mod kinds;
 pub mod money;
 pub mod state;
 pub mod validate;
+pub mod vocabulary;
 
 pub use decide::decide;
 pub use gongkai_proto::v1::ComplianceFlag;

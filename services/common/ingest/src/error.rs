@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 
+use gongkai_domain::vocabulary::domain_label;
 use gongkai_domain::{FieldViolation, Rejection};
 use gongkai_proto::v1::Domain;
 use tonic::{Code, Status};
@@ -123,9 +124,9 @@ impl From<IngestError> for Status {
             ),
             IngestError::WrongDomain { expected } => error_info(
                 Code::FailedPrecondition,
-                format!("this service records {} facts only", gongkai_domain::kinds::domain_slug(expected)),
+                format!("this service records {} facts only", domain_label(expected)),
                 reason,
-                HashMap::from([("service_domain".to_owned(), gongkai_domain::kinds::domain_slug(expected).to_owned())]),
+                HashMap::from([("service_domain".to_owned(), domain_label(expected).to_owned())]),
             ),
             IngestError::RequestIdReused { event_id } => error_info(
                 Code::AlreadyExists,

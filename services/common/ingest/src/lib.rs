@@ -20,7 +20,8 @@ mod requests;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
+use gongkai_domain::clock::timestamp;
 use gongkai_domain::hash::{Hash, chain_hash, sha256};
 use gongkai_domain::kinds::{body_domain, event_type, topic};
 use gongkai_domain::{Body, ProjectState, Submission, codes, validate};
@@ -84,7 +85,7 @@ impl Ingestor {
         let principal = gongkai_grpc::auth::principal(&request)?;
         let submission = request.into_inner().into_submission();
         let project = submission.project_code.clone();
-        let slug = gongkai_domain::kinds::domain_slug(domain);
+        let slug = gongkai_domain::vocabulary::domain_label(domain);
         let span = tracing::info_span!("ingest.submit", %project, domain = slug);
         match self.submit(&principal, domain, submission).instrument(span).await {
             Ok(receipt) => {
@@ -239,10 +240,6 @@ fn request_digest(submission: &Submission) -> Hash {
 fn decode_hash(hex_hash: &str) -> Option<Hash> {
     let mut hash = [0u8; 32];
     hex::decode_to_slice(hex_hash, &mut hash).ok().map(|()| hash)
-}
-
-fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: time.timestamp(), nanos: time.timestamp_subsec_nanos() as i32 }
 }
 
 fn receipt(envelope: &EventEnvelope, replayed: bool) -> Receipt {

@@ -10,6 +10,7 @@
 //! nothing), its events run gapless from seq 1 and each `prev_hash` is the
 //! previous event's `hash`.
 
+use gongkai_domain::vocabulary::domain_label;
 use gongkai_proto::v1::{Domain, EventEnvelope};
 use prost::Message;
 
@@ -68,7 +69,7 @@ fn columns<'a>(events: &[StreamEvent<'a>]) -> Result<Vec<Columns<'a>>, StoreErro
             Ok(Domain::Unspecified) | Err(_) => {
                 return Err(invalid(format!("domain {} is not stored", envelope.domain)));
             }
-            Ok(domain) => domain.as_str_name().trim_start_matches("DOMAIN_").to_ascii_lowercase(),
+            Ok(domain) => domain_label(domain).to_owned(),
         };
         let mut stored = envelope.clone();
         stored.position = 0;

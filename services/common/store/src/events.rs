@@ -49,6 +49,7 @@
 //! RFC 3339 text (`…+00:00`, fraction only when non-zero) on SQLite.
 
 use chrono::{DateTime, Utc};
+use gongkai_domain::vocabulary::domain_label;
 use gongkai_proto::v1::{Domain, EventEnvelope};
 use prost::Message;
 use sqlx::postgres::PgConnection;
@@ -165,14 +166,11 @@ fn hash_bytes(field: &str, hex_text: &str) -> Result<Vec<u8>, StoreError> {
     Ok(bytes)
 }
 
-fn domain_slug(value: i32) -> Result<&'static str, StoreError> {
+/// The `domain` column of a lifecycle domain.
+fn domain_column(value: i32) -> Result<&'static str, StoreError> {
     match Domain::try_from(value) {
-        Ok(Domain::Projects) => Ok("projects"),
-        Ok(Domain::Tenders) => Ok("tenders"),
-        Ok(Domain::Review) => Ok("review"),
-        Ok(Domain::Awards) => Ok("awards"),
-        Ok(Domain::Contracts) => Ok("contracts"),
         Ok(Domain::Unspecified) | Err(_) => Err(invalid(format!("domain {value} is not a lifecycle domain"))),
+        Ok(domain) => Ok(domain_label(domain)),
     }
 }
 
@@ -206,7 +204,7 @@ impl<'a> Row<'a> {
             project_code: &envelope.subject,
             project_seq,
             event_type: &envelope.r#type,
-            domain: domain_slug(envelope.domain)?,
+            domain: domain_column(envelope.domain)?,
             source: &envelope.source,
             request_id: &envelope.request_id,
             request_digest: &event.request_digest,

@@ -22,7 +22,8 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use chrono::{DateTime, FixedOffset};
+use chrono::DateTime;
+use gongkai_domain::clock::beijing;
 use gongkai_proto::v1::fact::Kind;
 use gongkai_proto::v1::{Fact, FieldChange};
 use prost::Message;
@@ -290,9 +291,8 @@ fn timestamp(bytes: &[u8]) -> String {
 
 /// An instant as a diff shows it: RFC 3339 in Beijing time.
 pub(crate) fn instant(ts: &prost_types::Timestamp) -> String {
-    let offset = FixedOffset::east_opt(8 * 3600).expect("UTC+08:00 is a valid offset");
     match DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).unwrap_or(0)) {
-        Some(utc) => utc.with_timezone(&offset).to_rfc3339(),
+        Some(utc) => utc.with_timezone(&beijing()).to_rfc3339(),
         None => format!("{}s", ts.seconds),
     }
 }

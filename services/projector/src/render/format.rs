@@ -4,7 +4,8 @@
 //! integer fen and rounded half away from zero to two decimals of the unit
 //! shown (亿元/万元/元, billion/million).
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::NaiveDate;
+use gongkai_domain::clock::in_beijing;
 use gongkai_proto::v1::{
     AcceptanceResult, AmendmentKind, AppraisalConclusion, ApprovalKind, CalendarDate, ComplaintOutcome,
     EvaluationMethod, FundingSource, MilestoneKind, ObjectionStage, Organization, PaymentKind, PerformanceIssueKind,
@@ -42,14 +43,9 @@ pub(crate) fn percent(bp: i64) -> String {
     format!("{sign}{}.{:02}%", bp.unsigned_abs() / 100, bp.unsigned_abs() % 100)
 }
 
-fn beijing(ts: &Timestamp) -> Option<DateTime<FixedOffset>> {
-    let offset = FixedOffset::east_opt(8 * 3600)?;
-    DateTime::from_timestamp(ts.seconds, 0).map(|utc| utc.with_timezone(&offset))
-}
-
 /// An instant in Chinese, Beijing time: "2024年3月26日 09:00".
 pub(crate) fn instant_zh(ts: Option<&Timestamp>) -> String {
-    match ts.and_then(beijing) {
+    match ts.and_then(in_beijing) {
         Some(time) => time.format("%Y年%-m月%-d日 %H:%M").to_string(),
         None => "（时间未载明）".to_owned(),
     }
@@ -57,7 +53,7 @@ pub(crate) fn instant_zh(ts: Option<&Timestamp>) -> String {
 
 /// An instant in English, Beijing time: "26 Mar 2024 09:00".
 pub(crate) fn instant_en(ts: Option<&Timestamp>) -> String {
-    match ts.and_then(beijing) {
+    match ts.and_then(in_beijing) {
         Some(time) => time.format("%-d %b %Y %H:%M").to_string(),
         None => "(time not stated)".to_owned(),
     }
@@ -65,7 +61,7 @@ pub(crate) fn instant_en(ts: Option<&Timestamp>) -> String {
 
 /// The Beijing calendar day of an instant in Chinese: "2024年3月26日".
 pub(crate) fn day_zh(ts: Option<&Timestamp>) -> String {
-    match ts.and_then(beijing) {
+    match ts.and_then(in_beijing) {
         Some(time) => time.format("%Y年%-m月%-d日").to_string(),
         None => "（日期未载明）".to_owned(),
     }
@@ -73,7 +69,7 @@ pub(crate) fn day_zh(ts: Option<&Timestamp>) -> String {
 
 /// The Beijing calendar day of an instant in English: "26 Mar 2024".
 pub(crate) fn day_en(ts: Option<&Timestamp>) -> String {
-    match ts.and_then(beijing) {
+    match ts.and_then(in_beijing) {
         Some(time) => time.format("%-d %b %Y").to_string(),
         None => "(date not stated)".to_owned(),
     }

@@ -22,12 +22,12 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use gongkai_domain::ProjectState;
+use gongkai_domain::clock::utc_or_epoch;
+use gongkai_domain::vocabulary::{stage_label, type_label};
 use gongkai_proto::v1::{ComplianceFlag, EventEnvelope, Figure, ProjectSummary};
 use gongkai_store::{DeadlineRow, SearchRow, SupervisionRows};
 use prost::Message;
 use prost_types::Timestamp;
-
-use super::{instant, stage_label, type_label};
 
 /// Days after the end of the candidate publicity by which an award result
 /// is expected.
@@ -47,7 +47,7 @@ pub(crate) fn rows(events: &[EventEnvelope], summary: &ProjectSummary) -> Superv
     }
     let source_of: BTreeMap<&str, &str> =
         ordered.iter().map(|event| (event.event_id.as_str(), event.source.as_str())).collect();
-    let occurred: Vec<DateTime<Utc>> = ordered.iter().map(|event| instant(event.occurred_at.as_ref())).collect();
+    let occurred: Vec<DateTime<Utc>> = ordered.iter().map(|event| utc_or_epoch(event.occurred_at.as_ref())).collect();
 
     let owner = summary.owner.clone().unwrap_or_default();
     let mut texts = vec![summary.name.clone(), summary.project_code.clone(), owner.name.clone()];
@@ -70,8 +70,8 @@ pub(crate) fn rows(events: &[EventEnvelope], summary: &ProjectSummary) -> Superv
             let subject = format!("{}/{}", tender.tender_code, lot.lot_code);
             let source = |event_id: &str| source_of.get(event_id).copied().unwrap_or_default().to_owned();
             let at = |time: Option<&Timestamp>, event_id: &str| {
-                time.map(|t| instant(Some(t)))
-                    .or_else(|| state.occurred_at_of(event_id).map(|t| instant(Some(&t))))
+                time.map(|t| utc_or_epoch(Some(t)))
+                    .or_else(|| state.occurred_at_of(event_id).map(|t| utc_or_epoch(Some(&t))))
                     .unwrap_or(DateTime::UNIX_EPOCH)
             };
             if let Some(award) = &lot.award {
@@ -139,8 +139,8 @@ pub(crate) fn rows(events: &[EventEnvelope], summary: &ProjectSummary) -> Superv
             first_position: ordered.first().map_or(0, |event| i64::try_from(event.position).unwrap_or(i64::MAX)),
             region_code: summary.region_code.clone(),
             project_type: type_label(summary.project_type()).to_owned(),
-            stage: stage_label(summary.stage()),
-            last_event_at: instant(summary.last_event_at.as_ref()),
+            stage: stage_label(summary.stage()).to_owned(),
+            last_event_at: utc_or_epoch(summary.last_event_at.as_ref()),
             first_occurred_at: occurred.iter().min().copied().unwrap_or(DateTime::UNIX_EPOCH),
             last_occurred_at: occurred.iter().max().copied().unwrap_or(DateTime::UNIX_EPOCH),
             owner_code: owner.unified_social_credit_code,

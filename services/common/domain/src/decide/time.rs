@@ -4,12 +4,11 @@
 //! seconds divided by 86 400 (19 days 23 hours is 19 days). Durations between
 //! calendar dates are calendar days. Shares are basis points, floored.
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::NaiveDate;
 use gongkai_proto::v1::CalendarDate;
 use prost_types::Timestamp;
 
-/// Seconds in a day.
-pub(crate) const DAY: i64 = 86_400;
+use crate::clock::{DAY, in_beijing};
 
 /// Seconds from `from` to `to` (negative when `to` is earlier).
 pub(crate) fn seconds_between(from: &Timestamp, to: &Timestamp) -> i64 {
@@ -41,9 +40,8 @@ pub(crate) fn share_bp(part: i64, whole: i64) -> Option<i64> {
 
 /// An instant in Beijing time, e.g. "2024-03-01 09:30".
 pub(crate) fn instant(ts: &Timestamp) -> String {
-    let beijing = FixedOffset::east_opt(8 * 3600).expect("UTC+08:00 is a valid offset");
-    match DateTime::from_timestamp(ts.seconds, 0) {
-        Some(utc) => utc.with_timezone(&beijing).format("%Y-%m-%d %H:%M").to_string(),
+    match in_beijing(ts) {
+        Some(time) => time.format("%Y-%m-%d %H:%M").to_string(),
         None => format!("{}s", ts.seconds),
     }
 }

@@ -345,37 +345,7 @@ fn every_catalogued_code_is_in_the_contract() {
 
 #[test]
 fn empty_facts_of_every_kind_never_panic() {
-    use gongkai_proto::v1::fact::Kind;
-    let kinds = [
-        Kind::ProjectApproved(Default::default()),
-        Kind::PppDetailsDisclosed(Default::default()),
-        Kind::ProjectSuspended(Default::default()),
-        Kind::ProjectResumed(Default::default()),
-        Kind::ProjectCancelled(Default::default()),
-        Kind::TenderAnnounced(Default::default()),
-        Kind::TenderAmended(Default::default()),
-        Kind::TenderSuspended(Default::default()),
-        Kind::TenderResumed(Default::default()),
-        Kind::TenderCancelled(Default::default()),
-        Kind::BidsOpened(Default::default()),
-        Kind::PrequalificationCompleted(Default::default()),
-        Kind::BidsEvaluated(Default::default()),
-        Kind::CandidatesPublicized(Default::default()),
-        Kind::ObjectionRaised(Default::default()),
-        Kind::ComplaintFiled(Default::default()),
-        Kind::ComplaintDecided(Default::default()),
-        Kind::AwardAnnounced(Default::default()),
-        Kind::AwardNoticeIssued(Default::default()),
-        Kind::AwardCancelled(Default::default()),
-        Kind::TenderFailed(Default::default()),
-        Kind::ContractSigned(Default::default()),
-        Kind::ContractVaried(Default::default()),
-        Kind::MilestoneReached(Default::default()),
-        Kind::PaymentMade(Default::default()),
-        Kind::PerformanceIssueRecorded(Default::default()),
-        Kind::CompletionAccepted(Default::default()),
-        Kind::FinalAccountsSettled(Default::default()),
-    ];
+    let kinds = gongkai_domain::kinds::every_kind();
     let mut history = until_signed();
     history.push(accepted(&["C1"]).into());
     let states = [given(&[]).state(), given(&until_evaluated()).state(), given(&history).state()];

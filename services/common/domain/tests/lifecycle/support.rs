@@ -6,6 +6,8 @@
 //! outcome. Builders return compliant facts on one timeline (day 0 =
 //! 2024-03-01 00:00 Beijing time), to be varied with struct update syntax.
 
+pub(crate) use gongkai_domain::clock::DAY;
+use gongkai_domain::clock::beijing;
 use gongkai_domain::{Body, ComplianceFlag, ProjectState, Rejection, Submission, decide};
 use gongkai_proto::v1::fact::Kind;
 use gongkai_proto::v1::{
@@ -22,8 +24,7 @@ use prost_types::Timestamp;
 
 pub(crate) const PROJECT: &str = "2017-230113-48-01-012345";
 /// 2024-03-01 00:00 in Beijing (UTC+08:00).
-const DAY0: i64 = 1_709_222_400 - 8 * 3600;
-pub(crate) const DAY: i64 = 86_400;
+const DAY0: i64 = 1_709_222_400 - beijing().local_minus_utc() as i64;
 /// Ceiling price of every lot: 5 000 万元.
 pub(crate) const CEILING: i64 = 5_000_000_000;
 /// Approved total investment: 10 亿元.

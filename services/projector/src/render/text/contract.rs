@@ -5,6 +5,7 @@
 //! approved total investment.
 
 use gongkai_domain::ProjectState;
+use gongkai_domain::clock::in_beijing;
 use gongkai_proto::v1::{
     AcceptanceResult, CompletionAccepted, ContractSigned, ContractVaried, FinalAccountsSettled, MilestoneReached,
     PartyRole, PaymentMade, PerformanceIssueRecorded,
@@ -299,7 +300,5 @@ pub(super) fn final_accounts(mut out: Out<'_>, state: &ProjectState, f: &FinalAc
 
 /// The Beijing calendar day of an instant.
 fn reached_date(ts: Option<&prost_types::Timestamp>) -> Option<chrono::NaiveDate> {
-    let offset = chrono::FixedOffset::east_opt(8 * 3600)?;
-    let utc = chrono::DateTime::from_timestamp(ts?.seconds, 0)?;
-    Some(utc.with_timezone(&offset).date_naive())
+    Some(in_beijing(ts?)?.date_naive())
 }
