@@ -43,6 +43,7 @@ use std::error::Error as StdError;
 use std::sync::Arc;
 use std::time::Duration;
 
+use backon::{Backoff, BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, SecondsFormat};
 use gongkai_bus::KafkaConfig;
 use gongkai_bus::kafka::{self, EventMessage, EventProducer, ProducerSettings, PublishError};
@@ -132,6 +133,17 @@ impl RelayConfig {
     pub fn topics(&self) -> Vec<String> {
         DOMAINS.iter().map(|domain| format!("{}{}", self.topic_prefix, topic(*domain))).collect()
     }
+
+    /// The delays between retries of a failing step: `backoff_initial`,
+    /// doubling per consecutive failure up to `backoff_max`, without end. A
+    /// success starts a fresh one.
+    fn backoff(&self) -> impl Backoff + use<> {
+        ExponentialBuilder::new()
+            .with_min_delay(self.backoff_initial)
+            .with_max_delay(self.backoff_max)
+            .without_max_times()
+            .build()
+    }
 }
 
 /// What a relay is doing, for readiness and tests.
@@ -154,30 +166,6 @@ pub struct Relay {
     config: RelayConfig,
     wake: Arc<Notify>,
     state: watch::Sender<RelayState>,
-}
-
-/// Capped exponential backoff.
-#[derive(Debug)]
-struct Backoff {
-    initial: Duration,
-    max: Duration,
-    next: Duration,
-}
-
-impl Backoff {
-    fn new(initial: Duration, max: Duration) -> Self {
-        Self { initial, max, next: initial }
-    }
-
-    fn next_delay(&mut self) -> Duration {
-        let delay = self.next;
-        self.next = (self.next * 2).min(self.max);
-        delay
-    }
-
-    fn reset(&mut self) {
-        self.next = self.initial;
-    }
 }
 
 /// Sleeps for `delay` unless shutdown comes first; `false` on shutdown.
@@ -286,33 +274,33 @@ impl Relay {
 
     /// Tries to lead until it does (`Some`) or shutdown (`None`).
     async fn acquire(&self, shutdown: &CancellationToken) -> Option<RelayLeadership> {
-        let mut backoff = Backoff::new(self.config.backoff_initial, self.config.backoff_max);
+        let mut backoff = self.config.backoff();
         let mut announced = false;
         loop {
             if shutdown.is_cancelled() {
                 return None;
             }
             let attempt = tokio::time::timeout(self.config.leadership_timeout, self.store.try_lead_relay()).await;
-            let delay = match attempt {
+            let paused = match attempt {
                 Ok(Ok(Some(leadership))) => return Some(leadership),
                 Ok(Ok(None)) => {
                     if !announced {
                         info!("Another relay leads; standing by.");
                         announced = true;
                     }
-                    backoff.reset();
-                    self.config.standby_interval
+                    backoff = self.config.backoff();
+                    pause(shutdown, self.config.standby_interval).await
                 }
                 Ok(Err(error)) => {
                     warn!(error = %report(&error), "Could not reach the event store to elect the relay leader.");
-                    backoff.next_delay()
+                    self.back_off(shutdown, &mut backoff).await
                 }
                 Err(_) => {
                     warn!(timeout = ?self.config.leadership_timeout, "The event store did not answer the relay election in time.");
-                    backoff.next_delay()
+                    self.back_off(shutdown, &mut backoff).await
                 }
             };
-            if !pause(shutdown, delay).await {
+            if !paused {
                 return None;
             }
         }
@@ -323,7 +311,7 @@ impl Relay {
         if self.config.create_topics && !self.ensure_topics(shutdown).await? {
             return Ok(());
         }
-        let mut backoff = Backoff::new(self.config.backoff_initial, self.config.backoff_max);
+        let mut backoff = self.config.backoff();
         let mut producer: Option<EventProducer> = None;
         let result = loop {
             if shutdown.is_cancelled() {
@@ -333,14 +321,14 @@ impl Relay {
                 Ok(batch) => batch,
                 Err(error) => {
                     warn!(error = %report(&error), "Could not read the outbox; retrying.");
-                    if !pause(shutdown, backoff.next_delay()).await {
+                    if !self.back_off(shutdown, &mut backoff).await {
                         break Ok(());
                     }
                     continue;
                 }
             };
             if batch.is_empty() {
-                backoff.reset();
+                backoff = self.config.backoff();
                 tokio::select! {
                     () = shutdown.cancelled() => {}
                     () = self.wake.notified() => {}
@@ -364,23 +352,23 @@ impl Relay {
                 },
             };
             match self.publish_batch(current, &batch).await {
-                BatchOutcome::Published => backoff.reset(),
+                BatchOutcome::Published => backoff = self.config.backoff(),
                 BatchOutcome::DeliveryFailed => {
                     // Every delivery report is in, so nothing is in flight:
                     // a fresh producer starts a fresh idempotence session.
                     producer = None;
-                    if !pause(shutdown, backoff.next_delay()).await {
+                    if !self.back_off(shutdown, &mut backoff).await {
                         break Ok(());
                     }
                 }
                 BatchOutcome::MarkFailed => {
-                    if !pause(shutdown, backoff.next_delay()).await {
+                    if !self.back_off(shutdown, &mut backoff).await {
                         break Ok(());
                     }
                 }
                 BatchOutcome::Parked => {
                     producer = None;
-                    backoff.reset();
+                    backoff = self.config.backoff();
                 }
             }
         };
@@ -397,7 +385,7 @@ impl Relay {
     async fn ensure_topics(&self, shutdown: &CancellationToken) -> Result<bool, RelayError> {
         let admin = kafka::admin_client(&self.config.kafka).map_err(RelayError::KafkaClient)?;
         let topics = self.config.topics();
-        let mut backoff = Backoff::new(self.config.backoff_initial, self.config.backoff_max);
+        let mut backoff = self.config.backoff();
         loop {
             let attempt = tokio::select! {
                 () = shutdown.cancelled() => return Ok(false),
@@ -417,10 +405,18 @@ impl Relay {
                     error!(error = %report(&error), "Kafka refuses to create the domain topics; retrying.");
                 }
             }
-            if !pause(shutdown, backoff.next_delay()).await {
+            if !self.back_off(shutdown, &mut backoff).await {
                 return Ok(false);
             }
         }
+    }
+
+    /// Sleeps for `backoff`'s next delay unless shutdown comes first; `false`
+    /// on shutdown.
+    async fn back_off(&self, shutdown: &CancellationToken, backoff: &mut impl Backoff) -> bool {
+        // [`RelayConfig::backoff`] has no limit of times: it runs out only
+        // past `usize::MAX` failures, and would then keep its cap.
+        pause(shutdown, backoff.next().unwrap_or(self.config.backoff_max)).await
     }
 
     /// Sends one batch and marks what Kafka acknowledged.
@@ -583,11 +579,14 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_its_cap_and_resets() {
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(500));
-        let delays: Vec<u128> = (0..5).map(|_| backoff.next_delay().as_millis()).collect();
+        let mut config = RelayConfig::new(KafkaConfig { bootstrap_servers: "127.0.0.1:9".into() });
+        config.backoff_initial = Duration::from_millis(100);
+        config.backoff_max = Duration::from_millis(500);
+        let delays: Vec<u128> = config.backoff().take(5).map(|delay| delay.as_millis()).collect();
         assert_eq!(delays, [100, 200, 400, 500, 500]);
-        backoff.reset();
-        assert_eq!(backoff.next_delay(), Duration::from_millis(100));
+        assert!(config.backoff().nth(1000).is_some(), "the relay never stops retrying");
+        // A success starts a fresh backoff: back to the first delay.
+        assert_eq!(config.backoff().next(), Some(Duration::from_millis(100)));
     }
 
     #[test]

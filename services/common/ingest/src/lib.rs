@@ -20,6 +20,7 @@ mod requests;
 use std::sync::Arc;
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::Utc;
 use gongkai_domain::clock::timestamp;
 use gongkai_domain::hash::{Hash, chain_hash, sha256};
@@ -36,9 +37,17 @@ use tracing::Instrument;
 pub use error::IngestError;
 pub use requests::IngestRequest;
 
-/// How many times a submission is decided again after losing a race for its
-/// project's next seq, before the caller is told ABORTED.
-const MAX_ATTEMPTS: u32 = 64;
+/// How many times a submission is decided, losing the race for its
+/// project's next seq each time, before the caller is told ABORTED.
+const MAX_ATTEMPTS: usize = 64;
+
+/// The pause before deciding again after a lost race: 1 ms doubling to
+/// 20 ms, short because the winner has already committed; one fewer pause
+/// than attempts, so the last loss answers at once.
+const CONTENTION_BACKOFF: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(Duration::from_millis(1))
+    .with_max_delay(Duration::from_millis(20))
+    .with_max_times(MAX_ATTEMPTS - 1);
 
 pub use gongkai_domain::clock::Clock;
 
@@ -124,7 +133,8 @@ impl Ingestor {
         }
         let digest = request_digest(&submission);
 
-        for attempt in 1..=MAX_ATTEMPTS {
+        let mut pauses = CONTENTION_BACKOFF.build();
+        for attempt in 1_u32.. {
             let events = self
                 .store
                 .load_stream(&submission.project_code)
@@ -189,8 +199,9 @@ impl Ingestor {
                 AppendOutcome::Conflict => {}
             }
             // Lost the race for the next seq: back off a little, then decide again
-            // against the new history.
-            tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(20)))).await;
+            // against the new history (ABORTED once the backoff runs out).
+            let Some(pause) = pauses.next() else { break };
+            tokio::time::sleep(pause).await;
         }
         Err(IngestError::Contended)
     }
@@ -313,4 +324,17 @@ macro_rules! ingestion_service {
             )*
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contention_backoff_doubles_to_its_cap_between_the_attempts() {
+        let pauses: Vec<u128> = CONTENTION_BACKOFF.build().map(|pause| pause.as_millis()).collect();
+        assert_eq!(pauses.len(), MAX_ATTEMPTS - 1);
+        assert_eq!(pauses[..6], [1, 2, 4, 8, 16, 20]);
+        assert!(pauses[5..].iter().all(|pause| *pause == 20));
+    }
 }
