@@ -10,8 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use gongkai_scenarios::ppp_lifecycle;
 use gongkai_store::View;
-use gongkai_testkit::scenario::ppp_lifecycle;
 use reqwest::Url;
 
 use crate::projection::{timeline, wait_for_public_seq};

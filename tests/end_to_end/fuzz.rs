@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::supervision_service_client::SupervisionServiceClient;
-use gongkai_testkit::scenario::{Request, org, ppp_lifecycle, ts};
+use gongkai_scenarios::{Request, facts, org, ppp_lifecycle, ts};
 use prost::Message;
 use tonic::Code;
 use tonic::codegen::http::uri::PathAndQuery;
@@ -222,7 +222,6 @@ async fn prepare(gongkai: &Ingestion) -> Bases {
     let awarded = project_code(9);
     let signed = project_code(16);
     let tender_code = full.tender_code.clone();
-    let person = org("哈尔滨市发展和改革委员会", 1);
     let bidder = org("黑龙江省建工集团有限责任公司", 200);
     macro_rules! req {
         ($variant:ident, $message:ident, $project:expr, $fact:expr) => {
@@ -234,157 +233,51 @@ async fn prepare(gongkai: &Ingestion) -> Bases {
             }))
         };
     }
-    req!(
-        SuspendProject,
-        SuspendProjectRequest,
-        tendering,
-        pb::ProjectSuspended { reason: "规划调整".into(), decided_by: Some(person.clone()), documents: vec![] }
-    );
-    req!(
-        ResumeProject,
-        ResumeProjectRequest,
-        tendering,
-        pb::ProjectResumed { reason: "规划调整完成".into(), decided_by: Some(person.clone()), documents: vec![] }
-    );
-    req!(
-        CancelProject,
-        CancelProjectRequest,
-        project_code(3),
-        pb::ProjectCancelled { reason: "项目取消".into(), decided_by: Some(person), documents: vec![] }
-    );
-    req!(
-        SuspendTender,
-        SuspendTenderRequest,
-        tendering,
-        pb::TenderSuspended {
-            tender_code: tender_code.clone(),
-            lot_codes: vec!["A1".into()],
-            reason: "收到异议，暂停招标活动".into(),
-            documents: vec![],
-        }
-    );
+    req!(SuspendProject, SuspendProjectRequest, tendering, facts::project_suspended());
+    req!(ResumeProject, ResumeProjectRequest, tendering, facts::project_resumed());
+    req!(CancelProject, CancelProjectRequest, project_code(3), facts::project_cancelled());
+    req!(SuspendTender, SuspendTenderRequest, tendering, facts::tender_suspended(&tender_code, &["A1"]));
     req!(
         ResumeTender,
         ResumeTenderRequest,
         tendering,
-        pb::TenderResumed {
-            tender_code: tender_code.clone(),
-            lot_codes: vec![],
-            reason: "异议处理完毕".into(),
-            new_bid_deadline: Some(ts(t + chrono::Duration::days(30))),
-            documents: vec![],
-        }
+        facts::tender_resumed(&tender_code, t + chrono::Duration::days(30))
     );
-    req!(
-        CancelTender,
-        CancelTenderRequest,
-        tendering,
-        pb::TenderCancelled {
-            tender_code: tender_code.clone(),
-            lot_codes: vec!["B1".into()],
-            reason: "项目调整".into(),
-            documents: vec![],
-        }
-    );
+    req!(CancelTender, CancelTenderRequest, tendering, facts::tender_cancelled(&tender_code, &["B1"]));
     req!(
         RecordPrequalification,
         RecordPrequalificationRequest,
         tendering,
         pb::PrequalificationCompleted {
-            tender_code: tender_code.clone(),
-            lot_codes: vec!["A1".into()],
-            application_period: Some(pb::Period { start: Some(ts(t)), end: Some(ts(t + chrono::Duration::days(8))) }),
-            qualified_applicants: vec![bidder.clone(), org("中建八局第一建设有限公司", 201)],
             disqualified_applicants: vec![pb::DisqualifiedApplicant {
                 applicant: Some(org("龙建路桥股份有限公司", 202)),
                 reason: "资质等级不符合要求".into(),
             }],
-            documents: vec![],
+            ..facts::prequalification_completed(
+                &tender_code,
+                &["A1"],
+                t,
+                vec![bidder.clone(), org("中建八局第一建设有限公司", 201)],
+            )
         }
     );
     req!(
         RecordObjection,
         RecordObjectionRequest,
         tendering,
-        pb::ObjectionRaised {
-            tender_code: tender_code.clone(),
-            lot_code: "A1".into(),
-            objector: Some(bidder.clone()),
-            received_at: Some(ts(t)),
-            subject: "对招标文件资格条件提出异议".into(),
-            answered_at: Some(ts(t + chrono::Duration::days(2))),
-            answer: "经复核维持原结果".into(),
-            stage: pb::ObjectionStage::Documents as i32,
-            documents: vec![],
-        }
+        facts::objection_raised(&tender_code, "A1", bidder.clone(), t)
     );
     let uuid = "01900000-0000-7000-8000-000000000000".to_owned();
     req!(
         RecordComplaint,
         RecordComplaintRequest,
         tendering,
-        pb::ComplaintFiled {
-            tender_code: tender_code.clone(),
-            lot_code: "A1".into(),
-            complainant: Some(bidder.clone()),
-            authority: Some(org("哈尔滨市住房和城乡建设局", 520)),
-            received_at: Some(ts(t)),
-            subject: "对异议答复不服".into(),
-            details: "涉及商业秘密的投诉细节".into(),
-            objection_event_id: uuid.clone(),
-            documents: vec![],
-        }
+        facts::complaint_filed(&tender_code, "A1", bidder, t, &uuid)
     );
-    req!(
-        RecordComplaintDecision,
-        RecordComplaintDecisionRequest,
-        tendering,
-        pb::ComplaintDecided {
-            complaint_event_id: uuid,
-            decided_at: Some(ts(t)),
-            outcome: pb::ComplaintOutcome::Dismissed as i32,
-            decision_summary: "投诉缺乏事实依据，予以驳回".into(),
-            documents: vec![],
-        }
-    );
-    req!(
-        CancelAward,
-        CancelAwardRequest,
-        awarded,
-        pb::AwardCancelled {
-            tender_code: tender_code.clone(),
-            lot_code: "A1".into(),
-            reason: "中标人弄虚作假".into(),
-            complaint_event_id: String::new(),
-            documents: vec![],
-        }
-    );
-    req!(
-        RecordFailedTender,
-        RecordFailedTenderRequest,
-        awarded,
-        pb::TenderFailed {
-            tender_code: tender_code.clone(),
-            lot_code: "B1".into(),
-            reason: pb::TenderFailureReason::FewerThanThreeBids as i32,
-            reason_text: "有效投标人不足三家".into(),
-            documents: vec![],
-        }
-    );
-    req!(
-        RecordPerformanceIssue,
-        RecordPerformanceIssueRequest,
-        signed,
-        pb::PerformanceIssueRecorded {
-            contract_code: "HT-A1".into(),
-            kind: pb::PerformanceIssueKind::Delay as i32,
-            occurred_at: Some(ts(t)),
-            description: "冬季施工延误".into(),
-            penalty_fen: Some(5_000_000),
-            delay_days: Some(12),
-            documents: vec![],
-        }
-    );
+    req!(RecordComplaintDecision, RecordComplaintDecisionRequest, tendering, facts::complaint_decided(&uuid, t));
+    req!(CancelAward, CancelAwardRequest, awarded, facts::award_cancelled(&tender_code, "A1"));
+    req!(RecordFailedTender, RecordFailedTenderRequest, awarded, facts::tender_failed(&tender_code, "B1"));
+    req!(RecordPerformanceIssue, RecordPerformanceIssueRequest, signed, facts::performance_issue_recorded("HT-A1", t));
     // A correction through each service, of an event of its own domain.
     for (index, request) in full.requests.iter().enumerate() {
         let Some((domain, replacement)) = fact_of(request) else { continue };
@@ -429,7 +322,7 @@ async fn supervision_bases(bases: &mut Bases, channel: Channel) {
         stages: vec![pb::Stage::Tendering as i32, pb::Stage::Completion as i32],
         project_type: pb::ProjectType::Ppp as i32,
         owner: "城市建设投资".into(),
-        winner: gongkai_testkit::scenario::credit_code(200),
+        winner: gongkai_scenarios::credit_code(200),
         amount_basis: pb::AmountBasis::ContractPrice as i32,
         min_amount_fen: Some(1),
         max_amount_fen: Some(i64::MAX),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::tender_service_client::TenderServiceClient;
-use gongkai_testkit::scenario::{Request, doc, org, ts};
+use gongkai_scenarios::{Request, doc, org, ts};
 use prost::Message;
 use tokio::io::AsyncReadExt;
 use tonic::Code;

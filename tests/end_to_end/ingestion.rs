@@ -4,10 +4,13 @@
 use std::time::Instant;
 
 use gongkai_domain::hash::verify_chain;
+use gongkai_load::Clients;
 use gongkai_proto::v1 as pb;
+use gongkai_scenarios::{Request, facts, ppp_lifecycle, ts};
 use gongkai_store::{EventCounts, PoolOptions, Store};
-use gongkai_testkit::scenario::{Clients, Request, ppp_lifecycle, ts};
-use gongkai_testkit::{GongkaiProcess, fresh_postgres_database, fresh_sqlite_url};
+use gongkai_testkit::GongkaiProcess;
+// The other scenarios name the backend from here, beside `Ingestion`.
+pub(crate) use gongkai_testkit::store::Backend;
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -17,12 +20,6 @@ use crate::support::{channel, gongkai_binary, start_gongkai};
 pub(crate) const HARBIN_TOKEN: &str = "harbin-trading-center-token";
 const QIQIHAR_TOKEN: &str = "qiqihar-trading-center-token";
 pub(crate) const SUPERVISOR_TOKEN: &str = "heilongjiang-supervisor-token";
-
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 /// gongkai serving the five ingestion targets on a fresh database.
 pub(crate) struct Ingestion {
@@ -53,10 +50,7 @@ impl Ingestion {
     /// gongkai serving `targets` on a fresh database, with `extra_env`.
     pub(crate) async fn start_with(backend: Backend, targets: &str, extra_env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let storage = match backend {
-            Backend::Sqlite => fresh_sqlite_url(dir.path()),
-            Backend::Postgres => fresh_postgres_database().await,
-        };
+        let storage = backend.fresh_url(dir.path()).await;
         let config = dir.path().join("gongkai.toml");
         let credentials = [
             credential("hrb-ggzy", HARBIN_TOKEN, "submitter", "\"2301\""),
@@ -122,7 +116,7 @@ pub(crate) fn bad_fields(status: &tonic::Status) -> Vec<String> {
     fields
 }
 
-fn approval(lifecycle: &gongkai_testkit::scenario::PppLifecycle) -> pb::RecordApprovalRequest {
+fn approval(lifecycle: &gongkai_scenarios::PppLifecycle) -> pb::RecordApprovalRequest {
     match &lifecycle.requests[0] {
         Request::RecordApproval(request) => request.clone(),
         other => panic!("the lifecycle starts with its approval, not {other:?}"),
@@ -187,8 +181,8 @@ pub(crate) async fn malformed_fields_are_each_reported_and_nothing_is_written(ba
     fact.total_investment_fen = -1;
     fact.project_name = String::new();
     fact.planned_period = Some(pb::DateRange {
-        start: Some(gongkai_testkit::scenario::date(2026, 1, 1)),
-        end: Some(gongkai_testkit::scenario::date(2025, 1, 1)),
+        start: Some(gongkai_scenarios::date(2026, 1, 1)),
+        end: Some(gongkai_scenarios::date(2025, 1, 1)),
     });
     let status = gongkai.harbin.send(Request::RecordApproval(request)).await.expect_err("refused");
     assert_eq!(status.code(), Code::InvalidArgument);
@@ -299,15 +293,9 @@ fn objection(project: &str, tender: &str, request_id: &str) -> Request {
         project_code: project.into(),
         occurred_at: Some(ts(at)),
         fact: Some(pb::ObjectionRaised {
-            tender_code: tender.into(),
-            lot_code: "A1".into(),
-            objector: Some(gongkai_testkit::scenario::org("潜在投标人有限公司", 900)),
-            received_at: Some(ts(at)),
-            subject: "对招标文件资格条件提出异议".into(),
             answered_at: None,
             answer: String::new(),
-            stage: pb::ObjectionStage::Documents as i32,
-            documents: Vec::new(),
+            ..facts::objection_raised(tender, "A1", gongkai_scenarios::org("潜在投标人有限公司", 900), at)
         }),
     })
 }
@@ -345,7 +333,7 @@ pub(crate) struct EveryRpc {
 /// each step; shared by the ingestion test and the open-data exports test.
 pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
     use chrono::{Duration, TimeZone, Utc};
-    use gongkai_testkit::scenario::{doc, org};
+    use gongkai_scenarios::{doc, org};
 
     // The lawful lifecycle, for its contract.
     let lifecycle = ppp_lifecycle("2024-230113-77-01-000007", "life");
@@ -401,32 +389,14 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
         p,
         "p2-pq",
         t + day * 9,
-        pb::PrequalificationCompleted {
-            tender_code: "T2".into(),
-            lot_codes: vec!["C1".into()],
-            application_period: Some(pb::Period { start: Some(ts(t)), end: Some(ts(t + day * 8)) }),
-            qualified_applicants: bidders.to_vec(),
-            disqualified_applicants: Vec::new(),
-            documents: Vec::new(),
-        }
+        facts::prequalification_completed("T2", &["C1"], t, bidders.to_vec())
     ))
     .await
     .expect("prequalification");
-    let suspended = send(req!(
-        SuspendTender,
-        SuspendTenderRequest,
-        p,
-        "p2-susp",
-        t + day * 10,
-        pb::TenderSuspended {
-            tender_code: "T2".into(),
-            lot_codes: Vec::new(),
-            reason: "收到异议，暂停招标活动".into(),
-            documents: Vec::new(),
-        }
-    ))
-    .await
-    .expect("tender suspended");
+    let suspended =
+        send(req!(SuspendTender, SuspendTenderRequest, p, "p2-susp", t + day * 10, facts::tender_suspended("T2", &[])))
+            .await
+            .expect("tender suspended");
     let objection = send(req!(
         RecordObjection,
         RecordObjectionRequest,
@@ -434,15 +404,8 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
         "p2-obj",
         t + day * 10,
         pb::ObjectionRaised {
-            tender_code: "T2".into(),
-            lot_code: "C1".into(),
-            objector: Some(bidders[1].clone()),
-            received_at: Some(ts(t + day * 10)),
             subject: "资格预审结果异议".into(),
-            answered_at: Some(ts(t + day * 12)),
-            answer: "经复核维持原结果".into(),
-            stage: pb::ObjectionStage::Documents as i32,
-            documents: Vec::new(),
+            ..facts::objection_raised("T2", "C1", bidders[1].clone(), t + day * 10)
         }
     ))
     .await
@@ -453,17 +416,7 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
         p,
         "p2-cmp",
         t + day * 13,
-        pb::ComplaintFiled {
-            tender_code: "T2".into(),
-            lot_code: "C1".into(),
-            complainant: Some(bidders[1].clone()),
-            authority: Some(org("哈尔滨市住房和城乡建设局", 520)),
-            received_at: Some(ts(t + day * 13)),
-            subject: "对异议答复不服".into(),
-            details: "涉及商业秘密的投诉细节".into(),
-            objection_event_id: objection.event_id.clone(),
-            documents: Vec::new(),
-        }
+        facts::complaint_filed("T2", "C1", bidders[1].clone(), t + day * 13, &objection.event_id)
     ))
     .await
     .expect("complaint");
@@ -473,13 +426,7 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
         p,
         "p2-dec",
         t + day * 20,
-        pb::ComplaintDecided {
-            complaint_event_id: complaint.event_id.clone(),
-            decided_at: Some(ts(t + day * 20)),
-            outcome: pb::ComplaintOutcome::Dismissed as i32,
-            decision_summary: "投诉缺乏事实依据，予以驳回".into(),
-            documents: Vec::new(),
-        }
+        facts::complaint_decided(&complaint.event_id, t + day * 20)
     ))
     .await
     .expect("complaint decision");
@@ -489,13 +436,7 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
         p,
         "p2-res",
         t + day * 21,
-        pb::TenderResumed {
-            tender_code: "T2".into(),
-            lot_codes: Vec::new(),
-            reason: "投诉处理完毕".into(),
-            new_bid_deadline: Some(ts(t + day * 45)),
-            documents: Vec::new(),
-        }
+        pb::TenderResumed { reason: "投诉处理完毕".into(), ..facts::tender_resumed("T2", t + day * 45) }
     ))
     .await
     .expect("tender resumed");
@@ -592,35 +533,16 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
     ))
     .await
     .expect("award");
-    send(req!(
-        CancelAward,
-        CancelAwardRequest,
-        p,
-        "p2-cancel-award",
-        t + day * 55,
-        pb::AwardCancelled {
-            tender_code: "T2".into(),
-            lot_code: "C1".into(),
-            reason: "中标人弄虚作假".into(),
-            complaint_event_id: String::new(),
-            documents: Vec::new(),
-        }
-    ))
-    .await
-    .expect("award cancelled");
+    send(req!(CancelAward, CancelAwardRequest, p, "p2-cancel-award", t + day * 55, facts::award_cancelled("T2", "C1")))
+        .await
+        .expect("award cancelled");
     let failed = send(req!(
         RecordFailedTender,
         RecordFailedTenderRequest,
         p,
         "p2-failed",
         t + day * 56,
-        pb::TenderFailed {
-            tender_code: "T2".into(),
-            lot_code: "C1".into(),
-            reason: pb::TenderFailureReason::FewerThanThreeBids as i32,
-            reason_text: "有效投标人不足三家".into(),
-            documents: Vec::new(),
-        }
+        facts::tender_failed("T2", "C1")
     ))
     .await
     .expect("failed tender");
@@ -628,21 +550,9 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
     retender.qualification_mode = pb::QualificationMode::PostQualification as i32;
     retender.prequalification_deadline = None;
     send(req!(AnnounceTender, AnnounceTenderRequest, p, "p2-t3", t + day * 60, retender)).await.expect("re-tender");
-    send(req!(
-        CancelTender,
-        CancelTenderRequest,
-        p,
-        "p2-cancel-t3",
-        t + day * 61,
-        pb::TenderCancelled {
-            tender_code: "T3".into(),
-            lot_codes: Vec::new(),
-            reason: "项目调整".into(),
-            documents: Vec::new(),
-        }
-    ))
-    .await
-    .expect("tender cancelled");
+    send(req!(CancelTender, CancelTenderRequest, p, "p2-cancel-t3", t + day * 61, facts::tender_cancelled("T3", &[])))
+        .await
+        .expect("tender cancelled");
 
     // One correction through each service.
     let correct = |domain: pb::Domain, id: &str, supersedes: &str, replacement: pb::fact::Kind| {
@@ -666,10 +576,8 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
         "p2-fix-susp",
         &suspended.event_id,
         pb::fact::Kind::TenderSuspended(pb::TenderSuspended {
-            tender_code: "T2".into(),
-            lot_codes: Vec::new(),
             reason: "收到异议，依法暂停招标活动".into(),
-            documents: Vec::new(),
+            ..facts::tender_suspended("T2", &[])
         }),
     ))
     .await
@@ -680,25 +588,15 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
         "p2-fix-obj",
         &objection.event_id,
         pb::fact::Kind::ObjectionRaised(pb::ObjectionRaised {
-            tender_code: "T2".into(),
-            lot_code: "C1".into(),
-            objector: Some(bidders[1].clone()),
-            received_at: Some(ts(t + day * 10)),
             subject: "对资格预审结果的异议".into(),
-            answered_at: Some(ts(t + day * 12)),
-            answer: "经复核维持原结果".into(),
-            stage: pb::ObjectionStage::Documents as i32,
-            documents: Vec::new(),
+            ..facts::objection_raised("T2", "C1", bidders[1].clone(), t + day * 10)
         }),
     ))
     .await
     .expect("review correction");
     let corrected_failure = pb::fact::Kind::TenderFailed(pb::TenderFailed {
-        tender_code: "T2".into(),
-        lot_code: "C1".into(),
-        reason: pb::TenderFailureReason::FewerThanThreeBids as i32,
         reason_text: "合格投标人不足三家".into(),
-        documents: Vec::new(),
+        ..facts::tender_failed("T2", "C1")
     });
     // A correction sent to a service that does not own the fact.
     let status = send(correct(pb::Domain::Projects, "p2-fix-wrong", &failed.event_id, corrected_failure.clone()))
@@ -709,34 +607,12 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
         .await
         .expect("awards correction");
 
-    send(req!(
-        SuspendProject,
-        SuspendProjectRequest,
-        p,
-        "p2-psusp",
-        t + day * 80,
-        pb::ProjectSuspended {
-            reason: "规划调整".into(),
-            decided_by: Some(org("哈尔滨市发展和改革委员会", 1)),
-            documents: Vec::new(),
-        }
-    ))
-    .await
-    .expect("project suspended");
-    send(req!(
-        ResumeProject,
-        ResumeProjectRequest,
-        p,
-        "p2-pres",
-        t + day * 90,
-        pb::ProjectResumed {
-            reason: "规划调整完成".into(),
-            decided_by: Some(org("哈尔滨市发展和改革委员会", 1)),
-            documents: Vec::new(),
-        }
-    ))
-    .await
-    .expect("project resumed");
+    send(req!(SuspendProject, SuspendProjectRequest, p, "p2-psusp", t + day * 80, facts::project_suspended()))
+        .await
+        .expect("project suspended");
+    send(req!(ResumeProject, ResumeProjectRequest, p, "p2-pres", t + day * 90, facts::project_resumed()))
+        .await
+        .expect("project resumed");
     let approval_event = gongkai.store.load_stream(p).await.expect("stream")[0].event_id.clone();
     let mut corrected = approval(&ppp_lifecycle(p, "p2")).fact.expect("fact");
     corrected.project_type = pb::ProjectType::Construction as i32;
@@ -746,20 +622,9 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
     send(correct(pb::Domain::Projects, "p2-fix-approval", &approval_event, pb::fact::Kind::ProjectApproved(corrected)))
         .await
         .expect("projects correction");
-    send(req!(
-        CancelProject,
-        CancelProjectRequest,
-        p,
-        "p2-pcancel",
-        t + day * 100,
-        pb::ProjectCancelled {
-            reason: "项目取消".into(),
-            decided_by: Some(org("哈尔滨市发展和改革委员会", 1)),
-            documents: Vec::new(),
-        }
-    ))
-    .await
-    .expect("project cancelled");
+    send(req!(CancelProject, CancelProjectRequest, p, "p2-pcancel", t + day * 100, facts::project_cancelled()))
+        .await
+        .expect("project cancelled");
     let events = gongkai.store.load_stream(p).await.expect("stream");
     assert_eq!(events.len(), 23);
     assert_eq!(verify_chain(&events), None);
@@ -773,15 +638,7 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
         q.as_str(),
         "life-issue",
         later,
-        pb::PerformanceIssueRecorded {
-            contract_code: "HT-A1".into(),
-            kind: pb::PerformanceIssueKind::Delay as i32,
-            occurred_at: Some(ts(later)),
-            description: "冬季施工延误".into(),
-            penalty_fen: Some(5_000_000),
-            delay_days: Some(12),
-            documents: Vec::new(),
-        }
+        facts::performance_issue_recorded("HT-A1", later)
     ))
     .await
     .expect("performance issue");
@@ -817,19 +674,7 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
     EveryRpc { lifecycle: q.clone(), other: p.to_owned() }
 }
 
-/// Instantiates each generic test body for both stores.
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(super::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(super::Backend::Postgres).await })*
-        }
-    };
-}
-
-on_both_stores!(
+gongkai_testkit::on_both_stores!(
     full_ppp_lifecycle_is_accepted_with_gapless_seqs_and_an_intact_chain,
     a_retry_returns_the_first_receipt_and_a_reused_id_is_refused,
     malformed_fields_are_each_reported_and_nothing_is_written,

@@ -11,8 +11,8 @@ use gongkai_domain::hash::chain_hash;
 use gongkai_domain::kinds::topic;
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::supervision_service_client::SupervisionServiceClient;
+use gongkai_scenarios::{Request, ppp_lifecycle};
 use gongkai_store::{NewEvent, Store, View};
-use gongkai_testkit::scenario::{Request, ppp_lifecycle};
 
 use crate::ingestion::{Backend, Ingestion, SUPERVISOR_TOKEN, bad_fields, reason};
 use crate::projection::KafkaLog;

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use gongkai_proto::v1 as pb;
+use gongkai_scenarios::ppp_lifecycle;
 use gongkai_store::{Store, View};
-use gongkai_testkit::scenario::ppp_lifecycle;
 use prost::Message;
 
 use crate::support::start_gongkai;
@@ -217,7 +217,7 @@ async fn publicly_visible(store: &Store, site: &str, project: &str, needle: &str
 
 #[tokio::test]
 async fn confidential_canaries_stay_out_of_public_tables_and_pages_until_released() {
-    use gongkai_testkit::scenario::Request;
+    use gongkai_scenarios::Request;
     let crate::support::Embedded { _dir, gongkai, clients, store } = crate::support::Embedded::start().await;
     let site = gongkai.endpoint("site").to_owned();
 

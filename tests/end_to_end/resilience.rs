@@ -4,9 +4,10 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use gongkai_load::Clients;
+use gongkai_scenarios::ppp_lifecycle;
 use gongkai_store::View;
 use gongkai_testkit::GongkaiProcess;
-use gongkai_testkit::scenario::{Clients, ppp_lifecycle};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use gongkai_proto::v1 as pb;
+use gongkai_scenarios::ppp_lifecycle;
 use gongkai_store::View;
-use gongkai_testkit::scenario::ppp_lifecycle;
 use serde_json::Value;
 
 use crate::projection::{timeline, wait_for_public_seq};

@@ -80,7 +80,7 @@ pub(crate) struct Embedded {
     /// The running process.
     pub(crate) gongkai: GongkaiProcess,
     /// Ingestion clients with the dev token.
-    pub(crate) clients: gongkai_testkit::scenario::Clients,
+    pub(crate) clients: gongkai_load::Clients,
     /// The store the process writes, read directly.
     pub(crate) store: gongkai_store::Store,
 }
@@ -94,8 +94,7 @@ impl Embedded {
             &[("GONGKAI_STORAGE__URL", &storage)],
         )
         .await;
-        let clients =
-            gongkai_testkit::scenario::Clients::new(channel(gongkai.endpoint("grpc")).await, gongkai.endpoint("token"));
+        let clients = gongkai_load::Clients::new(channel(gongkai.endpoint("grpc")).await, gongkai.endpoint("token"));
         let store =
             gongkai_store::Store::connect(&storage, &gongkai_store::PoolOptions::default()).await.expect("store");
         Self { _dir: dir, gongkai, clients, store }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::project_service_client::ProjectServiceClient;
 use gongkai_proto::v1::tender_service_client::TenderServiceClient;
-use gongkai_testkit::scenario::{Request, ppp_lifecycle};
+use gongkai_scenarios::{Request, ppp_lifecycle};
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
@@ -289,6 +289,8 @@ async fn one_submission_is_one_trace_from_the_grpc_call_through_kafka_to_the_pro
         ("gongkai-projects", "gongkai.rpc.server.duration", &[("rpc.method", "unimplemented")]),
         ("gongkai-relay", "gongkai.relay.backlog", &[]),
         ("gongkai-projector", "gongkai.projector.lag", &[]),
+        ("gongkai-relay", "gongkai.relay.parked", &[]),
+        ("gongkai-projector", "gongkai.projector.parked", &[]),
     ];
     for (service, metric, wanted) in expected {
         eventually(&format!("{metric} {wanted:?} from {service}"), Duration::from_secs(30), || {

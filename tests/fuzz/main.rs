@@ -31,7 +31,7 @@ use gongkai_domain::money::AMOUNT_MAX_FEN;
 use gongkai_domain::{Body, ProjectState, Submission, decide, validate};
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::fact::Kind;
-use gongkai_testkit::scenario::ppp_lifecycle;
+use gongkai_scenarios::ppp_lifecycle;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use prost::Message as _;

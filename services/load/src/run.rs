@@ -12,13 +12,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use gongkai_proto::v1 as pb;
+use gongkai_scenarios::{PppLifecycle, Request, ppp_lifecycle};
 use gongkai_store::Store;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tonic::transport::Channel;
 
-use crate::scenario::{Clients, PppLifecycle, Request, ppp_lifecycle};
+use crate::Clients;
 
 /// When a run stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,8 +22,8 @@ use gongkai_ingest::Ingestor;
 use gongkai_projector::Source;
 use gongkai_projector::runner::rebuild;
 use gongkai_proto::v1::{Domain, EventEnvelope};
+use gongkai_scenarios::ppp_lifecycle;
 use gongkai_store::{PoolOptions, Store, StreamEvent};
-use gongkai_testkit::scenario::ppp_lifecycle;
 use prost::Message;
 
 /// Project code of lifecycle `n` (templates and copies alike: same length,

@@ -567,7 +567,7 @@ fn the_summary_follows_the_lifecycle() {
 #[test]
 fn time_variations_and_suspension_move_the_summary() {
     let mut stream = Stream::new();
-    for request in gongkai_testkit::scenario::ppp_lifecycle(support::CODE, "r").requests.into_iter().take(18) {
+    for request in gongkai_scenarios::ppp_lifecycle(support::CODE, "r").requests.into_iter().take(18) {
         stream.request(request);
     }
     stream.fact(
@@ -603,9 +603,9 @@ fn time_variations_and_suspension_move_the_summary() {
 #[test]
 fn flags_are_for_supervisors_only() {
     let mut stream = Stream::new();
-    let mut requests = gongkai_testkit::scenario::ppp_lifecycle(support::CODE, "r").requests;
+    let mut requests = gongkai_scenarios::ppp_lifecycle(support::CODE, "r").requests;
     // Sign contract HT-A1 at a price other than the award price: TBL-46-PRICE-MISMATCH.
-    if let gongkai_testkit::scenario::Request::SignContract(m) = &mut requests[14] {
+    if let gongkai_scenarios::Request::SignContract(m) = &mut requests[14] {
         m.fact.as_mut().expect("fact").price_fen += 1;
     }
     for request in requests {

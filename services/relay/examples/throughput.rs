@@ -11,7 +11,7 @@ use gongkai_domain::hash::{chain_hash, sha256};
 use gongkai_domain::kinds::topic;
 use gongkai_proto::v1::{Domain, EventEnvelope, Fact, ProjectApproved, event_envelope, fact};
 use gongkai_relay::{Relay, RelayConfig};
-use gongkai_store::{AppendOutcome, NewEvent, PoolOptions, Store};
+use gongkai_store::{AppendOutcome, NewEvent};
 use tokio_util::sync::CancellationToken;
 
 const PROJECTS: u64 = 100;
@@ -52,9 +52,7 @@ fn event(project: &str, seq: u64, prev: Option<[u8; 32]>) -> NewEvent {
 async fn main() {
     let total: u64 = std::env::args().nth(1).map(|n| n.parse().expect("event count")).unwrap_or(20_000);
     let batch_size: Option<u32> = std::env::args().nth(2).map(|n| n.parse().expect("batch size"));
-    let url = gongkai_testkit::fresh_postgres_database().await;
-    let store = Store::connect(&url, &PoolOptions::default()).await.expect("connect");
-    store.migrate().await.expect("migrate");
+    let store = gongkai_testkit::store::postgres().await.store;
 
     let seeding = Instant::now();
     let per_project = total / PROJECTS;

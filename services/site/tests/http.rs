@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use gongkai_grpc::auth::{Principal, Role};
 use gongkai_ingest::Ingestor;
+use gongkai_scenarios::{Request, ppp_lifecycle};
 use gongkai_site::ServerLimits;
-use gongkai_store::{PoolOptions, Store};
-use gongkai_testkit::scenario::{Request, ppp_lifecycle};
+use gongkai_store::Store;
+use gongkai_testkit::store::FreshStore;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 use sha2::Digest as _;
@@ -32,16 +33,12 @@ struct Site {
     projected: u64,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<Result<(), gongkai_site::SiteError>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Site {
     async fn start(limits: ServerLimits) -> Site {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::connect(&gongkai_testkit::fresh_sqlite_url(dir.path()), &PoolOptions::default())
-            .await
-            .expect("store");
-        store.migrate().await.expect("migrations");
+        let FreshStore { store, dir } = gongkai_testkit::store::sqlite().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

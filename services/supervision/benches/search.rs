@@ -39,9 +39,9 @@ use gongkai_grpc::auth::{Authenticator, CredentialConfig, Principal, Role, token
 use gongkai_ingest::Ingestor;
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::supervision_service_client::SupervisionServiceClient;
+use gongkai_scenarios::{Request, org, ppp_lifecycle};
 use gongkai_store::{PoolOptions, Store};
 use gongkai_supervision::Supervision;
-use gongkai_testkit::scenario::{Request, org, ppp_lifecycle};
 use hdrhistogram::Histogram;
 use tonic::transport::Channel;
 

@@ -9,22 +9,18 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use gongkai_grpc::auth::{Authenticator, CredentialConfig, Role, token_sha256};
 use gongkai_grpc::{ConnectionLimits, GrpcServer};
+use gongkai_load::Clients;
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::supervision_service_client::SupervisionServiceClient;
-use gongkai_store::{PoolOptions, Store};
+use gongkai_scenarios::{Request, org, ppp_lifecycle};
+use gongkai_store::Store;
 use gongkai_supervision::Supervision;
-use gongkai_testkit::scenario::{Clients, Request, org, ppp_lifecycle};
+use gongkai_testkit::store::{Backend, FreshStore};
 use prost::Message;
 use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
-
-#[derive(Debug, Clone, Copy)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 const HARBIN: &str = "hrb-ggzy";
 const QIQIHAR: &str = "qqhr-ggzy";
@@ -38,7 +34,7 @@ struct Harness {
     channel: Channel,
     now: Arc<Mutex<DateTime<Utc>>>,
     projected: Mutex<u64>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     _shutdown: tokio_util::sync::CancellationToken,
 }
 
@@ -65,13 +61,7 @@ impl Harness {
     }
 
     async fn start_with(backend: Backend, limits: ConnectionLimits) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = match backend {
-            Backend::Sqlite => gongkai_testkit::fresh_sqlite_url(dir.path()),
-            Backend::Postgres => gongkai_testkit::fresh_postgres_database().await,
-        };
-        let store = Store::connect(&url, &PoolOptions::default()).await.expect("store connects");
-        store.migrate().await.expect("migrations apply");
+        let FreshStore { store, dir } = gongkai_testkit::store::fresh(backend).await;
         let authenticator = Authenticator::new(&[
             credential(HARBIN, Role::Submitter, &["2301"]),
             credential(QIQIHAR, Role::Submitter, &["2302"]),
@@ -914,18 +904,7 @@ async fn calls_refused_before_their_handler_are_audited(backend: Backend) {
     assert!(rows.iter().all(|r| r.method == GET_PROJECT && r.project_code.is_empty()));
 }
 
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(super::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(super::Backend::Postgres).await })*
-        }
-    };
-}
-
-on_both_stores!(
+gongkai_testkit::on_both_stores!(
     every_filter_matches_what_it_says,
     pagination_neither_skips_nor_repeats_while_events_arrive,
     the_missing_contract_flag_appears_on_day_31_without_a_submission,

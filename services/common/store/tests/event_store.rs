@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use gongkai_proto::v1::{ComplianceFlag, Domain, EventEnvelope, Fact, ProjectApproved, event_envelope, fact};
-use gongkai_store::{AppendOutcome, EventCounts, NewEvent, PoolOptions, Store, StoreError};
+use gongkai_store::{AppendOutcome, EventCounts, NewEvent, Store, StoreError};
 use prost::Message;
 use sha2::{Digest, Sha256};
 
@@ -14,27 +14,6 @@ const PROJECT: &str = "2017-230113-48-01-012345";
 const OTHER_PROJECT: &str = "2017-230113-48-01-054321";
 const SOURCE: &str = "center-harbin";
 const TOPIC: &str = "gongkai.projects.v1";
-
-/// A migrated store; keeps the SQLite directory alive as long as the store.
-struct Harness {
-    store: Store,
-    _dir: Option<tempfile::TempDir>,
-}
-
-async fn postgres() -> Harness {
-    let url = gongkai_testkit::fresh_postgres_database().await;
-    let store = Store::connect(&url, &PoolOptions::default()).await.expect("connect to PostgreSQL");
-    store.migrate().await.expect("migrate PostgreSQL");
-    Harness { store, _dir: None }
-}
-
-async fn sqlite() -> Harness {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let url = gongkai_testkit::fresh_sqlite_url(dir.path());
-    let store = Store::connect(&url, &PoolOptions::default()).await.expect("open SQLite");
-    store.migrate().await.expect("migrate SQLite");
-    Harness { store, _dir: Some(dir) }
-}
 
 /// Stand-in for the chain hash (the real one lives in gongkai-domain):
 /// SHA-256(prev || event_id).
@@ -354,32 +333,8 @@ async fn concurrent_reuse_of_one_request(store: &Store) {
     );
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let harness = super::postgres().await;
-                    super::$name(&harness.store).await;
-                    harness.store.close().await;
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let harness = super::sqlite().await;
-                    super::$name(&harness.store).await;
-                    harness.store.close().await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+gongkai_testkit::on_both_stores!(
+    store: #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     append_and_load_back,
     conflict_on_taken_or_skipped_seq,
     duplicate_request_writes_nothing,

@@ -16,6 +16,7 @@ use gongkai_store::{
     ChangeCursor, PoolOptions, ProjectEvents, ProjectRow, ProjectViewRows, Projected, Store, StreamEvent, TimelineRow,
     Unrenderable, View,
 };
+use gongkai_testkit::store::{Backend, fresh_with, postgres, sqlite};
 
 const PROJECTS: usize = 12;
 const EVENTS: u64 = 15;
@@ -135,22 +136,15 @@ async fn follow_the_feed_under_concurrent_writes(store: Store) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn postgres_change_feed_never_skips_a_late_commit() {
-    let url = gongkai_testkit::fresh_postgres_database().await;
-    let store = Store::connect(&url, &PoolOptions { max_connections: 24, ..PoolOptions::default() })
-        .await
-        .expect("PostgreSQL reachable");
-    store.migrate().await.expect("migrates");
-    follow_the_feed_under_concurrent_writes(store).await;
+    let options = PoolOptions { max_connections: 24, ..PoolOptions::default() };
+    let fresh = fresh_with(Backend::Postgres, &options).await;
+    follow_the_feed_under_concurrent_writes(fresh.store.clone()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn sqlite_change_feed_never_skips_a_late_commit() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::connect(&gongkai_testkit::fresh_sqlite_url(dir.path()), &PoolOptions::default())
-        .await
-        .expect("SQLite opens");
-    store.migrate().await.expect("migrates");
-    follow_the_feed_under_concurrent_writes(store).await;
+    let fresh = sqlite().await;
+    follow_the_feed_under_concurrent_writes(fresh.store.clone()).await;
 }
 
 // Batches and bulk appends.
@@ -280,13 +274,14 @@ async fn a_project_that_cannot_be_rendered_is_parked_alone(store: Store) {
 
 #[tokio::test]
 async fn postgres_a_project_that_cannot_be_rendered_is_parked_alone() {
-    a_project_that_cannot_be_rendered_is_parked_alone(postgres().await).await;
+    let fresh = postgres().await;
+    a_project_that_cannot_be_rendered_is_parked_alone(fresh.store.clone()).await;
 }
 
 #[tokio::test]
 async fn sqlite_a_project_that_cannot_be_rendered_is_parked_alone() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    a_project_that_cannot_be_rendered_is_parked_alone(sqlite(&dir).await).await;
+    let fresh = sqlite().await;
+    a_project_that_cannot_be_rendered_is_parked_alone(fresh.store.clone()).await;
 }
 
 /// A stream of `count` chained events of `project`.
@@ -345,38 +340,26 @@ async fn streams_are_appended_whole_and_chained(store: Store) {
     assert!(append(&stream("2024-230113-77-01-000002", 1)).await.is_err(), "a stream that exists is refused");
 }
 
-async fn postgres() -> Store {
-    let url = gongkai_testkit::fresh_postgres_database().await;
-    let store = Store::connect(&url, &PoolOptions::default()).await.expect("PostgreSQL reachable");
-    store.migrate().await.expect("migrates");
-    store
-}
-
-async fn sqlite(dir: &tempfile::TempDir) -> Store {
-    let url = gongkai_testkit::fresh_sqlite_url(dir.path());
-    let store = Store::connect(&url, &PoolOptions::default()).await.expect("SQLite opens");
-    store.migrate().await.expect("migrates");
-    store
-}
-
 #[tokio::test]
 async fn postgres_batches_keep_the_per_project_rules() {
-    batches_keep_the_per_project_rules(postgres().await).await;
+    let fresh = postgres().await;
+    batches_keep_the_per_project_rules(fresh.store.clone()).await;
 }
 
 #[tokio::test]
 async fn sqlite_batches_keep_the_per_project_rules() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    batches_keep_the_per_project_rules(sqlite(&dir).await).await;
+    let fresh = sqlite().await;
+    batches_keep_the_per_project_rules(fresh.store.clone()).await;
 }
 
 #[tokio::test]
 async fn postgres_streams_are_appended_whole_and_chained() {
-    streams_are_appended_whole_and_chained(postgres().await).await;
+    let fresh = postgres().await;
+    streams_are_appended_whole_and_chained(fresh.store.clone()).await;
 }
 
 #[tokio::test]
 async fn sqlite_streams_are_appended_whole_and_chained() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    streams_are_appended_whole_and_chained(sqlite(&dir).await).await;
+    let fresh = sqlite().await;
+    streams_are_appended_whole_and_chained(fresh.store.clone()).await;
 }

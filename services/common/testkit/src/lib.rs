@@ -4,9 +4,13 @@
 //! brings up on loopback (URLs in `GONGKAI_TEST_POSTGRES_URL` and
 //! `GONGKAI_TEST_KAFKA_URL`, defaulting to the scripts' ports). Nothing here
 //! skips: when a server cannot be reached the test fails and says which.
+//!
+//! The lifecycle fixtures themselves live below, in `gongkai-scenarios`, and
+//! the gRPC clients that send them in `gongkai-load`: testkit depends on
+//! neither the load generator nor any service, so every crate's tests can
+//! use it.
 
-/// The lawful PPP lifecycle fixture and clients (shared with the load generator).
-pub use gongkai_load::scenario;
+pub mod store;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -74,10 +78,10 @@ pub fn as_site_role(database_url: &str) -> String {
 ///
 /// # Panics
 /// On a request the lawful lifecycle does not use.
-pub fn submission(request: scenario::Request) -> (gongkai_proto::v1::Domain, gongkai_domain::Submission) {
+pub fn submission(request: gongkai_scenarios::Request) -> (gongkai_proto::v1::Domain, gongkai_domain::Submission) {
     use gongkai_ingest::IngestRequest as _;
     use gongkai_proto::v1::Domain;
-    use scenario::Request;
+    use gongkai_scenarios::Request;
     match request {
         Request::RecordApproval(r) => (Domain::Projects, r.into_submission()),
         Request::DisclosePppDetails(r) => (Domain::Projects, r.into_submission()),

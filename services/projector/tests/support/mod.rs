@@ -9,8 +9,8 @@ use gongkai_domain::kinds::{body_domain, event_type};
 use gongkai_domain::{Body, ProjectState, Submission, decide};
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::fact::Kind;
-pub(crate) use gongkai_testkit::scenario::ts;
-use gongkai_testkit::scenario::{Request, ppp_lifecycle};
+pub(crate) use gongkai_scenarios::ts;
+use gongkai_scenarios::{Request, ppp_lifecycle};
 use prost::Message;
 
 /// The project code of the fixtures.
@@ -82,14 +82,14 @@ impl Stream {
         event_id
     }
 
-    /// Records a testkit request.
+    /// Records a lifecycle request (`gongkai_scenarios::Request`).
     pub(crate) fn request(&mut self, request: Request) -> String {
         let (at, body) = body_of(request);
         self.push(at, body)
     }
 }
 
-/// The event stream of the testkit's lawful PPP lifecycle (26 events).
+/// The event stream of the lawful PPP lifecycle of `gongkai-scenarios` (26 events).
 pub(crate) fn lifecycle() -> Stream {
     let mut stream = Stream::new();
     for request in ppp_lifecycle(CODE, "r").requests {
@@ -98,7 +98,7 @@ pub(crate) fn lifecycle() -> Stream {
     stream
 }
 
-/// The business time and body of a testkit request.
+/// The business time and body of a lifecycle request.
 pub(crate) fn body_of(request: Request) -> (prost_types::Timestamp, Body) {
     macro_rules! facts {
         ($($variant:ident => $kind:ident),* $(,)?) => {
@@ -171,7 +171,7 @@ pub(crate) fn person(name: &str, role: &str, id_number: &str, phone: &str) -> pb
 
 /// A document titled `title`.
 pub(crate) fn doc(title: &str, kind: pb::DocumentType, at: DateTime<Utc>) -> pb::DocumentRef {
-    gongkai_testkit::scenario::doc(title, kind, at)
+    gongkai_scenarios::doc(title, kind, at)
 }
 
 /// Whether `needle` occurs in `haystack`.

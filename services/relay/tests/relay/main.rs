@@ -15,6 +15,7 @@ use gongkai_domain::kinds::{DOMAINS, topic};
 use gongkai_proto::v1::EventEnvelope;
 use gongkai_relay::RelayState;
 use gongkai_store::Store;
+use gongkai_testkit::store::{FreshStore, postgres, sqlite};
 use prost::Message as _;
 use rdkafka::admin::{AdminOptions, ResourceSpecifier};
 
@@ -27,7 +28,7 @@ const QUIET: Duration = Duration::from_millis(1500);
 // ---------------------------------------------------------------------------
 // Every event, once, where it belongs.
 
-async fn publishes_every_event_once(harness: Harness) {
+async fn publishes_every_event_once(harness: FreshStore) {
     let kafka = kafka().await;
     let prefix = unique_prefix();
     let store = &harness.store;
@@ -69,7 +70,7 @@ async fn publishes_every_event_once_sqlite() {
 // ---------------------------------------------------------------------------
 // The outbox as the store reports it.
 
-async fn outbox_reads_in_position_order(harness: Harness) {
+async fn outbox_reads_in_position_order(harness: FreshStore) {
     let store = &harness.store;
     let mut expected = append_range(store, &project(1), 1, 3).await;
     expected.extend(append_range(store, &project(2), 1, 2).await);
@@ -269,7 +270,7 @@ async fn a_standby_takes_over_when_the_leader_dies_postgres() {
 // ---------------------------------------------------------------------------
 // Kafka down: the backlog grows and nothing is marked; Kafka back: drained.
 
-async fn survives_a_kafka_outage(harness: Harness) {
+async fn survives_a_kafka_outage(harness: FreshStore) {
     let kafka = kafka().await;
     let prefix = unique_prefix();
     let store = &harness.store;
@@ -330,7 +331,7 @@ async fn waits_for_topics_while_kafka_is_unreachable() {
 // ---------------------------------------------------------------------------
 // A record Kafka refuses for good parks its project's stream, nothing else.
 
-async fn a_refused_record_parks_only_its_project(harness: Harness) {
+async fn a_refused_record_parks_only_its_project(harness: FreshStore) {
     use rdkafka::admin::{NewTopic, TopicReplication};
     let kafka = kafka().await;
     let prefix = unique_prefix();

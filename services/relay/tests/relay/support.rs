@@ -1,6 +1,7 @@
-//! What the relay tests share: stores on both backends, hand-built chained
-//! events, a relay with a unique topic prefix, and a consumer that reads
-//! every partition of the prefixed topics from the beginning.
+//! What the relay tests share: hand-built chained events, a relay with a
+//! unique topic prefix, and a consumer that reads every partition of the
+//! prefixed topics from the beginning. The stores on both backends come from
+//! `gongkai_testkit::store`.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -14,7 +15,7 @@ use gongkai_proto::v1::{
     event_envelope, fact,
 };
 use gongkai_relay::{Relay, RelayConfig, RelayError, RelayState};
-use gongkai_store::{AppendOutcome, NewEvent, PoolOptions, Store};
+use gongkai_store::{AppendOutcome, NewEvent, Store};
 use prost::Message as _;
 use rdkafka::admin::AdminOptions;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -25,27 +26,6 @@ use tokio_util::sync::CancellationToken;
 
 /// Partitions of the test topics.
 pub(crate) const PARTITIONS: i32 = 3;
-
-/// A migrated store; keeps the SQLite directory alive as long as the store.
-pub(crate) struct Harness {
-    pub(crate) store: Store,
-    _dir: Option<tempfile::TempDir>,
-}
-
-pub(crate) async fn postgres() -> Harness {
-    let url = gongkai_testkit::fresh_postgres_database().await;
-    let store = Store::connect(&url, &PoolOptions::default()).await.expect("connect to PostgreSQL");
-    store.migrate().await.expect("migrate PostgreSQL");
-    Harness { store, _dir: None }
-}
-
-pub(crate) async fn sqlite() -> Harness {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let url = gongkai_testkit::fresh_sqlite_url(dir.path());
-    let store = Store::connect(&url, &PoolOptions::default()).await.expect("open SQLite");
-    store.migrate().await.expect("migrate SQLite");
-    Harness { store, _dir: Some(dir) }
-}
 
 /// The test Kafka; panics (the test fails, never skips) when it does not
 /// answer a metadata request.

@@ -1,190 +1,14 @@
-//! A complete, lawful PPP project lifecycle as ingestion requests, and the
-//! means to send any request to its service.
+//! The lawful PPP lifecycle of one project.
 //!
 //! Two lots, four bidders each, one tender amendment, evaluation, publicity,
 //! award and award notice per lot, a contract per lot, two variations, three
 //! milestones with payments, completion acceptance and final accounts. Every
-//! deadline respects the law, so it raises no compliance flag; tests derive
-//! unlawful variants from it.
+//! deadline respects the law, so it raises no compliance flag.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{Duration, TimeZone, Utc};
 use gongkai_proto::v1 as pb;
-use gongkai_proto::v1::award_service_client::AwardServiceClient;
-use gongkai_proto::v1::contract_service_client::ContractServiceClient;
-use gongkai_proto::v1::project_service_client::ProjectServiceClient;
-use gongkai_proto::v1::qualification_review_service_client::QualificationReviewServiceClient;
-use gongkai_proto::v1::tender_service_client::TenderServiceClient;
-use prost_types::Timestamp;
-use tonic::transport::Channel;
-use tonic::{Request as GrpcRequest, Status};
 
-/// A protobuf timestamp for `time`.
-pub fn ts(time: DateTime<Utc>) -> Timestamp {
-    Timestamp { seconds: time.timestamp(), nanos: 0 }
-}
-
-/// A calendar date.
-pub fn date(year: i32, month: i32, day: i32) -> pb::CalendarDate {
-    pb::CalendarDate { year, month, day }
-}
-
-/// A valid unified social credit code (GB 32100-2015) made from `seed`.
-pub fn credit_code(seed: u32) -> String {
-    // Registration authority 9 (industry and commerce), type 1 (enterprise),
-    // division 230100 (Harbin), then a 9-character organization code from the seed.
-    let body = format!("91230100{seed:09}");
-    let check = credit_code_check(&body);
-    format!("{body}{check}")
-}
-
-/// The check character of the first 17 characters of a credit code.
-fn credit_code_check(body: &str) -> char {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
-    let sum: u32 = body
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(byte, weight)| ALPHABET.iter().position(|c| *c == byte).expect("alphabet") as u32 * weight)
-        .sum();
-    ALPHABET[((31 - sum % 31) % 31) as usize] as char
-}
-
-/// An organization with a valid credit code.
-pub fn org(name: &str, seed: u32) -> pb::Organization {
-    pb::Organization { name: name.to_owned(), unified_social_credit_code: credit_code(seed), role: 0 }
-}
-
-/// A document reference with a well-formed hash.
-pub fn doc(title: &str, kind: pb::DocumentType, published: DateTime<Utc>) -> pb::DocumentRef {
-    let digest = gongkai_sha256_hex(title);
-    pb::DocumentRef {
-        title: title.to_owned(),
-        r#type: kind as i32,
-        url: format!("https://ggzy.harbin.gov.cn/docs/{}.pdf", &digest[..16]),
-        sha256: digest,
-        published_at: Some(ts(published)),
-    }
-}
-
-fn gongkai_sha256_hex(text: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(text.as_bytes()))
-}
-
-/// Any ingestion request, tagged with the RPC that takes it.
-#[derive(Debug, Clone)]
-#[allow(missing_docs)]
-pub enum Request {
-    RecordApproval(pb::RecordApprovalRequest),
-    DisclosePppDetails(pb::DisclosePppDetailsRequest),
-    SuspendProject(pb::SuspendProjectRequest),
-    ResumeProject(pb::ResumeProjectRequest),
-    CancelProject(pb::CancelProjectRequest),
-    AnnounceTender(pb::AnnounceTenderRequest),
-    AmendTender(pb::AmendTenderRequest),
-    SuspendTender(pb::SuspendTenderRequest),
-    ResumeTender(pb::ResumeTenderRequest),
-    CancelTender(pb::CancelTenderRequest),
-    RecordBidOpening(pb::RecordBidOpeningRequest),
-    RecordPrequalification(pb::RecordPrequalificationRequest),
-    RecordEvaluation(pb::RecordEvaluationRequest),
-    PublicizeCandidates(pb::PublicizeCandidatesRequest),
-    RecordObjection(pb::RecordObjectionRequest),
-    RecordComplaint(pb::RecordComplaintRequest),
-    RecordComplaintDecision(pb::RecordComplaintDecisionRequest),
-    AnnounceAward(pb::AnnounceAwardRequest),
-    IssueAwardNotice(pb::IssueAwardNoticeRequest),
-    CancelAward(pb::CancelAwardRequest),
-    RecordFailedTender(pb::RecordFailedTenderRequest),
-    SignContract(pb::SignContractRequest),
-    VaryContract(pb::VaryContractRequest),
-    RecordMilestone(pb::RecordMilestoneRequest),
-    RecordPayment(pb::RecordPaymentRequest),
-    RecordPerformanceIssue(pb::RecordPerformanceIssueRequest),
-    AcceptCompletion(pb::AcceptCompletionRequest),
-    SettleFinalAccounts(pb::SettleFinalAccountsRequest),
-    /// `CorrectDisclosure` on the service of `domain`.
-    CorrectDisclosure(pb::Domain, pb::CorrectDisclosureRequest),
-}
-
-/// Clients of the five ingestion services over one channel, sending a bearer token.
-#[derive(Debug, Clone)]
-pub struct Clients {
-    channel: Channel,
-    token: String,
-}
-
-impl Clients {
-    /// Clients over `channel` that authenticate with `token`.
-    pub fn new(channel: Channel, token: &str) -> Self {
-        Self { channel, token: token.to_owned() }
-    }
-
-    /// The same clients with another token.
-    pub fn with_token(&self, token: &str) -> Self {
-        Self::new(self.channel.clone(), token)
-    }
-
-    fn request<T>(&self, message: T) -> GrpcRequest<T> {
-        let mut request = GrpcRequest::new(message);
-        if !self.token.is_empty() {
-            let value = format!("Bearer {}", self.token).parse().expect("token is ASCII");
-            request.metadata_mut().insert("authorization", value);
-        }
-        request
-    }
-
-    /// Sends `request` to its RPC.
-    pub async fn send(&self, request: Request) -> Result<pb::Receipt, Status> {
-        let channel = self.channel.clone();
-        macro_rules! call {
-            ($client:ident, $method:ident, $message:expr) => {
-                $client::new(channel).$method(self.request($message)).await.map(tonic::Response::into_inner)
-            };
-        }
-        match request {
-            Request::RecordApproval(m) => call!(ProjectServiceClient, record_approval, m),
-            Request::DisclosePppDetails(m) => call!(ProjectServiceClient, disclose_ppp_details, m),
-            Request::SuspendProject(m) => call!(ProjectServiceClient, suspend_project, m),
-            Request::ResumeProject(m) => call!(ProjectServiceClient, resume_project, m),
-            Request::CancelProject(m) => call!(ProjectServiceClient, cancel_project, m),
-            Request::AnnounceTender(m) => call!(TenderServiceClient, announce_tender, m),
-            Request::AmendTender(m) => call!(TenderServiceClient, amend_tender, m),
-            Request::SuspendTender(m) => call!(TenderServiceClient, suspend_tender, m),
-            Request::ResumeTender(m) => call!(TenderServiceClient, resume_tender, m),
-            Request::CancelTender(m) => call!(TenderServiceClient, cancel_tender, m),
-            Request::RecordBidOpening(m) => call!(TenderServiceClient, record_bid_opening, m),
-            Request::RecordPrequalification(m) => call!(QualificationReviewServiceClient, record_prequalification, m),
-            Request::RecordEvaluation(m) => call!(QualificationReviewServiceClient, record_evaluation, m),
-            Request::PublicizeCandidates(m) => call!(QualificationReviewServiceClient, publicize_candidates, m),
-            Request::RecordObjection(m) => call!(QualificationReviewServiceClient, record_objection, m),
-            Request::RecordComplaint(m) => call!(QualificationReviewServiceClient, record_complaint, m),
-            Request::RecordComplaintDecision(m) => {
-                call!(QualificationReviewServiceClient, record_complaint_decision, m)
-            }
-            Request::AnnounceAward(m) => call!(AwardServiceClient, announce_award, m),
-            Request::IssueAwardNotice(m) => call!(AwardServiceClient, issue_award_notice, m),
-            Request::CancelAward(m) => call!(AwardServiceClient, cancel_award, m),
-            Request::RecordFailedTender(m) => call!(AwardServiceClient, record_failed_tender, m),
-            Request::SignContract(m) => call!(ContractServiceClient, sign_contract, m),
-            Request::VaryContract(m) => call!(ContractServiceClient, vary_contract, m),
-            Request::RecordMilestone(m) => call!(ContractServiceClient, record_milestone, m),
-            Request::RecordPayment(m) => call!(ContractServiceClient, record_payment, m),
-            Request::RecordPerformanceIssue(m) => call!(ContractServiceClient, record_performance_issue, m),
-            Request::AcceptCompletion(m) => call!(ContractServiceClient, accept_completion, m),
-            Request::SettleFinalAccounts(m) => call!(ContractServiceClient, settle_final_accounts, m),
-            Request::CorrectDisclosure(domain, m) => match domain {
-                pb::Domain::Projects => call!(ProjectServiceClient, correct_disclosure, m),
-                pb::Domain::Tenders => call!(TenderServiceClient, correct_disclosure, m),
-                pb::Domain::Review => call!(QualificationReviewServiceClient, correct_disclosure, m),
-                pb::Domain::Awards => call!(AwardServiceClient, correct_disclosure, m),
-                pb::Domain::Contracts | pb::Domain::Unspecified => {
-                    call!(ContractServiceClient, correct_disclosure, m)
-                }
-            },
-        }
-    }
-}
+use crate::{Request, date, doc, org, ts};
 
 /// The lawful PPP lifecycle of one project, in submission order.
 #[derive(Debug, Clone)]
@@ -572,15 +396,6 @@ pub fn ppp_lifecycle(project_code: &str, request_prefix: &str) -> PppLifecycle {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn credit_codes_carry_their_check_digit() {
-        // A registered code checks out with the same formula.
-        assert_eq!(credit_code_check("91350100M000100Y4"), '3');
-        let code = credit_code(7);
-        assert_eq!(code.len(), 18);
-        assert_ne!(credit_code(7), credit_code(8));
-    }
 
     #[test]
     fn the_lifecycle_covers_every_stage() {

@@ -1,0 +1,131 @@
+//! A fresh, migrated store per test on either backend, and
+//! [`on_both_stores!`](crate::on_both_stores) to run one test body on both.
+//!
+//! Every store is a database no other test uses: a new PostgreSQL database
+//! on the test server, or a new SQLite file in a temporary directory that
+//! lives as long as the [`FreshStore`].
+
+use std::path::Path;
+
+use gongkai_store::{PoolOptions, Store};
+
+use crate::{fresh_postgres_database, fresh_sqlite_url};
+
+/// The store backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file.
+    Sqlite,
+    /// A database on the test PostgreSQL.
+    Postgres,
+}
+
+impl Backend {
+    /// The URL of a new, empty database: a SQLite file inside `dir`, or a
+    /// new database on the test PostgreSQL.
+    ///
+    /// # Panics
+    /// When PostgreSQL cannot be reached: the test must fail, not skip.
+    pub async fn fresh_url(self, dir: &Path) -> String {
+        match self {
+            Backend::Sqlite => fresh_sqlite_url(dir),
+            Backend::Postgres => fresh_postgres_database().await,
+        }
+    }
+}
+
+/// A migrated store on a new database, with the temporary directory that
+/// holds its SQLite file (none on PostgreSQL): keep it as long as the store.
+#[derive(Debug)]
+pub struct FreshStore {
+    /// The store.
+    pub store: Store,
+    /// The directory of the SQLite file; dropping it deletes the database.
+    pub dir: Option<tempfile::TempDir>,
+}
+
+/// A migrated store on a new database of `backend`, with default pool options.
+///
+/// # Panics
+/// When the database cannot be created, opened or migrated.
+pub async fn fresh(backend: Backend) -> FreshStore {
+    fresh_with(backend, &PoolOptions::default()).await
+}
+
+/// A migrated store on a new database of `backend`, with `options`.
+///
+/// # Panics
+/// When the database cannot be created, opened or migrated.
+pub async fn fresh_with(backend: Backend, options: &PoolOptions) -> FreshStore {
+    let (url, dir) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            (fresh_sqlite_url(dir.path()), Some(dir))
+        }
+        Backend::Postgres => (fresh_postgres_database().await, None),
+    };
+    let store = Store::connect(&url, options)
+        .await
+        .unwrap_or_else(|error| panic!("could not open the {backend:?} test store: {error}"));
+    store.migrate().await.unwrap_or_else(|error| panic!("could not migrate the {backend:?} test store: {error}"));
+    FreshStore { store, dir }
+}
+
+/// A migrated store on a new PostgreSQL database.
+pub async fn postgres() -> FreshStore {
+    fresh(Backend::Postgres).await
+}
+
+/// A migrated store in a new SQLite file.
+pub async fn sqlite() -> FreshStore {
+    fresh(Backend::Sqlite).await
+}
+
+/// Instantiates each generic test body once per store backend, as
+/// `sqlite::<name>` and `postgres::<name>`.
+///
+/// - `on_both_stores!(a, b)`: each body is `async fn a(backend: Backend)`
+///   and starts what it needs on that backend.
+/// - `on_both_stores!(store: a, b)`: each body is `async fn a(store: &Store)`
+///   and gets a [`fresh`] store, closed when the body returns.
+///
+/// Either form takes the test attribute first, for another runtime:
+/// `on_both_stores!(store: #[tokio::test(flavor = "multi_thread")] a, b)`;
+/// the default is `#[tokio::test]`.
+#[macro_export]
+macro_rules! on_both_stores {
+    (store: #[$test:meta] $($name:ident),+ $(,)?) => {
+        $crate::on_both_stores!(@modules #[$test] store $($name),+);
+    };
+    (store: $($name:ident),+ $(,)?) => {
+        $crate::on_both_stores!(store: #[tokio::test] $($name),+);
+    };
+    (#[$test:meta] $($name:ident),+ $(,)?) => {
+        $crate::on_both_stores!(@modules #[$test] backend $($name),+);
+    };
+    ($($name:ident),+ $(,)?) => {
+        $crate::on_both_stores!(#[tokio::test] $($name),+);
+    };
+    (@modules #[$test:meta] $takes:ident $($name:ident),+) => {
+        mod sqlite {
+            $($crate::on_both_stores!(@test #[$test] $takes Sqlite $name);)+
+        }
+        mod postgres {
+            $($crate::on_both_stores!(@test #[$test] $takes Postgres $name);)+
+        }
+    };
+    (@test #[$test:meta] backend $backend:ident $name:ident) => {
+        #[$test]
+        async fn $name() {
+            super::$name($crate::store::Backend::$backend).await
+        }
+    };
+    (@test #[$test:meta] store $backend:ident $name:ident) => {
+        #[$test]
+        async fn $name() {
+            let fresh = $crate::store::fresh($crate::store::Backend::$backend).await;
+            super::$name(&fresh.store).await;
+            fresh.store.close().await;
+        }
+    };
+}
