@@ -22,20 +22,27 @@
 //!   gets UNAVAILABLE, as for any call.
 //! * When the call is dropped before its response and the ticket is
 //!   unmarked, the row (outcome CANCELLED) is written by a task of its own.
+//!
+//! `ListAuditRecords`, the auditors' read of that log, is here too.
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use gongkai_grpc::auth::Authenticator;
+use gongkai_domain::clock::timestamp;
+use gongkai_grpc::auth::{Authenticator, Principal, Role};
+use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::supervision_service_server::SupervisionServiceServer;
-use gongkai_store::{AuditRow, Store};
+use gongkai_store::{AuditQuery, AuditRow, Store};
 use tonic::Code;
 use tonic::body::Body;
 use tonic::codegen::http;
 use tonic::service::interceptor::InterceptedService;
 
-use crate::{Clock, Supervision, SupervisionError, code_name, role_name, trace_id_of};
+use crate::{
+    Clock, Outcome, Supervision, SupervisionError, binding, code_name, decode_time_token, encode_token, non_empty,
+    page_size, role_name, trace_id_of, window,
+};
 
 /// The arguments of a call refused before it was decoded.
 const UNDECODED_ARGUMENTS: &str = r#"{"@undecoded":true}"#;
@@ -218,5 +225,58 @@ impl Drop for Pending {
                 tracing::error!(%error, method = %row.method, "A dropped supervisor call could not be audited.");
             }
         });
+    }
+}
+
+impl Supervision {
+    pub(crate) async fn audit_records(
+        &self,
+        principal: Arc<Principal>,
+        request: pb::ListAuditRecordsRequest,
+    ) -> Outcome<pb::ListAuditRecordsResponse> {
+        if principal.role != Role::Auditor {
+            return Err(SupervisionError::NotAnAuditor);
+        }
+        let mut violations = Vec::new();
+        let limit = page_size(request.page_size, &mut violations);
+        let period = window(request.period.as_ref(), "period", &mut violations);
+        let binding =
+            binding(&pb::ListAuditRecordsRequest { page_size: 0, page_token: String::new(), ..request.clone() });
+        let cursor = decode_time_token(&request.page_token, &binding).unwrap_or_else(|()| {
+            violations.push(("page_token".to_owned(), "not a token of this query".to_owned()));
+            None
+        });
+        if !violations.is_empty() {
+            return Err(SupervisionError::Invalid(violations));
+        }
+        let query = AuditQuery {
+            period,
+            principal: non_empty(&request.principal),
+            method: non_empty(&request.method),
+            project_code: non_empty(&request.project_code),
+        };
+        let rows = self.store.list_audit(&query, cursor, limit + 1).await?;
+        let more = rows.len() > limit as usize;
+        let rows = &rows[..rows.len().min(limit as usize)];
+        let next_page_token = match (more, rows.last()) {
+            (true, Some(last)) => encode_token(&binding, last.called_at.timestamp_micros(), &last.audit_id),
+            _ => String::new(),
+        };
+        let records: Vec<pb::AuditRecord> = rows
+            .iter()
+            .map(|row| pb::AuditRecord {
+                audit_id: row.audit_id.clone(),
+                principal: row.principal.clone(),
+                principal_name: row.principal.clone(),
+                called_at: Some(timestamp(row.called_at)),
+                method: row.method.clone(),
+                arguments_json: row.arguments_json.clone(),
+                status_code: row.status_code.clone(),
+                result_count: u64::try_from(row.result_count).unwrap_or(0),
+                trace_id: row.trace_id.clone(),
+            })
+            .collect();
+        let count = records.len() as u64;
+        Ok((pb::ListAuditRecordsResponse { records, next_page_token }, count))
     }
 }

@@ -21,44 +21,40 @@
 //! * **Timeliness** deadlines (recorded_at − occurred_at) per fact type are
 //!   the domain's ([`gongkai_domain::disclosure`]), and so is the hash chain
 //!   `VerifyProject` checks ([`gongkai_domain::hash::verify_chain`]).
+//! * **Layout.** This file holds [`Supervision`], the trait impl that audits
+//!   each call and hands it to its handler, and the helpers handlers share
+//!   (scope, paging, tokens); the handlers live by concern in `search`,
+//!   `project`, `flags`, `watch` and `audit`.
 
 mod audit;
 mod error;
+mod flags;
+mod project;
+mod search;
+mod watch;
 
 use std::sync::{Arc, LazyLock};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use gongkai_domain::clock::timestamp;
-use gongkai_domain::disclosure::{DEFAULT_DEADLINE_SECONDS, deadline_of_type, deadlines};
-use gongkai_domain::hash::verify_chain;
-use gongkai_domain::vocabulary::{stage_label, type_label};
 use gongkai_grpc::auth::{Authenticator, Principal, Role};
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::supervision_service_server::SupervisionService;
-use gongkai_store::{
-    AmountColumn, AuditQuery, AuditRow, FeedCursor, FlagHit, FlagQuery, ProjectCursor, ProjectQuery, Store, View,
-    Window,
-};
+use gongkai_store::{AuditRow, Store, Window};
 use prost::Message;
 use sha2::{Digest, Sha256};
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status};
 
 pub use audit::AuditedSupervision;
 pub use error::SupervisionError;
+pub use search::SEARCH_TEXT_MAX;
 
 pub use gongkai_domain::clock::Clock;
 
-/// Longest text a search filter may hold (`owner`, `winner`, `text`,
-/// `flag_rule`, `source`): the longest name a fact may carry.
-pub const SEARCH_TEXT_MAX: usize = 256;
+use watch::EventStream;
 
 const SERVICE: &str = "/gongkai.v1.SupervisionService/";
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 500;
-/// How often an idle WatchEvents stream looks for new events.
-const WATCH_POLL: Duration = Duration::from_millis(50);
 
 static DESCRIPTORS: LazyLock<Option<prost_reflect::DescriptorPool>> =
     LazyLock::new(|| prost_reflect::DescriptorPool::decode(gongkai_proto::FILE_DESCRIPTOR_SET).ok());
@@ -171,423 +167,6 @@ impl Supervision {
             return Err(SupervisionError::RegionNotAllowed { region });
         }
         Ok(())
-    }
-
-    async fn search(
-        &self,
-        principal: Arc<Principal>,
-        request: pb::SearchProjectsRequest,
-    ) -> Outcome<pb::SearchProjectsResponse> {
-        require_supervisor(&principal)?;
-        let mut violations = Vec::new();
-        let region_prefixes = scope(&principal, &request.region_prefix, "region_prefix")?;
-        let limit = page_size(request.page_size, &mut violations);
-        let stages = request
-            .stages
-            .iter()
-            .filter_map(|stage| match pb::Stage::try_from(*stage) {
-                Ok(pb::Stage::Unspecified) => None,
-                Ok(stage) => Some(stage_label(stage).to_owned()),
-                Err(_) => {
-                    violations.push(("stages".to_owned(), format!("unknown stage {stage}")));
-                    None
-                }
-            })
-            .collect();
-        let project_type = match pb::ProjectType::try_from(request.project_type) {
-            Ok(pb::ProjectType::Unspecified) => None,
-            Ok(project_type) => Some(type_label(project_type).to_owned()),
-            Err(_) => {
-                violations.push(("project_type".to_owned(), "unknown project type".to_owned()));
-                None
-            }
-        };
-        let amount_column = match pb::AmountBasis::try_from(request.amount_basis) {
-            Ok(pb::AmountBasis::Unspecified) => AmountColumn::Investment,
-            Ok(pb::AmountBasis::ContractPrice) => AmountColumn::ContractPrice,
-            Ok(pb::AmountBasis::FinalCost) => AmountColumn::FinalCost,
-            Err(_) => {
-                violations.push(("amount_basis".to_owned(), "unknown amount basis".to_owned()));
-                AmountColumn::Investment
-            }
-        };
-        if let (Some(min), Some(max)) = (request.min_amount_fen, request.max_amount_fen)
-            && min > max
-        {
-            violations.push(("max_amount_fen".to_owned(), "below min_amount_fen".to_owned()));
-        }
-        let active = window(request.active_period.as_ref(), "active_period", &mut violations);
-        let flag_period = window(request.flag_period.as_ref(), "flag_period", &mut violations);
-        // A pattern longer than any name or text it could match would only
-        // make the database work (SQLite refuses very long LIKE patterns).
-        for (field, value) in [
-            ("owner", &request.owner),
-            ("winner", &request.winner),
-            ("text", &request.text),
-            ("flag_rule", &request.flag_rule),
-            ("source", &request.source),
-        ] {
-            if value.chars().count() > SEARCH_TEXT_MAX {
-                violations.push((field.to_owned(), format!("at most {SEARCH_TEXT_MAX} characters")));
-            }
-        }
-        let query = ProjectQuery {
-            region_prefixes,
-            stages,
-            project_type,
-            owner: non_empty(&request.owner),
-            winner: non_empty(&request.winner),
-            amount_column,
-            min_amount_fen: request.min_amount_fen,
-            max_amount_fen: request.max_amount_fen,
-            active,
-            has_flag: request.has_flag,
-            flag_rule: non_empty(&request.flag_rule),
-            flag_period,
-            now: (self.clock)(),
-            text: non_empty(&request.text),
-            source: non_empty(&request.source),
-        };
-        let binding =
-            binding(&pb::SearchProjectsRequest { page_size: 0, page_token: String::new(), ..request.clone() });
-        let cursor = match decode_token(&request.page_token, &binding) {
-            Ok(cursor) => cursor.map(|(first_position, project_code)| ProjectCursor { first_position, project_code }),
-            Err(()) => {
-                violations.push(("page_token".to_owned(), "not a token of this query".to_owned()));
-                None
-            }
-        };
-        if !violations.is_empty() {
-            return Err(SupervisionError::Invalid(violations));
-        }
-        let hits = self.store.search_projects(&query, cursor.as_ref(), limit + 1).await?;
-        let more = hits.len() > limit as usize;
-        let hits = &hits[..hits.len().min(limit as usize)];
-        let next_page_token = match (more, hits.last()) {
-            (true, Some(last)) => encode_token(&binding, last.first_position, &last.project_code),
-            _ => String::new(),
-        };
-        let projects =
-            hits.iter().map(|hit| decode::<pb::ProjectSummary>(&hit.summary)).collect::<Result<Vec<_>, _>>()?;
-        let count = projects.len() as u64;
-        Ok((pb::SearchProjectsResponse { projects, next_page_token }, count))
-    }
-
-    async fn project_flags(
-        &self,
-        principal: &Principal,
-        project_code: &str,
-    ) -> Result<Vec<pb::FlagRecord>, SupervisionError> {
-        let query = FlagQuery {
-            region_prefixes: principal.regions.clone(),
-            project_code: Some(project_code.to_owned()),
-            now: (self.clock)(),
-            ..FlagQuery::default()
-        };
-        let hits = self.store.list_flags(&query, None, 10_000).await?;
-        hits.iter().map(flag_record).collect()
-    }
-
-    async fn get_project_inner(
-        &self,
-        principal: Arc<Principal>,
-        request: pb::GetProjectRequest,
-    ) -> Outcome<pb::GetProjectResponse> {
-        require_supervisor(&principal)?;
-        let code = request.project_code.as_str();
-        self.authorize_project(&principal, code).await?;
-        let parked = self.store.parked_project(code).await?.map(|parked| pb::ParkedProjection {
-            event_id: parked.event_id,
-            project_seq: parked.project_seq,
-            reason: parked.reason,
-            parked_at: Some(timestamp(parked.parked_at)),
-        });
-        let summary = match self.store.project_summary(View::Full, code).await? {
-            Some(summary) => Some(decode(&summary)?),
-            // Parked before its first rendering: the parking is the answer.
-            None if parked.is_some() => None,
-            None => return Err(SupervisionError::NotFound(code.to_owned())),
-        };
-        let timeline = self.store.timeline(View::Full, code).await?;
-        let timeline =
-            timeline.iter().map(|bytes| decode::<pb::TimelineEntry>(bytes)).collect::<Result<Vec<_>, _>>()?;
-        let flags = self.project_flags(&principal, code).await?;
-        let events = if request.include_events { self.store.load_stream(code).await? } else { Vec::new() };
-        let count = timeline.len() as u64;
-        Ok((pb::GetProjectResponse { summary, timeline, flags, events, parked }, count))
-    }
-
-    async fn public_view(
-        &self,
-        principal: Arc<Principal>,
-        request: pb::GetPublicViewRequest,
-    ) -> Outcome<pb::GetPublicViewResponse> {
-        require_supervisor(&principal)?;
-        let code = request.project_code.as_str();
-        self.authorize_project(&principal, code).await?;
-        let summary = self
-            .store
-            .project_summary(View::Public, code)
-            .await?
-            .ok_or_else(|| SupervisionError::NotFound(code.to_owned()))?;
-        let timeline = self.store.timeline(View::Public, code).await?;
-        let timeline =
-            timeline.iter().map(|bytes| decode::<pb::TimelineEntry>(bytes)).collect::<Result<Vec<_>, _>>()?;
-        let as_of_position = self.store.projected_position(code).await?;
-        let count = timeline.len() as u64;
-        Ok((pb::GetPublicViewResponse { summary: Some(decode(&summary)?), timeline, as_of_position }, count))
-    }
-
-    async fn flags(&self, principal: Arc<Principal>, request: pb::ListFlagsRequest) -> Outcome<pb::ListFlagsResponse> {
-        require_supervisor(&principal)?;
-        let mut violations = Vec::new();
-        let region_prefixes = scope(&principal, &request.region_prefix, "region_prefix")?;
-        let limit = page_size(request.page_size, &mut violations);
-        let period = window(request.period.as_ref(), "period", &mut violations);
-        let binding = binding(&pb::ListFlagsRequest { page_size: 0, page_token: String::new(), ..request.clone() });
-        let cursor = decode_time_token(&request.page_token, &binding).unwrap_or_else(|()| {
-            violations.push(("page_token".to_owned(), "not a token of this query".to_owned()));
-            None
-        });
-        if !violations.is_empty() {
-            return Err(SupervisionError::Invalid(violations));
-        }
-        let query = FlagQuery {
-            region_prefixes,
-            rule: non_empty(&request.rule),
-            source: non_empty(&request.source),
-            period,
-            project_code: non_empty(&request.project_code),
-            now: (self.clock)(),
-        };
-        let hits = self.store.list_flags(&query, cursor, limit + 1).await?;
-        let more = hits.len() > limit as usize;
-        let hits = &hits[..hits.len().min(limit as usize)];
-        let next_page_token = match (more, hits.last()) {
-            (true, Some(last)) => encode_token(&binding, last.raised_at.timestamp_micros(), &last.key),
-            _ => String::new(),
-        };
-        let flags = hits.iter().map(flag_record).collect::<Result<Vec<_>, _>>()?;
-        let count = flags.len() as u64;
-        Ok((pb::ListFlagsResponse { flags, next_page_token }, count))
-    }
-
-    async fn timeliness(
-        &self,
-        principal: Arc<Principal>,
-        request: pb::GetTimelinessRequest,
-    ) -> Outcome<pb::GetTimelinessResponse> {
-        require_supervisor(&principal)?;
-        let mut violations = Vec::new();
-        let region_prefixes = scope(&principal, &request.region_prefix, "region_prefix")?;
-        let period = window(request.period.as_ref(), "period", &mut violations);
-        if period.start.is_none() || period.end.is_none() {
-            violations.push(("period".to_owned(), "both ends are required".to_owned()));
-        }
-        if !violations.is_empty() {
-            return Err(SupervisionError::Invalid(violations));
-        }
-        let source = non_empty(&request.source);
-        let timings = self.store.disclosure_timings(&region_prefixes, period, source.as_deref()).await?;
-        let missing_query =
-            FlagQuery { region_prefixes, source: source.clone(), period, now: (self.clock)(), ..FlagQuery::default() };
-        let missing: Vec<FlagHit> = self
-            .store
-            .list_flags(&missing_query, None, 100_000)
-            .await?
-            .into_iter()
-            .filter(|hit| hit.event_id.is_empty())
-            .collect();
-        let mut centers: std::collections::BTreeMap<String, Vec<(String, i64)>> = std::collections::BTreeMap::new();
-        for timing in &timings {
-            let delay = (timing.recorded_at - timing.occurred_at).num_seconds();
-            centers.entry(timing.source.clone()).or_default().push((timing.event_type.clone(), delay));
-        }
-        for hit in &missing {
-            centers.entry(hit.source.clone()).or_default();
-        }
-        let mut trading_centers: Vec<pb::TradingCenterTimeliness> = centers
-            .into_iter()
-            .map(|(source, mut delays)| {
-                let on_time = delays.iter().filter(|(kind, delay)| *delay <= deadline_of_type(kind)).count() as u64;
-                let mut by_type: std::collections::BTreeMap<String, (u64, u64)> = std::collections::BTreeMap::new();
-                for (kind, delay) in &delays {
-                    let entry = by_type.entry(kind.clone()).or_default();
-                    entry.0 += 1;
-                    entry.1 += u64::from(*delay <= deadline_of_type(kind));
-                }
-                delays.sort_by_key(|(_, delay)| *delay);
-                let median = delays.get(delays.len() / 2).map_or(0, |(_, delay)| *delay);
-                let max = delays.last().map_or(0, |(_, delay)| *delay);
-                let missing = missing.iter().filter(|hit| hit.source == source).count() as u64;
-                pb::TradingCenterTimeliness {
-                    disclosures: delays.len() as u64,
-                    on_time,
-                    on_time_share_bp: share_bp(on_time, delays.len() as u64),
-                    median_delay_seconds: median,
-                    max_delay_seconds: max,
-                    missing,
-                    by_type: by_type
-                        .into_iter()
-                        .map(|(kind, (disclosures, on_time))| pb::TypeTimeliness {
-                            r#type: kind,
-                            disclosures,
-                            on_time,
-                            on_time_share_bp: share_bp(on_time, disclosures),
-                        })
-                        .collect(),
-                    source,
-                }
-            })
-            .collect();
-        trading_centers
-            .sort_by(|a, b| a.on_time_share_bp.cmp(&b.on_time_share_bp).then_with(|| a.source.cmp(&b.source)));
-        let mut deadlines: Vec<pb::DisclosureDeadline> = deadlines()
-            .iter()
-            .map(|(kind, seconds)| pb::DisclosureDeadline { r#type: kind.clone(), seconds: *seconds })
-            .collect();
-        deadlines.push(pb::DisclosureDeadline { r#type: "*".to_owned(), seconds: DEFAULT_DEADLINE_SECONDS });
-        let count = trading_centers.len() as u64;
-        Ok((pb::GetTimelinessResponse { trading_centers, deadlines }, count))
-    }
-
-    async fn verify(
-        &self,
-        principal: Arc<Principal>,
-        request: pb::VerifyProjectRequest,
-    ) -> Outcome<pb::VerifyProjectResponse> {
-        require_supervisor(&principal)?;
-        let code = request.project_code.as_str();
-        self.authorize_project(&principal, code).await?;
-        let events = self.store.load_stream(code).await?;
-        let Some(head) = events.last() else {
-            return Err(SupervisionError::NotFound(code.to_owned()));
-        };
-        let broken = verify_chain(&events);
-        let events_checked = broken.as_ref().map_or(events.len() as u64, |link| link.project_seq);
-        Ok((
-            pb::VerifyProjectResponse {
-                ok: broken.is_none(),
-                events_checked,
-                chain_head_hash: head.hash.clone(),
-                head_seq: head.project_seq,
-                first_broken_link: broken,
-                verified_at: Some(timestamp((self.clock)())),
-            },
-            events_checked,
-        ))
-    }
-
-    async fn audit_records(
-        &self,
-        principal: Arc<Principal>,
-        request: pb::ListAuditRecordsRequest,
-    ) -> Outcome<pb::ListAuditRecordsResponse> {
-        if principal.role != Role::Auditor {
-            return Err(SupervisionError::NotAnAuditor);
-        }
-        let mut violations = Vec::new();
-        let limit = page_size(request.page_size, &mut violations);
-        let period = window(request.period.as_ref(), "period", &mut violations);
-        let binding =
-            binding(&pb::ListAuditRecordsRequest { page_size: 0, page_token: String::new(), ..request.clone() });
-        let cursor = decode_time_token(&request.page_token, &binding).unwrap_or_else(|()| {
-            violations.push(("page_token".to_owned(), "not a token of this query".to_owned()));
-            None
-        });
-        if !violations.is_empty() {
-            return Err(SupervisionError::Invalid(violations));
-        }
-        let query = AuditQuery {
-            period,
-            principal: non_empty(&request.principal),
-            method: non_empty(&request.method),
-            project_code: non_empty(&request.project_code),
-        };
-        let rows = self.store.list_audit(&query, cursor, limit + 1).await?;
-        let more = rows.len() > limit as usize;
-        let rows = &rows[..rows.len().min(limit as usize)];
-        let next_page_token = match (more, rows.last()) {
-            (true, Some(last)) => encode_token(&binding, last.called_at.timestamp_micros(), &last.audit_id),
-            _ => String::new(),
-        };
-        let records: Vec<pb::AuditRecord> = rows
-            .iter()
-            .map(|row| pb::AuditRecord {
-                audit_id: row.audit_id.clone(),
-                principal: row.principal.clone(),
-                principal_name: row.principal.clone(),
-                called_at: Some(timestamp(row.called_at)),
-                method: row.method.clone(),
-                arguments_json: row.arguments_json.clone(),
-                status_code: row.status_code.clone(),
-                result_count: u64::try_from(row.result_count).unwrap_or(0),
-                trace_id: row.trace_id.clone(),
-            })
-            .collect();
-        let count = records.len() as u64;
-        Ok((pb::ListAuditRecordsResponse { records, next_page_token }, count))
-    }
-
-    async fn watch(&self, principal: Arc<Principal>, request: pb::WatchEventsRequest) -> Outcome<EventStream> {
-        require_supervisor(&principal)?;
-        let region_prefixes = scope(&principal, &request.region_prefix, "region_prefix")?;
-        for domain in &request.domains {
-            if pb::Domain::try_from(*domain).is_err() {
-                return Err(SupervisionError::invalid("domains", format!("unknown domain {domain}")));
-            }
-        }
-        if !request.project_code.is_empty() {
-            self.authorize_project(&principal, &request.project_code).await?;
-        }
-        let cursor = self
-            .store
-            .feed_cursor(request.after_position)
-            .await?
-            .ok_or_else(|| SupervisionError::invalid("after_position", "no event has this position"))?;
-        let (sender, receiver) = tokio::sync::mpsc::channel(64);
-        tokio::spawn(follow(self.store.clone(), cursor, request, region_prefixes, sender));
-        Ok((ReceiverStream::new(receiver), 0))
-    }
-}
-
-type EventStream = ReceiverStream<Result<pb::EventEnvelope, Status>>;
-
-/// Feeds `sender` with every event after `cursor` that matches `request`,
-/// until the receiver is dropped (the client went away).
-async fn follow(
-    store: Store,
-    mut cursor: FeedCursor,
-    request: pb::WatchEventsRequest,
-    regions: Vec<String>,
-    sender: tokio::sync::mpsc::Sender<Result<pb::EventEnvelope, Status>>,
-) {
-    loop {
-        let batch = match store.feed_after(cursor, 256).await {
-            Ok(batch) => batch,
-            Err(error) => {
-                tracing::warn!(%error, "WatchEvents could not read the event store.");
-                let _ = sender.send(Err(SupervisionError::Store(error).into())).await;
-                return;
-            }
-        };
-        let idle = batch.is_empty();
-        for (event, region, next) in batch {
-            cursor = next;
-            let wanted = regions.iter().any(|prefix| region.starts_with(prefix.as_str()))
-                && (request.domains.is_empty() || request.domains.contains(&event.domain))
-                && (request.project_code.is_empty() || request.project_code == event.subject)
-                && (request.types.is_empty() || request.types.contains(&event.r#type));
-            if wanted && sender.send(Ok(event)).await.is_err() {
-                return;
-            }
-        }
-        if idle {
-            tokio::select! {
-                () = sender.closed() => return,
-                () = tokio::time::sleep(WATCH_POLL) => {}
-            }
-        }
     }
 }
 
@@ -762,18 +341,6 @@ fn decode<M: Message + Default>(bytes: &[u8]) -> Result<M, SupervisionError> {
     M::decode(bytes).map_err(|error| SupervisionError::Store(gongkai_store::StoreError::Corrupt(error.to_string())))
 }
 
-fn flag_record(hit: &FlagHit) -> Result<pb::FlagRecord, SupervisionError> {
-    Ok(pb::FlagRecord {
-        project_code: hit.project_code.clone(),
-        project_name: hit.project_name.clone(),
-        region_code: hit.region_code.clone(),
-        source: hit.source.clone(),
-        raised_by_event_id: hit.event_id.clone(),
-        raised_at: Some(timestamp(hit.raised_at)),
-        flag: Some(decode(&hit.flag)?),
-    })
-}
-
 /// What a page token is bound to: a digest of the request without paging.
 fn binding<M: Message>(request: &M) -> String {
     hex::encode(&Sha256::digest(request.encode_to_vec())[..8])
@@ -805,10 +372,6 @@ fn decode_time_token(token: &str, binding: &str) -> Result<Option<(DateTime<Utc>
         None => Ok(None),
         Some((micros, key)) => Ok(Some((DateTime::from_timestamp_micros(micros).ok_or(())?, key))),
     }
-}
-
-fn share_bp(part: u64, whole: u64) -> u32 {
-    (part * 10_000).checked_div(whole).map_or(10_000, |bp| bp as u32)
 }
 
 /// The trace id of a `traceparent` header value.
