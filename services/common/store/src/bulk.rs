@@ -15,7 +15,7 @@ use gongkai_proto::v1::{Domain, EventEnvelope};
 use prost::Message;
 
 use crate::events::timestamp;
-use crate::views::insert_rows;
+use crate::sql::insert_rows;
 use crate::{Store, StoreError};
 
 /// One event of a new stream for [`Store::append_streams`].
@@ -114,11 +114,11 @@ macro_rules! append_columns {
             }
         );
         let mut positions: Vec<i64> = Vec::with_capacity(columns.len());
-        for part in columns.chunks(crate::views::MAX_PARAMS / 13) {
+        for part in columns.chunks(crate::sql::MAX_PARAMS / 13) {
             let sql = format!(
                 "INSERT INTO events (event_id, project_code, project_seq, event_type, domain, source, request_id, \
                  request_digest, occurred_at, recorded_at, prev_hash, hash, envelope) VALUES {} RETURNING position",
-                crate::views::placeholders(&*$tx, part.len(), 13)
+                crate::sql::placeholders(&*$tx, part.len(), 13)
             );
             let mut query = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
             for $event in part {

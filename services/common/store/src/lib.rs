@@ -19,6 +19,8 @@ mod events;
 mod heads;
 mod outbox;
 mod public;
+mod rows;
+mod sql;
 mod supervision;
 mod views;
 
@@ -26,10 +28,9 @@ pub use bulk::StreamEvent;
 pub use events::{AppendOutcome, EventCounts, NewEvent, StoredEvent};
 pub use outbox::*;
 pub use public::*;
+pub use rows::{ProjectRow, ProjectViewRows, TimelineRow};
 pub use supervision::*;
-pub use views::{
-    ParkedProject, ProjectEvents, ProjectRow, ProjectViewRows, Projected, TimelineRow, Unrenderable, View,
-};
+pub use views::{ParkedProject, ProjectEvents, Projected, Unrenderable, View};
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../../migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../../migrations/sqlite");

@@ -38,7 +38,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, SqliteConnection};
 
-use crate::{Store, StoreError, TimelineRow};
+use crate::rows::TimelineRow;
+use crate::sql::{for_codes, insert_rows};
+use crate::{Store, StoreError};
 
 /// Filters of the public project list. Unset filters match everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -175,7 +177,7 @@ pub async fn record_public_changes<'c>(
     let mut connection = connection.into();
     macro_rules! record {
         ($tx:ident) => {{
-            let fed = crate::views::for_codes!(
+            let fed = for_codes!(
                 $tx,
                 "SELECT project_code, project_seq, entry FROM public_changes WHERE project_code IN ({}) \
                  ORDER BY transaction_id, id",
@@ -198,7 +200,7 @@ pub async fn record_public_changes<'c>(
                     changes.push((code, seq, change, row));
                 }
             }
-            crate::views::insert_rows!(
+            insert_rows!(
                 $tx,
                 "INSERT INTO public_changes (project_code, project_seq, event_id, change, fact_type, recorded_at, entry)",
                 "",

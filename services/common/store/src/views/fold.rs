@@ -1,4 +1,5 @@
-//! The read model: the projector's copy of the log and the views it renders.
+//! The fold: events from the log into the read model, one project at a time
+//! or many per transaction.
 //!
 //! [`Store::project_event`] takes one event as it arrives from the log, in any
 //! order and any number of times, and keeps each project's views equal to the
@@ -31,63 +32,14 @@
 //! way, and a rebuild a chunk of the log at a time, with each project
 //! rendered ahead of the transaction when the chunk holds its whole history.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use gongkai_proto::v1::EventEnvelope;
 use prost::Message;
 
+use super::View;
 use crate::events::decode_envelope;
-use crate::{Store, StoreError};
-
-/// One timeline entry as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TimelineRow {
-    /// Position in the project's stream.
-    pub project_seq: u64,
-    /// The event's id.
-    pub event_id: String,
-    /// The fact's message name, e.g. `TenderAnnounced`.
-    pub fact_type: String,
-    /// Business time.
-    pub occurred_at: DateTime<Utc>,
-    /// Bus time.
-    pub recorded_at: DateTime<Utc>,
-    /// The encoded `gongkai.v1.TimelineEntry`.
-    pub entry: Vec<u8>,
-}
-
-/// One project summary as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProjectRow {
-    /// Project name.
-    pub name: String,
-    /// 6-digit region code.
-    pub region_code: String,
-    /// `construction` or `ppp`.
-    pub project_type: String,
-    /// Lifecycle stage, lowercase.
-    pub stage: String,
-    /// The last project_seq folded in.
-    pub head_seq: u64,
-    /// Business time of the latest event.
-    pub last_event_at: DateTime<Utc>,
-    /// The encoded `gongkai.v1.ProjectSummary`.
-    pub summary: Vec<u8>,
-}
-
-/// Everything rendered for one project.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProjectViewRows {
-    /// The public timeline, disclosure policy applied.
-    pub public_timeline: Vec<TimelineRow>,
-    /// The full timeline, for supervisors.
-    pub full_timeline: Vec<TimelineRow>,
-    /// The public summary.
-    pub public_project: ProjectRow,
-    /// The full summary.
-    pub full_project: ProjectRow,
-    /// The supervision side: search index and open deadlines.
-    pub supervision: crate::SupervisionRows,
-}
+use crate::sql::{for_codes, in_transaction, insert_rows, to_i64};
+use crate::{ProjectRow, ProjectViewRows, Store, StoreError, TimelineRow};
 
 /// Why a project could not be rendered: the render function's refusal, or
 /// its panic caught by the caller. The project is parked (see
@@ -101,21 +53,6 @@ pub struct Unrenderable {
     pub project_seq: u64,
     /// What went wrong, for supervisors and operators.
     pub reason: String,
-}
-
-/// A project the projector could not render, as recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParkedProject {
-    /// The project.
-    pub project_code: String,
-    /// The event the failure is pinned on.
-    pub event_id: String,
-    /// That event's seq.
-    pub project_seq: u64,
-    /// What went wrong.
-    pub reason: String,
-    /// When it was first parked.
-    pub parked_at: DateTime<Utc>,
 }
 
 /// What [`Store::project_event`] did with an event.
@@ -139,145 +76,6 @@ pub enum Projected {
         /// The project's views stay at this seq.
         head: u64,
     },
-}
-
-/// Which side of the read model to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    /// What the public may see.
-    Public,
-    /// Everything, for supervisors.
-    Full,
-}
-
-impl View {
-    fn timeline_table(self) -> &'static str {
-        match self {
-            View::Public => "public_timeline",
-            View::Full => "full_timeline",
-        }
-    }
-
-    fn projects_table(self) -> &'static str {
-        match self {
-            View::Public => "public_projects",
-            View::Full => "full_projects",
-        }
-    }
-}
-
-/// Most bind parameters one statement carries: SQLite allows 32766,
-/// PostgreSQL 65535.
-pub(crate) const MAX_PARAMS: usize = 32_000;
-
-/// How a backend spells bind parameters in a long statement.
-pub(crate) trait Placeholders {
-    /// `$n` (PostgreSQL) rather than `?` (SQLite: sqlx looks every named
-    /// parameter up by name, which makes binding quadratic in their number).
-    const NUMBERED: bool;
-}
-
-impl Placeholders for sqlx::PgConnection {
-    const NUMBERED: bool = true;
-}
-
-impl Placeholders for sqlx::SqliteConnection {
-    const NUMBERED: bool = false;
-}
-
-/// `($1, $2, …), ($k, …), …` (or `(?, ?, …), …`): `rows` tuples of
-/// `columns` placeholders for the connection `_c`'s backend.
-pub(crate) fn placeholders<C: Placeholders + ?Sized>(_c: &C, rows: usize, columns: usize) -> String {
-    let mut sql = String::with_capacity(rows * columns * 8);
-    for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ", (" });
-        for column in 0..columns {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            if C::NUMBERED {
-                sql.push('$');
-                sql.push_str(&(row * columns + column + 1).to_string());
-            } else {
-                sql.push('?');
-            }
-        }
-        sql.push(')');
-    }
-    sql
-}
-
-/// Runs `$head VALUES (…), (…) $tail` over the slice `$rows` inside `$tx`,
-/// as many rows per statement as the bind limit allows; `$bind` binds one
-/// row's `$columns` values to `$query`. Multi-row statements instead of one
-/// round trip per row are what makes a rebuild fast.
-macro_rules! insert_rows {
-    ($tx:ident, $head:expr, $tail:expr, $columns:expr, $rows:expr, |$query:ident, $row:ident| $bind:expr) => {{
-        let columns: usize = $columns;
-        for part in $rows.chunks($crate::views::MAX_PARAMS / columns) {
-            let values = $crate::views::placeholders(&*$tx, part.len(), columns);
-            let sql = format!("{} VALUES {} {}", $head, values, $tail);
-            let mut $query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for $row in part {
-                $query = $bind;
-            }
-            $query.execute(&mut *$tx).await?;
-        }
-    }};
-}
-pub(crate) use insert_rows;
-
-/// Runs `$sql` (a format string whose `{}` becomes `$1, $2, …`) once per
-/// slice of the project codes `$codes` that fits the bind limit, collecting
-/// the rows as `$row` (`fetch_all`) or only executing (`execute`).
-macro_rules! for_codes {
-    ($tx:ident, $sql:expr, $codes:expr, fetch_all as $row:ty) => {{
-        let mut all: Vec<$row> = Vec::new();
-        for part in $codes.chunks($crate::views::MAX_PARAMS) {
-            let list = $crate::views::placeholders(&*$tx, 1, part.len());
-            let list = &list[1..list.len() - 1];
-            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(format!($sql, list)));
-            for code in part {
-                query = query.bind(code);
-            }
-            all.extend(query.fetch_all(&mut *$tx).await?);
-        }
-        all
-    }};
-    ($tx:ident, $sql:expr, $codes:expr, execute) => {{
-        for part in $codes.chunks($crate::views::MAX_PARAMS) {
-            let list = $crate::views::placeholders(&*$tx, 1, part.len());
-            let list = &list[1..list.len() - 1];
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(format!($sql, list)));
-            for code in part {
-                query = query.bind(code);
-            }
-            query.execute(&mut *$tx).await?;
-        }
-    }};
-}
-pub(crate) use for_codes;
-
-/// Runs `$body` (which may use `?`) inside a write transaction on either
-/// backend, `$tx` being the transaction; the SQL in the body is shared (`$n`
-/// placeholders work on both). An early return rolls the transaction back.
-macro_rules! in_transaction {
-    ($store:expr, |$tx:ident| $body:block) => {
-        match $store {
-            Store::Postgres(pool) => {
-                let mut $tx = pool.begin().await?;
-                let result = $body;
-                $tx.commit().await?;
-                result
-            }
-            Store::Sqlite(pool) => {
-                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let result = $body;
-                $tx.commit().await?;
-                result
-            }
-        }
-    };
 }
 
 /// Replaces the rows of the projects in `$rendered` (`(code, &ProjectViewRows)`)
@@ -362,10 +160,6 @@ macro_rules! replace_view_rows {
                 .bind(&row.1.summary)
         );
     }};
-}
-
-fn to_i64(value: u64) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::InvalidEvent(format!("{value} does not fit the database")))
 }
 
 /// One project's events for [`Store::project_batch`].
@@ -627,176 +421,5 @@ impl Store {
             plans.iter().map(|plan| plan.outcome).collect::<Vec<_>>()
         });
         Ok(outcomes)
-    }
-
-    /// A project's timeline in `view`, as encoded `TimelineEntry` messages in
-    /// seq order.
-    pub async fn timeline(&self, view: View, project_code: &str) -> Result<Vec<Vec<u8>>, StoreError> {
-        let query = format!("SELECT entry FROM {} WHERE project_code = $1 ORDER BY project_seq", view.timeline_table());
-        let entries = match self {
-            Store::Postgres(pool) => {
-                sqlx::query_scalar(sqlx::AssertSqlSafe(query)).bind(project_code).fetch_all(pool).await?
-            }
-            Store::Sqlite(pool) => {
-                sqlx::query_scalar(sqlx::AssertSqlSafe(query)).bind(project_code).fetch_all(pool).await?
-            }
-        };
-        Ok(entries)
-    }
-
-    /// How many entries of each event `view` holds, over all projects.
-    pub async fn timeline_event_counts(&self, view: View) -> Result<Vec<(String, i64)>, StoreError> {
-        let query = format!("SELECT event_id, COUNT(*) FROM {} GROUP BY event_id", view.timeline_table());
-        let counts = match self {
-            Store::Postgres(pool) => sqlx::query_as(sqlx::AssertSqlSafe(query)).fetch_all(pool).await?,
-            Store::Sqlite(pool) => sqlx::query_as(sqlx::AssertSqlSafe(query)).fetch_all(pool).await?,
-        };
-        Ok(counts)
-    }
-
-    /// A project's summary in `view`, as an encoded `ProjectSummary`.
-    pub async fn project_summary(&self, view: View, project_code: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let query = format!("SELECT summary FROM {} WHERE project_code = $1", view.projects_table());
-        let summary = match self {
-            Store::Postgres(pool) => {
-                sqlx::query_scalar(sqlx::AssertSqlSafe(query)).bind(project_code).fetch_optional(pool).await?
-            }
-            Store::Sqlite(pool) => {
-                sqlx::query_scalar(sqlx::AssertSqlSafe(query)).bind(project_code).fetch_optional(pool).await?
-            }
-        };
-        Ok(summary)
-    }
-
-    /// Events of every project in store order after `position`, at most
-    /// `limit`: the embedded log. Gap-free on SQLite, where positions become
-    /// visible in order (writers are serialized).
-    pub async fn events_after(&self, position: u64, limit: u32) -> Result<Vec<EventEnvelope>, StoreError> {
-        let query = "SELECT position, envelope FROM events WHERE position > $1 ORDER BY position LIMIT $2";
-        let after = to_i64(position)?;
-        let rows: Vec<(i64, Vec<u8>)> = match self {
-            Store::Postgres(pool) => sqlx::query_as(query).bind(after).bind(i64::from(limit)).fetch_all(pool).await?,
-            Store::Sqlite(pool) => sqlx::query_as(query).bind(after).bind(i64::from(limit)).fetch_all(pool).await?,
-        };
-        rows.iter().map(|(position, bytes)| decode_envelope(*position, bytes)).collect()
-    }
-
-    /// Events at positions up to `end`, in `(project_code, project_seq)`
-    /// order, after the event `after` names (project code and seq) when
-    /// given, at most `limit`: a rebuild reads the log this way so that each
-    /// project's events arrive together and it is rendered once.
-    pub async fn events_by_project(
-        &self,
-        after: Option<(&str, u64)>,
-        end: u64,
-        limit: u32,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
-        let query = "SELECT position, envelope FROM events WHERE position <= $1 AND (project_code, project_seq) > ($2, $3) \
-                     ORDER BY project_code, project_seq LIMIT $4";
-        let (code, seq) = after.unwrap_or(("", 0));
-        let (end, seq, limit) = (to_i64(end)?, to_i64(seq)?, i64::from(limit));
-        let rows: Vec<(i64, Vec<u8>)> = match self {
-            Store::Postgres(pool) => {
-                sqlx::query_as(query).bind(end).bind(code).bind(seq).bind(limit).fetch_all(pool).await?
-            }
-            Store::Sqlite(pool) => {
-                sqlx::query_as(query).bind(end).bind(code).bind(seq).bind(limit).fetch_all(pool).await?
-            }
-        };
-        rows.iter().map(|(position, bytes)| decode_envelope(*position, bytes)).collect()
-    }
-
-    /// The highest store position the projector has folded into the views,
-    /// and the highest in the store: their difference is the projector's lag.
-    pub async fn projection_positions(&self) -> Result<(u64, u64), StoreError> {
-        let query = "SELECT (SELECT COALESCE(MAX(position), 0) FROM projector_heads), \
-                     (SELECT COALESCE(MAX(position), 0) FROM events)";
-        let (projected, stored): (i64, i64) = match self {
-            Store::Postgres(pool) => sqlx::query_as(query).fetch_one(pool).await?,
-            Store::Sqlite(pool) => sqlx::query_as(query).fetch_one(pool).await?,
-        };
-        Ok((projected.max(0) as u64, stored.max(0) as u64))
-    }
-
-    /// Every parked project (see the module docs), by project code.
-    pub async fn parked_projects(&self) -> Result<Vec<ParkedProject>, StoreError> {
-        self.parked_where("", None).await
-    }
-
-    /// One project's parking, if it is parked.
-    pub async fn parked_project(&self, project_code: &str) -> Result<Option<ParkedProject>, StoreError> {
-        Ok(self.parked_where(" WHERE project_code = $1", Some(project_code)).await?.pop())
-    }
-
-    async fn parked_where(&self, clause: &str, code: Option<&str>) -> Result<Vec<ParkedProject>, StoreError> {
-        type Row = (String, String, i64, String, DateTime<Utc>);
-        let query = format!(
-            "SELECT project_code, event_id, project_seq, reason, parked_at FROM projector_parked{clause} \
-             ORDER BY project_code"
-        );
-        let rows: Vec<Row> = match self {
-            Store::Postgres(pool) => {
-                let query = sqlx::query_as(sqlx::AssertSqlSafe(query));
-                match code {
-                    Some(code) => query.bind(code.to_owned()),
-                    None => query,
-                }
-                .fetch_all(pool)
-                .await?
-            }
-            Store::Sqlite(pool) => {
-                let query = sqlx::query_as(sqlx::AssertSqlSafe(query));
-                match code {
-                    Some(code) => query.bind(code.to_owned()),
-                    None => query,
-                }
-                .fetch_all(pool)
-                .await?
-            }
-        };
-        Ok(rows
-            .into_iter()
-            .map(|(project_code, event_id, seq, reason, parked_at)| ParkedProject {
-                project_code,
-                event_id,
-                project_seq: seq.max(0) as u64,
-                reason,
-                parked_at,
-            })
-            .collect())
-    }
-
-    /// How many projects the read model holds.
-    pub async fn projected_projects(&self) -> Result<u64, StoreError> {
-        let query = "SELECT COUNT(*) FROM projector_heads WHERE projected_seq > 0";
-        let count: i64 = match self {
-            Store::Postgres(pool) => sqlx::query_scalar(query).fetch_one(pool).await?,
-            Store::Sqlite(pool) => sqlx::query_scalar(query).fetch_one(pool).await?,
-        };
-        Ok(count.max(0) as u64)
-    }
-
-    /// Empties the read model and the projector's copy of the log, for a
-    /// rebuild from the beginning of the log. The public change feed stays:
-    /// readers follow it with cursors, and re-projecting the same events
-    /// appends nothing to it.
-    pub async fn reset_views(&self) -> Result<(), StoreError> {
-        in_transaction!(self, |tx| {
-            for table in [
-                "public_timeline",
-                "public_projects",
-                "full_timeline",
-                "full_projects",
-                "projector_events",
-                "projector_heads",
-                // The supervisors' search index and owed disclosures are views too.
-                "project_search",
-                "project_terms",
-                "project_deadlines",
-            ] {
-                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
-            }
-        });
-        Ok(())
     }
 }

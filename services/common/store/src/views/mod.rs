@@ -1,0 +1,39 @@
+//! The read model: the projector's copy of the log and the views it renders,
+//! by concern. `fold` folds events into the views (its docs argue why the
+//! views only ever show a project's longest gapless prefix, and how a
+//! project that cannot be rendered is parked); `read` holds the readers of
+//! the views and of the log that the projector and the services use; `parked`
+//! lists what the fold parked. The rows the fold writes are in `crate::rows`
+//! and its multi-row SQL in `crate::sql`.
+
+mod fold;
+mod parked;
+mod read;
+
+pub use fold::{ProjectEvents, Projected, Unrenderable};
+pub use parked::ParkedProject;
+
+/// Which side of the read model to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// What the public may see.
+    Public,
+    /// Everything, for supervisors.
+    Full,
+}
+
+impl View {
+    fn timeline_table(self) -> &'static str {
+        match self {
+            View::Public => "public_timeline",
+            View::Full => "full_timeline",
+        }
+    }
+
+    fn projects_table(self) -> &'static str {
+        match self {
+            View::Public => "public_projects",
+            View::Full => "full_projects",
+        }
+    }
+}
