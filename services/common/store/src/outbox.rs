@@ -63,6 +63,7 @@ use gongkai_proto::v1::EventEnvelope;
 use sqlx::postgres::PgConnection;
 use sqlx::{ConnectOptions, Connection};
 
+use crate::sql::{fetch_all_with, in_transaction};
 use crate::{Store, StoreError};
 
 /// The PostgreSQL advisory lock key (session level) that elects the relay
@@ -148,6 +149,13 @@ impl RelayLeadership {
     }
 }
 
+/// `positions` as one JSON array: SQLite has no array parameters, so a list
+/// travels as JSON (numbers only, produced here) and is unnested with
+/// `json_each`.
+fn json_list(positions: &[i64]) -> String {
+    format!("[{}]", positions.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+}
+
 fn position_of(value: i64) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative outbox position {value}")))
 }
@@ -206,15 +214,17 @@ impl Store {
         }
         let (held, publishable): (Vec<_>, Vec<_>) =
             records.into_iter().partition(|record| parked.contains(&record.project_code));
+        if held.is_empty() {
+            return Ok(publishable);
+        }
         let held: Vec<i64> = held.iter().map(|record| record.position as i64).collect();
-        let list = format!("[{}]", held.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
         match self {
             Store::Postgres(pool) => {
                 sqlx::query("UPDATE outbox SET held = TRUE WHERE position = ANY($1)").bind(&held).execute(pool).await?;
             }
             Store::Sqlite(pool) => {
                 sqlx::query("UPDATE outbox SET held = TRUE WHERE position IN (SELECT value FROM json_each($1))")
-                    .bind(list)
+                    .bind(json_list(&held))
                     .execute(pool)
                     .await?;
             }
@@ -233,20 +243,10 @@ impl Store {
                     ON CONFLICT (project_code) DO NOTHING";
         let hold = "UPDATE outbox SET held = TRUE WHERE published_at IS NULL \
                     AND position IN (SELECT position FROM events WHERE project_code = $1)";
-        match self {
-            Store::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(park).bind(project_code).bind(position).bind(reason).bind(now).execute(&mut *tx).await?;
-                sqlx::query(hold).bind(project_code).execute(&mut *tx).await?;
-                tx.commit().await?;
-            }
-            Store::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                sqlx::query(park).bind(project_code).bind(position).bind(reason).bind(now).execute(&mut *tx).await?;
-                sqlx::query(hold).bind(project_code).execute(&mut *tx).await?;
-                tx.commit().await?;
-            }
-        }
+        in_transaction!(self, |tx| {
+            sqlx::query(park).bind(project_code).bind(position).bind(reason).bind(now).execute(&mut *tx).await?;
+            sqlx::query(hold).bind(project_code).execute(&mut *tx).await?;
+        });
         Ok(())
     }
 
@@ -256,22 +256,11 @@ impl Store {
         let unpark = "DELETE FROM relay_parked WHERE project_code = $1";
         let release = "UPDATE outbox SET held = FALSE WHERE published_at IS NULL \
                        AND position IN (SELECT position FROM events WHERE project_code = $1)";
-        let removed = match self {
-            Store::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let removed = sqlx::query(unpark).bind(project_code).execute(&mut *tx).await?.rows_affected();
-                sqlx::query(release).bind(project_code).execute(&mut *tx).await?;
-                tx.commit().await?;
-                removed
-            }
-            Store::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let removed = sqlx::query(unpark).bind(project_code).execute(&mut *tx).await?.rows_affected();
-                sqlx::query(release).bind(project_code).execute(&mut *tx).await?;
-                tx.commit().await?;
-                removed
-            }
-        };
+        let removed = in_transaction!(self, |tx| {
+            let removed = sqlx::query(unpark).bind(project_code).execute(&mut *tx).await?.rows_affected();
+            sqlx::query(release).bind(project_code).execute(&mut *tx).await?;
+            removed
+        });
         Ok(removed > 0)
     }
 
@@ -279,10 +268,7 @@ impl Store {
     pub async fn relay_parked(&self) -> Result<Vec<RelayParked>, StoreError> {
         type Row = (String, i64, String, chrono::DateTime<Utc>);
         let query = "SELECT project_code, position, reason, parked_at FROM relay_parked ORDER BY project_code";
-        let rows: Vec<Row> = match self {
-            Store::Postgres(pool) => sqlx::query_as(query).fetch_all(pool).await?,
-            Store::Sqlite(pool) => sqlx::query_as(query).fetch_all(pool).await?,
-        };
+        let rows: Vec<Row> = fetch_all_with!(self, query.to_owned(), Vec::<String>::new(), query_as);
         rows.into_iter()
             .map(|(project_code, position, reason, parked_at)| {
                 Ok(RelayParked { project_code, position: position_of(position)?, reason, parked_at })
@@ -313,20 +299,15 @@ impl Store {
                     .await?
                     .rows_affected()
             }
-            Store::Sqlite(pool) => {
-                // SQLite has no array parameters: pass the positions as one
-                // JSON array (numbers only, produced here) and unnest it.
-                let list = format!("[{}]", positions.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
-                sqlx::query(
-                    "UPDATE outbox SET published_at = ?1 \
+            Store::Sqlite(pool) => sqlx::query(
+                "UPDATE outbox SET published_at = ?1 \
                      WHERE position IN (SELECT value FROM json_each(?2)) AND published_at IS NULL",
-                )
-                .bind(now)
-                .bind(list)
-                .execute(pool)
-                .await?
-                .rows_affected()
-            }
+            )
+            .bind(now)
+            .bind(json_list(&positions))
+            .execute(pool)
+            .await?
+            .rows_affected(),
         };
         Ok(done)
     }

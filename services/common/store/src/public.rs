@@ -39,7 +39,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, SqliteConnection};
 
 use crate::rows::TimelineRow;
-use crate::sql::{for_codes, insert_rows};
+use crate::sql::{fetch_all_with, for_codes, insert_rows};
 use crate::{Store, StoreError};
 
 /// Filters of the public project list. Unset filters match everything.
@@ -270,27 +270,6 @@ impl ProjectFilter {
         let clause = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
         (clause, binds)
     }
-}
-
-macro_rules! fetch_all_with {
-    ($store:expr, $query:expr, $binds:expr, $kind:ident) => {
-        match $store {
-            Store::Postgres(pool) => {
-                let mut query = sqlx::$kind(sqlx::AssertSqlSafe($query.clone()));
-                for bind in $binds {
-                    query = query.bind(bind);
-                }
-                query.fetch_all(pool).await?
-            }
-            Store::Sqlite(pool) => {
-                let mut query = sqlx::$kind(sqlx::AssertSqlSafe($query.clone()));
-                for bind in $binds {
-                    query = query.bind(bind);
-                }
-                query.fetch_all(pool).await?
-            }
-        }
-    };
 }
 
 const PROJECT_COLUMNS: &str =

@@ -123,6 +123,31 @@ macro_rules! in_transaction {
 }
 pub(crate) use in_transaction;
 
+/// Runs the read `$query` (`$n` placeholders) with `$binds` on either
+/// backend and collects every row, as `sqlx::$kind` (`query_as` or
+/// `query_scalar`) makes them.
+macro_rules! fetch_all_with {
+    ($store:expr, $query:expr, $binds:expr, $kind:ident) => {
+        match $store {
+            $crate::Store::Postgres(pool) => {
+                let mut query = sqlx::$kind(sqlx::AssertSqlSafe($query.clone()));
+                for bind in $binds {
+                    query = query.bind(bind);
+                }
+                query.fetch_all(pool).await?
+            }
+            $crate::Store::Sqlite(pool) => {
+                let mut query = sqlx::$kind(sqlx::AssertSqlSafe($query.clone()));
+                for bind in $binds {
+                    query = query.bind(bind);
+                }
+                query.fetch_all(pool).await?
+            }
+        }
+    };
+}
+pub(crate) use fetch_all_with;
+
 /// `value` as a BIGINT, or [`StoreError::InvalidEvent`] when it does not fit.
 pub(crate) fn to_i64(value: u64) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::InvalidEvent(format!("{value} does not fit the database")))

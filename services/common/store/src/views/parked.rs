@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::sql::fetch_all_with;
 use crate::{Store, StoreError};
 
 /// A project the projector could not render, as recorded.
@@ -39,26 +40,7 @@ impl Store {
             "SELECT project_code, event_id, project_seq, reason, parked_at FROM projector_parked{clause} \
              ORDER BY project_code"
         );
-        let rows: Vec<Row> = match self {
-            Store::Postgres(pool) => {
-                let query = sqlx::query_as(sqlx::AssertSqlSafe(query));
-                match code {
-                    Some(code) => query.bind(code.to_owned()),
-                    None => query,
-                }
-                .fetch_all(pool)
-                .await?
-            }
-            Store::Sqlite(pool) => {
-                let query = sqlx::query_as(sqlx::AssertSqlSafe(query));
-                match code {
-                    Some(code) => query.bind(code.to_owned()),
-                    None => query,
-                }
-                .fetch_all(pool)
-                .await?
-            }
-        };
+        let rows: Vec<Row> = fetch_all_with!(self, query, code.as_slice(), query_as);
         Ok(rows
             .into_iter()
             .map(|(project_code, event_id, seq, reason, parked_at)| ParkedProject {
