@@ -212,16 +212,16 @@ pub(super) fn apply(model: &mut Folded, index: &BTreeMap<String, RecordedEvent>,
             let change = fact.price_change_fen;
             let abs_total = change.checked_abs().and_then(|abs| contract.variation_abs_total_fen.checked_add(abs));
             let current = contract.current_price_fen.checked_add(change);
-            match (abs_total, current) {
+            let within = match (abs_total, current) {
                 (Some(abs_total), Some(current))
                     if abs_total <= AMOUNT_MAX_FEN && (0..=AMOUNT_MAX_FEN).contains(&current) =>
                 {
                     contract.variation_abs_total_fen = abs_total;
                     contract.current_price_fen = current;
+                    true
                 }
-                _ => fault(model, id, format!("合同 {} 变更后的价款或累计变更金额超出界限", fact.contract_code)),
-            }
-            let Some(contract) = model.contracts.get_mut(&fact.contract_code) else { return };
+                _ => false,
+            };
             if fact.changes_time && fact.new_end_date.is_some() {
                 contract.end_date = fact.new_end_date;
             }
@@ -231,6 +231,9 @@ pub(super) fn apply(model: &mut Folded, index: &BTreeMap<String, RecordedEvent>,
                 price_change_fen: change,
                 new_end_date: fact.new_end_date,
             });
+            if !within {
+                fault(model, id, format!("合同 {} 变更后的价款或累计变更金额超出界限", fact.contract_code));
+            }
         }
         Kind::MilestoneReached(fact) => {
             if let Some(contract) = model.contracts.get_mut(&fact.contract_code) {
@@ -247,17 +250,20 @@ pub(super) fn apply(model: &mut Folded, index: &BTreeMap<String, RecordedEvent>,
         }
         Kind::PaymentMade(fact) => {
             let Some(contract) = model.contracts.get_mut(&fact.contract_code) else { return };
-            match contract.paid_fen.checked_add(fact.amount_fen).filter(|paid| (0..=AMOUNT_MAX_FEN).contains(paid)) {
-                Some(paid) => contract.paid_fen = paid,
-                None => fault(model, id, format!("合同 {} 的累计支付金额超出界限", fact.contract_code)),
+            let paid =
+                contract.paid_fen.checked_add(fact.amount_fen).filter(|paid| (0..=AMOUNT_MAX_FEN).contains(paid));
+            if let Some(paid) = paid {
+                contract.paid_fen = paid;
             }
-            let Some(contract) = model.contracts.get_mut(&fact.contract_code) else { return };
             contract.payments.push(Payment {
                 event_id: id.clone(),
                 payment_number: fact.payment_number.clone(),
                 amount_fen: fact.amount_fen,
                 milestone_code: fact.milestone_code.clone(),
             });
+            if paid.is_none() {
+                fault(model, id, format!("合同 {} 的累计支付金额超出界限", fact.contract_code));
+            }
         }
         Kind::PerformanceIssueRecorded(fact) => {
             if let Some(contract) = model.contracts.get_mut(&fact.contract_code) {
