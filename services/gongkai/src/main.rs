@@ -154,66 +154,37 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             store.ensure_migrated().await?;
             serve(&config, store, &Target::expand(&target), None).await
         }
-        Command::Projector { command: ProjectorCommand::Rebuild } => {
-            let store = connect_store(&config).await?;
-            store.ensure_migrated().await?;
+        Command::Projector { command } => projector_maintenance(&config, command).await,
+        Command::Relay { command } => relay_maintenance(&config, command).await,
+        Command::Load(args) => load(&config, args).await,
+        Command::Credential { id, role, regions } => {
+            let token = credential::new_token();
+            let entry = credential::entry(&id, role.into(), regions, &token);
+            println!("{}", credential::describe(&entry, &token).map_err(AppError::Toml)?);
+            Ok(())
+        }
+    }
+}
+
+/// `gongkai projector …`, on the configured store (migrated) and log.
+async fn projector_maintenance(config: &Config, command: ProjectorCommand) -> Result<(), AppError> {
+    let store = connect_store(config).await?;
+    store.ensure_migrated().await?;
+    match command {
+        ProjectorCommand::Rebuild => {
             let log = LogUrl::parse(&config.log.url)?;
-            rebuild(&store, &projector_source(&config, &log)).await
+            return rebuild(&store, &projector_source(config, &log)).await;
         }
-        Command::Projector { command: ProjectorCommand::Parked } => {
-            let store = connect_store(&config).await?;
-            store.ensure_migrated().await?;
+        ProjectorCommand::Parked => {
             for parked in store.parked_projects().await? {
-                println!(
-                    "{}\tseq {}\t{}\tsince {}\t{}",
-                    parked.project_code,
-                    parked.project_seq,
-                    parked.event_id,
-                    parked.parked_at.to_rfc3339(),
-                    parked.reason
-                );
+                let (code, seq, event) = (&parked.project_code, parked.project_seq, &parked.event_id);
+                println!("{code}\tseq {seq}\t{event}\tsince {}\t{}", parked.parked_at.to_rfc3339(), parked.reason);
             }
-            store.close().await;
-            Ok(())
         }
-        Command::Relay { command: RelayCommand::Parked } => {
-            let store = connect_store(&config).await?;
-            store.ensure_migrated().await?;
-            for parked in store.relay_parked().await? {
-                println!(
-                    "{}\tposition {}\tsince {}\t{}",
-                    parked.project_code,
-                    parked.position,
-                    parked.parked_at.to_rfc3339(),
-                    parked.reason
-                );
+        ProjectorCommand::Retry { mut codes } => {
+            if codes.is_empty() {
+                codes = store.parked_projects().await?.into_iter().map(|parked| parked.project_code).collect();
             }
-            store.close().await;
-            Ok(())
-        }
-        Command::Relay { command: RelayCommand::Retry { codes } } => {
-            let store = connect_store(&config).await?;
-            store.ensure_migrated().await?;
-            let codes = if codes.is_empty() {
-                store.relay_parked().await?.into_iter().map(|parked| parked.project_code).collect()
-            } else {
-                codes
-            };
-            for code in codes {
-                let said = if store.release_relay_stream(&code).await? { "released" } else { "not parked" };
-                println!("{code}\t{said}");
-            }
-            store.close().await;
-            Ok(())
-        }
-        Command::Projector { command: ProjectorCommand::Retry { codes } } => {
-            let store = connect_store(&config).await?;
-            store.ensure_migrated().await?;
-            let codes = if codes.is_empty() {
-                store.parked_projects().await?.into_iter().map(|parked| parked.project_code).collect()
-            } else {
-                codes
-            };
             let outcomes = gongkai_projector::retry(&store, &codes).await?;
             for (code, outcome) in codes.iter().zip(outcomes) {
                 let said = match outcome {
@@ -224,17 +195,35 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                 };
                 println!("{code}\t{said}");
             }
-            store.close().await;
-            Ok(())
-        }
-        Command::Load(args) => load(&config, args).await,
-        Command::Credential { id, role, regions } => {
-            let token = credential::new_token();
-            let entry = credential::entry(&id, role.into(), regions, &token);
-            println!("{}", credential::describe(&entry, &token).map_err(AppError::Toml)?);
-            Ok(())
         }
     }
+    store.close().await;
+    Ok(())
+}
+
+/// `gongkai relay …`, on the configured store (migrated).
+async fn relay_maintenance(config: &Config, command: RelayCommand) -> Result<(), AppError> {
+    let store = connect_store(config).await?;
+    store.ensure_migrated().await?;
+    match command {
+        RelayCommand::Parked => {
+            for parked in store.relay_parked().await? {
+                let (code, position) = (&parked.project_code, parked.position);
+                println!("{code}\tposition {position}\tsince {}\t{}", parked.parked_at.to_rfc3339(), parked.reason);
+            }
+        }
+        RelayCommand::Retry { mut codes } => {
+            if codes.is_empty() {
+                codes = store.relay_parked().await?.into_iter().map(|parked| parked.project_code).collect();
+            }
+            for code in codes {
+                let said = if store.release_relay_stream(&code).await? { "released" } else { "not parked" };
+                println!("{code}\t{said}");
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
 }
 
 /// Every province prefix: the dev credential's reach.
