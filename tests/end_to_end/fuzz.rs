@@ -18,7 +18,6 @@
 //! prints its request in full. [`pinned`] requests, found by earlier runs,
 //! are sent on every run.
 
-use gongkai_testkit::RawCodec as Raw;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -29,6 +28,7 @@ use chrono::{TimeZone, Utc};
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::supervision_service_client::SupervisionServiceClient;
 use gongkai_scenarios::{Request, facts, org, ppp_lifecycle, ts};
+use gongkai_testkit::RawCodec as Raw;
 use prost::Message;
 use tonic::Code;
 use tonic::codegen::http::uri::PathAndQuery;

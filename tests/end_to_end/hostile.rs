@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
-use chrono::{TimeZone, Utc};
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::tender_service_client::TenderServiceClient;
-use gongkai_scenarios::{Request, doc, org, ts};
+use gongkai_scenarios::{Request, ppp_lifecycle};
+use gongkai_testkit::RawCodec as Raw;
 use prost::Message;
 use tokio::io::AsyncReadExt;
 use tonic::Code;
@@ -23,8 +23,6 @@ use crate::support::health;
 const ANNOUNCE_TENDER: &str = "/gongkai.v1.TenderService/AnnounceTender";
 const PROJECT: &str = "2024-230113-77-01-000001";
 
-use gongkai_testkit::RawCodec as Raw;
-
 /// An AnnounceTender call whose request message is `body`, as Harbin.
 async fn announce_raw(channel: Channel, body: Vec<u8>) -> Result<Vec<u8>, tonic::Status> {
     let mut grpc = tonic::client::Grpc::new(channel);
@@ -34,36 +32,18 @@ async fn announce_raw(channel: Channel, body: Vec<u8>) -> Result<Vec<u8>, tonic:
     grpc.unary(request, PathAndQuery::from_static(ANNOUNCE_TENDER), Raw).await.map(tonic::Response::into_inner)
 }
 
-/// A tender notice that passes validation, with `lots`.
+/// The lawful lifecycle's tender notice, which passes validation, with `lots`.
 fn tender(lots: Vec<pb::Lot>) -> pb::AnnounceTenderRequest {
-    let t = Utc.with_ymd_and_hms(2024, 6, 3, 1, 0, 0).single().expect("time");
-    let day = chrono::Duration::days(1);
-    pb::AnnounceTenderRequest {
-        request_id: "hostile-tender".into(),
-        project_code: PROJECT.into(),
-        occurred_at: Some(ts(t)),
-        fact: Some(pb::TenderAnnounced {
-            tender_code: "T1".into(),
-            name: "道路改造工程施工招标".into(),
-            method: pb::ProcurementMethod::Open as i32,
-            lots,
-            tender_documents_issued_at: Some(ts(t)),
-            document_sale_period: Some(pb::Period { start: Some(ts(t)), end: Some(ts(t + day * 6)) }),
-            bid_deadline: Some(ts(t + day * 30)),
-            bid_opening_at: Some(ts(t + day * 30)),
-            bid_opening_place: "开标室1".into(),
-            qualification_mode: pb::QualificationMode::Prequalification as i32,
-            prequalification_deadline: Some(ts(t + day * 8)),
-            bid_security_fen: 0,
-            unified_deal_code: "T1-JY".into(),
-            retender_of: String::new(),
-            invited_bidders: Vec::new(),
-            tenderee: Some(org("哈尔滨市道路工程管理处", 510)),
-            tender_agent: None,
-            category: pb::ProcurementCategory::Works as i32,
-            documents: vec![doc("招标公告", pb::DocumentType::Notice, t)],
-        }),
-    }
+    let mut request = ppp_lifecycle(PROJECT, "hostile")
+        .requests
+        .into_iter()
+        .find_map(|request| match request {
+            Request::AnnounceTender(request) => Some(request),
+            _ => None,
+        })
+        .expect("the lifecycle announces a tender");
+    request.fact.as_mut().expect("a fact").lots = lots;
+    request
 }
 
 fn lot(code: &str, ceiling_price_fen: i64, estimated_value_fen: i64) -> pb::Lot {

@@ -2,7 +2,6 @@
 //! the real ingestion services, the real projector folds them, supervisors
 //! query them through the authenticating interceptor.
 
-use gongkai_testkit::RawCodec as Raw;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,6 +14,7 @@ use gongkai_proto::v1::supervision_service_client::SupervisionServiceClient;
 use gongkai_scenarios::{Request, org, ppp_lifecycle};
 use gongkai_store::Store;
 use gongkai_supervision::Supervision;
+use gongkai_testkit::RawCodec as Raw;
 use gongkai_testkit::store::{Backend, FreshStore};
 use prost::Message;
 use tokio_stream::StreamExt;
