@@ -5,8 +5,8 @@
 # postgres: `gongkai serve --target projects,tenders,review,awards,contracts,
 #   relay,projector` on a fresh PostgreSQL database and a fresh Kafka topic
 #   prefix of the shared loopback infrastructure (scripts/infra/up.sh).
-# embedded: `gongkai dev` (every component) on a fresh SQLite file with the
-#   in-process log.
+# embedded: `gongkai dev` (every component) on a fresh SQLite file, the
+#   event store itself as the log.
 #
 # The load: BENCH_CONCURRENCY (64) clients, each call one append (no refusals,
 # no retries: the raw PostgreSQL bench does exactly that work), for

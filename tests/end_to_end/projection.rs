@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use gongkai_proto::v1 as pb;
 use gongkai_scenarios::ppp_lifecycle;
 use gongkai_store::{Store, View};
+use gongkai_testkit::store::views_snapshot;
 use prost::Message;
 
 use crate::support::start_gongkai;
@@ -145,18 +146,6 @@ async fn the_ppp_lifecycle_travels_through_kafka_into_both_timelines() {
     assert!(gongkai.terminate().await.success(), "every component drains and exits 0");
 }
 
-/// Every timeline row of every project, both views, as raw bytes in a stable order.
-async fn snapshot(store: &Store, projects: &[String]) -> Vec<Vec<u8>> {
-    let mut rows = Vec::new();
-    for project in projects {
-        for view in [View::Public, View::Full] {
-            rows.extend(store.timeline(view, project).await.expect("timeline"));
-            rows.push(store.project_summary(view, project).await.expect("summary").unwrap_or_default());
-        }
-    }
-    rows
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn projectors_joining_and_leaving_a_group_give_the_views_a_rebuild_gives() {
     let log = KafkaLog::isolated();
@@ -190,7 +179,7 @@ async fn projectors_joining_and_leaving_a_group_give_the_views_a_rebuild_gives()
     for lifecycle in &lifecycles {
         wait_for_public_seq(&gongkai.store, &lifecycle.project_code, 26, Duration::from_secs(60)).await;
     }
-    let live = snapshot(&gongkai.store, &projects).await;
+    let live = views_snapshot(&gongkai.store, &projects).await;
 
     let rebuilt = tokio::process::Command::new(crate::support::gongkai_binary())
         .args(["projector", "rebuild", "--config", &gongkai.config])
@@ -202,7 +191,7 @@ async fn projectors_joining_and_leaving_a_group_give_the_views_a_rebuild_gives()
     assert!(rebuilt.status.success(), "rebuild: {}", String::from_utf8_lossy(&rebuilt.stderr));
     println!("{}", String::from_utf8_lossy(&rebuilt.stdout).trim());
     assert!(String::from_utf8_lossy(&rebuilt.stdout).contains(&format!("from {} events", 12 * 26)));
-    assert_eq!(snapshot(&gongkai.store, &projects).await, live, "a rebuild gives the live views, byte for byte");
+    assert_eq!(views_snapshot(&gongkai.store, &projects).await, live, "a rebuild gives the live views, byte for byte");
 }
 
 /// Whether `needle` occurs anywhere in what the public side can read about

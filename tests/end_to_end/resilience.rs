@@ -77,8 +77,7 @@ async fn assert_on_kafka_at_least_once(bootstrap: &str, prefix: &str, acknowledg
         .create()
         .expect("consumer");
     let mut assignment = TopicPartitionList::new();
-    for domain in gongkai_domain::kinds::DOMAINS {
-        let topic = format!("{prefix}{}", gongkai_domain::kinds::topic(domain));
+    for topic in gongkai_bus::topics(prefix) {
         let metadata = consumer.fetch_metadata(Some(&topic), Duration::from_secs(10)).expect("metadata");
         for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
             assignment.add_partition_offset(&topic, partition.id(), Offset::Beginning).expect("partition");

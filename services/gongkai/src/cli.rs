@@ -22,7 +22,7 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Runs every component in one process on the embedded default
-    /// (SQLite file, in-process log), migrating the database first.
+    /// (SQLite file, the event store as the log), migrating the database first.
     Dev {
         /// gRPC listen address (overrides `grpc.listen`).
         #[arg(long, value_name = "ADDR")]

@@ -11,7 +11,7 @@ mod targets;
 use std::process::ExitCode;
 
 use clap::Parser;
-use gongkai_bus::LogUrl;
+use gongkai_bus::{LogSource, LogUrl};
 use gongkai_store::{PoolOptions, Store};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
@@ -326,7 +326,7 @@ async fn load(config: &Config, args: cli::LoadArgs) -> Result<(), AppError> {
 }
 
 /// `gongkai projector rebuild`, with a progress bar on stderr.
-async fn rebuild(store: &Store, source: &gongkai_projector::Source) -> Result<(), AppError> {
+async fn rebuild(store: &Store, source: &LogSource) -> Result<(), AppError> {
     use gongkai_projector::runner::Progress;
     let bar = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template(
@@ -352,16 +352,15 @@ async fn rebuild(store: &Store, source: &gongkai_projector::Source) -> Result<()
     Ok(())
 }
 
-/// Where the projector reads events: Kafka's domain topics, or the store
-/// itself when the log is embedded.
-fn projector_source(config: &Config, log: &LogUrl) -> gongkai_projector::Source {
+/// Where the projector reads events, live and for a rebuild: Kafka's domain
+/// topics, or the store itself when the log is embedded.
+fn projector_source(config: &Config, log: &LogUrl) -> LogSource {
     match log {
-        LogUrl::Embedded => gongkai_projector::Source::Embedded {
-            poll: std::time::Duration::from_millis(config.projector.poll_ms),
-            appended: None,
-        },
-        LogUrl::Kafka(kafka) => gongkai_projector::Source::Kafka(gongkai_projector::KafkaSource {
-            bootstrap_servers: kafka.bootstrap_servers.clone(),
+        LogUrl::Embedded => {
+            LogSource::Store { poll: std::time::Duration::from_millis(config.projector.poll_ms), appended: None }
+        }
+        LogUrl::Kafka(kafka) => LogSource::Kafka(gongkai_bus::KafkaSource {
+            kafka: kafka.clone(),
             group_id: config.projector.group_id.clone(),
             topic_prefix: config.log.topic_prefix.clone(),
             partitions: config.log.partitions,

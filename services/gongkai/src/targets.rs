@@ -92,7 +92,7 @@ pub(crate) struct Wiring<'a> {
     /// How the site's HTTP server bounds its connections.
     pub(crate) site_limits: gongkai_site::ServerLimits,
     /// Where the projector reads the log.
-    pub(crate) projector_source: gongkai_projector::Source,
+    pub(crate) projector_source: gongkai_bus::LogSource,
     /// The relay's settings, when the log is Kafka.
     pub(crate) relay: Option<gongkai_relay::RelayConfig>,
 }
@@ -109,7 +109,7 @@ pub(crate) async fn run(
     // In one process, appends wake the embedded projector directly.
     let appended = std::sync::Arc::new(tokio::sync::Notify::new());
     let mut projector_source = wiring.projector_source.clone();
-    if let gongkai_projector::Source::Embedded { appended: wake, .. } = &mut projector_source {
+    if let gongkai_bus::LogSource::Store { appended: wake, .. } = &mut projector_source {
         *wake = Some(appended.clone());
     }
     let mut ingestor = Ingestor::new(wiring.store.clone()).notifying(appended);

@@ -16,10 +16,10 @@
 
 use std::time::Instant;
 
+use gongkai_bus::LogSource;
 use gongkai_domain::hash::{chain_hash, sha256};
 use gongkai_grpc::auth::{Principal, Role};
 use gongkai_ingest::Ingestor;
-use gongkai_projector::Source;
 use gongkai_projector::runner::rebuild;
 use gongkai_proto::v1::{Domain, EventEnvelope};
 use gongkai_scenarios::ppp_lifecycle;
@@ -177,7 +177,7 @@ async fn main() {
         loading.elapsed().as_secs_f64()
     );
 
-    let source = Source::Embedded { poll: std::time::Duration::from_millis(50), appended: None };
+    let source = LogSource::Store { poll: std::time::Duration::from_millis(50), appended: None };
     let started = Instant::now();
     let stats = rebuild(&store, &source, &|_| {}).await.expect("rebuild");
     let seconds = started.elapsed().as_secs_f64();

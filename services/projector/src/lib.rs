@@ -20,4 +20,4 @@ mod rows;
 pub mod runner;
 
 pub use render::{ProjectViews, RenderError, render};
-pub use runner::{KafkaSource, ProjectorError, Source, project, retry, run};
+pub use runner::{ProjectorError, project, retry, run};

@@ -1,13 +1,14 @@
 //! The projector's loop: events from the log into the read model.
 //!
-//! Two sources, one fold: Apache Kafka (a consumer group over the five domain
-//! topics) or, embedded, the event store itself read in position order (on
-//! SQLite positions become visible in commit order, so a cursor never skips).
-//! Every event goes through [`Store::project_event`], idempotent by
-//! `(project, seq)` and indifferent to arrival order, so Kafka's at-least-once
-//! delivery and any interleaving of topics give the same views. Kafka offsets
-//! are stored only after the event's transaction committed and are committed
-//! on a timer, on revocation and at shutdown.
+//! One loop over the bus's [`LogReader`], whatever the log: Apache Kafka (a
+//! consumer group over the five domain topics) or, embedded, the event store
+//! itself read in position order. Each batch is folded in one transaction
+//! and committed to the reader only after that transaction committed. Every
+//! event goes through [`Store::project_batch`], idempotent by
+//! `(project, seq)` and indifferent to arrival order, so Kafka's
+//! at-least-once delivery and any interleaving of topics give the same views.
+//! A rebuild ([`rebuild`]) reads the whole log through the bus's
+//! [`LogReplay`] instead.
 //!
 //! A project that cannot be rendered, because [`render()`] refuses it or
 //! because rendering panics (a bug, or with `overflow-checks` an arithmetic
@@ -19,52 +20,13 @@
 
 use std::time::Duration;
 
-use futures_util::FutureExt as _;
-use gongkai_domain::kinds::{DOMAINS, topic};
+use gongkai_bus::{LogReader, LogReplay, LogSource};
 use gongkai_proto::v1::EventEnvelope;
 use gongkai_store::{ProjectEvents, Projected, Store, Unrenderable};
-use prost::Message as _;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::{ClientConfig, Message as _};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use crate::{render, rows};
-
-/// Where the projector reads events from.
-#[derive(Debug, Clone)]
-pub enum Source {
-    /// The event store itself, polled in position order (`gongkai dev`).
-    Embedded {
-        /// How long to wait when there is nothing new.
-        poll: Duration,
-        /// Woken by the ingestion services in the same process after each
-        /// append, so an event is projected at once rather than at the next poll.
-        appended: Option<std::sync::Arc<tokio::sync::Notify>>,
-    },
-    /// The domain topics of an Apache Kafka cluster.
-    Kafka(KafkaSource),
-}
-
-/// A Kafka consumer group over the domain topics.
-#[derive(Debug, Clone)]
-pub struct KafkaSource {
-    /// Bootstrap servers, `host:port[,host:port]`.
-    pub bootstrap_servers: String,
-    /// Consumer group; instances of one group split the partitions.
-    pub group_id: String,
-    /// Prefix of the topic names (empty in production; tests isolate with it).
-    pub topic_prefix: String,
-    /// Partitions of each topic if the projector is the first to create it.
-    pub partitions: i32,
-}
-
-impl KafkaSource {
-    /// The topic names this source reads.
-    pub fn topics(&self) -> Vec<String> {
-        DOMAINS.iter().map(|domain| format!("{}{}", self.topic_prefix, topic(*domain))).collect()
-    }
-}
 
 /// Failures of the projector.
 #[derive(Debug, thiserror::Error)]
@@ -72,9 +34,9 @@ pub enum ProjectorError {
     /// The read model could not be written or read.
     #[error("read model store failed")]
     Store(#[from] gongkai_store::StoreError),
-    /// The Kafka consumer failed.
-    #[error("Kafka consumer failed")]
-    Kafka(#[from] rdkafka::error::KafkaError),
+    /// The log could not be read.
+    #[error("event log failed")]
+    Log(#[from] gongkai_bus::BusError),
     /// The rendering thread of a rebuild stopped (it cannot panic: panics
     /// park their project).
     #[error("rendering thread failed: {0}")]
@@ -108,19 +70,40 @@ async fn retry_parked(store: &Store) -> Result<usize, ProjectorError> {
     Ok(still)
 }
 
-/// Runs the projector until `shutdown` is cancelled, reporting its lag.
-pub async fn run(store: Store, source: Source, shutdown: CancellationToken) -> Result<(), ProjectorError> {
+/// Runs the projector on `source` until `shutdown` is cancelled, reporting
+/// its lag.
+pub async fn run(store: Store, source: LogSource, shutdown: CancellationToken) -> Result<(), ProjectorError> {
     retry_parked(&store).await?;
     let lag_stop = shutdown.child_token();
     let lag = tokio::spawn(report_lag(store.clone(), lag_stop.clone()));
-    let result = match source {
-        Source::Embedded { poll, appended } => run_embedded(store, poll, appended, shutdown).await,
-        Source::Kafka(kafka) => run_kafka(store, kafka, shutdown).await,
+    let result = match LogReader::open(&source, &store, &shutdown).await {
+        Ok(Some(reader)) => follow(&store, reader, &shutdown).await,
+        Ok(None) => Ok(()),
+        Err(error) => Err(error.into()),
     };
     lag_stop.cancel();
     // The reporter only logs; how it ended changes nothing.
     let _ = lag.await;
     result
+}
+
+/// The loop: folds each batch of `reader` in one transaction, then commits
+/// it to the reader, until shutdown; then closes the reader, which drains
+/// (on Kafka, what was folded is committed before the process exits).
+async fn follow(store: &Store, mut reader: LogReader, shutdown: &CancellationToken) -> Result<(), ProjectorError> {
+    while let Some(batch) = reader.next_batch(shutdown).await? {
+        if !batch.events.is_empty() {
+            // Part of the submissions' traces: a child of the first, linked
+            // to the others.
+            let span = tracing::info_span!("projector.fold", otel.kind = "consumer", events = batch.events.len());
+            gongkai_telemetry::propagation::continue_traces(&span, batch.traceparents.iter().map(String::as_str));
+            // One transaction per batch, one rendering per project of it.
+            fold_batch(store, batch.events).instrument(span).await?;
+        }
+        reader.commit()?;
+    }
+    reader.close();
+    Ok(())
 }
 
 /// Measures, every two seconds, how many store positions the views are
@@ -169,145 +152,6 @@ async fn report_lag(store: Store, shutdown: CancellationToken) {
     }
 }
 
-async fn run_embedded(
-    store: Store,
-    poll: Duration,
-    appended: Option<std::sync::Arc<tokio::sync::Notify>>,
-    shutdown: CancellationToken,
-) -> Result<(), ProjectorError> {
-    let appended = appended.unwrap_or_default();
-    let (mut cursor, _) = store.projection_positions().await?;
-    tracing::info!(cursor, "Projector following the embedded log.");
-    while !shutdown.is_cancelled() {
-        let events = store.events_after(cursor, 500).await?;
-        if events.is_empty() {
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                () = appended.notified() => continue,
-                () = tokio::time::sleep(poll) => continue,
-            }
-        }
-        let last = events.last().map_or(cursor, |last| last.position);
-        let span = tracing::info_span!("projector.fold", otel.kind = "consumer", events = events.len());
-        if gongkai_telemetry::exporting() {
-            // The submissions' contexts are in the outbox rows of the batch.
-            match store.trace_contexts(cursor, last).await {
-                Ok(contexts) => {
-                    gongkai_telemetry::propagation::continue_traces(&span, contexts.iter().map(String::as_str))
-                }
-                Err(error) => tracing::debug!(%error, "Cannot read the trace contexts of a batch."),
-            }
-        }
-        cursor = last;
-        // One transaction per batch, one rendering per project of it.
-        fold_batch(&store, events).instrument(span).await?;
-    }
-    Ok(())
-}
-
-/// Events folded in one transaction by the live Kafka projector, at most.
-const KAFKA_BATCH: usize = 1000;
-
-fn consumer(kafka: &KafkaSource) -> Result<StreamConsumer, ProjectorError> {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &kafka.bootstrap_servers)
-        .set("group.id", &kafka.group_id)
-        .set("client.id", "gongkai-projector")
-        .set("auto.offset.reset", "earliest")
-        // Offsets are stored by hand after the read model committed; the
-        // timer then commits only those.
-        .set("enable.auto.offset.store", "false")
-        .set("enable.auto.commit", "true")
-        .set("auto.commit.interval.ms", "1000")
-        .set("session.timeout.ms", "10000")
-        .set("partition.assignment.strategy", "cooperative-sticky")
-        .create()?;
-    let topics = kafka.topics();
-    consumer.subscribe(&topics.iter().map(String::as_str).collect::<Vec<_>>())?;
-    Ok(consumer)
-}
-
-async fn run_kafka(store: Store, kafka: KafkaSource, shutdown: CancellationToken) -> Result<(), ProjectorError> {
-    // Subscribing to a topic that does not exist yet would leave the consumer
-    // idle until its next metadata refresh; whoever starts first creates them.
-    let cluster = gongkai_bus::KafkaConfig { bootstrap_servers: kafka.bootstrap_servers.clone() };
-    let admin = gongkai_bus::kafka::admin_client(&cluster)?;
-    while let Err(error) = gongkai_bus::kafka::ensure_topics(&admin, &kafka.topics(), kafka.partitions, -1).await {
-        tracing::warn!(%error, "Cannot make sure the topics exist yet; retrying.");
-        tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            () = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-    }
-    let consumer = consumer(&kafka)?;
-    tracing::info!(group = %kafka.group_id, "Projector consuming the domain topics.");
-    loop {
-        let first = tokio::select! {
-            () = shutdown.cancelled() => break,
-            message = consumer.recv() => message,
-        };
-        let first = match first {
-            Ok(message) => message,
-            Err(error) => {
-                tracing::warn!(%error, "Kafka consumer error; retrying.");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                continue;
-            }
-        };
-        // Whatever else the consumer already holds joins the batch: under load
-        // one transaction folds many events, when idle a batch is one event
-        // and nothing waits for company.
-        let mut messages = vec![first];
-        while messages.len() < KAFKA_BATCH {
-            match consumer.recv().now_or_never() {
-                Some(Ok(message)) => messages.push(message),
-                Some(Err(error)) => {
-                    tracing::warn!(%error, "Kafka consumer error; folding what arrived.");
-                    break;
-                }
-                None => break,
-            }
-        }
-        let mut events = Vec::with_capacity(messages.len());
-        let mut traceparents = Vec::new();
-        for message in &messages {
-            match message.payload().map(EventEnvelope::decode) {
-                Some(Ok(event)) => {
-                    traceparents.extend(gongkai_bus::kafka::traceparent(message));
-                    events.push(event);
-                }
-                // A value that is not an envelope can never be projected;
-                // skipping it (loudly) keeps the partition moving.
-                Some(Err(error)) => tracing::error!(
-                    topic = message.topic(),
-                    partition = message.partition(),
-                    offset = message.offset(),
-                    %error,
-                    "Undecodable event skipped."
-                ),
-                None => tracing::error!(topic = message.topic(), offset = message.offset(), "Empty message skipped."),
-            }
-        }
-        if !events.is_empty() {
-            // Part of the submissions' traces when the relay sent them: a
-            // child of the first, linked to the others.
-            let span = tracing::info_span!("projector.fold", otel.kind = "consumer", events = events.len());
-            gongkai_telemetry::propagation::continue_traces(&span, traceparents);
-            fold_batch(&store, events).instrument(span).await?;
-        }
-        // Offsets only after the batch's transaction committed.
-        for message in &messages {
-            consumer.store_offset_from_message(message)?;
-        }
-    }
-    // Drain: what was projected is committed before the process exits.
-    if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
-        // Nothing stored since the last commit is not a failure.
-        tracing::debug!(%error, "Final offset commit.");
-    }
-    Ok(())
-}
-
 /// What a rebuild did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RebuildStats {
@@ -319,113 +163,72 @@ pub struct RebuildStats {
 
 /// Empties the read model and folds the whole log into it again, from its
 /// beginning to where it ends when the rebuild starts. `progress` hears the
-/// total once (when known) and then each event read. The live projector's
-/// committed offsets are left alone: it resumes where it was, and what it
-/// sees again is a duplicate.
+/// total once and then each event read. The live projector's position (its
+/// committed offsets, or the views' own) is left alone: it resumes where it
+/// was, and what it sees again is a duplicate.
 ///
-/// From the event store the log is read in `(project, seq)` order, so each
-/// project arrives whole and is rendered once, from memory; one chunk is
-/// rendered (on a blocking thread) while the previous one is written in one
-/// transaction. From Kafka events arrive in partition order and are folded
-/// a chunk at a time, each project of a chunk rendered from everything kept.
+/// The log is read in batches ([`LogReplay`]); each batch's projects are
+/// rendered on a blocking thread while the batch before is written in one
+/// transaction. A project whose events in the batch are its whole history
+/// (from seq 1, gapless) is rendered there, once, from memory; any other is
+/// folded like a live one, from everything kept. From the event store every
+/// batch holds whole projects in `(project, seq)` order, so nearly every
+/// project is of the first kind; from Kafka a project's domains arrive
+/// interleaved over partitions and may span batches.
 pub async fn rebuild(
     store: &Store,
-    source: &Source,
+    source: &LogSource,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<RebuildStats, ProjectorError> {
     store.reset_views().await?;
+    let mut replay = LogReplay::open(source, store).await?;
+    progress(Progress::Total(replay.total()));
     let mut stats = RebuildStats::default();
-    match source {
-        Source::Embedded { .. } => {
-            let (_, end) = store.projection_positions().await?;
-            progress(Progress::Total(end));
-            // One chunk is read and rendered while the one before is written.
-            // (Two writers on PostgreSQL were no faster on two cores.)
-            let (chunks, mut rendered) = tokio::sync::mpsc::channel::<Vec<ProjectEvents>>(1);
-            let read = read_by_project(store, end, chunks);
-            let write = async {
-                while let Some(batch) = rendered.recv().await {
-                    let read = batch.iter().map(|project| project.events.len() as u64).sum();
-                    store.project_batch(&batch, to_rows).await?;
-                    stats.events += read;
-                    progress(Progress::Read(read));
-                }
-                Ok::<_, ProjectorError>(())
-            };
-            tokio::try_join!(read, write)?;
-        }
-        Source::Kafka(kafka) => {
-            let mut chunk: Vec<EventEnvelope> = Vec::with_capacity(REBUILD_CHUNK);
-            let (consumer, mut remaining) = replay_consumer(kafka)?;
-            progress(Progress::Total(remaining.values().map(|(low, high)| (high - low).max(0) as u64).sum()));
-            while !remaining.is_empty() {
-                let message = consumer.recv().await?;
-                let key = (message.topic().to_owned(), message.partition());
-                if let Some(event) = message.payload().and_then(|payload| EventEnvelope::decode(payload).ok()) {
-                    chunk.push(event);
-                }
-                if remaining.get(&key).is_some_and(|(_, end)| message.offset() + 1 >= *end) {
-                    remaining.remove(&key);
-                }
-                if chunk.len() >= REBUILD_CHUNK || remaining.is_empty() {
-                    let read = chunk.len() as u64;
-                    fold_batch(store, std::mem::take(&mut chunk)).await?;
-                    stats.events += read;
-                    progress(Progress::Read(read));
-                }
+    // One batch is read and rendered while the one before is written. (Two
+    // writers on PostgreSQL were no faster on two cores.)
+    let (batches, mut rendered) = tokio::sync::mpsc::channel::<(Vec<ProjectEvents>, u64)>(1);
+    let read = async {
+        while let Some(batch) = replay.next_batch().await? {
+            let read = batch.events.len() as u64;
+            let projects = tokio::task::spawn_blocking(move || render_whole(by_project(batch.events)))
+                .await
+                .map_err(|error| ProjectorError::Render(error.to_string()))?;
+            if batches.send((projects, read)).await.is_err() {
+                // The writer stopped on an error, which it reports.
+                break;
             }
         }
-    }
+        // Closes the channel: the writer ends after the last batch.
+        drop(batches);
+        Ok::<_, ProjectorError>(())
+    };
+    let write = async {
+        while let Some((batch, read)) = rendered.recv().await {
+            store.project_batch(&batch, to_rows).await?;
+            stats.events += read;
+            progress(Progress::Read(read));
+        }
+        Ok::<_, ProjectorError>(())
+    };
+    tokio::try_join!(read, write)?;
     stats.projects = store.projected_projects().await?;
     Ok(stats)
 }
 
-/// Events read per rebuild step, and so folded per transaction.
-const REBUILD_CHUNK: usize = 20_000;
-
-/// Reads the event store up to position `end` a chunk at a time in
-/// `(project, seq)` order, renders every project whose history the chunk
-/// holds from seq 1, and sends each chunk on.
-async fn read_by_project(
-    store: &Store,
-    end: u64,
-    chunks: tokio::sync::mpsc::Sender<Vec<ProjectEvents>>,
-) -> Result<(), ProjectorError> {
-    let mut after: Option<(String, u64)> = None;
-    loop {
-        let events = store
-            .events_by_project(after.as_ref().map(|(code, seq)| (code.as_str(), *seq)), end, REBUILD_CHUNK as u32)
-            .await?;
-        let full = events.len() == REBUILD_CHUNK;
-        let mut batch = by_project(events);
-        // A full chunk may stop inside its last project: that project is
-        // read again, whole, with the next chunk (unless it fills the chunk
-        // alone, when it is folded in parts like any live project).
-        if full && batch.len() > 1 {
-            batch.pop();
-        }
-        let Some(last) = batch.last().and_then(|project| project.events.last()) else { break };
-        after = Some((last.subject.clone(), last.project_seq));
-        let batch = tokio::task::spawn_blocking(move || {
-            let mut batch = batch;
-            for project in &mut batch {
-                let whole = project.events.iter().zip(1..).all(|(event, seq)| event.project_seq == seq);
-                if whole {
-                    // A project that cannot be rendered is tried again, and
-                    // parked, inside the write transaction.
-                    project.rendered = to_rows(&project.events).ok();
-                }
-            }
-            batch
-        })
-        .await
-        .map_err(|error| ProjectorError::Render(error.to_string()))?;
-        if chunks.send(batch).await.is_err() {
-            // The writer stopped on an error, which it reports.
-            break;
+/// Renders, ahead of the write, every project of `batch` whose events are
+/// its whole history: seq 1 onwards, gapless (put in seq order first; arrival
+/// order is kept among repeats, which leave the project to the write).
+fn render_whole(mut batch: Vec<ProjectEvents>) -> Vec<ProjectEvents> {
+    for project in &mut batch {
+        project.events.sort_by_key(|event| event.project_seq);
+        let whole = project.events.iter().zip(1..).all(|(event, seq)| event.project_seq == seq);
+        if whole {
+            // A project that cannot be rendered is tried again, and parked,
+            // inside the write transaction.
+            project.rendered = to_rows(&project.events).ok();
         }
     }
-    Ok(())
+    batch
 }
 
 /// A project's rows rendered from its gapless events, or why it cannot be:
@@ -489,34 +292,4 @@ pub enum Progress {
     Total(u64),
     /// This many more were read.
     Read(u64),
-}
-
-type PartitionEnds = std::collections::BTreeMap<(String, i32), (i64, i64)>;
-
-/// A consumer assigned every partition of the domain topics from the start,
-/// and the (low, high) watermark of each non-empty partition.
-fn replay_consumer(kafka: &KafkaSource) -> Result<(StreamConsumer, PartitionEnds), ProjectorError> {
-    use rdkafka::{Offset, TopicPartitionList};
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &kafka.bootstrap_servers)
-        // A throwaway group: the rebuild commits nothing.
-        .set("group.id", format!("{}-rebuild", kafka.group_id))
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .create()?;
-    let timeout = Duration::from_secs(30);
-    let mut assignment = TopicPartitionList::new();
-    let mut ends = PartitionEnds::new();
-    for topic in kafka.topics() {
-        let metadata = consumer.fetch_metadata(Some(&topic), timeout)?;
-        for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
-            let (low, high) = consumer.fetch_watermarks(&topic, partition.id(), timeout)?;
-            if high > low {
-                assignment.add_partition_offset(&topic, partition.id(), Offset::Beginning)?;
-                ends.insert((topic.clone(), partition.id()), (low, high));
-            }
-        }
-    }
-    consumer.assign(&assignment)?;
-    Ok((consumer, ends))
 }

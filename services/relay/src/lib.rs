@@ -39,15 +39,13 @@
 //! header names that span, so the projector's fold joins the same trace. The
 //! backlog is reported as the `gongkai.relay.backlog` gauge.
 
-use std::error::Error as StdError;
 use std::sync::Arc;
 use std::time::Duration;
 
 use backon::{Backoff, BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, SecondsFormat};
-use gongkai_bus::KafkaConfig;
 use gongkai_bus::kafka::{self, EventMessage, EventProducer, ProducerSettings, PublishError};
-use gongkai_domain::kinds::{DOMAINS, topic};
+use gongkai_bus::{KafkaConfig, report};
 use gongkai_store::{OutboxRecord, RelayLeadership, Store, StoreError};
 use prost::Message;
 use rdkafka::error::KafkaError;
@@ -131,7 +129,7 @@ impl RelayConfig {
 
     /// The five domain topics, with the prefix.
     pub fn topics(&self) -> Vec<String> {
-        DOMAINS.iter().map(|domain| format!("{}{}", self.topic_prefix, topic(*domain))).collect()
+        gongkai_bus::topics(&self.topic_prefix)
     }
 
     /// The delays between retries of a failing step: `backoff_initial`,
@@ -174,22 +172,6 @@ async fn pause(shutdown: &CancellationToken, delay: Duration) -> bool {
         () = shutdown.cancelled() => false,
         () = tokio::time::sleep(delay) => true,
     }
-}
-
-/// An error and its causes, `: `-separated, for a log field.
-fn report(error: &dyn StdError) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        // Some errors (librdkafka's) repeat their cause in their own text.
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// How one batch went.
@@ -380,35 +362,15 @@ impl Relay {
         result
     }
 
-    /// Creates the domain topics, retrying until it succeeds (`true`) or
-    /// shutdown (`false`).
+    /// Creates the domain topics, retrying with the relay's backoff until it
+    /// succeeds (`true`) or shutdown (`false`).
     async fn ensure_topics(&self, shutdown: &CancellationToken) -> Result<bool, RelayError> {
-        let admin = kafka::admin_client(&self.config.kafka).map_err(RelayError::KafkaClient)?;
-        let topics = self.config.topics();
-        let mut backoff = self.config.backoff();
-        loop {
-            let attempt = tokio::select! {
-                () = shutdown.cancelled() => return Ok(false),
-                attempt = kafka::ensure_topics(&admin, &topics, self.config.partitions, self.config.replication) => attempt,
-            };
-            match attempt {
-                Ok(created) => {
-                    if !created.is_empty() {
-                        info!(topics = ?created, "Created the domain topics.");
-                    }
-                    return Ok(true);
-                }
-                Err(error) if error.is_retryable() => {
-                    warn!(error = %report(&error), "Could not create the domain topics; retrying.");
-                }
-                Err(error) => {
-                    error!(error = %report(&error), "Kafka refuses to create the domain topics; retrying.");
-                }
-            }
-            if !self.back_off(shutdown, &mut backoff).await {
-                return Ok(false);
-            }
-        }
+        let config = &self.config;
+        let topics = config.topics();
+        let (partitions, replication) = (config.partitions, config.replication);
+        kafka::ensure_topics_until(&config.kafka, &topics, partitions, replication, config.backoff(), shutdown)
+            .await
+            .map_err(RelayError::KafkaClient)
     }
 
     /// Sleeps for `backoff`'s next delay unless shutdown comes first; `false`

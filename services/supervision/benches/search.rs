@@ -171,7 +171,7 @@ async fn load(store: &Store, projects: usize, templates: usize, tasks: usize) {
     let submitted = started.elapsed().as_secs_f64();
     let stats = gongkai_projector::runner::rebuild(
         store,
-        &gongkai_projector::Source::Embedded { poll: Duration::from_millis(50), appended: None },
+        &gongkai_bus::LogSource::Store { poll: Duration::from_millis(50), appended: None },
         &|_| {},
     )
     .await

@@ -1,6 +1,7 @@
 //! Publishing events to Apache Kafka: an idempotent producer that sends a
 //! batch and waits for every delivery report, the CloudEvents binary-mode
-//! headers, and creation of the domain topics.
+//! headers, and creation of the domain topics. (Reading them is
+//! [`crate::log`]'s.)
 //!
 //! Nothing here knows about the outbox: the caller (the relay) turns stored
 //! events into [`EventMessage`]s, decides what an acknowledged batch means
@@ -15,8 +16,9 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use tokio_util::sync::CancellationToken;
 
-use crate::KafkaConfig;
+use crate::{KafkaConfig, report};
 
 /// CloudEvents (binary content mode) and trace-context header names.
 pub mod header {
@@ -398,6 +400,48 @@ pub async fn ensure_topics(
         }
     }
     Ok(created)
+}
+
+/// [`ensure_topics`] on `config`'s cluster, tried again after every failure
+/// until it succeeds (`true`) or `shutdown` (`false`): whoever starts first,
+/// the relay or a projector, creates the topics. The pauses between tries are
+/// `delays`, the last one again once they run out. Fails only when librdkafka
+/// refuses the admin client's configuration.
+pub async fn ensure_topics_until(
+    config: &KafkaConfig,
+    topics: &[String],
+    partitions: i32,
+    replication: i32,
+    mut delays: impl Iterator<Item = Duration>,
+    shutdown: &CancellationToken,
+) -> Result<bool, KafkaError> {
+    let admin = admin_client(config)?;
+    let mut delay = Duration::from_secs(1);
+    loop {
+        let attempt = tokio::select! {
+            () = shutdown.cancelled() => return Ok(false),
+            attempt = ensure_topics(&admin, topics, partitions, replication) => attempt,
+        };
+        match attempt {
+            Ok(created) => {
+                if !created.is_empty() {
+                    tracing::info!(topics = ?created, "Created the domain topics.");
+                }
+                return Ok(true);
+            }
+            Err(error) if error.is_retryable() => {
+                tracing::warn!(error = %report(&error), "Could not create the domain topics; retrying.");
+            }
+            Err(error) => {
+                tracing::error!(error = %report(&error), "Kafka refuses to create the domain topics; retrying.");
+            }
+        }
+        delay = delays.next().unwrap_or(delay);
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(false),
+            () = tokio::time::sleep(delay) => {}
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,20 +1,53 @@
 //! The event log that carries accepted facts from the store to the projector.
 //!
 //! The transport is chosen by URL: `kafka://host:port[,host:port…]` for Apache
-//! Kafka, `embedded` (the default) for an in-process log used by `gongkai dev`.
-//! Topic names are part of the public contract and live with the domain
-//! (`gongkai_domain::kinds::topic`).
+//! Kafka, which the relay fills from the outbox (one topic per domain), or
+//! `embedded` (the default, `gongkai dev`): no log of its own, the event
+//! store itself read in position order.
+//!
+//! Over either, the projector reads through one interface ([`log`]): a
+//! [`LogReader`] follows the log (next batch, commit) and a [`LogReplay`]
+//! reads it from its beginning for a rebuild. Topic names are the domain's
+//! (`gongkai_domain::kinds::topic`, part of the public contract) behind a
+//! deployment's prefix: [`topics`].
 
 pub mod kafka;
+pub mod log;
 
 use std::fmt;
 use std::time::Duration;
 
+use gongkai_domain::kinds::{DOMAINS, topic};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
-/// The default log: in-process, no server needed.
+pub use log::{Batch, KafkaSource, LogReader, LogReplay, LogSource};
+
+/// The default log: the event store itself, no server needed.
 pub const DEFAULT_LOG_URL: &str = "embedded";
+
+/// The five domain topics under `prefix` (empty in production; tests and
+/// shared clusters isolate with it), in `DOMAINS` order: the names the relay
+/// publishes to and the projector reads.
+pub fn topics(prefix: &str) -> Vec<String> {
+    DOMAINS.iter().map(|domain| format!("{prefix}{}", topic(*domain))).collect()
+}
+
+/// An error and its causes, `: `-separated, for a log field.
+pub fn report(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        // Some errors (librdkafka's) repeat their cause in their own text.
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
 
 /// Failures of the log layer.
 #[derive(Debug, thiserror::Error)]
@@ -31,12 +64,15 @@ pub enum BusError {
     /// A blocking Kafka call could not be run.
     #[error("Kafka call was interrupted")]
     Join(#[from] tokio::task::JoinError),
+    /// The event store, the `embedded` log, could not be read.
+    #[error("event store failed")]
+    Store(#[from] gongkai_store::StoreError),
 }
 
 /// Where events travel between components.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogUrl {
-    /// The in-process log of the embedded default.
+    /// The embedded default: the event store itself.
     Embedded,
     /// An Apache Kafka cluster, by its bootstrap servers.
     Kafka(KafkaConfig),
@@ -116,6 +152,14 @@ mod tests {
     fn refuses_other_urls() {
         assert!(matches!(LogUrl::parse("nats://x:4222"), Err(BusError::UnsupportedUrl(_))));
         assert!(matches!(LogUrl::parse("kafka://"), Err(BusError::NoBrokers(_))));
+    }
+
+    #[test]
+    fn topics_carry_the_prefix() {
+        assert_eq!(topics("")[1], "gongkai.tenders.v1");
+        let prefixed = topics("test-x.");
+        assert_eq!(prefixed.len(), 5);
+        assert!(prefixed.iter().all(|topic| topic.starts_with("test-x.gongkai.")));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use gongkai_store::{PoolOptions, Store};
+use gongkai_store::{PoolOptions, Store, View};
 
 use crate::{fresh_postgres_database, fresh_sqlite_url};
 
@@ -79,6 +79,22 @@ pub async fn postgres() -> FreshStore {
 /// A migrated store in a new SQLite file.
 pub async fn sqlite() -> FreshStore {
     fresh(Backend::Sqlite).await
+}
+
+/// Every timeline row and summary of `projects`, both views, as raw bytes in
+/// a stable order: what a rebuild must give again, byte for byte.
+///
+/// # Panics
+/// When the views cannot be read.
+pub async fn views_snapshot(store: &Store, projects: &[String]) -> Vec<Vec<u8>> {
+    let mut rows = Vec::new();
+    for project in projects {
+        for view in [View::Public, View::Full] {
+            rows.extend(store.timeline(view, project).await.expect("timeline"));
+            rows.push(store.project_summary(view, project).await.expect("summary").unwrap_or_default());
+        }
+    }
+    rows
 }
 
 /// Instantiates each generic test body once per store backend, as

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use gongkai_bus::KafkaConfig;
 use gongkai_bus::kafka;
-use gongkai_domain::kinds::{DOMAINS, topic};
+use gongkai_domain::kinds::topic;
 use gongkai_proto::v1::EventEnvelope;
 use gongkai_relay::RelayState;
 use gongkai_store::Store;
@@ -338,7 +338,7 @@ async fn a_refused_record_parks_only_its_project(harness: FreshStore) {
     let store = &harness.store;
     // Topics made by hand that accept 4 KiB records only.
     let admin = kafka::admin_client(&kafka).unwrap();
-    let names: Vec<String> = DOMAINS.iter().map(|domain| format!("{prefix}{}", topic(*domain))).collect();
+    let names = gongkai_bus::topics(&prefix);
     let small: Vec<NewTopic<'_>> = names
         .iter()
         .map(|name| NewTopic::new(name, PARTITIONS, TopicReplication::Fixed(1)).set("max.message.bytes", "4096"))
@@ -422,7 +422,7 @@ async fn ensure_topics_is_idempotent_and_keeps_events_forever() {
     let kafka = kafka().await;
     let prefix = unique_prefix();
     let admin = kafka::admin_client(&kafka).unwrap();
-    let topics: Vec<String> = DOMAINS.iter().map(|domain| format!("{prefix}{}", topic(*domain))).collect();
+    let topics = gongkai_bus::topics(&prefix);
 
     let mut created = kafka::ensure_topics(&admin, &topics, PARTITIONS, 1).await.unwrap();
     created.sort();

@@ -228,8 +228,7 @@ pub(crate) async fn consume(kafka: &KafkaConfig, prefix: &str, expected: usize, 
         .create()
         .expect("consumer");
     let mut assignment = TopicPartitionList::new();
-    for domain in DOMAINS {
-        let name = format!("{prefix}{}", topic(domain));
+    for name in gongkai_bus::topics(prefix) {
         for partition in 0..PARTITIONS {
             assignment.add_partition_offset(&name, partition, Offset::Beginning).expect("partition offset");
         }
@@ -352,7 +351,7 @@ pub(crate) fn assert_delivered(received: &[Received], expected: &[EventEnvelope]
 /// Deletes the prefixed topics (best effort: the shared cluster stays tidy).
 pub(crate) async fn drop_topics(kafka: &KafkaConfig, prefix: &str) {
     let admin = kafka::admin_client(kafka).expect("admin client");
-    let names: Vec<String> = DOMAINS.iter().map(|domain| format!("{prefix}{}", topic(*domain))).collect();
+    let names = gongkai_bus::topics(prefix);
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
     if let Err(error) = admin.delete_topics(&names, &options).await {

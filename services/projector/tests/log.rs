@@ -1,0 +1,84 @@
+//! The projector over the embedded log, on both store backends: the live
+//! loop folds what is appended, and a rebuild from the log gives the views
+//! it gave, byte for byte.
+
+use std::time::{Duration, Instant};
+
+use gongkai_bus::LogSource;
+use gongkai_grpc::auth::{Principal, Role};
+use gongkai_ingest::Ingestor;
+use gongkai_projector::runner::{Progress, rebuild};
+use gongkai_store::Store;
+use gongkai_testkit::on_both_stores;
+use gongkai_testkit::store::views_snapshot;
+use tokio_util::sync::CancellationToken;
+
+/// Waits until the views hold every stored position.
+async fn caught_up(store: &Store) {
+    let started = Instant::now();
+    loop {
+        let (projected, stored) = store.projection_positions().await.expect("positions");
+        if projected == stored {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the projector is stuck at {projected} of {stored}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+on_both_stores!(store: the_live_loop_and_a_rebuild_give_the_same_views);
+
+async fn the_live_loop_and_a_rebuild_give_the_same_views(store: &Store) {
+    let source = LogSource::Store { poll: Duration::from_millis(10), appended: None };
+    let shutdown = CancellationToken::new();
+    let live = tokio::spawn(gongkai_projector::run(store.clone(), source.clone(), shutdown.clone()));
+
+    // Six projects, whole lifecycles and partial ones, appended interleaved
+    // while the projector follows.
+    let ingestor = Ingestor::new(store.clone());
+    let principal = Principal { id: "test".into(), role: Role::Submitter, regions: vec!["23".into()] };
+    let projects: Vec<String> = (0..6).map(|n| format!("2024-230113-77-01-{n:06}")).collect();
+    let mut lifecycles: Vec<_> = projects
+        .iter()
+        .enumerate()
+        .map(|(n, code)| {
+            let requests = gongkai_scenarios::ppp_lifecycle(code, code).requests;
+            let keep = if n % 2 == 0 { requests.len() } else { 5 + 3 * n };
+            requests.into_iter().take(keep)
+        })
+        .collect();
+    let mut appended = 0;
+    loop {
+        let mut any = false;
+        for lifecycle in &mut lifecycles {
+            if let Some(request) = lifecycle.next() {
+                let (domain, submission) = gongkai_testkit::submission(request);
+                ingestor.submit(&principal, domain, submission).await.expect("accepted");
+                appended += 1;
+                any = true;
+            }
+        }
+        if !any {
+            break;
+        }
+    }
+    caught_up(store).await;
+    shutdown.cancel();
+    live.await.expect("projector task").expect("the projector stops cleanly");
+    let folded = views_snapshot(store, &projects).await;
+    assert!(folded.iter().all(|row| !row.is_empty()), "every project has views");
+
+    let total = std::sync::Mutex::new((0, 0));
+    let stats = rebuild(store, &source, &|progress| {
+        let mut total = total.lock().unwrap();
+        match progress {
+            Progress::Total(events) => total.0 = events,
+            Progress::Read(events) => total.1 += events,
+        }
+    })
+    .await
+    .expect("rebuild");
+    assert_eq!((stats.events, stats.projects), (appended, projects.len() as u64));
+    assert_eq!(*total.lock().unwrap(), (appended, appended), "progress: the total, then every event");
+    assert_eq!(views_snapshot(store, &projects).await, folded, "a rebuild gives the live views, byte for byte");
+}
