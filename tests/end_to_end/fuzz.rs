@@ -1372,6 +1372,6 @@ async fn every_method_survives_random_truncated_and_mutated_requests() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Everything accepted during the run was projected: nothing parked.
-    let parked = gongkai.store.parked_projects().await.expect("reads");
+    let parked = gongkai.store.projections().parked_projects().await.expect("reads");
     assert!(parked.is_empty(), "accepted requests the projector cannot render: {parked:?}");
 }

@@ -82,7 +82,7 @@ impl Ingestion {
     }
 
     pub(crate) async fn counts(&self) -> EventCounts {
-        self.store.event_counts().await.expect("counts")
+        self.store.events().event_counts().await.expect("counts")
     }
 
     /// Sends every request, asserting each is accepted; returns the receipts.
@@ -141,7 +141,7 @@ pub(crate) async fn full_ppp_lifecycle_is_accepted_with_gapless_seqs_and_an_inta
         assert!(receipt.flags.is_empty(), "a lawful lifecycle raises no flag: {:?}", receipt.flags);
         assert!(!receipt.replayed);
     }
-    let events = gongkai.store.load_stream(&lifecycle.project_code).await.expect("stream loads");
+    let events = gongkai.store.events().load_stream(&lifecycle.project_code).await.expect("stream loads");
     assert_eq!(events.len(), count);
     assert_eq!(verify_chain(&events), None, "the hash chain is intact");
     assert_eq!(events.last().map(|e| e.hash.clone()), receipts.last().map(|r| r.hash.clone()));
@@ -276,7 +276,7 @@ pub(crate) async fn concurrent_clients_on_one_project_lose_and_duplicate_nothing
         started.elapsed().as_millis()
     );
 
-    let events = gongkai.store.load_stream(&lifecycle.project_code).await.expect("stream");
+    let events = gongkai.store.events().load_stream(&lifecycle.project_code).await.expect("stream");
     let seqs: Vec<u64> = events.iter().map(|e| e.project_seq).collect();
     assert_eq!(seqs, (1..=(3 + CLIENTS * EACH) as u64).collect::<Vec<_>>(), "gapless");
     for event_id in &acknowledged {
@@ -613,7 +613,7 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
     send(req!(ResumeProject, ResumeProjectRequest, p, "p2-pres", t + day * 90, facts::project_resumed()))
         .await
         .expect("project resumed");
-    let approval_event = gongkai.store.load_stream(p).await.expect("stream")[0].event_id.clone();
+    let approval_event = gongkai.store.events().load_stream(p).await.expect("stream")[0].event_id.clone();
     let mut corrected = approval(&ppp_lifecycle(p, "p2")).fact.expect("fact");
     corrected.project_type = pb::ProjectType::Construction as i32;
     corrected.region_code = "230102".into();
@@ -625,7 +625,7 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
     send(req!(CancelProject, CancelProjectRequest, p, "p2-pcancel", t + day * 100, facts::project_cancelled()))
         .await
         .expect("project cancelled");
-    let events = gongkai.store.load_stream(p).await.expect("stream");
+    let events = gongkai.store.events().load_stream(p).await.expect("stream");
     assert_eq!(events.len(), 23);
     assert_eq!(verify_chain(&events), None);
 

@@ -3,7 +3,7 @@
 //! Two sources, one fold: Apache Kafka (a consumer group over the five domain
 //! topics) or, embedded, the event store itself read in position order (on
 //! SQLite positions become visible in commit order, so a cursor never skips).
-//! Every event goes through [`Store::project_event`], idempotent by
+//! Every event goes through [`Projections::project_event`], idempotent by
 //! `(project, seq)` and indifferent to arrival order, so Kafka's at-least-once
 //! delivery and any interleaving of topics give the same views. Kafka offsets
 //! are stored only after the event's transaction committed and are committed
@@ -22,7 +22,7 @@ use std::time::Duration;
 use futures_util::FutureExt as _;
 use gongkai_domain::kinds::{DOMAINS, topic};
 use gongkai_proto::v1::EventEnvelope;
-use gongkai_store::{ProjectEvents, Projected, Store, Unrenderable};
+use gongkai_store::{EventLog, ProjectEvents, Projected, Projections, Unrenderable};
 use prost::Message as _;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::{ClientConfig, Message as _};
@@ -82,14 +82,14 @@ pub enum ProjectorError {
 }
 
 /// Folds one event into the read model.
-pub async fn project(store: &Store, event: &EventEnvelope) -> Result<Projected, ProjectorError> {
+pub async fn project(store: &Projections, event: &EventEnvelope) -> Result<Projected, ProjectorError> {
     Ok(store.project_event(event, to_rows).await?)
 }
 
 /// Renders the parked projects among `codes` again from everything kept;
 /// the outcomes follow `codes` (`Advanced` once a project renders, `Parked`
 /// while it still cannot, `Duplicate` when it was not parked).
-pub async fn retry(store: &Store, codes: &[String]) -> Result<Vec<Projected>, ProjectorError> {
+pub async fn retry(store: &Projections, codes: &[String]) -> Result<Vec<Projected>, ProjectorError> {
     let batch: Vec<ProjectEvents> =
         codes.iter().map(|code| ProjectEvents { project_code: code.clone(), ..ProjectEvents::default() }).collect();
     Ok(store.project_batch(&batch, to_rows).await?)
@@ -97,7 +97,7 @@ pub async fn retry(store: &Store, codes: &[String]) -> Result<Vec<Projected>, Pr
 
 /// Renders every parked project again (at start-up: a new version may have
 /// fixed what parked them) and says how many stay parked.
-async fn retry_parked(store: &Store) -> Result<usize, ProjectorError> {
+async fn retry_parked(store: &Projections) -> Result<usize, ProjectorError> {
     let parked: Vec<String> = store.parked_projects().await?.into_iter().map(|p| p.project_code).collect();
     if parked.is_empty() {
         return Ok(0);
@@ -108,13 +108,20 @@ async fn retry_parked(store: &Store) -> Result<usize, ProjectorError> {
     Ok(still)
 }
 
-/// Runs the projector until `shutdown` is cancelled, reporting its lag.
-pub async fn run(store: Store, source: Source, shutdown: CancellationToken) -> Result<(), ProjectorError> {
+/// Runs the projector until `shutdown` is cancelled, reporting its lag:
+/// it writes the read model through `store` and, on the embedded source,
+/// reads the event store through `log`.
+pub async fn run(
+    store: Projections,
+    log: EventLog,
+    source: Source,
+    shutdown: CancellationToken,
+) -> Result<(), ProjectorError> {
     retry_parked(&store).await?;
     let lag_stop = shutdown.child_token();
     let lag = tokio::spawn(report_lag(store.clone(), lag_stop.clone()));
     let result = match source {
-        Source::Embedded { poll, appended } => run_embedded(store, poll, appended, shutdown).await,
+        Source::Embedded { poll, appended } => run_embedded(store, log, poll, appended, shutdown).await,
         Source::Kafka(kafka) => run_kafka(store, kafka, shutdown).await,
     };
     lag_stop.cancel();
@@ -126,7 +133,7 @@ pub async fn run(store: Store, source: Source, shutdown: CancellationToken) -> R
 /// Measures, every two seconds, how many store positions the views are
 /// behind the event store: the `gongkai.projector.lag` gauge (exported over
 /// OTLP when configured) and a log line while it is not zero.
-async fn report_lag(store: Store, shutdown: CancellationToken) {
+async fn report_lag(store: Projections, shutdown: CancellationToken) {
     let lag = gongkai_telemetry::metrics::Gauge::new(
         "gongkai.projector.lag",
         "Store positions not yet folded into the views",
@@ -170,7 +177,8 @@ async fn report_lag(store: Store, shutdown: CancellationToken) {
 }
 
 async fn run_embedded(
-    store: Store,
+    store: Projections,
+    log: EventLog,
     poll: Duration,
     appended: Option<std::sync::Arc<tokio::sync::Notify>>,
     shutdown: CancellationToken,
@@ -179,7 +187,7 @@ async fn run_embedded(
     let (mut cursor, _) = store.projection_positions().await?;
     tracing::info!(cursor, "Projector following the embedded log.");
     while !shutdown.is_cancelled() {
-        let events = store.events_after(cursor, 500).await?;
+        let events = log.events_after(cursor, 500).await?;
         if events.is_empty() {
             tokio::select! {
                 () = shutdown.cancelled() => break,
@@ -191,7 +199,7 @@ async fn run_embedded(
         let span = tracing::info_span!("projector.fold", otel.kind = "consumer", events = events.len());
         if gongkai_telemetry::exporting() {
             // The submissions' contexts are in the outbox rows of the batch.
-            match store.trace_contexts(cursor, last).await {
+            match log.trace_contexts(cursor, last).await {
                 Ok(contexts) => {
                     gongkai_telemetry::propagation::continue_traces(&span, contexts.iter().map(String::as_str))
                 }
@@ -227,7 +235,7 @@ fn consumer(kafka: &KafkaSource) -> Result<StreamConsumer, ProjectorError> {
     Ok(consumer)
 }
 
-async fn run_kafka(store: Store, kafka: KafkaSource, shutdown: CancellationToken) -> Result<(), ProjectorError> {
+async fn run_kafka(store: Projections, kafka: KafkaSource, shutdown: CancellationToken) -> Result<(), ProjectorError> {
     // Subscribing to a topic that does not exist yet would leave the consumer
     // idle until its next metadata refresh; whoever starts first creates them.
     let cluster = gongkai_bus::KafkaConfig { bootstrap_servers: kafka.bootstrap_servers.clone() };
@@ -329,7 +337,8 @@ pub struct RebuildStats {
 /// transaction. From Kafka events arrive in partition order and are folded
 /// a chunk at a time, each project of a chunk rendered from everything kept.
 pub async fn rebuild(
-    store: &Store,
+    store: &Projections,
+    log: &EventLog,
     source: &Source,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<RebuildStats, ProjectorError> {
@@ -337,12 +346,12 @@ pub async fn rebuild(
     let mut stats = RebuildStats::default();
     match source {
         Source::Embedded { .. } => {
-            let (_, end) = store.projection_positions().await?;
+            let end = log.end_position().await?;
             progress(Progress::Total(end));
             // One chunk is read and rendered while the one before is written.
             // (Two writers on PostgreSQL were no faster on two cores.)
             let (chunks, mut rendered) = tokio::sync::mpsc::channel::<Vec<ProjectEvents>>(1);
-            let read = read_by_project(store, end, chunks);
+            let read = read_by_project(log, end, chunks);
             let write = async {
                 while let Some(batch) = rendered.recv().await {
                     let read = batch.iter().map(|project| project.events.len() as u64).sum();
@@ -387,13 +396,13 @@ const REBUILD_CHUNK: usize = 20_000;
 /// `(project, seq)` order, renders every project whose history the chunk
 /// holds from seq 1, and sends each chunk on.
 async fn read_by_project(
-    store: &Store,
+    log: &EventLog,
     end: u64,
     chunks: tokio::sync::mpsc::Sender<Vec<ProjectEvents>>,
 ) -> Result<(), ProjectorError> {
     let mut after: Option<(String, u64)> = None;
     loop {
-        let events = store
+        let events = log
             .events_by_project(after.as_ref().map(|(code, seq)| (code.as_str(), *seq)), end, REBUILD_CHUNK as u32)
             .await?;
         let full = events.len() == REBUILD_CHUNK;
@@ -477,7 +486,7 @@ fn by_project(events: Vec<EventEnvelope>) -> Vec<ProjectEvents> {
 
 /// Folds `events` in one transaction, grouped by project: one rendering per
 /// project, whatever the number of its events in the batch.
-async fn fold_batch(store: &Store, events: Vec<EventEnvelope>) -> Result<(), ProjectorError> {
+async fn fold_batch(store: &Projections, events: Vec<EventEnvelope>) -> Result<(), ProjectorError> {
     store.project_batch(&by_project(events), to_rows).await?;
     Ok(())
 }

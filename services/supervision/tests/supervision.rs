@@ -12,7 +12,7 @@ use gongkai_load::Clients;
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::supervision_service_client::SupervisionServiceClient;
 use gongkai_scenarios::{Request, org, ppp_lifecycle};
-use gongkai_store::Store;
+use gongkai_store::{Pool, Store};
 use gongkai_supervision::Supervision;
 use gongkai_testkit::RawCodec as Raw;
 use gongkai_testkit::store::{Backend, FreshStore};
@@ -74,7 +74,7 @@ impl Harness {
         let now = Arc::new(Mutex::new(Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single().expect("time")));
         let clock_now = Arc::clone(&now);
         let clock: gongkai_supervision::Clock = Arc::new(move || *clock_now.lock().expect("clock"));
-        let ingestor = gongkai_ingest::Ingestor::new(store.clone());
+        let ingestor = gongkai_ingest::Ingestor::new(store.events());
         let max = gongkai_grpc::DEFAULT_MAX_MESSAGE_BYTES;
         let mut server = GrpcServer::new(max);
         server.limits(limits);
@@ -100,7 +100,7 @@ impl Harness {
                 gongkai_contracts::Contracts::new(ingestor.clone()).into_server(max),
                 auth.clone(),
             ))
-            .add_service(Supervision::new(store.clone(), clock).into_server(max, auth));
+            .add_service(Supervision::new(store.supervision(), clock).into_server(max, auth));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         let shutdown = tokio_util::sync::CancellationToken::new();
@@ -137,9 +137,9 @@ impl Harness {
     /// The real projector over every event not folded yet.
     async fn project(&self) {
         let after = *self.projected.lock().expect("lock");
-        let events = self.store.events_after(after, 100_000).await.expect("events read");
+        let events = self.store.log().events_after(after, 100_000).await.expect("events read");
         for event in &events {
-            gongkai_projector::project(&self.store, event).await.expect("projects");
+            gongkai_projector::project(&self.store.projections(), event).await.expect("projects");
         }
         if let Some(last) = events.last() {
             *self.projected.lock().expect("lock") = last.position;
@@ -648,18 +648,18 @@ async fn a_tampered_event_is_detected_by_verify_project(backend: Backend) {
     assert_eq!(summary.chain_head_hash, intact.chain_head_hash, "the head the public site shows");
 
     // Alter event 3 behind the store's back, as the table owner.
-    let events = h.store.load_stream(P_PPP).await.expect("stream");
+    let events = h.store.events().load_stream(P_PPP).await.expect("stream");
     let mut altered = events[2].clone();
     altered.source = "someone-else".into();
     altered.position = 0;
     let bytes = altered.encode_to_vec();
     let update = "UPDATE events SET envelope = $1 WHERE project_code = $2 AND project_seq = 3";
-    match &h.store {
-        Store::Postgres(pool) => {
+    match h.store.pool() {
+        Pool::Postgres(pool) => {
             sqlx::query("ALTER TABLE events DISABLE TRIGGER events_immutable").execute(pool).await.expect("disable");
             sqlx::query(update).bind(&bytes).bind(P_PPP).execute(pool).await.expect("tampered");
         }
-        Store::Sqlite(pool) => {
+        Pool::Sqlite(pool) => {
             sqlx::query("DROP TRIGGER events_no_update").execute(pool).await.expect("drop trigger");
             sqlx::query(update).bind(&bytes).bind(P_PPP).execute(pool).await.expect("tampered");
         }
@@ -748,7 +748,7 @@ async fn a_supervisor_of_region_a_cannot_see_region_b_and_strangers_are_refused(
     assert_eq!(public.timeline.len(), full.timeline.len());
     assert!(public.timeline.iter().all(|e| e.flags.is_empty() && e.restricted_fields.is_empty()));
     assert_eq!(public.summary.expect("summary").flag_count, 0);
-    let stored = h.store.timeline(gongkai_store::View::Public, P_PPP).await.expect("public rows");
+    let stored = h.store.public().public_timeline(P_PPP).await.expect("public rows");
     let stored: Vec<pb::TimelineEntry> =
         stored.iter().map(|b| pb::TimelineEntry::decode(b.as_slice()).expect("entry")).collect();
     assert_eq!(public.timeline, stored, "exactly the public rows");
@@ -889,7 +889,12 @@ async fn calls_refused_before_their_handler_are_audited(backend: Backend) {
     ];
     let mut rows = Vec::new();
     for _ in 0..100 {
-        rows = h.store.list_audit(&gongkai_store::AuditQuery::default(), None, 100).await.expect("audit rows");
+        rows = h
+            .store
+            .supervision()
+            .list_audit(&gongkai_store::AuditQuery::default(), None, 100)
+            .await
+            .expect("audit rows");
         if rows.len() >= expected.len() {
             break;
         }
