@@ -143,7 +143,7 @@ async fn chromium_searches_opens_and_renders_the_project_page() {
     // The project, opened from the result's link.
     let project_url = search.join(href).expect("project URL");
     let page = dump_dom(&project_url).await;
-    let name = store.public_project(code).await.expect("reads").expect("public").name;
+    let name = store.public().public_project(code).await.expect("reads").expect("public").name;
     assert!(page.contains(&format!("<h1>{name}</h1>")), "headed by its name");
     let stage_bar = element(&page, "<ol", r#"class="stages""#, "</ol>");
     for stage in ["立项", "招标", "评标", "中标", "合同", "履约", "竣工"] {

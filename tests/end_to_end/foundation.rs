@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use gongkai_store::{PoolOptions, Store};
+use gongkai_store::{Pool, PoolOptions, Store};
 use gongkai_testkit::{fresh_postgres_database, fresh_sqlite_url, kafka_bootstrap_servers, kafka_url, unique_name};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -77,12 +77,12 @@ async fn insert_event(store: &Store, request_id: &str) -> Result<(), sqlx::Error
                  $3, $4, $4, $3, $3, $5)";
     let digest = vec![7u8; 32];
     let event_id = uuid::Uuid::now_v7();
-    match store {
-        Store::Postgres(pool) => {
+    match store.pool() {
+        Pool::Postgres(pool) => {
             let query = sqlx::query(insert).bind(event_id).bind(request_id).bind(&digest).bind(chrono::Utc::now());
             query.bind(vec![1u8]).execute(pool).await.map(drop)
         }
-        Store::Sqlite(pool) => {
+        Pool::Sqlite(pool) => {
             let query = sqlx::query(insert).bind(event_id.to_string()).bind(request_id).bind(&digest);
             query.bind(chrono::Utc::now().to_rfc3339()).bind(vec![1u8]).execute(pool).await.map(drop)
         }
@@ -90,9 +90,9 @@ async fn insert_event(store: &Store, request_id: &str) -> Result<(), sqlx::Error
 }
 
 async fn execute(store: &Store, statement: &'static str) -> Result<(), sqlx::Error> {
-    match store {
-        Store::Postgres(pool) => sqlx::query(statement).execute(pool).await.map(drop),
-        Store::Sqlite(pool) => sqlx::query(statement).execute(pool).await.map(drop),
+    match store.pool() {
+        Pool::Postgres(pool) => sqlx::query(statement).execute(pool).await.map(drop),
+        Pool::Sqlite(pool) => sqlx::query(statement).execute(pool).await.map(drop),
     }
 }
 

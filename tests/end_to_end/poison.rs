@@ -12,7 +12,7 @@ use gongkai_domain::kinds::topic;
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::supervision_service_client::SupervisionServiceClient;
 use gongkai_scenarios::{Request, ppp_lifecycle};
-use gongkai_store::{NewEvent, Store, View};
+use gongkai_store::{NewEvent, Store};
 
 use crate::ingestion::{Backend, Ingestion, SUPERVISOR_TOKEN, bad_fields, reason};
 use crate::projection::KafkaLog;
@@ -68,7 +68,7 @@ fn recorded_earlier(head: &pb::EventEnvelope, contract_code: &str) -> NewEvent {
 }
 
 async fn public_len(store: &Store, code: &str) -> usize {
-    store.timeline(View::Public, code).await.expect("timeline reads").len()
+    store.public().public_timeline(code).await.expect("timeline reads").len()
 }
 
 async fn get_project(endpoint: &str, code: &str) -> pb::GetProjectResponse {
@@ -105,19 +105,19 @@ async fn one_hostile_value_parks_one_project(gongkai: Ingestion) {
     let status = gongkai.harbin.send(Request::VaryContract(poison)).await.expect_err("refused");
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
     assert_eq!(bad_fields(&status), ["fact.price_change_fen"]);
-    assert_eq!(store.load_stream(&poisoned.project_code).await.expect("reads").len(), signed);
+    assert_eq!(store.events().load_stream(&poisoned.project_code).await.expect("reads").len(), signed);
 
     // An earlier version let it in: the same event, in the store as if so.
     eventually("the signed contract is public", Duration::from_secs(60), || async {
         public_len(&store, &poisoned.project_code).await == signed
     })
     .await;
-    let history = store.load_stream(&poisoned.project_code).await.expect("reads");
+    let history = store.events().load_stream(&poisoned.project_code).await.expect("reads");
     let head = history.last().expect("a history");
     let contract = variation.fact.as_ref().expect("a fact").contract_code.clone();
     let legacy = recorded_earlier(head, &contract);
     let poison_id = legacy.envelope.event_id.clone();
-    store.append(&legacy).await.expect("appended as an earlier version would have");
+    store.events().append(&legacy).await.expect("appended as an earlier version would have");
 
     // Every other project goes on while this one is parked.
     gongkai.submit_all(healthy.requests.clone()).await;
@@ -126,10 +126,10 @@ async fn one_hostile_value_parks_one_project(gongkai: Ingestion) {
     })
     .await;
     eventually("the poisoned project is parked", Duration::from_secs(60), || async {
-        store.parked_project(&poisoned.project_code).await.expect("reads").is_some()
+        store.supervision().parked_project(&poisoned.project_code).await.expect("reads").is_some()
     })
     .await;
-    let parked = store.parked_project(&poisoned.project_code).await.expect("reads").expect("parked");
+    let parked = store.supervision().parked_project(&poisoned.project_code).await.expect("reads").expect("parked");
     assert_eq!((parked.event_id.as_str(), parked.project_seq), (poison_id.as_str(), signed as u64 + 1));
     assert_eq!(public_len(&store, &poisoned.project_code).await, signed, "its last good views stay");
     assert_eq!(
@@ -185,12 +185,12 @@ async fn one_hostile_value_parks_one_project(gongkai: Ingestion) {
         .await
         .expect("the cure is taken");
     eventually("the cured project is rendered again", Duration::from_secs(60), || async {
-        store.parked_project(&poisoned.project_code).await.expect("reads").is_none()
+        store.supervision().parked_project(&poisoned.project_code).await.expect("reads").is_none()
             && public_len(&store, &poisoned.project_code).await == signed + 2
     })
     .await;
     assert!(get_project(&grpc, &poisoned.project_code).await.parked.is_none());
-    let healed = store.public_project(&poisoned.project_code).await.expect("reads").expect("public");
+    let healed = store.public().public_project(&poisoned.project_code).await.expect("reads").expect("public");
     assert_eq!(healed.parked_since, None);
 }
 
@@ -249,6 +249,6 @@ async fn postgres_and_kafka_carry_the_largest_valid_submission() {
         public_len(&gongkai.store, &lifecycle.project_code).await as u64 == receipt.project_seq
     })
     .await;
-    assert!(gongkai.store.relay_parked().await.expect("reads").is_empty(), "Kafka took it");
+    assert!(gongkai.store.outbox().relay_parked().await.expect("reads").is_empty(), "Kafka took it");
     println!("largest valid submission: {size} bytes, public through Kafka");
 }

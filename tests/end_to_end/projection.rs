@@ -13,7 +13,7 @@ use crate::support::start_gongkai;
 
 /// Decoded timeline of `project` in `view`.
 pub(crate) async fn timeline(store: &Store, view: View, project: &str) -> Vec<pb::TimelineEntry> {
-    let entries = store.timeline(view, project).await.expect("timeline reads");
+    let entries = store.supervision().timeline(view, project).await.expect("timeline reads");
     entries.iter().map(|bytes| pb::TimelineEntry::decode(bytes.as_slice()).expect("entry decodes")).collect()
 }
 
@@ -21,7 +21,7 @@ pub(crate) async fn timeline(store: &Store, view: View, project: &str) -> Vec<pb
 pub(crate) async fn wait_for_public_seq(store: &Store, project: &str, seq: u64, limit: Duration) -> Duration {
     let started = Instant::now();
     loop {
-        let entries = store.timeline(View::Public, project).await.expect("timeline reads");
+        let entries = store.public().public_timeline(project).await.expect("timeline reads");
         if entries.len() as u64 >= seq {
             return started.elapsed();
         }
@@ -70,7 +70,12 @@ async fn embedded_mode_projects_the_ppp_lifecycle_into_both_timelines_in_order()
     let evaluation = public.iter().find(|e| e.fact_type == "gongkai.v1.BidsEvaluated").expect("evaluation entry");
     assert!(evaluation.people.iter().any(|p| p.name.starts_with("评标专家")), "released after the award");
 
-    let summary = store.project_summary(View::Public, &lifecycle.project_code).await.expect("reads").expect("summary");
+    let summary = store
+        .supervision()
+        .project_summary(View::Public, &lifecycle.project_code)
+        .await
+        .expect("reads")
+        .expect("summary");
     let summary = pb::ProjectSummary::decode(summary.as_slice()).expect("decodes");
     assert_eq!(summary.stage(), pb::Stage::Completion);
     assert_eq!(summary.head_seq, lifecycle.requests.len() as u64);
@@ -141,7 +146,7 @@ async fn the_ppp_lifecycle_travels_through_kafka_into_both_timelines() {
     let seqs: Vec<u64> = public.iter().map(|e| e.project_seq).collect();
     assert_eq!(seqs, (1..=lifecycle.requests.len() as u64).collect::<Vec<_>>());
     assert_eq!(full.len(), lifecycle.requests.len());
-    assert_eq!(gongkai.store.outbox_backlog().await.expect("backlog"), 0, "everything published");
+    assert_eq!(gongkai.store.outbox().outbox_backlog().await.expect("backlog"), 0, "everything published");
     // SIGTERM: ingestion stops, the relay flushes, the projector commits, exit 0.
     assert!(gongkai.terminate().await.success(), "every component drains and exits 0");
 }
@@ -197,8 +202,8 @@ async fn projectors_joining_and_leaving_a_group_give_the_views_a_rebuild_gives()
 /// Whether `needle` occurs anywhere in what the public side can read about
 /// `project`: its public timeline and summary rows, byte for byte, and the site.
 async fn publicly_visible(store: &Store, site: &str, project: &str, needle: &str) -> bool {
-    let mut rows = store.timeline(View::Public, project).await.expect("timeline");
-    rows.extend(store.project_summary(View::Public, project).await.expect("summary"));
+    let mut rows = store.public().public_timeline(project).await.expect("timeline");
+    rows.extend(store.supervision().project_summary(View::Public, project).await.expect("summary"));
     let in_rows = rows.iter().any(|row| row.windows(needle.len()).any(|w| w == needle.as_bytes()));
     let (_, page) = crate::support::http_get(site).await;
     in_rows || page.contains(needle)
@@ -239,6 +244,6 @@ async fn confidential_canaries_stay_out_of_public_tables_and_pages_until_release
         }
     }
     // The full view, for supervisors, has had everything all along.
-    let full = store.timeline(View::Full, &project).await.expect("full");
+    let full = store.supervision().timeline(View::Full, &project).await.expect("full");
     assert!(full.iter().any(|row| row.windows(ID_NUMBER.len()).any(|w| w == ID_NUMBER.as_bytes())));
 }

@@ -51,7 +51,7 @@ async fn assert_projected_exactly_once(gongkai: &Ingestion, acknowledged: &[Stri
     let started = Instant::now();
     for view in [View::Full, View::Public] {
         loop {
-            let counts = gongkai.store.timeline_event_counts(view).await.expect("counts");
+            let counts = gongkai.store.supervision().timeline_event_counts(view).await.expect("counts");
             if counts.len() >= acknowledged.len() {
                 let ids: HashSet<&str> = counts.iter().map(|(id, _)| id.as_str()).collect();
                 for id in acknowledged {
@@ -220,13 +220,13 @@ async fn submissions_succeed_while_kafka_is_down_and_arrive_when_it_returns() {
     broker.run(&["down"]);
     let during = submit_lifecycles(gongkai.harbin.clone(), 4, 4, 4).await;
     assert_eq!(during.len(), 4 * 26, "every submission succeeds without Kafka");
-    let backlog = gongkai.store.outbox_backlog().await.expect("backlog");
+    let backlog = gongkai.store.outbox().outbox_backlog().await.expect("backlog");
     assert!(backlog > 0, "the outbox holds what Kafka could not take yet");
     acknowledged.extend(during);
 
     broker.run(&["up"]);
     assert_projected_exactly_once(&gongkai, &acknowledged, Duration::from_secs(120)).await;
-    assert_eq!(gongkai.store.outbox_backlog().await.expect("backlog"), 0, "the backlog drained");
+    assert_eq!(gongkai.store.outbox().outbox_backlog().await.expect("backlog"), 0, "the backlog drained");
     let bootstrap = log.url.trim_start_matches("kafka://").to_owned();
     assert_on_kafka_at_least_once(&bootstrap, &log.prefix, &acknowledged, Duration::from_secs(60)).await;
 }
@@ -269,7 +269,7 @@ async fn the_embedded_shape_killed_mid_load_loses_and_duplicates_nothing() {
     for view in [View::Full, View::Public] {
         let started = Instant::now();
         loop {
-            let counts = store.timeline_event_counts(view).await.expect("counts");
+            let counts = store.supervision().timeline_event_counts(view).await.expect("counts");
             let ids: HashSet<&str> = counts.iter().map(|(id, _)| id.as_str()).collect();
             if acknowledged.iter().all(|id| ids.contains(id.as_str())) {
                 assert!(counts.iter().all(|(_, n)| *n == 1), "exactly once");

@@ -94,7 +94,7 @@ async fn the_site_and_open_data_show_the_ppp_lifecycle() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(gongkai_site::serve_with_clock(store.clone(), Arc::new(move || now), listener, async {
+    let server = tokio::spawn(gongkai_site::serve_with_clock(store.public(), Arc::new(move || now), listener, async {
         let _ = stopped.await;
     }));
     let code = &lifecycle.project_code;
@@ -110,7 +110,7 @@ async fn the_site_and_open_data_show_the_ppp_lifecycle() {
     // Search and filters.
     let (status, found) = http_get(&format!("{base}/projects?q=%E6%B1%A1%E6%B0%B4")).await; // 污水
     assert_eq!(status, 200);
-    let name = store.public_project(code).await.expect("reads").expect("public").name;
+    let name = store.public().public_project(code).await.expect("reads").expect("public").name;
     assert!(found.contains(&format!("/projects/{code}")), "search by name finds it: {name}");
     let (_, none) = http_get(&format!("{base}/projects?region=11&type=construction")).await;
     assert!(!none.contains(&format!("/projects/{code}")) && none.contains("共 0 个项目"), "filters exclude it");
@@ -131,7 +131,7 @@ async fn the_site_and_open_data_show_the_ppp_lifecycle() {
     assert!(page.contains("SHA-256"), "document hashes");
     let head_hash = {
         use prost::Message;
-        let bytes = store.project_summary(View::Public, code).await.expect("reads").expect("summary");
+        let bytes = store.supervision().project_summary(View::Public, code).await.expect("reads").expect("summary");
         pb::ProjectSummary::decode(bytes.as_slice()).expect("decodes").chain_head_hash
     };
     assert!(!head_hash.is_empty() && page.contains(&head_hash), "chain head for verification");
@@ -256,7 +256,7 @@ async fn a_cached_project_page_is_replaced_soon_after_the_project_changes() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(gongkai_site::serve(store.clone(), listener, async {
+    let server = tokio::spawn(gongkai_site::serve(store.public(), listener, async {
         let _ = stopped.await;
     }));
     let url = format!("{base}/projects/{code}");
@@ -353,9 +353,9 @@ async fn the_site_takes_its_connection_limits_from_configuration() {
 
 /// Waits until the projector has folded every stored event of `project`.
 async fn wait_until_projected(store: &gongkai_store::Store, project: &str) {
-    let head = store.load_stream(project).await.expect("stream").len() as u64;
+    let head = store.events().load_stream(project).await.expect("stream").len() as u64;
     let started = std::time::Instant::now();
-    while store.projected_seq(project).await.expect("projector head") < head {
+    while store.projections().projected_seq(project).await.expect("projector head") < head {
         assert!(started.elapsed() < Duration::from_secs(30), "{project} not projected up to seq {head}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

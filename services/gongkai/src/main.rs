@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, Command, ProjectorCommand, RelayCommand};
 use crate::config::Config;
-use crate::targets::{Endpoints, Target, Wiring};
+use crate::targets::{Endpoints, Roles, Target, Wiring};
 use gongkai_grpc::auth::{Authenticator, Role};
 
 /// Failures of the binary: each wraps the layer that failed.
@@ -170,22 +170,23 @@ async fn run(cli: Cli) -> Result<(), AppError> {
 async fn projector_maintenance(config: &Config, command: ProjectorCommand) -> Result<(), AppError> {
     let store = connect_store(config).await?;
     store.ensure_migrated().await?;
+    let projections = store.projections();
     match command {
         ProjectorCommand::Rebuild => {
             let log = LogUrl::parse(&config.log.url)?;
             return rebuild(&store, &projector_source(config, &log)).await;
         }
         ProjectorCommand::Parked => {
-            for parked in store.parked_projects().await? {
+            for parked in projections.parked_projects().await? {
                 let (code, seq, event) = (&parked.project_code, parked.project_seq, &parked.event_id);
                 println!("{code}\tseq {seq}\t{event}\tsince {}\t{}", parked.parked_at.to_rfc3339(), parked.reason);
             }
         }
         ProjectorCommand::Retry { mut codes } => {
             if codes.is_empty() {
-                codes = store.parked_projects().await?.into_iter().map(|parked| parked.project_code).collect();
+                codes = projections.parked_projects().await?.into_iter().map(|parked| parked.project_code).collect();
             }
-            let outcomes = gongkai_projector::retry(&store, &codes).await?;
+            let outcomes = gongkai_projector::retry(&projections, &codes).await?;
             for (code, outcome) in codes.iter().zip(outcomes) {
                 let said = match outcome {
                     gongkai_store::Projected::Advanced { head } => format!("rendered up to seq {head}"),
@@ -205,19 +206,20 @@ async fn projector_maintenance(config: &Config, command: ProjectorCommand) -> Re
 async fn relay_maintenance(config: &Config, command: RelayCommand) -> Result<(), AppError> {
     let store = connect_store(config).await?;
     store.ensure_migrated().await?;
+    let outbox = store.outbox();
     match command {
         RelayCommand::Parked => {
-            for parked in store.relay_parked().await? {
+            for parked in outbox.relay_parked().await? {
                 let (code, position) = (&parked.project_code, parked.position);
                 println!("{code}\tposition {position}\tsince {}\t{}", parked.parked_at.to_rfc3339(), parked.reason);
             }
         }
         RelayCommand::Retry { mut codes } => {
             if codes.is_empty() {
-                codes = store.relay_parked().await?.into_iter().map(|parked| parked.project_code).collect();
+                codes = outbox.relay_parked().await?.into_iter().map(|parked| parked.project_code).collect();
             }
             for code in codes {
-                let said = if store.release_relay_stream(&code).await? { "released" } else { "not parked" };
+                let said = if outbox.release_relay_stream(&code).await? { "released" } else { "not parked" };
                 println!("{code}\t{said}");
             }
         }
@@ -250,7 +252,7 @@ async fn serve(config: &Config, store: Store, targets: &[Target], dev_token: Opt
     let backend = store.backend();
     let names = target_label(targets);
     let wiring = Wiring {
-        store: store.clone(),
+        roles: Roles::of(&store),
         authenticator,
         grpc: &config.grpc,
         site_listen: config.site.listen,
@@ -283,7 +285,7 @@ async fn load(config: &Config, args: cli::LoadArgs) -> Result<(), AppError> {
     };
     let visibility = if args.watch {
         let store = connect_store(config).await?;
-        Some((store, args.watch_every))
+        Some((store.projections(), args.watch_every))
     } else {
         None
     };
@@ -335,11 +337,12 @@ async fn rebuild(store: &Store, source: &LogSource) -> Result<(), AppError> {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let started = std::time::Instant::now();
-    let stats = gongkai_projector::runner::rebuild(store, source, &|progress| match progress {
-        Progress::Total(total) => bar.set_length(total),
-        Progress::Read(read) => bar.inc(read),
-    })
-    .await?;
+    let stats =
+        gongkai_projector::runner::rebuild(&store.projections(), &store.log(), source, &|progress| match progress {
+            Progress::Total(total) => bar.set_length(total),
+            Progress::Read(read) => bar.inc(read),
+        })
+        .await?;
     bar.finish();
     let seconds = started.elapsed().as_secs_f64();
     println!(

@@ -3,6 +3,10 @@
 //! Every process runs one gRPC server (health and reflection always, plus the
 //! gRPC services of its targets) so that every deployment can be probed the
 //! same way; `site` adds the HTTP server.
+//!
+//! No target gets the whole store: [`Roles`] hands each one the role of the
+//! store it may use, so what a target can touch in the database is its field's
+//! type there.
 
 use std::net::SocketAddr;
 
@@ -15,7 +19,7 @@ use gongkai_grpc::auth::Authenticator;
 use gongkai_ingest::Ingestor;
 use gongkai_projects::Projects;
 use gongkai_review::Review;
-use gongkai_store::Store;
+use gongkai_store::{EventLog, EventStore, Outbox, Projections, PublicReader, Store, SupervisionReader};
 use gongkai_tenders::Tenders;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -78,11 +82,46 @@ pub(crate) struct Endpoints {
     pub(crate) site: Option<SocketAddr>,
 }
 
+/// What each target may touch in the database: one role of the store each
+/// (see `gongkai_store`), checked by the compiler.
+#[derive(Debug, Clone)]
+pub(crate) struct Roles {
+    /// The five ingestion services: append events to their projects'
+    /// streams and read streams and requests back.
+    pub(crate) ingestion: EventStore,
+    /// The relay: read, mark and park the outbox, and lead the relays.
+    pub(crate) relay: Outbox,
+    /// The projector: fold events into the read model (both views, the
+    /// supervision index, the public change feed).
+    pub(crate) projector: Projections,
+    /// The projector on the embedded log: the event store read as a log.
+    pub(crate) projector_log: EventLog,
+    /// Supervision: the full view, flags, the commit-safe change feed and
+    /// projects' events; it writes its own audit trail.
+    pub(crate) supervision: SupervisionReader,
+    /// The site: the public view and the public change feed, nothing else.
+    pub(crate) site: PublicReader,
+}
+
+impl Roles {
+    /// Every target's role over `store`.
+    pub(crate) fn of(store: &Store) -> Self {
+        Roles {
+            ingestion: store.events(),
+            relay: store.outbox(),
+            projector: store.projections(),
+            projector_log: store.log(),
+            supervision: store.supervision(),
+            site: store.public(),
+        }
+    }
+}
+
 /// What the targets of one process are built from.
 #[derive(Debug)]
 pub(crate) struct Wiring<'a> {
-    /// The event store and read model.
-    pub(crate) store: Store,
+    /// Each target's role of the store.
+    pub(crate) roles: Roles,
     /// Who may call.
     pub(crate) authenticator: Authenticator,
     /// gRPC settings.
@@ -112,10 +151,10 @@ pub(crate) async fn run(
     if let gongkai_bus::LogSource::Store { appended: wake, .. } = &mut projector_source {
         *wake = Some(appended.clone());
     }
-    let mut ingestor = Ingestor::new(wiring.store.clone()).notifying(appended);
+    let mut ingestor = Ingestor::new(wiring.roles.ingestion.clone()).notifying(appended);
     let relay = match (&wiring.relay, targets.contains(&Target::Relay)) {
         (Some(config), true) => {
-            let relay = gongkai_relay::Relay::new(wiring.store.clone(), config.clone());
+            let relay = gongkai_relay::Relay::new(wiring.roles.relay.clone(), config.clone());
             ingestor = ingestor.notifying(relay.waker());
             Some(relay)
         }
@@ -150,12 +189,13 @@ pub(crate) async fn run(
         components.spawn(relay.run(shutdown.clone()).map_err(AppError::from));
     }
     if targets.contains(&Target::Projector) {
-        let projector = gongkai_projector::run(wiring.store.clone(), projector_source, shutdown.clone());
+        let (projections, log) = (wiring.roles.projector.clone(), wiring.roles.projector_log.clone());
+        let projector = gongkai_projector::run(projections, log, projector_source, shutdown.clone());
         components.spawn(projector.map_err(AppError::from));
     }
     if let Some(listener) = site_listener {
         let site = gongkai_site::serve_with_limits(
-            wiring.store.clone(),
+            wiring.roles.site.clone(),
             wiring.site_limits,
             listener,
             shutdown.clone().cancelled_owned(),
@@ -210,8 +250,11 @@ fn grpc_server(targets: &[Target], wiring: &Wiring<'_>, ingestor: Ingestor) -> R
             Target::Awards => ingestion!(Awards),
             Target::Contracts => ingestion!(Contracts),
             Target::Supervision => server.add_service(
-                gongkai_supervision::Supervision::new(wiring.store.clone(), gongkai_domain::clock::system_clock())
-                    .into_server(config.max_message_bytes, wiring.authenticator.clone()),
+                gongkai_supervision::Supervision::new(
+                    wiring.roles.supervision.clone(),
+                    gongkai_domain::clock::system_clock(),
+                )
+                .into_server(config.max_message_bytes, wiring.authenticator.clone()),
             ),
             // Served by components of their own.
             Target::Relay | Target::Projector | Target::Site | Target::All => &mut server,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use gongkai_proto::v1 as pb;
 use gongkai_scenarios::{PppLifecycle, Request, ppp_lifecycle};
-use gongkai_store::Store;
+use gongkai_store::Projections;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -51,9 +51,10 @@ pub struct LoadConfig {
     pub retry_every: u64,
     /// Tells apart the projects of different runs against one store (0–9999).
     pub run_id: u32,
-    /// Where to watch the public timeline, to measure acknowledgement →
-    /// visible; every `visibility_sample`-th accepted fact is followed.
-    pub visibility: Option<(Store, u64)>,
+    /// Where to watch how far the projector has folded each project, to
+    /// measure acknowledgement → visible; every `visibility_sample`-th
+    /// accepted fact is followed.
+    pub visibility: Option<(Projections, u64)>,
 }
 
 /// Latency percentiles in milliseconds.
@@ -152,7 +153,8 @@ pub async fn run(config: LoadConfig, progress: impl Fn(u64) + Send + 'static) ->
     };
 
     let (watch_tx, watch_rx) = mpsc::unbounded_channel::<Watch>();
-    let watcher = config.visibility.clone().map(|(store, _)| tokio::spawn(watch_visibility(store, watch_rx)));
+    let watcher =
+        config.visibility.clone().map(|(projections, _)| tokio::spawn(watch_visibility(projections, watch_rx)));
     let reporter = {
         let counters = Arc::clone(&counters);
         tokio::spawn(async move {
@@ -306,7 +308,7 @@ async fn retry(clients: &Clients, request: Request, first: &pb::Receipt, counter
 }
 
 /// Follows sampled facts until each is in the public timeline.
-async fn watch_visibility(store: Store, mut incoming: mpsc::UnboundedReceiver<Watch>) -> Histogram<u64> {
+async fn watch_visibility(projections: Projections, mut incoming: mpsc::UnboundedReceiver<Watch>) -> Histogram<u64> {
     let mut visible = Histogram::<u64>::new(3).expect("3 significant figures is valid");
     let mut pending: Vec<Watch> = Vec::new();
     let mut open = true;
@@ -322,7 +324,8 @@ async fn watch_visibility(store: Store, mut incoming: mpsc::UnboundedReceiver<Wa
         let mut projects: Vec<&str> = pending.iter().map(|watch| watch.project.as_str()).collect();
         projects.sort_unstable();
         projects.dedup();
-        let heads = if projects.is_empty() { Ok(Default::default()) } else { store.projected_seqs(&projects).await };
+        let heads =
+            if projects.is_empty() { Ok(Default::default()) } else { projections.projected_seqs(&projects).await };
         let mut still = Vec::with_capacity(pending.len());
         for watch in pending {
             match heads.as_ref().map(|heads| heads.get(&watch.project).copied().unwrap_or(0)) {

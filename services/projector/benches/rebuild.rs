@@ -11,7 +11,7 @@
 //! 26 events each go through the real submit path; the rest are copies of
 //! them under new project codes, with new event and request ids and their own
 //! hash chain, appended a few thousand streams at a time by
-//! `Store::append_streams` (the submit path runs at about a thousand events
+//! `EventStore::append_streams` (the submit path runs at about a thousand events
 //! per second: a million would take a quarter of an hour).
 
 use std::time::Instant;
@@ -126,7 +126,7 @@ async fn main() {
         gongkai_store::Backend::Sqlite => "sqlite",
     };
 
-    let ingestor = Ingestor::new(store.clone());
+    let ingestor = Ingestor::new(store.events());
     let principal = Principal { id: "bench".into(), role: Role::Submitter, regions: vec!["23".into()] };
     let loading = Instant::now();
     let per_project = ppp_lifecycle(&project_code(0), &request_prefix(0)).requests.len();
@@ -138,7 +138,7 @@ async fn main() {
         }
     }
     let submitted = loading.elapsed().as_secs_f64();
-    let mut recorded = store.events_after(0, u32::MAX).await.expect("templates");
+    let mut recorded = store.log().events_after(0, u32::MAX).await.expect("templates");
     recorded.sort_by(|a, b| (&a.subject, a.project_seq).cmp(&(&b.subject, b.project_seq)));
     let by_project: Vec<Vec<Template>> = (0..template_count)
         .map(|n| {
@@ -168,7 +168,7 @@ async fn main() {
                     })
                 })
                 .collect();
-            store.append_streams(&batch).await.expect("copies appended");
+            store.events().append_streams(&batch).await.expect("copies appended");
             streams.clear();
         }
     }
@@ -179,7 +179,7 @@ async fn main() {
 
     let source = LogSource::Store { poll: std::time::Duration::from_millis(50), appended: None };
     let started = Instant::now();
-    let stats = rebuild(&store, &source, &|_| {}).await.expect("rebuild");
+    let stats = rebuild(&store.projections(), &store.log(), &source, &|_| {}).await.expect("rebuild");
     let seconds = started.elapsed().as_secs_f64();
     assert_eq!(stats.events as usize, events);
     assert_eq!(stats.projects as usize, projects);

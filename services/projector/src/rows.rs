@@ -10,7 +10,7 @@ use crate::ProjectViews;
 
 mod supervision;
 
-/// The rows of `views`, for [`gongkai_store::Store::project_event`].
+/// The rows of `views`, for [`gongkai_store::Projections::project_event`].
 pub(crate) fn to_rows(events: &[EventEnvelope], views: &ProjectViews) -> ProjectViewRows {
     ProjectViewRows {
         supervision: supervision::rows(events, &views.full_summary),

@@ -4,7 +4,7 @@
 //! consumer group over the five domain topics) or, embedded, the event store
 //! itself read in position order. Each batch is folded in one transaction
 //! and committed to the reader only after that transaction committed. Every
-//! event goes through [`Store::project_batch`], idempotent by
+//! event goes through [`Projections::project_batch`], idempotent by
 //! `(project, seq)` and indifferent to arrival order, so Kafka's
 //! at-least-once delivery and any interleaving of topics give the same views.
 //! A rebuild ([`rebuild`]) reads the whole log through the bus's
@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use gongkai_bus::{LogReader, LogReplay, LogSource};
 use gongkai_proto::v1::EventEnvelope;
-use gongkai_store::{ProjectEvents, Projected, Store, Unrenderable};
+use gongkai_store::{EventLog, ProjectEvents, Projected, Projections, Unrenderable};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
@@ -44,14 +44,14 @@ pub enum ProjectorError {
 }
 
 /// Folds one event into the read model.
-pub async fn project(store: &Store, event: &EventEnvelope) -> Result<Projected, ProjectorError> {
+pub async fn project(store: &Projections, event: &EventEnvelope) -> Result<Projected, ProjectorError> {
     Ok(store.project_event(event, to_rows).await?)
 }
 
 /// Renders the parked projects among `codes` again from everything kept;
 /// the outcomes follow `codes` (`Advanced` once a project renders, `Parked`
 /// while it still cannot, `Duplicate` when it was not parked).
-pub async fn retry(store: &Store, codes: &[String]) -> Result<Vec<Projected>, ProjectorError> {
+pub async fn retry(store: &Projections, codes: &[String]) -> Result<Vec<Projected>, ProjectorError> {
     let batch: Vec<ProjectEvents> =
         codes.iter().map(|code| ProjectEvents { project_code: code.clone(), ..ProjectEvents::default() }).collect();
     Ok(store.project_batch(&batch, to_rows).await?)
@@ -59,7 +59,7 @@ pub async fn retry(store: &Store, codes: &[String]) -> Result<Vec<Projected>, Pr
 
 /// Renders every parked project again (at start-up: a new version may have
 /// fixed what parked them) and says how many stay parked.
-async fn retry_parked(store: &Store) -> Result<usize, ProjectorError> {
+async fn retry_parked(store: &Projections) -> Result<usize, ProjectorError> {
     let parked: Vec<String> = store.parked_projects().await?.into_iter().map(|p| p.project_code).collect();
     if parked.is_empty() {
         return Ok(0);
@@ -72,11 +72,18 @@ async fn retry_parked(store: &Store) -> Result<usize, ProjectorError> {
 
 /// Runs the projector on `source` until `shutdown` is cancelled, reporting
 /// its lag.
-pub async fn run(store: Store, source: LogSource, shutdown: CancellationToken) -> Result<(), ProjectorError> {
+pub async fn run(
+    store: Projections,
+    log: EventLog,
+    source: LogSource,
+    shutdown: CancellationToken,
+) -> Result<(), ProjectorError> {
     retry_parked(&store).await?;
     let lag_stop = shutdown.child_token();
     let lag = tokio::spawn(report_lag(store.clone(), lag_stop.clone()));
-    let result = match LogReader::open(&source, &store, &shutdown).await {
+    // On the embedded log, reading resumes after the last position the views hold.
+    let (from, _) = store.projection_positions().await?;
+    let result = match LogReader::open(&source, &log, from, &shutdown).await {
         Ok(Some(reader)) => follow(&store, reader, &shutdown).await,
         Ok(None) => Ok(()),
         Err(error) => Err(error.into()),
@@ -90,7 +97,11 @@ pub async fn run(store: Store, source: LogSource, shutdown: CancellationToken) -
 /// The loop: folds each batch of `reader` in one transaction, then commits
 /// it to the reader, until shutdown; then closes the reader, which drains
 /// (on Kafka, what was folded is committed before the process exits).
-async fn follow(store: &Store, mut reader: LogReader, shutdown: &CancellationToken) -> Result<(), ProjectorError> {
+async fn follow(
+    store: &Projections,
+    mut reader: LogReader,
+    shutdown: &CancellationToken,
+) -> Result<(), ProjectorError> {
     while let Some(batch) = reader.next_batch(shutdown).await? {
         if !batch.events.is_empty() {
             // Part of the submissions' traces: a child of the first, linked
@@ -109,7 +120,7 @@ async fn follow(store: &Store, mut reader: LogReader, shutdown: &CancellationTok
 /// Measures, every two seconds, how many store positions the views are
 /// behind the event store: the `gongkai.projector.lag` gauge (exported over
 /// OTLP when configured) and a log line while it is not zero.
-async fn report_lag(store: Store, shutdown: CancellationToken) {
+async fn report_lag(store: Projections, shutdown: CancellationToken) {
     let lag = gongkai_telemetry::metrics::Gauge::new(
         "gongkai.projector.lag",
         "Store positions not yet folded into the views",
@@ -176,12 +187,13 @@ pub struct RebuildStats {
 /// project is of the first kind; from Kafka a project's domains arrive
 /// interleaved over partitions and may span batches.
 pub async fn rebuild(
-    store: &Store,
+    store: &Projections,
+    log: &EventLog,
     source: &LogSource,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<RebuildStats, ProjectorError> {
     store.reset_views().await?;
-    let mut replay = LogReplay::open(source, store).await?;
+    let mut replay = LogReplay::open(source, log).await?;
     progress(Progress::Total(replay.total()));
     let mut stats = RebuildStats::default();
     // One batch is read and rendered while the one before is written. (Two
@@ -280,7 +292,7 @@ fn by_project(events: Vec<EventEnvelope>) -> Vec<ProjectEvents> {
 
 /// Folds `events` in one transaction, grouped by project: one rendering per
 /// project, whatever the number of its events in the batch.
-async fn fold_batch(store: &Store, events: Vec<EventEnvelope>) -> Result<(), ProjectorError> {
+async fn fold_batch(store: &Projections, events: Vec<EventEnvelope>) -> Result<(), ProjectorError> {
     store.project_batch(&by_project(events), to_rows).await?;
     Ok(())
 }

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 async fn caught_up(store: &Store) {
     let started = Instant::now();
     loop {
-        let (projected, stored) = store.projection_positions().await.expect("positions");
+        let (projected, stored) = store.projections().projection_positions().await.expect("positions");
         if projected == stored {
             return;
         }
@@ -31,11 +31,11 @@ on_both_stores!(store: the_live_loop_and_a_rebuild_give_the_same_views);
 async fn the_live_loop_and_a_rebuild_give_the_same_views(store: &Store) {
     let source = LogSource::Store { poll: Duration::from_millis(10), appended: None };
     let shutdown = CancellationToken::new();
-    let live = tokio::spawn(gongkai_projector::run(store.clone(), source.clone(), shutdown.clone()));
+    let live = tokio::spawn(gongkai_projector::run(store.projections(), store.log(), source.clone(), shutdown.clone()));
 
     // Six projects, whole lifecycles and partial ones, appended interleaved
     // while the projector follows.
-    let ingestor = Ingestor::new(store.clone());
+    let ingestor = Ingestor::new(store.events());
     let principal = Principal { id: "test".into(), role: Role::Submitter, regions: vec!["23".into()] };
     let projects: Vec<String> = (0..6).map(|n| format!("2024-230113-77-01-{n:06}")).collect();
     let mut lifecycles: Vec<_> = projects
@@ -69,7 +69,7 @@ async fn the_live_loop_and_a_rebuild_give_the_same_views(store: &Store) {
     assert!(folded.iter().all(|row| !row.is_empty()), "every project has views");
 
     let total = std::sync::Mutex::new((0, 0));
-    let stats = rebuild(store, &source, &|progress| {
+    let stats = rebuild(&store.projections(), &store.log(), &source, &|progress| {
         let mut total = total.lock().unwrap();
         match progress {
             Progress::Total(events) => total.0 = events,

@@ -64,7 +64,7 @@ async fn main() {
                 let mut prev = None;
                 for seq in 1..=per_project {
                     let new = event(&project, seq, prev);
-                    assert!(matches!(store.append(&new).await.unwrap(), AppendOutcome::Appended { .. }));
+                    assert!(matches!(store.events().append(&new).await.unwrap(), AppendOutcome::Appended { .. }));
                     prev = Some(hex::decode(&new.envelope.hash).unwrap().try_into().unwrap());
                 }
             })
@@ -73,7 +73,7 @@ async fn main() {
     for task in tasks {
         task.await.unwrap();
     }
-    let seeded = store.outbox_backlog().await.unwrap();
+    let seeded = store.outbox().outbox_backlog().await.unwrap();
     println!("seeded {seeded} events in {:.1?}", seeding.elapsed());
 
     let kafka = KafkaConfig { bootstrap_servers: gongkai_testkit::kafka_bootstrap_servers() };
@@ -84,11 +84,11 @@ async fn main() {
     }
     let shutdown = CancellationToken::new();
     let started = Instant::now();
-    let relay = tokio::spawn(Relay::new(store.clone(), config).run(shutdown.clone()));
+    let relay = tokio::spawn(Relay::new(store.outbox(), config).run(shutdown.clone()));
     // The first batch also waits for topic creation and metadata.
     let mut first_published = None;
     loop {
-        let backlog = store.outbox_backlog().await.unwrap();
+        let backlog = store.outbox().outbox_backlog().await.unwrap();
         if backlog < seeded && first_published.is_none() {
             first_published = Some(Instant::now());
         }

@@ -30,7 +30,7 @@
 //!   `gongkai relay retry CODE` releases one.
 //! * **Outages are waited out.** Kafka or the database being down is not an
 //!   error of [`Relay::run`]: it retries with capped exponential backoff while
-//!   the backlog ([`Store::outbox_backlog`], the metric to watch) grows. Only
+//!   the backlog ([`Outbox::outbox_backlog`], the metric to watch) grows. Only
 //!   a configuration librdkafka refuses ends the run with an error.
 //!
 //! When telemetry is exported, each event that was appended in a traced
@@ -46,7 +46,7 @@ use backon::{Backoff, BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, SecondsFormat};
 use gongkai_bus::kafka::{self, EventMessage, EventProducer, ProducerSettings, PublishError};
 use gongkai_bus::{KafkaConfig, report};
-use gongkai_store::{OutboxRecord, RelayLeadership, Store, StoreError};
+use gongkai_store::{Outbox, OutboxRecord, RelayLeadership, StoreError};
 use prost::Message;
 use rdkafka::error::KafkaError;
 use tokio::sync::{Notify, watch};
@@ -160,7 +160,7 @@ pub enum RelayState {
 /// Publishes the outbox to Kafka while it holds relay leadership.
 #[derive(Debug)]
 pub struct Relay {
-    store: Store,
+    outbox: Outbox,
     config: RelayConfig,
     wake: Arc<Notify>,
     state: watch::Sender<RelayState>,
@@ -190,10 +190,10 @@ enum BatchOutcome {
 }
 
 impl Relay {
-    /// A relay over `store` (migrated) with `config`.
-    pub fn new(store: Store, config: RelayConfig) -> Self {
+    /// A relay over the `outbox` of a migrated store, with `config`.
+    pub fn new(outbox: Outbox, config: RelayConfig) -> Self {
         let (state, _) = watch::channel(RelayState::Starting);
-        Self { store, config, wake: Arc::new(Notify::new()), state }
+        Self { outbox, config, wake: Arc::new(Notify::new()), state }
     }
 
     /// Poke this after appending to publish without waiting for the next
@@ -216,7 +216,7 @@ impl Relay {
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), RelayError> {
         let backlog_stop = shutdown.child_token();
         let backlog = gongkai_telemetry::exporting()
-            .then(|| tokio::spawn(report_backlog(self.store.clone(), backlog_stop.clone())));
+            .then(|| tokio::spawn(report_backlog(self.outbox.clone(), backlog_stop.clone())));
         let result = self.run_until(&shutdown).await;
         backlog_stop.cancel();
         if let Some(backlog) = backlog {
@@ -262,7 +262,7 @@ impl Relay {
             if shutdown.is_cancelled() {
                 return None;
             }
-            let attempt = tokio::time::timeout(self.config.leadership_timeout, self.store.try_lead_relay()).await;
+            let attempt = tokio::time::timeout(self.config.leadership_timeout, self.outbox.try_lead_relay()).await;
             let paused = match attempt {
                 Ok(Ok(Some(leadership))) => return Some(leadership),
                 Ok(Ok(None)) => {
@@ -299,7 +299,7 @@ impl Relay {
             if shutdown.is_cancelled() {
                 break Ok(());
             }
-            let batch = match self.store.unpublished(self.config.batch_size).await {
+            let batch = match self.outbox.unpublished(self.config.batch_size).await {
                 Ok(batch) => batch,
                 Err(error) => {
                     warn!(error = %report(&error), "Could not read the outbox; retrying.");
@@ -411,7 +411,7 @@ impl Relay {
         }
         drop(spans);
         let positions: Vec<u64> = batch[..acknowledged].iter().map(|record| record.position).collect();
-        let marked = self.store.mark_published(&positions).await;
+        let marked = self.outbox.mark_published(&positions).await;
         match (published, marked) {
             (Ok(()), Ok(_)) => {
                 debug!(
@@ -433,7 +433,7 @@ impl Relay {
             (Err(error), Ok(_)) if error.refuses_the_event() => {
                 let refused = &batch[acknowledged];
                 let reason = report(&error.cause);
-                match self.store.park_relay_stream(&refused.project_code, refused.position, &reason).await {
+                match self.outbox.park_relay_stream(&refused.project_code, refused.position, &reason).await {
                     Ok(()) => {
                         error!(
                             project = %refused.project_code,
@@ -511,7 +511,7 @@ fn publish_span(record: &OutboxRecord, appended: &str) -> Option<(tracing::Span,
 
 /// Measures the outbox backlog every two seconds for the
 /// `gongkai.relay.backlog` gauge.
-async fn report_backlog(store: Store, stop: CancellationToken) {
+async fn report_backlog(outbox: Outbox, stop: CancellationToken) {
     let gauge =
         gongkai_telemetry::metrics::Gauge::new("gongkai.relay.backlog", "Outbox rows not yet published to Kafka");
     let parked = gongkai_telemetry::metrics::Gauge::new(
@@ -524,11 +524,11 @@ async fn report_backlog(store: Store, stop: CancellationToken) {
             () = stop.cancelled() => return,
             _ = every.tick() => {}
         }
-        match store.outbox_backlog().await {
+        match outbox.outbox_backlog().await {
             Ok(rows) => gauge.set(rows),
             Err(error) => debug!(error = %report(&error), "Cannot measure the relay backlog."),
         }
-        match store.relay_parked().await {
+        match outbox.relay_parked().await {
             Ok(streams) => parked.set(streams.len() as u64),
             Err(error) => debug!(error = %report(&error), "Cannot count the parked streams."),
         }

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use gongkai_domain::clock::utc_or_epoch;
 use gongkai_proto::v1::{ProjectSummary, TimelineEntry};
-use gongkai_store::{ChangeCursor, PublicProject, Store, StoreError};
+use gongkai_store::{ChangeCursor, PublicProject, PublicReader, StoreError};
 use prost::Message;
 use serde::Deserialize;
 use serde_json::json;
@@ -228,7 +228,7 @@ const BULK_PAGE: u32 = 200;
 /// computes the same tag saw no change since the tag, hence none since the
 /// body either. At worst a change between tag and body costs one more
 /// download.
-async fn bulk_etag(store: &Store) -> Result<HeaderValue, StoreError> {
+async fn bulk_etag(store: &PublicReader) -> Result<HeaderValue, StoreError> {
     let mut tagger = conditional::Tagger::default();
     // The line format's version: bump it when `summary_json`/`entry_json` change.
     tagger.part(b"bulk.jsonl 1");

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::http::HeaderValue;
 use chrono::{DateTime, Utc};
-use gongkai_store::{ChangeCursor, Store};
+use gongkai_store::{ChangeCursor, PublicReader};
 
 use crate::text::Lang;
 
@@ -173,7 +173,7 @@ impl PageCache {
 
 /// Follows the public change feed from its current end, evicting the pages
 /// of changed projects, until the cache is dropped with the router.
-pub(crate) async fn follow(store: Store, cache: std::sync::Weak<PageCache>) {
+pub(crate) async fn follow(store: PublicReader, cache: std::sync::Weak<PageCache>) {
     let mut cursor: Option<ChangeCursor> = None;
     let mut failing = false;
     let mut tick = tokio::time::interval(FOLLOW_EVERY);

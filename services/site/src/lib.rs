@@ -1,10 +1,10 @@
 //! The public website (target `site`) and the open-data interfaces.
 //!
 //! Server-rendered HTML that works without JavaScript, Chinese first
-//! (English with `?lang=en` or `Accept-Language`). It reads only the public
-//! side of the read model (`gongkai_store::public`); on PostgreSQL it connects
-//! as a role that can read nothing else, so a template can never leak
-//! embargoed data. The disclosure policy is applied by the projector, never
+//! (English with `?lang=en` or `Accept-Language`). It holds only the store's
+//! [`PublicReader`], which offers no way to name the full view; on PostgreSQL
+//! it also connects as a role that can read nothing else, so a template can
+//! never leak embargoed data. The disclosure policy is applied by the projector, never
 //! here.
 //!
 //! | path | what |
@@ -15,7 +15,7 @@
 //! | `/feed.atom`, `/projects/{code}/feed.atom` | Atom feeds |
 //! | `/api/v1/projects/{code}/ocds/{tender}/releases`, `…/records` | OCDS 1.1 packages |
 //! | `/api/v1/projects/{code}/oc4ids` | OC4IDS 0.9 project package |
-//! | `/api/v1/changes?after=<cursor>` | public change feed (see `gongkai_store::public`) |
+//! | `/api/v1/changes?after=<cursor>` | public change feed (see [`PublicReader::public_changes_after`]) |
 //! | `/api/v1/bulk.jsonl` | every public project and timeline, streamed |
 //!
 //! Every response carries the security headers of `security`; pages,
@@ -62,7 +62,7 @@ use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use chrono::Utc;
-use gongkai_store::Store;
+use gongkai_store::PublicReader;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 
@@ -96,7 +96,7 @@ const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 
 #[derive(Clone)]
 struct SiteState {
-    store: Store,
+    store: PublicReader,
     clock: Clock,
     /// Rendered project pages; see `cache`.
     pages: Arc<PageCache>,
@@ -108,20 +108,20 @@ impl std::fmt::Debug for SiteState {
     }
 }
 
-/// The site's routes over `store`, on the system clock.
-pub fn router(store: Store) -> Router {
+/// The site's routes over the public reader `store`, on the system clock.
+pub fn router(store: PublicReader) -> Router {
     router_with_clock(store, Arc::new(Utc::now))
 }
 
 /// The site's routes over `store`, telling time by `clock`.
-pub fn router_with_clock(store: Store, clock: Clock) -> Router {
+pub fn router_with_clock(store: PublicReader, clock: Clock) -> Router {
     router_with_cache(store, clock, cache::DEFAULT_CAPACITY_BYTES)
 }
 
 /// The site's routes, caching up to `cache_bytes` of rendered project pages.
 /// Outside a Tokio runtime nothing follows the change feed, so nothing cached
 /// is ever served.
-fn router_with_cache(store: Store, clock: Clock, cache_bytes: u64) -> Router {
+fn router_with_cache(store: PublicReader, clock: Clock, cache_bytes: u64) -> Router {
     let pages = Arc::new(PageCache::new(cache_bytes));
     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
         // Ends once the router, holding the only strong reference, is dropped.
@@ -151,7 +151,7 @@ fn router_with_cache(store: Store, clock: Clock, cache_bytes: u64) -> Router {
 
 /// Serves the site on `listener` until `shutdown` resolves, finishing the
 /// requests in flight, within the default [`ServerLimits`].
-pub async fn serve<F>(store: Store, listener: TcpListener, shutdown: F) -> Result<(), SiteError>
+pub async fn serve<F>(store: PublicReader, listener: TcpListener, shutdown: F) -> Result<(), SiteError>
 where
     F: Future<Output = ()> + Send + 'static,
 {
@@ -160,7 +160,7 @@ where
 
 /// Like [`serve`], within `limits`.
 pub async fn serve_with_limits<F>(
-    store: Store,
+    store: PublicReader,
     limits: ServerLimits,
     listener: TcpListener,
     shutdown: F,
@@ -181,7 +181,7 @@ where
 
 /// Like [`serve`], telling time by `clock` (for tests of running legal clocks).
 pub async fn serve_with_clock<F>(
-    store: Store,
+    store: PublicReader,
     clock: Clock,
     listener: TcpListener,
     shutdown: F,

@@ -6,7 +6,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gongkai_proto::v1::{ProjectSummary, TimelineEntry};
-use gongkai_store::{PublicProject, Store, StoreError};
+use gongkai_store::{PublicProject, PublicReader, StoreError};
 use prost::Message;
 
 use crate::NO_STORE;
@@ -30,10 +30,13 @@ pub(crate) fn decode_summary(bytes: &[u8]) -> ProjectSummary {
 }
 
 /// A project's public rows, decoded; `None` when the public has no such project.
-pub(crate) async fn load(store: &Store, code: &str) -> Result<Option<(PublicProject, Vec<TimelineEntry>)>, StoreError> {
+pub(crate) async fn load(
+    store: &PublicReader,
+    code: &str,
+) -> Result<Option<(PublicProject, Vec<TimelineEntry>)>, StoreError> {
     let Some(project) = store.public_project(code).await? else {
         return Ok(None);
     };
-    let entries = decode_entries(&store.timeline(gongkai_store::View::Public, code).await?);
+    let entries = decode_entries(&store.public_timeline(code).await?);
     Ok(Some((project, entries)))
 }

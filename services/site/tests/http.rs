@@ -42,13 +42,13 @@ impl Site {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(gongkai_site::serve_with_limits(store.clone(), limits, listener, async {
+        let server = tokio::spawn(gongkai_site::serve_with_limits(store.public(), limits, listener, async {
             let _ = stopped.await;
         }));
         Site {
             base: format!("http://{address}"),
             address,
-            ingestor: Ingestor::new(store.clone()),
+            ingestor: Ingestor::new(store.events()),
             store,
             projected: 0,
             stop: Some(stop),
@@ -64,8 +64,8 @@ impl Site {
             let (domain, submission) = gongkai_testkit::submission(request);
             self.ingestor.submit(&principal, domain, submission).await.expect("accepted");
         }
-        for event in self.store.events_after(self.projected, u32::MAX).await.expect("events") {
-            gongkai_projector::project(&self.store, &event).await.expect("projected");
+        for event in self.store.log().events_after(self.projected, u32::MAX).await.expect("events") {
+            gongkai_projector::project(&self.store.projections(), &event).await.expect("projected");
             self.projected = event.position;
         }
     }

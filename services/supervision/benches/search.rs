@@ -40,7 +40,7 @@ use gongkai_ingest::Ingestor;
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::supervision_service_client::SupervisionServiceClient;
 use gongkai_scenarios::{Request, org, ppp_lifecycle};
-use gongkai_store::{PoolOptions, Store};
+use gongkai_store::{Pool, PoolOptions, Store};
 use gongkai_supervision::Supervision;
 use hdrhistogram::Histogram;
 use tonic::transport::Channel;
@@ -170,7 +170,8 @@ async fn load(store: &Store, projects: usize, templates: usize, tasks: usize) {
     let events = submit_templates(store, templates, tasks).await;
     let submitted = started.elapsed().as_secs_f64();
     let stats = gongkai_projector::runner::rebuild(
-        store,
+        &store.projections(),
+        &store.log(),
         &gongkai_bus::LogSource::Store { poll: Duration::from_millis(50), appended: None },
         &|_| {},
     )
@@ -184,7 +185,7 @@ async fn load(store: &Store, projects: usize, templates: usize, tasks: usize) {
         stats.projects,
         projected - submitted
     );
-    let Store::Postgres(pool) = store else { unreachable!("checked by main") };
+    let Pool::Postgres(pool) = store.pool() else { unreachable!("checked by main") };
     let copies = projects.div_ceil(templates) - 1;
     if copies > 0 {
         let mut tx = pool.begin().await.expect("transaction");
@@ -210,7 +211,7 @@ async fn load(store: &Store, projects: usize, templates: usize, tasks: usize) {
 /// Sends the requests of projects `0..templates` through `Ingestor::submit`
 /// from `tasks` tasks; returns the number of events recorded.
 async fn submit_templates(store: &Store, templates: usize, tasks: usize) -> usize {
-    let ingestor = Ingestor::new(store.clone());
+    let ingestor = Ingestor::new(store.events());
     let principal = Arc::new(Principal { id: "bench-ggzy".into(), role: Role::Submitter, regions: vec!["23".into()] });
     let next = Arc::new(AtomicUsize::new(0));
     let events = Arc::new(AtomicUsize::new(0));
@@ -411,7 +412,7 @@ async fn main() {
     let options = PoolOptions { max_connections: tasks as u32 + 4, acquire_timeout: Duration::from_secs(60) };
     let store = Store::connect(&storage, &options).await.expect("store");
     store.migrate().await.expect("migrations");
-    let Store::Postgres(pool) = &store else { panic!("GONGKAI_BENCH_STORAGE must be a postgres:// URL") };
+    let Pool::Postgres(pool) = store.pool() else { panic!("GONGKAI_BENCH_STORAGE must be a postgres:// URL") };
     let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM project_search").fetch_one(pool).await.expect("count");
     if existing == 0 {
         load(&store, projects, templates, tasks).await;
@@ -461,7 +462,7 @@ async fn main() {
     let max = gongkai_grpc::DEFAULT_MAX_MESSAGE_BYTES;
     let mut server = GrpcServer::new(max);
     server.add_service(
-        Supervision::new(store.clone(), gongkai_domain::clock::system_clock()).into_server(max, authenticator),
+        Supervision::new(store.supervision(), gongkai_domain::clock::system_clock()).into_server(max, authenticator),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");

@@ -33,7 +33,7 @@ use gongkai_domain::clock::timestamp;
 use gongkai_grpc::auth::{Authenticator, Principal, Role};
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::supervision_service_server::SupervisionServiceServer;
-use gongkai_store::{AuditQuery, AuditRow, Store};
+use gongkai_store::{AuditQuery, AuditRow, SupervisionReader};
 use tonic::Code;
 use tonic::body::Body;
 use tonic::codegen::http;
@@ -94,13 +94,13 @@ impl AuditTicket {
 pub struct AuditedSupervision {
     inner: InterceptedService<SupervisionServiceServer<Supervision>, Authenticator>,
     authenticator: Authenticator,
-    store: Store,
+    store: SupervisionReader,
     clock: Clock,
 }
 
 impl std::fmt::Debug for AuditedSupervision {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuditedSupervision").field("store", &self.store.backend()).finish_non_exhaustive()
+        f.debug_struct("AuditedSupervision").field("store", &self.store).finish_non_exhaustive()
     }
 }
 
@@ -196,7 +196,7 @@ struct Pending {
     ticket: AuditTicket,
     /// The row of a refusal before the handler.
     row: Option<AuditRow>,
-    store: Store,
+    store: SupervisionReader,
 }
 
 impl Pending {

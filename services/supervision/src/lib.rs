@@ -39,7 +39,7 @@ use chrono::{DateTime, Utc};
 use gongkai_grpc::auth::{Authenticator, Principal, Role};
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::supervision_service_server::SupervisionService;
-use gongkai_store::{AuditRow, Store, Window};
+use gongkai_store::{AuditRow, SupervisionReader, Window};
 use prost::Message;
 use sha2::{Digest, Sha256};
 use tonic::{Code, Request, Response, Status};
@@ -70,16 +70,16 @@ fn to_json<M: Message>(name: &str, message: &M) -> String {
     json.unwrap_or_else(|| format!("{{\"@unencodable\":\"{name}\"}}"))
 }
 
-/// `SupervisionService` over a store. Cheap to clone.
+/// `SupervisionService` over the store's [`SupervisionReader`]. Cheap to clone.
 #[derive(Clone)]
 pub struct Supervision {
-    store: Store,
+    store: SupervisionReader,
     clock: Clock,
 }
 
 impl std::fmt::Debug for Supervision {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Supervision").field("store", &self.store.backend()).finish_non_exhaustive()
+        f.debug_struct("Supervision").field("store", &self.store).finish_non_exhaustive()
     }
 }
 
@@ -88,7 +88,7 @@ type Outcome<T> = Result<(T, u64), SupervisionError>;
 
 impl Supervision {
     /// The service over `store`, reading time from `clock`.
-    pub fn new(store: Store, clock: Clock) -> Self {
+    pub fn new(store: SupervisionReader, clock: Clock) -> Self {
         Self { store, clock }
     }
 

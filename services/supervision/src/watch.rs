@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use gongkai_grpc::auth::Principal;
 use gongkai_proto::v1 as pb;
-use gongkai_store::{FeedCursor, Store};
+use gongkai_store::{FeedCursor, SupervisionReader};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
@@ -53,7 +53,7 @@ impl Supervision {
 /// Feeds `sender` with every event after `cursor` that matches `request`,
 /// until the receiver is dropped (the client went away).
 async fn follow(
-    store: Store,
+    store: SupervisionReader,
     mut cursor: FeedCursor,
     request: pb::WatchEventsRequest,
     regions: Vec<String>,

@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gongkai_proto::v1::EventEnvelope;
-use gongkai_store::Store;
+use gongkai_store::EventLog;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -100,18 +100,20 @@ pub enum LogReader {
 }
 
 impl LogReader {
-    /// A reader of `source`, where the views in `store` (or, on Kafka, the
-    /// group's committed offsets) say folding stopped. On Kafka the domain
+    /// A reader of `source` where folding stopped: after position `from` of
+    /// the event store `log` (the last the views hold), or on Kafka where the
+    /// group's committed offsets say (`from` is not used). On Kafka the domain
     /// topics are created first when missing, retrying until that succeeds;
     /// `None` when `shutdown` comes first.
     pub async fn open(
         source: &LogSource,
-        store: &Store,
+        log: &EventLog,
+        from: u64,
         shutdown: &CancellationToken,
     ) -> Result<Option<Self>, BusError> {
         Ok(match source {
             LogSource::Store { poll, appended } => {
-                Some(LogReader::Store(StoreReader::open(store, *poll, appended.clone()).await?))
+                Some(LogReader::Store(StoreReader::open(log, from, *poll, appended.clone())))
             }
             LogSource::Kafka(kafka) => KafkaReader::open(kafka, shutdown).await?.map(LogReader::Kafka),
         })
@@ -162,9 +164,9 @@ pub enum LogReplay {
 
 impl LogReplay {
     /// A replay of `source` from its beginning up to where it ends now.
-    pub async fn open(source: &LogSource, store: &Store) -> Result<Self, BusError> {
+    pub async fn open(source: &LogSource, log: &EventLog) -> Result<Self, BusError> {
         Ok(match source {
-            LogSource::Store { .. } => LogReplay::Store(StoreReplay::open(store, store::REPLAY_BATCH).await?),
+            LogSource::Store { .. } => LogReplay::Store(StoreReplay::open(log, store::REPLAY_BATCH).await?),
             LogSource::Kafka(kafka) => LogReplay::Kafka(KafkaReplay::open(kafka)?),
         })
     }

@@ -75,7 +75,7 @@ async fn a_group_member_reads_commits_and_skips_poison_and_a_replay_reads_everyt
     let shutdown = CancellationToken::new();
 
     // Opening creates the topics.
-    let mut reader = LogReader::open(&log, &store, &shutdown).await.unwrap().expect("opened");
+    let mut reader = LogReader::open(&log, &store.log(), 0, &shutdown).await.unwrap().expect("opened");
     let mut poison = record(&kafka, 1, "B", 9);
     poison.payload = b"not an envelope".to_vec();
     let records = [
@@ -93,14 +93,14 @@ async fn a_group_member_reads_commits_and_skips_poison_and_a_replay_reads_everyt
     reader.close();
 
     // What was committed is not read again by the group.
-    let mut again = LogReader::open(&log, &store, &shutdown).await.unwrap().expect("opened");
+    let mut again = LogReader::open(&log, &store.log(), 0, &shutdown).await.unwrap().expect("opened");
     publish(&kafka, &[record(&kafka, 0, "C", 1)]).await;
     let batches = read(&mut again, 1, Duration::from_secs(30)).await;
     assert_eq!(ids(&batches), ["C-1"]);
     again.close();
 
     // A replay reads every record up to where the log ended when it opened.
-    let mut replay = LogReplay::open(&log, &store).await.unwrap();
+    let mut replay = LogReplay::open(&log, &store.log()).await.unwrap();
     publish(&kafka, &[record(&kafka, 0, "D", 1)]).await;
     assert_eq!(replay.total(), 6, "the records, the poison one included");
     let mut replayed = Vec::new();
@@ -118,7 +118,7 @@ async fn shutdown_stops_a_waiting_reader() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::connect(&gongkai_testkit::fresh_sqlite_url(dir.path()), &Default::default()).await.unwrap();
     let shutdown = CancellationToken::new();
-    let mut reader = LogReader::open(&log, &store, &shutdown).await.unwrap().expect("opened");
+    let mut reader = LogReader::open(&log, &store.log(), 0, &shutdown).await.unwrap().expect("opened");
     let waiting = tokio::time::timeout(Duration::from_millis(500), reader.next_batch(&shutdown)).await;
     assert!(waiting.is_err(), "nothing to hand over: {waiting:?}");
     shutdown.cancel();
@@ -127,6 +127,6 @@ async fn shutdown_stops_a_waiting_reader() {
     // A reader opened after shutdown, before the topics exist, is none.
     let mut unreachable = source();
     unreachable.kafka.bootstrap_servers = "127.0.0.1:9".into();
-    assert!(LogReader::open(&LogSource::Kafka(unreachable), &store, &shutdown).await.unwrap().is_none());
+    assert!(LogReader::open(&LogSource::Kafka(unreachable), &store.log(), 0, &shutdown).await.unwrap().is_none());
     store.close().await;
 }

@@ -28,7 +28,7 @@ use gongkai_domain::kinds::{body_domain, event_type, topic};
 use gongkai_domain::{Body, ProjectState, Submission, codes, validate};
 use gongkai_grpc::auth::{Principal, Role};
 use gongkai_proto::v1::{Domain, EventEnvelope, Receipt, fact::Kind};
-use gongkai_store::{AppendOutcome, NewEvent, Store};
+use gongkai_store::{AppendOutcome, EventStore, NewEvent};
 use gongkai_telemetry::metrics::{self, Outcome};
 use prost::Message;
 use tonic::{Request, Response, Status};
@@ -54,26 +54,27 @@ pub use gongkai_domain::clock::Clock;
 /// The shared submit path. Cheap to clone.
 #[derive(Clone)]
 pub struct Ingestor {
-    store: Store,
+    events: EventStore,
     clock: Clock,
     appended: Vec<Arc<tokio::sync::Notify>>,
 }
 
 impl std::fmt::Debug for Ingestor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ingestor").field("store", &self.store.backend()).finish_non_exhaustive()
+        f.debug_struct("Ingestor").field("events", &self.events).finish_non_exhaustive()
     }
 }
 
 impl Ingestor {
-    /// A submit path over `store`, reading time from the system clock.
-    pub fn new(store: Store) -> Self {
-        Self::with_clock(store, Arc::new(Utc::now))
+    /// A submit path over the event store `events`, reading time from the
+    /// system clock.
+    pub fn new(events: EventStore) -> Self {
+        Self::with_clock(events, Arc::new(Utc::now))
     }
 
-    /// A submit path reading time from `clock`.
-    pub fn with_clock(store: Store, clock: Clock) -> Self {
-        Self { store, clock, appended: Vec::new() }
+    /// A submit path over `events` reading time from `clock`.
+    pub fn with_clock(events: EventStore, clock: Clock) -> Self {
+        Self { events, clock, appended: Vec::new() }
     }
 
     /// Also wakes `appended` after each event is recorded: a relay or an
@@ -136,7 +137,7 @@ impl Ingestor {
         let mut pauses = CONTENTION_BACKOFF.build();
         for attempt in 1_u32.. {
             let events = self
-                .store
+                .events
                 .load_stream(&submission.project_code)
                 .instrument(tracing::info_span!("store.load_stream", attempt))
                 .await?;
@@ -180,7 +181,7 @@ impl Ingestor {
                 // The relay's span becomes a child of this append.
                 traceparent: gongkai_telemetry::propagation::traceparent(&append),
             };
-            match self.store.append(&new_event).instrument(append).await? {
+            match self.events.append(&new_event).instrument(append).await? {
                 AppendOutcome::Appended { position } => {
                     for appended in &self.appended {
                         appended.notify_one();
@@ -214,7 +215,7 @@ impl Ingestor {
         submission: &Submission,
         digest: &Hash,
     ) -> Result<Option<Receipt>, IngestError> {
-        match self.store.find_request(&principal.id, &submission.request_id).await? {
+        match self.events.find_request(&principal.id, &submission.request_id).await? {
             None => Ok(None),
             Some(stored) if &stored.request_digest == digest => Ok(Some(receipt(&stored.envelope, true))),
             Some(stored) => Err(IngestError::RequestIdReused { event_id: stored.envelope.event_id }),

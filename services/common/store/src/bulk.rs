@@ -1,8 +1,8 @@
 //! Appending whole streams at once, for loading large logs (benchmarks of the
-//! projector's rebuild, imports) where [`Store::append`]'s transaction per
+//! projector's rebuild, imports) where [`EventStore::append`]'s transaction per
 //! event would take hours.
 //!
-//! It writes the same rows to the same tables as [`Store::append`] (`streams`,
+//! It writes the same rows to the same tables as [`EventStore::append`] (`streams`,
 //! `events`, `outbox`, `compliance_flags`) under the same constraints, with
 //! multi-row statements in one transaction. What `append` decides per event
 //! it checks for the whole stream up front: every project is new (its
@@ -14,11 +14,12 @@ use gongkai_domain::vocabulary::domain_label;
 use gongkai_proto::v1::{Domain, EventEnvelope};
 use prost::Message;
 
+use crate::db::in_transaction;
 use crate::events::timestamp;
-use crate::sql::insert_rows;
-use crate::{Store, StoreError};
+use crate::query::{self, Sql, Value};
+use crate::{EventStore, StoreError};
 
-/// One event of a new stream for [`Store::append_streams`].
+/// One event of a new stream for [`EventStore::append_streams`].
 #[derive(Debug, Clone, Copy)]
 pub struct StreamEvent<'a> {
     /// The envelope as it will be recorded (`position` is assigned).
@@ -87,106 +88,109 @@ fn columns<'a>(events: &[StreamEvent<'a>]) -> Result<Vec<Columns<'a>>, StoreErro
     Ok(checked)
 }
 
-/// Inserts the rows of `$columns` in `$tx`, the event id bound by `$id`.
-macro_rules! append_columns {
-    ($tx:ident, $columns:expr, |$event:ident| $id:expr) => {{
-        let columns: &[Columns<'_>] = $columns;
-        let heads: Vec<&Columns<'_>> = columns
-            .iter()
-            .enumerate()
-            .filter(|(at, c)| {
-                columns.get(at + 1).is_none_or(|next| next.event.envelope.subject != c.event.envelope.subject)
-            })
-            .map(|(_, c)| c)
-            .collect();
-        insert_rows!(
-            $tx,
-            "INSERT INTO streams (project_code, region_code, last_seq, head_hash)",
-            "",
-            4,
-            &heads,
-            |query, c| {
-                query
-                    .bind(&c.event.envelope.subject)
-                    .bind(c.event.region_code)
-                    .bind(c.event.envelope.project_seq as i64)
-                    .bind(&c.hash)
-            }
-        );
-        let mut positions: Vec<i64> = Vec::with_capacity(columns.len());
-        for part in columns.chunks(crate::sql::MAX_PARAMS / 13) {
-            let sql = format!(
-                "INSERT INTO events (event_id, project_code, project_seq, event_type, domain, source, request_id, \
-                 request_digest, occurred_at, recorded_at, prev_hash, hash, envelope) VALUES {} RETURNING position",
-                crate::sql::placeholders(&*$tx, part.len(), 13)
-            );
-            let mut query = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
-            for $event in part {
-                let envelope = $event.event.envelope;
-                query = query
-                    .bind($id)
-                    .bind(&envelope.subject)
-                    .bind(envelope.project_seq as i64)
-                    .bind(&envelope.r#type)
-                    .bind(&$event.domain)
-                    .bind(&envelope.source)
-                    .bind(&envelope.request_id)
-                    .bind(&$event.event.request_digest[..])
-                    .bind($event.occurred_at)
-                    .bind($event.recorded_at)
-                    .bind(&$event.prev_hash)
-                    .bind(&$event.hash)
-                    .bind(&$event.envelope);
-            }
-            let returned = query.fetch_all(&mut *$tx).await?;
-            // Positions are assigned in VALUES order: ascending, like the rows.
-            let mut returned: Vec<i64> = returned.into_iter().map(|(position,)| position).collect();
-            returned.sort_unstable();
-            positions.extend(returned);
-        }
-        let outbox: Vec<(i64, &str)> = positions.iter().zip(columns).map(|(p, c)| (*p, c.event.topic)).collect();
-        insert_rows!($tx, "INSERT INTO outbox (position, topic)", "", 2, &outbox, |query, row| query
-            .bind(row.0)
-            .bind(row.1));
-        let flags: Vec<(&Columns<'_>, &gongkai_proto::v1::ComplianceFlag)> =
-            columns.iter().flat_map(|c| c.event.envelope.flags.iter().map(move |flag| (c, flag))).collect();
-        insert_rows!(
-            $tx,
-            "INSERT INTO compliance_flags (event_id, project_code, rule, flag, raised_at)",
-            "",
-            5,
-            &flags,
-            |query, row| {
-                let $event = row.0;
-                query
-                    .bind($id)
-                    .bind(&$event.event.envelope.subject)
-                    .bind(&row.1.rule)
-                    .bind(row.1.encode_to_vec())
-                    .bind($event.recorded_at)
-            }
-        );
-    }};
+/// The `streams` rows of the streams in `columns`: each at its last event.
+fn stream_statements<'a>(columns: &'a [Columns<'a>]) -> Vec<Sql<'a>> {
+    let heads: Vec<&Columns<'_>> = columns
+        .iter()
+        .enumerate()
+        .filter(|(at, c)| {
+            columns.get(at + 1).is_none_or(|next| next.event.envelope.subject != c.event.envelope.subject)
+        })
+        .map(|(_, c)| c)
+        .collect();
+    query::insert("INSERT INTO streams (project_code, region_code, last_seq, head_hash)", "", &heads, |&c| {
+        [
+            (&c.event.envelope.subject).into(),
+            c.event.region_code.into(),
+            (c.event.envelope.project_seq as i64).into(),
+            (&c.hash).into(),
+        ]
+    })
 }
 
-impl Store {
+/// The `events` rows of `columns`, each statement `RETURNING position`,
+/// with the event ids `ids` (bound as the dialect binds them).
+fn event_statements<'a, Id>(columns: &'a [Columns<'a>], ids: &'a [Id]) -> Vec<Sql<'a>>
+where
+    &'a Id: Into<Value<'a>>,
+{
+    let rows: Vec<(&Columns<'_>, &Id)> = columns.iter().zip(ids).collect();
+    let head = "INSERT INTO events (event_id, project_code, project_seq, event_type, domain, source, request_id, \
+                request_digest, occurred_at, recorded_at, prev_hash, hash, envelope)";
+    query::insert(head, "RETURNING position", &rows, |&(c, id)| {
+        let envelope = c.event.envelope;
+        [
+            id.into(),
+            (&envelope.subject).into(),
+            (envelope.project_seq as i64).into(),
+            (&envelope.r#type).into(),
+            (&c.domain).into(),
+            (&envelope.source).into(),
+            (&envelope.request_id).into(),
+            c.event.request_digest.as_slice().into(),
+            c.occurred_at.into(),
+            c.recorded_at.into(),
+            (&c.prev_hash).into(),
+            (&c.hash).into(),
+            (&c.envelope).into(),
+        ]
+    })
+}
+
+/// The `outbox` rows of `columns` at `positions`, and their
+/// `compliance_flags` rows with the event ids `ids`.
+fn outbox_and_flag_statements<'a, Id>(columns: &'a [Columns<'a>], ids: &'a [Id], positions: &[i64]) -> Vec<Sql<'a>>
+where
+    &'a Id: Into<Value<'a>>,
+{
+    let outbox: Vec<(i64, &str)> = positions.iter().zip(columns).map(|(p, c)| (*p, c.event.topic)).collect();
+    let mut statements = query::insert("INSERT INTO outbox (position, topic)", "", &outbox, |&(position, topic)| {
+        [position.into(), topic.into()]
+    });
+    let flags: Vec<(&Columns<'_>, &Id, &gongkai_proto::v1::ComplianceFlag)> = columns
+        .iter()
+        .zip(ids)
+        .flat_map(|(c, id)| c.event.envelope.flags.iter().map(move |flag| (c, id, flag)))
+        .collect();
+    statements.extend(query::insert(
+        "INSERT INTO compliance_flags (event_id, project_code, rule, flag, raised_at)",
+        "",
+        &flags,
+        |&(c, id, flag)| {
+            [
+                id.into(),
+                (&c.event.envelope.subject).into(),
+                (&flag.rule).into(),
+                flag.encode_to_vec().into(),
+                c.recorded_at.into(),
+            ]
+        },
+    ));
+    statements
+}
+
+impl EventStore {
     /// Appends new streams whole, in one transaction; see the module docs.
     /// `events` holds each stream's events in seq order, one stream after
     /// the other.
     pub async fn append_streams(&self, events: &[StreamEvent<'_>]) -> Result<(), StoreError> {
         let columns = columns(events)?;
-        match self {
-            Store::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                append_columns!(tx, &columns, |c| c.event_id);
-                tx.commit().await?;
+        in_transaction!(&self.db, |tx, dialect| {
+            for statement in stream_statements(&columns) {
+                statement.execute(&mut *tx).await?;
             }
-            Store::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                append_columns!(tx, &columns, |c| c.event_id.hyphenated().to_string());
-                tx.commit().await?;
+            let ids: Vec<_> = columns.iter().map(|c| dialect::event_id(c.event_id)).collect();
+            let mut positions: Vec<i64> = Vec::with_capacity(columns.len());
+            for statement in event_statements(&columns, &ids) {
+                // Positions are assigned in VALUES order: ascending, like the rows.
+                let mut returned: Vec<(i64,)> = statement.fetch_all(&mut *tx).await?;
+                returned.sort_unstable();
+                positions.extend(returned.into_iter().map(|(position,)| position));
             }
-        }
+            for statement in outbox_and_flag_statements(&columns, &ids, &positions) {
+                statement.execute(&mut *tx).await?;
+            }
+        });
         Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! The event store: appending an event to a project's stream and reading it back.
 //!
-//! # What [`Store::append`] guarantees
+//! # What [`EventStore::append`] guarantees
 //!
 //! One call is one transaction that (1) advances the project's `streams` row
 //! from `project_seq - 1` to `project_seq` (or creates it for `project_seq`
@@ -27,7 +27,7 @@
 //!   without gaps".
 //! * **Idempotency.** `(source, request_id)` is unique; a second append with a
 //!   taken key gets [`AppendOutcome::DuplicateRequest`] and writes nothing. The
-//!   caller looks the first one up with [`Store::find_request`] and compares
+//!   caller looks the first one up with [`EventStore::find_request`] and compares
 //!   `request_digest` to tell a retry from a reused key.
 //!
 //! # How refusals are classified
@@ -39,12 +39,15 @@
 //! `streams_pkey` → conflict). SQLite reports no constraint name, so after a
 //! unique violation the store looks, inside the still-open transaction (which
 //! no other writer can touch: it holds the write lock), which key is taken.
+//! Both ways are `append_refusal` in `crate::dialect`; the append itself is
+//! written once.
 //!
 //! # Storage format
 //!
 //! `envelope` holds the protobuf encoding of the envelope with `position`
 //! cleared (the column is the truth for it); `prev_hash` and `hash` hold the
-//! raw bytes the hex fields spell. Timestamps are bound as
+//! raw bytes the hex fields spell; `event_id` is a `UUID` on PostgreSQL and
+//! its canonical text on SQLite. Timestamps are bound as
 //! `chrono::DateTime<Utc>`: `TIMESTAMPTZ` on PostgreSQL (microseconds), sqlx's
 //! RFC 3339 text (`…+00:00`, fraction only when non-zero) on SQLite.
 
@@ -52,10 +55,9 @@ use chrono::{DateTime, Utc};
 use gongkai_domain::vocabulary::domain_label;
 use gongkai_proto::v1::{Domain, EventEnvelope};
 use prost::Message;
-use sqlx::postgres::PgConnection;
-use sqlx::sqlite::SqliteConnection;
 
-use crate::{Store, StoreError};
+use crate::db::{Db, dispatch, to_u64};
+use crate::{EventStore, StoreError};
 
 /// An event ready to append.
 ///
@@ -88,7 +90,7 @@ pub struct StoredEvent {
     pub request_digest: [u8; 32],
 }
 
-/// What [`Store::append`] did.
+/// What [`EventStore::append`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppendOutcome {
     /// The event is committed at this global position.
@@ -101,7 +103,7 @@ pub enum AppendOutcome {
     /// written.
     Conflict,
     /// `(source, request_id)` is already taken, possibly by a concurrent
-    /// writer: look it up with [`Store::find_request`]. Nothing was written.
+    /// writer: look it up with [`EventStore::find_request`]. Nothing was written.
     DuplicateRequest,
 }
 
@@ -119,14 +121,14 @@ pub struct EventCounts {
 }
 
 /// The columns of one append, validated and converted from a [`NewEvent`].
-struct Row<'a> {
+pub(crate) struct Row<'a> {
     event_id: uuid::Uuid,
-    project_code: &'a str,
-    project_seq: i64,
+    pub(crate) project_code: &'a str,
+    pub(crate) project_seq: i64,
     event_type: &'a str,
     domain: &'static str,
-    source: &'a str,
-    request_id: &'a str,
+    pub(crate) source: &'a str,
+    pub(crate) request_id: &'a str,
     request_digest: &'a [u8],
     occurred_at: DateTime<Utc>,
     recorded_at: DateTime<Utc>,
@@ -138,12 +140,6 @@ struct Row<'a> {
     traceparent: Option<&'a str>,
     /// `(rule, encoded ComplianceFlag)` per flag.
     flags: Vec<(&'a str, Vec<u8>)>,
-}
-
-impl Row<'_> {
-    fn event_id_text(&self) -> String {
-        self.event_id.hyphenated().to_string()
-    }
 }
 
 fn invalid(reason: impl Into<String>) -> StoreError {
@@ -233,76 +229,82 @@ fn digest_array(position: i64, bytes: Vec<u8>) -> Result<[u8; 32], StoreError> {
     bytes.try_into().map_err(|_| StoreError::Corrupt(format!("request_digest at position {position} is not 32 bytes")))
 }
 
-fn to_u64(value: i64) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative count or sequence {value}")))
+/// An event as the readers of the log read it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct EnvelopeRow {
+    position: i64,
+    envelope: Vec<u8>,
 }
 
-/// How the stream head step ended.
-enum Head {
-    Advanced,
-    Refused(AppendOutcome),
-}
-
-/// Decides why a conditional head update touched no row: the stream moved on
-/// or does not exist (conflict), or it is where the event expects it but its
-/// head hash is not the event's `prev_hash` (the caller chained wrongly).
-fn head_refusal(row: &Row<'_>, current: Option<(i64, Vec<u8>)>) -> Result<Head, StoreError> {
-    match current {
-        Some((last_seq, _)) if last_seq == row.project_seq - 1 => Err(StoreError::ChainMismatch {
-            project_code: row.project_code.to_owned(),
-            project_seq: row.project_seq as u64,
-        }),
-        _ => Ok(Head::Refused(AppendOutcome::Conflict)),
+impl EnvelopeRow {
+    /// The envelope, with `position` filled in.
+    pub(crate) fn decode(&self) -> Result<EventEnvelope, StoreError> {
+        decode_envelope(self.position, &self.envelope)
     }
 }
 
-impl Store {
+#[derive(sqlx::FromRow)]
+struct RequestRow {
+    position: i64,
+    envelope: Vec<u8>,
+    request_digest: Vec<u8>,
+}
+
+#[derive(sqlx::FromRow)]
+struct StreamRow {
+    last_seq: i64,
+    head_hash: Vec<u8>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CountsRow {
+    events: i64,
+    streams: i64,
+    outbox: i64,
+    compliance_flags: i64,
+}
+
+const STREAM_HEAD: &str = "SELECT last_seq, head_hash FROM streams WHERE project_code = $1";
+
+/// The project's events, ordered by `project_seq`, with `position` filled in.
+pub(crate) async fn load_stream(db: &Db, project_code: &str) -> Result<Vec<EventEnvelope>, StoreError> {
+    let query = "SELECT position, envelope FROM events WHERE project_code = $1 ORDER BY project_seq";
+    let rows: Vec<EnvelopeRow> = dispatch!(db, |pool| sqlx::query_as(query).bind(project_code).fetch_all(pool).await?);
+    rows.iter().map(EnvelopeRow::decode).collect()
+}
+
+/// Why a conditional head update touched no row: the stream moved on or
+/// does not exist (conflict), or it is where the event expects it but its
+/// head hash is not the event's `prev_hash` (the caller chained wrongly).
+fn head_refusal(row: &Row<'_>, current: Option<StreamRow>) -> Result<AppendOutcome, StoreError> {
+    match current {
+        Some(stream) if stream.last_seq == row.project_seq - 1 => Err(StoreError::ChainMismatch {
+            project_code: row.project_code.to_owned(),
+            project_seq: row.project_seq as u64,
+        }),
+        _ => Ok(AppendOutcome::Conflict),
+    }
+}
+
+impl EventStore {
     /// The project's events, ordered by `project_seq`, with `position` filled
     /// in; empty for an unknown project.
     pub async fn load_stream(&self, project_code: &str) -> Result<Vec<EventEnvelope>, StoreError> {
-        let rows: Vec<(i64, Vec<u8>)> = match self {
-            Store::Postgres(pool) => {
-                sqlx::query_as("SELECT position, envelope FROM events WHERE project_code = $1 ORDER BY project_seq")
-                    .bind(project_code)
-                    .fetch_all(pool)
-                    .await?
-            }
-            Store::Sqlite(pool) => {
-                sqlx::query_as("SELECT position, envelope FROM events WHERE project_code = ?1 ORDER BY project_seq")
-                    .bind(project_code)
-                    .fetch_all(pool)
-                    .await?
-            }
-        };
-        rows.into_iter().map(|(position, bytes)| decode_envelope(position, &bytes)).collect()
+        load_stream(&self.db, project_code).await
     }
 
     /// The event recorded for `(source, request_id)`, if any.
     pub async fn find_request(&self, source: &str, request_id: &str) -> Result<Option<StoredEvent>, StoreError> {
-        let row: Option<(i64, Vec<u8>, Vec<u8>)> = match self {
-            Store::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT position, envelope, request_digest FROM events WHERE source = $1 AND request_id = $2",
-                )
-                .bind(source)
-                .bind(request_id)
-                .fetch_optional(pool)
-                .await?
-            }
-            Store::Sqlite(pool) => {
-                sqlx::query_as(
-                    "SELECT position, envelope, request_digest FROM events WHERE source = ?1 AND request_id = ?2",
-                )
-                .bind(source)
-                .bind(request_id)
-                .fetch_optional(pool)
-                .await?
-            }
-        };
-        row.map(|(position, envelope, digest)| {
+        let query = "SELECT position, envelope, request_digest FROM events WHERE source = $1 AND request_id = $2";
+        let row: Option<RequestRow> = dispatch!(&self.db, |pool| sqlx::query_as(query)
+            .bind(source)
+            .bind(request_id)
+            .fetch_optional(pool)
+            .await?);
+        row.map(|row| {
             Ok(StoredEvent {
-                envelope: decode_envelope(position, &envelope)?,
-                request_digest: digest_array(position, digest)?,
+                envelope: decode_envelope(row.position, &row.envelope)?,
+                request_digest: digest_array(row.position, row.request_digest)?,
             })
         })
         .transpose()
@@ -311,42 +313,29 @@ impl Store {
     /// The project's last `project_seq` and head hash; `None` for an unknown
     /// project.
     pub async fn stream_head(&self, project_code: &str) -> Result<Option<(u64, [u8; 32])>, StoreError> {
-        let row: Option<(i64, Vec<u8>)> = match self {
-            Store::Postgres(pool) => {
-                sqlx::query_as("SELECT last_seq, head_hash FROM streams WHERE project_code = $1")
-                    .bind(project_code)
-                    .fetch_optional(pool)
-                    .await?
-            }
-            Store::Sqlite(pool) => {
-                sqlx::query_as("SELECT last_seq, head_hash FROM streams WHERE project_code = ?1")
-                    .bind(project_code)
-                    .fetch_optional(pool)
-                    .await?
-            }
-        };
-        row.map(|(last_seq, head)| {
-            let head = head
+        let row: Option<StreamRow> =
+            dispatch!(&self.db, |pool| sqlx::query_as(STREAM_HEAD).bind(project_code).fetch_optional(pool).await?);
+        row.map(|row| {
+            let head = row
+                .head_hash
                 .try_into()
                 .map_err(|_| StoreError::Corrupt(format!("head_hash of stream {project_code} is not 32 bytes")))?;
-            Ok((to_u64(last_seq)?, head))
+            Ok((to_u64(row.last_seq)?, head))
         })
         .transpose()
     }
 
     /// Row counts of `events`, `streams`, `outbox` and `compliance_flags`.
     pub async fn event_counts(&self) -> Result<EventCounts, StoreError> {
-        const QUERY: &str = "SELECT (SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM streams), \
-                             (SELECT COUNT(*) FROM outbox), (SELECT COUNT(*) FROM compliance_flags)";
-        let (events, streams, outbox, flags): (i64, i64, i64, i64) = match self {
-            Store::Postgres(pool) => sqlx::query_as(QUERY).fetch_one(pool).await?,
-            Store::Sqlite(pool) => sqlx::query_as(QUERY).fetch_one(pool).await?,
-        };
+        const QUERY: &str = "SELECT (SELECT COUNT(*) FROM events) AS events, (SELECT COUNT(*) FROM streams) AS streams, \
+                             (SELECT COUNT(*) FROM outbox) AS outbox, \
+                             (SELECT COUNT(*) FROM compliance_flags) AS compliance_flags";
+        let counts: CountsRow = dispatch!(&self.db, |pool| sqlx::query_as(QUERY).fetch_one(pool).await?);
         Ok(EventCounts {
-            events: to_u64(events)?,
-            streams: to_u64(streams)?,
-            outbox: to_u64(outbox)?,
-            compliance_flags: to_u64(flags)?,
+            events: to_u64(counts.events)?,
+            streams: to_u64(counts.streams)?,
+            outbox: to_u64(counts.outbox)?,
+            compliance_flags: to_u64(counts.compliance_flags)?,
         })
     }
 
@@ -359,22 +348,96 @@ impl Store {
     /// but its head hash is not `prev_hash`.
     pub async fn append(&self, event: &NewEvent) -> Result<AppendOutcome, StoreError> {
         let row = Row::new(event)?;
-        match self {
-            Store::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let outcome = append_postgres(&mut tx, &row).await;
-                finish(tx, outcome).await
+        dispatch!(&self.db, |pool, dialect| {
+            let mut tx = dialect::begin(pool).await?;
+            let outcome = async {
+                // The optimistic-concurrency check: open the stream at seq 1
+                // (ON CONFLICT waits for a concurrent opener, then does
+                // nothing), or advance it from `project_seq - 1` (under READ
+                // COMMITTED a concurrent advance makes this wait for the row
+                // lock and re-check the condition on the committed row).
+                let head = if row.project_seq == 1 {
+                    sqlx::query(
+                        "INSERT INTO streams (project_code, region_code, last_seq, head_hash) VALUES ($1, $2, 1, $3) \
+                         ON CONFLICT (project_code) DO NOTHING",
+                    )
+                    .bind(row.project_code)
+                    .bind(row.region_code)
+                    .bind(&row.hash)
+                    .execute(&mut *tx)
+                    .await
+                } else {
+                    sqlx::query(
+                        "UPDATE streams SET last_seq = $2, head_hash = $3 \
+                         WHERE project_code = $1 AND last_seq = $2 - 1 AND head_hash = $4",
+                    )
+                    .bind(row.project_code)
+                    .bind(row.project_seq)
+                    .bind(&row.hash)
+                    .bind(&row.prev_hash)
+                    .execute(&mut *tx)
+                    .await
+                };
+                match head {
+                    Ok(done) if done.rows_affected() == 1 => {}
+                    Ok(_) if row.project_seq == 1 => return Ok(AppendOutcome::Conflict),
+                    Ok(_) => {
+                        let current =
+                            sqlx::query_as(STREAM_HEAD).bind(row.project_code).fetch_optional(&mut *tx).await?;
+                        return head_refusal(&row, current);
+                    }
+                    Err(error) if row.project_seq == 1 => return dialect::append_refusal(&mut tx, &row, error).await,
+                    Err(error) => return Err(error.into()),
+                }
+                let event_id = &dialect::event_id(row.event_id);
+                let inserted = sqlx::query_scalar(
+                    "INSERT INTO events (event_id, project_code, project_seq, event_type, domain, source, request_id, \
+                     request_digest, occurred_at, recorded_at, prev_hash, hash, envelope) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING position",
+                )
+                .bind(event_id)
+                .bind(row.project_code)
+                .bind(row.project_seq)
+                .bind(row.event_type)
+                .bind(row.domain)
+                .bind(row.source)
+                .bind(row.request_id)
+                .bind(row.request_digest)
+                .bind(row.occurred_at)
+                .bind(row.recorded_at)
+                .bind(&row.prev_hash)
+                .bind(&row.hash)
+                .bind(&row.envelope)
+                .fetch_one(&mut *tx)
+                .await;
+                let position: i64 = match inserted {
+                    Ok(position) => position,
+                    Err(error) => return dialect::append_refusal(&mut tx, &row, error).await,
+                };
+                sqlx::query("INSERT INTO outbox (position, topic, traceparent) VALUES ($1, $2, $3)")
+                    .bind(position)
+                    .bind(row.topic)
+                    .bind(row.traceparent)
+                    .execute(&mut *tx)
+                    .await?;
+                for (rule, flag) in &row.flags {
+                    sqlx::query(
+                        "INSERT INTO compliance_flags (event_id, project_code, rule, flag, raised_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(event_id)
+                    .bind(row.project_code)
+                    .bind(*rule)
+                    .bind(flag)
+                    .bind(row.recorded_at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Ok(AppendOutcome::Appended { position: to_u64(position)? })
             }
-            Store::Sqlite(pool) => {
-                // Take the write lock up front: a deferred transaction that
-                // upgrades from read to write fails with SQLITE_BUSY at once
-                // when another writer got there first, while BEGIN IMMEDIATE
-                // waits for it on the busy timeout.
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let outcome = append_sqlite(&mut tx, &row).await;
-                finish(tx, outcome).await
-            }
-        }
+            .await;
+            finish(tx, outcome).await
+        })
     }
 }
 
@@ -399,229 +462,4 @@ async fn finish<DB: sqlx::Database>(
             Err(error)
         }
     }
-}
-
-/// Classifies a PostgreSQL error by the constraint it violated.
-fn postgres_refusal(error: sqlx::Error) -> Result<AppendOutcome, StoreError> {
-    if let Some(db) = error.as_database_error()
-        && db.is_unique_violation()
-    {
-        match db.constraint() {
-            Some("events_request_key") => return Ok(AppendOutcome::DuplicateRequest),
-            Some("events_project_seq_key" | "streams_pkey") => return Ok(AppendOutcome::Conflict),
-            _ => {}
-        }
-    }
-    Err(StoreError::Query(error))
-}
-
-async fn append_postgres(conn: &mut PgConnection, row: &Row<'_>) -> Result<AppendOutcome, StoreError> {
-    match advance_head_postgres(conn, row).await? {
-        Head::Advanced => {}
-        Head::Refused(outcome) => return Ok(outcome),
-    }
-    let position: i64 = match sqlx::query_scalar(
-        "INSERT INTO events (event_id, project_code, project_seq, event_type, domain, source, request_id, \
-         request_digest, occurred_at, recorded_at, prev_hash, hash, envelope) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING position",
-    )
-    .bind(row.event_id)
-    .bind(row.project_code)
-    .bind(row.project_seq)
-    .bind(row.event_type)
-    .bind(row.domain)
-    .bind(row.source)
-    .bind(row.request_id)
-    .bind(row.request_digest)
-    .bind(row.occurred_at)
-    .bind(row.recorded_at)
-    .bind(&row.prev_hash)
-    .bind(&row.hash)
-    .bind(&row.envelope)
-    .fetch_one(&mut *conn)
-    .await
-    {
-        Ok(position) => position,
-        Err(error) => return postgres_refusal(error),
-    };
-    sqlx::query("INSERT INTO outbox (position, topic, traceparent) VALUES ($1, $2, $3)")
-        .bind(position)
-        .bind(row.topic)
-        .bind(row.traceparent)
-        .execute(&mut *conn)
-        .await?;
-    for (rule, flag) in &row.flags {
-        sqlx::query(
-            "INSERT INTO compliance_flags (event_id, project_code, rule, flag, raised_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(row.event_id)
-        .bind(row.project_code)
-        .bind(*rule)
-        .bind(flag)
-        .bind(row.recorded_at)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(AppendOutcome::Appended { position: to_u64(position)? })
-}
-
-async fn advance_head_postgres(conn: &mut PgConnection, row: &Row<'_>) -> Result<Head, StoreError> {
-    if row.project_seq == 1 {
-        // ON CONFLICT waits for a concurrent opener and then does nothing.
-        let opened = sqlx::query(
-            "INSERT INTO streams (project_code, region_code, last_seq, head_hash) VALUES ($1, $2, 1, $3) \
-             ON CONFLICT (project_code) DO NOTHING",
-        )
-        .bind(row.project_code)
-        .bind(row.region_code)
-        .bind(&row.hash)
-        .execute(&mut *conn)
-        .await;
-        return match opened {
-            Ok(done) if done.rows_affected() == 1 => Ok(Head::Advanced),
-            Ok(_) => Ok(Head::Refused(AppendOutcome::Conflict)),
-            Err(error) => postgres_refusal(error).map(Head::Refused),
-        };
-    }
-    // Under READ COMMITTED a concurrent advance makes this wait for the row
-    // lock and then re-check the condition on the committed row.
-    let advanced = sqlx::query(
-        "UPDATE streams SET last_seq = $2, head_hash = $3 \
-         WHERE project_code = $1 AND last_seq = $2 - 1 AND head_hash = $4",
-    )
-    .bind(row.project_code)
-    .bind(row.project_seq)
-    .bind(&row.hash)
-    .bind(&row.prev_hash)
-    .execute(&mut *conn)
-    .await?;
-    if advanced.rows_affected() == 1 {
-        return Ok(Head::Advanced);
-    }
-    let current = sqlx::query_as("SELECT last_seq, head_hash FROM streams WHERE project_code = $1")
-        .bind(row.project_code)
-        .fetch_optional(&mut *conn)
-        .await?;
-    head_refusal(row, current)
-}
-
-async fn append_sqlite(conn: &mut SqliteConnection, row: &Row<'_>) -> Result<AppendOutcome, StoreError> {
-    match advance_head_sqlite(conn, row).await? {
-        Head::Advanced => {}
-        Head::Refused(outcome) => return Ok(outcome),
-    }
-    let event_id = row.event_id_text();
-    let position: i64 = match sqlx::query_scalar(
-        "INSERT INTO events (event_id, project_code, project_seq, event_type, domain, source, request_id, \
-         request_digest, occurred_at, recorded_at, prev_hash, hash, envelope) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING position",
-    )
-    .bind(&event_id)
-    .bind(row.project_code)
-    .bind(row.project_seq)
-    .bind(row.event_type)
-    .bind(row.domain)
-    .bind(row.source)
-    .bind(row.request_id)
-    .bind(row.request_digest)
-    .bind(row.occurred_at)
-    .bind(row.recorded_at)
-    .bind(&row.prev_hash)
-    .bind(&row.hash)
-    .bind(&row.envelope)
-    .fetch_one(&mut *conn)
-    .await
-    {
-        Ok(position) => position,
-        Err(error) => return sqlite_refusal(conn, row, error).await,
-    };
-    sqlx::query("INSERT INTO outbox (position, topic, traceparent) VALUES (?1, ?2, ?3)")
-        .bind(position)
-        .bind(row.topic)
-        .bind(row.traceparent)
-        .execute(&mut *conn)
-        .await?;
-    for (rule, flag) in &row.flags {
-        sqlx::query(
-            "INSERT INTO compliance_flags (event_id, project_code, rule, flag, raised_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .bind(&event_id)
-        .bind(row.project_code)
-        .bind(*rule)
-        .bind(flag)
-        .bind(row.recorded_at)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(AppendOutcome::Appended { position: to_u64(position)? })
-}
-
-async fn advance_head_sqlite(conn: &mut SqliteConnection, row: &Row<'_>) -> Result<Head, StoreError> {
-    let advanced = if row.project_seq == 1 {
-        sqlx::query(
-            "INSERT INTO streams (project_code, region_code, last_seq, head_hash) VALUES (?1, ?2, 1, ?3) \
-             ON CONFLICT (project_code) DO NOTHING",
-        )
-        .bind(row.project_code)
-        .bind(row.region_code)
-        .bind(&row.hash)
-        .execute(&mut *conn)
-        .await?
-    } else {
-        sqlx::query(
-            "UPDATE streams SET last_seq = ?2, head_hash = ?3 \
-             WHERE project_code = ?1 AND last_seq = ?2 - 1 AND head_hash = ?4",
-        )
-        .bind(row.project_code)
-        .bind(row.project_seq)
-        .bind(&row.hash)
-        .bind(&row.prev_hash)
-        .execute(&mut *conn)
-        .await?
-    };
-    if advanced.rows_affected() == 1 {
-        return Ok(Head::Advanced);
-    }
-    if row.project_seq == 1 {
-        return Ok(Head::Refused(AppendOutcome::Conflict));
-    }
-    let current = sqlx::query_as("SELECT last_seq, head_hash FROM streams WHERE project_code = ?1")
-        .bind(row.project_code)
-        .fetch_optional(&mut *conn)
-        .await?;
-    head_refusal(row, current)
-}
-
-/// Classifies a SQLite unique violation by looking, inside the transaction
-/// that still holds the write lock, which key is already taken: SQLite names
-/// no constraint, and its message text is not an interface.
-async fn sqlite_refusal(
-    conn: &mut SqliteConnection,
-    row: &Row<'_>,
-    error: sqlx::Error,
-) -> Result<AppendOutcome, StoreError> {
-    let unique = error.as_database_error().is_some_and(|db| db.is_unique_violation());
-    if !unique {
-        return Err(StoreError::Query(error));
-    }
-    let request_taken: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE source = ?1 AND request_id = ?2)")
-            .bind(row.source)
-            .bind(row.request_id)
-            .fetch_one(&mut *conn)
-            .await?;
-    if request_taken {
-        return Ok(AppendOutcome::DuplicateRequest);
-    }
-    let seq_taken: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE project_code = ?1 AND project_seq = ?2)")
-            .bind(row.project_code)
-            .bind(row.project_seq)
-            .fetch_one(&mut *conn)
-            .await?;
-    if seq_taken {
-        return Ok(AppendOutcome::Conflict);
-    }
-    // The remaining unique key is event_id: a caller bug, not a race.
-    Err(StoreError::Query(error))
 }

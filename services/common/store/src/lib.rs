@@ -1,39 +1,75 @@
 //! Storage for gongkai, selected by URL: `postgres://…` in production,
 //! `sqlite://…` for the embedded default.
 //!
-//! Both backends go through sqlx and carry the same logical schema, kept as two
-//! migration sets under `migrations/postgres` and `migrations/sqlite` because
-//! their SQL dialects differ (sequences, triggers, types). Callers hold a
-//! [`Store`] and never see which backend is behind it unless they ask.
+//! The crate owns the event store (events, streams, the outbox, compliance
+//! flags), the read model the projector folds them into (both views, the
+//! supervision index, the public change feed) and the supervisors' audit
+//! trail. Both backends go through sqlx and carry the same logical schema,
+//! kept as two migration sets under `migrations/postgres` and
+//! `migrations/sqlite` because their SQL dialects differ (sequences,
+//! triggers, types); `tests/schema.rs` checks that they agree.
+//!
+//! # Roles
+//!
+//! A [`Store`] connects, migrates and closes; components never hold one.
+//! Each gets only its role, a cheap clone of the one database handle that
+//! offers what its component may do and nothing else, so the compiler
+//! checks what each component touches:
+//!
+//! | role | held by | may |
+//! |---|---|---|
+//! | [`EventStore`] | ingestion, the bulk loader | append events, read streams and requests back |
+//! | [`Outbox`] | relay | read, mark and park the outbox; lead the relays |
+//! | [`EventLog`] | projector on the embedded log, rebuild | read the log in position or project order |
+//! | [`Projections`] | projector | fold events into the read model, reset it, say how far it got |
+//! | [`PublicReader`] | site | read the public side of the read model and its change feed |
+//! | [`SupervisionReader`] | supervision | read the full side, flags, the commit-safe feed; keep the audit trail |
+//!
+//! On PostgreSQL the site's database role can read the public tables only
+//! (`migrations/postgres/0004_public_feed.sql`), which backs [`PublicReader`]
+//! up at the database.
+//!
+//! # Layout
+//!
+//! `db` is the handle and the one place that picks a backend; `dialect` has
+//! what really differs between the backends, one file each; `query` builds
+//! the statements that are not fixed (filters, code lists, multi-row
+//! inserts). The rest is by concern: `events` and `bulk` (appending),
+//! `outbox`, `log`, `views` (the fold and its readers), `public`,
+//! `supervision`, with the rows the projector renders in `rows`.
 
-use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::SqlitePool;
 
 mod bulk;
+mod db;
+mod dialect;
 mod events;
 mod heads;
+mod log;
 mod outbox;
 mod public;
+mod query;
+mod roles;
 mod rows;
-mod sql;
 mod supervision;
 mod views;
 
 pub use bulk::StreamEvent;
 pub use events::{AppendOutcome, EventCounts, NewEvent, StoredEvent};
-pub use outbox::*;
-pub use public::*;
+pub use outbox::{OutboxRecord, RELAY_LOCK_KEY, RelayLeadership, RelayParked};
+pub use public::{ChangeCursor, ProjectFilter, PublicChange, PublicDisclosure, PublicProject};
+pub use roles::{EventLog, EventStore, Outbox, Projections, PublicReader, SupervisionReader};
 pub use rows::{ProjectRow, ProjectViewRows, TimelineRow};
-pub use supervision::*;
+pub use supervision::{
+    AmountColumn, AuditQuery, AuditRow, DeadlineRow, DisclosureTiming, FeedCursor, FlagHit, FlagQuery, ProjectCursor,
+    ProjectHit, ProjectQuery, SearchRow, SupervisionRows, Window, cjk_bigrams, is_cjk,
+};
 pub use views::{ParkedProject, ProjectEvents, Projected, Unrenderable, View};
 
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../../migrations/postgres");
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../../migrations/sqlite");
+use crate::db::{Db, dispatch};
 
 /// The default storage URL: a SQLite file in the working directory's `data/`.
 pub const DEFAULT_STORAGE_URL: &str = "sqlite://data/gongkai.db";
@@ -79,7 +115,7 @@ pub enum StoreError {
     /// A query failed.
     #[error("database query failed")]
     Query(#[from] sqlx::Error),
-    /// An event handed to [`Store::append`] cannot be stored as given
+    /// An event handed to [`EventStore::append`] cannot be stored as given
     /// (malformed id, hash, timestamp or domain); nothing was written.
     #[error("event cannot be stored: {0}")]
     InvalidEvent(String),
@@ -131,13 +167,32 @@ impl Default for PoolOptions {
     }
 }
 
-/// A connection pool to one of the supported backends.
+/// A connection pool to the database named by a storage URL: it connects,
+/// migrates and closes, and hands out the roles (see the crate docs).
 #[derive(Debug, Clone)]
-pub enum Store {
+pub struct Store {
+    db: Db,
+}
+
+/// The pool behind a [`Store`], for what no role offers.
+#[derive(Debug, Clone, Copy)]
+pub enum Pool<'a> {
     /// A PostgreSQL pool.
-    Postgres(PgPool),
+    Postgres(&'a PgPool),
     /// A SQLite pool.
-    Sqlite(SqlitePool),
+    Sqlite(&'a SqlitePool),
+}
+
+impl<'a> From<&'a PgPool> for Pool<'a> {
+    fn from(pool: &'a PgPool) -> Self {
+        Pool::Postgres(pool)
+    }
+}
+
+impl<'a> From<&'a SqlitePool> for Pool<'a> {
+    fn from(pool: &'a SqlitePool) -> Self {
+        Pool::Sqlite(pool)
+    }
 }
 
 impl Store {
@@ -149,93 +204,41 @@ impl Store {
     /// (`synchronous = FULL`) and foreign keys are enforced.
     pub async fn connect(url: &str, pool: &PoolOptions) -> Result<Self, StoreError> {
         let scheme = url.split_once(':').map(|(scheme, _)| scheme).unwrap_or_default();
-        match scheme {
-            "postgres" | "postgresql" => {
-                let options = PgConnectOptions::from_str(url).map_err(StoreError::BadUrl)?;
-                let pool = PgPoolOptions::new()
-                    .max_connections(pool.max_connections)
-                    .acquire_timeout(pool.acquire_timeout)
-                    .connect_with(options)
-                    .await
-                    .map_err(|source| StoreError::Connect { backend: Backend::Postgres, source })?;
-                Ok(Store::Postgres(pool))
-            }
-            "sqlite" => {
-                let options = SqliteConnectOptions::from_str(url)
-                    .map_err(StoreError::BadUrl)?
-                    .create_if_missing(true)
-                    .busy_timeout(Duration::from_secs(10))
-                    .journal_mode(SqliteJournalMode::Wal)
-                    // FULL: an acknowledged event survives a power loss, not only a crash.
-                    .synchronous(SqliteSynchronous::Full)
-                    .foreign_keys(true);
-                if let Some(dir) = Path::new(options.get_filename()).parent()
-                    && !dir.as_os_str().is_empty()
-                {
-                    std::fs::create_dir_all(dir).map_err(StoreError::CreateDir)?;
-                }
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(pool.max_connections.min(8))
-                    .acquire_timeout(pool.acquire_timeout)
-                    .connect_with(options)
-                    .await
-                    .map_err(|source| StoreError::Connect { backend: Backend::Sqlite, source })?;
-                Ok(Store::Sqlite(pool))
-            }
-            other => Err(StoreError::UnsupportedScheme(other.to_owned())),
-        }
+        let db = match scheme {
+            "postgres" | "postgresql" => Db::Postgres(dialect::postgres::connect(url, pool).await?),
+            "sqlite" => Db::Sqlite(dialect::sqlite::connect(url, pool).await?),
+            other => return Err(StoreError::UnsupportedScheme(other.to_owned())),
+        };
+        Ok(Store { db })
     }
 
     /// Which backend this store talks to.
     pub fn backend(&self) -> Backend {
-        match self {
-            Store::Postgres(_) => Backend::Postgres,
-            Store::Sqlite(_) => Backend::Sqlite,
-        }
-    }
-
-    fn migrator(&self) -> &'static Migrator {
-        match self {
-            Store::Postgres(_) => &POSTGRES_MIGRATIONS,
-            Store::Sqlite(_) => &SQLITE_MIGRATIONS,
-        }
+        self.db.backend()
     }
 
     /// Applies every pending migration; safe to run repeatedly and concurrently
     /// (sqlx takes a database lock for the duration).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let backend = self.backend();
-        let result = match self {
-            Store::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
-            Store::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
-        };
-        result.map_err(|source| StoreError::Migrate { backend, source })
+        dispatch!(&self.db, |pool, dialect| dialect::MIGRATOR.run(pool).await)
+            .map_err(|source| StoreError::Migrate { backend, source })
     }
 
     /// Fails with [`StoreError::SchemaBehind`] unless every migration this
     /// build ships has been applied. Components other than `migrate` call
     /// this at start-up instead of migrating themselves.
     pub async fn ensure_migrated(&self) -> Result<(), StoreError> {
-        let expected = self.migrator().iter().map(|m| m.version).max().unwrap_or(0);
-        // A database that was never migrated has no bookkeeping table at all.
-        let has_table: bool = match self {
-            Store::Postgres(pool) => {
-                sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(pool).await?
-            }
-            Store::Sqlite(pool) => {
-                sqlx::query_scalar(
-                    "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-                )
-                .fetch_one(pool)
-                .await?
-            }
-        };
-        let query = "SELECT MAX(version) FROM _sqlx_migrations WHERE success";
-        let applied: Option<i64> = match (self, has_table) {
-            (_, false) => None,
-            (Store::Postgres(pool), true) => sqlx::query_scalar(query).fetch_one(pool).await?,
-            (Store::Sqlite(pool), true) => sqlx::query_scalar(query).fetch_one(pool).await?,
-        };
+        let (expected, applied): (i64, Option<i64>) = dispatch!(&self.db, |pool, dialect| {
+            let expected = dialect::MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+            let has_table: bool = sqlx::query_scalar(dialect::MIGRATIONS_TABLE_EXISTS).fetch_one(pool).await?;
+            let applied = if has_table {
+                sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success").fetch_one(pool).await?
+            } else {
+                None
+            };
+            (expected, applied)
+        });
         let applied = applied.unwrap_or(0);
         if applied < expected {
             return Err(StoreError::SchemaBehind { applied, expected });
@@ -245,19 +248,50 @@ impl Store {
 
     /// A round trip to the database, for readiness checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        match self {
-            Store::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop)?,
-            Store::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop)?,
-        }
-        Ok(())
+        self.db.ping().await
     }
 
     /// Closes every connection, waiting for checked-out ones to return.
     pub async fn close(&self) {
-        match self {
-            Store::Postgres(pool) => pool.close().await,
-            Store::Sqlite(pool) => pool.close().await,
-        }
+        self.db.close().await
+    }
+
+    /// The pool itself, past every role: for tests that tamper with rows,
+    /// hold a transaction open or compare the schemas, and for benchmarks
+    /// that load data by hand. Components get roles, never this.
+    pub fn pool(&self) -> Pool<'_> {
+        dispatch!(&self.db, |pool| Pool::from(pool))
+    }
+
+    /// The event store: appending and reading streams back (ingestion).
+    pub fn events(&self) -> EventStore {
+        EventStore { db: self.db.clone() }
+    }
+
+    /// The outbox (the relay).
+    pub fn outbox(&self) -> Outbox {
+        Outbox { db: self.db.clone() }
+    }
+
+    /// The log in position or project order (the embedded projector, rebuild).
+    pub fn log(&self) -> EventLog {
+        EventLog { db: self.db.clone() }
+    }
+
+    /// The read model's writer (the projector).
+    pub fn projections(&self) -> Projections {
+        Projections { db: self.db.clone() }
+    }
+
+    /// The public side of the read model (the site).
+    pub fn public(&self) -> PublicReader {
+        PublicReader { db: self.db.clone() }
+    }
+
+    /// The full side of the read model, flags, the feed and the audit trail
+    /// (supervision).
+    pub fn supervision(&self) -> SupervisionReader {
+        SupervisionReader { db: self.db.clone() }
     }
 }
 

@@ -1,10 +1,11 @@
 //! The transactional outbox, as the relay reads it, and relay leadership.
 //!
-//! [`Store::append`] writes each event's `outbox` row in the event's own
-//! transaction; the relay publishes rows after commit and then stamps
-//! `published_at`. This module is the relay's side: [`Store::unpublished`],
-//! [`Store::mark_published`], [`Store::outbox_backlog`] and
-//! [`Store::try_lead_relay`].
+//! [`EventStore::append`](crate::EventStore::append) writes each event's
+//! `outbox` row in the event's own transaction; the relay publishes rows
+//! after commit and then stamps `published_at`. This module is the relay's
+//! side, its role [`Outbox`]: [`Outbox::unpublished`],
+//! [`Outbox::mark_published`], [`Outbox::outbox_backlog`] and
+//! [`Outbox::try_lead_relay`] (whose lock is in `crate::dialect`).
 //!
 //! # Why a status flag read by one leader never skips a row
 //!
@@ -51,20 +52,21 @@
 //!
 //! When Kafka refuses an event for good (larger than the topic accepts, an
 //! invalid record), retrying it forever would stop every project behind it.
-//! The relay instead parks the event's project ([`Store::park_relay_stream`]):
+//! The relay instead parks the event's project ([`Outbox::park_relay_stream`]):
 //! a `relay_parked` row says why, and the project's unpublished rows are
-//! marked `held`, which [`Store::unpublished`] skips. Rows of a parked project
+//! marked `held`, which [`Outbox::unpublished`] skips. Rows of a parked project
 //! that arrive later are held as they are read, so the project's events are
 //! never published out of order; every other project keeps flowing.
-//! [`Store::release_relay_stream`] undoes it once the cause is fixed.
+//! [`Outbox::release_relay_stream`] undoes it once the cause is fixed.
 
 use chrono::Utc;
 use gongkai_proto::v1::EventEnvelope;
-use sqlx::postgres::PgConnection;
-use sqlx::{ConnectOptions, Connection};
 
-use crate::sql::{fetch_all_with, in_transaction};
-use crate::{Store, StoreError};
+use crate::db::{dispatch, in_transaction, to_u64};
+use crate::dialect::postgres::RelayLock;
+use crate::events::decode_envelope;
+use crate::query::{self, Sql};
+use crate::{Outbox, StoreError};
 
 /// The PostgreSQL advisory lock key (session level) that elects the relay
 /// leader: the ASCII bytes of `gkrelay` followed by a version byte.
@@ -104,72 +106,74 @@ pub struct RelayParked {
 /// Proof that this process is the one relay allowed to publish the outbox.
 ///
 /// On PostgreSQL it owns the dedicated connection that holds the advisory
-/// lock; dropping it closes that connection, which releases the lock.
+/// lock; dropping it closes that connection, which releases the lock. On
+/// SQLite there is no lock: the one process the store is embedded in runs
+/// one relay.
 #[derive(Debug)]
 pub struct RelayLeadership {
-    inner: Lease,
-}
-
-#[derive(Debug)]
-enum Lease {
-    Postgres(PgConnection),
-    Sqlite,
+    lock: Option<RelayLock>,
 }
 
 impl RelayLeadership {
+    pub(crate) fn new(lock: Option<RelayLock>) -> Self {
+        Self { lock }
+    }
+
     /// Confirms that leadership is still held: on PostgreSQL, that the
     /// connection holding the lock is alive (a session-level lock lives
     /// exactly as long as its session). An error means the lock may be gone
     /// and another relay may lead: stop publishing.
     pub async fn check(&mut self) -> Result<(), StoreError> {
-        match &mut self.inner {
-            Lease::Postgres(conn) => {
-                sqlx::query("SELECT 1").execute(&mut *conn).await?;
-                Ok(())
-            }
-            Lease::Sqlite => Ok(()),
+        match &mut self.lock {
+            Some(lock) => lock.check().await,
+            None => Ok(()),
         }
     }
 
     /// Gives leadership up so that a standby can take over at once.
     pub async fn release(self) -> Result<(), StoreError> {
-        match self.inner {
-            Lease::Postgres(mut conn) => {
-                let unlocked: Result<bool, sqlx::Error> =
-                    sqlx::query_scalar("SELECT pg_advisory_unlock($1)").bind(RELAY_LOCK_KEY).fetch_one(&mut conn).await;
-                // Closing the session releases the lock whether or not the
-                // unlock went through.
-                let closed = conn.close().await;
-                unlocked?;
-                closed?;
-                Ok(())
-            }
-            Lease::Sqlite => Ok(()),
+        match self.lock {
+            Some(lock) => lock.release().await,
+            None => Ok(()),
         }
     }
 }
 
-/// `positions` as one JSON array: SQLite has no array parameters, so a list
-/// travels as JSON (numbers only, produced here) and is unnested with
-/// `json_each`.
-fn json_list(positions: &[i64]) -> String {
-    format!("[{}]", positions.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+#[derive(sqlx::FromRow)]
+struct UnpublishedRow {
+    position: i64,
+    topic: String,
+    envelope: Vec<u8>,
+    traceparent: Option<String>,
 }
 
-fn position_of(value: i64) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative outbox position {value}")))
+impl UnpublishedRow {
+    fn record(self) -> Result<OutboxRecord, StoreError> {
+        let envelope = decode_envelope(self.position, &self.envelope)?;
+        let project_code = envelope.subject.clone();
+        Ok(OutboxRecord {
+            position: envelope.position,
+            topic: self.topic,
+            project_code,
+            envelope,
+            traceparent: self.traceparent,
+        })
+    }
 }
 
-fn record(position: i64, topic: String, bytes: &[u8], traceparent: Option<String>) -> Result<OutboxRecord, StoreError> {
-    use prost::Message;
-    let mut envelope = EventEnvelope::decode(bytes)
-        .map_err(|error| StoreError::Corrupt(format!("envelope at position {position}: {error}")))?;
-    let position = position_of(position)?;
-    envelope.position = position;
-    Ok(OutboxRecord { position, topic, project_code: envelope.subject.clone(), envelope, traceparent })
+#[derive(sqlx::FromRow)]
+struct ParkedRow {
+    project_code: String,
+    position: i64,
+    reason: String,
+    parked_at: chrono::DateTime<Utc>,
 }
 
-impl Store {
+fn position(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::InvalidEvent(format!("position {value} is out of range")))
+}
+
+impl Outbox {
     /// Up to `limit` unpublished outbox rows with their events, in position
     /// order (see the module docs for why this order is safe to publish in).
     ///
@@ -178,33 +182,12 @@ impl Store {
     /// PostgreSQL pick a merge join that walks `events` from position 1 on
     /// every call, which grows with the store instead of with the batch.
     pub async fn unpublished(&self, limit: u32) -> Result<Vec<OutboxRecord>, StoreError> {
-        let limit = i64::from(limit);
-        let rows: Vec<(i64, String, Vec<u8>, Option<String>)> = match self {
-            Store::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT o.position, o.topic, e.envelope, o.traceparent \
+        let query = "SELECT o.position, o.topic, e.envelope, o.traceparent \
                      FROM (SELECT position, topic, traceparent FROM outbox WHERE published_at IS NULL AND NOT held ORDER BY position LIMIT $1) o \
-                     JOIN events e ON e.position = o.position ORDER BY o.position",
-                )
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-            }
-            Store::Sqlite(pool) => {
-                sqlx::query_as(
-                    "SELECT o.position, o.topic, e.envelope, o.traceparent \
-                     FROM (SELECT position, topic, traceparent FROM outbox WHERE published_at IS NULL AND NOT held ORDER BY position LIMIT ?1) o \
-                     JOIN events e ON e.position = o.position ORDER BY o.position",
-                )
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-            }
-        };
-        let records = rows
-            .into_iter()
-            .map(|(position, topic, envelope, traceparent)| record(position, topic, &envelope, traceparent))
-            .collect::<Result<Vec<_>, _>>()?;
+                     JOIN events e ON e.position = o.position ORDER BY o.position";
+        let rows: Vec<UnpublishedRow> =
+            dispatch!(&self.db, |pool| sqlx::query_as(query).bind(i64::from(limit)).fetch_all(pool).await?);
+        let records = rows.into_iter().map(UnpublishedRow::record).collect::<Result<Vec<_>, _>>()?;
         // Rows of a parked stream that arrived since it was parked are held
         // now, before anything could publish them out of order.
         let parked: std::collections::HashSet<String> =
@@ -214,36 +197,24 @@ impl Store {
         }
         let (held, publishable): (Vec<_>, Vec<_>) =
             records.into_iter().partition(|record| parked.contains(&record.project_code));
-        if held.is_empty() {
-            return Ok(publishable);
-        }
         let held: Vec<i64> = held.iter().map(|record| record.position as i64).collect();
-        match self {
-            Store::Postgres(pool) => {
-                sqlx::query("UPDATE outbox SET held = TRUE WHERE position = ANY($1)").bind(&held).execute(pool).await?;
-            }
-            Store::Sqlite(pool) => {
-                sqlx::query("UPDATE outbox SET held = TRUE WHERE position IN (SELECT value FROM json_each($1))")
-                    .bind(json_list(&held))
-                    .execute(pool)
-                    .await?;
-            }
+        for statement in query::in_list("UPDATE outbox SET held = TRUE WHERE position IN (", &held, ")") {
+            dispatch!(&self.db, |pool| statement.execute(pool).await.map(drop)?);
         }
         Ok(publishable)
     }
 
     /// Parks `project_code`'s stream because Kafka refused its event at
     /// `position` for good (see the module docs): its unpublished rows are
-    /// held until [`Store::release_relay_stream`].
+    /// held until [`Outbox::release_relay_stream`].
     pub async fn park_relay_stream(&self, project_code: &str, position: u64, reason: &str) -> Result<(), StoreError> {
-        let position = i64::try_from(position)
-            .map_err(|_| StoreError::InvalidEvent(format!("position {position} is out of range")))?;
+        let position = self::position(position)?;
         let now = Utc::now();
         let park = "INSERT INTO relay_parked (project_code, position, reason, parked_at) VALUES ($1, $2, $3, $4) \
                     ON CONFLICT (project_code) DO NOTHING";
         let hold = "UPDATE outbox SET held = TRUE WHERE published_at IS NULL \
                     AND position IN (SELECT position FROM events WHERE project_code = $1)";
-        in_transaction!(self, |tx| {
+        in_transaction!(&self.db, |tx| {
             sqlx::query(park).bind(project_code).bind(position).bind(reason).bind(now).execute(&mut *tx).await?;
             sqlx::query(hold).bind(project_code).execute(&mut *tx).await?;
         });
@@ -256,7 +227,7 @@ impl Store {
         let unpark = "DELETE FROM relay_parked WHERE project_code = $1";
         let release = "UPDATE outbox SET held = FALSE WHERE published_at IS NULL \
                        AND position IN (SELECT position FROM events WHERE project_code = $1)";
-        let removed = in_transaction!(self, |tx| {
+        let removed = in_transaction!(&self.db, |tx| {
             let removed = sqlx::query(unpark).bind(project_code).execute(&mut *tx).await?.rows_affected();
             sqlx::query(release).bind(project_code).execute(&mut *tx).await?;
             removed
@@ -266,12 +237,17 @@ impl Store {
 
     /// Every stream the relay parked, by project code.
     pub async fn relay_parked(&self) -> Result<Vec<RelayParked>, StoreError> {
-        type Row = (String, i64, String, chrono::DateTime<Utc>);
         let query = "SELECT project_code, position, reason, parked_at FROM relay_parked ORDER BY project_code";
-        let rows: Vec<Row> = fetch_all_with!(self, query.to_owned(), Vec::<String>::new(), query_as);
+        let rows: Vec<ParkedRow> = dispatch!(&self.db, |pool| sqlx::query_as(query).fetch_all(pool).await?);
         rows.into_iter()
-            .map(|(project_code, position, reason, parked_at)| {
-                Ok(RelayParked { project_code, position: position_of(position)?, reason, parked_at })
+            .map(|row| {
+                let position = to_u64(row.position)?;
+                Ok(RelayParked {
+                    project_code: row.project_code,
+                    position,
+                    reason: row.reason,
+                    parked_at: row.parked_at,
+                })
             })
             .collect()
     }
@@ -279,76 +255,26 @@ impl Store {
     /// Stamps `published_at` on the outbox rows at `positions`; rows already
     /// stamped keep their first time. Returns how many rows it stamped.
     pub async fn mark_published(&self, positions: &[u64]) -> Result<u64, StoreError> {
-        if positions.is_empty() {
-            return Ok(0);
-        }
-        let positions: Vec<i64> = positions
-            .iter()
-            .map(|&position| {
-                i64::try_from(position)
-                    .map_err(|_| StoreError::InvalidEvent(format!("position {position} is out of range")))
-            })
-            .collect::<Result<_, _>>()?;
+        let positions: Vec<i64> = positions.iter().map(|&value| position(value)).collect::<Result<_, _>>()?;
         let now = Utc::now();
-        let done = match self {
-            Store::Postgres(pool) => {
-                sqlx::query("UPDATE outbox SET published_at = $1 WHERE position = ANY($2) AND published_at IS NULL")
-                    .bind(now)
-                    .bind(&positions)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-            }
-            Store::Sqlite(pool) => sqlx::query(
-                "UPDATE outbox SET published_at = ?1 \
-                     WHERE position IN (SELECT value FROM json_each(?2)) AND published_at IS NULL",
-            )
-            .bind(now)
-            .bind(json_list(&positions))
-            .execute(pool)
-            .await?
-            .rows_affected(),
-        };
-        Ok(done)
-    }
-
-    /// The trace contexts recorded with the outbox rows at positions after
-    /// `after` up to `up_to`, in position order: how the embedded projector,
-    /// which reads the store rather than Kafka, joins the submissions' traces.
-    pub async fn trace_contexts(&self, after: u64, up_to: u64) -> Result<Vec<String>, StoreError> {
-        let (after, up_to) = (i64::try_from(after).unwrap_or(i64::MAX), i64::try_from(up_to).unwrap_or(i64::MAX));
-        Ok(match self {
-            Store::Postgres(pool) => {
-                sqlx::query_scalar(
-                    "SELECT traceparent FROM outbox WHERE position > $1 AND position <= $2 \
-                     AND traceparent IS NOT NULL ORDER BY position",
-                )
-                .bind(after)
-                .bind(up_to)
-                .fetch_all(pool)
-                .await?
-            }
-            Store::Sqlite(pool) => {
-                sqlx::query_scalar(
-                    "SELECT traceparent FROM outbox WHERE position > ?1 AND position <= ?2 \
-                     AND traceparent IS NOT NULL ORDER BY position",
-                )
-                .bind(after)
-                .bind(up_to)
-                .fetch_all(pool)
-                .await?
-            }
-        })
+        let mut stamped = 0;
+        for part in positions.chunks(query::MAX_PARAMS - 1) {
+            let mut statement = Sql::new("UPDATE outbox SET published_at = ");
+            statement
+                .bind(now)
+                .push(" WHERE position IN (")
+                .list(part.iter().copied())
+                .push(") AND published_at IS NULL");
+            stamped += dispatch!(&self.db, |pool| statement.execute(pool).await?.rows_affected());
+        }
+        Ok(stamped)
     }
 
     /// How many outbox rows wait to be published: the relay backlog metric.
     pub async fn outbox_backlog(&self) -> Result<u64, StoreError> {
         const QUERY: &str = "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL";
-        let count: i64 = match self {
-            Store::Postgres(pool) => sqlx::query_scalar(QUERY).fetch_one(pool).await?,
-            Store::Sqlite(pool) => sqlx::query_scalar(QUERY).fetch_one(pool).await?,
-        };
-        position_of(count)
+        let count: i64 = dispatch!(&self.db, |pool| sqlx::query_scalar(QUERY).fetch_one(pool).await?);
+        to_u64(count)
     }
 
     /// Tries once to become the relay leader; `None` while another relay
@@ -357,35 +283,6 @@ impl Store {
     /// session-level advisory lock [`RELAY_LOCK_KEY`] on it; on SQLite it
     /// always succeeds.
     pub async fn try_lead_relay(&self) -> Result<Option<RelayLeadership>, StoreError> {
-        match self {
-            Store::Postgres(pool) => {
-                let options = pool.connect_options().as_ref().clone().application_name("gongkai-relay");
-                let mut conn = options.connect().await?;
-                // Let the server notice a leader that vanished without
-                // closing its socket (power loss, partition) in about 25 s
-                // instead of the OS default of hours, so a standby can take
-                // over. Ignored on Unix sockets.
-                sqlx::query(
-                    "SELECT set_config('tcp_keepalives_idle', '10', false), \
-                     set_config('tcp_keepalives_interval', '5', false), \
-                     set_config('tcp_keepalives_count', '3', false)",
-                )
-                .execute(&mut conn)
-                .await?;
-                let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                    .bind(RELAY_LOCK_KEY)
-                    .fetch_one(&mut conn)
-                    .await?;
-                if locked {
-                    Ok(Some(RelayLeadership { inner: Lease::Postgres(conn) }))
-                } else {
-                    if let Err(error) = conn.close().await {
-                        tracing::debug!(%error, "Closing the standby's lock connection failed.");
-                    }
-                    Ok(None)
-                }
-            }
-            Store::Sqlite(_) => Ok(Some(RelayLeadership { inner: Lease::Sqlite })),
-        }
+        dispatch!(&self.db, |pool, dialect| dialect::lead_relay(pool).await)
     }
 }

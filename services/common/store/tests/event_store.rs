@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use gongkai_proto::v1::{ComplianceFlag, Domain, EventEnvelope, Fact, ProjectApproved, event_envelope, fact};
-use gongkai_store::{AppendOutcome, EventCounts, NewEvent, Store, StoreError};
+use gongkai_store::{AppendOutcome, EventCounts, NewEvent, Pool, Store, StoreError};
 use prost::Message;
 use sha2::{Digest, Sha256};
 
@@ -76,7 +76,7 @@ fn hash_of(event: &NewEvent) -> [u8; 32] {
 }
 
 async fn appended(store: &Store, event: &NewEvent) -> u64 {
-    match store.append(event).await.expect("append") {
+    match store.events().append(event).await.expect("append") {
         AppendOutcome::Appended { position } => position,
         other => panic!("expected Appended, got {other:?}"),
     }
@@ -96,28 +96,29 @@ async fn append_chain(store: &Store, project: &str, n: u64) -> Vec<EventEnvelope
 }
 
 async fn append_and_load_back(store: &Store) {
-    assert_eq!(store.load_stream(PROJECT).await.unwrap(), Vec::new());
-    assert_eq!(store.stream_head(PROJECT).await.unwrap(), None);
+    assert_eq!(store.events().load_stream(PROJECT).await.unwrap(), Vec::new());
+    assert_eq!(store.events().stream_head(PROJECT).await.unwrap(), None);
 
     let expected = append_chain(store, PROJECT, 5).await;
     let positions: Vec<u64> = expected.iter().map(|e| e.position).collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "positions increase with seq: {positions:?}");
 
-    assert_eq!(store.load_stream(PROJECT).await.unwrap(), expected);
+    assert_eq!(store.events().load_stream(PROJECT).await.unwrap(), expected);
     let last = expected.last().unwrap();
     let head: [u8; 32] = hex::decode(&last.hash).unwrap().try_into().unwrap();
-    assert_eq!(store.stream_head(PROJECT).await.unwrap(), Some((5, head)));
+    assert_eq!(store.events().stream_head(PROJECT).await.unwrap(), Some((5, head)));
 
-    let found = store.find_request(SOURCE, &format!("{PROJECT}-req-3")).await.unwrap().expect("request 3 is stored");
+    let found =
+        store.events().find_request(SOURCE, &format!("{PROJECT}-req-3")).await.unwrap().expect("request 3 is stored");
     assert_eq!(found.envelope, expected[2]);
     assert_eq!(found.request_digest, <[u8; 32]>::from(Sha256::digest(format!("{PROJECT}-req-3").as_bytes())));
-    assert!(store.find_request("another-center", &format!("{PROJECT}-req-3")).await.unwrap().is_none());
+    assert!(store.events().find_request("another-center", &format!("{PROJECT}-req-3")).await.unwrap().is_none());
 
     // Another project has its own stream.
     append_chain(store, OTHER_PROJECT, 2).await;
-    assert_eq!(store.load_stream(PROJECT).await.unwrap(), expected);
+    assert_eq!(store.events().load_stream(PROJECT).await.unwrap(), expected);
     assert_eq!(
-        store.event_counts().await.unwrap(),
+        store.events().event_counts().await.unwrap(),
         EventCounts { events: 7, streams: 2, outbox: 7, compliance_flags: 0 }
     );
 }
@@ -125,41 +126,47 @@ async fn append_and_load_back(store: &Store) {
 async fn conflict_on_taken_or_skipped_seq(store: &Store) {
     let chain = append_chain(store, PROJECT, 2).await;
     let hash = |i: usize| -> [u8; 32] { hex::decode(&chain[i].hash).unwrap().try_into().unwrap() };
-    let before = store.event_counts().await.unwrap();
+    let before = store.events().event_counts().await.unwrap();
 
     // seq 1 and 2 are taken, whatever the request.
-    assert_eq!(store.append(&event(PROJECT, 1, None, "late-1")).await.unwrap(), AppendOutcome::Conflict);
-    assert_eq!(store.append(&event(PROJECT, 2, Some(hash(0)), "late-2")).await.unwrap(), AppendOutcome::Conflict);
-    // Skipping ahead, and continuing a stream that does not exist.
-    assert_eq!(store.append(&event(PROJECT, 4, Some(hash(1)), "ahead-4")).await.unwrap(), AppendOutcome::Conflict);
+    assert_eq!(store.events().append(&event(PROJECT, 1, None, "late-1")).await.unwrap(), AppendOutcome::Conflict);
     assert_eq!(
-        store.append(&event(OTHER_PROJECT, 2, Some(hash(0)), "nowhere")).await.unwrap(),
+        store.events().append(&event(PROJECT, 2, Some(hash(0)), "late-2")).await.unwrap(),
+        AppendOutcome::Conflict
+    );
+    // Skipping ahead, and continuing a stream that does not exist.
+    assert_eq!(
+        store.events().append(&event(PROJECT, 4, Some(hash(1)), "ahead-4")).await.unwrap(),
+        AppendOutcome::Conflict
+    );
+    assert_eq!(
+        store.events().append(&event(OTHER_PROJECT, 2, Some(hash(0)), "nowhere")).await.unwrap(),
         AppendOutcome::Conflict
     );
 
-    assert_eq!(store.event_counts().await.unwrap(), before);
-    assert_eq!(store.load_stream(PROJECT).await.unwrap(), chain);
+    assert_eq!(store.events().event_counts().await.unwrap(), before);
+    assert_eq!(store.events().load_stream(PROJECT).await.unwrap(), chain);
     // The refused requests left no trace and the stream goes on.
-    assert!(store.find_request(SOURCE, "late-2").await.unwrap().is_none());
+    assert!(store.events().find_request(SOURCE, "late-2").await.unwrap().is_none());
     appended(store, &event(PROJECT, 3, Some(hash(1)), "late-2")).await;
 }
 
 async fn duplicate_request_writes_nothing(store: &Store) {
     let first = event(PROJECT, 1, None, "req-1");
     appended(store, &first).await;
-    let before = store.event_counts().await.unwrap();
+    let before = store.events().event_counts().await.unwrap();
 
     // Same key on another project's first event: not even its stream is opened.
     let other = event(OTHER_PROJECT, 1, None, "req-1");
-    assert_eq!(store.append(&other).await.unwrap(), AppendOutcome::DuplicateRequest);
+    assert_eq!(store.events().append(&other).await.unwrap(), AppendOutcome::DuplicateRequest);
     // Same key on the next event of the same project.
     let next = event(PROJECT, 2, Some(hash_of(&first)), "req-1");
-    assert_eq!(store.append(&next).await.unwrap(), AppendOutcome::DuplicateRequest);
+    assert_eq!(store.events().append(&next).await.unwrap(), AppendOutcome::DuplicateRequest);
 
-    assert_eq!(store.event_counts().await.unwrap(), before);
-    assert_eq!(store.stream_head(OTHER_PROJECT).await.unwrap(), None);
-    assert_eq!(store.stream_head(PROJECT).await.unwrap(), Some((1, hash_of(&first))));
-    let found = store.find_request(SOURCE, "req-1").await.unwrap().unwrap();
+    assert_eq!(store.events().event_counts().await.unwrap(), before);
+    assert_eq!(store.events().stream_head(OTHER_PROJECT).await.unwrap(), None);
+    assert_eq!(store.events().stream_head(PROJECT).await.unwrap(), Some((1, hash_of(&first))));
+    let found = store.events().find_request(SOURCE, "req-1").await.unwrap().unwrap();
     assert_eq!(found.envelope.event_id, first.envelope.event_id);
 
     // The key is per source.
@@ -175,22 +182,22 @@ async fn outbox_and_flags_are_written(store: &Store) {
     new.envelope.flags = flags.clone();
     let position = appended(store, &new).await;
     assert_eq!(
-        store.event_counts().await.unwrap(),
+        store.events().event_counts().await.unwrap(),
         EventCounts { events: 1, streams: 1, outbox: 1, compliance_flags: 2 }
     );
-    assert_eq!(store.load_stream(PROJECT).await.unwrap()[0].flags, flags);
+    assert_eq!(store.events().load_stream(PROJECT).await.unwrap()[0].flags, flags);
 
     let position = i64::try_from(position).unwrap();
     type FlagRow = (String, String, String, Vec<u8>);
-    let (outbox, mut stored_flags): ((i64, String, bool), Vec<FlagRow>) = match store {
-        Store::Postgres(pool) => (
+    let (outbox, mut stored_flags): ((i64, String, bool), Vec<FlagRow>) = match store.pool() {
+        Pool::Postgres(pool) => (
             sqlx::query_as("SELECT position, topic, published_at IS NULL FROM outbox").fetch_one(pool).await.unwrap(),
             sqlx::query_as("SELECT event_id::text, project_code, rule, flag FROM compliance_flags ORDER BY id")
                 .fetch_all(pool)
                 .await
                 .unwrap(),
         ),
-        Store::Sqlite(pool) => (
+        Pool::Sqlite(pool) => (
             sqlx::query_as("SELECT position, topic, published_at IS NULL FROM outbox").fetch_one(pool).await.unwrap(),
             sqlx::query_as("SELECT event_id, project_code, rule, flag FROM compliance_flags ORDER BY id")
                 .fetch_all(pool)
@@ -213,38 +220,38 @@ async fn outbox_keeps_the_trace_context_of_the_append(store: &Store) {
     let traced =
         NewEvent { traceparent: Some(TRACEPARENT.to_owned()), ..event(PROJECT, 2, Some(hash_of(&untraced)), "traced") };
     appended(store, &traced).await;
-    let records = store.unpublished(10).await.unwrap();
+    let records = store.outbox().unpublished(10).await.unwrap();
     let contexts: Vec<Option<&str>> = records.iter().map(|record| record.traceparent.as_deref()).collect();
     assert_eq!(contexts, [None, Some(TRACEPARENT)]);
     // What the embedded projector reads for the positions of a batch.
     let (first, second) = (records[0].position, records[1].position);
-    assert_eq!(store.trace_contexts(0, second).await.unwrap(), [TRACEPARENT]);
-    assert!(store.trace_contexts(0, first).await.unwrap().is_empty(), "an untraced row has no context");
+    assert_eq!(store.log().trace_contexts(0, second).await.unwrap(), [TRACEPARENT]);
+    assert!(store.log().trace_contexts(0, first).await.unwrap().is_empty(), "an untraced row has no context");
 }
 
 async fn wrong_chain_or_malformed_event_is_an_error(store: &Store) {
     let first = event(PROJECT, 1, None, "one");
     appended(store, &first).await;
-    let before = store.event_counts().await.unwrap();
+    let before = store.events().event_counts().await.unwrap();
 
     let wrong = event(PROJECT, 2, Some([7; 32]), "two");
-    let error = store.append(&wrong).await.unwrap_err();
+    let error = store.events().append(&wrong).await.unwrap_err();
     assert!(matches!(error, StoreError::ChainMismatch { project_seq: 2, .. }), "{error:?}");
 
     let mut bad_hash = event(PROJECT, 2, Some(hash_of(&first)), "two");
     bad_hash.envelope.hash = "ABC".to_owned();
-    assert!(matches!(store.append(&bad_hash).await, Err(StoreError::InvalidEvent(_))));
+    assert!(matches!(store.events().append(&bad_hash).await, Err(StoreError::InvalidEvent(_))));
     let mut no_domain = event(PROJECT, 2, Some(hash_of(&first)), "two");
     no_domain.envelope.domain = Domain::Unspecified as i32;
-    assert!(matches!(store.append(&no_domain).await, Err(StoreError::InvalidEvent(_))));
+    assert!(matches!(store.events().append(&no_domain).await, Err(StoreError::InvalidEvent(_))));
     let mut first_with_prev = event(OTHER_PROJECT, 1, None, "three");
     first_with_prev.envelope.prev_hash = hex::encode([1; 32]);
-    assert!(matches!(store.append(&first_with_prev).await, Err(StoreError::InvalidEvent(_))));
+    assert!(matches!(store.events().append(&first_with_prev).await, Err(StoreError::InvalidEvent(_))));
     let mut bad_region = event(OTHER_PROJECT, 1, None, "four");
     bad_region.region_code = "23011x".to_owned();
-    assert!(matches!(store.append(&bad_region).await, Err(StoreError::InvalidEvent(_))));
+    assert!(matches!(store.events().append(&bad_region).await, Err(StoreError::InvalidEvent(_))));
 
-    assert_eq!(store.event_counts().await.unwrap(), before);
+    assert_eq!(store.events().event_counts().await.unwrap(), before);
 }
 
 async fn concurrent_writers_on_one_project(store: &Store) {
@@ -260,12 +267,12 @@ async fn concurrent_writers_on_one_project(store: &Store) {
             for i in 0..PER_TASK {
                 let request_id = format!("task-{task}-{i}");
                 loop {
-                    let (seq, prev) = match store.stream_head(PROJECT).await.expect("head") {
+                    let (seq, prev) = match store.events().stream_head(PROJECT).await.expect("head") {
                         None => (1, None),
                         Some((seq, head)) => (seq + 1, Some(head)),
                     };
                     let new = event(PROJECT, seq, prev, &request_id);
-                    match store.append(&new).await.expect("append") {
+                    match store.events().append(&new).await.expect("append") {
                         AppendOutcome::Appended { .. } => {
                             acknowledged.push(new.envelope.event_id);
                             break;
@@ -295,7 +302,7 @@ async fn concurrent_writers_on_one_project(store: &Store) {
 
     let total = TASKS * PER_TASK;
     assert_eq!(acknowledged.len(), total);
-    let stream = store.load_stream(PROJECT).await.unwrap();
+    let stream = store.events().load_stream(PROJECT).await.unwrap();
     assert_eq!(stream.len(), total);
     let seqs: Vec<u64> = stream.iter().map(|e| e.project_seq).collect();
     assert_eq!(seqs, (1..=total as u64).collect::<Vec<_>>());
@@ -307,7 +314,7 @@ async fn concurrent_writers_on_one_project(store: &Store) {
     let acked: HashSet<&str> = acknowledged.iter().map(String::as_str).collect();
     assert_eq!(acked.len(), total, "every acknowledged event id is distinct");
     assert_eq!(stored, acked);
-    let counts = store.event_counts().await.unwrap();
+    let counts = store.events().event_counts().await.unwrap();
     assert_eq!(counts, EventCounts { events: total as u64, streams: 1, outbox: total as u64, compliance_flags: 0 });
 }
 
@@ -317,7 +324,11 @@ async fn concurrent_reuse_of_one_request(store: &Store) {
     for n in 0..8 {
         let store = store.clone();
         handles.push(tokio::spawn(async move {
-            store.append(&event(&format!("2017-230113-48-01-00000{n}"), 1, None, "shared")).await.expect("append")
+            store
+                .events()
+                .append(&event(&format!("2017-230113-48-01-00000{n}"), 1, None, "shared"))
+                .await
+                .expect("append")
         }));
     }
     let mut outcomes = Vec::new();
@@ -328,7 +339,7 @@ async fn concurrent_reuse_of_one_request(store: &Store) {
     let duplicates = outcomes.iter().filter(|o| **o == AppendOutcome::DuplicateRequest).count();
     assert_eq!((won, duplicates), (1, 7), "{outcomes:?}");
     assert_eq!(
-        store.event_counts().await.unwrap(),
+        store.events().event_counts().await.unwrap(),
         EventCounts { events: 1, streams: 1, outbox: 1, compliance_flags: 0 }
     );
 }

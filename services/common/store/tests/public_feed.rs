@@ -75,7 +75,7 @@ async fn follow_the_feed_under_concurrent_writes(store: Store) {
                     position: (p as u64) * 1000 + seq,
                     ..EventEnvelope::default()
                 };
-                store.project_event(&event, render).await.expect("projects");
+                store.projections().project_event(&event, render).await.expect("projects");
             }
         }));
     }
@@ -87,7 +87,7 @@ async fn follow_the_feed_under_concurrent_writes(store: Store) {
             let mut seen: Vec<String> = Vec::new();
             loop {
                 let finished = done.load(Ordering::SeqCst);
-                let page = store.public_changes_after(cursor, 5).await.expect("feed reads");
+                let page = store.public().public_changes_after(cursor, 5).await.expect("feed reads");
                 for change in &page {
                     assert!(Some(change.cursor) > cursor, "cursors only grow");
                     seen.push(change.event_id.clone());
@@ -129,8 +129,8 @@ async fn follow_the_feed_under_concurrent_writes(store: Store) {
         position: 1,
         ..EventEnvelope::default()
     };
-    store.project_event(&again, render).await.expect("projects");
-    let last = store.public_changes_after(None, 10_000).await.expect("reads");
+    store.projections().project_event(&again, render).await.expect("projects");
+    let last = store.public().public_changes_after(None, 10_000).await.expect("reads");
     assert_eq!(last.len(), PROJECTS * EVENTS as usize);
 }
 
@@ -161,7 +161,7 @@ fn event(project: &str, seq: u64) -> EventEnvelope {
 
 async fn batches_keep_the_per_project_rules(store: Store) {
     let (a, b, c) = ("2024-230113-77-01-000001", "2024-230113-77-01-000002", "2024-230113-77-01-000003");
-    store.project_event(&event(c, 1), |events| Ok(rows(events, "live"))).await.expect("projects");
+    store.projections().project_event(&event(c, 1), |events| Ok(rows(events, "live"))).await.expect("projects");
     let rendered = AtomicUsize::new(0);
     let render = |events: &[EventEnvelope]| {
         rendered.fetch_add(1, Ordering::SeqCst);
@@ -173,15 +173,16 @@ async fn batches_keep_the_per_project_rules(store: Store) {
         ProjectEvents { project_code: b.to_owned(), events: vec![event(b, 2)], rendered: Some(rows(&[], "ahead")) },
         ProjectEvents { project_code: c.to_owned(), events: vec![event(c, 1)], rendered: None },
     ];
-    let outcomes = store.project_batch(&batch, render).await.expect("folds");
+    let outcomes = store.projections().project_batch(&batch, render).await.expect("folds");
     assert_eq!(outcomes, [Projected::Advanced { head: 3 }, Projected::Waiting { head: 0 }, Projected::Duplicate]);
     assert_eq!(rendered.load(Ordering::SeqCst), 0, "a whole new history uses the rendering given");
-    assert_eq!(store.project_summary(View::Full, a).await.expect("reads"), Some(b"ahead".to_vec()));
-    assert_eq!(store.timeline(View::Public, a).await.expect("reads").len(), 3);
+    assert_eq!(store.supervision().project_summary(View::Full, a).await.expect("reads"), Some(b"ahead".to_vec()));
+    assert_eq!(store.public().public_timeline(a).await.expect("reads").len(), 3);
     // Heads of many projects in one call, more than one statement's worth.
     let mut codes: Vec<String> = (0..600).map(|n| format!("2024-110000-00-01-{n:06}")).collect();
     codes.extend([a, b, c].map(str::to_owned));
-    let heads = store.projected_seqs(&codes.iter().map(String::as_str).collect::<Vec<_>>()).await.expect("reads");
+    let heads =
+        store.projections().projected_seqs(&codes.iter().map(String::as_str).collect::<Vec<_>>()).await.expect("reads");
     assert_eq!((heads.get(a), heads.get(c)), (Some(&3), Some(&1)));
     assert_eq!(heads.get(b).copied().unwrap_or(0), 0, "b waits for its first event");
     assert!(heads.keys().all(|code| [a, b, c].contains(&code.as_str())), "only projects with views: {heads:?}");
@@ -193,17 +194,20 @@ async fn batches_keep_the_per_project_rules(store: Store) {
         events: vec![event(b, 1)],
         rendered: Some(rows(&[event(b, 1)], "ahead")),
     }];
-    let outcomes = store.project_batch(&batch, render).await.expect("folds");
+    let outcomes = store.projections().project_batch(&batch, render).await.expect("folds");
     assert_eq!(outcomes, [Projected::Advanced { head: 2 }]);
     assert_eq!(rendered.load(Ordering::SeqCst), 1);
-    assert_eq!(store.project_summary(View::Full, b).await.expect("reads"), Some(b"in transaction".to_vec()));
     assert_eq!(
-        store.timeline(View::Full, b).await.expect("reads"),
+        store.supervision().project_summary(View::Full, b).await.expect("reads"),
+        Some(b"in transaction".to_vec())
+    );
+    assert_eq!(
+        store.supervision().timeline(View::Full, b).await.expect("reads"),
         [b"2024-230113-77-01-000002/1", b"2024-230113-77-01-000002/2"]
     );
 
     let twice = [ProjectEvents::default(), ProjectEvents::default()];
-    assert!(store.project_batch(&twice, render).await.is_err(), "a project named twice is refused");
+    assert!(store.projections().project_batch(&twice, render).await.is_err(), "a project named twice is refused");
 }
 
 /// A project whose rendering fails is parked, alone: its events are kept, its
@@ -226,6 +230,7 @@ async fn a_project_that_cannot_be_rendered_is_parked_alone(store: Store) {
         _ => Ok(rows(events, "rendered")),
     };
     store
+        .projections()
         .project_batch(
             &[ProjectEvents { project_code: poisoned.to_owned(), events: vec![event(poisoned, 1)], rendered: None }],
             render,
@@ -244,32 +249,39 @@ async fn a_project_that_cannot_be_rendered_is_parked_alone(store: Store) {
             rendered: None,
         },
     ];
-    let outcomes = store.project_batch(&batch, render).await.expect("one bad project does not fail the batch");
+    let outcomes =
+        store.projections().project_batch(&batch, render).await.expect("one bad project does not fail the batch");
     assert_eq!(outcomes, [Projected::Parked { head: 1 }, Projected::Advanced { head: 2 }]);
-    let parked = store.parked_projects().await.expect("reads");
+    let parked = store.projections().parked_projects().await.expect("reads");
     assert_eq!(parked.len(), 1);
     assert_eq!(
         (parked[0].project_code.as_str(), parked[0].event_id.as_str()),
         (poisoned, "2024-230113-77-01-000011/2")
     );
     assert_eq!((parked[0].project_seq, parked[0].reason.as_str()), (2, "a hostile amount"));
-    assert_eq!(store.timeline(View::Public, poisoned).await.expect("reads").len(), 1, "the last good views stay");
-    let page = store.public_project(poisoned).await.expect("reads").expect("published");
+    assert_eq!(store.public().public_timeline(poisoned).await.expect("reads").len(), 1, "the last good views stay");
+    let page = store.public().public_project(poisoned).await.expect("reads").expect("published");
     assert!(page.parked_since.is_some(), "the public row says it waits");
-    assert_eq!(store.public_project(healthy).await.expect("reads").expect("published").parked_since, None);
-    assert_eq!(store.projected_seqs(&[poisoned]).await.expect("reads").get(poisoned), Some(&1));
+    assert_eq!(store.public().public_project(healthy).await.expect("reads").expect("published").parked_since, None);
+    assert_eq!(store.projections().projected_seqs(&[poisoned]).await.expect("reads").get(poisoned), Some(&1));
 
     // Still broken: naming it again changes nothing, the first parking time stays.
     let again = [ProjectEvents { project_code: poisoned.to_owned(), ..ProjectEvents::default() }];
-    assert_eq!(store.project_batch(&again, render).await.expect("folds"), [Projected::Parked { head: 1 }]);
-    assert_eq!(store.parked_projects().await.expect("reads")[0].parked_at, parked[0].parked_at);
+    assert_eq!(
+        store.projections().project_batch(&again, render).await.expect("folds"),
+        [Projected::Parked { head: 1 }]
+    );
+    assert_eq!(store.projections().parked_projects().await.expect("reads")[0].parked_at, parked[0].parked_at);
     // Fixed: a batch naming it, with no new event, renders what was kept.
     fixed.store(true, Ordering::SeqCst);
-    assert_eq!(store.project_batch(&again, render).await.expect("folds"), [Projected::Advanced { head: 3 }]);
-    assert!(store.parked_projects().await.expect("reads").is_empty());
-    assert_eq!(store.timeline(View::Public, poisoned).await.expect("reads").len(), 3);
-    assert_eq!(store.public_project(poisoned).await.expect("reads").expect("published").parked_since, None);
-    assert_eq!(store.project_batch(&again, render).await.expect("folds"), [Projected::Duplicate]);
+    assert_eq!(
+        store.projections().project_batch(&again, render).await.expect("folds"),
+        [Projected::Advanced { head: 3 }]
+    );
+    assert!(store.projections().parked_projects().await.expect("reads").is_empty());
+    assert_eq!(store.public().public_timeline(poisoned).await.expect("reads").len(), 3);
+    assert_eq!(store.public().public_project(poisoned).await.expect("reads").expect("published").parked_since, None);
+    assert_eq!(store.projections().project_batch(&again, render).await.expect("folds"), [Projected::Duplicate]);
 }
 
 #[tokio::test]
@@ -319,7 +331,7 @@ async fn streams_are_appended_whole_and_chained(store: Store) {
                 topic: "gongkai.projects.v1",
             })
             .collect();
-        store.append_streams(&events).await
+        store.events().append_streams(&events).await
     };
     let mut broken = stream("2024-230113-77-01-000009", 3);
     broken[2].prev_hash = broken[0].hash.clone();
@@ -327,15 +339,18 @@ async fn streams_are_appended_whole_and_chained(store: Store) {
     let mut gap = stream("2024-230113-77-01-000009", 3);
     gap.remove(1);
     assert!(append(&gap).await.is_err(), "a gap is refused");
-    assert_eq!(store.event_counts().await.expect("counts").events, 0, "a refused call writes nothing");
+    assert_eq!(store.events().event_counts().await.expect("counts").events, 0, "a refused call writes nothing");
 
     let mut events = stream("2024-230113-77-01-000001", 4);
     events.extend(stream("2024-230113-77-01-000002", 2));
     append(&events).await.expect("appends");
-    let counts = store.event_counts().await.expect("counts");
+    let counts = store.events().event_counts().await.expect("counts");
     assert_eq!((counts.events, counts.streams, counts.outbox), (6, 2, 6));
-    assert_eq!(store.stream_head("2024-230113-77-01-000001").await.expect("reads").map(|(seq, _)| seq), Some(4));
-    let loaded = store.load_stream("2024-230113-77-01-000002").await.expect("reads");
+    assert_eq!(
+        store.events().stream_head("2024-230113-77-01-000001").await.expect("reads").map(|(seq, _)| seq),
+        Some(4)
+    );
+    let loaded = store.events().load_stream("2024-230113-77-01-000002").await.expect("reads");
     assert_eq!(loaded.iter().map(|e| e.project_seq).collect::<Vec<_>>(), [1, 2]);
     assert!(append(&stream("2024-230113-77-01-000002", 1)).await.is_err(), "a stream that exists is refused");
 }

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use gongkai_store::Store;
+use gongkai_store::Pool;
 
 /// A table as both dialects can describe it.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -138,7 +138,7 @@ async fn sqlite_schema(pool: &sqlx::SqlitePool) -> Schema {
 async fn both_migration_sets_give_one_logical_schema() {
     let postgres = gongkai_testkit::store::postgres().await;
     let sqlite = gongkai_testkit::store::sqlite().await;
-    let (Store::Postgres(pg), Store::Sqlite(lite)) = (&postgres.store, &sqlite.store) else {
+    let (Pool::Postgres(pg), Pool::Sqlite(lite)) = (postgres.store.pool(), sqlite.store.pool()) else {
         panic!("one store of each backend")
     };
     let mut pg = postgres_schema(pg).await;

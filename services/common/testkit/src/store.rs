@@ -90,8 +90,8 @@ pub async fn views_snapshot(store: &Store, projects: &[String]) -> Vec<Vec<u8>> 
     let mut rows = Vec::new();
     for project in projects {
         for view in [View::Public, View::Full] {
-            rows.extend(store.timeline(view, project).await.expect("timeline"));
-            rows.push(store.project_summary(view, project).await.expect("summary").unwrap_or_default());
+            rows.extend(store.supervision().timeline(view, project).await.expect("timeline"));
+            rows.push(store.supervision().project_summary(view, project).await.expect("summary").unwrap_or_default());
         }
     }
     rows

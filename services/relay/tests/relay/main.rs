@@ -14,7 +14,7 @@ use gongkai_bus::kafka;
 use gongkai_domain::kinds::topic;
 use gongkai_proto::v1::EventEnvelope;
 use gongkai_relay::RelayState;
-use gongkai_store::Store;
+use gongkai_store::{Backend, Pool};
 use gongkai_testkit::store::{FreshStore, postgres, sqlite};
 use prost::Message as _;
 use rdkafka::admin::{AdminOptions, ResourceSpecifier};
@@ -38,7 +38,7 @@ async fn publishes_every_event_once(harness: FreshStore) {
     for n in 1..=3 {
         expected.extend(append_range(store, &project(n), 1, 7).await);
     }
-    assert_eq!(store.outbox_backlog().await.unwrap(), 21);
+    assert_eq!(store.outbox().outbox_backlog().await.unwrap(), 21);
 
     let relay = Running::start(store, relay_config(kafka.clone(), &prefix));
     relay.wait_for(RelayState::Leading, Duration::from_secs(10)).await;
@@ -50,7 +50,7 @@ async fn publishes_every_event_once(harness: FreshStore) {
     wait_drained(store, DRAIN).await;
     relay.stop(STOP).await;
 
-    assert!(store.unpublished(100).await.unwrap().is_empty(), "every row is marked published");
+    assert!(store.outbox().unpublished(100).await.unwrap().is_empty(), "every row is marked published");
     let received = consume(&kafka, &prefix, expected.len(), QUIET).await;
     assert_eq!(received.len(), expected.len());
     assert_delivered(&received, &expected, &prefix, true);
@@ -76,7 +76,7 @@ async fn outbox_reads_in_position_order(harness: FreshStore) {
     expected.extend(append_range(store, &project(2), 1, 2).await);
     expected.extend(append_range(store, &project(1), 4, 4).await);
 
-    let records = store.unpublished(100).await.unwrap();
+    let records = store.outbox().unpublished(100).await.unwrap();
     let positions: Vec<u64> = records.iter().map(|r| r.position).collect();
     assert_eq!(positions, expected.iter().map(|e| e.position).collect::<Vec<_>>());
     for (record, event) in records.iter().zip(&expected) {
@@ -84,18 +84,18 @@ async fn outbox_reads_in_position_order(harness: FreshStore) {
         assert_eq!(record.project_code, event.subject);
         assert_eq!(record.topic, topic(gongkai_proto::v1::Domain::try_from(event.domain).unwrap()));
     }
-    assert_eq!(store.unpublished(2).await.unwrap(), records[..2]);
+    assert_eq!(store.outbox().unpublished(2).await.unwrap(), records[..2]);
 
-    assert_eq!(store.mark_published(&positions[..2]).await.unwrap(), 2);
+    assert_eq!(store.outbox().mark_published(&positions[..2]).await.unwrap(), 2);
     // Marking again keeps the first stamp and counts nothing.
-    assert_eq!(store.mark_published(&positions[..3]).await.unwrap(), 1);
-    assert_eq!(store.mark_published(&[]).await.unwrap(), 0);
-    assert_eq!(store.outbox_backlog().await.unwrap(), 3);
-    assert_eq!(store.unpublished(100).await.unwrap(), records[3..]);
+    assert_eq!(store.outbox().mark_published(&positions[..3]).await.unwrap(), 1);
+    assert_eq!(store.outbox().mark_published(&[]).await.unwrap(), 0);
+    assert_eq!(store.outbox().outbox_backlog().await.unwrap(), 3);
+    assert_eq!(store.outbox().unpublished(100).await.unwrap(), records[3..]);
 
     // SQLite (one process) always grants leadership.
-    if matches!(store, Store::Sqlite(_)) {
-        let mut first = store.try_lead_relay().await.unwrap().expect("leads");
+    if store.backend() == Backend::Sqlite {
+        let mut first = store.outbox().try_lead_relay().await.unwrap().expect("leads");
         first.check().await.unwrap();
         first.release().await.unwrap();
     }
@@ -117,16 +117,16 @@ async fn outbox_reads_in_position_order_sqlite() {
 async fn leadership_is_exclusive_on_postgres() {
     let harness = postgres().await;
     let store = &harness.store;
-    let mut leader = store.try_lead_relay().await.unwrap().expect("first relay leads");
-    assert!(store.try_lead_relay().await.unwrap().is_none(), "second relay stands by");
+    let mut leader = store.outbox().try_lead_relay().await.unwrap().expect("first relay leads");
+    assert!(store.outbox().try_lead_relay().await.unwrap().is_none(), "second relay stands by");
     leader.check().await.unwrap();
     leader.release().await.unwrap();
-    let leader = store.try_lead_relay().await.unwrap().expect("leads after release");
-    assert!(store.try_lead_relay().await.unwrap().is_none());
+    let leader = store.outbox().try_lead_relay().await.unwrap().expect("leads after release");
+    assert!(store.outbox().try_lead_relay().await.unwrap().is_none());
     drop(leader);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        if store.try_lead_relay().await.unwrap().is_some() {
+        if store.outbox().try_lead_relay().await.unwrap().is_some() {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "lock not freed after the leader's connection dropped");
@@ -143,7 +143,7 @@ async fn a_late_commit_is_not_skipped_postgres() {
     let prefix = unique_prefix();
     let harness = postgres().await;
     let store = &harness.store;
-    let Store::Postgres(pool) = store else { unreachable!() };
+    let Pool::Postgres(pool) = store.pool() else { unreachable!() };
 
     // Transaction A takes a position and stays open.
     let late = new_event(&project(1), 1, None);
@@ -288,8 +288,8 @@ async fn survives_a_kafka_outage(harness: FreshStore) {
     expected.extend(append_range(store, &project(1), 11, 14).await);
     stranded.waker.notify_one();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(store.outbox_backlog().await.unwrap(), 20, "the backlog grows while Kafka is down");
-    assert_eq!(store.unpublished(100).await.unwrap().len(), 20, "nothing is marked published");
+    assert_eq!(store.outbox().outbox_backlog().await.unwrap(), 20, "the backlog grows while Kafka is down");
+    assert_eq!(store.outbox().unpublished(100).await.unwrap().len(), 20, "nothing is marked published");
     assert_eq!(*stranded.state.borrow(), RelayState::Leading, "an outage is waited out, not returned");
     stranded.stop(STOP).await;
 
@@ -324,7 +324,7 @@ async fn waits_for_topics_while_kafka_is_unreachable() {
     let relay = Running::start(store, relay_config(dead, &unique_prefix()));
     relay.wait_for(RelayState::Leading, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(store.outbox_backlog().await.unwrap(), 3);
+    assert_eq!(store.outbox().outbox_backlog().await.unwrap(), 3);
     relay.stop(STOP).await;
 }
 
@@ -349,7 +349,7 @@ async fn a_refused_record_parks_only_its_project(harness: FreshStore) {
 
     let (parked, flowing) = (project(1), project(2));
     let mut expected = append_range(store, &parked, 1, 1).await;
-    let head = store.stream_head(&parked).await.unwrap().map(|(_, hash)| hash);
+    let head = store.events().stream_head(&parked).await.unwrap().map(|(_, hash)| hash);
     let mut big = new_event(&parked, 2, head);
     big.envelope.flags.push(gongkai_proto::v1::ComplianceFlag {
         rule: "GK-TEST".to_owned(),
@@ -358,7 +358,7 @@ async fn a_refused_record_parks_only_its_project(harness: FreshStore) {
         ..Default::default()
     });
     big.envelope.hash = hex::encode(gongkai_domain::hash::chain_hash(head.as_ref(), &big.envelope));
-    let big_position = match store.append(&big).await.unwrap() {
+    let big_position = match store.events().append(&big).await.unwrap() {
         gongkai_store::AppendOutcome::Appended { position } => position,
         other => panic!("appended: {other:?}"),
     };
@@ -368,11 +368,11 @@ async fn a_refused_record_parks_only_its_project(harness: FreshStore) {
     let relay = Running::start(store, relay_config(kafka.clone(), &prefix));
     relay.wait_for(RelayState::Leading, Duration::from_secs(10)).await;
     let deadline = std::time::Instant::now() + DRAIN;
-    while store.outbox_backlog().await.unwrap() > 2 {
+    while store.outbox().outbox_backlog().await.unwrap() > 2 {
         assert!(std::time::Instant::now() < deadline, "the other streams drain");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let streams = store.relay_parked().await.unwrap();
+    let streams = store.outbox().relay_parked().await.unwrap();
     assert_eq!(streams.len(), 1, "{streams:?}");
     assert_eq!((streams[0].project_code.as_str(), streams[0].position), (parked.as_str(), big_position));
     assert!(
@@ -380,7 +380,7 @@ async fn a_refused_record_parks_only_its_project(harness: FreshStore) {
         "{}",
         streams[0].reason
     );
-    assert!(store.unpublished(100).await.unwrap().is_empty(), "the parked stream's rows are held");
+    assert!(store.outbox().unpublished(100).await.unwrap().is_empty(), "the parked stream's rows are held");
     // The refused event never reaches Kafka. Its successor may have been in
     // flight in the same batch (consumers wait for the gap by seq); nothing
     // of the project is sent after the parking.
@@ -392,14 +392,14 @@ async fn a_refused_record_parks_only_its_project(harness: FreshStore) {
     assert_delivered(&others, &expected, &prefix, false);
 
     // Released, it is tried again and, still too large, parked again.
-    assert!(store.release_relay_stream(&parked).await.unwrap());
+    assert!(store.outbox().release_relay_stream(&parked).await.unwrap());
     relay.waker.notify_one();
     let deadline = std::time::Instant::now() + DRAIN;
-    while store.relay_parked().await.unwrap().is_empty() {
+    while store.outbox().relay_parked().await.unwrap().is_empty() {
         assert!(std::time::Instant::now() < deadline, "parked again");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(store.outbox_backlog().await.unwrap(), 2);
+    assert_eq!(store.outbox().outbox_backlog().await.unwrap(), 2);
     relay.stop(STOP).await;
     drop_topics(&kafka, &prefix).await;
 }

@@ -74,7 +74,7 @@ pub(crate) struct Running {
 impl Running {
     pub(crate) fn start(store: &Store, config: RelayConfig) -> Self {
         init_logs();
-        let relay = Relay::new(store.clone(), config);
+        let relay = Relay::new(store.outbox(), config);
         let shutdown = CancellationToken::new();
         let state = relay.state();
         let waker = relay.waker();
@@ -173,7 +173,7 @@ pub(crate) fn hash_of(event: &NewEvent) -> [u8; 32] {
 /// Appends events `from..=to` of `project` (the stream must be at
 /// `from - 1`) and returns them with positions set.
 pub(crate) async fn append_range(store: &Store, project: &str, from: u64, to: u64) -> Vec<EventEnvelope> {
-    let mut prev = match store.stream_head(project).await.expect("stream head") {
+    let mut prev = match store.events().stream_head(project).await.expect("stream head") {
         Some((last, head)) => {
             assert_eq!(last, from - 1, "stream of {project} is at {last}");
             Some(head)
@@ -183,7 +183,7 @@ pub(crate) async fn append_range(store: &Store, project: &str, from: u64, to: u6
     let mut stored = Vec::new();
     for seq in from..=to {
         let event = new_event(project, seq, prev);
-        let position = match store.append(&event).await.expect("append") {
+        let position = match store.events().append(&event).await.expect("append") {
             AppendOutcome::Appended { position } => position,
             other => panic!("expected Appended, got {other:?}"),
         };
@@ -197,7 +197,7 @@ pub(crate) async fn append_range(store: &Store, project: &str, from: u64, to: u6
 pub(crate) async fn wait_drained(store: &Store, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     loop {
-        let backlog = store.outbox_backlog().await.expect("backlog");
+        let backlog = store.outbox().outbox_backlog().await.expect("backlog");
         if backlog == 0 {
             return;
         }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gongkai_store::Store;
+use gongkai_store::EventLog;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -19,7 +19,7 @@ pub(super) const REPLAY_BATCH: u32 = 20_000;
 /// Follows the event store in position order.
 #[derive(Debug)]
 pub struct StoreReader {
-    store: Store,
+    log: EventLog,
     poll: Duration,
     appended: Arc<Notify>,
     /// The last position committed.
@@ -29,16 +29,15 @@ pub struct StoreReader {
 }
 
 impl StoreReader {
-    /// A reader after the highest position the views in `store` hold.
-    pub(super) async fn open(store: &Store, poll: Duration, appended: Option<Arc<Notify>>) -> Result<Self, BusError> {
-        let (cursor, _) = store.projection_positions().await?;
-        tracing::info!(cursor, "Projector following the embedded log.");
-        Ok(Self { store: store.clone(), poll, appended: appended.unwrap_or_default(), cursor, read: cursor })
+    /// A reader of the positions after `from`.
+    pub(super) fn open(log: &EventLog, from: u64, poll: Duration, appended: Option<Arc<Notify>>) -> Self {
+        tracing::info!(cursor = from, "Projector following the embedded log.");
+        Self { log: log.clone(), poll, appended: appended.unwrap_or_default(), cursor: from, read: from }
     }
 
     pub(super) async fn next_batch(&mut self, shutdown: &CancellationToken) -> Result<Option<Batch>, BusError> {
         while !shutdown.is_cancelled() {
-            let events = self.store.events_after(self.cursor, BATCH).await?;
+            let events = self.log.events_after(self.cursor, BATCH).await?;
             let Some(last) = events.last().map(|event| event.position) else {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
@@ -60,7 +59,7 @@ impl StoreReader {
         if !gongkai_telemetry::exporting() {
             return Vec::new();
         }
-        self.store.trace_contexts(self.cursor, last).await.unwrap_or_else(|error| {
+        self.log.trace_contexts(self.cursor, last).await.unwrap_or_else(|error| {
             tracing::debug!(%error, "Cannot read the trace contexts of a batch.");
             Vec::new()
         })
@@ -76,7 +75,7 @@ impl StoreReader {
 /// arrive together.
 #[derive(Debug)]
 pub struct StoreReplay {
-    store: Store,
+    log: EventLog,
     batch: u32,
     end: u64,
     /// The last event read: project code and seq.
@@ -86,9 +85,9 @@ pub struct StoreReplay {
 
 impl StoreReplay {
     /// A replay in batches of at most `batch` events.
-    pub(super) async fn open(store: &Store, batch: u32) -> Result<Self, BusError> {
-        let (_, end) = store.projection_positions().await?;
-        Ok(Self { store: store.clone(), batch: batch.max(1), end, after: None, done: false })
+    pub(super) async fn open(log: &EventLog, batch: u32) -> Result<Self, BusError> {
+        let end = log.end_position().await?;
+        Ok(Self { log: log.clone(), batch: batch.max(1), end, after: None, done: false })
     }
 
     pub(super) fn total(&self) -> u64 {
@@ -100,7 +99,7 @@ impl StoreReplay {
             return Ok(None);
         }
         let after = self.after.as_ref().map(|(code, seq)| (code.as_str(), *seq));
-        let mut events = self.store.events_by_project(after, self.end, self.batch).await?;
+        let mut events = self.log.events_by_project(after, self.end, self.batch).await?;
         // A full batch may stop inside its last project: that project is
         // read again, whole, with the next batch (unless it fills the batch
         // alone, when it is read in parts like any live project).
@@ -124,6 +123,7 @@ mod tests {
     use std::collections::BTreeMap;
     use std::ops::Range;
 
+    use gongkai_store::Store;
     use gongkai_testkit::on_both_stores;
 
     use super::*;
@@ -131,7 +131,7 @@ mod tests {
 
     /// Appends submissions `requests` of lawful lifecycle `n`, one event each.
     async fn submit(store: &Store, n: usize, requests: Range<usize>) {
-        let ingestor = gongkai_ingest::Ingestor::new(store.clone());
+        let ingestor = gongkai_ingest::Ingestor::new(store.events());
         let principal = gongkai_grpc::auth::Principal {
             id: "test".into(),
             role: gongkai_grpc::auth::Role::Submitter,
@@ -167,7 +167,7 @@ mod tests {
     async fn a_reader_hands_out_what_follows_its_cursor_and_moves_on_commit(store: &Store) {
         submit(store, 1, 0..3).await;
         let shutdown = CancellationToken::new();
-        let mut reader = LogReader::open(&source(), store, &shutdown).await.unwrap().expect("opened");
+        let mut reader = LogReader::open(&source(), &store.log(), 0, &shutdown).await.unwrap().expect("opened");
         let batch = reader.next_batch(&shutdown).await.unwrap().expect("a batch");
         let seqs: Vec<u64> = batch.events.iter().map(|event| event.project_seq).collect();
         assert_eq!(seqs, [1, 2, 3]);
@@ -192,13 +192,13 @@ mod tests {
         for (n, requests) in [(1, 0..3), (2, 0..7), (3, 0..5), (1, 3..5)] {
             submit(store, n, requests).await;
         }
-        let replay = LogReplay::open(&source(), store).await.unwrap();
+        let replay = LogReplay::open(&source(), &store.log()).await.unwrap();
         assert_eq!(replay.total(), 17);
         submit(store, 4, 0..2).await;
         assert_eq!(batches(replay).await, [vec![5, 7, 5]], "what was appended after the start is left out");
         // A full batch that stops inside a project leaves that project,
         // whole, to the next; a project larger than a batch is split.
-        let small = |size| async move { LogReplay::Store(StoreReplay::open(store, size).await.unwrap()) };
+        let small = |size| async move { LogReplay::Store(StoreReplay::open(&store.log(), size).await.unwrap()) };
         assert_eq!(batches(small(10).await).await, [vec![5], vec![7], vec![5, 2]]);
         assert_eq!(batches(small(6).await).await, [vec![5], vec![6], vec![1], vec![5], vec![2]]);
     }

@@ -4,11 +4,13 @@
 
 use chrono::{DateTime, Utc};
 
-use super::filter::{Arg, Filter, Window, bind_all, fetch_all_as};
-use crate::{Store, StoreError};
+use super::Window;
+use crate::db::dispatch;
+use crate::query::Sql;
+use crate::{StoreError, SupervisionReader};
 
 /// One audited call.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct AuditRow {
     /// UUIDv7.
     pub audit_id: String,
@@ -45,35 +47,27 @@ pub struct AuditQuery {
     pub project_code: Option<String>,
 }
 
-type AuditTuple = (String, String, String, DateTime<Utc>, String, String, String, String, i64, String);
-
-impl Store {
+impl SupervisionReader {
     /// Records one supervisor call.
     pub async fn record_audit(&self, row: &AuditRow) -> Result<(), StoreError> {
         let sql = "INSERT INTO audit_log (audit_id, principal, role, called_at, method, arguments_json, project_code, \
                    status_code, result_count, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-        macro_rules! insert {
-            ($pool:expr) => {
-                sqlx::query(sql)
-                    .bind(&row.audit_id)
-                    .bind(&row.principal)
-                    .bind(&row.role)
-                    .bind(row.called_at)
-                    .bind(&row.method)
-                    .bind(&row.arguments_json)
-                    .bind(&row.project_code)
-                    .bind(&row.status_code)
-                    .bind(row.result_count)
-                    .bind(&row.trace_id)
-                    .execute($pool)
-                    .await
-                    .map(drop)?
-            };
-        }
-        match self {
-            Store::Postgres(pool) => insert!(pool),
-            Store::Sqlite(pool) => insert!(pool),
-        }
+        dispatch!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(&row.audit_id)
+                .bind(&row.principal)
+                .bind(&row.role)
+                .bind(row.called_at)
+                .bind(&row.method)
+                .bind(&row.arguments_json)
+                .bind(&row.project_code)
+                .bind(&row.status_code)
+                .bind(row.result_count)
+                .bind(&row.trace_id)
+                .execute(pool)
+                .await
+                .map(drop)?
+        });
         Ok(())
     }
 
@@ -84,61 +78,25 @@ impl Store {
         cursor: Option<(DateTime<Utc>, String)>,
         limit: u32,
     ) -> Result<Vec<AuditRow>, StoreError> {
-        let mut f = Filter::default();
-        for clause in query.period.clauses(&mut f, "called_at") {
-            f.push(clause);
-        }
+        let mut sql = Sql::new(
+            "SELECT audit_id, principal, role, called_at, method, arguments_json, project_code, status_code, \
+             result_count, trace_id FROM audit_log",
+        );
+        query.period.restrict(&mut sql, "called_at");
         if let Some(principal) = &query.principal {
-            let p = f.arg(Arg::Text(principal.clone()));
-            f.push(format!("principal = {p}"));
+            sql.and().push("principal = ").bind(principal);
         }
         if let Some(method) = &query.method {
-            let p = f.arg(Arg::Text(method.clone()));
-            f.push(format!("method = {p}"));
+            sql.and().push("method = ").bind(method);
         }
         if let Some(project) = &query.project_code {
-            let p = f.arg(Arg::Text(project.clone()));
-            f.push(format!("project_code = {p}"));
+            sql.and().push("project_code = ").bind(project);
         }
         if let Some((called_at, id)) = cursor {
-            let t = f.arg(Arg::Time(called_at));
-            let k = f.arg(Arg::Text(id));
-            f.push(format!("(called_at < {t} OR (called_at = {t} AND audit_id < {k}))"));
+            sql.and().push("(called_at < ").bind(called_at);
+            sql.push(" OR (called_at = ").bind(called_at).push(" AND audit_id < ").bind(id).push("))");
         }
-        let l = f.arg(Arg::Int(i64::from(limit)));
-        let sql = format!(
-            "SELECT audit_id, principal, role, called_at, method, arguments_json, project_code, status_code, \
-             result_count, trace_id FROM audit_log WHERE {} ORDER BY called_at DESC, audit_id DESC LIMIT {l}",
-            f.sql()
-        );
-        let rows: Vec<AuditTuple> = fetch_all_as!(self, sql, f);
-        Ok(rows
-            .into_iter()
-            .map(
-                |(
-                    audit_id,
-                    principal,
-                    role,
-                    called_at,
-                    method,
-                    arguments_json,
-                    project_code,
-                    status_code,
-                    result_count,
-                    trace_id,
-                )| AuditRow {
-                    audit_id,
-                    principal,
-                    role,
-                    called_at,
-                    method,
-                    arguments_json,
-                    project_code,
-                    status_code,
-                    result_count,
-                    trace_id,
-                },
-            )
-            .collect())
+        sql.push(" ORDER BY called_at DESC, audit_id DESC LIMIT ").bind(i64::from(limit));
+        Ok(dispatch!(&self.db, |pool| sql.fetch_all(pool).await?))
     }
 }

@@ -5,12 +5,13 @@
 //! after a larger one, so the feed follows `(transaction_id, position)` and
 //! only returns rows whose transaction lies below the snapshot's `xmin`:
 //! every transaction below it has ended, so no row can still appear before
-//! the cursor.
+//! the cursor. The two queries are in `crate::dialect`.
 
 use gongkai_proto::v1::EventEnvelope;
 
+use crate::db::dispatch;
 use crate::events::decode_envelope;
-use crate::{Store, StoreError};
+use crate::{StoreError, SupervisionReader};
 
 /// A change-feed cursor: the last event sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -21,7 +22,16 @@ pub struct FeedCursor {
     pub position: i64,
 }
 
-impl Store {
+/// An event of the feed as read, with its project's region.
+#[derive(sqlx::FromRow)]
+pub(crate) struct FeedRow {
+    transaction_id: i64,
+    position: i64,
+    envelope: Vec<u8>,
+    region_code: String,
+}
+
+impl SupervisionReader {
     /// The feed cursor just after the event at `position` (0 = the start);
     /// `None` when no event has that position.
     pub async fn feed_cursor(&self, position: u64) -> Result<Option<FeedCursor>, StoreError> {
@@ -31,20 +41,10 @@ impl Store {
         // Positions are BIGINTs: none lies beyond i64::MAX. A caller's
         // position past it names no event, like any other unused one.
         let Ok(position) = i64::try_from(position) else { return Ok(None) };
-        Ok(match self {
-            Store::Postgres(pool) => sqlx::query_scalar::<_, i64>(
-                "SELECT CAST(CAST(transaction_id AS TEXT) AS BIGINT) FROM events WHERE position = $1",
-            )
-            .bind(position)
-            .fetch_optional(pool)
-            .await?
-            .map(|transaction_id| FeedCursor { transaction_id, position }),
-            Store::Sqlite(pool) => sqlx::query_scalar::<_, i64>("SELECT position FROM events WHERE position = $1")
-                .bind(position)
-                .fetch_optional(pool)
-                .await?
-                .map(|position| FeedCursor { transaction_id: 0, position }),
-        })
+        let transaction_id: Option<i64> = dispatch!(&self.db, |pool, dialect| {
+            sqlx::query_scalar(dialect::TRANSACTION_OF_POSITION).bind(position).fetch_optional(pool).await?
+        });
+        Ok(transaction_id.map(|transaction_id| FeedCursor { transaction_id, position }))
     }
 
     /// Up to `limit` events after `cursor` in commit-safe order, each with
@@ -55,36 +55,11 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<(EventEnvelope, String, FeedCursor)>, StoreError> {
         let limit = i64::from(limit);
-        let rows: Vec<(i64, i64, Vec<u8>, String)> = match self {
-            Store::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT CAST(CAST(e.transaction_id AS TEXT) AS BIGINT), e.position, e.envelope, s.region_code \
-                     FROM events e JOIN streams s ON s.project_code = e.project_code \
-                     WHERE (e.transaction_id, e.position) > (CAST(CAST($1 AS TEXT) AS xid8), $2) \
-                       AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-                     ORDER BY e.transaction_id, e.position LIMIT $3",
-                )
-                .bind(cursor.transaction_id)
-                .bind(cursor.position)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-            }
-            Store::Sqlite(pool) => {
-                sqlx::query_as(
-                    "SELECT 0, e.position, e.envelope, s.region_code FROM events e \
-                     JOIN streams s ON s.project_code = e.project_code \
-                     WHERE e.position > $1 ORDER BY e.position LIMIT $2",
-                )
-                .bind(cursor.position)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-            }
-        };
+        let rows = dispatch!(&self.db, |pool, dialect| dialect::feed_after(pool, cursor, limit).await?);
         rows.into_iter()
-            .map(|(transaction_id, position, bytes, region)| {
-                Ok((decode_envelope(position, &bytes)?, region, FeedCursor { transaction_id, position }))
+            .map(|row| {
+                let cursor = FeedCursor { transaction_id: row.transaction_id, position: row.position };
+                Ok((decode_envelope(row.position, &row.envelope)?, row.region_code, cursor))
             })
             .collect()
     }

@@ -6,11 +6,13 @@
 
 use chrono::{DateTime, Utc};
 
-use super::filter::{Arg, Filter, Window, bind_all, fetch_all_as};
-use crate::{Store, StoreError};
+use super::Window;
+use crate::db::dispatch;
+use crate::query::Sql;
+use crate::{StoreError, SupervisionReader};
 
 /// A compliance flag as stored, with where it was raised.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct FlagHit {
     /// Project code.
     pub project_code: String,
@@ -48,7 +50,7 @@ pub struct FlagQuery {
 }
 
 /// One disclosure's timing, for timeliness.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct DisclosureTiming {
     /// Trading center.
     pub source: String,
@@ -60,9 +62,7 @@ pub struct DisclosureTiming {
     pub recorded_at: DateTime<Utc>,
 }
 
-type FlagRow = (String, String, String, String, String, DateTime<Utc>, Vec<u8>, String);
-
-impl Store {
+impl SupervisionReader {
     /// One page of flags (soft-rule flags, and deadline-watch flags due by
     /// `query.now`), newest first, after `cursor` = `(raised_at, key)`.
     pub async fn list_flags(
@@ -71,32 +71,9 @@ impl Store {
         cursor: Option<(DateTime<Utc>, String)>,
         limit: u32,
     ) -> Result<Vec<FlagHit>, StoreError> {
-        let mut f = Filter::default();
-        let now = f.arg(Arg::Time(query.now));
-        f.any_prefix("u.region_code", &query.region_prefixes);
-        if let Some(rule) = &query.rule {
-            let p = f.arg(Arg::Text(rule.clone()));
-            f.push(format!("u.rule = {p}"));
-        }
-        if let Some(source) = &query.source {
-            let p = f.arg(Arg::Text(source.clone()));
-            f.push(format!("u.source = {p}"));
-        }
-        if let Some(project) = &query.project_code {
-            let p = f.arg(Arg::Text(project.clone()));
-            f.push(format!("u.project_code = {p}"));
-        }
-        for clause in query.period.clauses(&mut f, "u.raised_at") {
-            f.push(clause);
-        }
-        if let Some((raised_at, key)) = cursor {
-            let t = f.arg(Arg::Time(raised_at));
-            let k = f.arg(Arg::Text(key));
-            f.push(format!("(u.raised_at < {t} OR (u.raised_at = {t} AND u.sort_key < {k}))"));
-        }
-        let l = f.arg(Arg::Int(i64::from(limit)));
-        let sql = format!(
-            "SELECT u.project_code, u.name, u.region_code, u.source, u.event_id, u.raised_at, u.flag, u.sort_key FROM (\
+        let mut sql = Sql::new(
+            "SELECT u.project_code, u.name AS project_name, u.region_code, u.source, u.event_id, u.raised_at, u.flag, \
+                    u.sort_key AS key FROM (\
                SELECT c.project_code, p.name, p.region_code, e.source, CAST(c.event_id AS TEXT) AS event_id, \
                       c.raised_at, c.flag, c.rule, 'e' || CAST(1000000000000 + c.id AS TEXT) AS sort_key \
                FROM compliance_flags c JOIN events e ON e.event_id = c.event_id \
@@ -105,24 +82,26 @@ impl Store {
                SELECT d.project_code, p.name, p.region_code, d.source, '' AS event_id, d.due_at AS raised_at, \
                       d.flag, d.rule, 'd' || d.rule || '/' || d.subject AS sort_key \
                FROM project_deadlines d JOIN full_projects p ON p.project_code = d.project_code \
-               WHERE d.due_at <= {now}\
-             ) u WHERE {} ORDER BY u.raised_at DESC, u.sort_key DESC LIMIT {l}",
-            f.sql()
+               WHERE d.due_at <= ",
         );
-        let rows: Vec<FlagRow> = fetch_all_as!(self, sql, f);
-        Ok(rows
-            .into_iter()
-            .map(|(project_code, project_name, region_code, source, event_id, raised_at, flag, key)| FlagHit {
-                project_code,
-                project_name,
-                region_code,
-                source,
-                event_id,
-                raised_at,
-                flag,
-                key,
-            })
-            .collect())
+        sql.bind(query.now).push(") u");
+        sql.and().like_any_prefix("u.region_code", &query.region_prefixes);
+        if let Some(rule) = &query.rule {
+            sql.and().push("u.rule = ").bind(rule);
+        }
+        if let Some(source) = &query.source {
+            sql.and().push("u.source = ").bind(source);
+        }
+        if let Some(project) = &query.project_code {
+            sql.and().push("u.project_code = ").bind(project);
+        }
+        query.period.restrict(&mut sql, "u.raised_at");
+        if let Some((raised_at, key)) = cursor {
+            sql.and().push("(u.raised_at < ").bind(raised_at);
+            sql.push(" OR (u.raised_at = ").bind(raised_at).push(" AND u.sort_key < ").bind(key).push("))");
+        }
+        sql.push(" ORDER BY u.raised_at DESC, u.sort_key DESC LIMIT ").bind(i64::from(limit));
+        Ok(dispatch!(&self.db, |pool| sql.fetch_all(pool).await?))
     }
 
     /// Disclosures of projects in `region_prefixes` whose business time lies
@@ -133,29 +112,16 @@ impl Store {
         period: Window,
         source: Option<&str>,
     ) -> Result<Vec<DisclosureTiming>, StoreError> {
-        let mut f = Filter::default();
-        f.any_prefix("s.region_code", region_prefixes);
-        for clause in period.clauses(&mut f, "e.occurred_at") {
-            f.push(clause);
-        }
-        if let Some(source) = source {
-            let p = f.arg(Arg::Text(source.to_owned()));
-            f.push(format!("e.source = {p}"));
-        }
-        let sql = format!(
+        let mut sql = Sql::new(
             "SELECT e.source, e.event_type, e.occurred_at, e.recorded_at FROM events e \
-             JOIN streams s ON s.project_code = e.project_code WHERE {} ORDER BY e.position",
-            f.sql()
+             JOIN streams s ON s.project_code = e.project_code",
         );
-        let rows: Vec<(String, String, DateTime<Utc>, DateTime<Utc>)> = fetch_all_as!(self, sql, f);
-        Ok(rows
-            .into_iter()
-            .map(|(source, event_type, occurred_at, recorded_at)| DisclosureTiming {
-                source,
-                event_type,
-                occurred_at,
-                recorded_at,
-            })
-            .collect())
+        sql.and().like_any_prefix("s.region_code", region_prefixes);
+        period.restrict(&mut sql, "e.occurred_at");
+        if let Some(source) = source {
+            sql.and().push("e.source = ").bind(source);
+        }
+        sql.push(" ORDER BY e.position");
+        Ok(dispatch!(&self.db, |pool| sql.fetch_all(pool).await?))
     }
 }

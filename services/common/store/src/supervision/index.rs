@@ -4,13 +4,17 @@
 //! # Search index
 //!
 //! [`SupervisionRows`] are rendered with a project's views and written in the
-//! same transaction as its `full_*` rows (see `write_supervision_rows!`):
+//! same transaction as its `full_*` rows (see [`index_statements`]):
 //! one `project_search` row (the columns filters need), the project's
 //! `project_terms` (character bigrams of its names, so a Chinese query of two
 //! or more characters is found without word boundaries) and its
 //! `project_deadlines` (disclosures it still owes, each with its due time).
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
+
+use crate::query::{self, Sql};
 
 /// The columns SearchProjects filters on, for one project.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -122,106 +126,90 @@ pub fn cjk_bigrams(text: &str) -> Vec<String> {
     terms
 }
 
-/// Writes the [`SupervisionRows`] of each `(project code, rows)` of the slice
-/// `$projects` inside the projector's transaction `$tx` (either backend),
-/// replacing what the projects had, with multi-row statements.
-macro_rules! write_supervision_rows {
-    ($tx:ident, $projects:expr) => {{
-        let projects: &[(&str, &$crate::SupervisionRows)] = $projects;
-        let codes: Vec<&str> = projects.iter().map(|(code, _)| *code).collect();
-        let searches: Vec<(&str, &$crate::SearchRow, String, String, String)> = projects
-            .iter()
-            .map(|(code, rows)| {
-                let search = &rows.search;
-                let winners = search.winners.iter().map(|(code, name)| format!("|{code}|{name}|")).collect();
-                let sources = search.sources.iter().map(|source| format!("|{source}|")).collect();
-                (*code, search, winners, sources, $crate::supervision::search_text(search))
-            })
-            .collect();
-        $crate::sql::insert_rows!(
-            $tx,
-            "INSERT INTO project_search (project_code, region_code, project_type, stage, last_event_at, \
-             first_occurred_at, last_occurred_at, owner_code, owner_name, winners, sources, investment_fen, \
-             contract_price_fen, final_cost_fen, search_text, first_position)",
-            "ON CONFLICT (project_code) DO UPDATE SET region_code = excluded.region_code, \
-             project_type = excluded.project_type, stage = excluded.stage, last_event_at = excluded.last_event_at, \
-             first_occurred_at = excluded.first_occurred_at, last_occurred_at = excluded.last_occurred_at, \
-             owner_code = excluded.owner_code, owner_name = excluded.owner_name, winners = excluded.winners, \
-             sources = excluded.sources, investment_fen = excluded.investment_fen, \
-             contract_price_fen = excluded.contract_price_fen, final_cost_fen = excluded.final_cost_fen, \
-             search_text = excluded.search_text, first_position = excluded.first_position",
-            16,
-            &searches,
-            |query, row| query
-                .bind(row.0)
-                .bind(&row.1.region_code)
-                .bind(&row.1.project_type)
-                .bind(&row.1.stage)
-                .bind(row.1.last_event_at)
-                .bind(row.1.first_occurred_at)
-                .bind(row.1.last_occurred_at)
-                .bind(&row.1.owner_code)
-                .bind(&row.1.owner_name)
-                .bind(&row.2)
-                .bind(&row.3)
-                .bind(row.1.investment_fen)
-                .bind(row.1.contract_price_fen)
-                .bind(row.1.final_cost_fen)
-                .bind(&row.4)
-                .bind(row.1.first_position)
-        );
-        // Terms change only with the names a project carries: write the new
-        // ones and delete the gone ones instead of rewriting them all.
-        let existing = $crate::sql::for_codes!(
-            $tx,
-            "SELECT term, project_code FROM project_terms WHERE project_code IN ({})",
-            &codes,
-            fetch_all as (String, String)
-        );
-        let mut gone: std::collections::HashSet<(String, String)> = existing.into_iter().collect();
-        let terms: Vec<(String, &str)> = projects
-            .iter()
-            .flat_map(|(code, rows)| rows.search.terms().into_iter().map(move |term| (term, *code)))
-            .filter(|(term, code)| !gone.remove(&(term.clone(), (*code).to_owned())))
-            .collect();
-        for (term, code) in gone {
-            sqlx::query("DELETE FROM project_terms WHERE term = $1 AND project_code = $2")
-                .bind(term)
-                .bind(code)
-                .execute(&mut *$tx)
-                .await?;
-        }
-        $crate::sql::insert_rows!(
-            $tx,
-            "INSERT INTO project_terms (term, project_code)",
-            "",
-            2,
-            &terms,
-            |query, row| query.bind(&row.0).bind(row.1)
-        );
-        $crate::sql::for_codes!($tx, "DELETE FROM project_deadlines WHERE project_code IN ({})", &codes, execute);
-        let deadlines: Vec<(&str, &$crate::DeadlineRow)> = projects
-            .iter()
-            .flat_map(|(code, rows)| rows.deadlines.iter().map(move |deadline| (*code, deadline)))
-            .collect();
-        $crate::sql::insert_rows!(
-            $tx,
-            "INSERT INTO project_deadlines (project_code, rule, subject, due_at, source, flag)",
-            "ON CONFLICT (project_code, rule, subject) DO NOTHING",
-            6,
-            &deadlines,
-            |query, row| query
-                .bind(row.0)
-                .bind(&row.1.rule)
-                .bind(&row.1.subject)
-                .bind(row.1.due_at)
-                .bind(&row.1.source)
-                .bind(&row.1.flag)
-        );
-    }};
+/// The queries for the search terms the projects `codes` have now, as
+/// `(term, project code)` rows.
+pub(crate) fn existing_terms<'a>(codes: &[&'a str]) -> Vec<Sql<'a>> {
+    query::in_list("SELECT term, project_code FROM project_terms WHERE project_code IN (", codes, ")")
 }
-pub(crate) use write_supervision_rows;
 
-pub(crate) fn search_text(row: &SearchRow) -> String {
-    row.search_text()
+/// The statements that replace the [`SupervisionRows`] of each `(project
+/// code, rows)` of `projects`, run inside the projector's transaction with
+/// multi-row statements; `existing` holds the projects' terms before (see
+/// [`existing_terms`]).
+pub(crate) fn index_statements<'a>(
+    projects: &[(&'a str, &'a SupervisionRows)],
+    existing: Vec<(String, String)>,
+) -> Vec<Sql<'a>> {
+    let mut statements = query::insert(
+        "INSERT INTO project_search (project_code, region_code, project_type, stage, last_event_at, \
+         first_occurred_at, last_occurred_at, owner_code, owner_name, winners, sources, investment_fen, \
+         contract_price_fen, final_cost_fen, search_text, first_position)",
+        "ON CONFLICT (project_code) DO UPDATE SET region_code = excluded.region_code, \
+         project_type = excluded.project_type, stage = excluded.stage, last_event_at = excluded.last_event_at, \
+         first_occurred_at = excluded.first_occurred_at, last_occurred_at = excluded.last_occurred_at, \
+         owner_code = excluded.owner_code, owner_name = excluded.owner_name, winners = excluded.winners, \
+         sources = excluded.sources, investment_fen = excluded.investment_fen, \
+         contract_price_fen = excluded.contract_price_fen, final_cost_fen = excluded.final_cost_fen, \
+         search_text = excluded.search_text, first_position = excluded.first_position",
+        projects,
+        |&(code, rows)| {
+            let search = &rows.search;
+            let winners: String = search.winners.iter().map(|(code, name)| format!("|{code}|{name}|")).collect();
+            let sources: String = search.sources.iter().map(|source| format!("|{source}|")).collect();
+            [
+                code.into(),
+                (&search.region_code).into(),
+                (&search.project_type).into(),
+                (&search.stage).into(),
+                search.last_event_at.into(),
+                search.first_occurred_at.into(),
+                search.last_occurred_at.into(),
+                (&search.owner_code).into(),
+                (&search.owner_name).into(),
+                winners.into(),
+                sources.into(),
+                search.investment_fen.into(),
+                search.contract_price_fen.into(),
+                search.final_cost_fen.into(),
+                search.search_text().into(),
+                search.first_position.into(),
+            ]
+        },
+    );
+    // Terms change only with the names a project carries: write the new
+    // ones and delete the gone ones instead of rewriting them all.
+    let mut gone: HashSet<(String, String)> = existing.into_iter().collect();
+    let terms: Vec<(String, &str)> = projects
+        .iter()
+        .flat_map(|&(code, rows)| rows.search.terms().into_iter().map(move |term| (term, code)))
+        .filter(|(term, code)| !gone.remove(&(term.clone(), (*code).to_owned())))
+        .collect();
+    for (term, code) in gone {
+        let mut delete = Sql::new("DELETE FROM project_terms WHERE term = ");
+        delete.bind(term).push(" AND project_code = ").bind(code);
+        statements.push(delete);
+    }
+    statements.extend(query::insert("INSERT INTO project_terms (term, project_code)", "", &terms, |(term, code)| {
+        [term.clone().into(), (*code).into()]
+    }));
+    let codes: Vec<&str> = projects.iter().map(|&(code, _)| code).collect();
+    statements.extend(query::in_list("DELETE FROM project_deadlines WHERE project_code IN (", &codes, ")"));
+    let deadlines: Vec<(&str, &DeadlineRow)> =
+        projects.iter().flat_map(|&(code, rows)| rows.deadlines.iter().map(move |deadline| (code, deadline))).collect();
+    statements.extend(query::insert(
+        "INSERT INTO project_deadlines (project_code, rule, subject, due_at, source, flag)",
+        "ON CONFLICT (project_code, rule, subject) DO NOTHING",
+        &deadlines,
+        |&(code, deadline)| {
+            [
+                code.into(),
+                (&deadline.rule).into(),
+                (&deadline.subject).into(),
+                deadline.due_at.into(),
+                (&deadline.source).into(),
+                (&deadline.flag).into(),
+            ]
+        },
+    ));
+    statements
 }

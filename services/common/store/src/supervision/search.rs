@@ -4,10 +4,13 @@
 //! [`probe`], so it stops at the page's end however many projects match.
 
 use chrono::{DateTime, Utc};
+use gongkai_proto::v1::EventEnvelope;
 
-use super::filter::{Arg, Filter, Window, bind_all, escape_like};
+use super::Window;
 use super::index::cjk_bigrams;
-use crate::{Store, StoreError};
+use crate::db::dispatch;
+use crate::query::{Sql, escape_like};
+use crate::{StoreError, SupervisionReader};
 
 /// Which amount an amount range applies to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -66,7 +69,7 @@ pub struct ProjectCursor {
 }
 
 /// One search hit.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ProjectHit {
     /// Project code.
     pub project_code: String,
@@ -82,40 +85,37 @@ fn is_credit_code(text: &str) -> bool {
     text.len() == 18 && text.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
 }
 
-/// Region prefixes as conditions on `column`: a whole 6-digit code is an
+/// Region prefixes as a condition on `column`: a whole 6-digit code is an
 /// equality (served by the `(region_code, first_position)` index), shorter
 /// prefixes a LIKE (none: nothing matches).
-fn region_filter(f: &mut Filter, column: &str, prefixes: &[String]) {
+fn region_filter<'a>(sql: &mut Sql<'a>, column: &str, prefixes: &'a [String]) {
     if let [code] = prefixes
         && code.len() == 6
     {
-        let p = f.arg(Arg::Text(code.clone()));
-        f.push(format!("{column} = {p}"));
+        sql.and().push(format!("{column} = ")).bind(code);
     } else {
-        f.any_prefix(column, prefixes);
+        sql.and().like_any_prefix(column, prefixes);
     }
 }
 
 /// `has_flag` / `flag_rule`: a soft-rule flag, or a missing-disclosure flag
 /// of the deadline watch already due at `query.now` (raised at its due time,
 /// as ListFlags shows it), in `flag_period`.
-fn flag_filter(f: &mut Filter, query: &ProjectQuery) -> String {
-    let mut raised = query.flag_period.clauses(f, "c.raised_at");
-    raised.insert(0, "c.project_code = s.project_code".to_owned());
-    let mut due = query.flag_period.clauses(f, "d.due_at");
-    due.insert(0, "d.project_code = s.project_code".to_owned());
-    let now = f.arg(Arg::Time(query.now));
-    due.push(format!("d.due_at <= {now}"));
+fn flag_filter(query: &ProjectQuery) -> Sql<'_> {
+    let mut raised = Sql::new("compliance_flags c");
+    raised.and().push("c.project_code = s.project_code");
+    query.flag_period.restrict(&mut raised, "c.raised_at");
+    let mut due = Sql::new("project_deadlines d");
+    due.and().push("d.project_code = s.project_code");
+    query.flag_period.restrict(&mut due, "d.due_at");
+    due.and().push("d.due_at <= ").bind(query.now);
     if let Some(rule) = &query.flag_rule {
-        let p = f.arg(Arg::Text(rule.clone()));
-        raised.push(format!("c.rule = {p}"));
-        due.push(format!("d.rule = {p}"));
+        raised.and().push("c.rule = ").bind(rule);
+        due.and().push("d.rule = ").bind(rule);
     }
-    format!(
-        "({} OR {})",
-        probe(&format!("compliance_flags c WHERE {}", raised.join(" AND "))),
-        probe(&format!("project_deadlines d WHERE {}", due.join(" AND ")))
-    )
+    let mut either = Sql::new("(");
+    either.append(probe(raised)).push(" OR ").append(probe(due)).push(")");
+    either
 }
 
 /// `EXISTS (SELECT 1 FROM <from_where>)` as a probe of one index per row
@@ -123,19 +123,46 @@ fn flag_filter(f: &mut Filter, query: &ProjectQuery) -> String {
 /// or a hash of every matching row: either would read all the matches of a
 /// common term or flag and sort them, where the scan in search order stops
 /// at the page's end.
-fn probe(from_where: &str) -> String {
-    format!("EXISTS (SELECT 1 FROM {from_where} LIMIT 1 OFFSET 0)")
+fn probe(from_where: Sql<'_>) -> Sql<'_> {
+    let mut probe = Sql::new("EXISTS (SELECT 1 FROM ");
+    probe.append(from_where).push(" LIMIT 1 OFFSET 0)");
+    probe
 }
 
-type HitRow = (String, i64, Vec<u8>);
+/// The conditions of a free-text query: every CJK bigram of it among the
+/// project's terms, and the text itself in its search text unless one
+/// bigram is the whole query.
+fn text_filter(sql: &mut Sql<'_>, text: &str) {
+    let lowered = text.to_lowercase();
+    let mut terms = cjk_bigrams(&lowered);
+    terms.retain(|t| t.chars().count() == 2);
+    terms.sort();
+    terms.dedup();
+    // A single bigram is its own proof; longer text must also occur as such
+    // (its bigrams could be scattered).
+    let one_bigram = terms.len() == 1 && lowered.chars().count() == 2;
+    let no_terms = terms.is_empty();
+    for term in terms {
+        let mut term_of = Sql::new("project_terms t WHERE t.term = ");
+        term_of.bind(term).push(" AND t.project_code = s.project_code");
+        sql.and().append(probe(term_of));
+    }
+    if no_terms {
+        sql.and().like_contains("s.search_text", &lowered);
+    } else if !one_bigram {
+        let mut text_of = Sql::new("project_search x WHERE x.project_code = s.project_code AND x.search_text LIKE ");
+        text_of.bind(format!("%{}%", escape_like(&lowered))).push(" ESCAPE '\\'");
+        sql.and().append(probe(text_of));
+    }
+}
 
-impl Store {
+impl SupervisionReader {
     /// One page of projects matching `query`, after `cursor`, the most
     /// recently registered first (by the position of their first event: a
     /// key that never changes, so paging neither skips nor repeats).
     ///
     /// Every filter is a condition on columns the order indexes carry, or a
-    /// per-row [`probe`] by project code, so the planner walks an index in
+    /// per-row `probe` by project code, so the planner walks an index in
     /// search order without touching the table (an index-only scan) and
     /// stops at the page's end; summaries are read for the page only.
     pub async fn search_projects(
@@ -144,29 +171,30 @@ impl Store {
         cursor: Option<&ProjectCursor>,
         limit: u32,
     ) -> Result<Vec<ProjectHit>, StoreError> {
-        let mut f = Filter::default();
-        region_filter(&mut f, "s.region_code", &query.region_prefixes);
+        let mut sql = Sql::new(
+            "SELECT h.project_code, h.first_position, \
+               (SELECT p.summary FROM full_projects p WHERE p.project_code = h.project_code) AS summary FROM (\
+               SELECT s.project_code, s.first_position FROM project_search s",
+        );
+        region_filter(&mut sql, "s.region_code", &query.region_prefixes);
         if !query.stages.is_empty() {
-            let placeholders: Vec<String> = query.stages.iter().map(|s| f.arg(Arg::Text(s.clone()))).collect();
-            f.push(format!("s.stage IN ({})", placeholders.join(", ")));
+            sql.and().push("s.stage IN (").list(&query.stages).push(")");
         }
         if let Some(project_type) = &query.project_type {
-            let p = f.arg(Arg::Text(project_type.clone()));
-            f.push(format!("s.project_type = {p}"));
+            sql.and().push("s.project_type = ").bind(project_type);
         }
         if let Some(owner) = &query.owner {
             if is_credit_code(owner) {
-                let p = f.arg(Arg::Text(owner.clone()));
-                f.push(format!("s.owner_code = {p}"));
+                sql.and().push("s.owner_code = ").bind(owner);
             } else {
-                f.contains("s.owner_name", owner);
+                sql.and().like_contains("s.owner_name", owner);
             }
         }
         if let Some(winner) = &query.winner {
             if is_credit_code(winner) {
-                f.contains("s.winners", &format!("|{winner}|"));
+                sql.and().like_contains("s.winners", &format!("|{winner}|"));
             } else {
-                f.contains("s.winners", winner);
+                sql.and().like_contains("s.winners", winner);
             }
         }
         let amount = match query.amount_column {
@@ -175,105 +203,60 @@ impl Store {
             AmountColumn::FinalCost => "s.final_cost_fen",
         };
         if let Some(min) = query.min_amount_fen {
-            let p = f.arg(Arg::Int(min));
-            f.push(format!("{amount} >= {p}"));
+            sql.and().push(format!("{amount} >= ")).bind(min);
         }
         if let Some(max) = query.max_amount_fen {
-            let p = f.arg(Arg::Int(max));
-            f.push(format!("{amount} <= {p}"));
+            sql.and().push(format!("{amount} <= ")).bind(max);
         }
         if !query.active.is_open() {
             // Cheap bounds on the row first, then the exact check on the timeline.
             if let Some(start) = query.active.start {
-                let p = f.arg(Arg::Time(start));
-                f.push(format!("s.last_occurred_at >= {p}"));
+                sql.and().push("s.last_occurred_at >= ").bind(start);
             }
             if let Some(end) = query.active.end {
-                let p = f.arg(Arg::Time(end));
-                f.push(format!("s.first_occurred_at < {p}"));
+                sql.and().push("s.first_occurred_at < ").bind(end);
             }
-            let mut inner = query.active.clauses(&mut f, "t.occurred_at");
-            inner.insert(0, "t.project_code = s.project_code".to_owned());
-            f.push(format!("EXISTS (SELECT 1 FROM full_timeline t WHERE {})", inner.join(" AND ")));
+            let mut active = Sql::new("SELECT 1 FROM full_timeline t");
+            active.and().push("t.project_code = s.project_code");
+            query.active.restrict(&mut active, "t.occurred_at");
+            sql.and().push("EXISTS (").append(active).push(")");
         }
         if query.has_flag || query.flag_rule.is_some() {
-            let flags = flag_filter(&mut f, query);
-            f.push(flags);
+            sql.and().append(flag_filter(query));
         }
         if let Some(text) = &query.text {
-            let lowered = text.to_lowercase();
-            let mut terms = cjk_bigrams(&lowered);
-            terms.retain(|t| t.chars().count() == 2);
-            terms.sort();
-            terms.dedup();
-            for term in &terms {
-                let p = f.arg(Arg::Text(term.clone()));
-                f.push(probe(&format!("project_terms t WHERE t.term = {p} AND t.project_code = s.project_code")));
-            }
-            // A single bigram is its own proof; longer text must also occur
-            // as such (its bigrams could be scattered).
-            let one_bigram = terms.len() == 1 && lowered.chars().count() == 2;
-            if terms.is_empty() {
-                f.contains("s.search_text", &lowered);
-            } else if !one_bigram {
-                let p = f.arg(Arg::Text(format!("%{}%", escape_like(&lowered))));
-                f.push(probe(&format!(
-                    "project_search x WHERE x.project_code = s.project_code AND x.search_text LIKE {p} ESCAPE '\\'"
-                )));
-            }
+            text_filter(&mut sql, text);
         }
         if let Some(source) = &query.source {
-            f.contains("s.sources", &format!("|{source}|"));
+            sql.and().like_contains("s.sources", &format!("|{source}|"));
         }
         if let Some(cursor) = cursor {
-            let t = f.arg(Arg::Int(cursor.first_position));
-            let c = f.arg(Arg::Text(cursor.project_code.clone()));
-            f.push(format!("(s.first_position, s.project_code) < ({t}, {c})"));
+            sql.and().push("(s.first_position, s.project_code) < (").bind(cursor.first_position);
+            sql.push(", ").bind(&cursor.project_code).push(")");
         }
-        let l = f.arg(Arg::Int(i64::from(limit)));
-        let sql = format!(
-            "SELECT h.project_code, h.first_position, \
-               (SELECT p.summary FROM full_projects p WHERE p.project_code = h.project_code) FROM (\
-               SELECT s.project_code, s.first_position FROM project_search s WHERE {} \
-               ORDER BY s.first_position DESC, s.project_code DESC LIMIT {l}\
-             ) h ORDER BY h.first_position DESC, h.project_code DESC",
-            f.sql()
-        );
-        let rows: Vec<HitRow> = match self {
-            Store::Postgres(pool) => {
-                // The plan's cost counts a scan to the end of the index (the
-                // page usually ends far sooner), which makes PostgreSQL spend
-                // more time JIT-compiling it than running it.
-                let mut tx = pool.begin().await?;
-                sqlx::query("SET LOCAL jit = off").execute(&mut *tx).await?;
-                let rows = bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &f.args).fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                rows
-            }
-            Store::Sqlite(pool) => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &f.args).fetch_all(pool).await?,
-        };
-        Ok(rows
-            .into_iter()
-            .map(|(project_code, first_position, summary)| ProjectHit { project_code, first_position, summary })
-            .collect())
+        sql.push(" ORDER BY s.first_position DESC, s.project_code DESC LIMIT ").bind(i64::from(limit));
+        sql.push(") h ORDER BY h.first_position DESC, h.project_code DESC");
+        dispatch!(&self.db, |pool, dialect| dialect::fetch_search_page(pool, &sql).await)
     }
 
     /// The region of a project as recorded by the event store, if known.
     pub async fn project_region(&self, project_code: &str) -> Result<Option<String>, StoreError> {
         let query = "SELECT region_code FROM streams WHERE project_code = $1";
-        Ok(match self {
-            Store::Postgres(pool) => sqlx::query_scalar(query).bind(project_code).fetch_optional(pool).await?,
-            Store::Sqlite(pool) => sqlx::query_scalar(query).bind(project_code).fetch_optional(pool).await?,
-        })
+        Ok(dispatch!(&self.db, |pool| sqlx::query_scalar(query).bind(project_code).fetch_optional(pool).await?))
     }
 
     /// The highest position folded into the views for `project_code`.
     pub async fn projected_position(&self, project_code: &str) -> Result<u64, StoreError> {
         let query = "SELECT COALESCE(MAX(position), 0) FROM projector_heads WHERE project_code = $1";
-        let position: i64 = match self {
-            Store::Postgres(pool) => sqlx::query_scalar(query).bind(project_code).fetch_one(pool).await?,
-            Store::Sqlite(pool) => sqlx::query_scalar(query).bind(project_code).fetch_one(pool).await?,
-        };
+        let position: i64 =
+            dispatch!(&self.db, |pool| sqlx::query_scalar(query).bind(project_code).fetch_one(pool).await?);
         Ok(position.max(0) as u64)
+    }
+
+    /// The project's events, ordered by `project_seq`, with `position` filled
+    /// in; empty for an unknown project: what a supervisor verifies the hash
+    /// chain on.
+    pub async fn load_stream(&self, project_code: &str) -> Result<Vec<EventEnvelope>, StoreError> {
+        crate::events::load_stream(&self.db, project_code).await
     }
 }

@@ -1,7 +1,7 @@
 //! The fold: events from the log into the read model, one project at a time
 //! or many per transaction.
 //!
-//! [`Store::project_event`] takes one event as it arrives from the log, in any
+//! [`Projections::project_event`] takes one event as it arrives from the log, in any
 //! order and any number of times, and keeps each project's views equal to the
 //! rendering of its longest gapless prefix of events:
 //!
@@ -26,24 +26,27 @@
 //! succeeds it is unparked in the same transaction. One hostile event thus
 //! costs its own project's freshness and nothing else.
 //!
-//! [`Store::project_batch`] does the same for many projects in one
+//! [`Projections::project_batch`] does the same for many projects in one
 //! transaction (head rows locked in code order), writing every table with
 //! multi-row statements: the embedded projector folds what it polled this
 //! way, and a rebuild a chunk of the log at a time, with each project
 //! rendered ahead of the transaction when the chunk holds its whole history.
+
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
 use gongkai_proto::v1::EventEnvelope;
 use prost::Message;
 
 use super::View;
+use crate::db::{in_transaction, to_i64};
 use crate::events::decode_envelope;
-use crate::sql::{for_codes, in_transaction, insert_rows, to_i64};
-use crate::{ProjectRow, ProjectViewRows, Store, StoreError, TimelineRow};
+use crate::query::{self, Sql};
+use crate::{ProjectRow, ProjectViewRows, Projections, StoreError, SupervisionRows, TimelineRow, public, supervision};
 
 /// Why a project could not be rendered: the render function's refusal, or
 /// its panic caught by the caller. The project is parked (see
-/// [`Store::project_batch`]).
+/// [`Projections::project_batch`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unrenderable {
     /// The event the failure is pinned on (the project's new head when the
@@ -55,7 +58,7 @@ pub struct Unrenderable {
     pub reason: String,
 }
 
-/// What [`Store::project_event`] did with an event.
+/// What [`Projections::project_event`] did with an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Projected {
     /// Already folded in: nothing changed.
@@ -78,91 +81,7 @@ pub enum Projected {
     },
 }
 
-/// Replaces the rows of the projects in `$rendered` (`(code, &ProjectViewRows)`)
-/// in one side of the read model. Only timeline entries whose bytes changed
-/// are written and only those no longer rendered are deleted: a new event
-/// usually changes one or two entries of a long history, and rewriting them
-/// all made the live fold cost grow with each project's age.
-macro_rules! replace_view_rows {
-    ($tx:ident, $view:expr, $codes:expr, $rendered:expr, |$rows:ident| ($timeline:expr, $summary:expr)) => {{
-        let (timeline_table, projects_table) = ($view.timeline_table(), $view.projects_table());
-        // Table names come from `View`, never from input.
-        let existing = for_codes!(
-            $tx,
-            "SELECT project_code, project_seq, entry FROM {timeline_table} WHERE project_code IN ({})",
-            $codes,
-            fetch_all as (String, i64, Vec<u8>)
-        );
-        let mut stale: std::collections::HashMap<(&str, i64), &[u8]> =
-            existing.iter().map(|(code, seq, entry)| ((code.as_str(), *seq), entry.as_slice())).collect();
-        let mut timeline: Vec<(&str, &TimelineRow)> = Vec::new();
-        for (code, $rows) in $rendered.iter() {
-            for row in $timeline.iter() {
-                let seq = to_i64(row.project_seq)?;
-                if stale.remove(&(*code, seq)) != Some(row.entry.as_slice()) {
-                    timeline.push((*code, row));
-                }
-            }
-        }
-        // What is left was not rendered again (e.g. an entry withheld anew).
-        for (code, seq) in stale.into_keys() {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DELETE FROM {timeline_table} WHERE project_code = $1 AND project_seq = $2"
-            )))
-            .bind(code)
-            .bind(seq)
-            .execute(&mut *$tx)
-            .await?;
-        }
-        insert_rows!(
-            $tx,
-            format!(
-                "INSERT INTO {timeline_table} \
-                 (project_code, project_seq, event_id, fact_type, occurred_at, recorded_at, entry)"
-            ),
-            "ON CONFLICT (project_code, project_seq) DO UPDATE SET event_id = excluded.event_id, \
-             fact_type = excluded.fact_type, occurred_at = excluded.occurred_at, \
-             recorded_at = excluded.recorded_at, entry = excluded.entry",
-            7,
-            &timeline,
-            |query, row| query
-                .bind(row.0)
-                .bind(row.1.project_seq as i64)
-                .bind(&row.1.event_id)
-                .bind(&row.1.fact_type)
-                .bind(row.1.occurred_at)
-                .bind(row.1.recorded_at)
-                .bind(&row.1.entry)
-        );
-        let summaries: Vec<(&str, &ProjectRow)> = $rendered.iter().map(|(code, $rows)| (*code, $summary)).collect();
-        for (_, summary) in &summaries {
-            to_i64(summary.head_seq)?;
-        }
-        insert_rows!(
-            $tx,
-            format!(
-                "INSERT INTO {projects_table} \
-                 (project_code, name, region_code, project_type, stage, head_seq, last_event_at, summary)"
-            ),
-            "ON CONFLICT (project_code) DO UPDATE SET name = excluded.name, region_code = excluded.region_code, \
-             project_type = excluded.project_type, stage = excluded.stage, head_seq = excluded.head_seq, \
-             last_event_at = excluded.last_event_at, summary = excluded.summary, parked_since = NULL",
-            8,
-            &summaries,
-            |query, row| query
-                .bind(row.0)
-                .bind(&row.1.name)
-                .bind(&row.1.region_code)
-                .bind(&row.1.project_type)
-                .bind(&row.1.stage)
-                .bind(row.1.head_seq as i64)
-                .bind(row.1.last_event_at)
-                .bind(&row.1.summary)
-        );
-    }};
-}
-
-/// One project's events for [`Store::project_batch`].
+/// One project's events for [`Projections::project_batch`].
 #[derive(Debug, Clone, Default)]
 pub struct ProjectEvents {
     /// The project every event belongs to.
@@ -205,7 +124,6 @@ enum Known<'e> {
 /// what to render, from its locked `head` and the events kept before. The
 /// flag says the caller's rendering can be used as it is.
 fn plan(project: &ProjectEvents, head: i64, stored: Vec<Kept>) -> Result<(Plan<'_>, bool), StoreError> {
-    use std::collections::BTreeMap;
     let fresh = stored.is_empty();
     // Every event known after this batch, by seq; what was kept before wins.
     let mut known: BTreeMap<i64, Known<'_>> =
@@ -253,7 +171,165 @@ fn plan(project: &ProjectEvents, head: i64, stored: Vec<Kept>) -> Result<(Plan<'
     Ok((plan(keep, outcome, Some(events), position), false))
 }
 
-impl Store {
+/// What the transaction decided for a batch: a plan per project, and the
+/// projects whose views advance (rendered now, or ahead by the caller) or
+/// that could not be rendered.
+struct Decided<'b> {
+    plans: Vec<Plan<'b>>,
+    rendered: Vec<(&'b str, ProjectViewRows)>,
+    ahead: Vec<(&'b str, &'b ProjectViewRows)>,
+    parked: Vec<(&'b str, Unrenderable)>,
+}
+
+/// Plans every project of `batch` from its locked `heads` and the events
+/// `stored` before, rendering those whose views advance.
+fn decide<'b, F>(
+    batch: &'b [ProjectEvents],
+    heads: &BTreeMap<String, i64>,
+    mut stored: BTreeMap<String, Vec<Kept>>,
+    render: F,
+) -> Result<Decided<'b>, StoreError>
+where
+    F: Fn(&[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable>,
+{
+    let mut decided = Decided { plans: Vec::new(), rendered: Vec::new(), ahead: Vec::new(), parked: Vec::new() };
+    for project in batch {
+        let head = heads.get(&project.project_code).copied().unwrap_or_default();
+        let (mut plan, use_ahead) = plan(project, head, stored.remove(&project.project_code).unwrap_or_default())?;
+        if let Some(events) = plan.render.take() {
+            match render(&events) {
+                Ok(rows) => decided.rendered.push((plan.code, rows)),
+                Err(failure) => {
+                    plan.outcome = Projected::Parked { head: head.max(0) as u64 };
+                    decided.parked.push((plan.code, failure));
+                }
+            }
+        } else if let (true, Some(rows)) = (use_ahead, &project.rendered) {
+            decided.ahead.push((plan.code, rows));
+        }
+        decided.plans.push(plan);
+    }
+    Ok(decided)
+}
+
+/// An event kept in `projector_events`, as read back.
+#[derive(sqlx::FromRow)]
+struct KeptRow {
+    project_code: String,
+    project_seq: i64,
+    position: i64,
+    envelope: Vec<u8>,
+}
+
+/// A timeline entry as the fold compares it with a new rendering.
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    project_code: String,
+    project_seq: i64,
+    entry: Vec<u8>,
+}
+
+impl View {
+    /// The rows of this side among a project's rendered rows.
+    fn rendered(self, rows: &ProjectViewRows) -> (&[TimelineRow], &ProjectRow) {
+        match self {
+            View::Public => (&rows.public_timeline, &rows.public_project),
+            View::Full => (&rows.full_timeline, &rows.full_project),
+        }
+    }
+}
+
+/// The queries for the timeline entries of the projects `codes` in `view`.
+fn entries<'a>(view: View, codes: &[&'a str]) -> Vec<Sql<'a>> {
+    // Table names come from `View`, never from input.
+    let head =
+        format!("SELECT project_code, project_seq, entry FROM {} WHERE project_code IN (", view.timeline_table());
+    query::in_list(&head, codes, ")")
+}
+
+/// The statements that replace the rows of the projects in `rendered` in
+/// one side of the read model, `existing` being that side's entries of
+/// those projects. Only timeline entries whose bytes changed are written and
+/// only those no longer rendered are deleted: a new event usually changes
+/// one or two entries of a long history, and rewriting them all made the
+/// live fold cost grow with each project's age.
+fn view_statements<'a>(
+    view: View,
+    existing: &'a [EntryRow],
+    rendered: &[(&'a str, &'a ProjectViewRows)],
+) -> Result<Vec<Sql<'a>>, StoreError> {
+    let (timeline_table, projects_table) = (view.timeline_table(), view.projects_table());
+    let mut stale: HashMap<(&str, i64), &[u8]> =
+        existing.iter().map(|row| ((row.project_code.as_str(), row.project_seq), row.entry.as_slice())).collect();
+    let mut timeline: Vec<(&str, &TimelineRow)> = Vec::new();
+    for &(code, rows) in rendered {
+        for row in view.rendered(rows).0 {
+            let seq = to_i64(row.project_seq)?;
+            if stale.remove(&(code, seq)) != Some(row.entry.as_slice()) {
+                timeline.push((code, row));
+            }
+        }
+    }
+    // What is left was not rendered again (e.g. an entry withheld anew).
+    let mut statements: Vec<Sql<'a>> = stale
+        .into_keys()
+        .map(|(code, seq)| {
+            let mut delete = Sql::new(format!("DELETE FROM {timeline_table} WHERE project_code = "));
+            delete.bind(code).push(" AND project_seq = ").bind(seq);
+            delete
+        })
+        .collect();
+    statements.extend(query::insert(
+        &format!(
+            "INSERT INTO {timeline_table} (project_code, project_seq, event_id, fact_type, occurred_at, recorded_at, entry)"
+        ),
+        "ON CONFLICT (project_code, project_seq) DO UPDATE SET event_id = excluded.event_id, \
+         fact_type = excluded.fact_type, occurred_at = excluded.occurred_at, \
+         recorded_at = excluded.recorded_at, entry = excluded.entry",
+        &timeline,
+        |&(code, row)| {
+            [
+                code.into(),
+                (row.project_seq as i64).into(),
+                (&row.event_id).into(),
+                (&row.fact_type).into(),
+                row.occurred_at.into(),
+                row.recorded_at.into(),
+                (&row.entry).into(),
+            ]
+        },
+    ));
+    let summaries: Vec<(&str, &ProjectRow)> =
+        rendered.iter().map(|&(code, rows)| (code, view.rendered(rows).1)).collect();
+    for (_, summary) in &summaries {
+        to_i64(summary.head_seq)?;
+    }
+    statements.extend(query::insert(
+        &format!(
+            "INSERT INTO {projects_table} \
+             (project_code, name, region_code, project_type, stage, head_seq, last_event_at, summary)"
+        ),
+        "ON CONFLICT (project_code) DO UPDATE SET name = excluded.name, region_code = excluded.region_code, \
+         project_type = excluded.project_type, stage = excluded.stage, head_seq = excluded.head_seq, \
+         last_event_at = excluded.last_event_at, summary = excluded.summary, parked_since = NULL",
+        &summaries,
+        |&(code, row)| {
+            [
+                code.into(),
+                (&row.name).into(),
+                (&row.region_code).into(),
+                (&row.project_type).into(),
+                (&row.stage).into(),
+                (row.head_seq as i64).into(),
+                row.last_event_at.into(),
+                (&row.summary).into(),
+            ]
+        },
+    ));
+    Ok(statements)
+}
+
+impl Projections {
     /// Folds one event from the log into the read model; see the module docs.
     /// `render` turns a project's gapless events (seq 1..=head, positions
     /// filled) into its rows.
@@ -282,86 +358,55 @@ impl Store {
     }
 
     /// Folds the events of several projects in one transaction, each project
-    /// as [`Store::project_events`] would, with every table written by
+    /// as [`Projections::project_events`] would, with every table written by
     /// multi-row statements. Head rows are locked in project-code order, so
     /// concurrent batches cannot deadlock. The outcomes follow `batch`.
     pub async fn project_batch<F>(&self, batch: &[ProjectEvents], render: F) -> Result<Vec<Projected>, StoreError>
     where
         F: Fn(&[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable>,
     {
-        use std::collections::BTreeMap;
         let mut codes: Vec<&str> = batch.iter().map(|project| project.project_code.as_str()).collect();
         codes.sort_unstable();
         codes.dedup();
         if codes.len() != batch.len() {
             return Err(StoreError::InvalidEvent("a batch names a project twice".to_owned()));
         }
-        // Only PostgreSQL has row locks; SQLite's transaction holds the write lock.
-        let lock = if self.backend() == crate::Backend::Postgres { " FOR UPDATE" } else { "" };
-        let outcomes = in_transaction!(self, |tx| {
-            insert_rows!(
-                tx,
-                "INSERT INTO projector_heads (project_code, projected_seq, position)",
-                "ON CONFLICT (project_code) DO NOTHING",
-                3,
-                &codes,
-                |query, code| query.bind(*code).bind(0_i64).bind(0_i64)
-            );
-            let heads: BTreeMap<String, i64> = for_codes!(
-                tx,
-                "SELECT project_code, projected_seq FROM projector_heads WHERE project_code IN ({}) \
-                 ORDER BY project_code{lock}",
-                &codes,
-                fetch_all as (String, i64)
-            )
-            .into_iter()
-            .collect();
+        let outcomes = in_transaction!(&self.db, |tx, dialect| {
+            let open = "INSERT INTO projector_heads (project_code, projected_seq, position)";
+            for statement in query::insert(open, "ON CONFLICT (project_code) DO NOTHING", &codes, |&code| {
+                [code.into(), 0_i64.into(), 0_i64.into()]
+            }) {
+                statement.execute(&mut *tx).await?;
+            }
+            let mut heads: BTreeMap<String, i64> = BTreeMap::new();
+            let lock = format!(") ORDER BY project_code{}", dialect::FOR_UPDATE);
+            let select = "SELECT project_code, projected_seq FROM projector_heads WHERE project_code IN (";
+            for statement in query::in_list(select, &codes, &lock) {
+                heads.extend(statement.fetch_all::<(String, i64), _>(&mut *tx).await?);
+            }
             let mut stored: BTreeMap<String, Vec<Kept>> = BTreeMap::new();
-            for (code, seq, position, bytes) in for_codes!(
-                tx,
-                "SELECT project_code, project_seq, position, envelope FROM projector_events \
-                 WHERE project_code IN ({}) ORDER BY project_code, project_seq",
-                &codes,
-                fetch_all as (String, i64, i64, Vec<u8>)
-            ) {
-                stored.entry(code).or_default().push((seq, position, bytes));
+            let select = "SELECT project_code, project_seq, position, envelope FROM projector_events \
+                          WHERE project_code IN (";
+            for statement in query::in_list(select, &codes, ") ORDER BY project_code, project_seq") {
+                for row in statement.fetch_all::<KeptRow, _>(&mut *tx).await? {
+                    stored.entry(row.project_code).or_default().push((row.project_seq, row.position, row.envelope));
+                }
             }
 
-            let mut plans = Vec::with_capacity(batch.len());
-            let mut rendered: Vec<(&str, ProjectViewRows)> = Vec::new();
-            let mut ahead: Vec<(&str, &ProjectViewRows)> = Vec::new();
-            let mut parked: Vec<(&str, Unrenderable)> = Vec::new();
-            for project in batch {
-                let head = heads.get(&project.project_code).copied().unwrap_or_default();
-                let (mut plan, use_ahead) =
-                    plan(project, head, stored.remove(&project.project_code).unwrap_or_default())?;
-                if let Some(events) = plan.render.take() {
-                    match render(&events) {
-                        Ok(rows) => rendered.push((plan.code, rows)),
-                        Err(failure) => {
-                            plan.outcome = Projected::Parked { head: head.max(0) as u64 };
-                            parked.push((plan.code, failure));
-                        }
-                    }
-                } else if let (true, Some(rows)) = (use_ahead, &project.rendered) {
-                    ahead.push((plan.code, rows));
-                }
-                plans.push(plan);
-            }
+            let Decided { plans, rendered, ahead, parked } = decide(batch, &heads, stored, render)?;
             let views: Vec<(&str, &ProjectViewRows)> =
                 rendered.iter().map(|(code, rows)| (*code, rows)).chain(ahead).collect();
             let advanced: Vec<&str> = views.iter().map(|(code, _)| *code).collect();
 
             let keep: Vec<(&str, &Kept)> =
                 plans.iter().flat_map(|plan| plan.keep.iter().map(|kept| (plan.code, kept))).collect();
-            insert_rows!(
-                tx,
-                "INSERT INTO projector_events (project_code, project_seq, position, envelope)",
-                "ON CONFLICT (project_code, project_seq) DO NOTHING",
-                4,
-                &keep,
-                |query, row| query.bind(row.0).bind(row.1.0).bind(row.1.1).bind(&row.1.2)
-            );
+            let insert = "INSERT INTO projector_events (project_code, project_seq, position, envelope)";
+            let tail = "ON CONFLICT (project_code, project_seq) DO NOTHING";
+            for statement in query::insert(insert, tail, &keep, |&(code, (seq, position, envelope))| {
+                [code.into(), (*seq).into(), (*position).into(), envelope.into()]
+            }) {
+                statement.execute(&mut *tx).await?;
+            }
             // Parked projects: the reason (the first parking time kept) and
             // `parked_since` on their rows, which otherwise stay as they were.
             let now = Utc::now();
@@ -389,18 +434,37 @@ impl Store {
                 }
             }
             if !views.is_empty() {
-                for_codes!(tx, "DELETE FROM projector_parked WHERE project_code IN ({})", &advanced, execute);
+                let unpark = "DELETE FROM projector_parked WHERE project_code IN (";
+                for statement in query::in_list(unpark, &advanced, ")") {
+                    statement.execute(&mut *tx).await?;
+                }
+                let mut fed = Vec::new();
+                for statement in public::fed_rows(&advanced) {
+                    fed.extend(statement.fetch_all(&mut *tx).await?);
+                }
                 let public: Vec<(&str, &[TimelineRow])> =
                     views.iter().map(|(code, rows)| (*code, rows.public_timeline.as_slice())).collect();
-                crate::public::record_public_changes(&mut *tx, &public).await?;
-                replace_view_rows!(tx, View::Public, &advanced, &views, |rows| (
-                    rows.public_timeline,
-                    &rows.public_project
-                ));
-                replace_view_rows!(tx, View::Full, &advanced, &views, |rows| (rows.full_timeline, &rows.full_project));
-                let supervision: Vec<(&str, &crate::SupervisionRows)> =
+                for statement in public::change_statements(fed, &public)? {
+                    statement.execute(&mut *tx).await?;
+                }
+                for view in [View::Public, View::Full] {
+                    let mut existing = Vec::new();
+                    for statement in entries(view, &advanced) {
+                        existing.extend(statement.fetch_all::<EntryRow, _>(&mut *tx).await?);
+                    }
+                    for statement in view_statements(view, &existing, &views)? {
+                        statement.execute(&mut *tx).await?;
+                    }
+                }
+                let index: Vec<(&str, &SupervisionRows)> =
                     views.iter().map(|(code, rows)| (*code, &rows.supervision)).collect();
-                crate::supervision::write_supervision_rows!(tx, &supervision);
+                let mut terms = Vec::new();
+                for statement in supervision::existing_terms(&advanced) {
+                    terms.extend(statement.fetch_all(&mut *tx).await?);
+                }
+                for statement in supervision::index_statements(&index, terms) {
+                    statement.execute(&mut *tx).await?;
+                }
                 let moved: Vec<(&str, i64, i64)> = plans
                     .iter()
                     .filter_map(|plan| match plan.outcome {
@@ -408,15 +472,14 @@ impl Store {
                         _ => None,
                     })
                     .collect();
-                insert_rows!(
-                    tx,
-                    "INSERT INTO projector_heads (project_code, projected_seq, position)",
-                    "ON CONFLICT (project_code) DO UPDATE SET projected_seq = excluded.projected_seq, \
-                     position = excluded.position",
-                    3,
-                    &moved,
-                    |query, row| query.bind(row.0).bind(row.1).bind(row.2)
-                );
+                let tail = "ON CONFLICT (project_code) DO UPDATE SET projected_seq = excluded.projected_seq, \
+                            position = excluded.position";
+                let insert = "INSERT INTO projector_heads (project_code, projected_seq, position)";
+                for statement in query::insert(insert, tail, &moved, |&(code, seq, position)| {
+                    [code.into(), seq.into(), position.into()]
+                }) {
+                    statement.execute(&mut *tx).await?;
+                }
             }
             plans.iter().map(|plan| plan.outcome).collect::<Vec<_>>()
         });

@@ -2,13 +2,13 @@
 //! by concern. `fold` folds events into the views (its docs argue why the
 //! views only ever show a project's longest gapless prefix, and how a
 //! project that cannot be rendered is parked); `read` holds the readers of
-//! the views and of the log that the projector and the services use; `parked`
-//! lists what the fold parked. The rows the fold writes are in `crate::rows`
-//! and its multi-row SQL in `crate::sql`.
+//! the views for the supervisors and the public reader, and what the
+//! projector asks of its own progress; `parked` lists what the fold parked.
+//! The rows the fold writes are in `crate::rows`.
 
 mod fold;
 mod parked;
-mod read;
+pub(crate) mod read;
 
 pub use fold::{ProjectEvents, Projected, Unrenderable};
 pub use parked::ParkedProject;

@@ -1,12 +1,13 @@
 //! The projects the fold has parked: those whose render function refused
 //! their events (see the `fold` module docs for when a project is parked and
-//! how it is unparked). Supervisors and operators read the reasons here; the
-//! public readers see only `parked_since` on the project rows.
+//! how it is unparked). The projector and operators list them all,
+//! supervisors read one project's reason; the public readers see only
+//! `parked_since` on the project rows.
 
 use chrono::{DateTime, Utc};
 
-use crate::sql::fetch_all_with;
-use crate::{Store, StoreError};
+use crate::db::dispatch;
+use crate::{Projections, StoreError, SupervisionReader};
 
 /// A project the projector could not render, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,33 +24,44 @@ pub struct ParkedProject {
     pub parked_at: DateTime<Utc>,
 }
 
-impl Store {
+#[derive(sqlx::FromRow)]
+struct ParkedRow {
+    project_code: String,
+    event_id: String,
+    project_seq: i64,
+    reason: String,
+    parked_at: DateTime<Utc>,
+}
+
+impl From<ParkedRow> for ParkedProject {
+    fn from(row: ParkedRow) -> Self {
+        ParkedProject {
+            project_code: row.project_code,
+            event_id: row.event_id,
+            project_seq: row.project_seq.max(0) as u64,
+            reason: row.reason,
+            parked_at: row.parked_at,
+        }
+    }
+}
+
+const PARKED: &str = "SELECT project_code, event_id, project_seq, reason, parked_at FROM projector_parked";
+
+impl Projections {
     /// Every parked project (see the module docs), by project code.
     pub async fn parked_projects(&self) -> Result<Vec<ParkedProject>, StoreError> {
-        self.parked_where("", None).await
+        let query = sqlx::AssertSqlSafe(format!("{PARKED} ORDER BY project_code"));
+        let rows: Vec<ParkedRow> = dispatch!(&self.db, |pool| sqlx::query_as(query).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(ParkedProject::from).collect())
     }
+}
 
+impl SupervisionReader {
     /// One project's parking, if it is parked.
     pub async fn parked_project(&self, project_code: &str) -> Result<Option<ParkedProject>, StoreError> {
-        Ok(self.parked_where(" WHERE project_code = $1", Some(project_code)).await?.pop())
-    }
-
-    async fn parked_where(&self, clause: &str, code: Option<&str>) -> Result<Vec<ParkedProject>, StoreError> {
-        type Row = (String, String, i64, String, DateTime<Utc>);
-        let query = format!(
-            "SELECT project_code, event_id, project_seq, reason, parked_at FROM projector_parked{clause} \
-             ORDER BY project_code"
-        );
-        let rows: Vec<Row> = fetch_all_with!(self, query, code.as_slice(), query_as);
-        Ok(rows
-            .into_iter()
-            .map(|(project_code, event_id, seq, reason, parked_at)| ParkedProject {
-                project_code,
-                event_id,
-                project_seq: seq.max(0) as u64,
-                reason,
-                parked_at,
-            })
-            .collect())
+        let query = sqlx::AssertSqlSafe(format!("{PARKED} WHERE project_code = $1"));
+        let row: Option<ParkedRow> =
+            dispatch!(&self.db, |pool| sqlx::query_as(query).bind(project_code).fetch_optional(pool).await?);
+        Ok(row.map(ParkedProject::from))
     }
 }

@@ -1,0 +1,11 @@
+//! What really differs between the backends, one file each: how to connect
+//! and migrate, how a write transaction begins, how an event id is bound,
+//! how an append's unique violation is classified, whether the fold locks
+//! rows, the commit-safe feeds (PostgreSQL transaction ids against SQLite's
+//! serialized writers), the relay's leadership (an advisory lock against a
+//! single embedded process) and how a search page is read. Both files offer
+//! the same names; `crate::db::dispatch!` picks one, so everything else is
+//! written once.
+
+pub(crate) mod postgres;
+pub(crate) mod sqlite;

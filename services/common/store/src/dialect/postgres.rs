@@ -1,0 +1,189 @@
+//! PostgreSQL, for production and the real-infrastructure tests.
+//!
+//! Writers run concurrently under READ COMMITTED, so a position or feed id
+//! taken at insert can become visible after a larger one: the feeds here
+//! follow transaction ids below the snapshot's `xmin` (see the `public`
+//! and `supervision::feed` module docs), the fold locks its head rows, and
+//! an append's unique violation names the constraint it broke. The relay
+//! leader holds a session-level advisory lock (see the `outbox` module docs).
+
+use std::str::FromStr;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow, Postgres};
+use sqlx::{ConnectOptions, Connection, FromRow, Transaction};
+
+use crate::events::Row;
+use crate::outbox::{RELAY_LOCK_KEY, RelayLeadership};
+use crate::public::ChangeRow;
+use crate::query::Sql;
+use crate::supervision::{FeedCursor, FeedRow};
+use crate::{AppendOutcome, Backend, ChangeCursor, PoolOptions, StoreError};
+
+pub(crate) const BACKEND: Backend = Backend::Postgres;
+
+pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("../../../migrations/postgres");
+
+/// Whether sqlx's bookkeeping table exists (a database never migrated has none).
+pub(crate) const MIGRATIONS_TABLE_EXISTS: &str = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
+
+/// Connects a pool to the database named by `url`.
+pub(crate) async fn connect(url: &str, options: &PoolOptions) -> Result<PgPool, StoreError> {
+    let connect = PgConnectOptions::from_str(url).map_err(StoreError::BadUrl)?;
+    PgPoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .connect_with(connect)
+        .await
+        .map_err(|source| StoreError::Connect { backend: BACKEND, source })
+}
+
+/// Begins a write transaction (READ COMMITTED; row locks do the ordering).
+pub(crate) async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    pool.begin().await
+}
+
+/// An event id as bound: `event_id` columns are `UUID`.
+pub(crate) fn event_id(id: uuid::Uuid) -> uuid::Uuid {
+    id
+}
+
+/// How the fold locks the head rows it reads, so two projectors never
+/// render one project at once.
+pub(crate) const FOR_UPDATE: &str = " FOR UPDATE";
+
+/// Classifies an append's failed insert by the constraint it violated:
+/// `events_request_key` is a duplicate request, `events_project_seq_key`
+/// and `streams_pkey` a concurrent writer that took the seq first.
+pub(crate) async fn append_refusal(
+    _conn: &mut PgConnection,
+    _row: &Row<'_>,
+    error: sqlx::Error,
+) -> Result<AppendOutcome, StoreError> {
+    if let Some(db) = error.as_database_error()
+        && db.is_unique_violation()
+    {
+        match db.constraint() {
+            Some("events_request_key") => return Ok(AppendOutcome::DuplicateRequest),
+            Some("events_project_seq_key" | "streams_pkey") => return Ok(AppendOutcome::Conflict),
+            _ => {}
+        }
+    }
+    Err(StoreError::Query(error))
+}
+
+/// The cursor of the last public change whose transaction has ended.
+pub(crate) const PUBLIC_CHANGES_HEAD: &str = "SELECT transaction_id::text::bigint, id FROM public_changes \
+     WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+     ORDER BY transaction_id DESC, id DESC LIMIT 1";
+
+/// Public changes after `after` whose transactions have all ended, in
+/// `(transaction_id, id)` order.
+pub(crate) async fn public_changes_after(
+    pool: &PgPool,
+    after: ChangeCursor,
+    limit: u32,
+) -> Result<Vec<ChangeRow>, StoreError> {
+    let xid =
+        i64::try_from(after.transaction_id).map_err(|_| StoreError::InvalidEvent("cursor out of range".to_owned()))?;
+    Ok(sqlx::query_as(
+        "SELECT id, transaction_id::text::bigint, project_code, project_seq, event_id, change, fact_type, \
+         recorded_at, entry FROM public_changes \
+         WHERE (transaction_id, id) > ($1::text::xid8, $2) \
+           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY transaction_id, id LIMIT $3",
+    )
+    .bind(xid.to_string())
+    .bind(after.id)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The transaction id of the event at position `$1`, as a BIGINT.
+pub(crate) const TRANSACTION_OF_POSITION: &str =
+    "SELECT CAST(CAST(transaction_id AS TEXT) AS BIGINT) FROM events WHERE position = $1";
+
+/// Events after `cursor` whose transactions have all ended, in
+/// `(transaction_id, position)` order, with their projects' regions.
+pub(crate) async fn feed_after(pool: &PgPool, cursor: FeedCursor, limit: i64) -> Result<Vec<FeedRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT CAST(CAST(e.transaction_id AS TEXT) AS BIGINT), e.position, e.envelope, s.region_code \
+         FROM events e JOIN streams s ON s.project_code = e.project_code \
+         WHERE (e.transaction_id, e.position) > (CAST(CAST($1 AS TEXT) AS xid8), $2) \
+           AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY e.transaction_id, e.position LIMIT $3",
+    )
+    .bind(cursor.transaction_id)
+    .bind(cursor.position)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Reads one search page with JIT compilation off: the plan's cost counts
+/// a scan to the end of the index (the page usually ends far sooner), which
+/// makes PostgreSQL spend more time compiling it than running it.
+pub(crate) async fn fetch_search_page<R>(pool: &PgPool, sql: &Sql<'_>) -> Result<Vec<R>, StoreError>
+where
+    R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL jit = off").execute(&mut *tx).await?;
+    let rows = sql.fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// Tries once to take the relay's advisory lock [`RELAY_LOCK_KEY`], on a
+/// dedicated connection outside the pool, so that the lock lives exactly as
+/// long as the lease; `None` while another relay holds it.
+pub(crate) async fn lead_relay(pool: &PgPool) -> Result<Option<RelayLeadership>, StoreError> {
+    let options = pool.connect_options().as_ref().clone().application_name("gongkai-relay");
+    let mut conn = options.connect().await?;
+    // Let the server notice a leader that vanished without closing its
+    // socket (power loss, partition) in about 25 s instead of the OS
+    // default of hours, so a standby can take over. Ignored on Unix sockets.
+    sqlx::query(
+        "SELECT set_config('tcp_keepalives_idle', '10', false), \
+         set_config('tcp_keepalives_interval', '5', false), \
+         set_config('tcp_keepalives_count', '3', false)",
+    )
+    .execute(&mut conn)
+    .await?;
+    let locked: bool =
+        sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(RELAY_LOCK_KEY).fetch_one(&mut conn).await?;
+    if locked {
+        return Ok(Some(RelayLeadership::new(Some(RelayLock(conn)))));
+    }
+    if let Err(error) = conn.close().await {
+        tracing::debug!(%error, "Closing the standby's lock connection failed.");
+    }
+    Ok(None)
+}
+
+/// The connection that holds the relay's advisory lock: a session-level
+/// lock lives exactly as long as its session.
+#[derive(Debug)]
+pub(crate) struct RelayLock(PgConnection);
+
+impl RelayLock {
+    /// Fails when the connection, and with it the lock, may be gone.
+    pub(crate) async fn check(&mut self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&mut self.0).await?;
+        Ok(())
+    }
+
+    /// Unlocks and closes the connection.
+    pub(crate) async fn release(self) -> Result<(), StoreError> {
+        let mut conn = self.0;
+        let unlocked: Result<bool, sqlx::Error> =
+            sqlx::query_scalar("SELECT pg_advisory_unlock($1)").bind(RELAY_LOCK_KEY).fetch_one(&mut conn).await;
+        // Closing the session releases the lock whether or not the unlock
+        // went through.
+        let closed = conn.close().await;
+        unlocked?;
+        closed?;
+        Ok(())
+    }
+}
