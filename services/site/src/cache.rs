@@ -4,8 +4,12 @@
 //! timeline entries and a template; the same bytes serve every reader until
 //! the project changes. So pages are cached per project code and language
 //! variant, bounded by their size, and a background task follows the site's
-//! own public change feed (the reader behind `/api/v1/changes`) every
-//! [`FOLLOW_EVERY`] and evicts every project that changed.
+//! own public change feed (the reader behind `/api/v1/changes`) and evicts
+//! every project that changed. It reads the feed as soon as the store
+//! signals a commit that changed the public view (`NOTIFY` on PostgreSQL, an
+//! in-process signal on the embedded default), and every [`FOLLOW_EVERY`]
+//! whatever the signal says: the feed is the truth, the signal only saves
+//! waiting for it.
 //!
 //! Staleness guarantee:
 //! * A cached page is served only while the last successful poll of the feed
@@ -39,8 +43,9 @@ use crate::text::Lang;
 
 /// Default bound of the cached pages' bytes.
 pub(crate) const DEFAULT_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
-/// How often the follower polls the change feed.
-pub(crate) const FOLLOW_EVERY: Duration = Duration::from_millis(200);
+/// How often the follower reads the change feed when no signal came: well
+/// inside [`STALE_AFTER`], so an idle site keeps serving from the cache.
+pub(crate) const FOLLOW_EVERY: Duration = Duration::from_millis(400);
 /// Cached pages are served only while the feed was read this recently.
 pub(crate) const STALE_AFTER: Duration = Duration::from_secs(1);
 /// The longest an entry lives, whatever the feed says.
@@ -176,10 +181,16 @@ impl PageCache {
 pub(crate) async fn follow(store: PublicReader, cache: std::sync::Weak<PageCache>) {
     let mut cursor: Option<ChangeCursor> = None;
     let mut failing = false;
+    // Listening before the first read: a change committed in between is
+    // signalled, not missed.
+    let mut signal = store.public_changes_signal().await;
     let mut tick = tokio::time::interval(FOLLOW_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            () = signal.changed() => {}
+            _ = tick.tick() => {}
+        }
         let Some(cache) = cache.upgrade() else { return };
         let began = cache.millis();
         let outcome = match cursor {

@@ -54,6 +54,7 @@ mod public;
 mod query;
 mod roles;
 mod rows;
+mod signal;
 mod supervision;
 mod views;
 
@@ -63,6 +64,7 @@ pub use outbox::{OutboxRecord, RELAY_LOCK_KEY, RelayLeadership, RelayParked};
 pub use public::{ChangeCursor, ProjectFilter, PublicChange, PublicDisclosure, PublicProject};
 pub use roles::{EventLog, EventStore, Outbox, Projections, PublicReader, SupervisionReader};
 pub use rows::{ProjectRow, ProjectViewRows, TimelineRow};
+pub use signal::ChangeSignal;
 pub use supervision::{
     AmountColumn, AuditQuery, AuditRow, DeadlineRow, DisclosureTiming, FeedCursor, FlagHit, FlagQuery, ProjectCursor,
     ProjectHit, ProjectQuery, SearchRow, SupervisionRows, Window, cjk_bigrams, is_cjk,
@@ -172,6 +174,7 @@ impl Default for PoolOptions {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Db,
+    changes: signal::PublicChanges,
 }
 
 /// The pool behind a [`Store`], for what no role offers.
@@ -209,7 +212,7 @@ impl Store {
             "sqlite" => Db::Sqlite(dialect::sqlite::connect(url, pool).await?),
             other => return Err(StoreError::UnsupportedScheme(other.to_owned())),
         };
-        Ok(Store { db })
+        Ok(Store { db, changes: signal::PublicChanges::default() })
     }
 
     /// Which backend this store talks to.
@@ -280,12 +283,12 @@ impl Store {
 
     /// The read model's writer (the projector).
     pub fn projections(&self) -> Projections {
-        Projections { db: self.db.clone() }
+        Projections { db: self.db.clone(), changes: self.changes.clone() }
     }
 
     /// The public side of the read model (the site).
     pub fn public(&self) -> PublicReader {
-        PublicReader { db: self.db.clone() }
+        PublicReader { db: self.db.clone(), changes: self.changes.clone() }
     }
 
     /// The full side of the read model, flags, the feed and the audit trail

@@ -323,6 +323,17 @@ impl PublicReader {
         Ok(rows)
     }
 
+    /// A signal that fires when the public change feed may have grown (see
+    /// [`ChangeSignal`](crate::ChangeSignal)): what lets a follower read the
+    /// feed as changes commit instead of polling it often.
+    pub async fn public_changes_signal(&self) -> crate::ChangeSignal {
+        let local = self.changes.subscribe();
+        match &self.db {
+            crate::db::Db::Postgres(pool) => crate::ChangeSignal::new(local, Some(pool)).await,
+            crate::db::Db::Sqlite(_) => crate::ChangeSignal::new(local, None).await,
+        }
+    }
+
     /// Where the public change feed ends now: the cursor of its last row that
     /// [`PublicReader::public_changes_after`] would already return (the start
     /// when the feed is empty), so a follower can begin there without reading

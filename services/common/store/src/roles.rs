@@ -4,6 +4,7 @@
 
 use crate::StoreError;
 use crate::db::Db;
+use crate::signal::PublicChanges;
 
 /// The event store as ingestion uses it: append an event to its project's
 /// stream (with its outbox row and flags) and read streams and requests
@@ -37,6 +38,7 @@ pub struct EventLog {
 #[derive(Debug, Clone)]
 pub struct Projections {
     pub(crate) db: Db,
+    pub(crate) changes: PublicChanges,
 }
 
 /// The public side of the read model, for the site: public projects,
@@ -46,6 +48,7 @@ pub struct Projections {
 #[derive(Debug, Clone)]
 pub struct PublicReader {
     pub(crate) db: Db,
+    pub(crate) changes: PublicChanges,
 }
 
 impl PublicReader {

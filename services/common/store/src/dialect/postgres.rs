@@ -187,3 +187,8 @@ impl RelayLock {
         Ok(())
     }
 }
+
+/// Run in the fold's transaction when it appended to the public change
+/// feed: PostgreSQL delivers the notification to every listening site at
+/// commit; `$1` is the channel, `crate::signal::PUBLIC_CHANGES_CHANNEL`.
+pub(crate) const NOTIFY_PUBLIC_CHANGES: Option<&str> = Some("SELECT pg_notify($1, '')");

@@ -160,3 +160,7 @@ where
 pub(crate) async fn lead_relay(_pool: &SqlitePool) -> Result<Option<RelayLeadership>, StoreError> {
     Ok(Some(RelayLeadership::new(None)))
 }
+
+/// SQLite has no notifications: the embedded site shares the process and
+/// hears the in-process signal (`crate::signal`).
+pub(crate) const NOTIFY_PUBLIC_CHANGES: Option<&str> = None;

@@ -371,6 +371,8 @@ impl Projections {
         if codes.len() != batch.len() {
             return Err(StoreError::InvalidEvent("a batch names a project twice".to_owned()));
         }
+        // Whether the public change feed grew: its followers are told after commit.
+        let mut published = false;
         let outcomes = in_transaction!(&self.db, |tx, dialect| {
             let open = "INSERT INTO projector_heads (project_code, projected_seq, position)";
             for statement in query::insert(open, "ON CONFLICT (project_code) DO NOTHING", &codes, |&code| {
@@ -444,8 +446,13 @@ impl Projections {
                 }
                 let public: Vec<(&str, &[TimelineRow])> =
                     views.iter().map(|(code, rows)| (*code, rows.public_timeline.as_slice())).collect();
-                for statement in public::change_statements(fed, &public)? {
+                let changes = public::change_statements(fed, &public)?;
+                published = !changes.is_empty();
+                for statement in changes {
                     statement.execute(&mut *tx).await?;
+                }
+                if let (true, Some(notify)) = (published, dialect::NOTIFY_PUBLIC_CHANGES) {
+                    sqlx::query(notify).bind(crate::signal::PUBLIC_CHANGES_CHANNEL).execute(&mut *tx).await?;
                 }
                 for view in [View::Public, View::Full] {
                     let mut existing = Vec::new();
@@ -483,6 +490,9 @@ impl Projections {
             }
             plans.iter().map(|plan| plan.outcome).collect::<Vec<_>>()
         });
+        if published {
+            self.changes.raise();
+        }
         Ok(outcomes)
     }
 }
