@@ -108,6 +108,10 @@ pub(crate) struct LoadArgs {
     /// Follow every n-th accepted fact into the public timeline.
     #[arg(long, default_value_t = 10)]
     pub(crate) watch_every: u64,
+    /// With `--watch`, also follow each fact until the public website at this
+    /// base URL (e.g. `http://127.0.0.1:8080`) shows it on the project page.
+    #[arg(long, requires = "watch")]
+    pub(crate) watch_site: Option<String>,
     /// Write the report as JSON here too.
     #[arg(long)]
     pub(crate) output: Option<PathBuf>,

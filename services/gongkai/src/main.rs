@@ -285,7 +285,11 @@ async fn load(config: &Config, args: cli::LoadArgs) -> Result<(), AppError> {
     };
     let visibility = if args.watch {
         let store = connect_store(config).await?;
-        Some((store.projections(), args.watch_every))
+        Some(gongkai_load::Visibility {
+            projections: store.projections(),
+            site: args.watch_site.clone(),
+            every: args.watch_every,
+        })
     } else {
         None
     };

@@ -9,4 +9,4 @@ mod clients;
 mod run;
 
 pub use clients::Clients;
-pub use run::{Limit, LoadConfig, LoadError, LoadReport, Percentiles, run};
+pub use run::{Limit, LoadConfig, LoadError, LoadReport, Percentiles, Visibility, run};

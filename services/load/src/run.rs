@@ -51,10 +51,23 @@ pub struct LoadConfig {
     pub retry_every: u64,
     /// Tells apart the projects of different runs against one store (0–9999).
     pub run_id: u32,
-    /// Where to watch how far the projector has folded each project, to
-    /// measure acknowledgement → visible; every `visibility_sample`-th
-    /// accepted fact is followed.
-    pub visibility: Option<(Projections, u64)>,
+    /// Where to follow sampled facts until they are public, when measuring
+    /// acknowledgement → public.
+    pub visibility: Option<Visibility>,
+}
+
+/// How acknowledgement → public is measured: every `every`-th accepted fact
+/// is followed until the projector's tables hold it and, when `site` is
+/// given, until the public website's project page shows it.
+#[derive(Debug, Clone)]
+pub struct Visibility {
+    /// The read model, asked how far each project is folded.
+    pub projections: Projections,
+    /// The website's base URL (`http://host:port`), whose project pages are
+    /// read until they show the fact.
+    pub site: Option<String>,
+    /// Follow every n-th accepted fact.
+    pub every: u64,
 }
 
 /// Latency percentiles in milliseconds.
@@ -105,8 +118,11 @@ pub struct LoadReport {
     pub accepted_per_second: f64,
     /// gRPC acknowledgement latency.
     pub ack_latency_ms: Percentiles,
-    /// Acknowledgement → in the public timeline, when watched.
+    /// Acknowledgement → in the projector's public timeline table, when watched.
     pub visible_latency_ms: Option<Percentiles>,
+    /// Acknowledgement → shown on the public website's project page, when a
+    /// site is watched: what a citizen sees.
+    pub page_latency_ms: Option<Percentiles>,
 }
 
 /// Failures that stop a run before it starts.
@@ -153,8 +169,21 @@ pub async fn run(config: LoadConfig, progress: impl Fn(u64) + Send + 'static) ->
     };
 
     let (watch_tx, watch_rx) = mpsc::unbounded_channel::<Watch>();
-    let watcher =
-        config.visibility.clone().map(|(projections, _)| tokio::spawn(watch_visibility(projections, watch_rx)));
+    let (page_tx, page_rx) = mpsc::unbounded_channel::<Watch>();
+    let watcher = config.visibility.clone().map(|visibility| {
+        let projections = visibility.projections;
+        tokio::spawn(follow(watch_rx, Some(page_tx), move |projects| {
+            let projections = projections.clone();
+            async move {
+                let projects: Vec<&str> = projects.iter().map(String::as_str).collect();
+                projections.projected_seqs(&projects).await.ok()
+            }
+        }))
+    });
+    let page_watcher = config.visibility.as_ref().and_then(|visibility| visibility.site.clone()).map(|site| {
+        let client = reqwest::Client::new();
+        tokio::spawn(follow(page_rx, None, move |projects| page_heads(client.clone(), site.clone(), projects)))
+    });
     let reporter = {
         let counters = Arc::clone(&counters);
         tokio::spawn(async move {
@@ -187,6 +216,10 @@ pub async fn run(config: LoadConfig, progress: impl Fn(u64) + Send + 'static) ->
         Some(watcher) => watcher.await.ok().map(|histogram| Percentiles::of(&histogram)),
         None => None,
     };
+    let on_page = match page_watcher {
+        Some(watcher) => watcher.await.ok().map(|histogram| Percentiles::of(&histogram)),
+        None => None,
+    };
     let accepted = counters.accepted.load(Ordering::Relaxed);
     Ok(LoadReport {
         accepted,
@@ -197,6 +230,7 @@ pub async fn run(config: LoadConfig, progress: impl Fn(u64) + Send + 'static) ->
         accepted_per_second: accepted as f64 / elapsed.max(f64::EPSILON),
         ack_latency_ms: Percentiles::of(&ack),
         visible_latency_ms: visible,
+        page_latency_ms: on_page,
     })
 }
 
@@ -268,9 +302,9 @@ async fn work(
                 let acknowledged = Instant::now();
                 let _ = ack.record(acknowledged.duration_since(sent).as_micros() as u64);
                 let accepted = counters.accepted.fetch_add(1, Ordering::Relaxed) + 1;
-                if let Some((_, sample)) = &config.visibility
-                    && *sample > 0
-                    && accepted.is_multiple_of(*sample)
+                if let Some(visibility) = &config.visibility
+                    && visibility.every > 0
+                    && accepted.is_multiple_of(visibility.every)
                 {
                     let _ = watch.send(Watch {
                         project: receipt.project_code.clone(),
@@ -307,8 +341,20 @@ async fn retry(clients: &Clients, request: Request, first: &pb::Receipt, counter
     }
 }
 
-/// Follows sampled facts until each is in the public timeline.
-async fn watch_visibility(projections: Projections, mut incoming: mpsc::UnboundedReceiver<Watch>) -> Histogram<u64> {
+/// Follows sampled facts until `heads` (the visible head seq of each
+/// project asked about, `None` when it cannot tell this round) shows each,
+/// recording acknowledgement → visible. A fact shown is passed on to `next`,
+/// the following stage's watcher. The projects still waiting are asked
+/// about together once per round, so the watcher is not the slow part.
+async fn follow<F, Fut>(
+    mut incoming: mpsc::UnboundedReceiver<Watch>,
+    next: Option<mpsc::UnboundedSender<Watch>>,
+    mut heads: F,
+) -> Histogram<u64>
+where
+    F: FnMut(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = Option<std::collections::HashMap<String, u64>>>,
+{
     let mut visible = Histogram::<u64>::new(3).expect("3 significant figures is valid");
     let mut pending: Vec<Watch> = Vec::new();
     let mut open = true;
@@ -319,18 +365,18 @@ async fn watch_visibility(projections: Projections, mut incoming: mpsc::Unbounde
         if open && incoming.is_closed() && incoming.is_empty() {
             open = false;
         }
-        // One query per round for every followed project: a query per fact
-        // would make the watcher, not the pipeline, the slow part.
-        let mut projects: Vec<&str> = pending.iter().map(|watch| watch.project.as_str()).collect();
+        let mut projects: Vec<String> = pending.iter().map(|watch| watch.project.clone()).collect();
         projects.sort_unstable();
         projects.dedup();
-        let heads =
-            if projects.is_empty() { Ok(Default::default()) } else { projections.projected_seqs(&projects).await };
+        let shown = if projects.is_empty() { Some(Default::default()) } else { heads(projects).await };
         let mut still = Vec::with_capacity(pending.len());
         for watch in pending {
-            match heads.as_ref().map(|heads| heads.get(&watch.project).copied().unwrap_or(0)) {
-                Ok(head) if head >= watch.seq => {
+            match shown.as_ref().map(|shown| shown.get(&watch.project).copied().unwrap_or(0)) {
+                Some(head) if head >= watch.seq => {
                     let _ = visible.record(watch.acknowledged.elapsed().as_micros() as u64);
+                    if let Some(next) = &next {
+                        let _ = next.send(watch);
+                    }
                 }
                 // Give up on a fact after a minute: the report then lacks it.
                 _ if watch.acknowledged.elapsed() > Duration::from_secs(60) => {}
@@ -343,6 +389,33 @@ async fn watch_visibility(projections: Projections, mut incoming: mpsc::Unbounde
     visible
 }
 
+/// The last entry each project's public page shows (its entries are
+/// anchored `id="seq-N"`), read from the site as a citizen would.
+async fn page_heads(
+    client: reqwest::Client,
+    site: String,
+    projects: Vec<String>,
+) -> Option<std::collections::HashMap<String, u64>> {
+    let pages = projects.into_iter().map(|project| {
+        let url = format!("{}/projects/{project}", site.trim_end_matches('/'));
+        let client = client.clone();
+        async move {
+            let body = client.get(url).send().await.ok()?.text().await.ok()?;
+            Some((project, shown_head(&body)))
+        }
+    });
+    Some(futures_util::future::join_all(pages).await.into_iter().flatten().collect())
+}
+
+/// The highest entry number a project page shows (0 for none).
+fn shown_head(page: &str) -> u64 {
+    page.split("id=\"seq-")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next()?.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,6 +426,13 @@ mod tests {
         assert_eq!(a, "2024-230113-00-12-030004");
         assert_ne!(a, project_code(13, 3, 4));
         assert_ne!(a, project_code(12, 4, 4));
+    }
+
+    #[test]
+    fn a_page_shows_its_highest_entry() {
+        let page = r#"<li id="seq-1"><h3>1.</h3></li><li id="seq-12" class="superseded"></li><li id="seq-3"></li>"#;
+        assert_eq!(shown_head(page), 12);
+        assert_eq!(shown_head("<p>none yet</p>"), 0);
     }
 
     #[test]
