@@ -5,43 +5,16 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use gongkai_proto::v1::EventEnvelope;
-use gongkai_store::{ChangeSignal, PoolOptions, ProjectRow, ProjectViewRows, Store, TimelineRow, Unrenderable};
+use gongkai_store::{ChangeSignal, PoolOptions, ProjectViewRows, Store, Unrenderable};
 use gongkai_testkit::on_both_stores;
-use gongkai_testkit::store::Backend;
+use gongkai_testkit::store::{Backend, one_entry_per_event};
 
 const CODE: &str = "2024-230113-77-01-000001";
 
 /// One public entry per event.
 fn render(events: &[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable> {
-    let timeline: Vec<TimelineRow> = events
-        .iter()
-        .map(|e| TimelineRow {
-            project_seq: e.project_seq,
-            event_id: e.event_id.clone(),
-            fact_type: "gongkai.v1.ProjectApproved".to_owned(),
-            occurred_at: Utc::now(),
-            recorded_at: Utc::now(),
-            entry: e.event_id.as_bytes().to_vec(),
-        })
-        .collect();
-    let project = ProjectRow {
-        name: "测试项目".to_owned(),
-        region_code: "230113".to_owned(),
-        project_type: "ppp".to_owned(),
-        stage: "approval".to_owned(),
-        head_seq: events.last().map_or(0, |last| last.project_seq),
-        last_event_at: Utc::now(),
-        summary: Vec::new(),
-    };
-    Ok(ProjectViewRows {
-        public_timeline: timeline.clone(),
-        full_timeline: timeline,
-        public_project: project.clone(),
-        full_project: project,
-        supervision: Default::default(),
-    })
+    Ok(one_entry_per_event(events, ""))
 }
 
 fn event(seq: u64) -> EventEnvelope {

@@ -10,13 +10,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use chrono::Utc;
 use gongkai_proto::v1::{Domain, EventEnvelope};
 use gongkai_store::{
-    ChangeCursor, PoolOptions, ProjectEvents, ProjectRow, ProjectViewRows, Projected, Store, StreamEvent, TimelineRow,
-    Unrenderable, View,
+    ChangeCursor, PoolOptions, ProjectEvents, ProjectViewRows, Projected, Store, StreamEvent, Unrenderable, View,
 };
-use gongkai_testkit::store::{Backend, fresh_with, postgres, sqlite};
+use gongkai_testkit::store::{Backend, fresh_with, one_entry_per_event, postgres, sqlite};
 
 const PROJECTS: usize = 12;
 const EVENTS: u64 = 15;
@@ -31,33 +29,7 @@ fn render(events: &[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable> {
 
 /// One public entry per event; the summary says who rendered it.
 fn rows(events: &[EventEnvelope], by: &str) -> ProjectViewRows {
-    let timeline: Vec<TimelineRow> = events
-        .iter()
-        .map(|e| TimelineRow {
-            project_seq: e.project_seq,
-            event_id: e.event_id.clone(),
-            fact_type: "gongkai.v1.ProjectApproved".to_owned(),
-            occurred_at: Utc::now(),
-            recorded_at: Utc::now(),
-            entry: e.event_id.as_bytes().to_vec(),
-        })
-        .collect();
-    let project = ProjectRow {
-        name: "测试项目".to_owned(),
-        region_code: "230113".to_owned(),
-        project_type: "ppp".to_owned(),
-        stage: "approval".to_owned(),
-        head_seq: events.last().map_or(0, |last| last.project_seq),
-        last_event_at: Utc::now(),
-        summary: by.as_bytes().to_vec(),
-    };
-    ProjectViewRows {
-        public_timeline: timeline.clone(),
-        full_timeline: timeline,
-        public_project: project.clone(),
-        full_project: project,
-        supervision: Default::default(),
-    }
+    one_entry_per_event(events, by)
 }
 
 async fn follow_the_feed_under_concurrent_writes(store: Store) {

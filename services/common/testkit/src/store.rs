@@ -7,7 +7,8 @@
 
 use std::path::Path;
 
-use gongkai_store::{PoolOptions, Store, View};
+use gongkai_proto::v1::EventEnvelope;
+use gongkai_store::{PoolOptions, ProjectRow, ProjectViewRows, Store, TimelineRow, View};
 
 use crate::{fresh_postgres_database, fresh_sqlite_url};
 
@@ -95,6 +96,39 @@ pub async fn views_snapshot(store: &Store, projects: &[String]) -> Vec<Vec<u8>> 
         }
     }
     rows
+}
+
+/// Stand-in rows for a store test that folds `events` without the real
+/// renderer: one entry per event in both timelines, its bytes the event id,
+/// and `summary` as both summaries (to tell who rendered them).
+pub fn one_entry_per_event(events: &[EventEnvelope], summary: &str) -> ProjectViewRows {
+    let timeline: Vec<TimelineRow> = events
+        .iter()
+        .map(|e| TimelineRow {
+            project_seq: e.project_seq,
+            event_id: e.event_id.clone(),
+            fact_type: "gongkai.v1.ProjectApproved".to_owned(),
+            occurred_at: chrono::Utc::now(),
+            recorded_at: chrono::Utc::now(),
+            entry: e.event_id.as_bytes().to_vec(),
+        })
+        .collect();
+    let project = ProjectRow {
+        name: "测试项目".to_owned(),
+        region_code: "230113".to_owned(),
+        project_type: "ppp".to_owned(),
+        stage: "approval".to_owned(),
+        head_seq: events.last().map_or(0, |last| last.project_seq),
+        last_event_at: chrono::Utc::now(),
+        summary: summary.as_bytes().to_vec(),
+    };
+    ProjectViewRows {
+        public_timeline: timeline.clone(),
+        full_timeline: timeline,
+        public_project: project.clone(),
+        full_project: project,
+        supervision: Default::default(),
+    }
 }
 
 /// Instantiates each generic test body once per store backend, as
