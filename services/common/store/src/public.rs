@@ -328,10 +328,7 @@ impl PublicReader {
     /// feed as changes commit instead of polling it often.
     pub async fn public_changes_signal(&self) -> crate::ChangeSignal {
         let local = self.changes.subscribe();
-        match &self.db {
-            crate::db::Db::Postgres(pool) => crate::ChangeSignal::new(local, Some(pool)).await,
-            crate::db::Db::Sqlite(_) => crate::ChangeSignal::new(local, None).await,
-        }
+        dispatch!(&self.db, |pool, dialect| dialect::public_change_signal(pool, local).await)
     }
 
     /// Where the public change feed ends now: the cursor of its last row that

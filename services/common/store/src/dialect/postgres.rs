@@ -192,3 +192,11 @@ impl RelayLock {
 /// feed: PostgreSQL delivers the notification to every listening site at
 /// commit; `$1` is the channel, `crate::signal::PUBLIC_CHANGES_CHANNEL`.
 pub(crate) const NOTIFY_PUBLIC_CHANGES: Option<&str> = Some("SELECT pg_notify($1, '')");
+
+/// Hears the fold's `NOTIFY` (this process's folds included).
+pub(crate) async fn public_change_signal(
+    pool: &PgPool,
+    local: tokio::sync::watch::Receiver<u64>,
+) -> crate::ChangeSignal {
+    crate::ChangeSignal::new(local, Some(pool)).await
+}

@@ -164,3 +164,11 @@ pub(crate) async fn lead_relay(_pool: &SqlitePool) -> Result<Option<RelayLeaders
 /// SQLite has no notifications: the embedded site shares the process and
 /// hears the in-process signal (`crate::signal`).
 pub(crate) const NOTIFY_PUBLIC_CHANGES: Option<&str> = None;
+
+/// Hears the folds of this process, the only writer of an embedded store.
+pub(crate) async fn public_change_signal(
+    _pool: &SqlitePool,
+    local: tokio::sync::watch::Receiver<u64>,
+) -> crate::ChangeSignal {
+    crate::ChangeSignal::new(local, None).await
+}
