@@ -7,7 +7,13 @@
 #   cargo-bench.sh search    cargo bench -p gongkai-supervision --bench search
 #                            over BENCH_SEARCH_PROJECTS (100,000) projects on a
 #                            fresh PostgreSQL database
-# Writes rebuild.json or search.json; the bench's own output goes to stderr.
+#   cargo-bench.sh fold      cargo bench -p gongkai-projector --bench fold: the
+#                            live fold's time for the 10th, 100th and 1,000th
+#                            event of a project, and its throughput over
+#                            BENCH_FOLD_PROJECTS (2,000) lifecycles, on the
+#                            bench's default store, or on a fresh PostgreSQL
+#                            database with BENCH_FOLD_STORAGE=postgres
+# Writes rebuild.json, search.json or fold.json; the bench's own output goes to stderr.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -19,17 +25,23 @@ work='' db_url=''
 bench_tmpdir work
 export GONGKAI_BENCH_REPORT="$work/report.json"
 
+# on_storage CHOICE NAME: the bench's default store, or with CHOICE=postgres
+# a fresh PostgreSQL database (NAME in its name); $storage says which.
+on_storage() {
+    storage="the bench's default store"
+    if [[ $1 == postgres ]]; then
+        ensure_infra
+        fresh_database "$2" db_url
+        export GONGKAI_BENCH_STORAGE="$db_url"
+        storage="a fresh PostgreSQL database"
+    fi
+}
+
 case $bench in
     rebuild)
         export GONGKAI_BENCH_EVENTS="${BENCH_REBUILD_EVENTS:-1000000}"
         command=(cargo bench --locked -p gongkai-projector --bench rebuild)
-        storage="the bench's default store"
-        if [[ ${BENCH_REBUILD_STORAGE:-default} == postgres ]]; then
-            ensure_infra
-            fresh_database rebuild db_url
-            export GONGKAI_BENCH_STORAGE="$db_url"
-            storage="a fresh PostgreSQL database"
-        fi
+        on_storage "${BENCH_REBUILD_STORAGE:-default}" rebuild
         described="GONGKAI_BENCH_EVENTS=$GONGKAI_BENCH_EVENTS ${command[*]} on $storage"
         ;;
     search)
@@ -40,7 +52,13 @@ case $bench in
         command=(cargo bench --locked -p gongkai-supervision --bench search)
         described="GONGKAI_BENCH_PROJECTS=$GONGKAI_BENCH_PROJECTS ${command[*]} on a fresh PostgreSQL database"
         ;;
-    *) bench_die "usage: $0 rebuild|search" ;;
+    fold)
+        export GONGKAI_BENCH_PROJECTS="${BENCH_FOLD_PROJECTS:-2000}"
+        command=(cargo bench --locked -p gongkai-projector --bench fold)
+        on_storage "${BENCH_FOLD_STORAGE:-default}" fold
+        described="GONGKAI_BENCH_PROJECTS=$GONGKAI_BENCH_PROJECTS ${command[*]} on $storage"
+        ;;
+    *) bench_die "usage: $0 rebuild|search|fold" ;;
 esac
 
 bench_log "$described"
@@ -54,6 +72,14 @@ case $bench in
             $report[0] as $r | {
                 title: "Projector rebuild", value: $r.events_per_second, unit: "events/s",
                 method: "\($described): \($r.events) events of \($r.projects) projects folded in \($r.seconds * 10 | round / 10) s (\($r.storage // "store"))",
+                report: $r
+            }'
+        ;;
+    fold)
+        emit_result fold --slurpfile report "$GONGKAI_BENCH_REPORT" --arg described "$described" -- '
+            $report[0] as $r | ($r.per_event["10"].warm_p50_us) as $tenth | ($r.per_event["1000"].warm_p50_us) as $thousandth | {
+                title: "Projector fold, 1,000th event of a project", value: ($thousandth / 1000), unit: "ms",
+                method: "\($described): one event per transaction by a projector that folded the ones before, p50 over \($r.per_event["1000"].samples) samples (\($r.storage)): the 10th event \($tenth / 1000 * 100 | round / 100) ms, the 100th \($r.per_event["100"].warm_p50_us / 1000 * 100 | round / 100) ms, the 1,000th \($thousandth / 1000 * 100 | round / 100) ms; by one that never saw the project \($r.per_event["1000"].cold_p50_us / 1000 * 100 | round / 100) ms; without memory (read and render the whole project, as before) \($r.per_event["10"].without_memory_p50_us / 1000 * 100 | round / 100) ms, \($r.per_event["100"].without_memory_p50_us / 1000 * 100 | round / 100) ms and \($r.per_event["1000"].without_memory_p50_us / 1000 * 100 | round / 100) ms. Throughput: \($r.throughput.events) events of \($r.throughput.projects) lifecycles, \($r.throughput.in_flight) in flight, batches of 500: \($r.throughput.events_per_second | round) events/s",
                 report: $r
             }'
         ;;

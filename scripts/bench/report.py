@@ -28,6 +28,7 @@ ROWS = [
     ("Ack → public p99 at 1,000/s, PG + Kafka", "visibility-postgres", None, ("max", 250.0)),
     ("Ack → public p99 at 1,000/s, embedded", "visibility-embedded", None, ("max", 250.0)),
     ("Projector rebuild", "rebuild", None, ("min", 50_000.0)),
+    ("Projector fold, 1,000th event of a project", "fold", None, None),
     ("Supervisor search p99", "search", None, ("max", 50.0)),
     ("Project page, closed loop (16 conn.)", "site-page", "site-nginx", ("share", 0.40)),
     ("Project page p99 at {rate}/s", "site-page-fixed", "site-nginx-fixed", ("max", 10.0)),

@@ -16,6 +16,7 @@
 #   visibility-postgres  ack → public timeline at 1,000/s               ingest.sh --watch
 #   visibility-embedded  the same on the embedded shape                 ingest.sh --watch
 #   rebuild              projector rebuild of 1,000,000 events          cargo-bench.sh
+#   fold                 live fold: 10th vs 1,000th event, throughput   cargo-bench.sh
 #   search               supervisor search over 100,000 projects        cargo-bench.sh
 #   site                 project page vs nginx, and at 500/s            site.sh
 #
@@ -23,7 +24,8 @@
 # [30s], BENCH_PGBENCH_SECONDS [30], BENCH_PGBENCH_CLIENTS ["64 16"],
 # BENCH_KAFKA_RECORDS [500000], BENCH_VISIBILITY_RATE [1000],
 # BENCH_VISIBILITY_DURATION [30s], BENCH_REBUILD_EVENTS [1000000],
-# BENCH_REBUILD_STORAGE [default|postgres], BENCH_SEARCH_PROJECTS [100000],
+# BENCH_REBUILD_STORAGE [default|postgres], BENCH_FOLD_PROJECTS [2000],
+# BENCH_FOLD_STORAGE [default|postgres], BENCH_SEARCH_PROJECTS [100000],
 # BENCH_PROJECTS [100000], BENCH_SUBMISSIONS [26000], BENCH_URLS [2000],
 # BENCH_WRK_DURATION [20s], BENCH_FIXED_RATE [500], BENCH_FIXED_DURATION [30s],
 # BENCH_DRAIN_TIMEOUT [60] (seconds to wait for relay and projector after a load).
@@ -42,7 +44,7 @@ BENCH_OUT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)/target/b
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-all="ingest-embedded ingest-postgres pg-commit kafka-produce grpc-echo visibility-postgres visibility-embedded rebuild search site"
+all="ingest-embedded ingest-postgres pg-commit kafka-produce grpc-echo visibility-postgres visibility-embedded rebuild fold search site"
 read -ra benches <<<"${BENCH_ONLY:-$all}"
 visibility=(--rate "${BENCH_VISIBILITY_RATE:-1000}" --duration "${BENCH_VISIBILITY_DURATION:-30s}" --watch --watch-every 10)
 
@@ -56,7 +58,7 @@ run_bench() {
         grpc-echo) "$here/grpc-echo.sh" ;;
         visibility-postgres) "$here/ingest.sh" postgres visibility-postgres "${visibility[@]}" ;;
         visibility-embedded) "$here/ingest.sh" embedded visibility-embedded "${visibility[@]}" ;;
-        rebuild | search) "$here/cargo-bench.sh" "$1" ;;
+        rebuild | fold | search) "$here/cargo-bench.sh" "$1" ;;
         site) "$here/site.sh" ;;
     esac
 }

@@ -41,11 +41,18 @@ pub(crate) struct ProjectorConfig {
     pub(crate) group_id: String,
     /// How long the embedded projector waits when the log has nothing new, ms.
     pub(crate) poll_ms: u64,
+    /// How much of its projects' renderings the live projector keeps in
+    /// memory, MiB; a project not kept is read and rendered whole once.
+    pub(crate) memory_mb: u64,
 }
 
 impl Default for ProjectorConfig {
     fn default() -> Self {
-        Self { group_id: "gongkai-projector".to_owned(), poll_ms: 50 }
+        Self {
+            group_id: "gongkai-projector".to_owned(),
+            poll_ms: 50,
+            memory_mb: gongkai_projector::runner::DEFAULT_MEMORY_BYTES >> 20,
+        }
     }
 }
 

@@ -258,6 +258,7 @@ async fn serve(config: &Config, store: Store, targets: &[Target], dev_token: Opt
         site_listen: config.site.listen,
         site_limits: config.site.limits(),
         projector_source: projector_source(config, &log),
+        projector_memory_bytes: config.projector.memory_mb.saturating_mul(1 << 20),
         relay: match &log {
             LogUrl::Kafka(kafka) => {
                 let mut relay = gongkai_relay::RelayConfig::new(kafka.clone());

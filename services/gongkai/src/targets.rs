@@ -132,6 +132,8 @@ pub(crate) struct Wiring<'a> {
     pub(crate) site_limits: gongkai_site::ServerLimits,
     /// Where the projector reads the log.
     pub(crate) projector_source: gongkai_bus::LogSource,
+    /// How many bytes of renderings the projector keeps in memory.
+    pub(crate) projector_memory_bytes: u64,
     /// The relay's settings, when the log is Kafka.
     pub(crate) relay: Option<gongkai_relay::RelayConfig>,
 }
@@ -190,7 +192,13 @@ pub(crate) async fn run(
     }
     if targets.contains(&Target::Projector) {
         let (projections, log) = (wiring.roles.projector.clone(), wiring.roles.projector_log.clone());
-        let projector = gongkai_projector::run(projections, log, projector_source, shutdown.clone());
+        let projector = gongkai_projector::runner::run_remembering(
+            projections,
+            log,
+            projector_source,
+            shutdown.clone(),
+            wiring.projector_memory_bytes,
+        );
         components.spawn(projector.map_err(AppError::from));
     }
     if let Some(listener) = site_listener {

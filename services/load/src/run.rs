@@ -123,6 +123,10 @@ pub struct LoadReport {
     /// Acknowledgement → shown on the public website's project page, when a
     /// site is watched: what a citizen sees.
     pub page_latency_ms: Option<Percentiles>,
+    /// The slowest acknowledgement → shown on the page (or in the timeline
+    /// table when no site is watched), ms, of the facts acknowledged in each
+    /// second of the run: whether a tail is start-up, periodic or spread.
+    pub slowest_shown_ms_by_second: Vec<u64>,
 }
 
 /// Failures that stop a run before it starts.
@@ -172,7 +176,7 @@ pub async fn run(config: LoadConfig, progress: impl Fn(u64) + Send + 'static) ->
     let (page_tx, page_rx) = mpsc::unbounded_channel::<Watch>();
     let watcher = config.visibility.clone().map(|visibility| {
         let projections = visibility.projections;
-        tokio::spawn(follow(watch_rx, Some(page_tx), move |projects| {
+        tokio::spawn(follow(watch_rx, Some(page_tx), started, move |projects| {
             let projections = projections.clone();
             async move {
                 let projects: Vec<&str> = projects.iter().map(String::as_str).collect();
@@ -182,7 +186,7 @@ pub async fn run(config: LoadConfig, progress: impl Fn(u64) + Send + 'static) ->
     });
     let page_watcher = config.visibility.as_ref().and_then(|visibility| visibility.site.clone()).map(|site| {
         let client = reqwest::Client::new();
-        tokio::spawn(follow(page_rx, None, move |projects| page_heads(client.clone(), site.clone(), projects)))
+        tokio::spawn(follow(page_rx, None, started, move |projects| page_heads(client.clone(), site.clone(), projects)))
     });
     let reporter = {
         let counters = Arc::clone(&counters);
@@ -212,14 +216,16 @@ pub async fn run(config: LoadConfig, progress: impl Fn(u64) + Send + 'static) ->
     }
     let elapsed = started.elapsed().as_secs_f64();
     reporter.abort();
-    let visible = match watcher {
-        Some(watcher) => watcher.await.ok().map(|histogram| Percentiles::of(&histogram)),
+    let (visible, slowest_visible) = match watcher {
+        Some(watcher) => watcher.await.ok().map(|(histogram, slowest)| (Some(Percentiles::of(&histogram)), slowest)),
         None => None,
-    };
-    let on_page = match page_watcher {
-        Some(watcher) => watcher.await.ok().map(|histogram| Percentiles::of(&histogram)),
+    }
+    .unwrap_or_default();
+    let (on_page, slowest_on_page) = match page_watcher {
+        Some(watcher) => watcher.await.ok().map(|(histogram, slowest)| (Some(Percentiles::of(&histogram)), slowest)),
         None => None,
-    };
+    }
+    .unwrap_or_default();
     let accepted = counters.accepted.load(Ordering::Relaxed);
     Ok(LoadReport {
         accepted,
@@ -230,6 +236,7 @@ pub async fn run(config: LoadConfig, progress: impl Fn(u64) + Send + 'static) ->
         accepted_per_second: accepted as f64 / elapsed.max(f64::EPSILON),
         ack_latency_ms: Percentiles::of(&ack),
         visible_latency_ms: visible,
+        slowest_shown_ms_by_second: if on_page.is_some() { slowest_on_page } else { slowest_visible },
         page_latency_ms: on_page,
     })
 }
@@ -346,16 +353,20 @@ async fn retry(clients: &Clients, request: Request, first: &pb::Receipt, counter
 /// recording acknowledgement → visible. A fact shown is passed on to `next`,
 /// the following stage's watcher. The projects still waiting are asked
 /// about together once per round, so the watcher is not the slow part.
+/// Also returns the slowest latency (ms) of the facts acknowledged in each
+/// second since `started`.
 async fn follow<F, Fut>(
     mut incoming: mpsc::UnboundedReceiver<Watch>,
     next: Option<mpsc::UnboundedSender<Watch>>,
+    started: Instant,
     mut heads: F,
-) -> Histogram<u64>
+) -> (Histogram<u64>, Vec<u64>)
 where
     F: FnMut(Vec<String>) -> Fut,
     Fut: std::future::Future<Output = Option<std::collections::HashMap<String, u64>>>,
 {
     let mut visible = Histogram::<u64>::new(3).expect("3 significant figures is valid");
+    let mut slowest_by_second: Vec<u64> = Vec::new();
     let mut pending: Vec<Watch> = Vec::new();
     let mut open = true;
     while open || !pending.is_empty() {
@@ -373,7 +384,13 @@ where
         for watch in pending {
             match shown.as_ref().map(|shown| shown.get(&watch.project).copied().unwrap_or(0)) {
                 Some(head) if head >= watch.seq => {
-                    let _ = visible.record(watch.acknowledged.elapsed().as_micros() as u64);
+                    let latency = watch.acknowledged.elapsed();
+                    let _ = visible.record(latency.as_micros() as u64);
+                    let second = watch.acknowledged.saturating_duration_since(started).as_secs() as usize;
+                    if slowest_by_second.len() <= second {
+                        slowest_by_second.resize(second + 1, 0);
+                    }
+                    slowest_by_second[second] = slowest_by_second[second].max(latency.as_millis() as u64);
                     if let Some(next) = &next {
                         let _ = next.send(watch);
                     }
@@ -386,7 +403,7 @@ where
         pending = still;
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    visible
+    (visible, slowest_by_second)
 }
 
 /// The last entry each project's public page shows (its entries are
@@ -409,11 +426,7 @@ async fn page_heads(
 
 /// The highest entry number a project page shows (0 for none).
 fn shown_head(page: &str) -> u64 {
-    page.split("id=\"seq-")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next()?.parse::<u64>().ok())
-        .max()
-        .unwrap_or(0)
+    page.split("id=\"seq-").skip(1).filter_map(|rest| rest.split('"').next()?.parse::<u64>().ok()).max().unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -14,6 +14,9 @@
 //! `EventStore::append_streams` (the submit path runs at about a thousand events
 //! per second: a million would take a quarter of an hour).
 
+#[path = "support/store.rs"]
+mod store_support;
+
 use std::time::Instant;
 
 use gongkai_bus::LogSource;
@@ -23,7 +26,7 @@ use gongkai_ingest::Ingestor;
 use gongkai_projector::runner::rebuild;
 use gongkai_proto::v1::{Domain, EventEnvelope};
 use gongkai_scenarios::ppp_lifecycle;
-use gongkai_store::{PoolOptions, Store, StreamEvent};
+use gongkai_store::StreamEvent;
 use prost::Message;
 
 /// Project code of lifecycle `n` (templates and copies alike: same length,
@@ -116,15 +119,7 @@ async fn main() {
     let target: usize = std::env::var("GONGKAI_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let template_count: usize =
         std::env::var("GONGKAI_BENCH_TEMPLATES").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let storage = std::env::var("GONGKAI_BENCH_STORAGE")
-        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let store = Store::connect(&storage, &PoolOptions::default()).await.expect("store");
-    store.migrate().await.expect("migrations");
-    let storage_name = match store.backend() {
-        gongkai_store::Backend::Postgres => "postgres",
-        gongkai_store::Backend::Sqlite => "sqlite",
-    };
+    let (store, storage_name, _dir) = store_support::open().await;
 
     let ingestor = Ingestor::new(store.events());
     let principal = Principal { id: "bench".into(), role: Role::Submitter, regions: vec!["23".into()] };

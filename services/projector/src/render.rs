@@ -14,6 +14,7 @@
 
 mod diff;
 mod format;
+pub(crate) mod lookup;
 mod policy;
 mod scrub;
 mod summary;
@@ -27,7 +28,8 @@ use gongkai_proto::v1::fact::Kind;
 use gongkai_proto::v1::{DisclosureCorrected, Domain, EventEnvelope, FieldChange, ProjectSummary, TimelineEntry};
 use prost_types::Timestamp;
 
-use policy::{Disclosure, public_fact};
+use lookup::{Lookup, Releases};
+use policy::public_fact;
 
 /// The views of one project, rendered from its events.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -73,14 +75,54 @@ impl RenderError {
 /// a redelivered event changes nothing. A project whose record leaves the
 /// money bound is not rendered at all ([`RenderError`]).
 pub fn render(events: &[EventEnvelope]) -> Result<ProjectViews, RenderError> {
-    let mut ordered: Vec<&EventEnvelope> = events.iter().collect();
-    ordered.sort_by_key(|event| event.project_seq);
-    ordered.dedup_by_key(|event| event.project_seq);
+    render_state(events).map(|(views, _)| views)
+}
 
+/// [`render`], and the state folded from the events.
+pub(crate) fn render_state(events: &[EventEnvelope]) -> Result<(ProjectViews, ProjectState), RenderError> {
+    let ordered = ordered(events);
     let mut state = ProjectState::default();
     for event in &ordered {
         state.apply(event);
     }
+    refusal(&state, ordered.last().copied())?;
+    let releases = Releases::new(&state);
+    let versions = versions(&ordered);
+    let version_of = |event_id: &str| versions.get(event_id).copied();
+    let ctx = Ctx { state: &state, versions: &version_of };
+    let lookup = Lookup::new(&state, &releases);
+
+    let mut public_timeline = Vec::with_capacity(ordered.len());
+    let mut full_timeline = Vec::with_capacity(ordered.len());
+    for event in &ordered {
+        let (full, public) = ctx.draw(event, &lookup);
+        full_timeline.push(full);
+        public_timeline.push(public);
+    }
+    if let Some(fault) = full_timeline.iter().find_map(amount_fault) {
+        return Err(fault);
+    }
+    let flag_count = ordered.iter().map(|e| e.flags.len()).sum();
+    let (public_summary, full_summary) = summaries(ordered.last().copied(), project_code(&ordered), flag_count, &state);
+    Ok((ProjectViews { public_timeline, full_timeline, public_summary, full_summary }, state))
+}
+
+/// `events` in project_seq order, a repeated seq once (the first given).
+pub(crate) fn ordered(events: &[EventEnvelope]) -> Vec<&EventEnvelope> {
+    let mut ordered: Vec<&EventEnvelope> = events.iter().collect();
+    ordered.sort_by_key(|event| event.project_seq);
+    ordered.dedup_by_key(|event| event.project_seq);
+    ordered
+}
+
+/// The project's code: the first subject its events name.
+pub(crate) fn project_code<'e>(events: &[&'e EventEnvelope]) -> &'e str {
+    events.iter().map(|e| e.subject.as_str()).find(|s| !s.is_empty()).unwrap_or_default()
+}
+
+/// Why the project folded into `state` (whose last event is `head`) cannot
+/// be rendered at all, if it cannot: a fact in force past the money bound.
+pub(crate) fn refusal(state: &ProjectState, head: Option<&EventEnvelope>) -> Result<(), RenderError> {
     if let Some(fault) = state.bound_fault() {
         return Err(RenderError::OutOfBounds {
             event_id: fault.event_id.clone(),
@@ -89,50 +131,56 @@ pub fn render(events: &[EventEnvelope]) -> Result<ProjectViews, RenderError> {
     }
     if state.contracted_totals().is_none() {
         return Err(RenderError::OutOfBounds {
-            event_id: ordered.last().map(|event| event.event_id.clone()).unwrap_or_default(),
+            event_id: head.map(|event| event.event_id.clone()).unwrap_or_default(),
             description: "项目合同总额超出界限".to_owned(),
         });
     }
-    let disclosure = Disclosure::new(&state);
-    let versions = versions(&ordered);
-    let ctx = Ctx { state: &state, disclosure: &disclosure, versions: &versions };
+    Ok(())
+}
 
-    let mut public_timeline = Vec::with_capacity(ordered.len());
-    let mut full_timeline = Vec::with_capacity(ordered.len());
-    for event in &ordered {
-        let (full, public) = ctx.entries(event);
-        full_timeline.push(full);
-        public_timeline.push(public);
+/// A single amount past the bound in an entry in force (an earlier version's
+/// event) would be published as a figure no project can have: the record is
+/// refused. A superseded entry is shown as it was recorded, marked
+/// superseded, next to the correction that replaced it.
+pub(crate) fn amount_fault(entry: &TimelineEntry) -> Option<RenderError> {
+    if !entry.superseded_by_event_id.is_empty() {
+        return None;
     }
-    for entry in full_timeline.iter_mut().chain(public_timeline.iter_mut()) {
-        scrub::entry(entry);
-    }
-    // A single amount past the bound in a fact in force (an earlier version's
-    // event) would be published as a figure no project can have: refuse the
-    // record. A superseded entry is shown as it was recorded, marked
-    // superseded, next to the correction that replaced it.
-    if let Some((entry, amount)) = full_timeline
-        .iter()
-        .filter(|entry| entry.superseded_by_event_id.is_empty())
-        .flat_map(|entry| entry.amounts.iter().map(move |amount| (entry, amount)))
-        .find(|(_, amount)| !gongkai_domain::money::within_bound(amount.amount_fen))
-    {
-        return Err(RenderError::OutOfBounds {
+    entry.amounts.iter().find(|amount| !gongkai_domain::money::within_bound(amount.amount_fen)).map(|amount| {
+        RenderError::OutOfBounds {
             event_id: entry.event_id.clone(),
             description: format!("{}超出金额界限", amount.label_zh),
-        });
-    }
-    let mut full_summary = summary::summary(&ordered, &state);
+        }
+    })
+}
+
+/// The full summary and the public one (the same, `flag_count` = 0).
+pub(crate) fn summaries(
+    head: Option<&EventEnvelope>,
+    project_code: &str,
+    flag_count: usize,
+    state: &ProjectState,
+) -> (ProjectSummary, ProjectSummary) {
+    let mut full_summary = summary::summary(head, project_code, flag_count, state);
     scrub::summary(&mut full_summary);
     let public_summary = ProjectSummary { flag_count: 0, ..full_summary.clone() };
-    Ok(ProjectViews { public_timeline, full_timeline, public_summary, full_summary })
+    (public_summary, full_summary)
 }
 
 /// One recorded version of a fact: the fact and its business time.
 #[derive(Debug, Clone, Copy)]
-struct Version<'e> {
-    kind: &'e Kind,
-    occurred_at: Option<Timestamp>,
+pub(crate) struct Version<'e> {
+    pub(crate) kind: &'e Kind,
+    pub(crate) occurred_at: Option<Timestamp>,
+}
+
+/// The fact an event records: its own, or a correction's replacement.
+pub(crate) fn recorded_kind(event: &EventEnvelope) -> Option<&Kind> {
+    match &event.body {
+        Some(Body::Fact(fact)) => fact.kind.as_ref(),
+        Some(Body::Correction(correction)) => correction.replacement.as_ref().and_then(|fact| fact.kind.as_ref()),
+        None => None,
+    }
 }
 
 /// Every event's fact (for a correction, its replacement) by event id. The
@@ -161,16 +209,28 @@ fn versions<'e>(events: &[&'e EventEnvelope]) -> BTreeMap<&'e str, Version<'e>> 
     versions
 }
 
-struct Ctx<'a, 'e> {
-    state: &'a ProjectState,
-    disclosure: &'a Disclosure<'a>,
-    versions: &'a BTreeMap<&'e str, Version<'e>>,
+/// What every entry of a project is drawn from beside its own event and the
+/// [`Lookup`]: what never changes once recorded (the versions of facts,
+/// positions, the seq of a superseded event) and whether a correction
+/// superseded the entry, read from the state.
+pub(crate) struct Ctx<'a, 'e> {
+    pub(crate) state: &'a ProjectState,
+    /// Every event's fact (for a correction, its replacement) by event id.
+    pub(crate) versions: &'a dyn Fn(&str) -> Option<Version<'e>>,
 }
 
 impl Ctx<'_, '_> {
+    /// The full and the public entry of one event, scrubbed.
+    pub(crate) fn draw(&self, event: &EventEnvelope, project: &Lookup<'_>) -> (TimelineEntry, TimelineEntry) {
+        let (mut full, mut public) = self.entries(event, project);
+        scrub::entry(&mut full);
+        scrub::entry(&mut public);
+        (full, public)
+    }
+
     /// The full and the public entry of one event.
-    fn entries(&self, event: &EventEnvelope) -> (TimelineEntry, TimelineEntry) {
-        let version = self.versions.get(event.event_id.as_str()).copied();
+    fn entries(&self, event: &EventEnvelope, project: &Lookup<'_>) -> (TimelineEntry, TimelineEntry) {
+        let version = (self.versions)(event.event_id.as_str());
         let base = TimelineEntry {
             event_id: event.event_id.clone(),
             project_seq: event.project_seq,
@@ -214,20 +274,20 @@ impl Ctx<'_, '_> {
             u64::MAX => event.project_seq,
             position => position,
         };
-        let redaction = public_fact(version.kind, position, self.disclosure);
+        let redaction = public_fact(version.kind, position, project);
         let mut full = base.clone();
         let mut public = base;
-        fill(&mut full, text::fact(version.kind, self.state, &[]));
-        fill(&mut public, text::fact(&redaction.fact, self.state, &redaction.withheld));
+        fill(&mut full, text::fact(version.kind, project, &[]));
+        fill(&mut public, text::fact(&redaction.fact, project, &redaction.withheld));
         full.flags = event.flags.clone();
         full.restricted_fields = redaction.withheld.clone();
         public.details_withheld = !redaction.withheld.is_empty();
 
         if let Some(correction) = correction {
-            let previous = self.versions.get(correction.supersedes_event_id.as_str()).copied();
+            let previous = (self.versions)(correction.supersedes_event_id.as_str());
             let (full_changes, public_changes) = match previous {
                 Some(previous) => {
-                    let old_public = public_fact(previous.kind, position, self.disclosure);
+                    let old_public = public_fact(previous.kind, position, project);
                     public.details_withheld |= !old_public.withheld.is_empty();
                     let mut full_changes = diff::changes(previous.kind, version.kind);
                     let mut public_changes = diff::changes(&old_public.fact, &redaction.fact);

@@ -1,27 +1,38 @@
 //! Rendered views as the rows the store keeps.
 
+use std::collections::BTreeMap;
+
 use gongkai_domain::clock::utc_or_epoch;
 use gongkai_domain::vocabulary::{stage_label, type_label};
 use gongkai_proto::v1::{EventEnvelope, ProjectSummary, TimelineEntry};
 use gongkai_store::{ProjectRow, ProjectViewRows, TimelineRow};
 use prost::Message;
 
-use crate::ProjectViews;
+use crate::render::{RenderError, ordered, render_state};
 
 mod supervision;
 
-/// The rows of `views`, for [`gongkai_store::Projections::project_event`].
-pub(crate) fn to_rows(events: &[EventEnvelope], views: &ProjectViews) -> ProjectViewRows {
-    ProjectViewRows {
-        supervision: supervision::rows(events, &views.full_summary),
+pub(crate) use supervision::{Trail, rows as supervision_rows};
+
+/// The rows of a project's events rendered ([`crate::render()`]), for
+/// [`gongkai_store::Projections::project_batch`].
+pub(crate) fn to_rows(events: &[EventEnvelope]) -> Result<ProjectViewRows, RenderError> {
+    let (views, state) = render_state(events)?;
+    let ordered = ordered(events);
+    let source_of: BTreeMap<&str, &str> =
+        ordered.iter().map(|event| (event.event_id.as_str(), event.source.as_str())).collect();
+    let source_of = |event_id: &str| source_of.get(event_id).copied();
+    Ok(ProjectViewRows {
+        supervision: supervision::rows(&state, &Trail::of(&ordered), &source_of, &views.full_summary),
         public_timeline: views.public_timeline.iter().map(timeline_row).collect(),
         full_timeline: views.full_timeline.iter().map(timeline_row).collect(),
         public_project: project_row(&views.public_summary),
         full_project: project_row(&views.full_summary),
-    }
+    })
 }
 
-fn timeline_row(entry: &TimelineEntry) -> TimelineRow {
+/// A timeline entry as the store keeps it.
+pub(crate) fn timeline_row(entry: &TimelineEntry) -> TimelineRow {
     TimelineRow {
         project_seq: entry.project_seq,
         event_id: entry.event_id.clone(),
@@ -32,7 +43,8 @@ fn timeline_row(entry: &TimelineEntry) -> TimelineRow {
     }
 }
 
-fn project_row(summary: &ProjectSummary) -> ProjectRow {
+/// A summary as the store keeps it.
+pub(crate) fn project_row(summary: &ProjectSummary) -> ProjectRow {
     ProjectRow {
         name: summary.name.clone(),
         region_code: summary.region_code.clone(),

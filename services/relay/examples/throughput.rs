@@ -2,7 +2,7 @@
 //! seeds N events over 100 projects into a fresh database, then times one
 //! relay draining the outbox into uniquely prefixed topics.
 //!
-//! `cargo run --release -p gongkai-relay --example throughput -- [events] [batch size]`
+//! `cargo run --release -p gongkai-relay --example throughput -- [events] [batch size] [max in flight]`
 
 use std::time::{Duration, Instant};
 
@@ -52,6 +52,7 @@ fn event(project: &str, seq: u64, prev: Option<[u8; 32]>) -> NewEvent {
 async fn main() {
     let total: u64 = std::env::args().nth(1).map(|n| n.parse().expect("event count")).unwrap_or(20_000);
     let batch_size: Option<u32> = std::env::args().nth(2).map(|n| n.parse().expect("batch size"));
+    let max_in_flight: Option<u32> = std::env::args().nth(3).map(|n| n.parse().expect("max in flight"));
     let store = gongkai_testkit::store::postgres().await.store;
 
     let seeding = Instant::now();
@@ -81,6 +82,9 @@ async fn main() {
     let mut config = RelayConfig { topic_prefix: prefix, replication: 1, ..RelayConfig::new(kafka) };
     if let Some(batch_size) = batch_size {
         config.batch_size = batch_size;
+    }
+    if let Some(max_in_flight) = max_in_flight {
+        config.max_in_flight = max_in_flight;
     }
     let shutdown = CancellationToken::new();
     let started = Instant::now();

@@ -8,24 +8,27 @@
 //! * **One publisher.** Only the holder of [`RelayLeadership`] publishes (a
 //!   PostgreSQL advisory lock; trivially held on SQLite); other instances
 //!   stand by and take over when the leader's session ends; a leader that
-//!   cannot confirm its lock before a batch steps down. Why a single
-//!   reader of `published_at IS NULL ORDER BY position` neither skips a row
-//!   that commits late nor reorders a project is argued in
-//!   `gongkai_store`'s outbox module.
-//! * **Mark after acknowledgement.** A batch is read, sent with an idempotent
-//!   producer, and rows are marked published only once Kafka acknowledged
-//!   them (`acks=all`). On a failed delivery only the acknowledged prefix is
-//!   marked; the producer is rebuilt and publishing resumes at the first
-//!   unacknowledged row. Rows never leave the outbox unpublished-and-lost;
-//!   the price is possible duplicates, which consumers drop by
-//!   `(project, seq)`.
+//!   cannot confirm its lock before sending a batch steps down. Why its
+//!   reads of the outbox (`published_at IS NULL ORDER BY position`, then on
+//!   after a cursor while batches are in flight) neither skip a row that
+//!   commits late nor reorder a project is argued in `gongkai_store`'s
+//!   outbox module.
+//! * **Mark after acknowledgement.** Batches are read and sent with an
+//!   idempotent producer as a pipeline: the next batch is read and sent
+//!   while earlier ones wait for Kafka (up to [`RelayConfig::max_in_flight`]
+//!   rows), and rows are marked published, as ranges of positions, only once
+//!   Kafka acknowledged them (`acks=all`). On a failed delivery nothing more
+//!   is sent, only the rows acknowledged before the failed one are marked,
+//!   the producer is rebuilt and publishing resumes at the first unmarked
+//!   row. Rows never leave the outbox unpublished-and-lost; the price is
+//!   possible duplicates, which consumers drop by `(project, seq)`.
 //! * **A refused event parks its project, not the relay.** When Kafka
 //!   refuses an event for good (larger than the topic accepts, an invalid
 //!   record), the acknowledged prefix is marked and the event's project is
 //!   parked in the store (see `gongkai_store`'s outbox module): its rows are
 //!   held, in order, while every other project keeps flowing (a later event
-//!   of the same project already in flight in that batch may reach Kafka
-//!   first; consumers, keyed by `(project, seq)`, wait for the gap). The
+//!   of the same project already in flight may reach Kafka first;
+//!   consumers, keyed by `(project, seq)`, wait for the gap). The
 //!   `gongkai.relay.parked` gauge counts parked streams;
 //!   `gongkai relay retry CODE` releases one.
 //! * **Outages are waited out.** Kafka or the database being down is not an
@@ -39,6 +42,9 @@
 //! header names that span, so the projector's fold joins the same trace. The
 //! backlog is reported as the `gongkai.relay.backlog` gauge.
 
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,8 +52,7 @@ use backon::{Backoff, BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, SecondsFormat};
 use gongkai_bus::kafka::{self, EventMessage, EventProducer, ProducerSettings, PublishError};
 use gongkai_bus::{KafkaConfig, report};
-use gongkai_store::{Outbox, OutboxRecord, RelayLeadership, StoreError};
-use prost::Message;
+use gongkai_store::{Outbox, OutboxCursor, OutboxRead, OutboxRecord, RelayLeadership, StoreError};
 use rdkafka::error::KafkaError;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
@@ -76,8 +81,11 @@ pub struct RelayConfig {
     /// Put before every topic name; empty in production. Tests use a unique
     /// prefix (`test-<uuid>.`) to share one cluster without colliding.
     pub topic_prefix: String,
-    /// Outbox rows read and published per batch.
+    /// Outbox rows read and sent per batch.
     pub batch_size: u32,
+    /// Most rows sent and not yet marked published: the relay reads and
+    /// sends the next batch while earlier ones are in flight, up to this.
+    pub max_in_flight: u32,
     /// How often an idle leader looks for new rows (a [`Relay::waker`]
     /// poke looks at once).
     pub poll_interval: Duration,
@@ -106,14 +114,16 @@ pub struct RelayConfig {
 }
 
 impl RelayConfig {
-    /// Defaults for `kafka`: empty prefix, batches of 1000, 50 ms idle poll,
-    /// 1 s standby retry, backoff 100 ms doubling to 10 s, topics created with
-    /// 3 partitions and the broker's replication factor.
+    /// Defaults for `kafka`: empty prefix, batches of 2000 with up to 10,000
+    /// rows in flight, 50 ms idle poll, 1 s standby retry, backoff 100 ms
+    /// doubling to 10 s, topics created with 3 partitions and the broker's
+    /// replication factor.
     pub fn new(kafka: KafkaConfig) -> Self {
         Self {
             kafka,
             topic_prefix: String::new(),
-            batch_size: 1000,
+            batch_size: 2000,
+            max_in_flight: 10_000,
             poll_interval: Duration::from_millis(50),
             standby_interval: Duration::from_secs(1),
             backoff_initial: Duration::from_millis(100),
@@ -174,19 +184,54 @@ async fn pause(shutdown: &CancellationToken, delay: Duration) -> bool {
     }
 }
 
-/// How one batch went.
-enum BatchOutcome {
-    /// Every row was acknowledged and marked.
-    Published,
+/// Why [`Relay::stream`] ended. Nothing it sent is still in flight then,
+/// unless leadership was lost.
+enum StreamEnd {
+    /// Shutdown was asked for; the batches in flight were finished.
+    Shutdown,
+    /// Leadership could not be confirmed: publishing stopped at once.
+    LeadershipLost(Option<StoreError>),
+    /// Reading the outbox failed: retry after a pause.
+    ReadFailed,
     /// Kafka did not acknowledge every row: rebuild the producer and retry
-    /// from the first unacknowledged row after a pause.
+    /// from the first unmarked row after a pause.
     DeliveryFailed,
-    /// Kafka acknowledged every row but marking them failed: they will be
-    /// sent again (duplicates) after a pause.
+    /// Kafka acknowledged rows but marking them failed: they will be sent
+    /// again (duplicates) after a pause.
     MarkFailed,
     /// Kafka refused one row for good: its project was parked; go on at once
     /// with a fresh producer.
     Parked,
+}
+
+/// A future the relay keeps across the turns of its loop.
+type Pending<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A batch handed to the producer, waiting for Kafka's answer.
+struct InFlight {
+    /// The rows' positions, in the order sent.
+    positions: Vec<u64>,
+    /// The messages, kept for the project of a row Kafka refuses.
+    messages: Vec<EventMessage>,
+    /// The `relay.publish` spans of traced rows, by index in the batch.
+    spans: Vec<(usize, tracing::Span)>,
+    /// Kafka's answer for the whole batch.
+    answer: Pending<'static, Result<(), PublishError>>,
+}
+
+/// Acknowledged rows being marked published.
+struct Marking<'a> {
+    positions: Vec<u64>,
+    mark: Pending<'a, Result<u64, StoreError>>,
+}
+
+/// The first row Kafka did not acknowledge, and why.
+struct Failure {
+    project_code: String,
+    position: u64,
+    /// Rows acknowledged before it since the stream started.
+    acknowledged: usize,
+    error: PublishError,
 }
 
 impl Relay {
@@ -299,33 +344,6 @@ impl Relay {
             if shutdown.is_cancelled() {
                 break Ok(());
             }
-            let batch = match self.outbox.unpublished(self.config.batch_size).await {
-                Ok(batch) => batch,
-                Err(error) => {
-                    warn!(error = %report(&error), "Could not read the outbox; retrying.");
-                    if !self.back_off(shutdown, &mut backoff).await {
-                        break Ok(());
-                    }
-                    continue;
-                }
-            };
-            if batch.is_empty() {
-                backoff = self.config.backoff();
-                tokio::select! {
-                    () = shutdown.cancelled() => {}
-                    () = self.wake.notified() => {}
-                    () = tokio::time::sleep(self.config.poll_interval) => {}
-                }
-                continue;
-            }
-            // Publish only while still the one leader. A check that hangs
-            // (the database unreachable) counts as lost: by the time the
-            // server drops the session, this relay must have stopped.
-            match tokio::time::timeout(self.config.leadership_timeout, leadership.check()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => break Err(RelayError::LeadershipLost(Some(error))),
-                Err(_) => break Err(RelayError::LeadershipLost(None)),
-            }
             let current = match &producer {
                 Some(current) => current,
                 None => match EventProducer::new(&self.config.kafka, &self.config.producer) {
@@ -333,9 +351,19 @@ impl Relay {
                     Err(error) => break Err(RelayError::KafkaClient(error)),
                 },
             };
-            match self.publish_batch(current, &batch).await {
-                BatchOutcome::Published => backoff = self.config.backoff(),
-                BatchOutcome::DeliveryFailed => {
+            let mut progressed = false;
+            let end = self.stream(current, leadership, shutdown, &mut progressed).await;
+            if progressed {
+                backoff = self.config.backoff();
+            }
+            match end {
+                StreamEnd::Shutdown => break Ok(()),
+                StreamEnd::LeadershipLost(error) => break Err(RelayError::LeadershipLost(error)),
+                StreamEnd::Parked => {
+                    producer = None;
+                    backoff = self.config.backoff();
+                }
+                StreamEnd::DeliveryFailed => {
                     // Every delivery report is in, so nothing is in flight:
                     // a fresh producer starts a fresh idempotence session.
                     producer = None;
@@ -343,14 +371,10 @@ impl Relay {
                         break Ok(());
                     }
                 }
-                BatchOutcome::MarkFailed => {
+                StreamEnd::ReadFailed | StreamEnd::MarkFailed => {
                     if !self.back_off(shutdown, &mut backoff).await {
                         break Ok(());
                     }
-                }
-                BatchOutcome::Parked => {
-                    producer = None;
-                    backoff = self.config.backoff();
                 }
             }
         };
@@ -360,6 +384,206 @@ impl Relay {
             warn!(error = %report(&error), "Flushing the Kafka producer failed.");
         }
         result
+    }
+
+    /// Publishes the outbox through `producer` until shutdown or a failure,
+    /// as a pipeline: the next batch is read and sent while earlier ones are
+    /// in flight (up to [`RelayConfig::max_in_flight`] rows), each only once
+    /// leadership was confirmed for it, and Kafka's answers are taken in the
+    /// order the batches were sent. The rows of acknowledged batches are
+    /// marked published (as position ranges) while the pipeline goes on; the
+    /// batches acknowledged during one mark are marked together by the next.
+    /// A read leaves out every row sent and not yet marked, so each row is
+    /// read once, and rows behind those in flight (a late commit, a released
+    /// stream) are read first (see `gongkai_store`'s outbox module).
+    ///
+    /// When Kafka does not acknowledge a row, nothing more is read or sent:
+    /// the batches still in flight are waited for, the rows acknowledged
+    /// before the failed one are marked and those after it are not (they are
+    /// sent again, possibly as duplicates), and the stream ends so that a
+    /// fresh producer resumes at the first unmarked row. `progressed` is set
+    /// when a read found nothing to publish or a mark went through.
+    async fn stream(
+        &self,
+        producer: &EventProducer,
+        leadership: &mut RelayLeadership,
+        shutdown: &CancellationToken,
+        progressed: &mut bool,
+    ) -> StreamEnd {
+        let limit = self.config.batch_size.max(1);
+        let max_in_flight = self.config.max_in_flight.max(limit) as usize;
+        // Sent, oldest first, waiting for Kafka's answer.
+        let mut window: VecDeque<InFlight> = VecDeque::new();
+        // Acknowledged rows waiting for the next mark, and the mark running.
+        let mut acknowledged: Vec<u64> = Vec::new();
+        let mut marking: Option<Marking<'_>> = None;
+        let mut reading: Option<Pending<'_, Result<OutboxRead, StoreError>>> = None;
+        // Where the next read goes on; `None`: from the first unpublished row.
+        let mut cursor: Option<OutboxCursor> = None;
+        // Read as soon as there is room, rather than when poked, polled or a
+        // mark went through: the last read filled its batch.
+        let mut read_now = true;
+        // Once set, nothing more is read; what is in flight is finished.
+        let mut stop: Option<StreamEnd> = None;
+        let mut failure: Option<Failure> = None;
+        let mut marks_failed = false;
+        loop {
+            let unmarked = window.iter().map(|batch| batch.positions.len()).sum::<usize>()
+                + acknowledged.len()
+                + marking.as_ref().map_or(0, |marking| marking.positions.len());
+            if stop.is_none() && reading.is_none() && read_now && unmarked + limit as usize <= max_in_flight {
+                let except: Vec<u64> = window
+                    .iter()
+                    .flat_map(|batch| batch.positions.iter().copied())
+                    .chain(acknowledged.iter().copied())
+                    .chain(marking.iter().flat_map(|marking| marking.positions.iter().copied()))
+                    .collect();
+                let after = cursor.clone();
+                reading =
+                    Some(Box::pin(async move { self.outbox.read_for_relay(after.as_ref(), limit, &except).await }));
+            }
+            if marking.is_none() && !acknowledged.is_empty() && !marks_failed {
+                let positions = std::mem::take(&mut acknowledged);
+                let marked = positions.clone();
+                marking = Some(Marking {
+                    positions,
+                    mark: Box::pin(async move { self.outbox.mark_published(&marked).await }),
+                });
+            }
+            if stop.is_some() && window.is_empty() && marking.is_none() && (acknowledged.is_empty() || marks_failed) {
+                break;
+            }
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled(), if stop.is_none() => {
+                    stop = Some(StreamEnd::Shutdown);
+                    reading = None;
+                }
+                marked = async { marking.as_mut().expect("a mark runs").mark.as_mut().await },
+                    if marking.is_some() => {
+                    let Marking { positions, .. } = marking.take().expect("a mark ran");
+                    match marked {
+                        Ok(_) => {
+                            *progressed = true;
+                            read_now = true;
+                            debug!(count = positions.len(), first = positions.first(), last = positions.last(), "Published rows.");
+                        }
+                        Err(error) => {
+                            warn!(
+                                error = %report(&error),
+                                count = positions.len(),
+                                "Kafka acknowledged rows but marking them published failed; they will be sent again."
+                            );
+                            marks_failed = true;
+                            stop.get_or_insert(StreamEnd::MarkFailed);
+                            reading = None;
+                        }
+                    }
+                }
+                answer = async { window.front_mut().expect("a batch is in flight").answer.as_mut().await },
+                    if !window.is_empty() => {
+                    let batch = window.pop_front().expect("a batch was in flight");
+                    let count = answer.as_ref().map_or_else(|error| error.acknowledged, |()| batch.positions.len());
+                    for (_, span) in batch.spans.iter().filter(|(index, _)| *index >= count) {
+                        span.record("otel.status_code", "ERROR");
+                    }
+                    // Nothing behind a failed row is marked: it is all sent again.
+                    if failure.is_none() {
+                        acknowledged.extend_from_slice(&batch.positions[..count]);
+                        if let Err(error) = answer {
+                            failure = Some(Failure {
+                                project_code: batch.messages[count].key.clone(),
+                                position: batch.positions[count],
+                                acknowledged: count,
+                                error,
+                            });
+                            stop.get_or_insert(StreamEnd::DeliveryFailed);
+                            reading = None;
+                        }
+                    }
+                }
+                read = async { reading.as_mut().expect("a read runs").as_mut().await }, if reading.is_some() => {
+                    reading = None;
+                    let OutboxRead { records, next, behind } = match read {
+                        Ok(read) => read,
+                        Err(error) => {
+                            warn!(error = %report(&error), "Could not read the outbox; retrying.");
+                            stop.get_or_insert(StreamEnd::ReadFailed);
+                            continue;
+                        }
+                    };
+                    if behind {
+                        debug!("Rows turned up behind those read; reading them next.");
+                    }
+                    cursor = next;
+                    read_now = behind || records.len() >= limit as usize;
+                    if records.is_empty() {
+                        *progressed = true;
+                        continue;
+                    }
+                    // Publish only while still the one leader. A check that
+                    // hangs (the database unreachable) counts as lost: by the
+                    // time the server drops the session, this relay must have
+                    // stopped.
+                    match tokio::time::timeout(self.config.leadership_timeout, leadership.check()).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(error)) => return StreamEnd::LeadershipLost(Some(error)),
+                        Err(_) => return StreamEnd::LeadershipLost(None),
+                    }
+                    let (batch, whole) = self.send(producer, records).await;
+                    window.push_back(batch);
+                    if !whole {
+                        // Its answer names the row refused; nothing may overtake it.
+                        stop.get_or_insert(StreamEnd::DeliveryFailed);
+                    }
+                }
+                () = async {
+                    tokio::select! {
+                        () = self.wake.notified() => {}
+                        () = tokio::time::sleep(self.config.poll_interval) => {}
+                    }
+                }, if stop.is_none() && reading.is_none() && !read_now => {
+                    read_now = true;
+                }
+            }
+        }
+        match failure {
+            Some(failure) => self.failed(failure).await,
+            None => stop.unwrap_or(StreamEnd::Shutdown),
+        }
+    }
+
+    /// Deals with a row Kafka did not acknowledge, once nothing is in flight
+    /// and the rows before it are marked: one refused for good parks its
+    /// project ([`StreamEnd::Parked`]); anything else is retried
+    /// ([`StreamEnd::DeliveryFailed`]).
+    async fn failed(&self, failure: Failure) -> StreamEnd {
+        let Failure { project_code, position, acknowledged, error } = failure;
+        if error.refuses_the_event() {
+            let reason = report(&error.cause);
+            return match self.outbox.park_relay_stream(&project_code, position, &reason).await {
+                Ok(()) => {
+                    error!(
+                        project = %project_code,
+                        position,
+                        %reason,
+                        "Kafka refused an event for good; its project's stream is parked, every other goes on."
+                    );
+                    StreamEnd::Parked
+                }
+                Err(park_error) => {
+                    warn!(error = %report(&park_error), "Parking a refused stream failed; retrying.");
+                    StreamEnd::DeliveryFailed
+                }
+            };
+        }
+        let error = RelayError::Publish(error);
+        if matches!(&error, RelayError::Publish(publish) if publish.is_retryable()) {
+            warn!(error = %report(&error), acknowledged, position, "Kafka is unavailable; retrying from the first unacknowledged event.");
+        } else {
+            error!(error = %report(&error), acknowledged, position, "Kafka refused an event; retrying from the first unacknowledged event.");
+        }
+        StreamEnd::DeliveryFailed
     }
 
     /// Creates the domain topics, retrying with the relay's backoff until it
@@ -381,16 +605,18 @@ impl Relay {
         pause(shutdown, backoff.next().unwrap_or(self.config.backoff_max)).await
     }
 
-    /// Sends one batch and marks what Kafka acknowledged.
-    async fn publish_batch(&self, producer: &EventProducer, batch: &[OutboxRecord]) -> BatchOutcome {
+    /// Hands `batch` to the producer; `false` when the producer refused part
+    /// of it (its answer then names the first row not taken).
+    async fn send(&self, producer: &EventProducer, batch: Vec<OutboxRecord>) -> (InFlight, bool) {
         // The spans of traced events (by index in the batch) end once Kafka
         // has answered for the whole batch.
         let mut spans: Vec<(usize, tracing::Span)> = Vec::new();
+        let positions: Vec<u64> = batch.iter().map(|record| record.position).collect();
         let messages: Vec<EventMessage> = batch
-            .iter()
+            .into_iter()
             .enumerate()
             .map(|(index, record)| {
-                let traceparent = record.traceparent.as_deref().map(|appended| match publish_span(record, appended) {
+                let traceparent = record.traceparent.as_deref().map(|appended| match publish_span(&record, appended) {
                     Some((span, traceparent)) => {
                         spans.push((index, span));
                         traceparent
@@ -401,87 +627,32 @@ impl Relay {
                 self.message(record, traceparent)
             })
             .collect();
-        let published = producer.publish(&messages).await;
-        let acknowledged = match &published {
-            Ok(()) => batch.len(),
-            Err(error) => error.acknowledged,
-        };
-        for (_, span) in spans.iter().filter(|(index, _)| *index >= acknowledged) {
-            span.record("otel.status_code", "ERROR");
-        }
-        drop(spans);
-        let positions: Vec<u64> = batch[..acknowledged].iter().map(|record| record.position).collect();
-        let marked = self.outbox.mark_published(&positions).await;
-        match (published, marked) {
-            (Ok(()), Ok(_)) => {
-                debug!(
-                    count = positions.len(),
-                    first = positions.first().copied(),
-                    last = positions.last().copied(),
-                    "Published a batch."
-                );
-                BatchOutcome::Published
-            }
-            (Ok(()), Err(error)) => {
-                warn!(
-                    error = %report(&error),
-                    count = positions.len(),
-                    "Kafka acknowledged a batch but marking it published failed; it will be sent again."
-                );
-                BatchOutcome::MarkFailed
-            }
-            (Err(error), Ok(_)) if error.refuses_the_event() => {
-                let refused = &batch[acknowledged];
-                let reason = report(&error.cause);
-                match self.outbox.park_relay_stream(&refused.project_code, refused.position, &reason).await {
-                    Ok(()) => {
-                        error!(
-                            project = %refused.project_code,
-                            position = refused.position,
-                            %reason,
-                            "Kafka refused an event for good; its project's stream is parked, every other goes on."
-                        );
-                        BatchOutcome::Parked
-                    }
-                    Err(park_error) => {
-                        warn!(error = %report(&park_error), "Parking a refused stream failed; retrying.");
-                        BatchOutcome::DeliveryFailed
-                    }
-                }
-            }
-            (Err(error), marked) => {
-                if let Err(mark_error) = marked {
-                    warn!(error = %report(&mark_error), "Marking the acknowledged part of a failed batch failed.");
-                }
-                let position = batch[acknowledged].position;
-                let error = RelayError::Publish(error);
-                if matches!(&error, RelayError::Publish(publish) if publish.is_retryable()) {
-                    warn!(error = %report(&error), acknowledged, position, "Kafka is unavailable; retrying from the first unacknowledged event.");
-                } else {
-                    error!(error = %report(&error), acknowledged, position, "Kafka refused an event; retrying from the first unacknowledged event.");
-                }
-                BatchOutcome::DeliveryFailed
-            }
-        }
+        let sent = producer.send(&messages).await;
+        let whole = sent.is_whole();
+        (InFlight { positions, messages, spans, answer: Box::pin(sent.acknowledged()) }, whole)
     }
 
     /// The Kafka message of an outbox row, with `traceparent` as its trace
     /// context header.
-    fn message(&self, record: &OutboxRecord, traceparent: Option<String>) -> EventMessage {
-        let envelope = &record.envelope;
+    fn message(&self, record: OutboxRecord, traceparent: Option<String>) -> EventMessage {
+        let time = record.occurred_at.as_ref().and_then(|time| {
+            let nanos = u32::try_from(time.nanos).ok()?;
+            DateTime::from_timestamp(time.seconds, nanos).map(|time| time.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        });
+        let topic = if self.config.topic_prefix.is_empty() {
+            record.topic
+        } else {
+            format!("{}{}", self.config.topic_prefix, record.topic)
+        };
         EventMessage {
-            topic: format!("{}{}", self.config.topic_prefix, record.topic),
-            key: record.project_code.clone(),
-            payload: envelope.encode_to_vec(),
-            id: envelope.event_id.clone(),
-            event_type: envelope.r#type.clone(),
-            source: envelope.source.clone(),
-            subject: envelope.subject.clone(),
-            time: envelope.occurred_at.as_ref().and_then(|time| {
-                let nanos = u32::try_from(time.nanos).ok()?;
-                DateTime::from_timestamp(time.seconds, nanos)
-                    .map(|time| time.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-            }),
+            topic,
+            subject: record.project_code.clone(),
+            key: record.project_code,
+            payload: record.envelope,
+            id: record.event_id,
+            event_type: record.event_type,
+            source: record.source,
+            time,
             traceparent,
         }
     }

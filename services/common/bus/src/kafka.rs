@@ -272,6 +272,18 @@ impl EventProducer {
     /// flight when this returns). `Ok` means Kafka acknowledged them all
     /// (`acks=all`).
     pub async fn publish(&self, events: &[EventMessage]) -> Result<(), PublishError> {
+        self.send(events).await.acknowledged().await
+    }
+
+    /// Hands `events` to librdkafka in order and returns without waiting for
+    /// Kafka: [`Sent::acknowledged`] waits for the delivery reports. Events
+    /// sent by a later call queue behind these, so a caller can send the
+    /// next batch while this one is in flight; per partition, Kafka gets them
+    /// in the order sent. When librdkafka refuses one (its queue full for
+    /// longer than the message timeout), the rest are not handed over and
+    /// [`Sent::is_whole`] is false: send nothing more before the reports are
+    /// in, or later events would overtake the refused one.
+    pub async fn send(&self, events: &[EventMessage]) -> Sent {
         let total = events.len();
         let mut pending = Vec::with_capacity(total);
         let mut refused = None;
@@ -284,25 +296,7 @@ impl EventProducer {
                 }
             }
         }
-        let enqueued = pending.len();
-        let mut first_failure: Option<(usize, KafkaError)> = None;
-        for (index, delivery) in pending.into_iter().enumerate() {
-            let failure = match delivery.await {
-                Ok(Ok(_)) => None,
-                Ok(Err((error, _message))) => Some(error),
-                Err(_canceled) => Some(KafkaError::Canceled),
-            };
-            if let Some(error) = failure
-                && first_failure.is_none()
-            {
-                first_failure = Some((index, error));
-            }
-        }
-        match (first_failure, refused) {
-            (Some((acknowledged, cause)), _) => Err(PublishError { acknowledged, total, cause }),
-            (None, Some(cause)) => Err(PublishError { acknowledged: enqueued, total, cause }),
-            (None, None) => Ok(()),
-        }
+        Sent { pending, refused, total }
     }
 
     /// Hands one event to librdkafka, waiting while its local queue is full
@@ -331,6 +325,57 @@ impl EventProducer {
         match tokio::task::spawn_blocking(move || producer.flush(timeout)).await {
             Ok(result) => result,
             Err(_) => Err(KafkaError::Canceled),
+        }
+    }
+}
+
+/// Events handed to the producer by [`EventProducer::send`], in flight.
+#[must_use = "the delivery reports say what Kafka acknowledged"]
+pub struct Sent {
+    pending: Vec<DeliveryFuture>,
+    refused: Option<KafkaError>,
+    total: usize,
+}
+
+impl std::fmt::Debug for Sent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sent")
+            .field("enqueued", &self.pending.len())
+            .field("refused", &self.refused)
+            .field("total", &self.total)
+            .finish()
+    }
+}
+
+impl Sent {
+    /// Whether librdkafka took every event of the batch.
+    pub fn is_whole(&self) -> bool {
+        self.refused.is_none()
+    }
+
+    /// Waits for the delivery report of every event handed over, including
+    /// those after a failure (so none is still in flight when this returns).
+    /// `Ok` means Kafka acknowledged the whole batch (`acks=all`).
+    pub async fn acknowledged(self) -> Result<(), PublishError> {
+        let Sent { pending, refused, total } = self;
+        let enqueued = pending.len();
+        let mut first_failure: Option<(usize, KafkaError)> = None;
+        for (index, delivery) in pending.into_iter().enumerate() {
+            let failure = match delivery.await {
+                Ok(Ok(_)) => None,
+                Ok(Err((error, _message))) => Some(error),
+                Err(_canceled) => Some(KafkaError::Canceled),
+            };
+            if let Some(error) = failure
+                && first_failure.is_none()
+            {
+                first_failure = Some((index, error));
+            }
+        }
+        match (first_failure, refused) {
+            (Some((acknowledged, cause)), _) => Err(PublishError { acknowledged, total, cause }),
+            (None, Some(cause)) => Err(PublishError { acknowledged: enqueued, total, cause }),
+            (None, None) => Ok(()),
         }
     }
 }

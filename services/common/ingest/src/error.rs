@@ -9,6 +9,7 @@
 //! not help and an operator must look.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use gongkai_domain::vocabulary::domain_label;
 use gongkai_domain::{FieldViolation, Rejection};
@@ -56,9 +57,20 @@ pub enum IngestError {
     /// Other writers kept winning the race for the project's next seq.
     #[error("too many concurrent writes to the project")]
     Contended,
-    /// The store failed.
+    /// The store failed; shared by the appends of a batch whose transaction
+    /// failed.
     #[error("event store failed")]
-    Store(#[from] gongkai_store::StoreError),
+    Store(#[source] Arc<gongkai_store::StoreError>),
+    /// The task that commits appends has stopped (the process is shutting
+    /// down); nothing was written.
+    #[error("the committer has stopped")]
+    CommitterStopped,
+}
+
+impl From<gongkai_store::StoreError> for IngestError {
+    fn from(error: gongkai_store::StoreError) -> Self {
+        IngestError::Store(Arc::new(error))
+    }
 }
 
 impl IngestError {
@@ -73,7 +85,7 @@ impl IngestError {
             IngestError::RequestIdReused { .. } => "REQUEST_ID_REUSED",
             IngestError::Contended => "CONTENDED",
             IngestError::Store(error) if is_defect(error) => "INTERNAL",
-            IngestError::Store(_) => "STORE_UNAVAILABLE",
+            IngestError::Store(_) | IngestError::CommitterStopped => "STORE_UNAVAILABLE",
         }
     }
 }
@@ -141,6 +153,9 @@ impl From<IngestError> for Status {
                 // A bug or corrupt data: retrying cannot help, an operator must look.
                 tracing::error!(error = %store_error, source = ?std::error::Error::source(&store_error), "Event store holds or was handed data only a bug explains.");
                 Status::internal("internal error; nothing was recorded")
+            }
+            IngestError::CommitterStopped => {
+                Status::unavailable("the service is shutting down; retry with the same request_id")
             }
             IngestError::Store(store_error) => {
                 // Internal detail stays in the log, never in the reply.

@@ -1,20 +1,43 @@
 //! The submit path of every ingestion RPC, written once.
 //!
 //! A trading center's request becomes a [`Submission`]; [`Ingestor::submit`]
-//! validates it, loads the project's events, checks the caller's regions,
-//! answers a retried `request_id` with its first receipt, asks the pure domain
-//! to decide, and appends the event (with its outbox entry and flags) under
-//! optimistic concurrency, retrying when another writer got there first.
-//! [`IngestError`] is mapped to a gRPC status in exactly one place
-//! (`impl From<IngestError> for tonic::Status`).
+//! validates it, checks the caller's regions against the project's state,
+//! asks the pure domain to decide, and appends the event (with its outbox
+//! entry and flags) under optimistic concurrency, retrying when another
+//! writer got there first. [`IngestError`] is mapped to a gRPC status in
+//! exactly one place (`impl From<IngestError> for tonic::Status`).
+//!
+//! # One round trip per submission
+//!
+//! The database is the limit of ingestion, so a submission that is accepted
+//! costs it one share of one transaction and nothing else:
+//!
+//! * **No read before deciding.** The process keeps each project's decided
+//!   state and stream head (bounded; `known`) and decides against them. The
+//!   append's compare-and-set on the head proves them current; on a conflict
+//!   the submission reloads and decides again. A refusal from a cached state
+//!   is checked against the stored head first, since nothing else proves it.
+//! * **Idempotency inside the append.** `(source, request_id)` is unique in
+//!   the store, so a retry that the rules would accept again comes back from
+//!   the append as a duplicate, and is answered with its first receipt
+//!   (`replay`). A retry the rules now refuse (a second approval) is looked
+//!   up before it is refused, so it too gets its first receipt, and a reused
+//!   id is ALREADY_EXISTS either way: callers see what they saw when every
+//!   submission looked its request up first.
+//! * **Group commit.** Concurrent appends go to the store together, one
+//!   transaction and one commit for all of them, each answered with its own
+//!   outcome after the commit (`commit`).
 //!
 //! Each submission is one span (`ingest.submit`) with the steps under it
-//! (`ingest.validate`, `store.load_stream`, `ingest.decide`, `store.append`);
-//! the append span's trace context is stored with the outbox row so that
-//! the relay and the projector continue the same trace. Every answer is
-//! counted in `gongkai.submissions` by outcome and refusal reason.
+//! (`ingest.validate`, `store.load_stream` when the project's state is not
+//! at hand, `ingest.decide`, `store.append`); the append span's trace
+//! context is stored with the outbox row so that the relay and the
+//! projector continue the same trace. Every answer is counted in
+//! `gongkai.submissions` by outcome and refusal reason.
 
+mod commit;
 mod error;
+mod known;
 mod requests;
 
 use std::sync::Arc;
@@ -28,7 +51,7 @@ use gongkai_domain::kinds::{body_domain, event_type, topic};
 use gongkai_domain::{Body, ProjectState, Submission, codes, validate};
 use gongkai_grpc::auth::{Principal, Role};
 use gongkai_proto::v1::{Domain, EventEnvelope, Receipt, fact::Kind};
-use gongkai_store::{AppendOutcome, EventStore, NewEvent};
+use gongkai_store::{AppendOutcome, EventStore, NewEvent, StoreError};
 use gongkai_telemetry::metrics::{self, Outcome};
 use prost::Message;
 use tonic::{Request, Response, Status};
@@ -37,8 +60,12 @@ use tracing::Instrument;
 pub use error::IngestError;
 pub use requests::IngestRequest;
 
-/// How many times a submission is decided, losing the race for its
-/// project's next seq each time, before the caller is told ABORTED.
+use crate::commit::GroupCommit;
+use crate::known::{Known, Projects};
+
+/// How many times a submission is decided against a fresh load, losing the
+/// race for its project's next seq each time, before the caller is told
+/// ABORTED.
 const MAX_ATTEMPTS: usize = 64;
 
 /// The pause before deciding again after a lost race: 1 ms doubling to
@@ -51,12 +78,15 @@ const CONTENTION_BACKOFF: ExponentialBuilder = ExponentialBuilder::new()
 
 pub use gongkai_domain::clock::Clock;
 
-/// The shared submit path. Cheap to clone.
+/// The shared submit path. Cheap to clone; clones share the projects'
+/// states and the committer, so one process should build one.
 #[derive(Clone)]
 pub struct Ingestor {
     events: EventStore,
     clock: Clock,
     appended: Vec<Arc<tokio::sync::Notify>>,
+    projects: Arc<Projects>,
+    commit: GroupCommit,
 }
 
 impl std::fmt::Debug for Ingestor {
@@ -74,7 +104,13 @@ impl Ingestor {
 
     /// A submit path over `events` reading time from `clock`.
     pub fn with_clock(events: EventStore, clock: Clock) -> Self {
-        Self { events, clock, appended: Vec::new() }
+        Self {
+            projects: Arc::new(Projects::new(known::CAPACITY)),
+            commit: GroupCommit::new(events.clone()),
+            events,
+            clock,
+            appended: Vec::new(),
+        }
     }
 
     /// Also wakes `appended` after each event is recorded: a relay or an
@@ -134,70 +170,61 @@ impl Ingestor {
         }
         let digest = request_digest(&submission);
 
+        // The project's slot: its state as this process last decided it, and
+        // the turn of this submission among the project's others here.
+        let mut slot = self.projects.lock(&submission.project_code).await;
         let mut pauses = CONTENTION_BACKOFF.build();
-        for attempt in 1_u32.. {
-            let events = self
-                .events
-                .load_stream(&submission.project_code)
-                .instrument(tracing::info_span!("store.load_stream", attempt))
-                .await?;
-            let state = ProjectState::from_events(&events);
-            let region = project_region(&state, &submission);
-            if !principal.covers_region(&region) {
-                return Err(IngestError::RegionNotAllowed { region });
-            }
-            if let Some(receipt) = self.replay(principal, &submission, &digest).await? {
-                return Ok(receipt);
-            }
-
-            let event_id = uuid::Uuid::now_v7().to_string();
-            let flags = tracing::info_span!("ingest.decide")
-                .in_scope(|| gongkai_domain::decide(&state, &submission, &event_id))
-                .map_err(IngestError::Refused)?;
-            let prev: Option<Hash> = events.last().and_then(|last| decode_hash(&last.hash));
-            let mut envelope = EventEnvelope {
-                event_id,
-                r#type: event_type(body),
-                source: principal.id.clone(),
-                subject: submission.project_code.clone(),
-                project_seq: state.last_seq() + 1,
-                position: 0,
-                occurred_at: submission.occurred_at,
-                recorded_at: Some(timestamp((self.clock)())),
-                request_id: submission.request_id.clone(),
-                prev_hash: prev.map(hex::encode).unwrap_or_default(),
-                hash: String::new(),
-                flags,
-                domain: domain as i32,
-                body: Some(body.clone()),
+        loop {
+            let (known, loaded) = match slot.take() {
+                Some(known) => (known, false),
+                None => (self.load(&submission.project_code).await?, true),
             };
-            envelope.hash = hex::encode(chain_hash(prev.as_ref(), &envelope));
-            let append = tracing::info_span!("store.append", seq = envelope.project_seq);
-            let new_event = NewEvent {
-                envelope,
-                region_code: region,
-                request_digest: digest,
-                topic: topic(domain).to_owned(),
-                // The relay's span becomes a child of this append.
-                traceparent: gongkai_telemetry::propagation::traceparent(&append),
+            let proposal = match self.decide(principal, domain, &submission, body, &digest, &known).await {
+                Decision::Append(proposal) => proposal,
+                Decision::Answer(answer) => {
+                    // A refusal from a cached state stands only while that
+                    // state is the project's current one.
+                    let refused = matches!(answer, Err(IngestError::Refused(_) | IngestError::RegionNotAllowed { .. }));
+                    if refused && !loaded && !self.is_current(&submission.project_code, &known).await? {
+                        continue;
+                    }
+                    *slot = Some(known);
+                    return answer;
+                }
             };
-            match self.events.append(&new_event).instrument(append).await? {
-                AppendOutcome::Appended { position } => {
+            let NewAppend { new_event, span } = *proposal;
+            match self.commit.append(new_event).instrument(span).await {
+                Ok((AppendOutcome::Appended { position }, new_event)) => {
                     for appended in &self.appended {
                         appended.notify_one();
                     }
                     let mut envelope = new_event.envelope;
                     envelope.position = position;
+                    let mut known = known;
+                    known.state.apply(&envelope);
+                    known.head = decode_hash(&envelope.hash);
+                    *slot = Some(known);
                     tracing::debug!(project = %envelope.subject, seq = envelope.project_seq, "Event recorded.");
                     return Ok(receipt(&envelope, false));
                 }
-                AppendOutcome::DuplicateRequest => {
-                    // A concurrent retry of the same request won; answer as it did.
+                Ok((AppendOutcome::DuplicateRequest, _)) => {
+                    // A retry of an accepted request, or a concurrent retry that
+                    // won: answer as the first one was answered.
+                    *slot = Some(known);
                     if let Some(receipt) = self.replay(principal, &submission, &digest).await? {
                         return Ok(receipt);
                     }
                 }
-                AppendOutcome::Conflict => {}
+                // The cached head was stale (another process appended): decide
+                // again at once against a fresh load.
+                Ok((AppendOutcome::Conflict, _)) if !loaded => continue,
+                Err(IngestError::Store(error)) if !loaded && matches!(*error, StoreError::ChainMismatch { .. }) => {
+                    continue;
+                }
+                Ok((AppendOutcome::Conflict, _)) => {}
+                // The outcome may be unknown: the slot stays empty, the next
+                // submission loads.
+                Err(error) => return Err(error),
             }
             // Lost the race for the next seq: back off a little, then decide again
             // against the new history (ABORTED once the backoff runs out).
@@ -205,6 +232,83 @@ impl Ingestor {
             tokio::time::sleep(pause).await;
         }
         Err(IngestError::Contended)
+    }
+
+    /// The project's state and head, folded from its stored events.
+    async fn load(&self, project_code: &str) -> Result<Known, IngestError> {
+        let events = self.events.load_stream(project_code).instrument(tracing::info_span!("store.load_stream")).await?;
+        let head = events.last().and_then(|last| decode_hash(&last.hash));
+        Ok(Known { state: ProjectState::from_events(&events), head })
+    }
+
+    /// Whether `known` is still the project's head in the store.
+    async fn is_current(&self, project_code: &str, known: &Known) -> Result<bool, IngestError> {
+        let head = self.events.stream_head(project_code).await?;
+        Ok(match (head, known.head) {
+            (None, None) => true,
+            (Some((seq, hash)), Some(known_hash)) => seq == known.state.last_seq() && hash == known_hash,
+            _ => false,
+        })
+    }
+
+    /// What `submission` comes to against `known`: an event to append, or an
+    /// answer that writes nothing (a replay or a refusal).
+    async fn decide(
+        &self,
+        principal: &Principal,
+        domain: Domain,
+        submission: &Submission,
+        body: &Body,
+        digest: &Hash,
+        known: &Known,
+    ) -> Decision {
+        let region = project_region(&known.state, submission);
+        if !principal.covers_region(&region) {
+            return Decision::Answer(Err(IngestError::RegionNotAllowed { region }));
+        }
+        let event_id = uuid::Uuid::now_v7().to_string();
+        let decided = tracing::info_span!("ingest.decide")
+            .in_scope(|| gongkai_domain::decide(&known.state, submission, &event_id));
+        let flags = match decided {
+            Ok(flags) => flags,
+            Err(rejection) => {
+                // A retried request is answered with its first receipt, whatever
+                // the rules say of it now (a second approval is refused, yet the
+                // retry of the first one must get its receipt).
+                return Decision::Answer(match self.replay(principal, submission, digest).await {
+                    Ok(Some(receipt)) => Ok(receipt),
+                    Ok(None) => Err(IngestError::Refused(rejection)),
+                    Err(error) => Err(error),
+                });
+            }
+        };
+        let mut envelope = EventEnvelope {
+            event_id,
+            r#type: event_type(body),
+            source: principal.id.clone(),
+            subject: submission.project_code.clone(),
+            project_seq: known.state.last_seq() + 1,
+            position: 0,
+            occurred_at: submission.occurred_at,
+            recorded_at: Some(timestamp((self.clock)())),
+            request_id: submission.request_id.clone(),
+            prev_hash: known.head.map(hex::encode).unwrap_or_default(),
+            hash: String::new(),
+            flags,
+            domain: domain as i32,
+            body: Some(body.clone()),
+        };
+        envelope.hash = hex::encode(chain_hash(known.head.as_ref(), &envelope));
+        let span = tracing::info_span!("store.append", seq = envelope.project_seq);
+        let new_event = NewEvent {
+            envelope,
+            region_code: region,
+            request_digest: *digest,
+            topic: topic(domain).to_owned(),
+            // The relay's span becomes a child of this append.
+            traceparent: gongkai_telemetry::propagation::traceparent(&span),
+        };
+        Decision::Append(Box::new(NewAppend { new_event, span }))
     }
 
     /// The first receipt of a retried request, or ALREADY_EXISTS when the
@@ -221,6 +325,22 @@ impl Ingestor {
             Some(stored) => Err(IngestError::RequestIdReused { event_id: stored.envelope.event_id }),
         }
     }
+}
+
+/// What a submission comes to against a project's state.
+enum Decision {
+    /// An event to append, with the span its append runs in (boxed: an
+    /// envelope outweighs an answer many times).
+    Append(Box<NewAppend>),
+    /// The answer, with nothing to write: a replayed receipt or a refusal.
+    Answer(Result<Receipt, IngestError>),
+}
+
+/// An event to append, and the `store.append` span whose trace context it
+/// carries to the relay.
+struct NewAppend {
+    new_event: NewEvent,
+    span: tracing::Span,
 }
 
 /// The region that decides who may write the project: its approval's, or for

@@ -2,9 +2,9 @@
 //!
 //! # What [`EventStore::append`] guarantees
 //!
-//! One call is one transaction that (1) advances the project's `streams` row
-//! from `project_seq - 1` to `project_seq` (or creates it for `project_seq`
-//! 1), (2) inserts the `events` row, (3) its `outbox` row and (4) one
+//! One append (1) advances the project's `streams` row from
+//! `project_seq - 1` to `project_seq` (or creates it for `project_seq` 1),
+//! (2) inserts the `events` row, (3) its `outbox` row and (4) one
 //! `compliance_flags` row per flag of the envelope. Either all of it commits or
 //! nothing does.
 //!
@@ -30,17 +30,57 @@
 //!   caller looks the first one up with [`EventStore::find_request`] and compares
 //!   `request_digest` to tell a retry from a reused key.
 //!
+//! # Group commit
+//!
+//! [`EventStore::append_all`] writes many appends in one transaction and
+//! commits once, which is what lets ingestion outrun a transaction per
+//! event: the database syncs its log once for all of them, and each step is
+//! one multi-row statement for the whole batch instead of one per event.
+//! Each append still gets its own outcome, as if it had been alone:
+//!
+//! * The batch is written in rounds: round `k` holds the `k`-th append of
+//!   each project, so a round names a project once and a project's appends
+//!   go in the order given, each against the head the previous round left.
+//! * A round is one savepoint. Its compare-and-set of the stream heads
+//!   (`INSERT … ON CONFLICT DO NOTHING RETURNING` for new streams, `UPDATE …
+//!   FROM (VALUES …) RETURNING` for the others) says which appends advanced
+//!   their head; the others are refused (conflict, or chain mismatch) and
+//!   write nothing, since their head did not move.
+//! * The events of the appends that advanced go in with `ON CONFLICT DO
+//!   NOTHING`: a row whose request key (or seq, or event id) is taken is
+//!   skipped, not an error that would abort the transaction. When any was
+//!   skipped, the store looks which key is taken (below), rolls the round
+//!   back to its savepoint and writes it again without those appends.
+//! * A statement that fails for another reason rolls the round back and
+//!   writes its appends again one at a time, so the failure is one append's
+//!   own. Only a failure of the transaction itself (the connection, the
+//!   commit) fails the whole batch; then nothing is known to be recorded.
+//! * Rounds lock their heads in project-code order. Two batches of separate
+//!   processes can still deadlock on PostgreSQL; the append PostgreSQL
+//!   aborts to break it is a conflict, decided again by its caller.
+//!
+//! * On SQLite the batch's transaction takes the write lock by trying again
+//!   every half millisecond rather than in SQLite's busy handler, which
+//!   sleeps up to 100 ms at a time and so, next to another writer (the
+//!   embedded projector), leaves the lock idle most of the time it waits
+//!   (`begin_append` in `crate::dialect::sqlite`). The commit is as durable
+//!   as any other: WAL with `synchronous = FULL`.
+//!
+//! Nothing is answered before the commit: the outcomes are returned after it.
+//!
 //! # How refusals are classified
 //!
 //! Never by error message text. A stream that is missing or not at
-//! `project_seq - 1` shows up as zero affected rows. A unique violation from
-//! the `events` insert is classified on PostgreSQL by constraint name
-//! (`events_request_key` → duplicate request; `events_project_seq_key`,
-//! `streams_pkey` → conflict). SQLite reports no constraint name, so after a
-//! unique violation the store looks, inside the still-open transaction (which
-//! no other writer can touch: it holds the write lock), which key is taken.
-//! Both ways are `append_refusal` in `crate::dialect`; the append itself is
-//! written once.
+//! `project_seq - 1` shows up as a head that did not move. A taken key shows
+//! up as an `events` row that `ON CONFLICT DO NOTHING` skipped; the store then
+//! looks, in the same transaction, which key is taken: the request (duplicate
+//! request), else the project's seq (conflict), else only the event id is
+//! left (a caller's bug, [`StoreError::InvalidEvent`]). The row it looks for
+//! is visible: on PostgreSQL `ON CONFLICT` waits for the transaction that
+//! wrote it and skips only once that one committed (each statement of a READ
+//! COMMITTED transaction sees every earlier commit), and SQLite's writers are
+//! serialized. A taken request key wins over a taken seq, so a retry is
+//! always told it is one.
 //!
 //! # Storage format
 //!
@@ -51,12 +91,16 @@
 //! `chrono::DateTime<Utc>`: `TIMESTAMPTZ` on PostgreSQL (microseconds), sqlx's
 //! RFC 3339 text (`…+00:00`, fraction only when non-zero) on SQLite.
 
+use std::collections::{HashMap, HashSet, VecDeque};
+
 use chrono::{DateTime, Utc};
 use gongkai_domain::vocabulary::domain_label;
 use gongkai_proto::v1::{Domain, EventEnvelope};
 use prost::Message;
+use sqlx::{Connection, Database, Executor, FromRow};
 
 use crate::db::{Db, dispatch, to_u64};
+use crate::query::{self, Bind, Sql, Value};
 use crate::{EventStore, StoreError};
 
 /// An event ready to append.
@@ -193,8 +237,12 @@ impl<'a> Row<'a> {
         } else {
             hash_bytes("prev_hash", &envelope.prev_hash)?
         };
-        let mut stored = envelope.clone();
-        stored.position = 0;
+        // The column is the truth for the position: the envelope is stored without it.
+        let stored = if envelope.position == 0 {
+            envelope.encode_to_vec()
+        } else {
+            EventEnvelope { position: 0, ..envelope.clone() }.encode_to_vec()
+        };
         Ok(Row {
             event_id,
             project_code: &envelope.subject,
@@ -208,7 +256,7 @@ impl<'a> Row<'a> {
             recorded_at: timestamp("recorded_at", envelope.recorded_at.as_ref())?,
             prev_hash,
             hash: hash_bytes("hash", &envelope.hash)?,
-            envelope: stored.encode_to_vec(),
+            envelope: stored,
             region_code: &event.region_code,
             topic: &event.topic,
             traceparent: event.traceparent.as_deref(),
@@ -273,19 +321,6 @@ pub(crate) async fn load_stream(db: &Db, project_code: &str) -> Result<Vec<Event
     rows.iter().map(EnvelopeRow::decode).collect()
 }
 
-/// Why a conditional head update touched no row: the stream moved on or
-/// does not exist (conflict), or it is where the event expects it but its
-/// head hash is not the event's `prev_hash` (the caller chained wrongly).
-fn head_refusal(row: &Row<'_>, current: Option<StreamRow>) -> Result<AppendOutcome, StoreError> {
-    match current {
-        Some(stream) if stream.last_seq == row.project_seq - 1 => Err(StoreError::ChainMismatch {
-            project_code: row.project_code.to_owned(),
-            project_seq: row.project_seq as u64,
-        }),
-        _ => Ok(AppendOutcome::Conflict),
-    }
-}
-
 impl EventStore {
     /// The project's events, ordered by `project_seq`, with `position` filled
     /// in; empty for an unknown project.
@@ -340,126 +375,384 @@ impl EventStore {
     }
 
     /// Appends one event to its project's stream, with its outbox entry and
-    /// compliance flags, in one transaction (see the module docs).
+    /// compliance flags, in one transaction (see the module docs): the same
+    /// as [`EventStore::append_all`] of that one event.
     ///
     /// Fails with [`StoreError::InvalidEvent`] before touching the database
     /// when the envelope cannot be stored as given, and with
     /// [`StoreError::ChainMismatch`] when the stream is at `project_seq - 1`
     /// but its head hash is not `prev_hash`.
     pub async fn append(&self, event: &NewEvent) -> Result<AppendOutcome, StoreError> {
-        let row = Row::new(event)?;
-        dispatch!(&self.db, |pool, dialect| {
-            let mut tx = dialect::begin(pool).await?;
-            let outcome = async {
-                // The optimistic-concurrency check: open the stream at seq 1
-                // (ON CONFLICT waits for a concurrent opener, then does
-                // nothing), or advance it from `project_seq - 1` (under READ
-                // COMMITTED a concurrent advance makes this wait for the row
-                // lock and re-check the condition on the committed row).
-                let head = if row.project_seq == 1 {
-                    sqlx::query(
-                        "INSERT INTO streams (project_code, region_code, last_seq, head_hash) VALUES ($1, $2, 1, $3) \
-                         ON CONFLICT (project_code) DO NOTHING",
-                    )
-                    .bind(row.project_code)
-                    .bind(row.region_code)
-                    .bind(&row.hash)
-                    .execute(&mut *tx)
-                    .await
-                } else {
-                    sqlx::query(
-                        "UPDATE streams SET last_seq = $2, head_hash = $3 \
-                         WHERE project_code = $1 AND last_seq = $2 - 1 AND head_hash = $4",
-                    )
-                    .bind(row.project_code)
-                    .bind(row.project_seq)
-                    .bind(&row.hash)
-                    .bind(&row.prev_hash)
-                    .execute(&mut *tx)
-                    .await
-                };
-                match head {
-                    Ok(done) if done.rows_affected() == 1 => {}
-                    Ok(_) if row.project_seq == 1 => return Ok(AppendOutcome::Conflict),
-                    Ok(_) => {
-                        let current =
-                            sqlx::query_as(STREAM_HEAD).bind(row.project_code).fetch_optional(&mut *tx).await?;
-                        return head_refusal(&row, current);
-                    }
-                    Err(error) if row.project_seq == 1 => return dialect::append_refusal(&mut tx, &row, error).await,
-                    Err(error) => return Err(error.into()),
-                }
-                let event_id = &dialect::event_id(row.event_id);
-                let inserted = sqlx::query_scalar(
-                    "INSERT INTO events (event_id, project_code, project_seq, event_type, domain, source, request_id, \
-                     request_digest, occurred_at, recorded_at, prev_hash, hash, envelope) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING position",
-                )
-                .bind(event_id)
-                .bind(row.project_code)
-                .bind(row.project_seq)
-                .bind(row.event_type)
-                .bind(row.domain)
-                .bind(row.source)
-                .bind(row.request_id)
-                .bind(row.request_digest)
-                .bind(row.occurred_at)
-                .bind(row.recorded_at)
-                .bind(&row.prev_hash)
-                .bind(&row.hash)
-                .bind(&row.envelope)
-                .fetch_one(&mut *tx)
-                .await;
-                let position: i64 = match inserted {
-                    Ok(position) => position,
-                    Err(error) => return dialect::append_refusal(&mut tx, &row, error).await,
-                };
-                sqlx::query("INSERT INTO outbox (position, topic, traceparent) VALUES ($1, $2, $3)")
-                    .bind(position)
-                    .bind(row.topic)
-                    .bind(row.traceparent)
-                    .execute(&mut *tx)
-                    .await?;
-                for (rule, flag) in &row.flags {
-                    sqlx::query(
-                        "INSERT INTO compliance_flags (event_id, project_code, rule, flag, raised_at) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(event_id)
-                    .bind(row.project_code)
-                    .bind(*rule)
-                    .bind(flag)
-                    .bind(row.recorded_at)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                Ok(AppendOutcome::Appended { position: to_u64(position)? })
+        let mut outcomes = self.append_all(std::slice::from_ref(event)).await?;
+        // One outcome per event; an empty answer would mean nothing was written.
+        outcomes.pop().unwrap_or(Ok(AppendOutcome::Conflict))
+    }
+
+    /// Appends each of `events` as [`EventStore::append`] would, all in one
+    /// transaction with one commit (see "Group commit" in the module docs),
+    /// and answers each with its own outcome, in the order given.
+    ///
+    /// Each event's outcome is its own: one that conflicts, duplicates a
+    /// request, breaks the chain or cannot be stored is refused alone and
+    /// the others are still appended. Several events of one project are
+    /// appended in the order given, each against the head the previous one
+    /// left. The outer error means the transaction itself failed (the
+    /// database is unreachable, the commit failed): then none of the events
+    /// is known to be recorded.
+    pub async fn append_all(&self, events: &[NewEvent]) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError> {
+        // The safe default for a slot never written: nothing recorded, decide again.
+        let mut outcomes: Vec<Result<AppendOutcome, StoreError>> =
+            events.iter().map(|_| Ok(AppendOutcome::Conflict)).collect();
+        let mut rows = Vec::with_capacity(events.len());
+        for (at, event) in events.iter().enumerate() {
+            match Row::new(event) {
+                Ok(row) => rows.push((at, row)),
+                Err(error) => outcomes[at] = Err(error),
             }
-            .await;
-            finish(tx, outcome).await
-        })
+        }
+        if rows.is_empty() {
+            return Ok(outcomes);
+        }
+        // One append alone needs no savepoint: its transaction holds nothing else.
+        let savepoints = rows.len() > 1;
+        dispatch!(&self.db, |pool, dialect| {
+            let pending: Vec<Pending<'_>> = rows
+                .into_iter()
+                .map(|(at, row)| Pending { at, event_id: dialect::event_id_value(row.event_id), row })
+                .collect();
+            let mut tx = dialect::begin_append(pool).await?;
+            let written = write_batch(&mut *tx, &pending, &mut outcomes, savepoints, dialect::lost_lock_race).await;
+            let appended = outcomes.iter().any(|outcome| matches!(outcome, Ok(AppendOutcome::Appended { .. })));
+            match written {
+                Ok(()) if appended => tx.commit().await?,
+                Ok(()) => tx.rollback().await?,
+                Err(error) => {
+                    if let Err(rollback) = tx.rollback().await {
+                        tracing::warn!(error = %rollback, "Rollback after a failed append failed.");
+                    }
+                    return Err(error);
+                }
+            }
+        });
+        Ok(outcomes)
     }
 }
 
-/// Commits an append that succeeded and rolls back anything else.
-async fn finish<DB: sqlx::Database>(
-    tx: sqlx::Transaction<'static, DB>,
-    outcome: Result<AppendOutcome, StoreError>,
-) -> Result<AppendOutcome, StoreError> {
-    match outcome {
-        Ok(AppendOutcome::Appended { position }) => {
-            tx.commit().await?;
-            Ok(AppendOutcome::Appended { position })
+/// One append of a batch: where its outcome goes, its columns, and its
+/// event id as the backend binds it.
+struct Pending<'a> {
+    at: usize,
+    row: Row<'a>,
+    event_id: Value<'static>,
+}
+
+/// The most appends one statement carries (13 binds each for `events`).
+const MAX_ROUND: usize = 1_000;
+
+/// What one try at writing a round did.
+enum Attempt {
+    /// Every append of the round has its outcome (in round order), and the
+    /// appended ones are written.
+    Written(Vec<Result<AppendOutcome, StoreError>>),
+    /// These appends (index in the round, outcome) found a key of theirs
+    /// taken when their `events` row went in: the round's writes must be
+    /// undone and the round written again without them.
+    Refused(Vec<(usize, Result<AppendOutcome, StoreError>)>),
+}
+
+/// Writes `pending` in rounds: round `k` holds the `k`-th append of each
+/// project in the batch, so that a project's appends go in the order given,
+/// each against the head the previous round left, and a round names each
+/// project once. Every append's outcome goes to `outcomes[at]`.
+async fn write_batch<C>(
+    conn: &mut C,
+    pending: &[Pending<'_>],
+    outcomes: &mut [Result<AppendOutcome, StoreError>],
+    savepoints: bool,
+    lost_lock_race: fn(&sqlx::Error) -> bool,
+) -> Result<(), StoreError>
+where
+    C: Connection<Database: Bind>,
+    for<'c> &'c mut C: Executor<'c, Database = C::Database>,
+    for<'r> (String,): FromRow<'r, <C::Database as Database>::Row>,
+    for<'r> (String, i64): FromRow<'r, <C::Database as Database>::Row>,
+    for<'r> (i64, i64): FromRow<'r, <C::Database as Database>::Row>,
+{
+    let mut rounds: Vec<Vec<&Pending<'_>>> = Vec::new();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for append in pending {
+        let round = seen.entry(append.row.project_code).or_insert(0);
+        if rounds.len() == *round {
+            rounds.push(Vec::new());
         }
-        Ok(refused) => {
-            tx.rollback().await?;
-            Ok(refused)
-        }
-        Err(error) => {
-            if let Err(rollback) = tx.rollback().await {
-                tracing::warn!(error = %rollback, "rollback after a failed append failed");
+        rounds[*round].push(append);
+        *round += 1;
+    }
+    // Queued parts of rounds, each written in its own savepoint. A part whose
+    // statement fails is written again one append at a time, so the failure
+    // is the one append's.
+    let mut queue: VecDeque<Vec<&Pending<'_>>> = VecDeque::new();
+    for mut round in rounds {
+        // Row locks in one order, which spares concurrent batches a deadlock
+        // PostgreSQL would have to break.
+        round.sort_by_key(|append| append.row.project_code);
+        queue.extend(round.chunks(MAX_ROUND).map(<[_]>::to_vec));
+    }
+    while let Some(mut part) = queue.pop_front() {
+        loop {
+            if savepoints {
+                Sql::new("SAVEPOINT append_round").execute(&mut *conn).await?;
             }
-            Err(error)
+            match write_round(&mut *conn, &part).await {
+                Ok(Attempt::Written(written)) => {
+                    if savepoints {
+                        Sql::new("RELEASE SAVEPOINT append_round").execute(&mut *conn).await?;
+                    }
+                    for (append, outcome) in part.iter().zip(written) {
+                        outcomes[append.at] = outcome;
+                    }
+                    break;
+                }
+                Ok(Attempt::Refused(refused)) => {
+                    if savepoints {
+                        undo_round(&mut *conn).await?;
+                    }
+                    let mut keep = vec![true; part.len()];
+                    for (index, outcome) in refused {
+                        keep[index] = false;
+                        outcomes[part[index].at] = outcome;
+                    }
+                    let mut keep = keep.into_iter();
+                    part.retain(|_| keep.next().unwrap_or(false));
+                    if part.is_empty() {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    if savepoints {
+                        undo_round(&mut *conn).await?;
+                    }
+                    if part.len() > 1 {
+                        for alone in part.iter().rev() {
+                            queue.push_front(vec![*alone]);
+                        }
+                        break;
+                    }
+                    let lost = match &error {
+                        StoreError::Query(error) => lost_lock_race(error),
+                        _ => false,
+                    };
+                    outcomes[part[0].at] = if lost { Ok(AppendOutcome::Conflict) } else { Err(error) };
+                    break;
+                }
+            }
         }
     }
+    Ok(())
+}
+
+/// Undoes a round's writes and ends its savepoint (a savepoint rolled back
+/// to stays open; ending it keeps the transaction at one level below).
+async fn undo_round<C>(conn: &mut C) -> Result<(), StoreError>
+where
+    C: Connection<Database: Bind>,
+    for<'c> &'c mut C: Executor<'c, Database = C::Database>,
+{
+    Sql::new("ROLLBACK TO SAVEPOINT append_round").execute(&mut *conn).await?;
+    Sql::new("RELEASE SAVEPOINT append_round").execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// One try at writing `round` (distinct projects): the compare-and-set of
+/// every stream head, then the events, outbox rows and flags of the appends
+/// that advanced their head.
+async fn write_round<C>(conn: &mut C, round: &[&Pending<'_>]) -> Result<Attempt, StoreError>
+where
+    C: Connection<Database: Bind>,
+    for<'c> &'c mut C: Executor<'c, Database = C::Database>,
+    for<'r> (String,): FromRow<'r, <C::Database as Database>::Row>,
+    for<'r> (String, i64): FromRow<'r, <C::Database as Database>::Row>,
+    for<'r> (i64, i64): FromRow<'r, <C::Database as Database>::Row>,
+{
+    // The optimistic-concurrency check: open the streams at seq 1 (ON
+    // CONFLICT waits for a concurrent opener, then does nothing), advance
+    // the others from `project_seq - 1` and their head hash (under READ
+    // COMMITTED a concurrent advance makes this wait for the row lock and
+    // re-check the condition on the committed row).
+    let (openers, advancers): (Vec<&Pending<'_>>, Vec<&Pending<'_>>) =
+        round.iter().copied().partition(|append| append.row.project_seq == 1);
+    let mut advanced: HashSet<String> = HashSet::with_capacity(round.len());
+    if !openers.is_empty() {
+        let mut open = Sql::new("INSERT INTO streams (project_code, region_code, last_seq, head_hash) VALUES ");
+        for (index, append) in openers.iter().enumerate() {
+            let row = &append.row;
+            open.push(if index == 0 { "(" } else { ", (" })
+                .list::<Value<'_>>([
+                    row.project_code.into(),
+                    row.region_code.into(),
+                    row.project_seq.into(),
+                    (&row.hash).into(),
+                ])
+                .push(")");
+        }
+        open.push(" ON CONFLICT (project_code) DO NOTHING RETURNING project_code");
+        let opened: Vec<(String,)> = open.fetch_all(&mut *conn).await?;
+        advanced.extend(opened.into_iter().map(|(code,)| code));
+    }
+    if !advancers.is_empty() {
+        let mut advance = Sql::new("WITH proposed (code, seq, new_hash, old_hash) AS (VALUES ");
+        for (index, append) in advancers.iter().enumerate() {
+            let row = &append.row;
+            advance
+                .push(if index == 0 { "(" } else { ", (" })
+                .list::<Value<'_>>([
+                    row.project_code.into(),
+                    row.project_seq.into(),
+                    (&row.hash).into(),
+                    (&row.prev_hash).into(),
+                ])
+                .push(")");
+        }
+        advance.push(
+            ") UPDATE streams SET last_seq = proposed.seq, head_hash = proposed.new_hash FROM proposed \
+             WHERE streams.project_code = proposed.code AND streams.last_seq = proposed.seq - 1 \
+             AND streams.head_hash = proposed.old_hash RETURNING project_code",
+        );
+        let moved: Vec<(String,)> = advance.fetch_all(&mut *conn).await?;
+        advanced.extend(moved.into_iter().map(|(code,)| code));
+    }
+    // Why a head did not move: a stream that moved on or does not exist is
+    // a conflict; one at `project_seq - 1` with another head hash means the
+    // caller chained the event wrongly.
+    let stuck: Vec<&str> =
+        advancers.iter().map(|append| append.row.project_code).filter(|code| !advanced.contains(*code)).collect();
+    let mut heads: HashMap<String, i64> = HashMap::new();
+    if !stuck.is_empty() {
+        let mut sql = Sql::new("SELECT project_code, last_seq FROM streams WHERE project_code IN (");
+        sql.list(stuck).push(")");
+        let found: Vec<(String, i64)> = sql.fetch_all(&mut *conn).await?;
+        heads.extend(found);
+    }
+    // The appends that advanced their head are answered below, once written.
+    let mut outcomes: Vec<Result<AppendOutcome, StoreError>> = round
+        .iter()
+        .map(|append| {
+            let row = &append.row;
+            match heads.get(row.project_code) {
+                Some(last_seq) if row.project_seq > 1 && *last_seq == row.project_seq - 1 => {
+                    Err(StoreError::ChainMismatch {
+                        project_code: row.project_code.to_owned(),
+                        project_seq: row.project_seq as u64,
+                    })
+                }
+                _ => Ok(AppendOutcome::Conflict),
+            }
+        })
+        .collect();
+    let winners: Vec<(usize, &Pending<'_>)> =
+        round.iter().copied().enumerate().filter(|(_, append)| advanced.contains(append.row.project_code)).collect();
+    if winners.is_empty() {
+        return Ok(Attempt::Written(outcomes));
+    }
+
+    // The events, each taking its position. A key already taken (the
+    // request, the project's seq, the event id) skips the row instead of
+    // failing the statement, so that the appends that lost can be told
+    // apart from the others by looking.
+    let mut insert = Sql::new(
+        "INSERT INTO events (event_id, project_code, project_seq, event_type, domain, source, request_id, \
+         request_digest, occurred_at, recorded_at, prev_hash, hash, envelope) VALUES ",
+    );
+    for (index, (_, append)) in winners.iter().enumerate() {
+        let row = &append.row;
+        insert
+            .push(if index == 0 { "(" } else { ", (" })
+            .list::<Value<'_>>([
+                append.event_id.clone(),
+                row.project_code.into(),
+                row.project_seq.into(),
+                row.event_type.into(),
+                row.domain.into(),
+                row.source.into(),
+                row.request_id.into(),
+                row.request_digest.into(),
+                row.occurred_at.into(),
+                row.recorded_at.into(),
+                (&row.prev_hash).into(),
+                (&row.hash).into(),
+                (&row.envelope).into(),
+            ])
+            .push(")");
+    }
+    insert.push(" ON CONFLICT DO NOTHING RETURNING project_code, position");
+    let inserted: HashMap<String, i64> = insert.fetch_all::<(String, i64), _>(&mut *conn).await?.into_iter().collect();
+    let mut refused = Vec::new();
+    for (index, append) in &winners {
+        if !inserted.contains_key(append.row.project_code) {
+            refused.push((*index, taken_key(&mut *conn, &append.row).await?));
+        }
+    }
+    if !refused.is_empty() {
+        return Ok(Attempt::Refused(refused));
+    }
+
+    let mut outbox = Sql::new("INSERT INTO outbox (position, topic, traceparent) VALUES ");
+    let mut flags: Vec<(&Pending<'_>, &str, &[u8])> = Vec::new();
+    for (index, (at, append)) in winners.iter().enumerate() {
+        let row = &append.row;
+        let position = inserted.get(row.project_code).copied().unwrap_or_default();
+        // An empty traceparent is stored as none (NULLIF), like a missing one.
+        outbox
+            .push(if index == 0 { "(" } else { ", (" })
+            .bind(position)
+            .push(", ")
+            .bind(row.topic)
+            .push(", NULLIF(")
+            .bind(row.traceparent.unwrap_or_default())
+            .push(", ''))");
+        flags.extend(row.flags.iter().map(|(rule, flag)| (*append, *rule, flag.as_slice())));
+        outcomes[*at] = Ok(AppendOutcome::Appended { position: to_u64(position)? });
+    }
+    outbox.execute(&mut *conn).await?;
+    let head = "INSERT INTO compliance_flags (event_id, project_code, rule, flag, raised_at)";
+    for statement in query::insert(head, "", &flags, |&(append, rule, flag)| {
+        [
+            append.event_id.clone(),
+            append.row.project_code.into(),
+            rule.into(),
+            flag.into(),
+            append.row.recorded_at.into(),
+        ]
+    }) {
+        statement.execute(&mut *conn).await?;
+    }
+    Ok(Attempt::Written(outcomes))
+}
+
+/// Which key of `row` an earlier row holds, found by looking (PostgreSQL's
+/// `ON CONFLICT DO NOTHING` has waited for the writer of that row to commit,
+/// and SQLite's writers are serialized, so the row is visible here): the
+/// request is a duplicate; the project's seq is a conflict; otherwise only
+/// the event id is left, which only a caller's bug reuses.
+async fn taken_key<C>(conn: &mut C, row: &Row<'_>) -> Result<Result<AppendOutcome, StoreError>, StoreError>
+where
+    C: Connection<Database: Bind>,
+    for<'c> &'c mut C: Executor<'c, Database = C::Database>,
+    for<'r> (i64, i64): FromRow<'r, <C::Database as Database>::Row>,
+{
+    let mut sql = Sql::new("SELECT (SELECT COUNT(*) FROM events WHERE source = ");
+    sql.bind(row.source)
+        .push(" AND request_id = ")
+        .bind(row.request_id)
+        .push("), (SELECT COUNT(*) FROM events WHERE project_code = ")
+        .bind(row.project_code)
+        .push(" AND project_seq = ")
+        .bind(row.project_seq)
+        .push(")");
+    let taken: Vec<(i64, i64)> = sql.fetch_all(&mut *conn).await?;
+    Ok(match taken.first() {
+        Some((request, _)) if *request > 0 => Ok(AppendOutcome::DuplicateRequest),
+        Some((_, seq)) if *seq > 0 => Ok(AppendOutcome::Conflict),
+        _ => Err(invalid(format!("event_id {} is already recorded", row.event_id))),
+    })
 }

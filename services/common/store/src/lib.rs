@@ -60,7 +60,7 @@ mod views;
 
 pub use bulk::StreamEvent;
 pub use events::{AppendOutcome, EventCounts, NewEvent, StoredEvent};
-pub use outbox::{OutboxRecord, RELAY_LOCK_KEY, RelayLeadership, RelayParked};
+pub use outbox::{OutboxCursor, OutboxRead, OutboxRecord, RELAY_LOCK_KEY, RelayLeadership, RelayParked};
 pub use public::{ChangeCursor, ProjectFilter, PublicChange, PublicDisclosure, PublicProject};
 pub use roles::{EventLog, EventStore, Outbox, Projections, PublicReader, SupervisionReader};
 pub use rows::{ProjectRow, ProjectViewRows, TimelineRow};
@@ -69,7 +69,9 @@ pub use supervision::{
     AmountColumn, AuditQuery, AuditRow, DeadlineRow, DisclosureTiming, FeedCursor, FlagHit, FlagQuery, ProjectCursor,
     ProjectHit, ProjectQuery, SearchRow, SupervisionRows, Window, cjk_bigrams, is_cjk,
 };
-pub use views::{ParkedProject, ProjectEvents, Projected, Unrenderable, View};
+pub use views::{
+    Forgetful, Memory, ParkedProject, ProjectEvents, Projected, Remembered, Renderer, Unrenderable, View, ViewChanges,
+};
 
 use crate::db::{Db, dispatch};
 

@@ -3,50 +3,74 @@
 //! [`EventStore::append`](crate::EventStore::append) writes each event's
 //! `outbox` row in the event's own transaction; the relay publishes rows
 //! after commit and then stamps `published_at`. This module is the relay's
-//! side, its role [`Outbox`]: [`Outbox::unpublished`],
+//! side, its role [`Outbox`]: [`Outbox::read_for_relay`],
 //! [`Outbox::mark_published`], [`Outbox::outbox_backlog`] and
 //! [`Outbox::try_lead_relay`] (whose lock is in `crate::dialect`).
 //!
-//! # Why a status flag read by one leader never skips a row
+//! # Why the relay's reads never skip a row
 //!
-//! The relay keeps no cursor. It reads `published_at IS NULL ORDER BY
-//! position` and marks rows only after Kafka acknowledged them, and only one
-//! relay (the holder of [`RelayLeadership`]) does so at a time.
+//! The relay keeps no cursor between runs. A run starts reading
+//! `published_at IS NULL ORDER BY position` from the first unpublished row,
+//! marks rows only after Kafka acknowledged them, and only one relay (the
+//! holder of [`RelayLeadership`]) does so at a time. Within a run it reads
+//! ahead: the next batch is read while earlier ones are in flight (sent,
+//! not yet marked), after a cursor ([`OutboxCursor`]) past every row read or
+//! in flight.
 //!
 //! * **A row that commits late is not skipped.** On PostgreSQL a `BIGSERIAL`
 //!   position is taken at insert but becomes visible at commit, so position
-//!   `p` can appear after `p + 1` was already read and published. A cursor
-//!   (`position > last`) would then skip `p` forever; the flag does not: `p`
-//!   is still unpublished and the next read returns it. Nothing else ever
-//!   sets the flag, so every committed row is returned until it is marked.
+//!   `p` can appear after a read already passed it. A bare cursor
+//!   (`position > last`) would skip `p` forever. So every read is followed
+//!   by a check behind the cursor: the unpublished rows at or below it,
+//!   written by transactions from the horizon on (the snapshot `xmin` taken
+//!   by the check before, on the index `events_transaction`), that are
+//!   neither in flight nor just read. If there is one, the read leaves out
+//!   its rows of that row's project (only they could overtake it) and is
+//!   [`OutboxRead::behind`]: the next read goes on from just before `p`,
+//!   leaving out the rows in flight, so it returns `p`, then the project's
+//!   later rows, in position order. The check finds every such `p`, written
+//!   by a transaction `T` that the read passing `p` did not see: the first
+//!   check that sees `T` committed uses the horizon of the check before it,
+//!   taken while `T` was still running, so `T` is not older than it. And it
+//!   finds `p` in time: a later event of `p`'s project is inserted only
+//!   after `T` committed (see below), so the first read that returns it is
+//!   followed by a check that sees `T` committed, before that read's rows
+//!   are sent. On SQLite writers are serialized, so rows become visible in
+//!   position order and none turns up behind a read.
 //! * **Per-project order holds.** Append advances the project's `streams` row
 //!   with `UPDATE … WHERE last_seq = n` (seq `n + 1`) and holds that row lock
 //!   until commit, so seq `n + 1` can only insert its event (and take its
 //!   position) after seq `n` committed: within a project, position increases
-//!   with `project_seq`, and a read that sees seq `n + 1` also sees seq `n`
-//!   (unpublished, hence earlier in the same position-ordered batch, or
-//!   already published by an earlier batch). The relay sends a batch in
-//!   position order, keyed by project code (one partition per project), and
-//!   reads the next batch only after the previous one was acknowledged and
-//!   marked. When a delivery fails it marks the acknowledged prefix only and
-//!   starts again at the first unacknowledged row, so a project's events reach
-//!   Kafka in `project_seq` order, possibly with re-sent duplicates, which
+//!   with `project_seq`, and a read that sees seq `n + 1` also sees seq `n`,
+//!   which is published, in flight (sent before), or unpublished and earlier
+//!   in the same position-ordered batch (a read from the start leaves out
+//!   only rows in flight; a read after the cursor is checked as above). The
+//!   relay sends batches in the order read, keyed by project code (one
+//!   partition per project), so Kafka gets a project's events in
+//!   `project_seq` order. When a delivery fails it marks only the rows
+//!   acknowledged before the failed one, nothing sent after it, and starts
+//!   again at the first unmarked row, possibly re-sending duplicates, which
 //!   consumers drop by `(project, seq)`.
+//! * **Marks cover only acknowledged rows.** [`Outbox::mark_published`]
+//!   stamps runs of consecutive positions (`position BETWEEN first AND
+//!   last`), each made of positions Kafka acknowledged, so a row between two
+//!   runs (not acknowledged, or committed late) is never marked.
 //! * **One reader.** Two relays publishing the same rows would interleave
 //!   their copies. On PostgreSQL the leader holds a session-level advisory
 //!   lock ([`RELAY_LOCK_KEY`]) on a dedicated connection: a standby's
 //!   `pg_try_advisory_lock` fails until the leader releases it or its
 //!   connection drops (process death, network loss), at which point the
 //!   server releases the lock and a standby takes over. The leader checks its
-//!   connection ([`RelayLeadership::check`]) before every batch and steps
-//!   down when it is gone. What remains is a window of at most the batch in
-//!   flight when the leader's connection dropped; it can be re-sent by the new
-//!   leader (duplicates, never loss). The lock connection asks the server
-//!   for TCP keepalives of about 25 s, so a leader that vanished without
-//!   closing its socket is noticed too. Session-level locks need a session:
-//!   connect the relay to PostgreSQL directly or through a session-mode
-//!   pooler, never a transaction-mode one. On SQLite the store is embedded
-//!   in one process, which runs one relay, so leadership is trivially held.
+//!   connection ([`RelayLeadership::check`]) before every batch it sends and
+//!   steps down when it is gone. What remains is a window of at most the
+//!   batches in flight when the leader's connection dropped; they can be
+//!   re-sent by the new leader (duplicates, never loss). The lock connection
+//!   asks the server for TCP keepalives of about 25 s, so a leader that
+//!   vanished without closing its socket is noticed too. Session-level locks
+//!   need a session: connect the relay to PostgreSQL directly or through a
+//!   session-mode pooler, never a transaction-mode one. On SQLite the store
+//!   is embedded in one process, which runs one relay, so leadership is
+//!   trivially held.
 //!
 //! # A record Kafka refuses for good parks its project's stream only
 //!
@@ -54,13 +78,18 @@
 //! invalid record), retrying it forever would stop every project behind it.
 //! The relay instead parks the event's project ([`Outbox::park_relay_stream`]):
 //! a `relay_parked` row says why, and the project's unpublished rows are
-//! marked `held`, which [`Outbox::unpublished`] skips. Rows of a parked project
-//! that arrive later are held as they are read, so the project's events are
-//! never published out of order; every other project keeps flowing.
-//! [`Outbox::release_relay_stream`] undoes it once the cause is fixed.
+//! marked `held`, which the reads skip. Rows of a parked project that arrive
+//! later are held as they are read, so the project's events are never
+//! published out of order; every other project keeps flowing.
+//! [`Outbox::release_relay_stream`] undoes it once the cause is fixed. The
+//! released rows are behind the relay's cursor: the first read that sees
+//! the stream released leaves out its rows, and the next starts from the
+//! first unpublished row.
+
+use std::collections::HashSet;
 
 use chrono::Utc;
-use gongkai_proto::v1::EventEnvelope;
+use prost::Message as _;
 
 use crate::db::{dispatch, in_transaction, to_u64};
 use crate::dialect::postgres::RelayLock;
@@ -72,7 +101,8 @@ use crate::{Outbox, StoreError};
 /// leader: the ASCII bytes of `gkrelay` followed by a version byte.
 pub const RELAY_LOCK_KEY: i64 = 0x676b_7265_6c61_7901;
 
-/// An outbox row that is not yet published, with its event.
+/// An outbox row that is not yet published, with its event as the relay
+/// publishes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxRecord {
     /// Global position of the event (and of the outbox row).
@@ -81,10 +111,17 @@ pub struct OutboxRecord {
     pub topic: String,
     /// The project code: the envelope's `subject`, the Kafka key.
     pub project_code: String,
-    /// The envelope as stored, with `position` filled in. Its `event_id`,
-    /// `type`, `source`, `subject` and `occurred_at` are the CloudEvents
-    /// attributes the relay puts in the message headers.
-    pub envelope: EventEnvelope,
+    /// The protobuf `EventEnvelope` as stored, with `position` filled in:
+    /// the message value, taken over without decoding its body.
+    pub envelope: Vec<u8>,
+    /// The envelope's `event_id`: CloudEvents `id`.
+    pub event_id: String,
+    /// The envelope's `type`: CloudEvents `type`.
+    pub event_type: String,
+    /// The envelope's `source`: CloudEvents `source`.
+    pub source: String,
+    /// The envelope's `occurred_at`: CloudEvents `time`.
+    pub occurred_at: Option<prost_types::Timestamp>,
     /// W3C trace context of the span that appended the event, when the
     /// submission was traced; the relay continues that trace.
     pub traceparent: Option<String>,
@@ -101,6 +138,34 @@ pub struct RelayParked {
     pub reason: String,
     /// When the stream was parked.
     pub parked_at: chrono::DateTime<Utc>,
+}
+
+/// Where the relay's reads of the outbox have got to: what the next
+/// [`Outbox::read_for_relay`] goes on from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxCursor {
+    /// Every unpublished row up to here was read, is held or is in flight,
+    /// unless it turns up behind the cursor later.
+    position: i64,
+    /// On PostgreSQL, the oldest transaction that may have been running when
+    /// the last read was made (its snapshot's `xmin`): rows that turn up
+    /// behind the cursor were written by it or a later one. Unused on SQLite.
+    horizon: i64,
+    /// The parked streams when the last read was made.
+    parked: HashSet<String>,
+}
+
+/// What one [`Outbox::read_for_relay`] found.
+#[derive(Debug)]
+pub struct OutboxRead {
+    /// Rows to send, in position order (maybe none).
+    pub records: Vec<OutboxRecord>,
+    /// Where the next read goes on; `None`: from the first unpublished row.
+    pub next: Option<OutboxCursor>,
+    /// Rows turned up behind the cursor (a late commit, a released stream):
+    /// `records` leaves out their projects, and the next read, from before
+    /// them, is due at once.
+    pub behind: bool,
 }
 
 /// Proof that this process is the one relay allowed to publish the outbox.
@@ -149,16 +214,89 @@ struct UnpublishedRow {
 
 impl UnpublishedRow {
     fn record(self) -> Result<OutboxRecord, StoreError> {
-        let envelope = decode_envelope(self.position, &self.envelope)?;
-        let project_code = envelope.subject.clone();
+        let position = to_u64(self.position)?;
+        let corrupt =
+            |error: prost::DecodeError| StoreError::Corrupt(format!("envelope at position {position}: {error}"));
+        let attributes = EnvelopeAttributes::decode(self.envelope.as_slice()).map_err(corrupt)?;
+        let envelope = match with_position(&self.envelope, position) {
+            Some(envelope) => envelope,
+            // Not laid out as stored envelopes are: decode and encode it whole.
+            None => decode_envelope(self.position, &self.envelope)?.encode_to_vec(),
+        };
         Ok(OutboxRecord {
-            position: envelope.position,
+            position,
             topic: self.topic,
-            project_code,
+            project_code: attributes.subject,
             envelope,
+            event_id: attributes.event_id,
+            event_type: attributes.r#type,
+            source: attributes.source,
+            occurred_at: attributes.occurred_at,
             traceparent: self.traceparent,
         })
     }
+}
+
+/// The fields of a `gongkai.v1.EventEnvelope` that the relay puts in the
+/// message headers, with the envelope's field numbers; decoding a stored
+/// envelope into it skips the rest (the body above all) without building it.
+#[derive(Clone, PartialEq, prost::Message)]
+struct EnvelopeAttributes {
+    #[prost(string, tag = "1")]
+    event_id: String,
+    #[prost(string, tag = "2")]
+    r#type: String,
+    #[prost(string, tag = "3")]
+    source: String,
+    #[prost(string, tag = "4")]
+    subject: String,
+    #[prost(message, optional, tag = "7")]
+    occurred_at: Option<prost_types::Timestamp>,
+}
+
+/// The field number of `EventEnvelope.position`.
+const POSITION_FIELD: usize = 6;
+
+/// `stored`, an envelope encoded with `position` cleared (as events are
+/// stored), with `position` set, without decoding it: the field goes before
+/// the first top-level field numbered above it, which is where encoding the
+/// whole envelope puts it. `None` when the bytes are not a plain sequence of
+/// fields below, at and above that place (a group, a `position` already
+/// there, a truncated field). Keys, varints and lengths are all base-128
+/// varints, which prost's length delimiter functions read and write.
+fn with_position(stored: &[u8], position: u64) -> Option<Vec<u8>> {
+    let varint = |rest: &mut &[u8]| prost::decode_length_delimiter(rest).ok();
+    let mut rest = stored;
+    let mut insert = None;
+    while !rest.is_empty() {
+        let start = stored.len() - rest.len();
+        let key = varint(&mut rest)?;
+        let field = key >> 3;
+        let skip = match key & 7 {
+            0 => varint(&mut rest).map(|_| 0)?,
+            1 => 8,
+            2 => varint(&mut rest)?,
+            5 => 4,
+            _ => return None,
+        };
+        rest = rest.get(skip..)?;
+        if field == POSITION_FIELD {
+            return None;
+        }
+        if field > POSITION_FIELD && insert.is_none() {
+            insert = Some(start);
+        }
+    }
+    let insert = insert.unwrap_or(stored.len());
+    let mut envelope = Vec::with_capacity(stored.len() + 11);
+    envelope.extend_from_slice(&stored[..insert]);
+    if position != 0 {
+        let put = |value: usize, out: &mut Vec<u8>| prost::encode_length_delimiter(value, out).ok();
+        put(POSITION_FIELD << 3, &mut envelope)?;
+        put(usize::try_from(position).ok()?, &mut envelope)?;
+    }
+    envelope.extend_from_slice(&stored[insert..]);
+    Some(envelope)
 }
 
 #[derive(sqlx::FromRow)]
@@ -173,25 +311,155 @@ fn position(value: u64) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::InvalidEvent(format!("position {value} is out of range")))
 }
 
+/// `positions` as runs of consecutive values, in order, as `(first, last)`:
+/// `[9, 3, 4, 5]` is `[(3, 5), (9, 9)]`. Every value of a run is one of
+/// `positions`.
+fn runs(positions: &[u64]) -> Result<Vec<(i64, i64)>, StoreError> {
+    let mut sorted = positions.iter().map(|&value| position(value)).collect::<Result<Vec<_>, _>>()?;
+    sorted.sort_unstable();
+    let mut runs: Vec<(i64, i64)> = Vec::new();
+    for value in sorted {
+        match runs.last_mut() {
+            Some((_, last)) if value <= *last + 1 => *last = value.max(*last),
+            _ => runs.push((value, value)),
+        }
+    }
+    Ok(runs)
+}
+
+/// The relay's read from the first unpublished row on, without the rows
+/// in the runs `in_flight`.
+fn from_start(limit: u32, in_flight: &[(i64, i64)]) -> Sql<'static> {
+    let mut query = Sql::new(
+        "SELECT o.position, o.topic, e.envelope, o.traceparent \
+         FROM (SELECT position, topic, traceparent FROM outbox WHERE published_at IS NULL AND NOT held \
+         AND position >= (SELECT MIN(position) FROM outbox WHERE published_at IS NULL)",
+    );
+    for &(first, last) in in_flight {
+        query.push(" AND position NOT BETWEEN ").bind(first).push(" AND ").bind(last);
+    }
+    query.push(" ORDER BY position LIMIT ").bind(i64::from(limit));
+    query.push(") o JOIN events e ON e.position = o.position ORDER BY o.position");
+    query
+}
+
+/// The relay's read after position `cursor`, without the rows in the runs
+/// `in_flight` (those after the cursor: a cursor moved back before late
+/// rows can have rows in flight after it).
+fn after(limit: u32, cursor: i64, in_flight: &[(i64, i64)]) -> Sql<'static> {
+    let mut query = Sql::new(
+        "SELECT o.position, o.topic, e.envelope, o.traceparent \
+         FROM (SELECT position, topic, traceparent FROM outbox WHERE published_at IS NULL AND NOT held \
+         AND position > ",
+    );
+    query.bind(cursor);
+    for &(first, last) in in_flight.iter().filter(|&&(_, last)| last > cursor) {
+        query.push(" AND position NOT BETWEEN ").bind(first).push(" AND ").bind(last);
+    }
+    query.push(" ORDER BY position LIMIT ").bind(i64::from(limit));
+    query.push(") o JOIN events e ON e.position = o.position ORDER BY o.position");
+    query
+}
+
 impl Outbox {
     /// Up to `limit` unpublished outbox rows with their events, in position
     /// order (see the module docs for why this order is safe to publish in).
-    ///
-    /// The batch is chosen first, on the partial index `outbox_unpublished`,
-    /// and only then joined to `events`: a join under the `LIMIT` lets
-    /// PostgreSQL pick a merge join that walks `events` from position 1 on
-    /// every call, which grows with the store instead of with the batch.
     pub async fn unpublished(&self, limit: u32) -> Result<Vec<OutboxRecord>, StoreError> {
-        let query = "SELECT o.position, o.topic, e.envelope, o.traceparent \
-                     FROM (SELECT position, topic, traceparent FROM outbox WHERE published_at IS NULL AND NOT held ORDER BY position LIMIT $1) o \
-                     JOIN events e ON e.position = o.position ORDER BY o.position";
-        let rows: Vec<UnpublishedRow> =
-            dispatch!(&self.db, |pool| sqlx::query_as(query).bind(i64::from(limit)).fetch_all(pool).await?);
-        let records = rows.into_iter().map(UnpublishedRow::record).collect::<Result<Vec<_>, _>>()?;
-        // Rows of a parked stream that arrived since it was parked are held
-        // now, before anything could publish them out of order.
-        let parked: std::collections::HashSet<String> =
-            self.relay_parked().await?.into_iter().map(|parked| parked.project_code).collect();
+        let records = self.fetch_unpublished(&from_start(limit, &[])).await?;
+        let parked = self.parked_projects().await?;
+        self.hold_parked(records, &parked).await
+    }
+
+    /// One read of the relay's pipeline (see the module docs): up to `limit`
+    /// unpublished rows that are not held, in position order, after
+    /// `cursor` (or from the first unpublished row on when there is none),
+    /// leaving out the rows at `in_flight` (sent and not yet marked), and
+    /// the cursor of the next read.
+    ///
+    /// When rows turned up behind the cursor (committed after a read passed
+    /// their positions, or of a stream released since the last read), the
+    /// read leaves out its rows of their projects, which could overtake
+    /// them, and is [`OutboxRead::behind`]: its next read goes on from before
+    /// them, at once.
+    ///
+    /// Every read is chosen first, on the outbox alone, and only then joined
+    /// to `events`: a join under the `LIMIT` lets PostgreSQL pick a merge
+    /// join that walks `events` from position 1 on every call, which grows
+    /// with the store instead of with the batch. A read after a cursor starts
+    /// at the cursor; one from the start starts at the first unpublished
+    /// position (found on the partial index `outbox_unpublished`), so
+    /// neither walks the published rows before it, whichever index the
+    /// planner picks. Rows in flight are left out as runs of consecutive
+    /// positions, each made of rows in flight, so no row between them is.
+    pub async fn read_for_relay(
+        &self,
+        cursor: Option<&OutboxCursor>,
+        limit: u32,
+        in_flight: &[u64],
+    ) -> Result<OutboxRead, StoreError> {
+        let in_flight_runs = runs(in_flight)?;
+        let (horizon, query) = match cursor {
+            Some(cursor) => (cursor.horizon, after(limit, cursor.position, &in_flight_runs)),
+            None => {
+                let horizon = dispatch!(&self.db, |pool, dialect| dialect::relay_horizon(pool).await?);
+                (horizon, from_start(limit, &in_flight_runs))
+            }
+        };
+        let records = self.fetch_unpublished(&query).await?;
+        let parked = self.parked_projects().await?;
+        let released: HashSet<String> =
+            cursor.map(|cursor| cursor.parked.difference(&parked).cloned().collect()).unwrap_or_default();
+        let mut known: HashSet<i64> = in_flight_runs.iter().flat_map(|&(first, last)| first..=last).collect();
+        known.extend(records.iter().map(|record| record.position as i64));
+        let Some(up_to) = known.iter().copied().chain(cursor.map(|cursor| cursor.position)).max() else {
+            // Nothing in flight, nothing found: the next read starts from
+            // the first unpublished row again.
+            return Ok(OutboxRead { records, next: None, behind: false });
+        };
+        let records = self.hold_parked(records, &parked).await?;
+        let (behind, horizon) =
+            dispatch!(&self.db, |pool, dialect| dialect::relay_behind(pool, horizon, up_to).await?);
+        let late: Vec<(i64, String)> = behind.into_iter().filter(|(position, _)| !known.contains(position)).collect();
+        if late.is_empty() && released.is_empty() {
+            return Ok(OutboxRead {
+                records,
+                next: Some(OutboxCursor { position: up_to, horizon, parked }),
+                behind: false,
+            });
+        }
+        let overtaking: HashSet<&str> =
+            late.iter().map(|(_, project)| project.as_str()).chain(released.iter().map(String::as_str)).collect();
+        let records = records.into_iter().filter(|record| !overtaking.contains(record.project_code.as_str())).collect();
+        // Released rows are anywhere behind the cursor; late ones after the
+        // first of them.
+        let next = match late.iter().map(|(position, _)| position).min() {
+            Some(first) if released.is_empty() => Some(OutboxCursor { position: first - 1, horizon, parked }),
+            _ => None,
+        };
+        Ok(OutboxRead { records, next, behind: true })
+    }
+
+    /// The rows `query` selects, decoded.
+    async fn fetch_unpublished(&self, query: &Sql<'_>) -> Result<Vec<OutboxRecord>, StoreError> {
+        let rows: Vec<UnpublishedRow> = dispatch!(&self.db, |pool| query.fetch_all(pool).await?);
+        rows.into_iter().map(UnpublishedRow::record).collect()
+    }
+
+    /// The projects whose streams are parked.
+    async fn parked_projects(&self) -> Result<HashSet<String>, StoreError> {
+        let query = "SELECT project_code FROM relay_parked";
+        let codes: Vec<String> = dispatch!(&self.db, |pool| sqlx::query_scalar(query).fetch_all(pool).await?);
+        Ok(codes.into_iter().collect())
+    }
+
+    /// `records` less those of `parked` streams, which arrived since their
+    /// stream was parked and are held now, before anything could publish
+    /// them out of order.
+    async fn hold_parked(
+        &self,
+        records: Vec<OutboxRecord>,
+        parked: &HashSet<String>,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
         if parked.is_empty() {
             return Ok(records);
         }
@@ -253,18 +521,25 @@ impl Outbox {
     }
 
     /// Stamps `published_at` on the outbox rows at `positions`; rows already
-    /// stamped keep their first time. Returns how many rows it stamped.
+    /// stamped keep their first time, and held rows are left alone. Returns
+    /// how many rows it stamped.
+    ///
+    /// The positions are marked as runs of consecutive values (`position
+    /// BETWEEN first AND last`), a few ranges instead of a list of every
+    /// position; each run holds only positions given, so a row between two
+    /// runs (one not acknowledged, one that committed late) is never marked.
     pub async fn mark_published(&self, positions: &[u64]) -> Result<u64, StoreError> {
-        let positions: Vec<i64> = positions.iter().map(|&value| position(value)).collect::<Result<_, _>>()?;
+        let runs = runs(positions)?;
         let now = Utc::now();
         let mut stamped = 0;
-        for part in positions.chunks(query::MAX_PARAMS - 1) {
+        for part in runs.chunks((query::MAX_PARAMS - 1) / 2) {
             let mut statement = Sql::new("UPDATE outbox SET published_at = ");
-            statement
-                .bind(now)
-                .push(" WHERE position IN (")
-                .list(part.iter().copied())
-                .push(") AND published_at IS NULL");
+            statement.bind(now).push(" WHERE published_at IS NULL AND NOT held AND (");
+            for (at, &(first, last)) in part.iter().enumerate() {
+                statement.push(if at == 0 { "position BETWEEN " } else { " OR position BETWEEN " });
+                statement.bind(first).push(" AND ").bind(last);
+            }
+            statement.push(")");
             stamped += dispatch!(&self.db, |pool| statement.execute(pool).await?.rows_affected());
         }
         Ok(stamped)
@@ -284,5 +559,75 @@ impl Outbox {
     /// always succeeds.
     pub async fn try_lead_relay(&self) -> Result<Option<RelayLeadership>, StoreError> {
         dispatch!(&self.db, |pool, dialect| dialect::lead_relay(pool).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gongkai_proto::v1::EventEnvelope;
+
+    use super::*;
+
+    fn envelope() -> EventEnvelope {
+        use gongkai_proto::v1::{ComplianceFlag, Fact, ProjectApproved, event_envelope, fact};
+        EventEnvelope {
+            event_id: "0190a0d6-0000-7000-8000-000000000001".into(),
+            r#type: "gongkai.v1.ProjectApproved".into(),
+            source: "center-harbin".into(),
+            subject: "2017-230113-48-01-012345".into(),
+            project_seq: 3,
+            occurred_at: Some(prost_types::Timestamp { seconds: 1_700_000_000, nanos: 500 }),
+            recorded_at: Some(prost_types::Timestamp { seconds: 1_700_000_100, nanos: 0 }),
+            request_id: "r-3".into(),
+            prev_hash: "ab".repeat(32),
+            hash: "cd".repeat(32),
+            flags: vec![ComplianceFlag { rule: "GK-1".into(), explanation: "说明".into(), ..Default::default() }],
+            domain: 1,
+            body: Some(event_envelope::Body::Fact(Fact {
+                kind: Some(fact::Kind::ProjectApproved(ProjectApproved {
+                    project_name: "哈尔滨市某某道路工程".into(),
+                    total_investment_fen: 10_000_000_000,
+                    ..Default::default()
+                })),
+            })),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_stored_envelope_is_published_as_encoded_with_its_position() {
+        let mut whole = envelope();
+        let stored = whole.encode_to_vec();
+        for position in [1, 127, 128, 300_000, u64::from(u32::MAX) + 1] {
+            whole.position = position;
+            assert_eq!(with_position(&stored, position), Some(whole.encode_to_vec()), "position {position}");
+        }
+        // Only the fields before `position`, or none at all.
+        let head = EventEnvelope { event_id: "e".into(), project_seq: 1, ..Default::default() };
+        let expected = EventEnvelope { position: 9, ..head.clone() }.encode_to_vec();
+        assert_eq!(with_position(&head.encode_to_vec(), 9), Some(expected));
+        assert_eq!(with_position(&[], 9), Some(EventEnvelope { position: 9, ..Default::default() }.encode_to_vec()));
+        // A position already there, a truncated field, a group: not taken over.
+        assert_eq!(with_position(&EventEnvelope { position: 2, ..head }.encode_to_vec(), 9), None);
+        assert_eq!(with_position(&stored[..stored.len() - 1], 9), None);
+        assert_eq!(with_position(&[0x0b, 0x0c], 9), None);
+    }
+
+    #[test]
+    fn the_attributes_are_the_envelope_s() {
+        let whole = envelope();
+        let attributes = EnvelopeAttributes::decode(whole.encode_to_vec().as_slice()).unwrap();
+        assert_eq!(
+            (attributes.event_id, attributes.r#type, attributes.source, attributes.subject, attributes.occurred_at),
+            (whole.event_id, whole.r#type, whole.source, whole.subject, whole.occurred_at)
+        );
+    }
+
+    #[test]
+    fn runs_hold_only_the_positions_given() {
+        assert_eq!(runs(&[]).unwrap(), []);
+        assert_eq!(runs(&[9, 3, 4, 5, 4]).unwrap(), [(3, 5), (9, 9)]);
+        assert_eq!(runs(&[1, 2, 4, 5, 7]).unwrap(), [(1, 2), (4, 5), (7, 7)]);
+        assert!(runs(&[u64::MAX]).is_err());
     }
 }

@@ -8,7 +8,7 @@
 //! # The change feed never skips a late commit
 //!
 //! The fold appends one `public_changes` row for every public timeline entry
-//! that is new or whose rendering changed ([`change_statements`]), inside the
+//! that is new or whose rendering changed ([`changes`], [`change_statements`]), inside the
 //! projector's transaction (`Projections::project_batch`), so a row is
 //! visible exactly when the public rows it describes are.
 //!
@@ -185,25 +185,31 @@ pub(crate) struct FedRow {
 }
 
 /// The queries for the feed rows of the projects `codes`, in feed order, so
-/// that the last row of each entry is its latest: what [`change_statements`]
-/// compares the new renderings with.
+/// that the last row of each entry is its latest: what [`changes`] compares
+/// the new renderings with. The fold reads them only for a project it does
+/// not remember (`views::fold`): after every fold the latest feed row of
+/// each entry is the entry as written, so a remembered rendering stands in
+/// for them.
 pub(crate) fn fed_rows<'a>(codes: &[&'a str]) -> Vec<Sql<'a>> {
     let head = "SELECT project_code, project_seq, entry FROM public_changes WHERE project_code IN (";
     query::in_list(head, codes, ") ORDER BY transaction_id, id")
 }
 
-/// The statements that append to the public change feed every entry of
-/// each project's new public timeline (`(project code, timeline)`) that is
-/// new or rendered differently from its latest feed row in `fed`. Run inside
-/// the transaction that writes the public rows; see the module docs.
-pub(crate) fn change_statements<'a>(
+/// One row to append to the public change feed: project, seq, `published`
+/// or `updated`, and the entry as now rendered.
+pub(crate) type FeedChange<'a> = (&'a str, i64, &'static str, &'a TimelineRow);
+
+/// Every entry of each project's new public timeline (`(project code,
+/// timeline)`) that is new or rendered differently from its latest feed row
+/// in `fed`: what the feed gains.
+pub(crate) fn changes<'a>(
     fed: Vec<FedRow>,
     timelines: &[(&'a str, &'a [TimelineRow])],
-) -> Result<Vec<Sql<'a>>, StoreError> {
+) -> Result<Vec<FeedChange<'a>>, StoreError> {
     // The latest feed row of each entry.
     let latest: BTreeMap<(String, i64), Vec<u8>> =
         fed.into_iter().map(|row| ((row.project_code, row.project_seq), row.entry)).collect();
-    let mut changes: Vec<(&str, i64, &str, &TimelineRow)> = Vec::new();
+    let mut changes: Vec<FeedChange<'a>> = Vec::new();
     for &(code, timeline) in timelines {
         for row in timeline {
             let seq = to_i64(row.project_seq)?;
@@ -215,9 +221,15 @@ pub(crate) fn change_statements<'a>(
             changes.push((code, seq, change, row));
         }
     }
+    Ok(changes)
+}
+
+/// The statements that append `changes` to the public change feed. Run
+/// inside the transaction that writes the public rows; see the module docs.
+pub(crate) fn change_statements<'a>(changes: &[FeedChange<'a>]) -> Vec<Sql<'a>> {
     let head =
         "INSERT INTO public_changes (project_code, project_seq, event_id, change, fact_type, recorded_at, entry)";
-    Ok(query::insert(head, "", &changes, |&(code, seq, change, row)| {
+    query::insert(head, "", changes, |&(code, seq, change, row)| {
         [
             code.into(),
             seq.into(),
@@ -227,7 +239,7 @@ pub(crate) fn change_statements<'a>(
             row.recorded_at.into(),
             (&row.entry).into(),
         ]
-    }))
+    })
 }
 
 impl ProjectFilter {

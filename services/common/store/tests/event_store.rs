@@ -3,10 +3,10 @@
 //! a fresh SQLite file.
 
 use std::collections::HashSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use gongkai_proto::v1::{ComplianceFlag, Domain, EventEnvelope, Fact, ProjectApproved, event_envelope, fact};
-use gongkai_store::{AppendOutcome, EventCounts, NewEvent, Pool, Store, StoreError};
+use gongkai_store::{AppendOutcome, Backend, EventCounts, NewEvent, Pool, Store, StoreError};
 use prost::Message;
 use sha2::{Digest, Sha256};
 
@@ -344,6 +344,152 @@ async fn concurrent_reuse_of_one_request(store: &Store) {
     );
 }
 
+async fn a_batch_answers_each_append_alone(store: &Store) {
+    const THIRD: &str = "2017-230113-48-01-000003";
+    const FOURTH: &str = "2017-230113-48-01-000004";
+    const FIFTH: &str = "2017-230113-48-01-000005";
+    const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let fourth = event(FOURTH, 1, None, "before");
+    appended(store, &fourth).await;
+    assert!(store.events().append_all(&[]).await.unwrap().is_empty());
+
+    let first = event(PROJECT, 1, None, "b-1");
+    let second = event(PROJECT, 2, Some(hash_of(&first)), "b-2");
+    let mut flagged = event(FIFTH, 1, None, "b-6");
+    flagged.envelope.flags = vec![flag("TBL-24-BID-PERIOD", &flagged.envelope.event_id)];
+    flagged.traceparent = Some(TRACEPARENT.to_owned());
+    let mut malformed = event(OTHER_PROJECT, 1, None, "b-5");
+    malformed.envelope.hash = "ABC".to_owned();
+    let batch = [
+        first.clone(),
+        second.clone(),
+        // The first one's request key, on another project: in the same round.
+        event(OTHER_PROJECT, 1, None, "b-1"),
+        // A stream that does not exist.
+        event(THIRD, 2, Some(hash_of(&first)), "b-3"),
+        // A stream at seq 1 with another head.
+        event(FOURTH, 2, Some([7; 32]), "b-4"),
+        malformed,
+        flagged.clone(),
+        // Seq 2 of the project again, after `second` took it.
+        event(PROJECT, 2, Some(hash_of(&first)), "b-7"),
+    ];
+    let outcomes = store.events().append_all(&batch).await.unwrap();
+    assert_eq!(outcomes.len(), batch.len());
+    let position = |at: usize| match outcomes[at] {
+        Ok(AppendOutcome::Appended { position }) => position,
+        ref other => panic!("append {at}: expected Appended, got {other:?}"),
+    };
+    assert!(position(0) < position(1), "a project's appends go in the order given");
+    position(6);
+    assert_eq!(outcomes[2].as_ref().ok(), Some(&AppendOutcome::DuplicateRequest));
+    assert_eq!(outcomes[3].as_ref().ok(), Some(&AppendOutcome::Conflict));
+    assert!(matches!(outcomes[4], Err(StoreError::ChainMismatch { project_seq: 2, .. })), "{:?}", outcomes[4]);
+    assert!(matches!(outcomes[5], Err(StoreError::InvalidEvent(_))), "{:?}", outcomes[5]);
+    assert_eq!(outcomes[7].as_ref().ok(), Some(&AppendOutcome::Conflict));
+
+    // Only the appended ones, whole; the refused ones left no trace.
+    assert_eq!(
+        store.events().event_counts().await.unwrap(),
+        EventCounts { events: 4, streams: 3, outbox: 4, compliance_flags: 1 }
+    );
+    let stream = store.events().load_stream(PROJECT).await.unwrap();
+    let ids: Vec<&str> = stream.iter().map(|e| e.event_id.as_str()).collect();
+    assert_eq!(ids, [first.envelope.event_id.as_str(), second.envelope.event_id.as_str()]);
+    assert_eq!(store.events().stream_head(PROJECT).await.unwrap(), Some((2, hash_of(&second))));
+    assert_eq!(store.events().stream_head(OTHER_PROJECT).await.unwrap(), None);
+    assert_eq!(store.events().stream_head(THIRD).await.unwrap(), None);
+    assert_eq!(store.events().stream_head(FOURTH).await.unwrap(), Some((1, hash_of(&fourth))));
+    assert_eq!(store.events().load_stream(FIFTH).await.unwrap()[0].flags, flagged.envelope.flags);
+    let traced: Vec<(u64, Option<String>)> =
+        store.outbox().unpublished(10).await.unwrap().into_iter().map(|r| (r.position, r.traceparent)).collect();
+    assert!(traced.contains(&(position(6), Some(TRACEPARENT.to_owned()))), "{traced:?}");
+    assert!(traced.contains(&(position(0), None)), "{traced:?}");
+    for refused in ["b-1", "b-3", "b-4", "b-5", "b-7"] {
+        let found = store.events().find_request(SOURCE, refused).await.unwrap();
+        assert!(found.is_none_or(|found| found.envelope.event_id == first.envelope.event_id), "{refused}");
+    }
+}
+
+async fn an_append_the_database_refuses_fails_alone(store: &Store) {
+    // PostgreSQL stores no NUL in text: the statement carrying that request id
+    // fails, and the batch is written again one append at a time. SQLite
+    // takes it.
+    let batch = [
+        event(PROJECT, 1, None, "fine-1"),
+        event(OTHER_PROJECT, 1, None, "nul-\0-byte"),
+        event("2017-230113-48-01-000003", 1, None, "fine-3"),
+    ];
+    let outcomes = store.events().append_all(&batch).await.expect("the batch commits");
+    assert!(matches!(outcomes[0], Ok(AppendOutcome::Appended { .. })), "{:?}", outcomes[0]);
+    assert!(matches!(outcomes[2], Ok(AppendOutcome::Appended { .. })), "{:?}", outcomes[2]);
+    let written = match store.backend() {
+        Backend::Postgres => {
+            assert!(matches!(outcomes[1], Err(StoreError::Query(_))), "{:?}", outcomes[1]);
+            2
+        }
+        Backend::Sqlite => {
+            assert!(matches!(outcomes[1], Ok(AppendOutcome::Appended { .. })), "{:?}", outcomes[1]);
+            3
+        }
+    };
+    assert_eq!(
+        store.events().event_counts().await.unwrap(),
+        EventCounts { events: written, streams: written, outbox: written, compliance_flags: 0 }
+    );
+}
+
+async fn concurrent_batches_on_shared_projects(store: &Store) {
+    // Batches that each carry the next event of the same projects race one
+    // another: every append is answered, and what was acknowledged is exactly
+    // what is stored, gapless and chained.
+    const PROJECTS: usize = 8;
+    const BATCHES: usize = 6;
+    const ROUNDS: usize = 10;
+    let projects: Vec<String> = (0..PROJECTS).map(|n| format!("2017-230113-48-01-1000{n:02}")).collect();
+    let mut handles = Vec::new();
+    for batch in 0..BATCHES {
+        let (store, projects) = (store.clone(), projects.clone());
+        handles.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for round in 0..ROUNDS {
+                let mut events = Vec::new();
+                for project in &projects {
+                    let (seq, prev) = match store.events().stream_head(project).await.expect("head") {
+                        None => (1, None),
+                        Some((seq, head)) => (seq + 1, Some(head)),
+                    };
+                    events.push(event(project, seq, prev, &format!("{project}-{batch}-{round}")));
+                }
+                let outcomes = store.events().append_all(&events).await.expect("batch");
+                for (event, outcome) in events.into_iter().zip(outcomes) {
+                    match outcome.expect("no append fails") {
+                        AppendOutcome::Appended { .. } => acknowledged.push(event.envelope.event_id),
+                        AppendOutcome::Conflict => {}
+                        AppendOutcome::DuplicateRequest => panic!("request ids are distinct"),
+                    }
+                }
+            }
+            acknowledged
+        }));
+    }
+    let mut acknowledged = HashSet::new();
+    for handle in handles {
+        acknowledged.extend(handle.await.expect("batch task"));
+    }
+    let mut stored = HashSet::new();
+    for project in &projects {
+        let stream = store.events().load_stream(project).await.unwrap();
+        let seqs: Vec<u64> = stream.iter().map(|e| e.project_seq).collect();
+        assert_eq!(seqs, (1..=stream.len() as u64).collect::<Vec<_>>(), "{project} is gapless");
+        for pair in stream.windows(2) {
+            assert_eq!(pair[1].prev_hash, pair[0].hash, "{project} is chained at seq {}", pair[1].project_seq);
+        }
+        stored.extend(stream.into_iter().map(|e| e.event_id));
+    }
+    assert_eq!(stored, acknowledged, "acknowledged is exactly what is stored");
+}
+
 gongkai_testkit::on_both_stores!(
     store: #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     append_and_load_back,
@@ -354,4 +500,55 @@ gongkai_testkit::on_both_stores!(
     wrong_chain_or_malformed_event_is_an_error,
     concurrent_writers_on_one_project,
     concurrent_reuse_of_one_request,
+    a_batch_answers_each_append_alone,
+    an_append_the_database_refuses_fails_alone,
+    concurrent_batches_on_shared_projects,
 );
+
+/// On SQLite an append tries for the write lock itself while another writer
+/// holds it (instead of sleeping in SQLite's busy handler), then goes on;
+/// every connection it used goes back to the pool as it was, also when the
+/// append is dropped while it waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_appends_wait_for_another_writer() {
+    let fresh = gongkai_testkit::store::sqlite().await;
+    let store = fresh.store.clone();
+    let Pool::Sqlite(pool) = store.pool() else { panic!("a SQLite store") };
+    let pool = pool.clone();
+    let busy_timeouts = || async {
+        let mut conns = Vec::new();
+        for _ in 0..8 {
+            conns.push(pool.acquire().await.expect("connection"));
+        }
+        let mut timeouts = Vec::new();
+        for conn in &mut conns {
+            let timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(&mut **conn).await.unwrap();
+            timeouts.push(timeout);
+        }
+        timeouts
+    };
+    let before = busy_timeouts().await;
+
+    let writer = pool.begin_with("BEGIN IMMEDIATE").await.expect("the write lock");
+    let abandoned = tokio::spawn({
+        let store = store.clone();
+        async move { store.events().append(&event(OTHER_PROJECT, 1, None, "abandoned")).await }
+    });
+    let waiting = tokio::spawn({
+        let store = store.clone();
+        async move { store.events().append(&event(PROJECT, 1, None, "waits")).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished(), "the append waits for the other writer");
+    abandoned.abort();
+    assert!(abandoned.await.unwrap_err().is_cancelled());
+    let released = Instant::now();
+    writer.rollback().await.unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("in time").unwrap();
+    assert!(matches!(outcome, Ok(AppendOutcome::Appended { .. })), "{outcome:?}");
+    assert!(released.elapsed() < Duration::from_millis(500), "taken soon after release: {:?}", released.elapsed());
+
+    assert_eq!(busy_timeouts().await, before, "the pool's connections wait as they did");
+    assert_eq!(store.events().stream_head(OTHER_PROJECT).await.unwrap(), None, "the abandoned append wrote nothing");
+    fresh.store.close().await;
+}

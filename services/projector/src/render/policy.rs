@@ -19,64 +19,14 @@
 //!
 //! "Recorded" means in the project's *effective* history (each fact as last
 //! corrected, in its original position), so a correction that moves a bid
-//! opening to another lot also moves the release.
+//! opening to another lot also moves the release. What the history releases
+//! is asked of the [`Lookup`] (`lookup::Releases`), which notes each
+//! question for the incremental renderer.
 
-use std::collections::BTreeSet;
-
-use gongkai_domain::ProjectState;
 use gongkai_proto::v1::fact::Kind;
 use gongkai_proto::v1::{ObjectionStage, Person};
 
-/// What the project's effective history releases.
-#[derive(Debug)]
-pub(crate) struct Disclosure<'s> {
-    state: &'s ProjectState,
-    /// (tender code, lot code) of every bid opening.
-    opened: BTreeSet<(String, String)>,
-    /// (tender code, lot code, position) of every award result.
-    awards: Vec<(String, String, u64)>,
-}
-
-impl<'s> Disclosure<'s> {
-    /// The releases of `state`'s effective history.
-    pub(crate) fn new(state: &'s ProjectState) -> Self {
-        let mut opened = BTreeSet::new();
-        let mut awards = Vec::new();
-        for entry in state.history() {
-            match &entry.fact {
-                Kind::BidsOpened(fact) => {
-                    opened.insert((fact.tender_code.clone(), fact.lot_code.clone()));
-                }
-                Kind::AwardAnnounced(fact) => {
-                    awards.push((fact.tender_code.clone(), fact.lot_code.clone(), entry.project_seq));
-                }
-                _ => {}
-            }
-        }
-        Self { state, opened, awards }
-    }
-
-    /// Whether potential bidders of `lot_codes` of a tender (every lot when
-    /// empty) are public (TBL art. 22): at least one of those lots has had
-    /// its bids opened and each of the others is opened or closed (cancelled
-    /// or failed) without an opening.
-    pub(crate) fn bidders_public(&self, tender_code: &str, lot_codes: &[String]) -> bool {
-        let lots: Vec<String> = if lot_codes.is_empty() {
-            self.state.tender(tender_code).map(|tender| tender.lots.keys().cloned().collect()).unwrap_or_default()
-        } else {
-            lot_codes.to_vec()
-        };
-        let is_opened = |lot: &String| self.opened.contains(&(tender_code.to_owned(), lot.clone()));
-        let is_closed = |lot: &String| self.state.lot(tender_code, lot).is_some_and(|state| state.status.is_closed());
-        lots.iter().any(is_opened) && lots.iter().all(|lot| is_opened(lot) || is_closed(lot))
-    }
-
-    /// Whether the evaluation committee of a lot evaluated at `position` is
-    /// public: an award result for the lot was recorded after it.
-    pub(crate) fn committee_public(&self, tender_code: &str, lot_code: &str, position: u64) -> bool {
-        self.awards.iter().any(|(tender, lot, at)| tender == tender_code && lot == lot_code && *at > position)
-    }
-}
+use super::lookup::Lookup;
 
 /// A fact as the public may see it, and the paths of what was withheld.
 #[derive(Debug, Clone)]
@@ -88,7 +38,7 @@ pub(crate) struct Redaction {
 }
 
 /// The public copy of `kind`, a fact at `position` in the effective history.
-pub(crate) fn public_fact(kind: &Kind, position: u64, disclosure: &Disclosure<'_>) -> Redaction {
+pub(crate) fn public_fact(kind: &Kind, position: u64, disclosure: &Lookup<'_>) -> Redaction {
     let mut fact = kind.clone();
     let mut withheld = Vec::new();
     match &mut fact {

@@ -11,16 +11,22 @@ use gongkai_proto::v1::{CalendarDate, DateRange, EventEnvelope, ProjectSummary, 
 
 use super::format::naive;
 
-/// The full (supervisor) summary; the public one is the same with
-/// `flag_count` = 0.
-pub(crate) fn summary(events: &[&EventEnvelope], state: &ProjectState) -> ProjectSummary {
+/// The full (supervisor) summary of the project `project_code` folded into
+/// `state`, whose last event is `head` and whose events carry `flag_count`
+/// flags in all; the public one is the same with `flag_count` = 0.
+pub(crate) fn summary(
+    head: Option<&EventEnvelope>,
+    project_code: &str,
+    flag_count: usize,
+    state: &ProjectState,
+) -> ProjectSummary {
     let mut summary = ProjectSummary {
-        project_code: events.iter().map(|e| e.subject.as_str()).find(|s| !s.is_empty()).unwrap_or_default().to_owned(),
+        project_code: project_code.to_owned(),
         stage: stage(state) as i32,
-        flag_count: u32::try_from(events.iter().map(|e| e.flags.len()).sum::<usize>()).unwrap_or(u32::MAX),
+        flag_count: u32::try_from(flag_count).unwrap_or(u32::MAX),
         ..ProjectSummary::default()
     };
-    if let Some(head) = events.last() {
+    if let Some(head) = head {
         summary.chain_head_hash = head.hash.clone();
         summary.last_event_at = head.occurred_at;
         summary.head_seq = head.project_seq;

@@ -9,8 +9,9 @@
 //! (`project`, `tender`, `review`, `award`, `contract`), holds the rendering
 //! of that domain's fact kinds, one function per kind; [`fact`] only
 //! dispatches. What the domains share is here: the [`Rendered`] result, the
-//! `Out` accumulator, legal clocks, tender and lot names as the state knows
-//! them, and `trim_stop`.
+//! `Out` accumulator, legal clocks, tender and lot names as the project knows
+//! them, and `trim_stop`. The project is read only through a [`Lookup`],
+//! which notes what each entry read (see `lookup`).
 
 mod award;
 mod contract;
@@ -18,10 +19,11 @@ mod project;
 mod review;
 mod tender;
 
-use gongkai_domain::ProjectState;
 use gongkai_proto::v1::fact::Kind;
 use gongkai_proto::v1::{DocumentRef, LabeledAmount, LegalClock, Organization, PartyRole, Person};
 use prost_types::Timestamp;
+
+use super::lookup::Lookup;
 
 /// What one fact renders to.
 #[derive(Debug, Clone, Default)]
@@ -123,7 +125,7 @@ fn clock(out: &mut Out<'_>, kind: &str, (label_zh, label_en): (&str, &str), ends
 }
 
 /// Renders `kind`; `withheld` lists the paths the policy cleared from it.
-pub(crate) fn fact(kind: &Kind, state: &ProjectState, withheld: &[String]) -> Rendered {
+pub(crate) fn fact(kind: &Kind, project: &Lookup<'_>, withheld: &[String]) -> Rendered {
     let out = Out { rendered: Rendered::default(), zh: Vec::new(), en: Vec::new(), withheld };
     match kind {
         Kind::ProjectApproved(f) => project::approved(out, f),
@@ -132,43 +134,39 @@ pub(crate) fn fact(kind: &Kind, state: &ProjectState, withheld: &[String]) -> Re
         Kind::ProjectResumed(f) => project::resumed(out, f),
         Kind::ProjectCancelled(f) => project::cancelled(out, f),
         Kind::TenderAnnounced(f) => tender::announced(out, f),
-        Kind::TenderAmended(f) => tender::amended(out, state, f),
-        Kind::TenderSuspended(f) => tender::suspended(out, state, f),
-        Kind::TenderResumed(f) => tender::resumed(out, state, f),
-        Kind::TenderCancelled(f) => tender::cancelled(out, state, f),
-        Kind::BidsOpened(f) => tender::bids_opened(out, state, f),
-        Kind::PrequalificationCompleted(f) => review::prequalification(out, state, f),
-        Kind::BidsEvaluated(f) => review::evaluated(out, state, f),
-        Kind::CandidatesPublicized(f) => review::publicized(out, state, f),
-        Kind::ObjectionRaised(f) => review::objection(out, state, f),
-        Kind::ComplaintFiled(f) => review::complaint(out, state, f),
-        Kind::ComplaintDecided(f) => review::complaint_decided(out, state, f),
-        Kind::AwardAnnounced(f) => award::announced(out, state, f),
-        Kind::AwardNoticeIssued(f) => award::notice(out, state, f),
-        Kind::AwardCancelled(f) => award::cancelled(out, state, f),
-        Kind::TenderFailed(f) => award::failed(out, state, f),
-        Kind::ContractSigned(f) => contract::signed(out, state, f),
-        Kind::ContractVaried(f) => contract::varied(out, state, f),
-        Kind::MilestoneReached(f) => contract::milestone(out, state, f),
-        Kind::PaymentMade(f) => contract::payment(out, state, f),
-        Kind::PerformanceIssueRecorded(f) => contract::performance_issue(out, state, f),
+        Kind::TenderAmended(f) => tender::amended(out, project, f),
+        Kind::TenderSuspended(f) => tender::suspended(out, project, f),
+        Kind::TenderResumed(f) => tender::resumed(out, project, f),
+        Kind::TenderCancelled(f) => tender::cancelled(out, project, f),
+        Kind::BidsOpened(f) => tender::bids_opened(out, project, f),
+        Kind::PrequalificationCompleted(f) => review::prequalification(out, project, f),
+        Kind::BidsEvaluated(f) => review::evaluated(out, project, f),
+        Kind::CandidatesPublicized(f) => review::publicized(out, project, f),
+        Kind::ObjectionRaised(f) => review::objection(out, project, f),
+        Kind::ComplaintFiled(f) => review::complaint(out, project, f),
+        Kind::ComplaintDecided(f) => review::complaint_decided(out, project, f),
+        Kind::AwardAnnounced(f) => award::announced(out, project, f),
+        Kind::AwardNoticeIssued(f) => award::notice(out, project, f),
+        Kind::AwardCancelled(f) => award::cancelled(out, project, f),
+        Kind::TenderFailed(f) => award::failed(out, project, f),
+        Kind::ContractSigned(f) => contract::signed(out, project, f),
+        Kind::ContractVaried(f) => contract::varied(out, project, f),
+        Kind::MilestoneReached(f) => contract::milestone(out, project, f),
+        Kind::PaymentMade(f) => contract::payment(out, project, f),
+        Kind::PerformanceIssueRecorded(f) => contract::performance_issue(out, project, f),
         Kind::CompletionAccepted(f) => contract::completion(out, f),
-        Kind::FinalAccountsSettled(f) => contract::final_accounts(out, state, f),
+        Kind::FinalAccountsSettled(f) => contract::final_accounts(out, project, f),
     }
 }
 
 /// The tender's name as announced, else its code.
-fn tender_name(state: &ProjectState, tender_code: &str) -> String {
-    state
-        .tender(tender_code)
-        .map(|tender| tender.name.clone())
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| tender_code.to_owned())
+fn tender_name(project: &Lookup<'_>, tender_code: &str) -> String {
+    project.tender_name(tender_code)
 }
 
 /// "A1标段（一标段：污水处理厂）", or "A1标段" when the lot is unknown.
-fn lot_label_zh(state: &ProjectState, tender_code: &str, lot_code: &str) -> String {
-    match state.lot(tender_code, lot_code).map(|lot| lot.name.as_str()).filter(|name| !name.is_empty()) {
+fn lot_label_zh(project: &Lookup<'_>, tender_code: &str, lot_code: &str) -> String {
+    match project.lot_name(tender_code, lot_code) {
         Some(name) => format!("{lot_code}标段（{name}）"),
         None => format!("{lot_code}标段"),
     }

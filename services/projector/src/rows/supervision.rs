@@ -18,7 +18,7 @@
 //! submission, and the expectation disappears once the disclosure arrives
 //! (the rows are rendered again from all events).
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
 use gongkai_domain::ProjectState;
@@ -37,18 +37,56 @@ pub(crate) const PUBLICITY_DAYS: i64 = 3;
 /// Days after the award notice by which the contract is expected.
 pub(crate) const CONTRACT_DAYS: i64 = 30;
 
-pub(crate) fn rows(events: &[EventEnvelope], summary: &ProjectSummary) -> SupervisionRows {
-    let mut ordered: Vec<&EventEnvelope> = events.iter().collect();
-    ordered.sort_by_key(|event| event.project_seq);
-    ordered.dedup_by_key(|event| event.project_seq);
-    let mut state = ProjectState::default();
-    for event in &ordered {
-        state.apply(event);
-    }
-    let source_of: BTreeMap<&str, &str> =
-        ordered.iter().map(|event| (event.event_id.as_str(), event.source.as_str())).collect();
-    let occurred: Vec<DateTime<Utc>> = ordered.iter().map(|event| utc_or_epoch(event.occurred_at.as_ref())).collect();
+/// What the supervision rows need of a project's events beyond its state,
+/// noted event by event in seq order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Trail {
+    /// Store position of the first event.
+    first_position: Option<u64>,
+    /// Earliest and latest business time.
+    occurred: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// The trading centers that submitted the events.
+    sources: BTreeSet<String>,
+}
 
+impl Trail {
+    /// The trail of `events`, in seq order.
+    pub(crate) fn of(events: &[&EventEnvelope]) -> Self {
+        let mut trail = Self::default();
+        for event in events {
+            trail.note(event);
+        }
+        trail
+    }
+
+    /// Notes the next event.
+    pub(crate) fn note(&mut self, event: &EventEnvelope) {
+        self.first_position.get_or_insert(event.position);
+        let at = utc_or_epoch(event.occurred_at.as_ref());
+        self.occurred = Some(match self.occurred {
+            Some((first, last)) => (first.min(at), last.max(at)),
+            None => (at, at),
+        });
+        if !self.sources.contains(&event.source) {
+            self.sources.insert(event.source.clone());
+        }
+    }
+
+    /// Bytes held, roughly.
+    pub(crate) fn weight(&self) -> usize {
+        64 + self.sources.iter().map(|source| source.len() + 48).sum::<usize>()
+    }
+}
+
+/// The supervision rows of the project folded into `state`, whose events
+/// left `trail`; `source_of` names the trading center that submitted an
+/// event (by id).
+pub(crate) fn rows<'e>(
+    state: &ProjectState,
+    trail: &Trail,
+    source_of: &dyn Fn(&str) -> Option<&'e str>,
+    summary: &ProjectSummary,
+) -> SupervisionRows {
     let owner = summary.owner.clone().unwrap_or_default();
     let mut texts = vec![summary.name.clone(), summary.project_code.clone(), owner.name.clone()];
     let mut winners = Vec::new();
@@ -68,7 +106,7 @@ pub(crate) fn rows(events: &[EventEnvelope], summary: &ProjectSummary) -> Superv
                 continue;
             }
             let subject = format!("{}/{}", tender.tender_code, lot.lot_code);
-            let source = |event_id: &str| source_of.get(event_id).copied().unwrap_or_default().to_owned();
+            let source = |event_id: &str| source_of(event_id).unwrap_or_default().to_owned();
             let at = |time: Option<&Timestamp>, event_id: &str| {
                 time.map(|t| utc_or_epoch(Some(t)))
                     .or_else(|| state.occurred_at_of(event_id).map(|t| utc_or_epoch(Some(&t))))
@@ -129,20 +167,19 @@ pub(crate) fn rows(events: &[EventEnvelope], summary: &ProjectSummary) -> Superv
     texts.retain(|text| !text.is_empty());
     texts.sort();
     texts.dedup();
-    let mut sources: Vec<String> = ordered.iter().map(|event| event.source.clone()).collect();
-    sources.sort();
-    sources.dedup();
+    let sources: Vec<String> = trail.sources.iter().cloned().collect();
+    let (first_occurred_at, last_occurred_at) = trail.occurred.unwrap_or((DateTime::UNIX_EPOCH, DateTime::UNIX_EPOCH));
 
     SupervisionRows {
         search: SearchRow {
             // The position of seq 1 never changes: search pages by it.
-            first_position: ordered.first().map_or(0, |event| i64::try_from(event.position).unwrap_or(i64::MAX)),
+            first_position: trail.first_position.map_or(0, |position| i64::try_from(position).unwrap_or(i64::MAX)),
             region_code: summary.region_code.clone(),
             project_type: type_label(summary.project_type()).to_owned(),
             stage: stage_label(summary.stage()).to_owned(),
             last_event_at: utc_or_epoch(summary.last_event_at.as_ref()),
-            first_occurred_at: occurred.iter().min().copied().unwrap_or(DateTime::UNIX_EPOCH),
-            last_occurred_at: occurred.iter().max().copied().unwrap_or(DateTime::UNIX_EPOCH),
+            first_occurred_at,
+            last_occurred_at,
             owner_code: owner.unified_social_credit_code,
             owner_name: owner.name,
             winners,

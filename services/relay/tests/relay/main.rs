@@ -14,7 +14,7 @@ use gongkai_bus::kafka;
 use gongkai_domain::kinds::topic;
 use gongkai_proto::v1::EventEnvelope;
 use gongkai_relay::RelayState;
-use gongkai_store::{Backend, Pool};
+use gongkai_store::{Backend, OutboxCursor, OutboxRead, Pool};
 use gongkai_testkit::store::{FreshStore, postgres, sqlite};
 use prost::Message as _;
 use rdkafka::admin::{AdminOptions, ResourceSpecifier};
@@ -67,6 +67,47 @@ async fn publishes_every_event_once_sqlite() {
     publishes_every_event_once(sqlite().await).await;
 }
 
+/// Small batches, many in flight, while projects append concurrently: every
+/// event once, each project in order, whatever commits late.
+async fn publishes_in_order_with_many_batches_in_flight(harness: FreshStore) {
+    let kafka = kafka().await;
+    let prefix = unique_prefix();
+    let store = &harness.store;
+    let mut config = relay_config(kafka.clone(), &prefix);
+    config.batch_size = 3;
+    config.max_in_flight = 12;
+    let relay = Running::start(store, config);
+    relay.wait_for(RelayState::Leading, Duration::from_secs(10)).await;
+
+    let appenders: Vec<_> = (1..=6)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move { append_range(&store, &project(n), 1, 15).await })
+        })
+        .collect();
+    let mut expected = Vec::new();
+    for task in appenders {
+        expected.extend(task.await.unwrap());
+    }
+    relay.waker.notify_one();
+    wait_drained(store, DRAIN).await;
+    relay.stop(STOP).await;
+
+    let received = consume(&kafka, &prefix, expected.len(), QUIET).await;
+    assert_delivered(&received, &expected, &prefix, true);
+    drop_topics(&kafka, &prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publishes_in_order_with_many_batches_in_flight_postgres() {
+    publishes_in_order_with_many_batches_in_flight(postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publishes_in_order_with_many_batches_in_flight_sqlite() {
+    publishes_in_order_with_many_batches_in_flight(sqlite().await).await;
+}
+
 // ---------------------------------------------------------------------------
 // The outbox as the store reports it.
 
@@ -80,7 +121,13 @@ async fn outbox_reads_in_position_order(harness: FreshStore) {
     let positions: Vec<u64> = records.iter().map(|r| r.position).collect();
     assert_eq!(positions, expected.iter().map(|e| e.position).collect::<Vec<_>>());
     for (record, event) in records.iter().zip(&expected) {
-        assert_eq!(&record.envelope, event);
+        assert_eq!(&EventEnvelope::decode(record.envelope.as_slice()).unwrap(), event);
+        assert_eq!(record.envelope, event.encode_to_vec(), "the envelope as it is encoded");
+        assert_eq!(
+            (record.event_id.as_str(), record.event_type.as_str(), record.source.as_str()),
+            (event.event_id.as_str(), event.r#type.as_str(), event.source.as_str())
+        );
+        assert_eq!(record.occurred_at, event.occurred_at);
         assert_eq!(record.project_code, event.subject);
         assert_eq!(record.topic, topic(gongkai_proto::v1::Domain::try_from(event.domain).unwrap()));
     }
@@ -109,6 +156,109 @@ async fn outbox_reads_in_position_order_postgres() {
 #[tokio::test]
 async fn outbox_reads_in_position_order_sqlite() {
     outbox_reads_in_position_order(sqlite().await).await;
+}
+
+/// Marking stamps runs of the positions given and nothing between them, and
+/// never a held row.
+async fn marks_only_the_positions_given(harness: FreshStore) {
+    let store = &harness.store;
+    let outbox = store.outbox();
+    let rows: Vec<u64> = append_range(store, &project(1), 1, 5).await.iter().map(|e| e.position).collect();
+    let held = append_range(store, &project(2), 1, 1).await[0].position;
+    outbox.park_relay_stream(&project(2), held, "refused").await.unwrap();
+
+    let acknowledged = [rows[0], rows[1], rows[3], rows[4], held];
+    assert_eq!(outbox.mark_published(&acknowledged).await.unwrap(), 4, "the held row is not stamped");
+    assert_eq!(outbox.outbox_backlog().await.unwrap(), 2, "the row between two runs is not stamped");
+    let left: Vec<u64> = outbox.unpublished(100).await.unwrap().iter().map(|r| r.position).collect();
+    assert_eq!(left, [rows[2]]);
+}
+
+#[tokio::test]
+async fn marks_only_the_positions_given_postgres() {
+    marks_only_the_positions_given(postgres().await).await;
+}
+
+#[tokio::test]
+async fn marks_only_the_positions_given_sqlite() {
+    marks_only_the_positions_given(sqlite().await).await;
+}
+
+/// The positions a relay read found, whether rows turned up behind the
+/// cursor, and the next cursor.
+fn rows(read: OutboxRead) -> (Vec<u64>, bool, Option<OutboxCursor>) {
+    (read.records.iter().map(|record| record.position).collect(), read.behind, read.next)
+}
+
+/// The relay reads on after its cursor while earlier rows are in flight,
+/// and reads a released stream's rows, behind the cursor, before any later
+/// row of that stream.
+async fn reads_go_on_after_the_cursor(harness: FreshStore) {
+    let store = &harness.store;
+    let outbox = store.outbox();
+    let first: Vec<u64> = append_range(store, &project(1), 1, 3).await.iter().map(|e| e.position).collect();
+
+    let (read, behind, cursor) = rows(outbox.read_for_relay(None, 2, &[]).await.unwrap());
+    assert_eq!((read.as_slice(), behind), (&first[..2], false));
+    let (read, _, cursor) = rows(outbox.read_for_relay(cursor.as_ref(), 2, &first[..2]).await.unwrap());
+    assert_eq!(read, first[2..], "the rows in flight are not read again");
+    let more = append_range(store, &project(1), 4, 4).await[0].position;
+    let (read, _, cursor) = rows(outbox.read_for_relay(cursor.as_ref(), 10, &first).await.unwrap());
+    assert_eq!(read, [more]);
+    let mut in_flight = first.clone();
+    in_flight.push(more);
+    // A read from the start leaves out the rows in flight only.
+    assert_eq!(rows(outbox.read_for_relay(None, 10, &in_flight[1..]).await.unwrap()).0, [first[0]]);
+
+    // Project 2 is parked: its row is held, and the cursor passes it.
+    let parked = append_range(store, &project(2), 1, 1).await[0].position;
+    outbox.park_relay_stream(&project(2), parked, "refused").await.unwrap();
+    let (read, _, cursor) = rows(outbox.read_for_relay(cursor.as_ref(), 10, &in_flight).await.unwrap());
+    assert!(read.is_empty());
+    let other = append_range(store, &project(3), 1, 1).await[0].position;
+    let later = append_range(store, &project(2), 2, 2).await[0].position;
+    assert!(outbox.release_relay_stream(&project(2)).await.unwrap());
+    // Released: its rows behind the cursor come before its later one.
+    let (read, behind, cursor) = rows(outbox.read_for_relay(cursor.as_ref(), 10, &in_flight).await.unwrap());
+    assert_eq!((read.as_slice(), behind), (&[other][..], true), "the released stream's later row waits");
+    in_flight.push(other);
+    assert_eq!(rows(outbox.read_for_relay(cursor.as_ref(), 10, &in_flight).await.unwrap()).0, [parked, later]);
+}
+
+#[tokio::test]
+async fn reads_go_on_after_the_cursor_postgres() {
+    reads_go_on_after_the_cursor(postgres().await).await;
+}
+
+#[tokio::test]
+async fn reads_go_on_after_the_cursor_sqlite() {
+    reads_go_on_after_the_cursor(sqlite().await).await;
+}
+
+/// A row that commits after a read passed its position is found behind the
+/// cursor before its project's next event can be sent, and is read first.
+#[tokio::test]
+async fn a_late_commit_behind_the_cursor_is_read_first_postgres() {
+    let harness = postgres().await;
+    let store = &harness.store;
+    let Pool::Postgres(pool) = store.pool() else { unreachable!() };
+    let outbox = store.outbox();
+
+    let late = new_event(&project(1), 1, None);
+    let (tx, late_position) = begin_late_append(pool, &late).await;
+    let early = append_range(store, &project(2), 1, 1).await[0].position;
+    let (read, _, cursor) = rows(outbox.read_for_relay(None, 10, &[]).await.unwrap());
+    assert_eq!(read, [early]);
+    tx.commit().await.unwrap();
+    let next = append_range(store, &project(1), 2, 2).await[0].position;
+    let other = append_range(store, &project(3), 1, 1).await[0].position;
+
+    // After the cursor alone, project 1's seq 2 would go before its seq 1:
+    // it waits, other projects do not.
+    let (read, behind, cursor) = rows(outbox.read_for_relay(cursor.as_ref(), 10, &[early]).await.unwrap());
+    assert_eq!((read.as_slice(), behind), (&[other][..], true));
+    let (read, behind, _) = rows(outbox.read_for_relay(cursor.as_ref(), 10, &[early, other]).await.unwrap());
+    assert_eq!((read.as_slice(), behind), (&[late_position as u64, next][..], false));
 }
 
 /// The advisory lock admits one leader; releasing it or dropping the
@@ -147,41 +297,7 @@ async fn a_late_commit_is_not_skipped_postgres() {
 
     // Transaction A takes a position and stays open.
     let late = new_event(&project(1), 1, None);
-    let mut tx = pool.begin().await.unwrap();
-    sqlx::query("INSERT INTO streams (project_code, region_code, last_seq, head_hash) VALUES ($1, $2, 1, $3)")
-        .bind(&late.envelope.subject)
-        .bind(&late.region_code)
-        .bind(hash_of(&late).to_vec())
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    let occurred = late.envelope.occurred_at.as_ref().unwrap();
-    let recorded = late.envelope.recorded_at.as_ref().unwrap();
-    let late_position: i64 = sqlx::query_scalar(
-        "INSERT INTO events (event_id, project_code, project_seq, event_type, domain, source, request_id, \
-         request_digest, occurred_at, recorded_at, prev_hash, hash, envelope) \
-         VALUES ($1, $2, 1, $3, 'projects', $4, $5, $6, $7, $8, ''::bytea, $9, $10) RETURNING position",
-    )
-    .bind(uuid::Uuid::parse_str(&late.envelope.event_id).unwrap())
-    .bind(&late.envelope.subject)
-    .bind(&late.envelope.r#type)
-    .bind(&late.envelope.source)
-    .bind(&late.envelope.request_id)
-    .bind(late.request_digest.to_vec())
-    .bind(chrono::DateTime::from_timestamp(occurred.seconds, occurred.nanos as u32).unwrap())
-    .bind(chrono::DateTime::from_timestamp(recorded.seconds, recorded.nanos as u32).unwrap())
-    .bind(hash_of(&late).to_vec())
-    .bind(late.envelope.encode_to_vec())
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
-    sqlx::query("INSERT INTO outbox (position, topic, traceparent) VALUES ($1, $2, $3)")
-        .bind(late_position)
-        .bind(&late.topic)
-        .bind(&late.traceparent)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    let (tx, late_position) = begin_late_append(pool, &late).await;
 
     // Transaction B takes a larger position and commits first.
     let early = append_range(store, &project(2), 1, 1).await;

@@ -193,6 +193,51 @@ pub(crate) async fn append_range(store: &Store, project: &str, from: u64, to: u6
     stored
 }
 
+/// Begins appending `event` (seq 1 of a new project) by hand in a transaction
+/// that stays open: its position is taken, but the row becomes visible only
+/// when the transaction commits.
+pub(crate) async fn begin_late_append(
+    pool: &sqlx::PgPool,
+    event: &NewEvent,
+) -> (sqlx::Transaction<'static, sqlx::Postgres>, i64) {
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("INSERT INTO streams (project_code, region_code, last_seq, head_hash) VALUES ($1, $2, 1, $3)")
+        .bind(&event.envelope.subject)
+        .bind(&event.region_code)
+        .bind(hash_of(event).to_vec())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let occurred = event.envelope.occurred_at.as_ref().unwrap();
+    let recorded = event.envelope.recorded_at.as_ref().unwrap();
+    let position: i64 = sqlx::query_scalar(
+        "INSERT INTO events (event_id, project_code, project_seq, event_type, domain, source, request_id, \
+         request_digest, occurred_at, recorded_at, prev_hash, hash, envelope) \
+         VALUES ($1, $2, 1, $3, 'projects', $4, $5, $6, $7, $8, ''::bytea, $9, $10) RETURNING position",
+    )
+    .bind(uuid::Uuid::parse_str(&event.envelope.event_id).unwrap())
+    .bind(&event.envelope.subject)
+    .bind(&event.envelope.r#type)
+    .bind(&event.envelope.source)
+    .bind(&event.envelope.request_id)
+    .bind(event.request_digest.to_vec())
+    .bind(chrono::DateTime::from_timestamp(occurred.seconds, occurred.nanos as u32).unwrap())
+    .bind(chrono::DateTime::from_timestamp(recorded.seconds, recorded.nanos as u32).unwrap())
+    .bind(hash_of(event).to_vec())
+    .bind(event.envelope.encode_to_vec())
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO outbox (position, topic, traceparent) VALUES ($1, $2, $3)")
+        .bind(position)
+        .bind(&event.topic)
+        .bind(&event.traceparent)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    (tx, position)
+}
+
 /// Waits (up to `timeout`) until the outbox has no unpublished row.
 pub(crate) async fn wait_drained(store: &Store, timeout: Duration) {
     let deadline = Instant::now() + timeout;

@@ -1,6 +1,6 @@
 //! What really differs between the backends, one file each: how to connect
 //! and migrate, how a write transaction begins, how an event id is bound,
-//! how an append's unique violation is classified, whether the fold locks
+//! whether appends can lose a lock race, whether the fold locks
 //! rows, the commit-safe feeds (PostgreSQL transaction ids against SQLite's
 //! serialized writers), the relay's leadership (an advisory lock against a
 //! single embedded process) and how a search page is read. Both files offer

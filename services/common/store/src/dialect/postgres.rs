@@ -4,8 +4,9 @@
 //! taken at insert can become visible after a larger one: the feeds here
 //! follow transaction ids below the snapshot's `xmin` (see the `public`
 //! and `supervision::feed` module docs), the fold locks its head rows, and
-//! an append's unique violation names the constraint it broke. The relay
-//! leader holds a session-level advisory lock (see the `outbox` module docs).
+//! two batches of appends can deadlock on stream heads, which the append
+//! treats as a lost race. The relay leader holds a session-level advisory
+//! lock (see the `outbox` module docs).
 
 use std::str::FromStr;
 
@@ -13,12 +14,11 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow, Postgres};
 use sqlx::{ConnectOptions, Connection, FromRow, Transaction};
 
-use crate::events::Row;
 use crate::outbox::{RELAY_LOCK_KEY, RelayLeadership};
 use crate::public::ChangeRow;
-use crate::query::Sql;
+use crate::query::{Sql, Value};
 use crate::supervision::{FeedCursor, FeedRow};
-use crate::{AppendOutcome, Backend, ChangeCursor, PoolOptions, StoreError};
+use crate::{Backend, ChangeCursor, PoolOptions, StoreError};
 
 pub(crate) const BACKEND: Backend = Backend::Postgres;
 
@@ -52,24 +52,23 @@ pub(crate) fn event_id(id: uuid::Uuid) -> uuid::Uuid {
 /// render one project at once.
 pub(crate) const FOR_UPDATE: &str = " FOR UPDATE";
 
-/// Classifies an append's failed insert by the constraint it violated:
-/// `events_request_key` is a duplicate request, `events_project_seq_key`
-/// and `streams_pkey` a concurrent writer that took the seq first.
-pub(crate) async fn append_refusal(
-    _conn: &mut PgConnection,
-    _row: &Row<'_>,
-    error: sqlx::Error,
-) -> Result<AppendOutcome, StoreError> {
-    if let Some(db) = error.as_database_error()
-        && db.is_unique_violation()
-    {
-        match db.constraint() {
-            Some("events_request_key") => return Ok(AppendOutcome::DuplicateRequest),
-            Some("events_project_seq_key" | "streams_pkey") => return Ok(AppendOutcome::Conflict),
-            _ => {}
-        }
-    }
-    Err(StoreError::Query(error))
+/// Begins an append batch's write transaction, as every write transaction
+/// begins: row locks do the waiting.
+pub(crate) async fn begin_append(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    begin(pool).await
+}
+
+/// An event id as a bound value of a built statement.
+pub(crate) fn event_id_value(id: uuid::Uuid) -> Value<'static> {
+    Value::Uuid(id)
+}
+
+/// Whether an append failed only because PostgreSQL broke a deadlock
+/// between two batches that lock some of the same stream heads in another
+/// order (SQLSTATE 40P01): nothing was written, and deciding again is
+/// what a lost race calls for.
+pub(crate) fn lost_lock_race(error: &sqlx::Error) -> bool {
+    error.as_database_error().and_then(|db| db.code()).is_some_and(|code| code == "40P01")
 }
 
 /// The cursor of the last public change whose transaction has ended.
@@ -160,6 +159,40 @@ pub(crate) async fn lead_relay(pool: &PgPool) -> Result<Option<RelayLeadership>,
         tracing::debug!(%error, "Closing the standby's lock connection failed.");
     }
     Ok(None)
+}
+
+/// The relay's commit horizon now: the oldest transaction that may still
+/// be running (the snapshot's `xmin`), as a number. A row written by an
+/// older transaction is visible now or never will be.
+pub(crate) async fn relay_horizon(pool: &PgPool) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS TEXT) AS BIGINT)")
+        .fetch_one(pool)
+        .await?)
+}
+
+/// The unpublished rows, not held, at or below position `up_to` that were
+/// written by transactions from `horizon` on, which may have committed
+/// after a relay read passed their positions, with their projects; and the
+/// horizon as of the same snapshot. Found on `events_transaction`, so the
+/// check costs the rows written since `horizon`, not the outbox.
+pub(crate) async fn relay_behind(
+    pool: &PgPool,
+    horizon: i64,
+    up_to: i64,
+) -> Result<(Vec<(i64, String)>, i64), StoreError> {
+    let (positions, projects, now): (Vec<i64>, Vec<String>, i64) = sqlx::query_as(
+        "WITH behind AS (SELECT e.position, e.project_code FROM events e JOIN outbox o ON o.position = e.position \
+         WHERE e.transaction_id >= CAST(CAST($1 AS TEXT) AS xid8) AND e.position <= $2 \
+         AND o.published_at IS NULL AND NOT o.held) \
+         SELECT ARRAY(SELECT position FROM behind ORDER BY position), \
+         ARRAY(SELECT project_code FROM behind ORDER BY position), \
+         CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS TEXT) AS BIGINT)",
+    )
+    .bind(horizon)
+    .bind(up_to)
+    .fetch_one(pool)
+    .await?;
+    Ok((positions.into_iter().zip(projects).collect(), now))
 }
 
 /// The connection that holds the relay's advisory lock: a session-level

@@ -3,8 +3,7 @@
 //! Writers are serialized: every write transaction takes the database's
 //! write lock when it begins (`BEGIN IMMEDIATE`), so positions and feed ids
 //! become visible in the order they were taken and the feeds simply follow
-//! them. Nothing else can write inside a transaction, which is what lets an
-//! append's unique violation be classified by looking. The store is
+//! them, and two appends never wait on each other's locks. The store is
 //! embedded in one process, which runs one relay: leadership needs no lock.
 
 use std::path::Path;
@@ -12,18 +11,18 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     Sqlite, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{FromRow, Transaction};
+use sqlx::{AssertSqlSafe, FromRow, Transaction};
 
-use crate::events::Row;
 use crate::outbox::RelayLeadership;
 use crate::public::ChangeRow;
-use crate::query::Sql;
+use crate::query::{Sql, Value};
 use crate::supervision::{FeedCursor, FeedRow};
-use crate::{AppendOutcome, Backend, ChangeCursor, PoolOptions, StoreError};
+use crate::{Backend, ChangeCursor, PoolOptions, StoreError};
 
 pub(crate) const BACKEND: Backend = Backend::Sqlite;
 
@@ -77,38 +76,119 @@ pub(crate) fn event_id(id: uuid::Uuid) -> String {
 /// No row locks: the transaction holds the write lock.
 pub(crate) const FOR_UPDATE: &str = "";
 
-/// Classifies an append's failed insert by looking, inside the transaction
-/// that still holds the write lock, which key is already taken: SQLite
-/// names no constraint, and its message text is not an interface.
-pub(crate) async fn append_refusal(
-    conn: &mut SqliteConnection,
-    row: &Row<'_>,
-    error: sqlx::Error,
-) -> Result<AppendOutcome, StoreError> {
-    let unique = error.as_database_error().is_some_and(|db| db.is_unique_violation());
-    if !unique {
-        return Err(StoreError::Query(error));
+/// How often an append batch tries again for the write lock while another
+/// writer holds it.
+const WRITE_LOCK_RETRY: Duration = Duration::from_micros(500);
+
+/// An append batch's write transaction: the write lock taken by trying
+/// every [`WRITE_LOCK_RETRY`] instead of in SQLite's busy handler.
+///
+/// The busy handler sleeps 1, 2, 5, 10 … up to 100 ms between tries, so a
+/// writer that meets another one (the embedded projector) sleeps through
+/// most of the moments the lock is free: in one process, ingestion then
+/// spends more time asleep than writing. Trying again every half
+/// millisecond takes the lock soon after it is released. The other writers
+/// still wait in the busy handler, so ingestion, which callers wait on, goes
+/// first; the projector catches up with larger batches.
+///
+/// The connection holds the transaction (begun and ended with plain
+/// statements, so sqlx does not track it): [`AppendTransaction::commit`] or
+/// [`AppendTransaction::rollback`] returns it to the pool, and dropping the
+/// transaction without either closes the connection, rolling it back,
+/// rather than return it to the pool inside a transaction.
+#[derive(Debug)]
+pub(crate) struct AppendTransaction {
+    conn: Option<PoolConnection<Sqlite>>,
+}
+
+impl AppendTransaction {
+    fn conn(&mut self) -> Result<&mut SqliteConnection, sqlx::Error> {
+        self.conn.as_deref_mut().ok_or(sqlx::Error::PoolClosed)
     }
-    let request_taken: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE source = $1 AND request_id = $2)")
-            .bind(row.source)
-            .bind(row.request_id)
-            .fetch_one(&mut *conn)
-            .await?;
-    if request_taken {
-        return Ok(AppendOutcome::DuplicateRequest);
+
+    async fn end(mut self, statement: &'static str) -> Result<(), sqlx::Error> {
+        sqlx::query(statement).execute(self.conn()?).await?;
+        // Ended: back to the pool.
+        drop(self.conn.take());
+        Ok(())
     }
-    let seq_taken: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE project_code = $1 AND project_seq = $2)")
-            .bind(row.project_code)
-            .bind(row.project_seq)
-            .fetch_one(&mut *conn)
-            .await?;
-    if seq_taken {
-        return Ok(AppendOutcome::Conflict);
+
+    /// Commits the batch.
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.end("COMMIT").await
     }
-    // The remaining unique key is event_id: a caller bug, not a race.
-    Err(StoreError::Query(error))
+
+    /// Rolls the batch back.
+    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.end("ROLLBACK").await
+    }
+}
+
+impl Drop for AppendTransaction {
+    fn drop(&mut self) {
+        if let Some(conn) = &mut self.conn {
+            conn.close_on_drop();
+        }
+    }
+}
+
+impl std::ops::Deref for AppendTransaction {
+    type Target = SqliteConnection;
+
+    fn deref(&self) -> &SqliteConnection {
+        // Only a transaction that has ended has no connection, and it is gone.
+        self.conn.as_deref().unwrap_or_else(|| unreachable!("an ended transaction is consumed"))
+    }
+}
+
+impl std::ops::DerefMut for AppendTransaction {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.conn.as_deref_mut().unwrap_or_else(|| unreachable!("an ended transaction is consumed"))
+    }
+}
+
+/// Begins an append batch's write transaction (see [`AppendTransaction`]),
+/// giving up, as the busy handler would, once the connection's busy
+/// timeout has passed.
+pub(crate) async fn begin_append(pool: &SqlitePool) -> Result<AppendTransaction, sqlx::Error> {
+    let mut tx = AppendTransaction { conn: Some(pool.acquire().await?) };
+    let conn = tx.conn()?;
+    let busy_timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(&mut *conn).await?;
+    sqlx::query("PRAGMA busy_timeout = 0").execute(&mut *conn).await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(busy_timeout.max(0).unsigned_abs());
+    loop {
+        match sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+            Ok(_) => break,
+            Err(error) if is_busy(&error) && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(WRITE_LOCK_RETRY).await;
+            }
+            // The connection's busy timeout is off: it is closed, not reused.
+            Err(error) => return Err(error),
+        }
+    }
+    // A number read back from SQLite, not input: PRAGMA takes no parameter.
+    sqlx::query(AssertSqlSafe(format!("PRAGMA busy_timeout = {busy_timeout}"))).execute(&mut *conn).await?;
+    Ok(tx)
+}
+
+/// SQLITE_BUSY, whatever its extended code.
+fn is_busy(error: &sqlx::Error) -> bool {
+    const SQLITE_BUSY: i32 = 5;
+    error
+        .as_database_error()
+        .and_then(|db| db.code())
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == SQLITE_BUSY)
+}
+
+/// An event id as a bound value of a built statement: its canonical text.
+pub(crate) fn event_id_value(id: uuid::Uuid) -> Value<'static> {
+    Value::Text(id.hyphenated().to_string().into())
+}
+
+/// Never: writers are serialized, so no two appends wait on each other.
+pub(crate) fn lost_lock_race(_error: &sqlx::Error) -> bool {
+    false
 }
 
 /// The cursor of the last public change (transaction id 0).
@@ -159,6 +239,21 @@ where
 /// runs one relay.
 pub(crate) async fn lead_relay(_pool: &SqlitePool) -> Result<Option<RelayLeadership>, StoreError> {
     Ok(Some(RelayLeadership::new(None)))
+}
+
+/// No commit horizon: writers are serialized, so rows become visible in
+/// position order and never behind a read that passed their positions.
+pub(crate) async fn relay_horizon(_pool: &SqlitePool) -> Result<i64, StoreError> {
+    Ok(0)
+}
+
+/// No row can turn up behind a relay read (see [`relay_horizon`]).
+pub(crate) async fn relay_behind(
+    _pool: &SqlitePool,
+    _horizon: i64,
+    _up_to: i64,
+) -> Result<(Vec<(i64, String)>, i64), StoreError> {
+    Ok((Vec::new(), 0))
 }
 
 /// SQLite has no notifications: the embedded site shares the process and

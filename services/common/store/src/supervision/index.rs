@@ -10,7 +10,7 @@
 //! or more characters is found without word boundaries) and its
 //! `project_deadlines` (disclosures it still owes, each with its due time).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -132,14 +132,77 @@ pub(crate) fn existing_terms<'a>(codes: &[&'a str]) -> Vec<Sql<'a>> {
     query::in_list("SELECT term, project_code FROM project_terms WHERE project_code IN (", codes, ")")
 }
 
-/// The statements that replace the [`SupervisionRows`] of each `(project
-/// code, rows)` of `projects`, run inside the projector's transaction with
-/// multi-row statements; `existing` holds the projects' terms before (see
-/// [`existing_terms`]).
+/// What the fold writes of one project's [`SupervisionRows`]: the search
+/// row when it changed, the terms gained and lost, and the open deadlines
+/// when they changed.
+#[derive(Debug)]
+struct IndexChange<'a> {
+    code: &'a str,
+    search: Option<&'a SearchRow>,
+    added: Vec<String>,
+    gone: Vec<String>,
+    deadlines: Option<&'a [DeadlineRow]>,
+}
+
+impl<'a> IndexChange<'a> {
+    /// The changes that replace the rows of each `(project code, rows)` of
+    /// `projects`, whose terms before are `existing` (`(term, project code)`
+    /// rows, see [`existing_terms`]): the search row and the deadlines are
+    /// written again, the terms only as they differ.
+    fn replacing(projects: &[(&'a str, &'a SupervisionRows)], existing: Vec<(String, String)>) -> Vec<Self> {
+        let mut before: HashMap<String, HashSet<String>> = HashMap::new();
+        for (term, code) in existing {
+            before.entry(code).or_default().insert(term);
+        }
+        projects
+            .iter()
+            .map(|&(code, rows)| {
+                let mut gone = before.remove(code).unwrap_or_default();
+                let added = rows.search.terms().into_iter().filter(|term| !gone.remove(term)).collect();
+                let mut gone: Vec<String> = gone.into_iter().collect();
+                gone.sort_unstable();
+                IndexChange { code, search: Some(&rows.search), added, gone, deadlines: Some(&rows.deadlines) }
+            })
+            .collect()
+    }
+
+    /// The changes from `before`, the rows last written for project `code`,
+    /// to `after`: only what differs is written.
+    fn between(code: &'a str, before: &SupervisionRows, after: &'a SupervisionRows) -> Self {
+        let (mut added, mut gone) = (Vec::new(), Vec::new());
+        if before.search.texts != after.search.texts {
+            let old: HashSet<String> = before.search.terms().into_iter().collect();
+            let new = after.search.terms();
+            let kept: HashSet<&String> = new.iter().collect();
+            gone = old.iter().filter(|term| !kept.contains(term)).cloned().collect();
+            gone.sort_unstable();
+            added = new.into_iter().filter(|term| !old.contains(term)).collect();
+        }
+        IndexChange {
+            code,
+            search: (before.search != after.search).then_some(&after.search),
+            added,
+            gone,
+            deadlines: (before.deadlines != after.deadlines).then_some(after.deadlines.as_slice()),
+        }
+    }
+}
+
+/// The statements that write the [`SupervisionRows`] of projects, run
+/// inside the projector's transaction with multi-row statements: those of
+/// `replaced` (`(project code, rows)`) replace what the project had, whose
+/// terms are in `existing` (see [`existing_terms`]); those of `advanced`
+/// (`(project code, rows last written, rows)`) are written where they
+/// differ from the rows the fold wrote last, which it remembered.
 pub(crate) fn index_statements<'a>(
-    projects: &[(&'a str, &'a SupervisionRows)],
+    replaced: &[(&'a str, &'a SupervisionRows)],
     existing: Vec<(String, String)>,
+    advanced: &[(&'a str, &SupervisionRows, &'a SupervisionRows)],
 ) -> Vec<Sql<'a>> {
+    let mut changes = IndexChange::replacing(replaced, existing);
+    changes.extend(advanced.iter().map(|&(code, before, after)| IndexChange::between(code, before, after)));
+    let searched: Vec<(&str, &SearchRow)> =
+        changes.iter().filter_map(|change| change.search.map(|search| (change.code, search))).collect();
     let mut statements = query::insert(
         "INSERT INTO project_search (project_code, region_code, project_type, stage, last_event_at, \
          first_occurred_at, last_occurred_at, owner_code, owner_name, winners, sources, investment_fen, \
@@ -151,9 +214,8 @@ pub(crate) fn index_statements<'a>(
          sources = excluded.sources, investment_fen = excluded.investment_fen, \
          contract_price_fen = excluded.contract_price_fen, final_cost_fen = excluded.final_cost_fen, \
          search_text = excluded.search_text, first_position = excluded.first_position",
-        projects,
-        |&(code, rows)| {
-            let search = &rows.search;
+        &searched,
+        |&(code, search)| {
             let winners: String = search.winners.iter().map(|(code, name)| format!("|{code}|{name}|")).collect();
             let sources: String = search.sources.iter().map(|source| format!("|{source}|")).collect();
             [
@@ -176,26 +238,27 @@ pub(crate) fn index_statements<'a>(
             ]
         },
     );
-    // Terms change only with the names a project carries: write the new
-    // ones and delete the gone ones instead of rewriting them all.
-    let mut gone: HashSet<(String, String)> = existing.into_iter().collect();
-    let terms: Vec<(String, &str)> = projects
-        .iter()
-        .flat_map(|&(code, rows)| rows.search.terms().into_iter().map(move |term| (term, code)))
-        .filter(|(term, code)| !gone.remove(&(term.clone(), (*code).to_owned())))
-        .collect();
-    for (term, code) in gone {
-        let mut delete = Sql::new("DELETE FROM project_terms WHERE term = ");
-        delete.bind(term).push(" AND project_code = ").bind(code);
-        statements.push(delete);
+    // Terms change only with the names a project carries: the new ones are
+    // written and the gone ones deleted instead of rewriting them all.
+    for change in &changes {
+        for term in &change.gone {
+            let mut delete = Sql::new("DELETE FROM project_terms WHERE term = ");
+            delete.bind(term.clone()).push(" AND project_code = ").bind(change.code);
+            statements.push(delete);
+        }
     }
-    statements.extend(query::insert("INSERT INTO project_terms (term, project_code)", "", &terms, |(term, code)| {
-        [term.clone().into(), (*code).into()]
+    let terms: Vec<(&String, &str)> =
+        changes.iter().flat_map(|change| change.added.iter().map(move |term| (term, change.code))).collect();
+    statements.extend(query::insert("INSERT INTO project_terms (term, project_code)", "", &terms, |&(term, code)| {
+        [term.clone().into(), code.into()]
     }));
-    let codes: Vec<&str> = projects.iter().map(|&(code, _)| code).collect();
-    statements.extend(query::in_list("DELETE FROM project_deadlines WHERE project_code IN (", &codes, ")"));
-    let deadlines: Vec<(&str, &DeadlineRow)> =
-        projects.iter().flat_map(|&(code, rows)| rows.deadlines.iter().map(move |deadline| (code, deadline))).collect();
+    let rewritten: Vec<&str> =
+        changes.iter().filter(|change| change.deadlines.is_some()).map(|change| change.code).collect();
+    statements.extend(query::in_list("DELETE FROM project_deadlines WHERE project_code IN (", &rewritten, ")"));
+    let deadlines: Vec<(&str, &DeadlineRow)> = changes
+        .iter()
+        .flat_map(|change| change.deadlines.unwrap_or_default().iter().map(move |deadline| (change.code, deadline)))
+        .collect();
     statements.extend(query::insert(
         "INSERT INTO project_deadlines (project_code, rule, subject, due_at, source, flag)",
         "ON CONFLICT (project_code, rule, subject) DO NOTHING",

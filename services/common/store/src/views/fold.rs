@@ -28,10 +28,19 @@
 //!
 //! [`Projections::project_batch`] does the same for many projects in one
 //! transaction (head rows locked in code order), writing every table with
-//! multi-row statements: the embedded projector folds what it polled this
-//! way, and a rebuild a chunk of the log at a time, with each project
-//! rendered ahead of the transaction when the chunk holds its whole history.
+//! multi-row statements: a rebuild folds a chunk of the log at a time this
+//! way, with each project rendered ahead of the transaction when the chunk
+//! holds its whole history.
+//!
+//! [`Projections::project_batch_remembering`] is the live projector's: the
+//! same, with a [`Memory`] of what the fold rendered and wrote before, so
+//! that a project it remembers at its locked head costs the fold only its new
+//! events: no read of its kept events (but those waiting beyond the head),
+//! feed rows, timeline entries or search terms; a renderer that carries its
+//! rendering over the new events; and only the rows that changed written
+//! (see `views::memory`). The result is the same bytes in every table.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
@@ -39,6 +48,7 @@ use gongkai_proto::v1::EventEnvelope;
 use prost::Message;
 
 use super::View;
+use super::memory::{Forgetful, Memory, Remembered, Renderer, Stateless, ViewChanges};
 use crate::db::{in_transaction, to_i64};
 use crate::events::decode_envelope;
 use crate::query::{self, Sql};
@@ -106,7 +116,8 @@ struct Plan<'b> {
     /// `(seq, position, stored envelope)` to keep.
     keep: Vec<Kept>,
     outcome: Projected,
-    /// The events `1..=head` when the views advance and must be rendered.
+    /// The events to render when the views advance: `1..=head` to render
+    /// the project whole, the new ones to carry a remembered rendering.
     render: Option<Vec<EventEnvelope>>,
     /// The position of the new head event.
     position: i64,
@@ -120,11 +131,27 @@ enum Known<'e> {
     Incoming(&'e EventEnvelope),
 }
 
+/// How a project is rendered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rendering {
+    /// Whole, from everything kept (`stored` holds every kept event).
+    Whole,
+    /// Carried from the remembered head (`stored` holds the kept events
+    /// beyond it).
+    Carried,
+}
+
 /// Plans one project: which incoming events to keep, where its head goes and
-/// what to render, from its locked `head` and the events kept before. The
-/// flag says the caller's rendering can be used as it is.
-fn plan(project: &ProjectEvents, head: i64, stored: Vec<Kept>) -> Result<(Plan<'_>, bool), StoreError> {
-    let fresh = stored.is_empty();
+/// what to render, from its locked `head` and the events kept before
+/// (`stored`, as `rendering` says). The flag says the caller's rendering can
+/// be used as it is.
+fn plan(
+    project: &ProjectEvents,
+    head: i64,
+    stored: Vec<Kept>,
+    rendering: Rendering,
+) -> Result<(Plan<'_>, bool), StoreError> {
+    let fresh = stored.is_empty() && rendering == Rendering::Whole;
     // Every event known after this batch, by seq; what was kept before wins.
     let mut known: BTreeMap<i64, Known<'_>> =
         stored.into_iter().map(|(seq, position, bytes)| (seq, Known::Stored(position, bytes))).collect();
@@ -141,7 +168,14 @@ fn plan(project: &ProjectEvents, head: i64, stored: Vec<Kept>) -> Result<(Plan<'
     }
     let code = project.project_code.as_str();
     let plan = |keep, outcome, render, position| Plan { code, keep, outcome, render, position };
-    let new_head = known.keys().zip(1..).take_while(|(seq, want)| **seq == *want).count() as i64;
+    let (new_head, first) = match rendering {
+        Rendering::Whole => (known.keys().zip(1..).take_while(|(seq, want)| **seq == *want).count() as i64, 1),
+        Rendering::Carried => {
+            let next = head + 1;
+            let run = known.range(next..).map(|(seq, _)| *seq).zip(next..).take_while(|(seq, want)| seq == want);
+            (head + run.count() as i64, next)
+        }
+    };
     // Nothing new, and nothing kept beyond the head (which only a parked
     // project has): a duplicate.
     if keep.is_empty() && new_head <= head {
@@ -162,7 +196,7 @@ fn plan(project: &ProjectEvents, head: i64, stored: Vec<Kept>) -> Result<(Plan<'
         return Ok((plan(keep, outcome, None, position), true));
     }
     let events = known
-        .range(..=new_head)
+        .range(first..=new_head)
         .map(|(_, known)| match known {
             Known::Stored(position, bytes) => decode_envelope(*position, bytes),
             Known::Incoming(event) => Ok((*event).clone()),
@@ -171,45 +205,131 @@ fn plan(project: &ProjectEvents, head: i64, stored: Vec<Kept>) -> Result<(Plan<'
     Ok((plan(keep, outcome, Some(events), position), false))
 }
 
-/// What the transaction decided for a batch: a plan per project, and the
-/// projects whose views advance (rendered now, or ahead by the caller) or
-/// that could not be rendered.
-struct Decided<'b> {
-    plans: Vec<Plan<'b>>,
-    rendered: Vec<(&'b str, ProjectViewRows)>,
-    ahead: Vec<(&'b str, &'b ProjectViewRows)>,
-    parked: Vec<(&'b str, Unrenderable)>,
+/// The rows of a project whose views advance.
+enum Rows<'b> {
+    /// All of them, rendered now or ahead by the caller.
+    Whole(Cow<'b, ProjectViewRows>),
+    /// Those that changed since the remembered head (`Advance::before`).
+    Changed(ViewChanges),
 }
 
-/// Plans every project of `batch` from its locked `heads` and the events
-/// `stored` before, rendering those whose views advance.
-fn decide<'b, F>(
-    batch: &'b [ProjectEvents],
-    heads: &BTreeMap<String, i64>,
-    mut stored: BTreeMap<String, Vec<Kept>>,
-    render: F,
-) -> Result<Decided<'b>, StoreError>
-where
-    F: Fn(&[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable>,
-{
-    let mut decided = Decided { plans: Vec::new(), rendered: Vec::new(), ahead: Vec::new(), parked: Vec::new() };
-    for project in batch {
-        let head = heads.get(&project.project_code).copied().unwrap_or_default();
-        let (mut plan, use_ahead) = plan(project, head, stored.remove(&project.project_code).unwrap_or_default())?;
+/// A project whose views advance.
+struct Advance<'b, M> {
+    code: &'b str,
+    /// Its head before.
+    head: i64,
+    /// Its new head.
+    new_head: i64,
+    rows: Rows<'b>,
+    /// The supervision rows written at the remembered head, for changed rows.
+    before: Option<SupervisionRows>,
+    /// The renderer's memo of the new head, to remember after commit.
+    memo: Option<M>,
+}
+
+/// What the transaction decided for a batch.
+struct Decided<'b, M> {
+    /// A plan per project, in batch order.
+    plans: Vec<Option<Plan<'b>>>,
+    advances: Vec<Advance<'b, M>>,
+    parked: Vec<(&'b str, Unrenderable)>,
+    /// Remembered projects whose head stays: remembered again as they are.
+    unmoved: Vec<(&'b str, Remembered<M>)>,
+}
+
+impl<'b, M> Decided<'b, M> {
+    fn new(projects: usize) -> Self {
+        Decided {
+            plans: (0..projects).map(|_| None).collect(),
+            advances: Vec::new(),
+            parked: Vec::new(),
+            unmoved: Vec::new(),
+        }
+    }
+
+    /// Plans the project at `at` of `batch` as a whole (not remembered, or
+    /// its memo could not be carried), rendering it when its views advance.
+    fn whole<R: Renderer<Memo = M>>(
+        &mut self,
+        at: usize,
+        project: &'b ProjectEvents,
+        head: i64,
+        stored: Vec<Kept>,
+        renderer: &R,
+    ) -> Result<(), StoreError> {
+        let (mut plan, use_ahead) = plan(project, head, stored, Rendering::Whole)?;
+        let new_head = match plan.outcome {
+            Projected::Advanced { head } => head as i64,
+            _ => head,
+        };
         if let Some(events) = plan.render.take() {
-            match render(&events) {
-                Ok(rows) => decided.rendered.push((plan.code, rows)),
+            match renderer.render(&events) {
+                Ok((rows, memo)) => self.advances.push(Advance {
+                    code: plan.code,
+                    head,
+                    new_head,
+                    rows: Rows::Whole(Cow::Owned(rows)),
+                    before: None,
+                    memo: Some(memo),
+                }),
                 Err(failure) => {
                     plan.outcome = Projected::Parked { head: head.max(0) as u64 };
-                    decided.parked.push((plan.code, failure));
+                    self.parked.push((plan.code, failure));
                 }
             }
         } else if let (true, Some(rows)) = (use_ahead, &project.rendered) {
-            decided.ahead.push((plan.code, rows));
+            let rows = Rows::Whole(Cow::Borrowed(rows));
+            self.advances.push(Advance { code: plan.code, head, new_head, rows, before: None, memo: None });
         }
-        decided.plans.push(plan);
+        self.plans[at] = Some(plan);
+        Ok(())
     }
-    Ok(decided)
+
+    /// Plans the remembered project at `at` of `batch`, carrying its memo
+    /// over its new events. `false` when the memo could not be carried: the
+    /// project is then to be planned whole.
+    fn carried<R: Renderer<Memo = M>>(
+        &mut self,
+        at: usize,
+        project: &'b ProjectEvents,
+        head: i64,
+        beyond: Vec<Kept>,
+        mut remembered: Remembered<M>,
+        renderer: &R,
+    ) -> Result<bool, StoreError> {
+        let (mut plan, _) = plan(project, head, beyond, Rendering::Carried)?;
+        let Some(events) = plan.render.take() else {
+            self.unmoved.push((plan.code, remembered));
+            self.plans[at] = Some(plan);
+            return Ok(true);
+        };
+        let new_head = match plan.outcome {
+            Projected::Advanced { head } => head as i64,
+            _ => head,
+        };
+        match renderer.advance(&mut remembered.memo, &events) {
+            Ok(changes) => {
+                self.advances.push(Advance {
+                    code: plan.code,
+                    head,
+                    new_head,
+                    rows: Rows::Changed(changes),
+                    before: Some(remembered.supervision),
+                    memo: Some(remembered.memo),
+                });
+                self.plans[at] = Some(plan);
+                Ok(true)
+            }
+            Err(failure) => {
+                tracing::debug!(
+                    project = plan.code,
+                    reason = %failure.reason,
+                    "The remembered rendering cannot be carried; rendering the project whole."
+                );
+                Ok(false)
+            }
+        }
+    }
 }
 
 /// An event kept in `projector_events`, as read back.
@@ -247,86 +367,113 @@ fn entries<'a>(view: View, codes: &[&'a str]) -> Vec<Sql<'a>> {
     query::in_list(&head, codes, ")")
 }
 
-/// The statements that replace the rows of the projects in `rendered` in
-/// one side of the read model, `existing` being that side's entries of
-/// those projects. Only timeline entries whose bytes changed are written and
-/// only those no longer rendered are deleted: a new event usually changes
-/// one or two entries of a long history, and rewriting them all made the
-/// live fold cost grow with each project's age.
-fn view_statements<'a>(
-    view: View,
-    existing: &'a [EntryRow],
-    rendered: &[(&'a str, &'a ProjectViewRows)],
-) -> Result<Vec<Sql<'a>>, StoreError> {
-    let (timeline_table, projects_table) = (view.timeline_table(), view.projects_table());
-    let mut stale: HashMap<(&str, i64), &[u8]> =
-        existing.iter().map(|row| ((row.project_code.as_str(), row.project_seq), row.entry.as_slice())).collect();
-    let mut timeline: Vec<(&str, &TimelineRow)> = Vec::new();
-    for &(code, rows) in rendered {
-        for row in view.rendered(rows).0 {
-            let seq = to_i64(row.project_seq)?;
-            if stale.remove(&(code, seq)) != Some(row.entry.as_slice()) {
+/// What one side of the read model gets from a batch: timeline entries to
+/// write, entries to delete, and summaries.
+struct ViewWrites<'a> {
+    timeline: Vec<(&'a str, &'a TimelineRow)>,
+    stale: Vec<(&'a str, i64)>,
+    summaries: Vec<(&'a str, &'a ProjectRow)>,
+}
+
+impl<'a> ViewWrites<'a> {
+    /// The writes of `view` for the projects in `whole`, `existing` being
+    /// that side's entries of those projects, and for those in `changed`.
+    /// Only timeline entries whose bytes changed are written and only those
+    /// no longer rendered are deleted: a new event usually changes one or two
+    /// entries of a long history, and rewriting them all made the live fold
+    /// cost grow with each project's age.
+    fn of(
+        view: View,
+        existing: &'a [EntryRow],
+        whole: &[(&'a str, &'a ProjectViewRows)],
+        changed: &[(&'a str, &'a ViewChanges)],
+    ) -> Result<Self, StoreError> {
+        let mut stale: HashMap<(&str, i64), &[u8]> =
+            existing.iter().map(|row| ((row.project_code.as_str(), row.project_seq), row.entry.as_slice())).collect();
+        let mut timeline: Vec<(&str, &TimelineRow)> = Vec::new();
+        let mut summaries: Vec<(&str, &ProjectRow)> = Vec::new();
+        for &(code, rows) in whole {
+            let (rendered, summary) = view.rendered(rows);
+            for row in rendered {
+                let seq = to_i64(row.project_seq)?;
+                if stale.remove(&(code, seq)) != Some(row.entry.as_slice()) {
+                    timeline.push((code, row));
+                }
+            }
+            summaries.push((code, summary));
+        }
+        for &(code, changes) in changed {
+            let (rendered, summary) = view.rendered(&changes.0);
+            for row in rendered {
+                to_i64(row.project_seq)?;
                 timeline.push((code, row));
             }
+            summaries.push((code, summary));
         }
+        for (_, summary) in &summaries {
+            to_i64(summary.head_seq)?;
+        }
+        // What is left was not rendered again (e.g. an entry withheld anew).
+        Ok(ViewWrites { timeline, stale: stale.into_keys().collect(), summaries })
     }
-    // What is left was not rendered again (e.g. an entry withheld anew).
-    let mut statements: Vec<Sql<'a>> = stale
-        .into_keys()
-        .map(|(code, seq)| {
-            let mut delete = Sql::new(format!("DELETE FROM {timeline_table} WHERE project_code = "));
-            delete.bind(code).push(" AND project_seq = ").bind(seq);
-            delete
-        })
-        .collect();
-    statements.extend(query::insert(
-        &format!(
-            "INSERT INTO {timeline_table} (project_code, project_seq, event_id, fact_type, occurred_at, recorded_at, entry)"
-        ),
-        "ON CONFLICT (project_code, project_seq) DO UPDATE SET event_id = excluded.event_id, \
-         fact_type = excluded.fact_type, occurred_at = excluded.occurred_at, \
-         recorded_at = excluded.recorded_at, entry = excluded.entry",
-        &timeline,
-        |&(code, row)| {
-            [
-                code.into(),
-                (row.project_seq as i64).into(),
-                (&row.event_id).into(),
-                (&row.fact_type).into(),
-                row.occurred_at.into(),
-                row.recorded_at.into(),
-                (&row.entry).into(),
-            ]
-        },
-    ));
-    let summaries: Vec<(&str, &ProjectRow)> =
-        rendered.iter().map(|&(code, rows)| (code, view.rendered(rows).1)).collect();
-    for (_, summary) in &summaries {
-        to_i64(summary.head_seq)?;
+
+    /// The statements that write them.
+    fn statements(&self, view: View) -> Vec<Sql<'a>> {
+        let (timeline_table, projects_table) = (view.timeline_table(), view.projects_table());
+        let mut statements: Vec<Sql<'a>> = self
+            .stale
+            .iter()
+            .map(|&(code, seq)| {
+                let mut delete = Sql::new(format!("DELETE FROM {timeline_table} WHERE project_code = "));
+                delete.bind(code).push(" AND project_seq = ").bind(seq);
+                delete
+            })
+            .collect();
+        statements.extend(query::insert(
+            &format!(
+                "INSERT INTO {timeline_table} \
+                 (project_code, project_seq, event_id, fact_type, occurred_at, recorded_at, entry)"
+            ),
+            "ON CONFLICT (project_code, project_seq) DO UPDATE SET event_id = excluded.event_id, \
+             fact_type = excluded.fact_type, occurred_at = excluded.occurred_at, \
+             recorded_at = excluded.recorded_at, entry = excluded.entry",
+            &self.timeline,
+            |&(code, row)| {
+                [
+                    code.into(),
+                    (row.project_seq as i64).into(),
+                    (&row.event_id).into(),
+                    (&row.fact_type).into(),
+                    row.occurred_at.into(),
+                    row.recorded_at.into(),
+                    (&row.entry).into(),
+                ]
+            },
+        ));
+        statements.extend(query::insert(
+            &format!(
+                "INSERT INTO {projects_table} \
+                 (project_code, name, region_code, project_type, stage, head_seq, last_event_at, summary)"
+            ),
+            "ON CONFLICT (project_code) DO UPDATE SET name = excluded.name, region_code = excluded.region_code, \
+             project_type = excluded.project_type, stage = excluded.stage, head_seq = excluded.head_seq, \
+             last_event_at = excluded.last_event_at, summary = excluded.summary, parked_since = NULL",
+            &self.summaries,
+            |&(code, row)| {
+                [
+                    code.into(),
+                    (&row.name).into(),
+                    (&row.region_code).into(),
+                    (&row.project_type).into(),
+                    (&row.stage).into(),
+                    (row.head_seq as i64).into(),
+                    row.last_event_at.into(),
+                    (&row.summary).into(),
+                ]
+            },
+        ));
+        statements
     }
-    statements.extend(query::insert(
-        &format!(
-            "INSERT INTO {projects_table} \
-             (project_code, name, region_code, project_type, stage, head_seq, last_event_at, summary)"
-        ),
-        "ON CONFLICT (project_code) DO UPDATE SET name = excluded.name, region_code = excluded.region_code, \
-         project_type = excluded.project_type, stage = excluded.stage, head_seq = excluded.head_seq, \
-         last_event_at = excluded.last_event_at, summary = excluded.summary, parked_since = NULL",
-        &summaries,
-        |&(code, row)| {
-            [
-                code.into(),
-                (&row.name).into(),
-                (&row.region_code).into(),
-                (&row.project_type).into(),
-                (&row.stage).into(),
-                (row.head_seq as i64).into(),
-                row.last_event_at.into(),
-                (&row.summary).into(),
-            ]
-        },
-    ));
-    Ok(statements)
 }
 
 impl Projections {
@@ -365,6 +512,23 @@ impl Projections {
     where
         F: Fn(&[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable>,
     {
+        self.project_batch_remembering(batch, &Stateless(render), &mut Forgetful).await
+    }
+
+    /// [`Projections::project_batch`] with a [`Memory`]: a project it
+    /// remembers at its current head is carried over its new events by
+    /// `renderer` instead of being read and rendered whole (see
+    /// `views::memory`), and every project whose views advance is remembered
+    /// after the transaction commits.
+    pub async fn project_batch_remembering<R>(
+        &self,
+        batch: &[ProjectEvents],
+        renderer: &R,
+        memory: &mut (dyn Memory<R::Memo> + Send),
+    ) -> Result<Vec<Projected>, StoreError>
+    where
+        R: Renderer,
+    {
         let mut codes: Vec<&str> = batch.iter().map(|project| project.project_code.as_str()).collect();
         codes.sort_unstable();
         codes.dedup();
@@ -373,7 +537,7 @@ impl Projections {
         }
         // Whether the public change feed grew: its followers are told after commit.
         let mut published = false;
-        let outcomes = in_transaction!(&self.db, |tx, dialect| {
+        let (outcomes, remember) = in_transaction!(&self.db, |tx, dialect| {
             let open = "INSERT INTO projector_heads (project_code, projected_seq, position)";
             for statement in query::insert(open, "ON CONFLICT (project_code) DO NOTHING", &codes, |&code| {
                 [code.into(), 0_i64.into(), 0_i64.into()]
@@ -386,19 +550,76 @@ impl Projections {
             for statement in query::in_list(select, &codes, &lock) {
                 heads.extend(statement.fetch_all::<(String, i64), _>(&mut *tx).await?);
             }
-            let mut stored: BTreeMap<String, Vec<Kept>> = BTreeMap::new();
+            let head_of = |code: &str| heads.get(code).copied().unwrap_or_default();
+
+            // What is remembered holds only if the head did not move since
+            // (the head rows are locked now).
+            let mut remembered: HashMap<&str, Remembered<R::Memo>> = HashMap::new();
+            for project in batch {
+                let code = project.project_code.as_str();
+                if let Some(memo) = memory.take(code)
+                    && memo.head == head_of(code)
+                    && memo.head > 0
+                {
+                    remembered.insert(code, memo);
+                }
+            }
+            let (carried, whole): (Vec<&str>, Vec<&str>) =
+                codes.iter().partition(|code| remembered.contains_key(*code));
+            let mut beyond: BTreeMap<String, Vec<Kept>> = BTreeMap::new();
+            let select = "SELECT e.project_code, e.project_seq, e.position, e.envelope FROM projector_events e \
+                          JOIN projector_heads h ON h.project_code = e.project_code \
+                          WHERE e.project_seq > h.projected_seq AND e.project_code IN (";
+            for statement in query::in_list(select, &carried, ") ORDER BY e.project_code, e.project_seq") {
+                for row in statement.fetch_all::<KeptRow, _>(&mut *tx).await? {
+                    beyond.entry(row.project_code).or_default().push((row.project_seq, row.position, row.envelope));
+                }
+            }
             let select = "SELECT project_code, project_seq, position, envelope FROM projector_events \
                           WHERE project_code IN (";
-            for statement in query::in_list(select, &codes, ") ORDER BY project_code, project_seq") {
+            let mut stored: BTreeMap<String, Vec<Kept>> = BTreeMap::new();
+            for statement in query::in_list(select, &whole, ") ORDER BY project_code, project_seq") {
                 for row in statement.fetch_all::<KeptRow, _>(&mut *tx).await? {
                     stored.entry(row.project_code).or_default().push((row.project_seq, row.position, row.envelope));
                 }
             }
 
-            let Decided { plans, rendered, ahead, parked } = decide(batch, &heads, stored, render)?;
-            let views: Vec<(&str, &ProjectViewRows)> =
-                rendered.iter().map(|(code, rows)| (*code, rows)).chain(ahead).collect();
-            let advanced: Vec<&str> = views.iter().map(|(code, _)| *code).collect();
+            let mut decided = Decided::new(batch.len());
+            let mut again: Vec<usize> = Vec::new();
+            for (at, project) in batch.iter().enumerate() {
+                let code = project.project_code.as_str();
+                let head = head_of(code);
+                match remembered.remove(code) {
+                    Some(memo) => {
+                        let beyond = beyond.remove(code).unwrap_or_default();
+                        if !decided.carried(at, project, head, beyond, memo, renderer)? {
+                            again.push(at);
+                        }
+                    }
+                    None => {
+                        let stored = stored.remove(code).unwrap_or_default();
+                        decided.whole(at, project, head, stored, renderer)?;
+                    }
+                }
+            }
+            if !again.is_empty() {
+                // Remembered, but the memo could not be carried: whole, from everything kept.
+                let codes: Vec<&str> = again.iter().map(|&at| batch[at].project_code.as_str()).collect();
+                let mut stored: BTreeMap<String, Vec<Kept>> = BTreeMap::new();
+                for statement in query::in_list(select, &codes, ") ORDER BY project_code, project_seq") {
+                    for row in statement.fetch_all::<KeptRow, _>(&mut *tx).await? {
+                        stored.entry(row.project_code).or_default().push((row.project_seq, row.position, row.envelope));
+                    }
+                }
+                for at in again {
+                    let project = &batch[at];
+                    let code = project.project_code.as_str();
+                    let stored = stored.remove(code).unwrap_or_default();
+                    decided.whole(at, project, head_of(code), stored, renderer)?;
+                }
+            }
+            let Decided { plans, advances, parked, unmoved } = decided;
+            let plans: Vec<Plan<'_>> = plans.into_iter().flatten().collect();
 
             let keep: Vec<(&str, &Kept)> =
                 plans.iter().flat_map(|plan| plan.keep.iter().map(|kept| (plan.code, kept))).collect();
@@ -435,41 +656,69 @@ impl Projections {
                     .await?;
                 }
             }
-            if !views.is_empty() {
+            if !advances.is_empty() {
+                let advanced: Vec<&str> = advances.iter().map(|advance| advance.code).collect();
                 let unpark = "DELETE FROM projector_parked WHERE project_code IN (";
                 for statement in query::in_list(unpark, &advanced, ")") {
                     statement.execute(&mut *tx).await?;
                 }
+                let mut whole: Vec<(&str, &ProjectViewRows)> = Vec::new();
+                let mut changed: Vec<(&str, i64, &ViewChanges, &SupervisionRows)> = Vec::new();
+                for advance in &advances {
+                    match &advance.rows {
+                        Rows::Whole(rows) => whole.push((advance.code, rows.as_ref())),
+                        Rows::Changed(changes) => {
+                            let before = advance.before.as_ref().unwrap_or(&changes.0.supervision);
+                            changed.push((advance.code, advance.head, changes, before));
+                        }
+                    }
+                }
+                let whole_codes: Vec<&str> = whole.iter().map(|(code, _)| *code).collect();
+
+                // The public change feed: a project rendered whole is compared
+                // with its latest feed rows; a remembered one's changed entries
+                // differ from them by construction.
                 let mut fed = Vec::new();
-                for statement in public::fed_rows(&advanced) {
+                for statement in public::fed_rows(&whole_codes) {
                     fed.extend(statement.fetch_all(&mut *tx).await?);
                 }
-                let public: Vec<(&str, &[TimelineRow])> =
-                    views.iter().map(|(code, rows)| (*code, rows.public_timeline.as_slice())).collect();
-                let changes = public::change_statements(fed, &public)?;
-                published = !changes.is_empty();
-                for statement in changes {
+                let timelines: Vec<(&str, &[TimelineRow])> =
+                    whole.iter().map(|(code, rows)| (*code, rows.public_timeline.as_slice())).collect();
+                let mut feed = public::changes(fed, &timelines)?;
+                for &(code, head, changes, _) in &changed {
+                    for row in &changes.0.public_timeline {
+                        let seq = to_i64(row.project_seq)?;
+                        feed.push((code, seq, if seq > head { "published" } else { "updated" }, row));
+                    }
+                }
+                published = !feed.is_empty();
+                for statement in public::change_statements(&feed) {
                     statement.execute(&mut *tx).await?;
                 }
                 if let (true, Some(notify)) = (published, dialect::NOTIFY_PUBLIC_CHANGES) {
                     sqlx::query(notify).bind(crate::signal::PUBLIC_CHANGES_CHANNEL).execute(&mut *tx).await?;
                 }
+                let changes: Vec<(&str, &ViewChanges)> =
+                    changed.iter().map(|&(code, _, changes, _)| (code, changes)).collect();
                 for view in [View::Public, View::Full] {
                     let mut existing = Vec::new();
-                    for statement in entries(view, &advanced) {
+                    for statement in entries(view, &whole_codes) {
                         existing.extend(statement.fetch_all::<EntryRow, _>(&mut *tx).await?);
                     }
-                    for statement in view_statements(view, &existing, &views)? {
+                    let writes = ViewWrites::of(view, &existing, &whole, &changes)?;
+                    for statement in writes.statements(view) {
                         statement.execute(&mut *tx).await?;
                     }
                 }
-                let index: Vec<(&str, &SupervisionRows)> =
-                    views.iter().map(|(code, rows)| (*code, &rows.supervision)).collect();
+                let replaced: Vec<(&str, &SupervisionRows)> =
+                    whole.iter().map(|(code, rows)| (*code, &rows.supervision)).collect();
+                let advanced_rows: Vec<(&str, &SupervisionRows, &SupervisionRows)> =
+                    changed.iter().map(|&(code, _, changes, before)| (code, before, &changes.0.supervision)).collect();
                 let mut terms = Vec::new();
-                for statement in supervision::existing_terms(&advanced) {
+                for statement in supervision::existing_terms(&whole_codes) {
                     terms.extend(statement.fetch_all(&mut *tx).await?);
                 }
-                for statement in supervision::index_statements(&index, terms) {
+                for statement in supervision::index_statements(&replaced, terms, &advanced_rows) {
                     statement.execute(&mut *tx).await?;
                 }
                 let moved: Vec<(&str, i64, i64)> = plans
@@ -488,8 +737,22 @@ impl Projections {
                     statement.execute(&mut *tx).await?;
                 }
             }
-            plans.iter().map(|plan| plan.outcome).collect::<Vec<_>>()
+            let outcomes: Vec<Projected> = plans.iter().map(|plan| plan.outcome).collect();
+            // What to remember once this commits.
+            let mut remember: Vec<(&str, Remembered<R::Memo>)> = unmoved;
+            for advance in advances {
+                let Some(memo) = advance.memo else { continue };
+                let supervision = match advance.rows {
+                    Rows::Whole(rows) => rows.into_owned().supervision,
+                    Rows::Changed(changes) => changes.0.supervision,
+                };
+                remember.push((advance.code, Remembered { head: advance.new_head, supervision, memo }));
+            }
+            (outcomes, remember)
         });
+        for (code, remembered) in remember {
+            memory.keep(code, remembered);
+        }
         if published {
             self.changes.raise();
         }

@@ -3,14 +3,18 @@
 //! views only ever show a project's longest gapless prefix, and how a
 //! project that cannot be rendered is parked); `read` holds the readers of
 //! the views for the supervisors and the public reader, and what the
-//! projector asks of its own progress; `parked` lists what the fold parked.
+//! projector asks of its own progress; `parked` lists what the fold parked;
+//! `memory` is what the fold may remember of a project between
+//! transactions, so that a project's next event costs only that event.
 //! The rows the fold writes are in `crate::rows`.
 
 mod fold;
+mod memory;
 mod parked;
 pub(crate) mod read;
 
 pub use fold::{ProjectEvents, Projected, Unrenderable};
+pub use memory::{Forgetful, Memory, Remembered, Renderer, ViewChanges};
 pub use parked::ParkedProject;
 
 /// Which side of the read model to read.

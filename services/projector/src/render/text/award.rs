@@ -2,15 +2,14 @@
 //! failed tender, each for one lot. An award price is set against the lot's
 //! ceiling price when the announcement gave one.
 
-use gongkai_domain::ProjectState;
 use gongkai_proto::v1::{AwardAnnounced, AwardCancelled, AwardNoticeIssued, PartyRole, TenderFailed};
 
-use super::{Out, Rendered, lot_label_zh, trim_stop};
+use super::{Lookup, Out, Rendered, lot_label_zh, trim_stop};
 use crate::render::format::{Labels, instant_en, instant_zh, money_en, money_zh, org_en, org_zh, percent};
 
 /// An award result: winner and price, set against the lot's ceiling price when
 /// it has one.
-pub(super) fn announced(mut out: Out<'_>, state: &ProjectState, f: &AwardAnnounced) -> Rendered {
+pub(super) fn announced(mut out: Out<'_>, project: &Lookup<'_>, f: &AwardAnnounced) -> Rendered {
     out.scope(&f.tender_code, std::slice::from_ref(&f.lot_code));
     let winner_zh = org_zh(f.winner.as_ref());
     let winner_en = org_en(f.winner.as_ref());
@@ -22,7 +21,7 @@ pub(super) fn announced(mut out: Out<'_>, state: &ProjectState, f: &AwardAnnounc
         format!(
             "{}公告{}中标人为{winner_zh}，中标价{}。",
             instant_zh(f.announced_at.as_ref()),
-            lot_label_zh(state, &f.tender_code, &f.lot_code),
+            lot_label_zh(project, &f.tender_code, &f.lot_code),
             money_zh(f.award_price_fen)
         ),
         format!(
@@ -32,7 +31,7 @@ pub(super) fn announced(mut out: Out<'_>, state: &ProjectState, f: &AwardAnnounc
             money_en(f.award_price_fen)
         ),
     );
-    if let Some(ceiling) = state.lot(&f.tender_code, &f.lot_code).and_then(|lot| lot.ceiling_price_fen)
+    if let Some(ceiling) = project.lot_ceiling(&f.tender_code, &f.lot_code)
         && ceiling > 0
     {
         let bp = i64::try_from(i128::from(f.award_price_fen) * 10_000 / i128::from(ceiling)).unwrap_or(0);
@@ -53,7 +52,7 @@ pub(super) fn announced(mut out: Out<'_>, state: &ProjectState, f: &AwardAnnounc
 }
 
 /// The issue of an award notice, which starts the 30 days for the contract.
-pub(super) fn notice(mut out: Out<'_>, state: &ProjectState, f: &AwardNoticeIssued) -> Rendered {
+pub(super) fn notice(mut out: Out<'_>, project: &Lookup<'_>, f: &AwardNoticeIssued) -> Rendered {
     out.scope(&f.tender_code, std::slice::from_ref(&f.lot_code));
     out.title(
         format!("中标通知书：{}标段 {}", f.lot_code, org_zh(f.winner.as_ref())),
@@ -64,7 +63,7 @@ pub(super) fn notice(mut out: Out<'_>, state: &ProjectState, f: &AwardNoticeIssu
             "{}向{}发出{}中标通知书，合同应自发出之日起30日内订立。",
             instant_zh(f.issued_at.as_ref()),
             org_zh(f.winner.as_ref()),
-            lot_label_zh(state, &f.tender_code, &f.lot_code)
+            lot_label_zh(project, &f.tender_code, &f.lot_code)
         ),
         format!(
             "On {} the award notice for lot {} was issued to {}; the contract is due within 30 days.",
@@ -78,11 +77,11 @@ pub(super) fn notice(mut out: Out<'_>, state: &ProjectState, f: &AwardNoticeIssu
 }
 
 /// The cancellation of an award.
-pub(super) fn cancelled(mut out: Out<'_>, state: &ProjectState, f: &AwardCancelled) -> Rendered {
+pub(super) fn cancelled(mut out: Out<'_>, project: &Lookup<'_>, f: &AwardCancelled) -> Rendered {
     out.scope(&f.tender_code, std::slice::from_ref(&f.lot_code));
     out.title(format!("取消中标：{}标段", f.lot_code), format!("Award cancelled: lot {}", f.lot_code));
     out.say(
-        format!("{}的中标被取消，原因：{}。", lot_label_zh(state, &f.tender_code, &f.lot_code), trim_stop(&f.reason)),
+        format!("{}的中标被取消，原因：{}。", lot_label_zh(project, &f.tender_code, &f.lot_code), trim_stop(&f.reason)),
         format!("The award of lot {} was cancelled: {}.", f.lot_code, f.reason),
     );
     if !f.complaint_event_id.is_empty() {
@@ -95,7 +94,7 @@ pub(super) fn cancelled(mut out: Out<'_>, state: &ProjectState, f: &AwardCancell
 }
 
 /// A lot's failed tender and why.
-pub(super) fn failed(mut out: Out<'_>, state: &ProjectState, f: &TenderFailed) -> Rendered {
+pub(super) fn failed(mut out: Out<'_>, project: &Lookup<'_>, f: &TenderFailed) -> Rendered {
     out.scope(&f.tender_code, std::slice::from_ref(&f.lot_code));
     let (reason_zh, reason_en) = f.reason().labels();
     out.title(
@@ -103,7 +102,7 @@ pub(super) fn failed(mut out: Out<'_>, state: &ProjectState, f: &TenderFailed) -
         format!("Tender failed: lot {} ({reason_en})", f.lot_code),
     );
     out.say(
-        format!("{}流标，原因：{reason_zh}。", lot_label_zh(state, &f.tender_code, &f.lot_code)),
+        format!("{}流标，原因：{reason_zh}。", lot_label_zh(project, &f.tender_code, &f.lot_code)),
         format!("The tender of lot {} failed: {reason_en}.", f.lot_code),
     );
     if !f.reason_text.is_empty() {

@@ -4,21 +4,20 @@
 //! and lots from the contract as signed; final accounts are set against the
 //! approved total investment.
 
-use gongkai_domain::ProjectState;
 use gongkai_domain::clock::in_beijing;
 use gongkai_proto::v1::{
     AcceptanceResult, CompletionAccepted, ContractSigned, ContractVaried, FinalAccountsSettled, MilestoneReached,
     PartyRole, PaymentMade, PerformanceIssueRecorded,
 };
 
-use super::{Out, Rendered, tender_name, trim_stop};
+use super::{Lookup, Out, Rendered, tender_name, trim_stop};
 use crate::render::format::{
     Labels, change_en, change_zh, count_en, date_en, date_zh, day_en, day_zh, instant_en, instant_zh, lots_en, lots_zh,
     money_en, money_zh, naive, names_en, names_zh, org_en, org_zh, percent,
 };
 
 /// A signed contract (or PPP project agreement): parties, price and period.
-pub(super) fn signed(mut out: Out<'_>, state: &ProjectState, f: &ContractSigned) -> Rendered {
+pub(super) fn signed(mut out: Out<'_>, project: &Lookup<'_>, f: &ContractSigned) -> Rendered {
     out.scope(&f.tender_code, &f.lot_codes);
     let (what_zh, what_en) = if f.is_ppp_project_agreement {
         ("PPP项目合同签订", "PPP project agreement signed")
@@ -37,7 +36,7 @@ pub(super) fn signed(mut out: Out<'_>, state: &ProjectState, f: &ContractSigned)
             org_zh(f.buyer.as_ref()),
             names_zh(&f.suppliers),
             f.contract_code,
-            tender_name(state, &f.tender_code),
+            tender_name(project, &f.tender_code),
             lots_zh(&f.lot_codes),
             money_zh(f.price_fen)
         ),
@@ -47,7 +46,7 @@ pub(super) fn signed(mut out: Out<'_>, state: &ProjectState, f: &ContractSigned)
             org_en(f.buyer.as_ref()),
             f.contract_code,
             names_en(&f.suppliers),
-            tender_name(state, &f.tender_code),
+            tender_name(project, &f.tender_code),
             lots_en(&f.lot_codes),
             money_en(f.price_fen)
         ),
@@ -66,7 +65,7 @@ pub(super) fn signed(mut out: Out<'_>, state: &ProjectState, f: &ContractSigned)
 
 /// A contract variation: what it changes in price, time and scope, why, and who
 /// approved it.
-pub(super) fn varied(mut out: Out<'_>, state: &ProjectState, f: &ContractVaried) -> Rendered {
+pub(super) fn varied(mut out: Out<'_>, project: &Lookup<'_>, f: &ContractVaried) -> Rendered {
     let mut what_zh = Vec::new();
     let mut what_en = Vec::new();
     if f.changes_price {
@@ -99,15 +98,15 @@ pub(super) fn varied(mut out: Out<'_>, state: &ProjectState, f: &ContractVaried)
         format!("变更原因：{}；批准单位：{}。", trim_stop(&f.reason), org_zh(f.approved_by.as_ref())),
         format!("Reason: {}; approved by {}.", f.reason, org_en(f.approved_by.as_ref())),
     );
-    if let Some(contract) = state.contract(&f.contract_code) {
-        out.scope(&contract.tender_code, &contract.lot_codes);
+    if let Some((tender, lots)) = project.contract_scope(&f.contract_code) {
+        out.scope(&tender, &lots);
     }
     out.party(f.approved_by.as_ref(), PartyRole::Other);
     out.finish(&f.documents)
 }
 
 /// A milestone reached, set against its planned date when it has one.
-pub(super) fn milestone(mut out: Out<'_>, state: &ProjectState, f: &MilestoneReached) -> Rendered {
+pub(super) fn milestone(mut out: Out<'_>, project: &Lookup<'_>, f: &MilestoneReached) -> Rendered {
     let (kind_zh, kind_en) = f.kind().labels();
     out.title(
         format!("履约节点：{}（{}）", f.milestone_name, f.contract_code),
@@ -146,14 +145,14 @@ pub(super) fn milestone(mut out: Out<'_>, state: &ProjectState, f: &MilestoneRea
             format!("Planned for {}{en}.", date_en(Some(planned))),
         );
     }
-    if let Some(contract) = state.contract(&f.contract_code) {
-        out.scope(&contract.tender_code, &contract.lot_codes);
+    if let Some((tender, lots)) = project.contract_scope(&f.contract_code) {
+        out.scope(&tender, &lots);
     }
     out.finish(&f.documents)
 }
 
 /// A payment under a contract.
-pub(super) fn payment(mut out: Out<'_>, state: &ProjectState, f: &PaymentMade) -> Rendered {
+pub(super) fn payment(mut out: Out<'_>, project: &Lookup<'_>, f: &PaymentMade) -> Rendered {
     let (kind_zh, kind_en) = f.kind().labels();
     out.title(
         format!("支付：{} {}", f.contract_code, money_zh(f.amount_fen)),
@@ -180,8 +179,8 @@ pub(super) fn payment(mut out: Out<'_>, state: &ProjectState, f: &PaymentMade) -
     if !f.milestone_code.is_empty() {
         out.say(format!("对应履约节点{}。", f.milestone_code), format!("For milestone {}.", f.milestone_code));
     }
-    if let Some(contract) = state.contract(&f.contract_code) {
-        out.scope(&contract.tender_code, &contract.lot_codes);
+    if let Some((tender, lots)) = project.contract_scope(&f.contract_code) {
+        out.scope(&tender, &lots);
     }
     out.amount("支付金额", "Amount paid", f.amount_fen, "");
     out.party(f.payee.as_ref(), PartyRole::Payee);
@@ -189,7 +188,7 @@ pub(super) fn payment(mut out: Out<'_>, state: &ProjectState, f: &PaymentMade) -
 }
 
 /// A performance issue, with any delay and penalty.
-pub(super) fn performance_issue(mut out: Out<'_>, state: &ProjectState, f: &PerformanceIssueRecorded) -> Rendered {
+pub(super) fn performance_issue(mut out: Out<'_>, project: &Lookup<'_>, f: &PerformanceIssueRecorded) -> Rendered {
     let (kind_zh, kind_en) = f.kind().labels();
     out.title(
         format!("履约问题：{kind_zh}（{}）", f.contract_code),
@@ -211,8 +210,8 @@ pub(super) fn performance_issue(mut out: Out<'_>, state: &ProjectState, f: &Perf
         out.say(format!("处以违约金/罚款{}。", money_zh(penalty)), format!("Penalty: {}.", money_en(penalty)));
         out.amount("违约金/罚款", "Penalty", penalty, "");
     }
-    if let Some(contract) = state.contract(&f.contract_code) {
-        out.scope(&contract.tender_code, &contract.lot_codes);
+    if let Some((tender, lots)) = project.contract_scope(&f.contract_code) {
+        out.scope(&tender, &lots);
     }
     out.finish(&f.documents)
 }
@@ -252,7 +251,7 @@ pub(super) fn completion(mut out: Out<'_>, f: &CompletionAccepted) -> Rendered {
 }
 
 /// The settled final accounts, set against the approved total investment.
-pub(super) fn final_accounts(mut out: Out<'_>, state: &ProjectState, f: &FinalAccountsSettled) -> Rendered {
+pub(super) fn final_accounts(mut out: Out<'_>, project: &Lookup<'_>, f: &FinalAccountsSettled) -> Rendered {
     out.title(
         format!("竣工决算：{}", money_zh(f.final_cost_fen)),
         format!("Final accounts settled: {}", money_en(f.final_cost_fen)),
@@ -273,8 +272,7 @@ pub(super) fn final_accounts(mut out: Out<'_>, state: &ProjectState, f: &FinalAc
             date_en(f.actual_end_date.as_ref())
         ),
     );
-    if let Some(approval) = state.approval().filter(|a| a.fact.total_investment_fen > 0) {
-        let approved = approval.fact.total_investment_fen;
+    if let Some(approved) = project.approved_investment() {
         let diff = f.final_cost_fen - approved; // both within the money bound
         let bp = i64::try_from(i128::from(diff) * 10_000 / i128::from(approved)).unwrap_or(0);
         let (zh, en) = if diff > 0 {

@@ -5,22 +5,21 @@
 //! public, without naming them; evaluation and publicity share the ranked
 //! candidate list (`candidates`).
 
-use gongkai_domain::ProjectState;
 use gongkai_proto::v1::{
     BidsEvaluated, Candidate, CandidatesPublicized, ComplaintDecided, ComplaintFiled, ObjectionRaised, PartyRole,
     PrequalificationCompleted,
 };
 
-use super::{Out, Rendered, clock, lot_label_zh, tender_name, trim_stop};
+use super::{Lookup, Out, Rendered, clock, lot_label_zh, tender_name, trim_stop};
 use crate::render::format::{
     Labels, count_en, instant_en, instant_zh, lots_en, lots_zh, money_en, money_zh, names_en, names_zh, org_en, org_zh,
 };
 
 /// A prequalification result: the application period and the applicants who
 /// passed and failed (or that they are not yet public).
-pub(super) fn prequalification(mut out: Out<'_>, state: &ProjectState, f: &PrequalificationCompleted) -> Rendered {
+pub(super) fn prequalification(mut out: Out<'_>, project: &Lookup<'_>, f: &PrequalificationCompleted) -> Rendered {
     out.scope(&f.tender_code, &f.lot_codes);
-    let tender = tender_name(state, &f.tender_code);
+    let tender = tender_name(project, &f.tender_code);
     let hidden = out.withheld("qualified_applicants") || out.withheld("disqualified_applicants");
     if hidden {
         out.title(format!("资格预审结果：{tender}"), format!("Prequalification result: {tender}"));
@@ -80,7 +79,7 @@ pub(super) fn prequalification(mut out: Out<'_>, state: &ProjectState, f: &Prequ
 
 /// A lot's evaluation: method, valid bids, the ranked candidates, rejected bids
 /// and the committee (or that it is not yet public).
-pub(super) fn evaluated(mut out: Out<'_>, state: &ProjectState, f: &BidsEvaluated) -> Rendered {
+pub(super) fn evaluated(mut out: Out<'_>, project: &Lookup<'_>, f: &BidsEvaluated) -> Rendered {
     out.scope(&f.tender_code, std::slice::from_ref(&f.lot_code));
     match f.candidates.iter().min_by_key(|c| c.rank) {
         Some(first) => out.title(
@@ -100,7 +99,7 @@ pub(super) fn evaluated(mut out: Out<'_>, state: &ProjectState, f: &BidsEvaluate
     out.say(
         format!(
             "{}评标报告于{}完成，评标办法：{method_zh}，有效投标{}家。",
-            lot_label_zh(state, &f.tender_code, &f.lot_code),
+            lot_label_zh(project, &f.tender_code, &f.lot_code),
             instant_zh(f.completed_at.as_ref()),
             f.valid_bid_count
         ),
@@ -142,14 +141,14 @@ pub(super) fn evaluated(mut out: Out<'_>, state: &ProjectState, f: &BidsEvaluate
 }
 
 /// The publicity of a lot's candidates, whose end is a legal clock.
-pub(super) fn publicized(mut out: Out<'_>, state: &ProjectState, f: &CandidatesPublicized) -> Rendered {
+pub(super) fn publicized(mut out: Out<'_>, project: &Lookup<'_>, f: &CandidatesPublicized) -> Rendered {
     out.scope(&f.tender_code, std::slice::from_ref(&f.lot_code));
     out.title(format!("中标候选人公示：{}标段", f.lot_code), format!("Candidate publicity: lot {}", f.lot_code));
     if let Some(period) = &f.publicity_period {
         out.say(
             format!(
                 "{}中标候选人公示期{}至{}，公示期内可依法提出异议。",
-                lot_label_zh(state, &f.tender_code, &f.lot_code),
+                lot_label_zh(project, &f.tender_code, &f.lot_code),
                 instant_zh(period.start.as_ref()),
                 instant_zh(period.end.as_ref())
             ),
@@ -168,10 +167,10 @@ pub(super) fn publicized(mut out: Out<'_>, state: &ProjectState, f: &CandidatesP
 }
 
 /// An objection and the tenderee's answer, if any.
-pub(super) fn objection(mut out: Out<'_>, state: &ProjectState, f: &ObjectionRaised) -> Rendered {
+pub(super) fn objection(mut out: Out<'_>, project: &Lookup<'_>, f: &ObjectionRaised) -> Rendered {
     let lots = lot_list(&f.lot_code);
     out.scope(&f.tender_code, &lots);
-    let tender = tender_name(state, &f.tender_code);
+    let tender = tender_name(project, &f.tender_code);
     out.title(
         format!("异议：{tender}{}", lot_suffix_zh(&f.lot_code)),
         format!("Objection: {tender}{}", lot_suffix_en(&f.lot_code)),
@@ -202,10 +201,10 @@ pub(super) fn objection(mut out: Out<'_>, state: &ProjectState, f: &ObjectionRai
 
 /// A complaint to the supervising authority, with its details (or that they are
 /// not public).
-pub(super) fn complaint(mut out: Out<'_>, state: &ProjectState, f: &ComplaintFiled) -> Rendered {
+pub(super) fn complaint(mut out: Out<'_>, project: &Lookup<'_>, f: &ComplaintFiled) -> Rendered {
     let lots = lot_list(&f.lot_code);
     out.scope(&f.tender_code, &lots);
-    let tender = tender_name(state, &f.tender_code);
+    let tender = tender_name(project, &f.tender_code);
     out.title(
         format!("投诉：{tender}{}", lot_suffix_zh(&f.lot_code)),
         format!("Complaint: {tender}{}", lot_suffix_en(&f.lot_code)),
@@ -251,9 +250,9 @@ pub(super) fn complaint(mut out: Out<'_>, state: &ProjectState, f: &ComplaintFil
 }
 
 /// The authority's decision on a complaint.
-pub(super) fn complaint_decided(mut out: Out<'_>, state: &ProjectState, f: &ComplaintDecided) -> Rendered {
-    if let Some(complaint) = state.complaint(&f.complaint_event_id) {
-        out.scope(&complaint.tender_code, &lot_list(&complaint.lot_code));
+pub(super) fn complaint_decided(mut out: Out<'_>, project: &Lookup<'_>, f: &ComplaintDecided) -> Rendered {
+    if let Some((tender, lot)) = project.complaint_scope(&f.complaint_event_id) {
+        out.scope(&tender, &lot_list(&lot));
     }
     let (outcome_zh, outcome_en) = f.outcome().labels();
     out.title(format!("投诉处理决定：{outcome_zh}"), format!("Complaint decided: {outcome_en}"));

@@ -3,13 +3,12 @@
 //! deadline an announcement or an amendment sets becomes a legal clock;
 //! invited bidders the policy withheld are said to be withheld, never named.
 
-use gongkai_domain::ProjectState;
 use gongkai_proto::v1::{
     Bid, BidsOpened, PartyRole, ProcurementMethod, QualificationMode, TenderAmended, TenderAnnounced, TenderCancelled,
     TenderResumed, TenderSuspended,
 };
 
-use super::{Out, Rendered, clock, lot_label_zh, tender_name, trim_stop};
+use super::{Lookup, Out, Rendered, clock, lot_label_zh, tender_name, trim_stop};
 use crate::render::format::{
     Labels, count_en, instant_en, instant_zh, lots_en, lots_zh, money_en, money_zh, names_en, names_zh, org_en, org_zh,
 };
@@ -125,10 +124,10 @@ pub(super) fn announced(mut out: Out<'_>, f: &TenderAnnounced) -> Rendered {
 
 /// A clarification or amendment of the tender documents, with any new bid
 /// deadline or opening time.
-pub(super) fn amended(mut out: Out<'_>, state: &ProjectState, f: &TenderAmended) -> Rendered {
+pub(super) fn amended(mut out: Out<'_>, project: &Lookup<'_>, f: &TenderAmended) -> Rendered {
     out.scope(&f.tender_code, &f.lot_codes);
     let (kind_zh, kind_en) = f.kind().labels();
-    let tender = tender_name(state, &f.tender_code);
+    let tender = tender_name(project, &f.tender_code);
     out.title(format!("招标文件{kind_zh}：{tender}"), format!("Tender {kind_en}: {tender}"));
     out.say(
         format!("{}（涉及{}）。", trim_stop(&f.summary), lots_zh(&f.lot_codes)),
@@ -154,16 +153,16 @@ pub(super) fn amended(mut out: Out<'_>, state: &ProjectState, f: &TenderAmended)
 }
 
 /// A tender suspension.
-pub(super) fn suspended(mut out: Out<'_>, state: &ProjectState, f: &TenderSuspended) -> Rendered {
+pub(super) fn suspended(mut out: Out<'_>, project: &Lookup<'_>, f: &TenderSuspended) -> Rendered {
     out.scope(&f.tender_code, &f.lot_codes);
-    tender_status(&mut out, state, ("招标暂停", "Tender suspended"), &f.tender_code, &f.lot_codes, &f.reason);
+    tender_status(&mut out, project, ("招标暂停", "Tender suspended"), &f.tender_code, &f.lot_codes, &f.reason);
     out.finish(&f.documents)
 }
 
 /// A tender resumption, with any new bid deadline.
-pub(super) fn resumed(mut out: Out<'_>, state: &ProjectState, f: &TenderResumed) -> Rendered {
+pub(super) fn resumed(mut out: Out<'_>, project: &Lookup<'_>, f: &TenderResumed) -> Rendered {
     out.scope(&f.tender_code, &f.lot_codes);
-    tender_status(&mut out, state, ("招标恢复", "Tender resumed"), &f.tender_code, &f.lot_codes, &f.reason);
+    tender_status(&mut out, project, ("招标恢复", "Tender resumed"), &f.tender_code, &f.lot_codes, &f.reason);
     if f.new_bid_deadline.is_some() {
         out.say(
             format!("投标截止时间调整为{}。", instant_zh(f.new_bid_deadline.as_ref())),
@@ -174,14 +173,14 @@ pub(super) fn resumed(mut out: Out<'_>, state: &ProjectState, f: &TenderResumed)
 }
 
 /// A tender cancellation.
-pub(super) fn cancelled(mut out: Out<'_>, state: &ProjectState, f: &TenderCancelled) -> Rendered {
+pub(super) fn cancelled(mut out: Out<'_>, project: &Lookup<'_>, f: &TenderCancelled) -> Rendered {
     out.scope(&f.tender_code, &f.lot_codes);
-    tender_status(&mut out, state, ("终止招标", "Tender cancelled"), &f.tender_code, &f.lot_codes, &f.reason);
+    tender_status(&mut out, project, ("终止招标", "Tender cancelled"), &f.tender_code, &f.lot_codes, &f.reason);
     out.finish(&f.documents)
 }
 
 /// A lot's bid opening: when, where, and every bid with its price.
-pub(super) fn bids_opened(mut out: Out<'_>, state: &ProjectState, f: &BidsOpened) -> Rendered {
+pub(super) fn bids_opened(mut out: Out<'_>, project: &Lookup<'_>, f: &BidsOpened) -> Rendered {
     out.scope(&f.tender_code, std::slice::from_ref(&f.lot_code));
     let n = f.bids.len();
     out.title(
@@ -191,15 +190,15 @@ pub(super) fn bids_opened(mut out: Out<'_>, state: &ProjectState, f: &BidsOpened
     out.say(
         format!(
             "{}{}于{}在{}开标。",
-            tender_name(state, &f.tender_code),
-            lot_label_zh(state, &f.tender_code, &f.lot_code),
+            tender_name(project, &f.tender_code),
+            lot_label_zh(project, &f.tender_code, &f.lot_code),
             instant_zh(f.opened_at.as_ref()),
             f.place
         ),
         format!(
             "Bids for lot {} of {} were opened at {}, {}.",
             f.lot_code,
-            tender_name(state, &f.tender_code),
+            tender_name(project, &f.tender_code),
             instant_en(f.opened_at.as_ref()),
             f.place
         ),
@@ -228,13 +227,13 @@ pub(super) fn bids_opened(mut out: Out<'_>, state: &ProjectState, f: &BidsOpened
 /// Title and sentence of a tender status change.
 fn tender_status(
     out: &mut Out<'_>,
-    state: &ProjectState,
+    project: &Lookup<'_>,
     (zh, en): (&str, &str),
     tender_code: &str,
     lot_codes: &[String],
     reason: &str,
 ) {
-    let tender = tender_name(state, tender_code);
+    let tender = tender_name(project, tender_code);
     out.title(format!("{zh}：{tender}（{}）", lots_zh(lot_codes)), format!("{en}: {tender} ({})", lots_en(lot_codes)));
     out.say(
         format!("{tender}（{}）{zh}，原因：{}。", lots_zh(lot_codes), trim_stop(reason)),
