@@ -64,7 +64,7 @@ case $shape in
         targets="$ingestion_targets,relay,projector"
         # Followed facts are watched until the public website shows them.
         [[ " ${extra[*]} " == *" --watch "* ]] && targets+=",site"
-        start_announcing "$work" gongkai env RUST_LOG=warn GONGKAI_SITE__LISTEN=127.0.0.1:0 \
+        start_announcing "$work" gongkai env RUST_LOG="${BENCH_RUST_LOG:-warn}" GONGKAI_SITE__LISTEN=127.0.0.1:0 \
             "$GONGKAI" serve --target "$targets"
         described="gongkai serve --target $targets on PostgreSQL (fresh database) + Kafka (fresh topics), pool ${GONGKAI_STORAGE__MAX_CONNECTIONS:-16} connections"
         ;;
@@ -98,7 +98,10 @@ behind() {
 }
 
 # What the report shows; the endpoint, token and output file are added to run it.
-options=(--concurrency "$BENCH_CONCURRENCY" --refusal-every 0 --retry-every 0)
+# The load starts once the projector is live (on Kafka: the group has given it
+# its partitions), as traffic would once a readiness probe passes: start-up
+# is not what is measured.
+options=(--concurrency "$BENCH_CONCURRENCY" --refusal-every 0 --retry-every 0 --wait-for gongkai.projector)
 if [[ " ${extra[*]} " == *" --watch "* ]]; then
     site=$(announced "$work" gongkai site)
     [[ -n $site ]] || bench_die "no site announced to watch"

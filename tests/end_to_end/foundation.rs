@@ -13,7 +13,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Message};
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use crate::support::{channel, gongkai_binary, health, http_get, reflected_services, start_gongkai};
+use crate::support::{channel, gongkai_binary, health, http_get, reflected_services, serving_after, start_gongkai};
 
 #[tokio::test]
 async fn dev_mode_serves_health_reflection_and_the_site_then_drains_on_sigterm() {
@@ -27,6 +27,8 @@ async fn dev_mode_serves_health_reflection_and_the_site_then_drains_on_sigterm()
     .await;
     let grpc = channel(gongkai.endpoint("grpc")).await;
     assert_eq!(health(grpc.clone(), "").await, ServingStatus::Serving);
+    // The embedded projector reads the store: live as soon as it runs.
+    serving_after(grpc.clone(), "gongkai.projector", Duration::from_secs(10)).await;
     let (status, page) = http_get(gongkai.endpoint("site")).await;
     println!("embedded mode: first serve {} ms after start", started.elapsed().as_millis());
     assert_eq!(status, 200);

@@ -121,6 +121,10 @@ async fn the_ppp_lifecycle_travels_through_kafka_into_both_timelines() {
     let env = log.env();
     let targets = "projects,tenders,review,awards,contracts,relay,projector";
     let gongkai = crate::ingestion::Ingestion::start_with(crate::ingestion::Backend::Postgres, targets, &env).await;
+    // The projector says in health when the group has given it partitions.
+    let grpc = crate::support::channel(gongkai.process.endpoint("grpc")).await;
+    let live = crate::support::serving_after(grpc, "gongkai.projector", Duration::from_secs(60)).await;
+    println!("PostgreSQL + Kafka: the projector was live {} ms after the process announced itself", live.as_millis());
 
     // A first project warms the path up (topic creation, the consumer
     // group's first assignment); the second is measured.

@@ -45,6 +45,17 @@ pub(crate) async fn health(channel: Channel, service: &str) -> ServingStatus {
     response.into_inner().status()
 }
 
+/// How long `service` took to report SERVING, asking every 10 ms; panics
+/// after `within`.
+pub(crate) async fn serving_after(channel: Channel, service: &str, within: std::time::Duration) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    while health(channel.clone(), service).await != ServingStatus::Serving {
+        assert!(started.elapsed() < within, "`{service}` not SERVING within {within:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    started.elapsed()
+}
+
 /// The service names the server lists through gRPC reflection (v1).
 pub(crate) async fn reflected_services(channel: Channel) -> Vec<String> {
     try_reflected_services(channel).await.expect("reflection answers")

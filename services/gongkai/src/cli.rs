@@ -112,6 +112,11 @@ pub(crate) struct LoadArgs {
     /// base URL (e.g. `http://127.0.0.1:8080`) shows it on the project page.
     #[arg(long, requires = "watch")]
     pub(crate) watch_site: Option<String>,
+    /// Before the first submission, wait (a minute at most) until the
+    /// endpoint's `grpc.health.v1.Health` says each of these services is
+    /// SERVING, e.g. `gongkai.projector`: start-up is then not measured.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) wait_for: Vec<String>,
     /// Write the report as JSON here too.
     #[arg(long)]
     pub(crate) output: Option<PathBuf>,

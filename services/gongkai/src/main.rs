@@ -319,6 +319,7 @@ async fn load(config: &Config, args: cli::LoadArgs) -> Result<(), AppError> {
             retry_every: args.retry_every,
             run_id,
             visibility,
+            wait_for: args.wait_for,
         },
         move |issued| progress_bar.set_position(issued),
     )

@@ -138,6 +138,11 @@ pub(crate) struct Wiring<'a> {
     pub(crate) relay: Option<gongkai_relay::RelayConfig>,
 }
 
+/// The name under which `grpc.health.v1.Health` says whether the projector
+/// is live: its reader holds its share of the log (on Kafka, partitions
+/// assigned by the group).
+pub(crate) const PROJECTOR_HEALTH: &str = "gongkai.projector";
+
 /// Binds the listeners for `targets`, then serves until `shutdown` is
 /// cancelled. `on_ready` receives the bound addresses once every listener is
 /// open, before the first request is served.
@@ -167,6 +172,11 @@ pub(crate) async fn run(
         (_, false) => None,
     };
     let mut grpc_server = grpc_server(targets, &wiring, ingestor)?;
+    // The projector says in health (`gongkai.projector`) when it is live.
+    let (projector_live, projector_live_rx) = tokio::sync::watch::channel(false);
+    if targets.contains(&Target::Projector) {
+        grpc_server.component(PROJECTOR_HEALTH, projector_live_rx);
+    }
     let grpc_listener = bind(wiring.grpc.listen).await?;
     let health = match wiring.grpc.health_listen {
         Some(address) => {
@@ -192,13 +202,9 @@ pub(crate) async fn run(
     }
     if targets.contains(&Target::Projector) {
         let (projections, log) = (wiring.roles.projector.clone(), wiring.roles.projector_log.clone());
-        let projector = gongkai_projector::runner::run_remembering(
-            projections,
-            log,
-            projector_source,
-            shutdown.clone(),
-            wiring.projector_memory_bytes,
-        );
+        let options =
+            gongkai_projector::RunOptions { memory_bytes: wiring.projector_memory_bytes, live: Some(projector_live) };
+        let projector = gongkai_projector::run(projections, log, projector_source, shutdown.clone(), options);
         components.spawn(projector.map_err(AppError::from));
     }
     if let Some(listener) = site_listener {

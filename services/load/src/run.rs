@@ -54,6 +54,9 @@ pub struct LoadConfig {
     /// Where to follow sampled facts until they are public, when measuring
     /// acknowledgement → public.
     pub visibility: Option<Visibility>,
+    /// Health service names the endpoint must report SERVING before the
+    /// first submission (see [`wait_until_serving`]).
+    pub wait_for: Vec<String>,
 }
 
 /// How acknowledgement → public is measured: every `every`-th accepted fact
@@ -138,6 +141,14 @@ pub enum LoadError {
     /// The endpoint does not answer.
     #[error("cannot connect to the endpoint")]
     Connect(#[source] tonic::transport::Error),
+    /// A service waited for did not report SERVING in time.
+    #[error("{service} did not report SERVING within {waited:?}")]
+    NotServing {
+        /// The health service name.
+        service: String,
+        /// How long the run waited.
+        waited: Duration,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -164,6 +175,7 @@ pub async fn run(config: LoadConfig, progress: impl Fn(u64) + Send + 'static) ->
         .connect()
         .await
         .map_err(LoadError::Connect)?;
+    wait_until_serving(&channel, &config.wait_for, READY_WITHIN).await?;
     let clients = Clients::new(channel, &config.token);
     let counters = Arc::new(Counters::default());
     let started = Instant::now();
@@ -239,6 +251,30 @@ pub async fn run(config: LoadConfig, progress: impl Fn(u64) + Send + 'static) ->
         slowest_shown_ms_by_second: if on_page.is_some() { slowest_on_page } else { slowest_visible },
         page_latency_ms: on_page,
     })
+}
+
+/// How long a run waits for the services of [`LoadConfig::wait_for`].
+const READY_WITHIN: Duration = Duration::from_secs(60);
+
+/// Waits until the health service at `channel` reports each of `services`
+/// SERVING, asking every 20 ms, for `within` at most.
+async fn wait_until_serving(channel: &Channel, services: &[String], within: Duration) -> Result<(), LoadError> {
+    let started = Instant::now();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+    for service in services {
+        loop {
+            let request = tonic_health::pb::HealthCheckRequest { service: service.clone() };
+            let serving = tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
+            if health.check(request).await.is_ok_and(|response| response.into_inner().status == serving) {
+                break;
+            }
+            if started.elapsed() > within {
+                return Err(LoadError::NotServing { service: service.clone(), waited: within });
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    Ok(())
 }
 
 /// The project code of the `n`-th lifecycle of `worker` in run `run_id`:

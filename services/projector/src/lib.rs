@@ -36,4 +36,4 @@ pub use render::{ProjectViews, RenderError, render};
 pub fn view_rows(events: &[gongkai_proto::v1::EventEnvelope]) -> Result<gongkai_store::ProjectViewRows, RenderError> {
     rows::to_rows(events)
 }
-pub use runner::{ProjectorError, project, retry, run};
+pub use runner::{ProjectorError, RunOptions, project, retry, run};

@@ -30,6 +30,7 @@ use gongkai_store::{
     EventLog, Memory, ProjectEvents, ProjectViewRows, Projected, Projections, Remembered, Renderer, Unrenderable,
     ViewChanges,
 };
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
@@ -81,25 +82,32 @@ async fn retry_parked(store: &Projections) -> Result<usize, ProjectorError> {
 /// remembers by default: see [`Folder`].
 pub const DEFAULT_MEMORY_BYTES: u64 = 64 << 20;
 
+/// How a live projector runs beyond where it reads.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// How many bytes (roughly) of projects' renderings it remembers (see
+    /// [`Folder`]).
+    pub memory_bytes: u64,
+    /// Told whether the projector is live: parked projects retried and the
+    /// reader holding its share of the log (see [`LogReader::live`]). A
+    /// readiness probe, and a benchmark that should not time start-up.
+    pub live: Option<watch::Sender<bool>>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self { memory_bytes: DEFAULT_MEMORY_BYTES, live: None }
+    }
+}
+
 /// Runs the projector on `source` until `shutdown` is cancelled, reporting
-/// its lag; it remembers [`DEFAULT_MEMORY_BYTES`] of renderings.
+/// its lag.
 pub async fn run(
     store: Projections,
     log: EventLog,
     source: LogSource,
     shutdown: CancellationToken,
-) -> Result<(), ProjectorError> {
-    run_remembering(store, log, source, shutdown, DEFAULT_MEMORY_BYTES).await
-}
-
-/// [`run`], remembering at most `memory_bytes` (roughly) of projects'
-/// renderings (see [`Folder`]).
-pub async fn run_remembering(
-    store: Projections,
-    log: EventLog,
-    source: LogSource,
-    shutdown: CancellationToken,
-    memory_bytes: u64,
+    options: RunOptions,
 ) -> Result<(), ProjectorError> {
     retry_parked(&store).await?;
     let lag_stop = shutdown.child_token();
@@ -107,7 +115,12 @@ pub async fn run_remembering(
     // On the embedded log, reading resumes after the last position the views hold.
     let (from, _) = store.projection_positions().await?;
     let result = match LogReader::open(&source, &log, from, &shutdown).await {
-        Ok(Some(reader)) => follow(&store, reader, &shutdown, memory_bytes).await,
+        Ok(Some(reader)) => {
+            if let Some(live) = options.live {
+                tokio::spawn(pass_on(reader.live(), live, lag_stop.clone()));
+            }
+            follow(&store, reader, &shutdown, options.memory_bytes).await
+        }
         Ok(None) => Ok(()),
         Err(error) => Err(error.into()),
     };
@@ -115,6 +128,19 @@ pub async fn run_remembering(
     // The reporter only logs; how it ended changes nothing.
     let _ = lag.await;
     result
+}
+
+/// Passes on every change of `from` to `to` until `stop`; `to` hears
+/// `false` at the end.
+async fn pass_on(mut from: watch::Receiver<bool>, to: watch::Sender<bool>, stop: CancellationToken) {
+    loop {
+        to.send_replace(*from.borrow_and_update());
+        tokio::select! {
+            () = stop.cancelled() => break,
+            changed = from.changed() => if changed.is_err() { stop.cancelled().await; break },
+        }
+    }
+    to.send_replace(false);
 }
 
 /// The loop: folds each batch of `reader` in one transaction, then commits

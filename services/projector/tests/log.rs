@@ -31,7 +31,20 @@ on_both_stores!(store: the_live_loop_and_a_rebuild_give_the_same_views);
 async fn the_live_loop_and_a_rebuild_give_the_same_views(store: &Store) {
     let source = LogSource::Store { poll: Duration::from_millis(10), appended: None };
     let shutdown = CancellationToken::new();
-    let live = tokio::spawn(gongkai_projector::run(store.projections(), store.log(), source.clone(), shutdown.clone()));
+    let (live_tx, mut is_live) = tokio::sync::watch::channel(false);
+    let options = gongkai_projector::RunOptions { live: Some(live_tx), ..Default::default() };
+    let live = tokio::spawn(gongkai_projector::run(
+        store.projections(),
+        store.log(),
+        source.clone(),
+        shutdown.clone(),
+        options,
+    ));
+    // The embedded log has no group to join: the projector is live at once.
+    tokio::time::timeout(Duration::from_secs(10), is_live.wait_for(|live| *live))
+        .await
+        .expect("the projector says it is live")
+        .expect("the projector runs");
 
     // Six projects, whole lifecycles and partial ones, appended interleaved
     // while the projector follows.
@@ -65,6 +78,10 @@ async fn the_live_loop_and_a_rebuild_give_the_same_views(store: &Store) {
     caught_up(store).await;
     shutdown.cancel();
     live.await.expect("projector task").expect("the projector stops cleanly");
+    tokio::time::timeout(Duration::from_secs(10), is_live.wait_for(|live| !*live))
+        .await
+        .expect("a stopped projector is not live")
+        .expect("the projector said so before it stopped");
     let folded = views_snapshot(store, &projects).await;
     assert!(folded.iter().all(|row| !row.is_empty()), "every project has views");
 

@@ -130,6 +130,19 @@ impl LogReader {
         }
     }
 
+    /// Whether the reader has its share of the log, as it changes: at once
+    /// on the event store; on Kafka once the group has assigned this member
+    /// partitions (heard while [`Self::next_batch`] waits), which takes a
+    /// moment after it joins and is never the case for a member the group
+    /// has no partition for. Facts appended before then are read late, not
+    /// lost: this is what tells a readiness probe the reader is live.
+    pub fn live(&self) -> tokio::sync::watch::Receiver<bool> {
+        match self {
+            LogReader::Store(_) => tokio::sync::watch::channel(true).1,
+            LogReader::Kafka(reader) => reader.assigned(),
+        }
+    }
+
     /// Moves past the last batch: call it once that batch's effects are
     /// durable. Without it the batch is read again after a restart.
     pub fn commit(&mut self) -> Result<(), BusError> {

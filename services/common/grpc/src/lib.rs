@@ -97,6 +97,8 @@ pub struct GrpcServer {
     limits: ConnectionLimits,
     tls: Option<tonic::transport::Identity>,
     health_listener: Option<TcpListener>,
+    /// Components of the process that report their own health.
+    components: Vec<(&'static str, tokio::sync::watch::Receiver<bool>)>,
 }
 
 impl Default for GrpcServer {
@@ -115,6 +117,7 @@ impl GrpcServer {
             limits: ConnectionLimits::default(),
             tls: None,
             health_listener: None,
+            components: Vec::new(),
         }
     }
 
@@ -139,6 +142,15 @@ impl GrpcServer {
     /// `listener`, for probes that cannot speak TLS (Kubernetes gRPC probes).
     pub fn health_listener(&mut self, listener: TcpListener) -> &mut Self {
         self.health_listener = Some(listener);
+        self
+    }
+
+    /// Reports `name` (e.g. `gongkai.projector`) in `grpc.health.v1.Health`
+    /// as SERVING while `live` says so and NOT_SERVING otherwise: a
+    /// component of the process with no gRPC service of its own, checked
+    /// by name. The overall status (the empty name) stays the server's.
+    pub fn component(&mut self, name: &'static str, live: tokio::sync::watch::Receiver<bool>) -> &mut Self {
+        self.components.push((name, live));
         self
     }
 
@@ -177,6 +189,10 @@ impl GrpcServer {
             .build_v1alpha()?;
 
         set_status(&reporter, &self.service_names, ServingStatus::Serving).await;
+        let mut components = tokio::task::JoinSet::new();
+        for (name, live) in self.components {
+            components.spawn(report_component(reporter.clone(), name, live));
+        }
         let mut routes = self.routes;
         routes.add_service(health_service.clone()).add_service(reflection_v1).add_service(reflection_v1alpha);
 
@@ -221,6 +237,7 @@ impl GrpcServer {
                 tracing::info!(%address, "gRPC server draining.");
             })
             .await;
+        components.abort_all();
         health_stop.cancel();
         if let Some(task) = health_task {
             // The health port only mirrors the main server; its own failure
@@ -230,6 +247,19 @@ impl GrpcServer {
             }
         }
         result.map_err(GrpcError::from)
+    }
+}
+
+/// Reports component `name` as `live` says, at every change.
+async fn report_component(reporter: HealthReporter, name: &'static str, mut live: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let status = if *live.borrow_and_update() { ServingStatus::Serving } else { ServingStatus::NotServing };
+        reporter.set_service_status(name, status).await;
+        if live.changed().await.is_err() {
+            // The component is gone: it serves nothing any more.
+            reporter.set_service_status(name, ServingStatus::NotServing).await;
+            return;
+        }
     }
 }
 

@@ -455,6 +455,13 @@ impl Outbox {
     /// `records` less those of `parked` streams, which arrived since their
     /// stream was parked and are held now, before anything could publish
     /// them out of order.
+    ///
+    /// The hold runs in one transaction that first locks the streams'
+    /// `relay_parked` rows, so a release cannot slip between the read of
+    /// `parked` and the hold and leave a released stream's rows held: a
+    /// release either commits first (the row is gone and nothing is held;
+    /// the next read sees the release and reads those rows again) or waits
+    /// for the hold and then clears it.
     async fn hold_parked(
         &self,
         records: Vec<OutboxRecord>,
@@ -465,10 +472,30 @@ impl Outbox {
         }
         let (held, publishable): (Vec<_>, Vec<_>) =
             records.into_iter().partition(|record| parked.contains(&record.project_code));
-        let held: Vec<i64> = held.iter().map(|record| record.position as i64).collect();
-        for statement in query::in_list("UPDATE outbox SET held = TRUE WHERE position IN (", &held, ")") {
-            dispatch!(&self.db, |pool| statement.execute(pool).await.map(drop)?);
+        if held.is_empty() {
+            return Ok(publishable);
         }
+        let mut projects: Vec<&str> = held.iter().map(|record| record.project_code.as_str()).collect();
+        projects.sort_unstable();
+        projects.dedup();
+        in_transaction!(&self.db, |tx, dialect| {
+            let lock = format!(") ORDER BY project_code{}", dialect::FOR_UPDATE);
+            let mut still_parked: HashSet<String> = HashSet::new();
+            for statement in
+                query::in_list("SELECT project_code FROM relay_parked WHERE project_code IN (", &projects, &lock)
+            {
+                let rows: Vec<(String,)> = statement.fetch_all(&mut *tx).await?;
+                still_parked.extend(rows.into_iter().map(|(code,)| code));
+            }
+            let positions: Vec<i64> = held
+                .iter()
+                .filter(|record| still_parked.contains(&record.project_code))
+                .map(|record| record.position as i64)
+                .collect();
+            for statement in query::in_list("UPDATE outbox SET held = TRUE WHERE position IN (", &positions, ")") {
+                statement.execute(&mut *tx).await?;
+            }
+        });
         Ok(publishable)
     }
 
