@@ -15,6 +15,10 @@
 # long that took (or how far behind they are after BENCH_DRAIN_TIMEOUT, 60 s).
 # Writes $BENCH_OUT/NAME.json.
 #
+# BENCH_PROJECTOR=elsewhere (postgres shape): the projector does not run, as
+# when it has its own machine (the chart deploys each target on its own):
+# what ingestion and the relay reach without it.
+#
 # Extra work on the postgres shape, for the raw benches:
 #   BENCH_SAMPLE_ENVELOPE=1  envelope.json (sizes of the stored envelopes) and
 #                            envelope.hex (one of median size);
@@ -61,7 +65,8 @@ case $shape in
         GONGKAI_LOG__URL="kafka://$(kafka_bootstrap)"
         export GONGKAI_LOG__URL GONGKAI_LOG__TOPIC_PREFIX="$prefix"
         export GONGKAI_PROJECTOR__GROUP_ID="${prefix}projector" GONGKAI_GRPC__LISTEN=127.0.0.1:0
-        targets="$ingestion_targets,relay,projector"
+        targets="$ingestion_targets,relay"
+        [[ ${BENCH_PROJECTOR:-colocated} == elsewhere ]] || targets+=",projector"
         # Followed facts are watched until the public website shows them.
         [[ " ${extra[*]} " == *" --watch "* ]] && targets+=",site"
         start_announcing "$work" gongkai env RUST_LOG="${BENCH_RUST_LOG:-warn}" GONGKAI_SITE__LISTEN=127.0.0.1:0 \
@@ -91,6 +96,7 @@ sql() {
 # Events the relay has yet to publish plus events the projector has yet to fold.
 behind() {
     local projector='(SELECT COUNT(*) FROM events) - (SELECT COALESCE(SUM(projected_seq), 0) FROM projector_heads)'
+    [[ ${BENCH_PROJECTOR:-colocated} == elsewhere ]] && projector=0
     case $shape in
         postgres) sql "SELECT (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL) + $projector" ;;
         embedded) sql "SELECT $projector" ;;
@@ -101,7 +107,8 @@ behind() {
 # The load starts once the projector is live (on Kafka: the group has given it
 # its partitions), as traffic would once a readiness probe passes: start-up
 # is not what is measured.
-options=(--concurrency "$BENCH_CONCURRENCY" --refusal-every 0 --retry-every 0 --wait-for gongkai.projector)
+options=(--concurrency "$BENCH_CONCURRENCY" --refusal-every 0 --retry-every 0)
+[[ ${BENCH_PROJECTOR:-colocated} == elsewhere ]] || options+=(--wait-for gongkai.projector)
 if [[ " ${extra[*]} " == *" --watch "* ]]; then
     site=$(announced "$work" gongkai site)
     [[ -n $site ]] || bench_die "no site announced to watch"

@@ -10,6 +10,7 @@
 #   ingest-embedded      gongkai dev under gongkai load, 64 clients    ingest.sh
 #   ingest-postgres      gongkai serve on PostgreSQL + Kafka, same      ingest.sh
 #                        (also relay-replay and the envelope sizes)
+#   ingest-postgres-relay  the same without the projector (its own machine)
 #   pg-commit            pgbench committing the rows of one append      pg-commit.sh
 #   kafka-produce        Kafka's ProducerPerformance, relay settings    kafka-produce.sh
 #   grpc-echo            gongkai load against a do-nothing server       grpc-echo.sh
@@ -44,7 +45,7 @@ BENCH_OUT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)/target/b
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-all="ingest-embedded ingest-postgres pg-commit kafka-produce grpc-echo visibility-postgres visibility-embedded rebuild fold search site"
+all="ingest-embedded ingest-postgres ingest-postgres-relay pg-commit kafka-produce grpc-echo visibility-postgres visibility-embedded rebuild fold search site"
 read -ra benches <<<"${BENCH_ONLY:-$all}"
 visibility=(--rate "${BENCH_VISIBILITY_RATE:-1000}" --duration "${BENCH_VISIBILITY_DURATION:-30s}" --watch --watch-every 10)
 
@@ -53,6 +54,7 @@ run_bench() {
     case $1 in
         ingest-embedded) "$here/ingest.sh" embedded ingest-embedded ;;
         ingest-postgres) BENCH_SAMPLE_ENVELOPE=1 BENCH_RELAY_REPLAY=1 "$here/ingest.sh" postgres ingest-postgres ;;
+        ingest-postgres-relay) BENCH_PROJECTOR=elsewhere "$here/ingest.sh" postgres ingest-postgres-relay ;;
         pg-commit) "$here/pg-commit.sh" ;;
         kafka-produce) "$here/kafka-produce.sh" ;;
         grpc-echo) "$here/grpc-echo.sh" ;;

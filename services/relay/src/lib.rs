@@ -93,6 +93,11 @@ pub struct RelayConfig {
     /// How often an idle leader looks for new rows (a [`Relay::waker`]
     /// poke looks at once).
     pub poll_interval: Duration,
+    /// How long after a read that did not fill its batch the next read
+    /// starts at the earliest, so that a busy outbox is read in batches
+    /// rather than one append at a time. Adds at most this to an event's
+    /// way to Kafka.
+    pub read_linger: Duration,
     /// How often a standby tries to become the leader.
     pub standby_interval: Duration,
     /// First delay after a failure; it doubles per consecutive failure.
@@ -119,7 +124,7 @@ pub struct RelayConfig {
 
 impl RelayConfig {
     /// Defaults for `kafka`: empty prefix, batches of 2000 with up to 10,000
-    /// rows in flight, 50 ms idle poll, 1 s standby retry, backoff 100 ms
+    /// rows in flight, 50 ms idle poll, reads at least 10 ms apart unless full, 1 s standby retry, backoff 100 ms
     /// doubling to 10 s, topics created with 3 partitions and the broker's
     /// replication factor.
     pub fn new(kafka: KafkaConfig) -> Self {
@@ -129,6 +134,7 @@ impl RelayConfig {
             batch_size: 2000,
             max_in_flight: 10_000,
             poll_interval: Duration::from_millis(50),
+            read_linger: Duration::from_millis(10),
             standby_interval: Duration::from_secs(1),
             backoff_initial: Duration::from_millis(100),
             backoff_max: Duration::from_secs(10),

@@ -106,6 +106,12 @@ impl Relay {
         // Read as soon as there is room, rather than when poked, polled or a
         // mark went through: the last read filled its batch.
         let mut read_now = true;
+        // A read that did not fill its batch is followed by the next one no
+        // sooner than `read_linger` after it started: under steady load each
+        // read then carries many rows instead of the one append that woke
+        // it, and the relay's statements per event fall (each read is a
+        // few statements). A full read is followed at once.
+        let mut earliest_read = tokio::time::Instant::now();
         // Once set, nothing more is read; what is in flight is finished.
         let mut stop: Option<StreamEnd> = None;
         let mut failure: Option<Failure> = None;
@@ -114,7 +120,9 @@ impl Relay {
             let unmarked = window.iter().map(|batch| batch.positions.len()).sum::<usize>()
                 + acknowledged.len()
                 + marking.as_ref().map_or(0, |marking| marking.positions.len());
-            if stop.is_none() && reading.is_none() && read_now && unmarked + limit as usize <= max_in_flight {
+            let may_read = read_now && tokio::time::Instant::now() >= earliest_read;
+            if stop.is_none() && reading.is_none() && may_read && unmarked + limit as usize <= max_in_flight {
+                earliest_read = tokio::time::Instant::now() + self.config.read_linger;
                 let except: Vec<u64> = window
                     .iter()
                     .flat_map(|batch| batch.positions.iter().copied())
@@ -200,6 +208,9 @@ impl Relay {
                     }
                     cursor = next;
                     read_now = behind || records.len() >= limit as usize;
+                    if read_now {
+                        earliest_read = tokio::time::Instant::now();
+                    }
                     if records.is_empty() {
                         *progressed = true;
                         continue;
@@ -227,6 +238,10 @@ impl Relay {
                     }
                 }, if stop.is_none() && reading.is_none() && !read_now => {
                     read_now = true;
+                }
+                () = tokio::time::sleep_until(earliest_read),
+                    if stop.is_none() && reading.is_none() && read_now && !may_read => {
+                    // The linger is over: the loop reads now.
                 }
             }
         }
