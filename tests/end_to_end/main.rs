@@ -7,6 +7,7 @@ mod foundation;
 mod fuzz;
 mod hostile;
 mod ingestion;
+mod land;
 mod poison;
 mod projection;
 mod resilience;

@@ -130,7 +130,8 @@ async fn the_ppp_lifecycle_travels_through_kafka_into_both_timelines() {
     // group's first assignment); the second is measured.
     let warm_up = ppp_lifecycle("2024-230113-77-01-000010", "warm");
     gongkai.submit_all(warm_up.requests.clone()).await;
-    wait_for_public_seq(&gongkai.store, &warm_up.project_code, 26, Duration::from_secs(60)).await;
+    let steps = warm_up.requests.len() as u64;
+    wait_for_public_seq(&gongkai.store, &warm_up.project_code, steps, Duration::from_secs(60)).await;
     let lifecycle = ppp_lifecycle("2024-230113-77-01-000011", "kafka");
     let mut delays = Vec::new();
     for request in lifecycle.requests.clone() {
@@ -186,7 +187,8 @@ async fn projectors_joining_and_leaving_a_group_give_the_views_a_rebuild_gives()
         gongkai.submit_all(lifecycle.requests.clone()).await;
     }
     for lifecycle in &lifecycles {
-        wait_for_public_seq(&gongkai.store, &lifecycle.project_code, 26, Duration::from_secs(60)).await;
+        let steps = lifecycle.requests.len() as u64;
+        wait_for_public_seq(&gongkai.store, &lifecycle.project_code, steps, Duration::from_secs(60)).await;
     }
     let live = views_snapshot(&gongkai.store, &projects).await;
 
@@ -199,7 +201,10 @@ async fn projectors_joining_and_leaving_a_group_give_the_views_a_rebuild_gives()
         .expect("rebuild runs");
     assert!(rebuilt.status.success(), "rebuild: {}", String::from_utf8_lossy(&rebuilt.stderr));
     println!("{}", String::from_utf8_lossy(&rebuilt.stdout).trim());
-    assert!(String::from_utf8_lossy(&rebuilt.stdout).contains(&format!("from {} events", 12 * 26)));
+    assert!(
+        String::from_utf8_lossy(&rebuilt.stdout)
+            .contains(&format!("from {} events", 12 * lifecycles[0].requests.len()))
+    );
     assert_eq!(views_snapshot(&gongkai.store, &projects).await, live, "a rebuild gives the live views, byte for byte");
 }
 

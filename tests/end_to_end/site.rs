@@ -36,7 +36,7 @@ impl jsonschema::Retrieve for LocalSchemas {
     }
 }
 
-fn validator(file: &str) -> jsonschema::Validator {
+pub(crate) fn validator(file: &str) -> jsonschema::Validator {
     let path = format!("{SCHEMAS}/{file}");
     let schema: Value = serde_json::from_str(
         &std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("schema {path} unreadable: {error}")),
@@ -50,13 +50,13 @@ fn validator(file: &str) -> jsonschema::Validator {
         .unwrap_or_else(|error| panic!("schema {file} does not build: {error}"))
 }
 
-fn assert_valid(validator: &jsonschema::Validator, document: &Value, what: &str) {
+pub(crate) fn assert_valid(validator: &jsonschema::Validator, document: &Value, what: &str) {
     let errors: Vec<String> =
         validator.iter_errors(document).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "{what} is invalid:\n{}\n{document:#}", errors.join("\n"));
 }
 
-async fn get_json(url: &str) -> Value {
+pub(crate) async fn get_json(url: &str) -> Value {
     let (status, body) = http_get(url).await;
     assert_eq!(status, 200, "GET {url}: {body}");
     serde_json::from_str(&body).unwrap_or_else(|error| panic!("{url} is not JSON ({error}): {body}"))
@@ -372,7 +372,7 @@ async fn on_postgres_the_site_reads_only_public_tables_and_every_export_validate
     let gongkai =
         Ingestion::start_with(Backend::Postgres, "projects,tenders,review,awards,contracts,projector", &[]).await;
     let projects = submit_every_other_rpc(&gongkai).await;
-    for project in [&projects.lifecycle, &projects.other] {
+    for project in [&projects.lifecycle, &projects.other, &projects.land] {
         wait_until_projected(&gongkai.store, project).await;
     }
 
@@ -382,7 +382,7 @@ async fn on_postgres_the_site_reads_only_public_tables_and_every_export_validate
     let public_tables = ["public_projects", "public_timeline", "public_changes", "_sqlx_migrations"];
     let count: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM public_projects").fetch_one(&mut site_db).await.expect("readable");
-    assert_eq!(count, 2, "both projects are public");
+    assert_eq!(count, 3, "the three projects are public");
     let mut owner_db = sqlx::PgConnection::connect(&gongkai.storage).await.expect("owner connects");
     let tables: Vec<String> = sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
         .fetch_all(&mut owner_db)
@@ -422,7 +422,7 @@ async fn on_postgres_the_site_reads_only_public_tables_and_every_export_validate
     let project_package = validator("oc4ids-0.9.4/project-package-schema.json");
     let mut tags = std::collections::BTreeSet::new();
     let mut fact_types = std::collections::BTreeSet::new();
-    for code in [&projects.lifecycle, &projects.other] {
+    for code in [&projects.lifecycle, &projects.other, &projects.land] {
         let public = timeline(&gongkai.store, View::Public, code).await;
         fact_types.extend(public.iter().map(|e| e.fact_type.trim_start_matches("gongkai.v1.").to_owned()));
         let oc4ids = get_json(&format!("{base}/api/v1/projects/{code}/oc4ids")).await;
@@ -475,6 +475,14 @@ async fn on_postgres_the_site_reads_only_public_tables_and_every_export_validate
         "ProjectSuspended",
         "ProjectResumed",
         "ProjectCancelled",
+        "ExpropriationPreAnnounced",
+        "CompensationPlanPublished",
+        "SocialStabilityRiskAssessed",
+        "ExpropriationDecided",
+        "CompensationPaid",
+        "HouseholdCompensationPublished",
+        "RelocationRecorded",
+        "EnvironmentalImpactApproved",
     ] {
         assert!(fact_types.contains(fact), "the exports were checked with a public {fact}");
     }

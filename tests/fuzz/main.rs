@@ -2,7 +2,8 @@
 //! render → OCDS/OC4IDS export, on submission sequences no trading center
 //! would send.
 //!
-//! Each case starts from a lawful PPP lifecycle and breaks it: hostile values
+//! Each case starts from a lawful PPP lifecycle (with land expropriation and
+//! operation) and breaks it: hostile values
 //! in any field of any fact (i64::MIN/MAX, the money bound ±1, control
 //! characters, arbitrary Unicode, years 0 and 9999, unknown enum numbers),
 //! steps dropped, repeated or swapped, corrections with hostile
@@ -31,7 +32,7 @@ use gongkai_domain::money::AMOUNT_MAX_FEN;
 use gongkai_domain::{Body, ProjectState, Submission, decide, validate};
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::fact::Kind;
-use gongkai_scenarios::ppp_lifecycle;
+use gongkai_scenarios::expropriation_lifecycle;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use prost::Message as _;
@@ -374,8 +375,7 @@ fn run_case(steps: Vec<(Submission, bool)>, fact: &MessageDescriptor, tally: &Ta
         "https://x",
         published,
         &views.public_summary,
-        "implementation",
-        "ppp",
+        "operation",
         timeline,
     );
     serde_json::to_string(&project).expect("OC4IDS serializes");
@@ -422,9 +422,14 @@ fn encoded(views: &gongkai_projector::ProjectViews) -> Vec<u8> {
     bytes
 }
 
-/// The lawful lifecycle every case starts from, as submissions.
+/// The lawful lifecycle every case starts from, as submissions: the one with
+/// land expropriation, resettlement and operation, a superset of the plain one.
 fn lawful() -> Vec<Submission> {
-    ppp_lifecycle(PROJECT, "fuzz").requests.into_iter().map(|request| gongkai_testkit::submission(request).1).collect()
+    expropriation_lifecycle(PROJECT, "fuzz")
+        .requests
+        .into_iter()
+        .map(|request| gongkai_testkit::submission(request).1)
+        .collect()
 }
 
 fn cases() -> u32 {

@@ -77,6 +77,14 @@ echo_service!(ProjectService, [
     suspend_project: SuspendProjectRequest,
     resume_project: ResumeProjectRequest,
     cancel_project: CancelProjectRequest,
+    pre_announce_expropriation: PreAnnounceExpropriationRequest,
+    publish_compensation_plan: PublishCompensationPlanRequest,
+    record_risk_assessment: RecordRiskAssessmentRequest,
+    record_expropriation_decision: RecordExpropriationDecisionRequest,
+    record_compensation_payment: RecordCompensationPaymentRequest,
+    publish_household_compensation: PublishHouseholdCompensationRequest,
+    record_relocation: RecordRelocationRequest,
+    record_environmental_approval: RecordEnvironmentalApprovalRequest,
     correct_disclosure: CorrectDisclosureRequest,
 ]);
 

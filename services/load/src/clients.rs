@@ -51,6 +51,16 @@ impl Clients {
             Request::SuspendProject(m) => call!(ProjectServiceClient, suspend_project, m),
             Request::ResumeProject(m) => call!(ProjectServiceClient, resume_project, m),
             Request::CancelProject(m) => call!(ProjectServiceClient, cancel_project, m),
+            Request::PreAnnounceExpropriation(m) => call!(ProjectServiceClient, pre_announce_expropriation, m),
+            Request::PublishCompensationPlan(m) => call!(ProjectServiceClient, publish_compensation_plan, m),
+            Request::RecordRiskAssessment(m) => call!(ProjectServiceClient, record_risk_assessment, m),
+            Request::RecordExpropriationDecision(m) => call!(ProjectServiceClient, record_expropriation_decision, m),
+            Request::RecordCompensationPayment(m) => call!(ProjectServiceClient, record_compensation_payment, m),
+            Request::PublishHouseholdCompensation(m) => {
+                call!(ProjectServiceClient, publish_household_compensation, m)
+            }
+            Request::RecordRelocation(m) => call!(ProjectServiceClient, record_relocation, m),
+            Request::RecordEnvironmentalApproval(m) => call!(ProjectServiceClient, record_environmental_approval, m),
             Request::AnnounceTender(m) => call!(TenderServiceClient, announce_tender, m),
             Request::AmendTender(m) => call!(TenderServiceClient, amend_tender, m),
             Request::SuspendTender(m) => call!(TenderServiceClient, suspend_tender, m),

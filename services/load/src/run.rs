@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use gongkai_proto::v1 as pb;
-use gongkai_scenarios::{PppLifecycle, Request, ppp_lifecycle};
+use gongkai_scenarios::{PppLifecycle, Request, expropriation_lifecycle, ppp_lifecycle};
 use gongkai_store::Projections;
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -295,10 +295,14 @@ async fn work(
 ) -> Histogram<u64> {
     let mut ack = Histogram::<u64>::new(3).expect("3 significant figures is valid");
     let mut started = 0;
+    // Every other project needs land and goes on into operation, so the load
+    // exercises the land facts and the operation stage too.
     let mut next_lifecycle = || {
         started += 1;
         let code = project_code(config.run_id, worker, started);
-        (ppp_lifecycle(&code, &format!("load-{}-{worker}-{started}", config.run_id)), 0usize)
+        let prefix = format!("load-{}-{worker}-{started}", config.run_id);
+        let lifecycle = if started % 2 == 0 { expropriation_lifecycle } else { ppp_lifecycle };
+        (lifecycle(&code, &prefix), 0usize)
     };
     let mut lifecycles: Vec<(PppLifecycle, usize)> = (0..config.in_flight.max(1)).map(|_| next_lifecycle()).collect();
     // Each caller's share of the rate.

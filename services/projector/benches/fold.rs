@@ -14,7 +14,7 @@
 //!    `gongkai_projector::project` (the fold every event went through before
 //!    the projector had memory: read everything kept, render it whole).
 //! 2. **Throughput.** `GONGKAI_BENCH_PROJECTS` (default 2,000) lawful
-//!    lifecycles of 26 events (their first `GONGKAI_BENCH_LIFECYCLE`), 256 in
+//!    lifecycles of 27 events (their first `GONGKAI_BENCH_LIFECYCLE`), 256 in
 //!    flight at a time and interleaved as the load generator sends them,
 //!    folded in batches of 500 (what the embedded log hands over at most), by
 //!    one projector: events per second, and the process's resident memory.
@@ -84,7 +84,7 @@ async fn main() {
     let memory_bytes = env_number("GONGKAI_BENCH_MEMORY_MB", 64) as u64 * 1024 * 1024;
     let samples = env_number("GONGKAI_BENCH_SAMPLES", 10).max(1);
     let project_count = env_number("GONGKAI_BENCH_PROJECTS", 2000);
-    let lifecycle = env_number("GONGKAI_BENCH_LIFECYCLE", 26).clamp(1, 26);
+    let lifecycle = env_number("GONGKAI_BENCH_LIFECYCLE", 27).clamp(1, 27);
     let ages = [10_usize, 100, 1000];
 
     // 1. Per event, by age.

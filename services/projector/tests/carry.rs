@@ -1,5 +1,6 @@
 //! The incremental renderer equals the whole one: on random project records
-//! (the lawful PPP lifecycle, with steps repeated, swapped and skipped,
+//! (the lawful PPP lifecycle with land expropriation and operation, with
+//! steps repeated, swapped and skipped,
 //! every kind of fact the lifecycle does not use, corrections of earlier,
 //! later and unknown events, fields changed to codes and names other facts
 //! use, events reusing an earlier event's id, events without a fact; recorded
@@ -187,7 +188,7 @@ fn extra(kind: usize, tender: &str, lot: &str, at: DateTime<Utc>, event_id: &str
 
 /// The events of one case.
 fn record(steps: &[(Step, bool)], fact: &MessageDescriptor) -> Vec<pb::EventEnvelope> {
-    let lifecycle = streams::lifecycle(CODE);
+    let lifecycle = streams::expropriation_lifecycle(CODE);
     let tender = format!("{}-T1", &CODE[..11]);
     let mut recorder = Recorder::new(CODE, 1000);
     let mut next = 0;

@@ -165,7 +165,11 @@ async fn pair(backend: Backend) -> (FreshStore, FreshStore) {
     (fresh(backend).await, fresh(backend).await)
 }
 
-on_both_stores!(remembering_writes_what_forgetting_writes, a_rolled_back_batch_is_forgotten);
+on_both_stores!(
+    remembering_writes_what_forgetting_writes,
+    a_rolled_back_batch_is_forgotten,
+    land_reaches_the_public_tables_as_counts_and_totals_only
+);
 
 async fn remembering_writes_what_forgetting_writes(backend: Backend) {
     let projects: Vec<String> = (0..6).map(|n| code(300 + n)).collect();
@@ -215,4 +219,48 @@ async fn a_rolled_back_batch_is_forgotten(backend: Backend) {
         assert_eq!(remembered, [Projected::Advanced { head: event.project_seq }]);
     }
     assert_eq!(written(remembering, &projects).await, written(forgetting, &projects).await);
+}
+
+/// Given the lifecycle with land folded into a store, the public tables
+/// (timeline, summary, change feed) hold no household's name, ID number or
+/// phone, the full timeline holds all of them, and the public project reads
+/// as operating with its land figures.
+async fn land_reaches_the_public_tables_as_counts_and_totals_only(backend: Backend) {
+    use prost::Message as _;
+    let fresh = fresh(backend).await;
+    let store = &fresh.store;
+    let project = code(500);
+    let mut recorder = Recorder::new(&project, 1);
+    for submission in streams::expropriation_lifecycle(&project) {
+        recorder.record(submission, false).expect("lawful");
+    }
+    let mut folder = Folder::new(store.projections());
+    for batch in recorder.events.chunks(5) {
+        folder.fold(batch.to_vec()).await.expect("folds");
+    }
+    let canaries: Vec<String> = (1..=3)
+        .flat_map(|n| [gongkai_scenarios::land::resident_id(n), format!("1390451000{}", n - 1)])
+        .chain(["王建国", "李秀英", "张志强"].map(str::to_owned))
+        .collect();
+    let public = store.supervision().timeline(gongkai_store::View::Public, &project).await.expect("public");
+    let full = store.supervision().timeline(gongkai_store::View::Full, &project).await.expect("full");
+    let row = store.public().public_project(&project).await.expect("reads").expect("public project");
+    let changes: Vec<Vec<u8>> = match store.pool() {
+        Pool::Postgres(pool) => sqlx::query_scalar("SELECT entry FROM public_changes").fetch_all(pool).await,
+        Pool::Sqlite(pool) => sqlx::query_scalar("SELECT entry FROM public_changes").fetch_all(pool).await,
+    }
+    .expect("public changes");
+    let public_bytes: Vec<u8> = public.iter().chain(&changes).chain([&row.summary]).flatten().copied().collect();
+    let full_bytes: Vec<u8> = full.concat();
+    for canary in &canaries {
+        let needle = canary.as_bytes();
+        assert!(!public_bytes.windows(needle.len()).any(|w| w == needle), "{canary} in a public table");
+        assert!(full_bytes.windows(needle.len()).any(|w| w == needle), "{canary} missing from the full view");
+    }
+    assert_eq!(row.stage, "operation");
+    let summary = pb::ProjectSummary::decode(row.summary.as_slice()).expect("summary");
+    let land = summary.land.expect("land figures");
+    assert_eq!((land.households_with_results, land.compensation_paid_fen), (3, 326_500_000));
+    assert!(summary.environmental_approval.is_some());
+    fresh.store.close().await;
 }

@@ -390,7 +390,7 @@ fn a_correction_of_restricted_fields_shows_only_public_changes() {
 #[test]
 fn every_entry_reads_naturally() {
     let views = render(&lifecycle().events);
-    assert_eq!(views.public_timeline.len(), 26);
+    assert_eq!(views.public_timeline.len(), 27);
     let titles: Vec<&str> = views.public_timeline.iter().map(|e| e.title_zh.as_str()).collect();
     assert_eq!(titles[0], "项目审批：双城区污水处理及配套管网PPP项目");
     assert_eq!(titles[2], "招标公告：双城区污水处理及配套管网PPP项目社会资本方采购（2个标段）");
@@ -458,10 +458,10 @@ fn corrections_are_shown_against_what_they_correct() {
     let second = stream.correct(support::day(61), &first, "投标保证金录入错误", Kind::TenderAnnounced(tender));
 
     let views = render(&stream.events);
-    assert_eq!(views.public_timeline.len(), 28);
+    assert_eq!(views.public_timeline.len(), 29);
     let superseded = &views.public_timeline[2];
     assert_eq!(superseded.superseded_by_event_id, first);
-    let correction = &views.public_timeline[26];
+    let correction = &views.public_timeline[27];
     assert_eq!(correction.supersedes_event_id, original.event_id);
     assert_eq!(correction.superseded_by_event_id, second);
     assert_eq!(correction.r#type, "gongkai.v1.DisclosureCorrected");
@@ -478,13 +478,13 @@ fn corrections_are_shown_against_what_they_correct() {
     );
     assert!(correction.title_zh.starts_with("更正：招标公告："), "{}", correction.title_zh);
     assert!(correction.summary_zh.contains("本条更正第3号记录，更正原因：最高投标限价录入错误。更正2处内容。"));
-    let again = &views.public_timeline[27];
+    let again = &views.public_timeline[28];
     assert_eq!(again.supersedes_event_id, first);
     assert!(again.superseded_by_event_id.is_empty());
     let changes: Vec<(&str, &str, &str)> =
         again.changes.iter().map(|c| (c.path.as_str(), c.before.as_str(), c.after.as_str())).collect();
     assert_eq!(changes, vec![("bid_security_fen", "80000000", "70000000")]);
-    assert_eq!(views.full_timeline[27].changes, again.changes);
+    assert_eq!(views.full_timeline[28].changes, again.changes);
 }
 
 #[test]
@@ -511,6 +511,7 @@ fn the_summary_follows_the_lifecycle() {
         Contract,
         Contract,
         Contract, // contracts, variations
+        Contract, // EIA approval
         Performance,
         Performance,
         Performance,
@@ -560,7 +561,7 @@ fn the_summary_follows_the_lifecycle() {
     // Completed 2026-05-31 against a contract end of 2026-06-30.
     assert_eq!(summary.current_end_date, Some(pb::CalendarDate { year: 2026, month: 5, day: 31 }));
     assert_eq!(summary.time_overrun_days, -30);
-    assert_eq!(summary.last_event_at, events[25].occurred_at);
+    assert_eq!(summary.last_event_at, events[26].occurred_at);
     assert_eq!(done.public_summary, pb::ProjectSummary { flag_count: 0, ..summary.clone() });
 }
 

@@ -62,7 +62,6 @@ pub(crate) async fn oc4ids(State(state): State<SiteState>, Path(code): Path<Stri
         opendata::last_change(entries.iter()),
         &summary,
         &project.stage,
-        &project.project_type,
         &entries,
     );
     json_response(&package)

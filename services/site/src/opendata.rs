@@ -13,14 +13,22 @@
 //!   **planning/budget/projectID** (core) are the project code.
 //! * Awards and contracts are identified per lot: `<tender code>-<lot code>`.
 //! * Document hashes have no OCDS field; they are given in the document's
-//!   `description` as `SHA-256: <hex>`.
+//!   `description` as `SHA-256: <hex>`; `documentType` is common.proto's
+//!   mapping of `DocumentType`.
+//! * OC4IDS: status from the stage (`maintenance` in operation and after the
+//!   handover); `social.landCompensationBudget` and `environment` from the
+//!   public summary; the project's own documents (facts of no tender, such
+//!   as the land and EIA facts) as project `documents`.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use gongkai_domain::clock::utc_or_epoch;
-use gongkai_domain::vocabulary::{stage_from_label, type_from_label};
-use gongkai_proto::v1::{Organization, PartyRole, ProjectSummary, ProjectType, Stage, TimelineEntry};
+use gongkai_domain::vocabulary::stage_from_label;
+use gongkai_proto::v1::{
+    DocumentType, EiaDocumentKind, EnvironmentalImpactApproved, Organization, PartyRole, ProjectSummary, Stage,
+    TimelineEntry,
+};
 use serde_json::{Map, Value, json};
 
 /// The ocid prefix of this publisher.
@@ -129,6 +137,34 @@ fn parties<'a>(entries: impl Iterator<Item = &'a TimelineEntry>, owner: Option<&
         .collect()
 }
 
+/// The OCDS/OC4IDS `documentType` of a document type, as common.proto maps
+/// it; none for DOCUMENT_TYPE_OTHER.
+fn document_type(kind: DocumentType) -> Option<&'static str> {
+    Some(match kind {
+        DocumentType::Notice => "tenderNotice",
+        DocumentType::TenderDocuments => "biddingDocuments",
+        DocumentType::Clarification => "clarifications",
+        DocumentType::BidOpeningRecord => "bidders",
+        DocumentType::EvaluationReport => "evaluationReports",
+        DocumentType::Publicity => "shortlistedFirms",
+        DocumentType::AwardNotice => "awardNotice",
+        DocumentType::Contract => "contractSigned",
+        DocumentType::VariationOrder => "contractAnnexe",
+        DocumentType::AcceptanceReport => "completionCertificate",
+        DocumentType::FinalAccounts => "financialAuditReport",
+        DocumentType::ApprovalDocument => "budgetApproval",
+        DocumentType::PppImplementationPlan => "projectPlan",
+        DocumentType::VfmReport => "valueForMoneyAnalysis",
+        DocumentType::FiscalAffordabilityReport => "assetAndLiabilityAssessment",
+        DocumentType::ComplaintDecision => "complaints",
+        DocumentType::ExpropriationNotice => "landAndSettlementImpact",
+        DocumentType::CompensationPlan => "resettlementPlan",
+        DocumentType::SocialRiskAssessment => "socialImpact",
+        DocumentType::EnvironmentalImpact => "environmentalImpact",
+        DocumentType::Other | DocumentType::Unspecified => return None,
+    })
+}
+
 fn documents(entry: &TimelineEntry) -> Vec<Value> {
     entry
         .documents
@@ -140,6 +176,9 @@ fn documents(entry: &TimelineEntry) -> Vec<Value> {
                 "title": doc.title,
                 "description": format!("SHA-256: {}", doc.sha256),
             });
+            if let Some(kind) = document_type(doc.r#type()) {
+                d["documentType"] = json!(kind);
+            }
             if !doc.url.is_empty() {
                 d["url"] = json!(doc.url);
             }
@@ -393,14 +432,34 @@ pub fn record_package(uri: &str, published: DateTime<Utc>, ocid: &str, releases:
     })
 }
 
-fn oc4ids_status(stage: &str, project_type: &str) -> &'static str {
+/// The OC4IDS project status of a stage (the Stage enum's comments): a
+/// project in operation, or handed over with its assets still in use, is in
+/// `maintenance`.
+fn oc4ids_status(stage: &str) -> &'static str {
     match stage_from_label(stage) {
         Some(Stage::Approval) => "preparation",
         Some(Stage::Completion) => "completion",
+        Some(Stage::Operation | Stage::HandedOver) => "maintenance",
         Some(Stage::Cancelled) => "cancelled",
-        Some(Stage::Performance) if type_from_label(project_type) == Some(ProjectType::Ppp) => "implementation",
         _ => "implementation",
     }
+}
+
+/// The OC4IDS `environment` of an EIA approval: an assessment was made, and
+/// its category is the kind of document the EIA Law art. 16 asked for
+/// (scheme `CN-EIA`: `report`, `reportForm`, `registrationForm`).
+fn environment(approval: &EnvironmentalImpactApproved) -> Value {
+    let mut environment = json!({ "hasImpactAssessment": true });
+    let category = match approval.document_kind() {
+        EiaDocumentKind::Report => Some(("report", "环境影响报告书（可能造成重大环境影响）")),
+        EiaDocumentKind::ReportForm => Some(("reportForm", "环境影响报告表（可能造成轻度环境影响）")),
+        EiaDocumentKind::RegistrationForm => Some(("registrationForm", "环境影响登记表（对环境影响很小）")),
+        EiaDocumentKind::Unspecified => None,
+    };
+    if let Some((id, description)) = category {
+        environment["impactCategories"] = json!([{ "scheme": "CN-EIA", "id": id, "description": description }]);
+    }
+    environment
 }
 
 /// An OC4IDS 0.9 project package of one project.
@@ -410,13 +469,12 @@ pub fn project_package(
     published: DateTime<Utc>,
     summary: &ProjectSummary,
     stage: &str,
-    project_type: &str,
     timeline: &[TimelineEntry],
 ) -> Value {
     let mut project = json!({
         "id": summary.project_code,
         "title": summary.name,
-        "status": oc4ids_status(stage, project_type),
+        "status": oc4ids_status(stage),
         "updated": rfc3339(utc_or_epoch(summary.last_event_at.as_ref())),
         "locations": [{ "id": "1", "address": { "region": summary.region_code, "countryName": "中国" } }],
         "parties": parties(timeline.iter(), summary.owner.as_ref()),
@@ -435,6 +493,22 @@ pub fn project_package(
     }
     if let Some(approval) = timeline.iter().find(|e| short(&e.fact_type) == "ProjectApproved") {
         project["description"] = json!(approval.summary_zh);
+    }
+    if let Some(fen) = summary.land.as_ref().map(|land| land.compensation_budget_fen).filter(|fen| *fen > 0) {
+        project["social"] = json!({ "landCompensationBudget": value(fen) });
+    }
+    if let Some(approval) = &summary.environmental_approval {
+        project["environment"] = environment(approval);
+    }
+    // The project's own documents: those of the facts that belong to no
+    // tender (approval, PPP details, land, EIA, completion), as in force.
+    let documents: Vec<Value> = timeline
+        .iter()
+        .filter(|e| e.tender_code.is_empty() && e.superseded_by_event_id.is_empty())
+        .flat_map(documents)
+        .collect();
+    if !documents.is_empty() {
+        project["documents"] = json!(documents);
     }
     let processes: Vec<Value> = tender_codes(timeline)
         .iter()

@@ -1,6 +1,6 @@
 //! The project page (`/projects/{code}`): its stage bar, running legal
-//! clocks, amounts and full timeline with corrections cross-linked, and the
-//! view models the template reads. Rendered pages are kept in the page cache
+//! clocks, amounts, land expropriation and EIA figures, and full timeline
+//! with corrections cross-linked, and the view models the template reads. Rendered pages are kept in the page cache
 //! (`cache`) until the project changes or a clock's text would go stale.
 
 use std::collections::BTreeMap;
@@ -12,13 +12,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use gongkai_domain::clock::utc_or_epoch;
-use gongkai_proto::v1::TimelineEntry;
+use gongkai_domain::state::land::category_words;
+use gongkai_proto::v1::{ProjectSummary, TimelineEntry};
 
 use crate::cache::{CachedPage, Variant};
 use crate::chrome::{LangQuery, PageMeta, html_bytes, not_found, page_meta, template_failed};
 use crate::read::{decode_summary, load, unavailable};
 use crate::text::{
-    Lang, bar_keys, stage_name, time_left, time_left_holds_until, type_name, when, yuan_exact, yuan_human,
+    Lang, day, project_bar_keys, stage_name, time_left, time_left_holds_until, type_name, when, yuan_exact, yuan_human,
 };
 use crate::{SiteState, conditional, opendata};
 
@@ -72,10 +73,81 @@ struct ProjectPage {
     stage_bar: Vec<StageStep>,
     clocks: Vec<ClockView>,
     figures: Vec<(String, String, String)>,
+    /// Land expropriation, resettlement and the EIA approval: (label, value,
+    /// exact amount or empty), from the public summary's counts and totals.
+    land: Vec<(String, String, String)>,
     entries: Vec<EntryView>,
     chain_head: String,
     head_seq: u64,
     tenders: Vec<String>,
+}
+
+/// The land and EIA rows of a project page: counts and totals only, as the
+/// public summary holds them (no household is in it).
+fn land_rows(lang: Lang, summary: &ProjectSummary) -> Vec<(String, String, String)> {
+    let mut rows = Vec::new();
+    let mut money = |label: String, fen: i64| rows.push((label, yuan_human(lang, fen), yuan_exact(fen)));
+    if let Some(land) = &summary.land {
+        if land.compensation_budget_fen != 0 {
+            money(
+                lang.pick("征地补偿安置费用预算", "Compensation and resettlement budget").to_owned(),
+                land.compensation_budget_fen,
+            );
+        }
+        money(lang.pick("已支付征收补偿费用", "Compensation paid").to_owned(), land.compensation_paid_fen);
+        for total in &land.categories {
+            let (zh, en) = category_words(total.category());
+            if total.payments > 0 {
+                money(format!("{}{}", lang.pick("已支付：", "Paid: "), lang.pick(zh, en)), total.paid_fen);
+            }
+            if total.households > 0 {
+                let label = match lang {
+                    Lang::Zh => format!("分户补偿公示：{zh}（{}户）", total.households),
+                    Lang::En => format!("Per household: {en} ({} households)", total.households),
+                };
+                money(label, total.household_results_fen);
+            }
+        }
+        let steps = match lang {
+            Lang::Zh => format!(
+                "{}个：预公告{}，补偿方案{}，风险评估{}，已批准或决定{}",
+                land.expropriations, land.pre_announced, land.with_plan, land.risk_assessed, land.decided
+            ),
+            Lang::En => format!(
+                "{}: {} pre-announced, {} with a plan, {} assessed, {} approved or decided",
+                land.expropriations, land.pre_announced, land.with_plan, land.risk_assessed, land.decided
+            ),
+        };
+        rows.push((lang.pick("征收", "Expropriations").to_owned(), steps, String::new()));
+        if land.households_with_results > 0 {
+            let households = match lang {
+                Lang::Zh => format!("{}户", land.households_with_results),
+                Lang::En => format!("{} households", land.households_with_results),
+            };
+            rows.push((
+                lang.pick("分户补偿已公示", "Households' compensation published").to_owned(),
+                households,
+                String::new(),
+            ));
+        }
+        if land.relocations > 0 {
+            let moved = match lang {
+                Lang::Zh => format!("{}次，涉及{}户", land.relocations, land.households_relocated),
+                Lang::En => format!("{} times, {} households", land.relocations, land.households_relocated),
+            };
+            rows.push((lang.pick("搬迁或拆除", "Relocation or demolition").to_owned(), moved, String::new()));
+        }
+    }
+    if let Some(approval) = &summary.environmental_approval {
+        let authority = approval.approving_authority.as_ref().map(|org| org.name.as_str()).unwrap_or_default();
+        let on = day(utc_or_epoch(approval.approved_at.as_ref()));
+        rows.push((
+            lang.pick("环评批复", "EIA approval").to_owned(),
+            format!("{authority} {}（{on}）", approval.document_number),
+            String::new(),
+        ));
+    }
+    rows
 }
 
 fn role_name(lang: Lang, role: gongkai_proto::v1::PartyRole) -> &'static str {
@@ -170,8 +242,9 @@ pub(crate) async fn project_page(
         Err(error) => return unavailable(error),
     };
     let summary = decode_summary(&project.summary);
-    let current = bar_keys().position(|key| key == project.stage);
-    let stage_bar = bar_keys()
+    let bar = || project_bar_keys(&project.project_type, &project.stage);
+    let current = bar().position(|key| key == project.stage);
+    let stage_bar = bar()
         .enumerate()
         .map(|(i, key)| StageStep {
             name: stage_name(lang, key),
@@ -244,6 +317,7 @@ pub(crate) async fn project_page(
     if let Some(fen) = summary.final_cost_fen {
         figure(("决算总投资", "Final cost"), fen);
     }
+    let land = land_rows(lang, &summary);
     let (clocks, valid_until) = running_clocks(lang, &entries, now);
     let page = ProjectPage {
         page: page_meta(lang, by_switch, format!("{} · 公开 gongkai", project.name), &format!("/projects/{code}")),
@@ -265,6 +339,7 @@ pub(crate) async fn project_page(
         stage_bar,
         clocks,
         figures,
+        land,
         entries: views,
         chain_head: summary.chain_head_hash.clone(),
         head_seq: summary.head_seq,

@@ -59,7 +59,8 @@ impl Lang {
 }
 
 /// The lifecycle stages the stage bar shows, in order: (stage, zh, en).
-const BAR: [(Stage, &str, &str); 7] = [
+/// The last [`OPERATION_STEPS`] are a PPP project's operation and handover.
+const BAR: [(Stage, &str, &str); 9] = [
     (Stage::Approval, "立项", "Approval"),
     (Stage::Tendering, "招标", "Tendering"),
     (Stage::Evaluation, "评标", "Evaluation"),
@@ -67,7 +68,13 @@ const BAR: [(Stage, &str, &str); 7] = [
     (Stage::Contract, "合同", "Contract"),
     (Stage::Performance, "履约", "Performance"),
     (Stage::Completion, "竣工", "Completion"),
+    (Stage::Operation, "运营", "Operation"),
+    (Stage::HandedOver, "移交", "Handover"),
 ];
+
+/// How many steps at the end of [`BAR`] only a project that operates its
+/// assets goes through (a PPP project, or any project in operation).
+const OPERATION_STEPS: usize = 2;
 
 /// The stages off the bar, which a project may be in all the same.
 pub(crate) const OFF_BAR: [Stage; 2] = [Stage::Suspended, Stage::Cancelled];
@@ -75,9 +82,20 @@ pub(crate) const OFF_BAR: [Stage; 2] = [Stage::Suspended, Stage::Cancelled];
 /// The project types a list may be filtered by, in the order offered.
 pub(crate) const PROJECT_TYPES: [ProjectType; 2] = [ProjectType::Ppp, ProjectType::Construction];
 
-/// The keys (stage labels) of the stage bar, in order.
+/// The keys (stage labels) of the stage bar, in order, operation steps
+/// included.
 pub(crate) fn bar_keys() -> impl Iterator<Item = &'static str> {
     BAR.iter().map(|(stage, _, _)| stage_label(*stage))
+}
+
+/// The keys of one project's stage bar: the operation steps for a PPP
+/// project and for a project already in them, not for other projects.
+pub(crate) fn project_bar_keys(project_type: &str, stage: &str) -> impl Iterator<Item = &'static str> {
+    let operation = &BAR[BAR.len() - OPERATION_STEPS..];
+    let operates = type_from_label(project_type) == Some(ProjectType::Ppp)
+        || operation.iter().any(|(step, _, _)| stage_label(*step) == stage);
+    let steps = if operates { BAR.len() } else { BAR.len() - OPERATION_STEPS };
+    BAR[..steps].iter().map(|(stage, _, _)| stage_label(*stage))
 }
 
 /// A stage's name, including suspended and cancelled; a key that is no
@@ -201,7 +219,14 @@ mod tests {
     #[test]
     fn stages_and_types_are_named_by_their_labels() {
         let bar: Vec<&str> = bar_keys().collect();
-        assert_eq!(bar, ["approval", "tendering", "evaluation", "award", "contract", "performance", "completion"]);
+        let construction = ["approval", "tendering", "evaluation", "award", "contract", "performance", "completion"];
+        assert_eq!(bar[..7], construction);
+        assert_eq!(bar[7..], ["operation", "handed_over"]);
+        assert_eq!(project_bar_keys("construction", "completion").collect::<Vec<_>>(), construction);
+        assert_eq!(project_bar_keys("ppp", "approval").collect::<Vec<_>>(), bar);
+        assert_eq!(project_bar_keys("construction", "operation").collect::<Vec<_>>(), bar);
+        assert_eq!(stage_name(Lang::Zh, "operation"), "运营");
+        assert_eq!(stage_name(Lang::En, "handed_over"), "Handover");
         assert_eq!(stage_name(Lang::Zh, "tendering"), "招标");
         assert_eq!(stage_name(Lang::En, "cancelled"), "Cancelled");
         assert_eq!(stage_name(Lang::En, "unspecified"), "unspecified");

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use gongkai_proto::v1 as pb;
 use gongkai_proto::v1::supervision_service_client::SupervisionServiceClient;
-use gongkai_scenarios::{Request, facts, org, ppp_lifecycle, ts};
+use gongkai_scenarios::{Request, expropriation_lifecycle, facts, org, ppp_lifecycle, ts};
 use prost::Message;
 use tonic::transport::Channel;
 
@@ -42,6 +42,14 @@ fn encoded(request: &Request) -> (&'static str, Vec<u8>) {
         SuspendProject => "/gongkai.v1.ProjectService/SuspendProject",
         ResumeProject => "/gongkai.v1.ProjectService/ResumeProject",
         CancelProject => "/gongkai.v1.ProjectService/CancelProject",
+        PreAnnounceExpropriation => "/gongkai.v1.ProjectService/PreAnnounceExpropriation",
+        PublishCompensationPlan => "/gongkai.v1.ProjectService/PublishCompensationPlan",
+        RecordRiskAssessment => "/gongkai.v1.ProjectService/RecordRiskAssessment",
+        RecordExpropriationDecision => "/gongkai.v1.ProjectService/RecordExpropriationDecision",
+        RecordCompensationPayment => "/gongkai.v1.ProjectService/RecordCompensationPayment",
+        PublishHouseholdCompensation => "/gongkai.v1.ProjectService/PublishHouseholdCompensation",
+        RecordRelocation => "/gongkai.v1.ProjectService/RecordRelocation",
+        RecordEnvironmentalApproval => "/gongkai.v1.ProjectService/RecordEnvironmentalApproval",
         AnnounceTender => "/gongkai.v1.TenderService/AnnounceTender",
         AmendTender => "/gongkai.v1.TenderService/AmendTender",
         SuspendTender => "/gongkai.v1.TenderService/SuspendTender",
@@ -103,7 +111,7 @@ impl Bases {
 }
 
 /// Submits project `k`'s first `k` lifecycle steps (so that step `k` is
-/// the lawful next one), for `k` in 0..=26; returns the requests to fuzz.
+/// the lawful next one), for `k` in 0..=27; returns the requests to fuzz.
 pub(super) async fn prepare(gongkai: &Ingestion) -> Bases {
     let mut bases = Bases::default();
     let mut full_receipts = Vec::new();
@@ -179,6 +187,18 @@ pub(super) async fn prepare(gongkai: &Ingestion) -> Bases {
     req!(CancelAward, CancelAwardRequest, awarded, facts::award_cancelled(&tender_code, "A1"));
     req!(RecordFailedTender, RecordFailedTenderRequest, awarded, facts::tender_failed(&tender_code, "B1"));
     req!(RecordPerformanceIssue, RecordPerformanceIssueRequest, signed, facts::performance_issue_recorded("HT-A1", t));
+    // The land facts, on a project whose expropriation is pre-announced (so
+    // that its payments and household results are lawful next steps).
+    let land = expropriation_lifecycle(&project_code(STEPS + 1), "fz-land");
+    let opened = land.requests.iter().position(|r| matches!(r, Request::PreAnnounceExpropriation(_)));
+    let opened = opened.expect("the lifecycle pre-announces its land") + 1;
+    gongkai.submit_all(land.requests[..opened].to_vec()).await;
+    for request in &land.requests[opened - 1..] {
+        let (path, _) = encoded(request);
+        if path.starts_with("/gongkai.v1.ProjectService/") {
+            bases.request(request);
+        }
+    }
     // A correction through each service, of an event of its own domain.
     for (index, request) in full.requests.iter().enumerate() {
         let Some((domain, replacement)) = fact_of(request) else { continue };

@@ -66,8 +66,8 @@ const WATCH_FOR: Duration = Duration::from_millis(150);
 const OVERSIZE_EVERY: usize = 500;
 /// A submitter of another region (the harness's configuration).
 const QIQIHAR_TOKEN: &str = "qiqihar-trading-center-token";
-/// The lifecycle has 26 steps; project `k` holds its first `k`.
-const STEPS: usize = 26;
+/// The lifecycle has 27 steps; project `k` holds its first `k`.
+const STEPS: usize = 27;
 
 // ---------------------------------------------------------------------------
 // Methods.
@@ -85,6 +85,14 @@ const METHODS: &[(&str, Api)] = &[
     ("/gongkai.v1.ProjectService/SuspendProject", Api::Ingestion),
     ("/gongkai.v1.ProjectService/ResumeProject", Api::Ingestion),
     ("/gongkai.v1.ProjectService/CancelProject", Api::Ingestion),
+    ("/gongkai.v1.ProjectService/PreAnnounceExpropriation", Api::Ingestion),
+    ("/gongkai.v1.ProjectService/PublishCompensationPlan", Api::Ingestion),
+    ("/gongkai.v1.ProjectService/RecordRiskAssessment", Api::Ingestion),
+    ("/gongkai.v1.ProjectService/RecordExpropriationDecision", Api::Ingestion),
+    ("/gongkai.v1.ProjectService/RecordCompensationPayment", Api::Ingestion),
+    ("/gongkai.v1.ProjectService/PublishHouseholdCompensation", Api::Ingestion),
+    ("/gongkai.v1.ProjectService/RecordRelocation", Api::Ingestion),
+    ("/gongkai.v1.ProjectService/RecordEnvironmentalApproval", Api::Ingestion),
     ("/gongkai.v1.ProjectService/CorrectDisclosure", Api::Ingestion),
     ("/gongkai.v1.TenderService/AnnounceTender", Api::Ingestion),
     ("/gongkai.v1.TenderService/AmendTender", Api::Ingestion),

@@ -3,7 +3,7 @@
 
 use gongkai_domain::hash::verify_chain;
 use gongkai_proto::v1 as pb;
-use gongkai_scenarios::{Request, facts, ppp_lifecycle, ts};
+use gongkai_scenarios::{Request, expropriation_lifecycle, facts, ppp_lifecycle, ts};
 use tonic::Code;
 
 use super::{Backend, Ingestion, approval, reason};
@@ -22,8 +22,8 @@ macro_rules! req {
 
 /// The RPCs the lawful lifecycle does not use: suspension, resumption and
 /// cancellation, prequalification, objections and complaints, award
-/// cancellation, failed tender and re-tender, performance issues, and a
-/// correction through each of the five services.
+/// cancellation, failed tender and re-tender, performance issues, the land
+/// facts, and a correction through each of the five services.
 pub(crate) async fn every_other_rpc_is_accepted_in_a_plausible_order(backend: Backend) {
     let gongkai = Ingestion::start(backend).await;
     submit_every_other_rpc(&gongkai).await;
@@ -35,6 +35,8 @@ pub(crate) struct EveryRpc {
     pub(crate) lifecycle: String,
     /// The construction project with everything else.
     pub(crate) other: String,
+    /// The PPP project with land expropriation, resettlement and operation.
+    pub(crate) land: String,
 }
 
 /// Submits the PPP lifecycle and then every RPC it does not use, asserting
@@ -46,6 +48,10 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
     // The lawful lifecycle, for its contract.
     let lifecycle = ppp_lifecycle("2024-230113-77-01-000007", "life");
     let lifecycle_receipts = gongkai.submit_all(lifecycle.requests.clone()).await;
+    // The land RPCs, in the lifecycle of a project that needs land.
+    let land = expropriation_lifecycle("2024-230113-77-01-000009", "land");
+    let land_receipts = gongkai.submit_all(land.requests.clone()).await;
+    assert!(land_receipts.iter().all(|receipt| receipt.flags.is_empty()), "the land lifecycle is lawful");
 
     let p = "2024-230102-48-01-000008";
     let t = Utc.with_ymd_and_hms(2024, 6, 3, 1, 0, 0).single().expect("time");
@@ -379,5 +385,5 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
         .await
         .expect("contracts correction");
     assert_eq!(receipt.project_seq, lifecycle_receipts.len() as u64 + 2);
-    EveryRpc { lifecycle: q.clone(), other: p.to_owned() }
+    EveryRpc { lifecycle: q.clone(), other: p.to_owned(), land: land.project_code }
 }

@@ -43,6 +43,14 @@ pub fn utc_or_epoch(ts: Option<&Timestamp>) -> DateTime<Utc> {
         .unwrap_or(DateTime::UNIX_EPOCH)
 }
 
+/// Whole days from `from` to `to`: the floor of the elapsed seconds divided
+/// by 86 400 (19 days 23 hours is 19 days; negative when `to` is earlier).
+/// The one measure of a legal period between two instants, for the rules and
+/// for the texts that state them.
+pub fn whole_days(from: &Timestamp, to: &Timestamp) -> i64 {
+    to.seconds.saturating_sub(from.seconds).div_euclid(DAY)
+}
+
 /// A UTC instant as a protobuf timestamp.
 pub fn timestamp(time: DateTime<Utc>) -> Timestamp {
     Timestamp { seconds: time.timestamp(), nanos: time.timestamp_subsec_nanos() as i32 }

@@ -10,6 +10,7 @@ mod award;
 mod contract;
 mod correction;
 pub(crate) mod flags;
+mod land;
 mod project;
 mod review;
 pub mod rules;
@@ -81,6 +82,13 @@ pub(crate) fn decide_fact(ctx: &Ctx<'_>, kind: &Kind) -> Result<Vec<ComplianceFl
         Kind::PppDetailsDisclosed(_) => project::ppp_details(ctx),
         Kind::ProjectSuspended(_) | Kind::ProjectCancelled(_) => Ok(Vec::new()),
         Kind::ProjectResumed(_) => project::resumed(ctx),
+        Kind::ExpropriationPreAnnounced(_) | Kind::SocialStabilityRiskAssessed(_) => Ok(Vec::new()),
+        Kind::CompensationPlanPublished(fact) => land::plan(ctx, kind, fact),
+        Kind::ExpropriationDecided(fact) => land::decided(ctx, fact),
+        Kind::CompensationPaid(fact) => land::compensation(ctx, kind, &fact.expropriation_code),
+        Kind::HouseholdCompensationPublished(fact) => land::compensation(ctx, kind, &fact.expropriation_code),
+        Kind::RelocationRecorded(fact) => land::relocation(ctx, fact),
+        Kind::EnvironmentalImpactApproved(fact) => land::eia_approved(ctx, fact),
         Kind::TenderAnnounced(fact) => tender::announced(ctx, fact),
         Kind::TenderAmended(fact) => tender::amended(ctx, fact),
         Kind::TenderSuspended(fact) => tender::suspended(ctx, fact),
@@ -99,7 +107,9 @@ pub(crate) fn decide_fact(ctx: &Ctx<'_>, kind: &Kind) -> Result<Vec<ComplianceFl
         Kind::TenderFailed(fact) => award::failed(ctx, fact),
         Kind::ContractSigned(fact) => contract::signed(ctx, fact),
         Kind::ContractVaried(fact) => contract::varied(ctx, fact),
-        Kind::MilestoneReached(fact) => contract::known(ctx, &fact.contract_code).map(|_| Vec::new()),
+        Kind::MilestoneReached(fact) => {
+            contract::known(ctx, &fact.contract_code).map(|_| land::commencement(ctx, fact))
+        }
         Kind::PaymentMade(fact) => contract::payment(ctx, fact),
         Kind::PerformanceIssueRecorded(fact) => contract::known(ctx, &fact.contract_code).map(|_| Vec::new()),
         Kind::CompletionAccepted(fact) => contract::completion(ctx, fact),

@@ -4,11 +4,14 @@
 //!
 //! 3 days for the tender, evaluation, publicity and award notices (IR art.
 //! 54 uses 3 days for the candidate publicity; the others follow the same
-//! practice), 7 days for contracts (TBL art. 46 and the public procurement
-//! practice of publishing within 2 working days, with margin), 30 days for
-//! performance records (milestones, payments, variations, issues,
-//! completion, final accounts) and [`DEFAULT_DEADLINE_SECONDS`], 20 days,
-//! otherwise (approvals, PPP details, status changes, corrections).
+//! practice), and for the expropriation notices the law wants announced
+//! promptly (pre-announcement, compensation plan, approval or decision,
+//! per-household results); 7 days for contracts (TBL art. 46 and the public
+//! procurement practice of publishing within 2 working days, with margin),
+//! 30 days for performance records (milestones, payments, variations, issues,
+//! completion, final accounts, compensation paid, relocation) and
+//! [`DEFAULT_DEADLINE_SECONDS`], 20 days, otherwise (approvals, PPP details,
+//! risk assessments, EIA approvals, status changes, corrections).
 //!
 //! [`deadline`] decides by the fact kind, every kind named, so a new kind
 //! needs a decision; the type-keyed views ([`deadline_of_type`],
@@ -39,19 +42,27 @@ pub fn deadline(kind: &Kind) -> i64 {
         | Kind::BidsEvaluated(_)
         | Kind::CandidatesPublicized(_)
         | Kind::AwardAnnounced(_)
-        | Kind::AwardNoticeIssued(_) => NOTICE,
+        | Kind::AwardNoticeIssued(_)
+        | Kind::ExpropriationPreAnnounced(_)
+        | Kind::CompensationPlanPublished(_)
+        | Kind::ExpropriationDecided(_)
+        | Kind::HouseholdCompensationPublished(_) => NOTICE,
         Kind::ContractSigned(_) => CONTRACT,
         Kind::ContractVaried(_)
         | Kind::MilestoneReached(_)
         | Kind::PaymentMade(_)
         | Kind::PerformanceIssueRecorded(_)
         | Kind::CompletionAccepted(_)
-        | Kind::FinalAccountsSettled(_) => PERFORMANCE,
+        | Kind::FinalAccountsSettled(_)
+        | Kind::CompensationPaid(_)
+        | Kind::RelocationRecorded(_) => PERFORMANCE,
         Kind::ProjectApproved(_)
         | Kind::PppDetailsDisclosed(_)
         | Kind::ProjectSuspended(_)
         | Kind::ProjectResumed(_)
         | Kind::ProjectCancelled(_)
+        | Kind::SocialStabilityRiskAssessed(_)
+        | Kind::EnvironmentalImpactApproved(_)
         | Kind::TenderSuspended(_)
         | Kind::TenderResumed(_)
         | Kind::TenderCancelled(_)
@@ -97,6 +108,12 @@ mod tests {
         assert_eq!(
             table,
             [
+                ("gongkai.v1.ExpropriationPreAnnounced", 3 * DAY),
+                ("gongkai.v1.CompensationPlanPublished", 3 * DAY),
+                ("gongkai.v1.ExpropriationDecided", 3 * DAY),
+                ("gongkai.v1.CompensationPaid", 30 * DAY),
+                ("gongkai.v1.HouseholdCompensationPublished", 3 * DAY),
+                ("gongkai.v1.RelocationRecorded", 30 * DAY),
                 ("gongkai.v1.TenderAnnounced", 3 * DAY),
                 ("gongkai.v1.TenderAmended", 3 * DAY),
                 ("gongkai.v1.BidsOpened", 3 * DAY),

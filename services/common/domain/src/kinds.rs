@@ -17,7 +17,15 @@ pub fn domain_of(kind: &Kind) -> Domain {
         | Kind::PppDetailsDisclosed(_)
         | Kind::ProjectSuspended(_)
         | Kind::ProjectResumed(_)
-        | Kind::ProjectCancelled(_) => Domain::Projects,
+        | Kind::ProjectCancelled(_)
+        | Kind::ExpropriationPreAnnounced(_)
+        | Kind::CompensationPlanPublished(_)
+        | Kind::SocialStabilityRiskAssessed(_)
+        | Kind::ExpropriationDecided(_)
+        | Kind::CompensationPaid(_)
+        | Kind::HouseholdCompensationPublished(_)
+        | Kind::RelocationRecorded(_)
+        | Kind::EnvironmentalImpactApproved(_) => Domain::Projects,
         Kind::TenderAnnounced(_)
         | Kind::TenderAmended(_)
         | Kind::TenderSuspended(_)
@@ -51,6 +59,14 @@ pub fn kind_name(kind: &Kind) -> &'static str {
         Kind::ProjectSuspended(_) => "ProjectSuspended",
         Kind::ProjectResumed(_) => "ProjectResumed",
         Kind::ProjectCancelled(_) => "ProjectCancelled",
+        Kind::ExpropriationPreAnnounced(_) => "ExpropriationPreAnnounced",
+        Kind::CompensationPlanPublished(_) => "CompensationPlanPublished",
+        Kind::SocialStabilityRiskAssessed(_) => "SocialStabilityRiskAssessed",
+        Kind::ExpropriationDecided(_) => "ExpropriationDecided",
+        Kind::CompensationPaid(_) => "CompensationPaid",
+        Kind::HouseholdCompensationPublished(_) => "HouseholdCompensationPublished",
+        Kind::RelocationRecorded(_) => "RelocationRecorded",
+        Kind::EnvironmentalImpactApproved(_) => "EnvironmentalImpactApproved",
         Kind::TenderAnnounced(_) => "TenderAnnounced",
         Kind::TenderAmended(_) => "TenderAmended",
         Kind::TenderSuspended(_) => "TenderSuspended",
@@ -79,13 +95,21 @@ pub fn kind_name(kind: &Kind) -> &'static str {
 
 /// Every fact kind, its payload empty, in the contract's order (the field
 /// numbers of `Fact.kind`).
-pub fn every_kind() -> [Kind; 28] {
+pub fn every_kind() -> [Kind; 36] {
     [
         Kind::ProjectApproved(Default::default()),
         Kind::PppDetailsDisclosed(Default::default()),
         Kind::ProjectSuspended(Default::default()),
         Kind::ProjectResumed(Default::default()),
         Kind::ProjectCancelled(Default::default()),
+        Kind::ExpropriationPreAnnounced(Default::default()),
+        Kind::CompensationPlanPublished(Default::default()),
+        Kind::SocialStabilityRiskAssessed(Default::default()),
+        Kind::ExpropriationDecided(Default::default()),
+        Kind::CompensationPaid(Default::default()),
+        Kind::HouseholdCompensationPublished(Default::default()),
+        Kind::RelocationRecorded(Default::default()),
+        Kind::EnvironmentalImpactApproved(Default::default()),
         Kind::TenderAnnounced(Default::default()),
         Kind::TenderAmended(Default::default()),
         Kind::TenderSuspended(Default::default()),

@@ -9,12 +9,15 @@
 //! ([`ProjectState::event`]).
 
 mod fold;
+pub mod land;
 mod model;
 
 use std::collections::BTreeMap;
 
 use gongkai_proto::v1::fact::Kind;
-use gongkai_proto::v1::{EventEnvelope, PppDetailsDisclosed, ProjectApproved, ProjectType};
+use gongkai_proto::v1::{
+    EnvironmentalImpactApproved, EventEnvelope, MilestoneKind, PppDetailsDisclosed, ProjectApproved, ProjectType,
+};
 use prost_types::Timestamp;
 
 pub use model::{
@@ -25,6 +28,7 @@ pub use model::{
 
 use crate::Body;
 use crate::kinds::{domain_of, kind_name};
+use land::{Expropriation, LandTotals};
 
 /// Everything the rules need to know about a project's past.
 #[derive(Debug, Clone, Default)]
@@ -48,6 +52,9 @@ pub(crate) struct Folded {
     pub(crate) contracts: BTreeMap<String, Contract>,
     pub(crate) completions: Vec<Completion>,
     pub(crate) final_accounts: Option<FinalAccounts>,
+    pub(crate) expropriations: BTreeMap<String, Expropriation>,
+    pub(crate) land_totals: LandTotals,
+    pub(crate) eia_approvals: Vec<Recorded<EnvironmentalImpactApproved>>,
     pub(crate) fault: Option<BoundFault>,
 }
 
@@ -236,6 +243,38 @@ impl ProjectState {
     /// The final accounts, once settled.
     pub fn final_accounts(&self) -> Option<&FinalAccounts> {
         self.folded.final_accounts.as_ref()
+    }
+
+    /// Every milestone of `kind` reached under any contract, with its
+    /// contract's code, by contract code then milestone code.
+    pub fn milestones(&self, kind: MilestoneKind) -> impl Iterator<Item = (&str, &Milestone)> {
+        self.folded.contracts.values().flat_map(move |contract| {
+            contract
+                .milestones
+                .values()
+                .filter(move |milestone| milestone.kind == kind)
+                .map(|milestone| (contract.contract_code.as_str(), milestone))
+        })
+    }
+
+    /// Every expropriation (征收批次/片区), by expropriation code.
+    pub fn expropriations(&self) -> &BTreeMap<String, Expropriation> {
+        &self.folded.expropriations
+    }
+
+    /// One expropriation.
+    pub fn expropriation(&self, expropriation_code: &str) -> Option<&Expropriation> {
+        self.folded.expropriations.get(expropriation_code)
+    }
+
+    /// The totals over the project's expropriations.
+    pub fn land_totals(&self) -> &LandTotals {
+        &self.folded.land_totals
+    }
+
+    /// The environmental impact assessment approvals, in the order recorded.
+    pub fn eia_approvals(&self) -> &[Recorded<EnvironmentalImpactApproved>] {
+        &self.folded.eia_approvals
     }
 
     /// Every recorded event (facts and corrections), by event id.

@@ -9,10 +9,12 @@
 //!
 //! - `formats`: single values (text, codes and check characters, instants, dates);
 //! - `values`: the shared messages (organizations, people, documents, periods, lists);
-//! - `facts`: one function per fact kind.
+//! - `facts`: one function per fact kind (`land`: those of land expropriation,
+//!   resettlement and the EIA approval).
 
 mod facts;
 mod formats;
+mod land;
 mod values;
 
 #[cfg(test)]

@@ -23,6 +23,8 @@ pub fn stage_label(stage: Stage) -> &'static str {
         Stage::Completion => "completion",
         Stage::Suspended => "suspended",
         Stage::Cancelled => "cancelled",
+        Stage::Operation => "operation",
+        Stage::HandedOver => "handed_over",
     }
 }
 
@@ -93,7 +95,7 @@ mod tests {
 
     #[test]
     fn labels_are_the_value_names_in_lowercase() {
-        assert_eq!(values::<Stage>().count(), 10);
+        assert_eq!(values::<Stage>().count(), 12);
         for stage in values::<Stage>() {
             assert_eq!(stage_label(stage), from_name(stage.as_str_name(), "STAGE_"));
             assert_eq!(stage_from_label(stage_label(stage)), Some(stage));

@@ -13,6 +13,14 @@ use gongkai_proto::v1::{self as pb, Domain, Receipt};
 use gongkai_scenarios::{PppLifecycle, facts, ppp_lifecycle, ts};
 use gongkai_store::Store;
 
+#[path = "submit/land.rs"]
+mod land;
+
+use land::{
+    land_rules_refuse_or_flag_and_a_refusal_writes_nothing, the_land_lifecycle_is_recorded_without_a_flag,
+    works_commenced_before_the_eia_approval_are_flagged,
+};
+
 fn harbin() -> Principal {
     Principal { id: "center-harbin".into(), role: Role::Submitter, regions: vec!["2301".into()] }
 }
@@ -215,4 +223,7 @@ gongkai_testkit::on_both_stores!(
     an_acceptance_from_a_stale_state_is_refused_by_the_stored_history,
     a_retry_gets_its_first_receipt_from_any_process,
     concurrent_submissions_each_get_their_own_answer,
+    the_land_lifecycle_is_recorded_without_a_flag,
+    land_rules_refuse_or_flag_and_a_refusal_writes_nothing,
+    works_commenced_before_the_eia_approval_are_flagged,
 );

@@ -11,17 +11,22 @@
 //!
 //! - [`ppp_lifecycle`]: a complete PPP project, approval to final accounts,
 //!   that raises no compliance flag; tests derive unlawful variants from it.
+//! - [`expropriation_lifecycle`] ([`land`]): the same project with its land
+//!   expropriation and resettlement before the tender and the start of
+//!   operation after completion, equally lawful.
 //! - [`facts`]: a valid fact of each kind that lifecycle does not use
 //!   (suspensions, cancellations, prequalification, objections and
 //!   complaints, a cancelled award, a failed tender, a performance issue).
 
 pub mod facts;
+pub mod land;
 mod lifecycle;
 
 use chrono::{DateTime, Utc};
 use gongkai_proto::v1 as pb;
 use prost_types::Timestamp;
 
+pub use land::expropriation_lifecycle;
 pub use lifecycle::{PppLifecycle, ppp_lifecycle};
 
 /// A protobuf timestamp for `time`.
@@ -86,6 +91,14 @@ pub enum Request {
     SuspendProject(pb::SuspendProjectRequest),
     ResumeProject(pb::ResumeProjectRequest),
     CancelProject(pb::CancelProjectRequest),
+    PreAnnounceExpropriation(pb::PreAnnounceExpropriationRequest),
+    PublishCompensationPlan(pb::PublishCompensationPlanRequest),
+    RecordRiskAssessment(pb::RecordRiskAssessmentRequest),
+    RecordExpropriationDecision(pb::RecordExpropriationDecisionRequest),
+    RecordCompensationPayment(pb::RecordCompensationPaymentRequest),
+    PublishHouseholdCompensation(pb::PublishHouseholdCompensationRequest),
+    RecordRelocation(pb::RecordRelocationRequest),
+    RecordEnvironmentalApproval(pb::RecordEnvironmentalApprovalRequest),
     AnnounceTender(pb::AnnounceTenderRequest),
     AmendTender(pb::AmendTenderRequest),
     SuspendTender(pb::SuspendTenderRequest),
@@ -111,6 +124,66 @@ pub enum Request {
     SettleFinalAccounts(pb::SettleFinalAccountsRequest),
     /// `CorrectDisclosure` on the service of `domain`.
     CorrectDisclosure(pb::Domain, pb::CorrectDisclosureRequest),
+}
+
+/// Spells once which fact kind each request variant carries.
+macro_rules! request_facts {
+    ($($variant:ident => $kind:ident,)*) => {
+        impl Request {
+            /// The request's business time and what it records: its fact, or
+            /// for `CorrectDisclosure` the correction; `None` for a request
+            /// without its fact.
+            pub fn body(&self) -> (Option<Timestamp>, Option<pb::event_envelope::Body>) {
+                use pb::event_envelope::Body;
+                match self {
+                    $(Request::$variant(m) => (
+                        m.occurred_at,
+                        m.fact.clone().map(|fact| Body::Fact(pb::Fact { kind: Some(pb::fact::Kind::$kind(fact)) })),
+                    ),)*
+                    Request::CorrectDisclosure(_, m) => (m.occurred_at, m.fact.clone().map(Body::Correction)),
+                }
+            }
+        }
+    };
+}
+
+request_facts! {
+    RecordApproval => ProjectApproved,
+    DisclosePppDetails => PppDetailsDisclosed,
+    SuspendProject => ProjectSuspended,
+    ResumeProject => ProjectResumed,
+    CancelProject => ProjectCancelled,
+    PreAnnounceExpropriation => ExpropriationPreAnnounced,
+    PublishCompensationPlan => CompensationPlanPublished,
+    RecordRiskAssessment => SocialStabilityRiskAssessed,
+    RecordExpropriationDecision => ExpropriationDecided,
+    RecordCompensationPayment => CompensationPaid,
+    PublishHouseholdCompensation => HouseholdCompensationPublished,
+    RecordRelocation => RelocationRecorded,
+    RecordEnvironmentalApproval => EnvironmentalImpactApproved,
+    AnnounceTender => TenderAnnounced,
+    AmendTender => TenderAmended,
+    SuspendTender => TenderSuspended,
+    ResumeTender => TenderResumed,
+    CancelTender => TenderCancelled,
+    RecordBidOpening => BidsOpened,
+    RecordPrequalification => PrequalificationCompleted,
+    RecordEvaluation => BidsEvaluated,
+    PublicizeCandidates => CandidatesPublicized,
+    RecordObjection => ObjectionRaised,
+    RecordComplaint => ComplaintFiled,
+    RecordComplaintDecision => ComplaintDecided,
+    AnnounceAward => AwardAnnounced,
+    IssueAwardNotice => AwardNoticeIssued,
+    CancelAward => AwardCancelled,
+    RecordFailedTender => TenderFailed,
+    SignContract => ContractSigned,
+    VaryContract => ContractVaried,
+    RecordMilestone => MilestoneReached,
+    RecordPayment => PaymentMade,
+    RecordPerformanceIssue => PerformanceIssueRecorded,
+    AcceptCompletion => CompletionAccepted,
+    SettleFinalAccounts => FinalAccountsSettled,
 }
 
 #[cfg(test)]

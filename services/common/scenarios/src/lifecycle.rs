@@ -1,9 +1,10 @@
 //! The lawful PPP lifecycle of one project.
 //!
 //! Two lots, four bidders each, one tender amendment, evaluation, publicity,
-//! award and award notice per lot, a contract per lot, two variations, three
-//! milestones with payments, completion acceptance and final accounts. Every
-//! deadline respects the law, so it raises no compliance flag.
+//! award and award notice per lot, a contract per lot, two variations, the
+//! EIA approval before the works start, three milestones with payments,
+//! completion acceptance and final accounts. Every deadline respects the law,
+//! so it raises no compliance flag.
 
 use chrono::{Duration, TimeZone, Utc};
 use gongkai_proto::v1 as pb;
@@ -310,6 +311,9 @@ pub fn ppp_lifecycle(project_code: &str, request_prefix: &str) -> PppLifecycle {
             }
         );
     }
+    // The project company obtains the EIA approval before the works start.
+    let eia_at = Utc.with_ymd_and_hms(2024, 4, 20, 2, 0, 0).single().expect("valid time");
+    push!(RecordEnvironmentalApproval, RecordEnvironmentalApprovalRequest, eia_at, crate::land::eia_approved(eia_at));
     let milestones = [
         ("M1", "开工", pb::MilestoneKind::Commencement, date(2024, 5, 1), Utc.with_ymd_and_hms(2024, 5, 1, 2, 0, 0)),
         (
@@ -400,7 +404,7 @@ mod tests {
     #[test]
     fn the_lifecycle_covers_every_stage() {
         let lifecycle = ppp_lifecycle("2024-230113-77-01-000001", "r");
-        assert_eq!(lifecycle.requests.len(), 26);
+        assert_eq!(lifecycle.requests.len(), 27);
         assert!(matches!(lifecycle.requests.first(), Some(Request::RecordApproval(_))));
         assert!(matches!(lifecycle.requests.last(), Some(Request::SettleFinalAccounts(_))));
     }

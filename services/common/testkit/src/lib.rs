@@ -77,7 +77,7 @@ pub fn as_site_role(database_url: &str) -> String {
 /// path takes (`Ingestor::submit`), for benches that skip gRPC.
 ///
 /// # Panics
-/// On a request the lawful lifecycle does not use.
+/// On a request the lawful lifecycles (with or without land) do not use.
 pub fn submission(request: gongkai_scenarios::Request) -> (gongkai_proto::v1::Domain, gongkai_domain::Submission) {
     use gongkai_ingest::IngestRequest as _;
     use gongkai_proto::v1::Domain;
@@ -85,6 +85,14 @@ pub fn submission(request: gongkai_scenarios::Request) -> (gongkai_proto::v1::Do
     match request {
         Request::RecordApproval(r) => (Domain::Projects, r.into_submission()),
         Request::DisclosePppDetails(r) => (Domain::Projects, r.into_submission()),
+        Request::PreAnnounceExpropriation(r) => (Domain::Projects, r.into_submission()),
+        Request::PublishCompensationPlan(r) => (Domain::Projects, r.into_submission()),
+        Request::RecordRiskAssessment(r) => (Domain::Projects, r.into_submission()),
+        Request::RecordExpropriationDecision(r) => (Domain::Projects, r.into_submission()),
+        Request::RecordCompensationPayment(r) => (Domain::Projects, r.into_submission()),
+        Request::PublishHouseholdCompensation(r) => (Domain::Projects, r.into_submission()),
+        Request::RecordRelocation(r) => (Domain::Projects, r.into_submission()),
+        Request::RecordEnvironmentalApproval(r) => (Domain::Projects, r.into_submission()),
         Request::AnnounceTender(r) => (Domain::Tenders, r.into_submission()),
         Request::AmendTender(r) => (Domain::Tenders, r.into_submission()),
         Request::RecordBidOpening(r) => (Domain::Tenders, r.into_submission()),
@@ -98,7 +106,7 @@ pub fn submission(request: gongkai_scenarios::Request) -> (gongkai_proto::v1::Do
         Request::RecordPayment(r) => (Domain::Contracts, r.into_submission()),
         Request::AcceptCompletion(r) => (Domain::Contracts, r.into_submission()),
         Request::SettleFinalAccounts(r) => (Domain::Contracts, r.into_submission()),
-        other => panic!("the lawful lifecycle has no {other:?}"),
+        other => panic!("the lawful lifecycles have no {other:?}"),
     }
 }
 

@@ -7,9 +7,10 @@
 use chrono::NaiveDate;
 use gongkai_domain::clock::in_beijing;
 use gongkai_proto::v1::{
-    AcceptanceResult, AmendmentKind, AppraisalConclusion, ApprovalKind, CalendarDate, ComplaintOutcome,
-    EvaluationMethod, FundingSource, MilestoneKind, ObjectionStage, Organization, PaymentKind, PerformanceIssueKind,
-    PppOperatingModel, PppPaymentMechanism, ProcurementCategory, ProcurementMethod, ProjectType, QualificationMode,
+    AcceptanceResult, AmendmentKind, AppraisalConclusion, ApprovalKind, CalendarDate, CompensationCategory,
+    ComplaintOutcome, EiaDocumentKind, EvaluationMethod, ExpropriationKind, FundingSource, MilestoneKind,
+    ObjectionStage, Organization, PaymentKind, PerformanceIssueKind, PppOperatingModel, PppPaymentMechanism,
+    ProcurementCategory, ProcurementMethod, ProjectType, QualificationMode, RelocationKind, SocialRiskLevel,
     TenderFailureReason,
 };
 use prost_types::Timestamp;
@@ -282,6 +283,34 @@ labels! {
         Passed => ("合格", "passed"),
         PassedWithRemarks => ("合格（有整改意见）", "passed with remarks"),
         Failed => ("不合格", "failed"),
+    }
+    ExpropriationKind {
+        Unspecified => ("征收", "expropriation"),
+        CollectiveLand => ("集体土地征收", "expropriation of collective land"),
+        StateLandHouses => ("国有土地上房屋征收", "expropriation of houses on state-owned land"),
+    }
+    SocialRiskLevel {
+        Unspecified => ("未载明", "not stated"),
+        Low => ("低风险", "low risk"),
+        Medium => ("中风险", "medium risk"),
+        High => ("高风险", "high risk"),
+    }
+    RelocationKind {
+        Unspecified => ("搬迁", "relocation"),
+        Relocation => ("搬迁", "relocation"),
+        Demolition => ("拆除", "demolition"),
+    }
+    EiaDocumentKind {
+        Unspecified => ("环境影响评价文件", "EIA document"),
+        Report => ("环境影响报告书", "environmental impact report"),
+        ReportForm => ("环境影响报告表", "environmental impact report form"),
+        RegistrationForm => ("环境影响登记表", "environmental impact registration form"),
+    }
+}
+
+impl Labels for CompensationCategory {
+    fn labels(&self) -> Label {
+        gongkai_domain::state::land::category_words(*self)
     }
 }
 

@@ -15,6 +15,7 @@
 //! | `BidsEvaluated.committee_members`, `.documents` | an AwardAnnounced for the lot recorded after the evaluation |
 //! | `Person.id_number`, `Person.phone` (everywhere) | never |
 //! | `ComplaintFiled.details`, `.documents` | never (supervisor-only) |
+//! | `HouseholdCompensationPublished.households` (names, ID numbers, per-household amounts), `.documents` | never (supervisor-only); the public copy carries `household_count` and `category_totals` instead |
 //! | compliance flags | never (dropped by the caller) |
 //!
 //! "Recorded" means in the project's *effective* history (each fact as last
@@ -23,6 +24,7 @@
 //! is asked of the [`Lookup`] (`lookup::Releases`), which notes each
 //! question for the incremental renderer.
 
+use gongkai_domain::state::land::{HouseholdTotals, household_totals};
 use gongkai_proto::v1::fact::Kind;
 use gongkai_proto::v1::{ObjectionStage, Person};
 
@@ -87,6 +89,18 @@ pub(crate) fn public_fact(kind: &Kind, position: u64, disclosure: &Lookup<'_>) -
                     strip_personal(manager, &format!("candidates[{i}].project_manager"), &mut withheld);
                 }
             }
+        }
+        Kind::HouseholdCompensationPublished(f) => {
+            let totals = household_totals(f).unwrap_or_else(|| HouseholdTotals {
+                households: u32::try_from(f.households.len()).unwrap_or(u32::MAX),
+                ..HouseholdTotals::default()
+            });
+            f.household_count = totals.households;
+            f.category_totals = totals.category_totals();
+            clear(&mut withheld, "households", f.households.is_empty());
+            clear(&mut withheld, "documents", f.documents.is_empty());
+            f.households.clear();
+            f.documents.clear();
         }
         Kind::CandidatesPublicized(f) => {
             for (i, candidate) in f.candidates.iter_mut().enumerate() {

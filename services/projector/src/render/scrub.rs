@@ -90,6 +90,14 @@ pub(super) fn summary(summary: &mut ProjectSummary) {
     if let Some(owner) = &mut summary.owner {
         organization(owner);
     }
+    if let Some(approval) = &mut summary.environmental_approval {
+        clean(&mut approval.document_number);
+        clean(&mut approval.conclusion);
+        if let Some(authority) = &mut approval.approving_authority {
+            organization(authority);
+        }
+        approval.documents.iter_mut().for_each(document);
+    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,12 @@
 //! move the current values, never the baselines.
 
 use gongkai_domain::ProjectState;
+use gongkai_domain::state::land::CATEGORIES;
 use gongkai_domain::state::{LotStage, ProjectStatus};
-use gongkai_proto::v1::{CalendarDate, DateRange, EventEnvelope, ProjectSummary, Stage};
+use gongkai_proto::v1::{
+    CalendarDate, CompensationCategoryTotal, DateRange, EventEnvelope, LandSummary, MilestoneKind, ProjectSummary,
+    Stage,
+};
 
 use super::format::naive;
 
@@ -41,7 +45,51 @@ pub(crate) fn summary(
         summary.baseline_planned_period = fact.planned_period;
     }
     contracts(&mut summary, state);
+    summary.land = land(state);
+    summary.environmental_approval = state.eia_approvals().last().map(|approval| approval.fact.clone());
     summary
+}
+
+/// The project's expropriations in counts and totals (nothing per household).
+fn land(state: &ProjectState) -> Option<LandSummary> {
+    let expropriations = state.expropriations();
+    if expropriations.is_empty() {
+        return None;
+    }
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let counted = |has: fn(&gongkai_domain::state::land::Expropriation) -> bool| {
+        count(expropriations.values().filter(|expropriation| has(expropriation)).count())
+    };
+    let totals = state.land_totals();
+    let payments = || expropriations.values().flat_map(|expropriation| &expropriation.payments);
+    let results = || expropriations.values().flat_map(|expropriation| &expropriation.household_results);
+    let relocations = || expropriations.values().flat_map(|expropriation| &expropriation.relocations);
+    let categories = CATEGORIES
+        .iter()
+        .enumerate()
+        .map(|(index, category)| CompensationCategoryTotal {
+            category: *category as i32,
+            paid_fen: totals.paid_by_category[index],
+            payments: count(payments().filter(|payment| payment.category == *category as i32).count()),
+            household_results_fen: totals.household_by_category[index],
+            households: results().fold(0_u32, |n, results| n.saturating_add(results.totals.by_category[index].1)),
+        })
+        .filter(|total| total.payments > 0 || total.households > 0 || total.household_results_fen != 0)
+        .collect();
+    Some(LandSummary {
+        expropriations: count(expropriations.len()),
+        pre_announced: counted(|e| !e.pre_announcement_event_ids.is_empty()),
+        with_plan: counted(|e| !e.plans.is_empty()),
+        risk_assessed: counted(|e| !e.assessments.is_empty()),
+        decided: counted(|e| e.decision.is_some()),
+        compensation_budget_fen: totals.budget_fen,
+        compensation_paid_fen: totals.paid_fen,
+        categories,
+        households_with_results: results().fold(0_u32, |n, results| n.saturating_add(results.totals.households)),
+        relocations: count(relocations().count()),
+        households_relocated: relocations()
+            .fold(0_u32, |n, relocation| n.saturating_add(u32::try_from(relocation.households).unwrap_or(0))),
+    })
 }
 
 /// Contract baselines, current values, final cost and overruns.
@@ -104,6 +152,10 @@ fn contracts(summary: &mut ProjectSummary, state: &ProjectState) {
 
 /// The latest lifecycle step reached; suspension and cancellation override.
 ///
+/// Operation and handover are reached by their milestones (a PPP project's,
+/// under its project agreement), whatever came before: a TOT project takes
+/// over assets it never built.
+///
 /// Lots that are closed (cancelled, or failed: 流标) count as tendering, not
 /// as the step they reached: their procurement has to start again.
 fn stage(state: &ProjectState) -> Stage {
@@ -112,6 +164,12 @@ fn stage(state: &ProjectState) -> Stage {
         Some(ProjectStatus::Cancelled) => return Stage::Cancelled,
         Some(ProjectStatus::Suspended) => return Stage::Suspended,
         Some(ProjectStatus::Active) => {}
+    }
+    if state.milestones(MilestoneKind::Handover).next().is_some() {
+        return Stage::HandedOver;
+    }
+    if state.milestones(MilestoneKind::OperationStart).next().is_some() {
+        return Stage::Operation;
     }
     if state.has_passed_completion() || state.final_accounts().is_some() {
         return Stage::Completion;

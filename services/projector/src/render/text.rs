@@ -6,8 +6,8 @@
 //! only lets the text say that something is not yet public, never what.
 //!
 //! One submodule per lifecycle domain, as in `gongkai_domain`'s `decide`
-//! (`project`, `tender`, `review`, `award`, `contract`), holds the rendering
-//! of that domain's fact kinds, one function per kind; [`fact`] only
+//! (`project`, `land`, `tender`, `review`, `award`, `contract`), holds the
+//! rendering of that domain's fact kinds, one function per kind; [`fact`] only
 //! dispatches. What the domains share is here: the [`Rendered`] result, the
 //! `Out` accumulator, legal clocks, tender and lot names as the project knows
 //! them, and `trim_stop`. The project is read only through a [`Lookup`],
@@ -15,6 +15,7 @@
 
 mod award;
 mod contract;
+mod land;
 mod project;
 mod review;
 mod tender;
@@ -133,6 +134,14 @@ pub(crate) fn fact(kind: &Kind, project: &Lookup<'_>, withheld: &[String]) -> Re
         Kind::ProjectSuspended(f) => project::suspended(out, f),
         Kind::ProjectResumed(f) => project::resumed(out, f),
         Kind::ProjectCancelled(f) => project::cancelled(out, f),
+        Kind::ExpropriationPreAnnounced(f) => land::pre_announced(out, f),
+        Kind::CompensationPlanPublished(f) => land::plan(out, f),
+        Kind::SocialStabilityRiskAssessed(f) => land::assessed(out, f),
+        Kind::ExpropriationDecided(f) => land::decided(out, f),
+        Kind::CompensationPaid(f) => land::paid(out, f),
+        Kind::HouseholdCompensationPublished(f) => land::household_results(out, f),
+        Kind::RelocationRecorded(f) => land::relocation(out, f),
+        Kind::EnvironmentalImpactApproved(f) => land::eia_approved(out, f),
         Kind::TenderAnnounced(f) => tender::announced(out, f),
         Kind::TenderAmended(f) => tender::amended(out, project, f),
         Kind::TenderSuspended(f) => tender::suspended(out, project, f),

@@ -89,7 +89,7 @@ impl Stream {
     }
 }
 
-/// The event stream of the lawful PPP lifecycle of `gongkai-scenarios` (26 events).
+/// The event stream of the lawful PPP lifecycle of `gongkai-scenarios` (27 events).
 pub(crate) fn lifecycle() -> Stream {
     let mut stream = Stream::new();
     for request in ppp_lifecycle(CODE, "r").requests {
@@ -98,47 +98,21 @@ pub(crate) fn lifecycle() -> Stream {
     stream
 }
 
+/// The event stream of the lawful PPP lifecycle with land expropriation and
+/// operation (`gongkai_scenarios::expropriation_lifecycle`).
+pub(crate) fn expropriation() -> Stream {
+    let mut stream = Stream::new();
+    for request in gongkai_scenarios::expropriation_lifecycle(CODE, "r").requests {
+        stream.request(request);
+    }
+    stream
+}
+
 /// The business time and body of a lifecycle request.
 pub(crate) fn body_of(request: Request) -> (prost_types::Timestamp, Body) {
-    macro_rules! facts {
-        ($($variant:ident => $kind:ident),* $(,)?) => {
-            match request {
-                $(Request::$variant(m) => {
-                    (m.occurred_at.expect("occurred_at"), Body::Fact(pb::Fact { kind: Some(Kind::$kind(m.fact.expect("fact"))) }))
-                })*
-                Request::CorrectDisclosure(_, m) => (m.occurred_at.expect("occurred_at"), Body::Correction(m.fact.expect("fact"))),
-            }
-        };
-    }
-    facts! {
-        RecordApproval => ProjectApproved,
-        DisclosePppDetails => PppDetailsDisclosed,
-        SuspendProject => ProjectSuspended,
-        ResumeProject => ProjectResumed,
-        CancelProject => ProjectCancelled,
-        AnnounceTender => TenderAnnounced,
-        AmendTender => TenderAmended,
-        SuspendTender => TenderSuspended,
-        ResumeTender => TenderResumed,
-        CancelTender => TenderCancelled,
-        RecordBidOpening => BidsOpened,
-        RecordPrequalification => PrequalificationCompleted,
-        RecordEvaluation => BidsEvaluated,
-        PublicizeCandidates => CandidatesPublicized,
-        RecordObjection => ObjectionRaised,
-        RecordComplaint => ComplaintFiled,
-        RecordComplaintDecision => ComplaintDecided,
-        AnnounceAward => AwardAnnounced,
-        IssueAwardNotice => AwardNoticeIssued,
-        CancelAward => AwardCancelled,
-        RecordFailedTender => TenderFailed,
-        SignContract => ContractSigned,
-        VaryContract => ContractVaried,
-        RecordMilestone => MilestoneReached,
-        RecordPayment => PaymentMade,
-        RecordPerformanceIssue => PerformanceIssueRecorded,
-        AcceptCompletion => CompletionAccepted,
-        SettleFinalAccounts => FinalAccountsSettled,
+    match request.body() {
+        (Some(at), Some(body)) => (at, body),
+        _ => panic!("a lifecycle request has its time and fact: {request:?}"),
     }
 }
 

@@ -105,9 +105,19 @@ fn unhex(text: &str) -> [u8; 32] {
     out
 }
 
-/// The submissions of the lawful PPP lifecycle of project `code` (26).
+/// The submissions of the lawful PPP lifecycle of project `code` (27).
 pub fn lifecycle(code: &str) -> Vec<Submission> {
-    ppp_lifecycle(code, code).requests.into_iter().map(|request| gongkai_testkit::submission(request).1).collect()
+    submissions(ppp_lifecycle(code, code))
+}
+
+/// The submissions of the lawful PPP lifecycle of project `code` with its
+/// land expropriation and operation.
+pub fn expropriation_lifecycle(code: &str) -> Vec<Submission> {
+    submissions(gongkai_scenarios::expropriation_lifecycle(code, code))
+}
+
+fn submissions(lifecycle: gongkai_scenarios::PppLifecycle) -> Vec<Submission> {
+    lifecycle.requests.into_iter().map(|request| gongkai_testkit::submission(request).1).collect()
 }
 
 /// The lawful lifecycle of `code` with its performance stretched: after the

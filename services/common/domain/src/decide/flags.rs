@@ -81,6 +81,26 @@ pub(crate) const SINGLE_BIDDER: SoftRule =
     SoftRule { code: rules::OCP_R018_SINGLE_BIDDER, title: "仅有一个投标人", legal_basis: "" };
 pub(crate) const IDENTICAL_PRICES: SoftRule =
     SoftRule { code: rules::OCP_R028_IDENTICAL_PRICES, title: "多个投标报价完全相同", legal_basis: "" };
+pub(crate) const COMMENT_PERIOD: SoftRule = SoftRule {
+    code: rules::LAL_47_COMMENT_PERIOD,
+    title: "征收补偿方案征求意见期不足30日",
+    legal_basis: "土地管理法第四十七条、国有土地上房屋征收与补偿条例第十条 (LAL art. 47; 2011 Regulations art. 10)",
+};
+pub(crate) const DECISION_PREREQUISITES: SoftRule = SoftRule {
+    code: rules::LAL_47_DECISION_PREREQUISITES,
+    title: "征收决定前未公布补偿方案或未进行社会稳定风险评估",
+    legal_basis: "土地管理法第四十七条、国有土地上房屋征收与补偿条例第十二条 (LAL art. 47; 2011 Regulations art. 12)",
+};
+pub(crate) const RELOCATION_BEFORE_COMPENSATION: SoftRule = SoftRule {
+    code: rules::LAL_48_RELOCATION_BEFORE_COMPENSATION,
+    title: "未支付征收补偿即搬迁或拆除（先搬迁后补偿）",
+    legal_basis: "土地管理法第四十八条、国有土地上房屋征收与补偿条例第二十七条 (LAL art. 48; 2011 Regulations art. 27)",
+};
+pub(crate) const WORKS_BEFORE_EIA_APPROVAL: SoftRule = SoftRule {
+    code: rules::EIA_25_WORKS_BEFORE_APPROVAL,
+    title: "环境影响评价文件未经批准即开工建设",
+    legal_basis: "环境影响评价法第二十二条、第二十五条 (EIA Law art. 22, 25)",
+};
 
 /// A figure with its limit.
 pub(crate) fn figure(name: &str, value: i64, limit: Option<i64>, unit: &str) -> Figure {

@@ -14,6 +14,11 @@ pub const PROJECT_NOT_SUSPENDED: &str = "PROJECT_NOT_SUSPENDED";
 pub const PROJECT_NOT_PPP: &str = "PROJECT_NOT_PPP";
 /// PPP details disclosed twice.
 pub const PPP_DETAILS_EXIST: &str = "PPP_DETAILS_EXIST";
+/// Compensation payment or per-household results for an expropriation no
+/// earlier fact opened.
+pub const EXPROPRIATION_NOT_FOUND: &str = "EXPROPRIATION_NOT_FOUND";
+/// Second approval or decision of an expropriation.
+pub const EXPROPRIATION_ALREADY_DECIDED: &str = "EXPROPRIATION_ALREADY_DECIDED";
 /// Tender announcement for a known tender code.
 pub const TENDER_EXISTS: &str = "TENDER_EXISTS";
 /// Tender code unknown in this project.
@@ -75,13 +80,15 @@ pub const AMOUNT_TOTAL_OUT_OF_BOUNDS: &str = "AMOUNT_TOTAL_OUT_OF_BOUNDS";
 pub const RECORD_OUT_OF_BOUNDS: &str = "RECORD_OUT_OF_BOUNDS";
 
 /// Every hard-rule code `decide` can return.
-pub const HARD_RULES: [&str; 34] = [
+pub const HARD_RULES: [&str; 36] = [
     PROJECT_NOT_FOUND,
     PROJECT_EXISTS,
     PROJECT_CANCELLED,
     PROJECT_NOT_SUSPENDED,
     PROJECT_NOT_PPP,
     PPP_DETAILS_EXIST,
+    EXPROPRIATION_NOT_FOUND,
+    EXPROPRIATION_ALREADY_DECIDED,
     TENDER_EXISTS,
     TENDER_NOT_FOUND,
     TENDER_CANCELLED,
@@ -144,9 +151,20 @@ pub const GK_NEAR_CEILING: &str = "GK-NEAR-CEILING";
 pub const OCP_R018_SINGLE_BIDDER: &str = "OCP-R018-SINGLE-BIDDER";
 /// Identical bid prices (OCP red flag R028).
 pub const OCP_R028_IDENTICAL_PRICES: &str = "OCP-R028-IDENTICAL-PRICES";
+/// Compensation plan open for comment < 30 days (LAL art. 47; 2011
+/// Regulations art. 10).
+pub const LAL_47_COMMENT_PERIOD: &str = "LAL-47-COMMENT-PERIOD";
+/// Expropriation decided with no published plan or no risk assessment (LAL
+/// art. 47; 2011 Regulations art. 12).
+pub const LAL_47_DECISION_PREREQUISITES: &str = "LAL-47-DECISION-PREREQUISITES";
+/// Relocation or demolition before any compensation was paid (LAL art. 48;
+/// 2011 Regulations art. 27).
+pub const LAL_48_RELOCATION_BEFORE_COMPENSATION: &str = "LAL-48-RELOCATION-BEFORE-COMPENSATION";
+/// Works commenced before the EIA approval (EIA Law art. 22, 25).
+pub const EIA_25_WORKS_BEFORE_APPROVAL: &str = "EIA-25-WORKS-BEFORE-APPROVAL";
 
 /// Every soft-rule code `decide` can raise.
-pub const SOFT_RULES: [&str; 16] = [
+pub const SOFT_RULES: [&str; 20] = [
     TBL_24_BID_PERIOD,
     IR_16_SALE_WINDOW,
     IR_17_PREQUAL_PERIOD,
@@ -163,4 +181,8 @@ pub const SOFT_RULES: [&str; 16] = [
     GK_NEAR_CEILING,
     OCP_R018_SINGLE_BIDDER,
     OCP_R028_IDENTICAL_PRICES,
+    LAL_47_COMMENT_PERIOD,
+    LAL_47_DECISION_PREREQUISITES,
+    LAL_48_RELOCATION_BEFORE_COMPENSATION,
+    EIA_25_WORKS_BEFORE_APPROVAL,
 ];

@@ -8,17 +8,14 @@ use chrono::NaiveDate;
 use gongkai_proto::v1::CalendarDate;
 use prost_types::Timestamp;
 
-use crate::clock::{DAY, in_beijing};
+use crate::clock::in_beijing;
 
 /// Seconds from `from` to `to` (negative when `to` is earlier).
 pub(crate) fn seconds_between(from: &Timestamp, to: &Timestamp) -> i64 {
     to.seconds.saturating_sub(from.seconds)
 }
 
-/// Whole days from `from` to `to`: floor(seconds / 86 400).
-pub(crate) fn whole_days(from: &Timestamp, to: &Timestamp) -> i64 {
-    seconds_between(from, to).div_euclid(DAY)
-}
+pub(crate) use crate::clock::whole_days;
 
 fn naive(date: &CalendarDate) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(date.year, u32::try_from(date.month).ok()?, u32::try_from(date.day).ok()?)
@@ -68,6 +65,7 @@ pub(crate) fn percent(bp: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::DAY;
 
     fn at(seconds: i64) -> Timestamp {
         Timestamp { seconds, nanos: 0 }

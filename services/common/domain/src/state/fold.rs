@@ -12,6 +12,9 @@ use gongkai_proto::v1::fact::Kind;
 
 use super::BoundFault;
 use super::Folded;
+use super::land::{
+    Assessment, CompensationPayment, Decision, Expropriation, HouseholdResults, Plan, Relocation, household_totals,
+};
 use super::model::{
     Award, AwardNotice, Complaint, Completion, Contract, EffectiveFact, Evaluation, FinalAccounts, LotState, LotStatus,
     Milestone, Objection, Opening, Payment, ProjectStatus, Publicity, Recorded, RecordedEvent, Tender, Variation,
@@ -34,6 +37,16 @@ pub(super) fn apply(model: &mut Folded, index: &BTreeMap<String, RecordedEvent>,
         Kind::ProjectSuspended(_) => set_status(model, ProjectStatus::Suspended, id),
         Kind::ProjectResumed(_) => set_status(model, ProjectStatus::Active, id),
         Kind::ProjectCancelled(_) => set_status(model, ProjectStatus::Cancelled, id),
+        Kind::ExpropriationPreAnnounced(_)
+        | Kind::CompensationPlanPublished(_)
+        | Kind::SocialStabilityRiskAssessed(_)
+        | Kind::ExpropriationDecided(_)
+        | Kind::CompensationPaid(_)
+        | Kind::HouseholdCompensationPublished(_)
+        | Kind::RelocationRecorded(_) => land(model, id, &entry.fact),
+        Kind::EnvironmentalImpactApproved(fact) => {
+            model.eia_approvals.push(Recorded { event_id: id.clone(), fact: fact.clone() });
+        }
         Kind::TenderAnnounced(fact) => {
             model.tenders.insert(fact.tender_code.clone(), announced(fact, id));
         }
@@ -244,6 +257,7 @@ pub(super) fn apply(model: &mut Folded, index: &BTreeMap<String, RecordedEvent>,
                         name: fact.milestone_name.clone(),
                         reached_at: fact.reached_at,
                         planned_date: fact.planned_date,
+                        kind: fact.kind(),
                     },
                 );
             }
@@ -295,6 +309,73 @@ pub(super) fn apply(model: &mut Folded, index: &BTreeMap<String, RecordedEvent>,
                 actual_end_date: fact.actual_end_date,
             });
         }
+    }
+}
+
+/// Folds a fact of an expropriation: its totals first (a fact that would
+/// carry one past the bound leaves them as they were and records the fault),
+/// then the expropriation's own record.
+fn land(model: &mut Folded, id: &str, kind: &Kind) {
+    match model.land_totals.after(&model.expropriations, kind) {
+        Ok(totals) => model.land_totals = totals,
+        Err(total) => fault(model, id, format!("{total}超出界限")),
+    }
+    let id = id.to_owned();
+    let code = match kind {
+        Kind::ExpropriationPreAnnounced(fact) => &fact.expropriation_code,
+        Kind::CompensationPlanPublished(fact) => &fact.expropriation_code,
+        Kind::SocialStabilityRiskAssessed(fact) => &fact.expropriation_code,
+        Kind::ExpropriationDecided(fact) => &fact.expropriation_code,
+        Kind::CompensationPaid(fact) => &fact.expropriation_code,
+        Kind::HouseholdCompensationPublished(fact) => &fact.expropriation_code,
+        Kind::RelocationRecorded(fact) => &fact.expropriation_code,
+        _ => return,
+    };
+    let expropriation = model
+        .expropriations
+        .entry(code.clone())
+        .or_insert_with(|| Expropriation { expropriation_code: code.clone(), ..Expropriation::default() });
+    match kind {
+        Kind::ExpropriationPreAnnounced(_) => expropriation.pre_announcement_event_ids.push(id),
+        Kind::CompensationPlanPublished(fact) => expropriation.plans.push(Plan {
+            event_id: id,
+            kind: fact.kind(),
+            comment_period: fact.comment_period,
+            budget_fen: fact.compensation_budget_fen,
+        }),
+        Kind::SocialStabilityRiskAssessed(fact) => expropriation.assessments.push(Assessment {
+            event_id: id,
+            completed_at: fact.completed_at,
+            risk_level: fact.risk_level(),
+        }),
+        Kind::ExpropriationDecided(fact) => {
+            expropriation.decision = Some(Decision {
+                event_id: id,
+                kind: fact.kind(),
+                decided_at: fact.decided_at,
+                announced_at: fact.announced_at,
+            });
+        }
+        Kind::CompensationPaid(fact) => expropriation.payments.push(CompensationPayment {
+            event_id: id,
+            payment_number: fact.payment_number.clone(),
+            category: fact.category,
+            amount_fen: fact.amount_fen,
+            paid_at: fact.paid_at,
+            households: fact.households,
+        }),
+        Kind::HouseholdCompensationPublished(fact) => expropriation.household_results.push(HouseholdResults {
+            event_id: id,
+            published_at: fact.published_at,
+            totals: household_totals(fact).unwrap_or_default(),
+        }),
+        Kind::RelocationRecorded(fact) => expropriation.relocations.push(Relocation {
+            event_id: id,
+            kind: fact.kind(),
+            started_at: fact.started_at,
+            households: fact.households,
+        }),
+        _ => {}
     }
 }
 

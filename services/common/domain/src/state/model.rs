@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use gongkai_proto::v1::fact::Kind;
 use gongkai_proto::v1::{
-    AcceptanceResult, Bid, CalendarDate, Candidate, ComplaintOutcome, DateRange, Domain, Organization, Period,
-    ProcurementMethod, QualificationMode,
+    AcceptanceResult, Bid, CalendarDate, Candidate, ComplaintOutcome, DateRange, Domain, MilestoneKind, Organization,
+    Period, ProcurementMethod, QualificationMode,
 };
 use prost_types::Timestamp;
 
@@ -326,6 +326,8 @@ pub struct Milestone {
     pub reached_at: Option<Timestamp>,
     /// Planned date, when stated.
     pub planned_date: Option<CalendarDate>,
+    /// Kind of milestone (commencement, operation start, handover, ...).
+    pub kind: MilestoneKind,
 }
 
 /// A payment under a contract.

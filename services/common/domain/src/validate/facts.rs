@@ -15,6 +15,7 @@ use gongkai_proto::v1::{
 };
 
 use super::formats::{self, LIST_MAX, NAME_MAX, TEXT_MAX};
+use super::land;
 use super::values::Presence::{self, Optional, Required};
 use super::values::{duplicate_of, enum_value, region_code};
 use super::{Checker, Context};
@@ -33,6 +34,14 @@ pub(super) fn validate(c: &mut Checker<'_>, kind: &Kind, context: &Context<'_>) 
         Kind::ProjectSuspended(f) => decision(c, &f.reason, f.decided_by.as_ref(), &f.documents),
         Kind::ProjectResumed(f) => decision(c, &f.reason, f.decided_by.as_ref(), &f.documents),
         Kind::ProjectCancelled(f) => decision(c, &f.reason, f.decided_by.as_ref(), &f.documents),
+        Kind::ExpropriationPreAnnounced(f) => land::expropriation_pre_announced(c, f),
+        Kind::CompensationPlanPublished(f) => land::compensation_plan_published(c, f),
+        Kind::SocialStabilityRiskAssessed(f) => land::social_stability_risk_assessed(c, f),
+        Kind::ExpropriationDecided(f) => land::expropriation_decided(c, f),
+        Kind::CompensationPaid(f) => land::compensation_paid(c, f),
+        Kind::HouseholdCompensationPublished(f) => land::household_compensation_published(c, f),
+        Kind::RelocationRecorded(f) => land::relocation_recorded(c, f),
+        Kind::EnvironmentalImpactApproved(f) => land::environmental_impact_approved(c, f),
         Kind::TenderAnnounced(f) => tender_announced(c, f),
         Kind::TenderAmended(f) => tender_amended(c, f),
         Kind::TenderSuspended(f) => tender_change(c, &f.tender_code, &f.lot_codes, &f.reason, &f.documents),

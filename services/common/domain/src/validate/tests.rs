@@ -8,6 +8,8 @@ use gongkai_proto::v1::*;
 use prost_types::Timestamp;
 
 use super::snake_case;
+
+mod land;
 use crate::kinds::kind_name;
 use crate::{Body, Submission};
 
@@ -493,6 +495,9 @@ fn valid_kinds() -> Vec<Kind> {
         Kind::CompletionAccepted(completion_accepted()),
         Kind::FinalAccountsSettled(final_accounts_settled()),
     ]
+    .into_iter()
+    .chain(land::valid_kinds())
+    .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -565,7 +570,7 @@ fn the_fixtures_cover_every_fact_kind() {
     let mut names: Vec<&str> = valid_kinds().iter().map(kind_name).collect();
     names.sort_unstable();
     names.dedup();
-    assert_eq!(names.len(), 28);
+    assert_eq!(names.len(), 36);
 }
 
 /// One broken field per row; the path is the one reported.
@@ -1117,6 +1122,9 @@ fn broken_fields() -> Vec<(Kind, &'static str)> {
         case(final_accounts_settled(), K::FinalAccountsSettled, |f| f.final_scope.clear(), "fact.final_scope"),
         case(final_accounts_settled(), K::FinalAccountsSettled, |f| f.audited_by = None, "fact.audited_by"),
     ]
+    .into_iter()
+    .chain(land::broken_fields())
+    .collect()
 }
 
 #[test]
@@ -1139,7 +1147,7 @@ fn every_fact_kind_has_a_broken_field_case() {
     let mut names: Vec<&str> = broken_fields().iter().map(|(kind, _)| kind_name(kind)).collect();
     names.sort_unstable();
     names.dedup();
-    assert_eq!(names.len(), 28);
+    assert_eq!(names.len(), 36);
 }
 
 #[test]

@@ -107,6 +107,13 @@ impl Checker<'_> {
         }
     }
 
+    /// A count or measure that must be in `0..=max` (0 = not stated).
+    pub(super) fn at_most(&mut self, field: &str, value: i64, max: i64) {
+        if !(0..=max).contains(&value) {
+            self.check(field, Err(format!("应在 0 至 {max} 之间")));
+        }
+    }
+
     /// A share in basis points, 0..=10000.
     pub(super) fn basis_points(&mut self, field: &str, value: i32) {
         if !(0..=10_000).contains(&value) {

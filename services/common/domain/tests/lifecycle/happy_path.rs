@@ -62,6 +62,8 @@ fn ppp_lifecycle() -> Vec<Step> {
             ..varied("C1", "V2", -100_000_000)
         }
         .into(),
+        // The EIA approval before works start (EIA Law art. 25).
+        eia_approved(65).into(),
         MilestoneReached { kind: MilestoneKind::Commencement as i32, ..milestone("C1", "M1", 70) }.into(),
         MilestoneReached { kind: MilestoneKind::Interim as i32, progress_bp: 5000, ..milestone("C1", "M2", 300) }
             .into(),
@@ -94,10 +96,10 @@ fn ppp_lifecycle() -> Vec<Step> {
 fn a_compliant_ppp_lifecycle_with_two_lots_raises_no_flag() {
     let recorded = given(&ppp_lifecycle());
     assert_eq!(recorded.flags_raised(), Vec::<&gongkai_domain::ComplianceFlag>::new());
-    assert_eq!(recorded.events().len(), 25);
+    assert_eq!(recorded.events().len(), 26);
 
     let state = recorded.state();
-    assert_eq!(state.last_seq(), 25);
+    assert_eq!(state.last_seq(), 26);
     assert!(state.exists());
     assert_eq!(state.region_code(), Some("230113"));
     assert_eq!(state.project_type(), Some(ProjectType::Ppp));
@@ -121,12 +123,13 @@ fn a_compliant_ppp_lifecycle_with_two_lots_raises_no_flag() {
     assert_eq!(contract.end_date, Some(date(2026, 3, 31)));
     assert_eq!(contract.milestones.keys().collect::<Vec<_>>(), vec!["M1", "M2", "M3"]);
     assert_eq!(contract.paid_fen, 7_900_000_000);
-    assert_eq!(contract.completion_event_ids, vec![e(24)]);
+    assert_eq!(contract.completion_event_ids, vec![e(25)]);
 
     assert!(state.has_passed_completion());
     assert_eq!(state.final_accounts().map(|f| f.final_cost_fen), Some(2 * price_of(0) + 100_000_000));
-    assert_eq!(state.events().len(), 25);
-    assert_eq!(state.history().len(), 25);
+    assert_eq!(state.eia_approvals().len(), 1);
+    assert_eq!(state.events().len(), 26);
+    assert_eq!(state.history().len(), 26);
 }
 
 #[test]

@@ -6,8 +6,8 @@
 
 use gongkai_domain::clock::in_beijing;
 use gongkai_proto::v1::{
-    AcceptanceResult, CompletionAccepted, ContractSigned, ContractVaried, FinalAccountsSettled, MilestoneReached,
-    PartyRole, PaymentMade, PerformanceIssueRecorded,
+    AcceptanceResult, CompletionAccepted, ContractSigned, ContractVaried, FinalAccountsSettled, MilestoneKind,
+    MilestoneReached, PartyRole, PaymentMade, PerformanceIssueRecorded,
 };
 
 use super::{Lookup, Out, Rendered, tender_name, trim_stop};
@@ -108,9 +108,15 @@ pub(super) fn varied(mut out: Out<'_>, project: &Lookup<'_>, f: &ContractVaried)
 /// A milestone reached, set against its planned date when it has one.
 pub(super) fn milestone(mut out: Out<'_>, project: &Lookup<'_>, f: &MilestoneReached) -> Rendered {
     let (kind_zh, kind_en) = f.kind().labels();
+    // Operation and handover change the project's stage: their titles say so.
+    let (what_zh, what_en) = match f.kind() {
+        MilestoneKind::OperationStart => ("进入运营期", "Operation started"),
+        MilestoneKind::Handover => ("项目移交", "Handed over"),
+        _ => ("履约节点", "Milestone reached"),
+    };
     out.title(
-        format!("履约节点：{}（{}）", f.milestone_name, f.contract_code),
-        format!("Milestone reached: {} ({})", f.milestone_name, f.contract_code),
+        format!("{what_zh}：{}（{}）", f.milestone_name, f.contract_code),
+        format!("{what_en}: {} ({})", f.milestone_name, f.contract_code),
     );
     out.say(
         format!(
@@ -130,6 +136,14 @@ pub(super) fn milestone(mut out: Out<'_>, project: &Lookup<'_>, f: &MilestoneRea
             percent(f.progress_bp.into())
         ),
     );
+    match f.kind() {
+        MilestoneKind::OperationStart => out.say("项目自此进入运营期。", "The project is in operation from then on."),
+        MilestoneKind::Handover => out.say(
+            "合作期满，项目资产移交政府。",
+            "The assets were handed over to the government at the end of the cooperation period.",
+        ),
+        _ => {}
+    }
     if let Some(planned) = &f.planned_date {
         let late = reached_date(f.reached_at.as_ref())
             .zip(naive(planned))

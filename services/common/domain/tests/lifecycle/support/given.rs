@@ -12,6 +12,10 @@ use gongkai_proto::v1::{
     ProjectResumed, ProjectSuspended, TenderAmended, TenderAnnounced, TenderCancelled, TenderFailed, TenderResumed,
     TenderSuspended,
 };
+use gongkai_proto::v1::{
+    CompensationPaid, CompensationPlanPublished, EnvironmentalImpactApproved, ExpropriationDecided,
+    ExpropriationPreAnnounced, HouseholdCompensationPublished, RelocationRecorded, SocialStabilityRiskAssessed,
+};
 use prost_types::Timestamp;
 
 use super::then::Outcome;
@@ -70,6 +74,14 @@ into_kind!(
     ProjectSuspended,
     ProjectResumed,
     ProjectCancelled,
+    ExpropriationPreAnnounced,
+    CompensationPlanPublished,
+    SocialStabilityRiskAssessed,
+    ExpropriationDecided,
+    CompensationPaid,
+    HouseholdCompensationPublished,
+    RelocationRecorded,
+    EnvironmentalImpactApproved,
     TenderAnnounced,
     TenderAmended,
     TenderSuspended,
@@ -152,6 +164,14 @@ fn natural_time(kind: &Kind) -> Option<Timestamp> {
         Kind::PerformanceIssueRecorded(f) => f.occurred_at,
         Kind::CompletionAccepted(f) => f.accepted_at,
         Kind::FinalAccountsSettled(f) => f.settled_at,
+        Kind::ExpropriationPreAnnounced(f) => f.announced_at,
+        Kind::CompensationPlanPublished(f) => f.comment_period.and_then(|p| p.start),
+        Kind::SocialStabilityRiskAssessed(f) => f.completed_at,
+        Kind::ExpropriationDecided(f) => f.announced_at,
+        Kind::CompensationPaid(f) => f.paid_at,
+        Kind::HouseholdCompensationPublished(f) => f.published_at,
+        Kind::RelocationRecorded(f) => f.started_at,
+        Kind::EnvironmentalImpactApproved(f) => f.approved_at,
         _ => None,
     }
 }

@@ -8,8 +8,8 @@
 //!
 //! [`given`] holds the steps and the recorded history, [`then`] the
 //! outcome's assertions; the fact builders, compliant by default, are one
-//! module per lifecycle domain ([`projects`], [`tenders`], [`review`], [`awards`],
-//! [`contracts`]), and [`histories`] the common histories they make. Here:
+//! module per lifecycle domain ([`projects`], [`land`], [`tenders`], [`review`],
+//! [`awards`], [`contracts`]), and [`histories`] the common histories they make. Here:
 //! the timeline, ids and organizations they share. Everything is re-exported
 //! here, for `use crate::support::*`.
 
@@ -17,6 +17,7 @@ mod awards;
 mod contracts;
 mod given;
 mod histories;
+mod land;
 mod projects;
 mod review;
 mod tenders;
@@ -31,6 +32,7 @@ pub(crate) use awards::*;
 pub(crate) use contracts::*;
 pub(crate) use given::*;
 pub(crate) use histories::*;
+pub(crate) use land::*;
 pub(crate) use projects::*;
 pub(crate) use review::*;
 pub(crate) use tenders::*;
