@@ -4,6 +4,7 @@
 use gongkai_proto::v1::Figure;
 
 use super::rules;
+use crate::vocabulary::FigureUnit;
 use crate::{ComplianceFlag, ProjectState};
 
 /// A soft rule's fixed texts.
@@ -83,13 +84,13 @@ pub(crate) const IDENTICAL_PRICES: SoftRule =
     SoftRule { code: rules::OCP_R028_IDENTICAL_PRICES, title: "多个投标报价完全相同", legal_basis: "" };
 
 /// A figure with its limit.
-pub(crate) fn figure(name: &str, value: i64, limit: Option<i64>, unit: &str) -> Figure {
-    Figure { name: name.to_owned(), value, limit, unit: unit.to_owned() }
+pub(crate) fn figure(name: &str, value: i64, limit: Option<i64>, unit: FigureUnit) -> Figure {
+    Figure { name: name.to_owned(), value, limit, unit: unit.as_str().to_owned() }
 }
 
 /// A figure in whole days against a limit.
 pub(crate) fn days(name: &str, value: i64, limit: i64) -> Figure {
-    figure(name, value, Some(limit), "days")
+    figure(name, value, Some(limit), FigureUnit::Days)
 }
 
 /// A flag of `rule` raised by `new_event_id`, caused together with
