@@ -327,6 +327,35 @@ fn runs(positions: &[u64]) -> Result<Vec<(i64, i64)>, StoreError> {
     Ok(runs)
 }
 
+/// After a read that found rows behind its cursor (`late` ones, or those of
+/// `released` streams): the projects whose rows in this read must wait,
+/// since they could overtake those, and where the next read goes on (`None`:
+/// from the first unpublished row). `found` holds the position and project
+/// of each row the read found.
+///
+/// The next read starts before the first row not sent: the late rows, and
+/// the rows of their projects this read found and leaves out, which can lie
+/// before them (a late row is one that committed after the read's snapshot,
+/// whatever its position). Released rows are anywhere behind the cursor.
+fn behind_the_cursor<'a>(
+    found: &[(i64, &str)],
+    late: &'a [(i64, String)],
+    released: &'a HashSet<String>,
+) -> (HashSet<&'a str>, Option<i64>) {
+    let waiting: HashSet<&str> =
+        late.iter().map(|(_, project)| project.as_str()).chain(released.iter().map(String::as_str)).collect();
+    let first_not_sent = late
+        .iter()
+        .map(|&(position, _)| position)
+        .chain(found.iter().filter(|(_, project)| waiting.contains(project)).map(|&(position, _)| position))
+        .min();
+    let next = match first_not_sent {
+        Some(first) if released.is_empty() => Some(first - 1),
+        _ => None,
+    };
+    (waiting, next)
+}
+
 /// The relay's read from the first unpublished row on, without the rows
 /// in the runs `in_flight`.
 fn from_start(limit: u32, in_flight: &[(i64, i64)]) -> Sql<'static> {
@@ -427,15 +456,11 @@ impl Outbox {
                 behind: false,
             });
         }
-        let overtaking: HashSet<&str> =
-            late.iter().map(|(_, project)| project.as_str()).chain(released.iter().map(String::as_str)).collect();
-        let records = records.into_iter().filter(|record| !overtaking.contains(record.project_code.as_str())).collect();
-        // Released rows are anywhere behind the cursor; late ones after the
-        // first of them.
-        let next = match late.iter().map(|(position, _)| position).min() {
-            Some(first) if released.is_empty() => Some(OutboxCursor { position: first - 1, horizon, parked }),
-            _ => None,
-        };
+        let found: Vec<(i64, &str)> =
+            records.iter().map(|record| (record.position as i64, record.project_code.as_str())).collect();
+        let (waiting, next) = behind_the_cursor(&found, &late, &released);
+        let next = next.map(|position| OutboxCursor { position, horizon, parked });
+        let records = records.into_iter().filter(|record| !waiting.contains(record.project_code.as_str())).collect();
         Ok(OutboxRead { records, next, behind: true })
     }
 
@@ -648,6 +673,25 @@ mod tests {
             (attributes.event_id, attributes.r#type, attributes.source, attributes.subject, attributes.occurred_at),
             (whole.event_id, whole.r#type, whole.source, whole.subject, whole.occurred_at)
         );
+    }
+
+    #[test]
+    fn a_late_row_holds_back_its_project_from_the_first_of_its_rows_found() {
+        // The read after cursor 112 found rows of projects A and B; B's row
+        // at 133 committed after the read's snapshot.
+        let found = [(114, "B"), (115, "A"), (116, "B"), (131, "B"), (134, "A")];
+        let late = [(133, "B".to_owned())];
+        let none = HashSet::new();
+        let (waiting, next) = behind_the_cursor(&found, &late, &none);
+        assert_eq!(waiting, HashSet::from(["B"]));
+        assert_eq!(next, Some(113), "B's rows from 114 on are read again, not passed by the cursor");
+        // A late row before every row found: the next read starts before it.
+        let (_, next) = behind_the_cursor(&found, &[(100, "B".to_owned())], &none);
+        assert_eq!(next, Some(99));
+        // A released stream's rows are anywhere behind: from the start.
+        let released = HashSet::from(["C".to_owned()]);
+        let (waiting, next) = behind_the_cursor(&found, &late, &released);
+        assert_eq!((waiting, next), (HashSet::from(["B", "C"]), None));
     }
 
     #[test]
