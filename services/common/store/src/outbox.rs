@@ -26,9 +26,11 @@
 //!   by the check before, on the index `events_transaction`), that are
 //!   neither in flight nor just read. If there is one, the read leaves out
 //!   its rows of that row's project (only they could overtake it) and is
-//!   [`OutboxRead::behind`]: the next read goes on from just before `p`,
-//!   leaving out the rows in flight, so it returns `p`, then the project's
-//!   later rows, in position order. The check finds every such `p`, written
+//!   [`OutboxRead::behind`]: the next read goes on from just before the first
+//!   row not sent, `p` or a row of its project the read left out (which can
+//!   lie before `p`: `p` committed after the read's snapshot, whatever its
+//!   position), leaving out the rows in flight, so it returns the project's
+//!   rows in position order. The check finds every such `p`, written
 //!   by a transaction `T` that the read passing `p` did not see: the first
 //!   check that sees `T` committed uses the horizon of the check before it,
 //!   taken while `T` was still running, so `T` is not older than it. And it
