@@ -4,7 +4,7 @@
 //! order (facts and corrections, as recorded):
 //!
 //! - the **public timeline**, what citizens see, with the disclosure policy
-//!   (DOMAIN.md "Disclosure policy", common.proto) applied *here*, before
+//!   (docs/domain.md, "Disclosure policy", common.proto) applied *here*, before
 //!   anything reaches a public table, topic or page;
 //! - the **full timeline** for supervisors, with everything;
 //! - the **project summary**, public and full.

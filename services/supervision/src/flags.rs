@@ -28,6 +28,11 @@ impl Supervision {
         require_supervisor(&principal)?;
         let mut violations = Vec::new();
         let region_prefixes = scope(&principal, &request.region_prefix, "region_prefix")?;
+        // A project named is checked as GetProject checks it: outside the
+        // caller's regions is PERMISSION_DENIED, not an empty page.
+        if !request.project_code.is_empty() {
+            self.authorize_project(&principal, &request.project_code).await?;
+        }
         let limit = page_size(request.page_size, &mut violations);
         let period = window(request.period.as_ref(), "period", &mut violations);
         let binding = binding(&pb::ListFlagsRequest { page_size: 0, page_token: String::new(), ..request.clone() });

@@ -1,4 +1,5 @@
-//! The lowercase words for stages, project types and domains.
+//! The lowercase words for stages, project types and domains, and the
+//! units of a flag's figures.
 //!
 //! The store keeps them in its columns (`stage`, `project_type`, `domain`),
 //! the supervisors' search and the site's filters match on them, the site's
@@ -9,6 +10,52 @@
 //! (`STAGE_TENDERING` → `tendering`): the tests hold them to that.
 
 use gongkai_proto::v1::{Domain, ProjectType, Stage};
+
+/// The unit of a compliance flag's figure (`Figure.unit`): the list that
+/// `common.proto` documents, and no other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FigureUnit {
+    /// Whole calendar days.
+    Days,
+    /// Whole hours.
+    Hours,
+    /// Seconds.
+    Seconds,
+    /// Money in fen (CNY 0.01).
+    Fen,
+    /// Basis points of a percentage: 10,000 = 100 %.
+    PercentBp,
+    /// A number of things (bids, bidders, households).
+    Count,
+    /// A place in a ranking: 1 is the first.
+    Rank,
+}
+
+impl FigureUnit {
+    /// Every unit.
+    pub const ALL: [FigureUnit; 7] = [
+        FigureUnit::Days,
+        FigureUnit::Hours,
+        FigureUnit::Seconds,
+        FigureUnit::Fen,
+        FigureUnit::PercentBp,
+        FigureUnit::Count,
+        FigureUnit::Rank,
+    ];
+
+    /// The unit as `Figure.unit` spells it, e.g. `percent_bp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FigureUnit::Days => "days",
+            FigureUnit::Hours => "hours",
+            FigureUnit::Seconds => "seconds",
+            FigureUnit::Fen => "fen",
+            FigureUnit::PercentBp => "percent_bp",
+            FigureUnit::Count => "count",
+            FigureUnit::Rank => "rank",
+        }
+    }
+}
 
 /// The label of a lifecycle stage, e.g. `tendering`.
 pub fn stage_label(stage: Stage) -> &'static str {
@@ -86,6 +133,18 @@ fn values<E: TryFrom<i32>>() -> impl Iterator<Item = E> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_figure_unit_is_one_the_contract_documents_and_no_other() {
+        let proto = include_str!("../../../../proto/gongkai/v1/common.proto");
+        let start = proto.find("// Unit of `value` and `limit`").expect("the Figure.unit comment");
+        let comment: Vec<&str> =
+            proto[start..].lines().take_while(|line| line.trim_start().starts_with("//")).collect();
+        let documented: Vec<&str> =
+            comment.iter().filter_map(|line| line.trim_start().strip_prefix("// * \"")?.split('"').next()).collect();
+        let ours: Vec<&str> = FigureUnit::ALL.iter().map(|unit| unit.as_str()).collect();
+        assert_eq!(documented, ours);
+    }
+
     use super::*;
 
     /// `STAGE_TENDERING` → `tendering`.

@@ -398,7 +398,7 @@ pub mod __private {
 /// [`Ingestor::handle`] with the service's domain, so the five services share
 /// one submit path and differ only in which facts they accept.
 ///
-/// ```ignore
+/// ```text
 /// gongkai_ingest::ingestion_service! {
 ///     /// Docs of the generated type.
 ///     Projects: ProjectService / ProjectServiceServer, Domain::Projects,

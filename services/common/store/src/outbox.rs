@@ -26,9 +26,11 @@
 //!   by the check before, on the index `events_transaction`), that are
 //!   neither in flight nor just read. If there is one, the read leaves out
 //!   its rows of that row's project (only they could overtake it) and is
-//!   [`OutboxRead::behind`]: the next read goes on from just before `p`,
-//!   leaving out the rows in flight, so it returns `p`, then the project's
-//!   later rows, in position order. The check finds every such `p`, written
+//!   [`OutboxRead::behind`]: the next read goes on from just before the first
+//!   row not sent, `p` or a row of its project the read left out (which can
+//!   lie before `p`: `p` committed after the read's snapshot, whatever its
+//!   position), leaving out the rows in flight, so it returns the project's
+//!   rows in position order. The check finds every such `p`, written
 //!   by a transaction `T` that the read passing `p` did not see: the first
 //!   check that sees `T` committed uses the horizon of the check before it,
 //!   taken while `T` was still running, so `T` is not older than it. And it
@@ -89,43 +91,19 @@
 use std::collections::HashSet;
 
 use chrono::Utc;
-use prost::Message as _;
 
+mod record;
+
+pub use self::record::OutboxRecord;
+use self::record::UnpublishedRow;
 use crate::db::{dispatch, in_transaction, to_u64};
 use crate::dialect::postgres::RelayLock;
-use crate::events::decode_envelope;
 use crate::query::{self, Sql};
 use crate::{Outbox, StoreError};
 
 /// The PostgreSQL advisory lock key (session level) that elects the relay
 /// leader: the ASCII bytes of `gkrelay` followed by a version byte.
 pub const RELAY_LOCK_KEY: i64 = 0x676b_7265_6c61_7901;
-
-/// An outbox row that is not yet published, with its event as the relay
-/// publishes it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutboxRecord {
-    /// Global position of the event (and of the outbox row).
-    pub position: u64,
-    /// The Kafka topic recorded with the event, e.g. `gongkai.tenders.v1`.
-    pub topic: String,
-    /// The project code: the envelope's `subject`, the Kafka key.
-    pub project_code: String,
-    /// The protobuf `EventEnvelope` as stored, with `position` filled in:
-    /// the message value, taken over without decoding its body.
-    pub envelope: Vec<u8>,
-    /// The envelope's `event_id`: CloudEvents `id`.
-    pub event_id: String,
-    /// The envelope's `type`: CloudEvents `type`.
-    pub event_type: String,
-    /// The envelope's `source`: CloudEvents `source`.
-    pub source: String,
-    /// The envelope's `occurred_at`: CloudEvents `time`.
-    pub occurred_at: Option<prost_types::Timestamp>,
-    /// W3C trace context of the span that appended the event, when the
-    /// submission was traced; the relay continues that trace.
-    pub traceparent: Option<String>,
-}
 
 /// A project whose stream the relay parked, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,101 +183,6 @@ impl RelayLeadership {
 }
 
 #[derive(sqlx::FromRow)]
-struct UnpublishedRow {
-    position: i64,
-    topic: String,
-    envelope: Vec<u8>,
-    traceparent: Option<String>,
-}
-
-impl UnpublishedRow {
-    fn record(self) -> Result<OutboxRecord, StoreError> {
-        let position = to_u64(self.position)?;
-        let corrupt =
-            |error: prost::DecodeError| StoreError::Corrupt(format!("envelope at position {position}: {error}"));
-        let attributes = EnvelopeAttributes::decode(self.envelope.as_slice()).map_err(corrupt)?;
-        let envelope = match with_position(&self.envelope, position) {
-            Some(envelope) => envelope,
-            // Not laid out as stored envelopes are: decode and encode it whole.
-            None => decode_envelope(self.position, &self.envelope)?.encode_to_vec(),
-        };
-        Ok(OutboxRecord {
-            position,
-            topic: self.topic,
-            project_code: attributes.subject,
-            envelope,
-            event_id: attributes.event_id,
-            event_type: attributes.r#type,
-            source: attributes.source,
-            occurred_at: attributes.occurred_at,
-            traceparent: self.traceparent,
-        })
-    }
-}
-
-/// The fields of a `gongkai.v1.EventEnvelope` that the relay puts in the
-/// message headers, with the envelope's field numbers; decoding a stored
-/// envelope into it skips the rest (the body above all) without building it.
-#[derive(Clone, PartialEq, prost::Message)]
-struct EnvelopeAttributes {
-    #[prost(string, tag = "1")]
-    event_id: String,
-    #[prost(string, tag = "2")]
-    r#type: String,
-    #[prost(string, tag = "3")]
-    source: String,
-    #[prost(string, tag = "4")]
-    subject: String,
-    #[prost(message, optional, tag = "7")]
-    occurred_at: Option<prost_types::Timestamp>,
-}
-
-/// The field number of `EventEnvelope.position`.
-const POSITION_FIELD: usize = 6;
-
-/// `stored`, an envelope encoded with `position` cleared (as events are
-/// stored), with `position` set, without decoding it: the field goes before
-/// the first top-level field numbered above it, which is where encoding the
-/// whole envelope puts it. `None` when the bytes are not a plain sequence of
-/// fields below, at and above that place (a group, a `position` already
-/// there, a truncated field). Keys, varints and lengths are all base-128
-/// varints, which prost's length delimiter functions read and write.
-fn with_position(stored: &[u8], position: u64) -> Option<Vec<u8>> {
-    let varint = |rest: &mut &[u8]| prost::decode_length_delimiter(rest).ok();
-    let mut rest = stored;
-    let mut insert = None;
-    while !rest.is_empty() {
-        let start = stored.len() - rest.len();
-        let key = varint(&mut rest)?;
-        let field = key >> 3;
-        let skip = match key & 7 {
-            0 => varint(&mut rest).map(|_| 0)?,
-            1 => 8,
-            2 => varint(&mut rest)?,
-            5 => 4,
-            _ => return None,
-        };
-        rest = rest.get(skip..)?;
-        if field == POSITION_FIELD {
-            return None;
-        }
-        if field > POSITION_FIELD && insert.is_none() {
-            insert = Some(start);
-        }
-    }
-    let insert = insert.unwrap_or(stored.len());
-    let mut envelope = Vec::with_capacity(stored.len() + 11);
-    envelope.extend_from_slice(&stored[..insert]);
-    if position != 0 {
-        let put = |value: usize, out: &mut Vec<u8>| prost::encode_length_delimiter(value, out).ok();
-        put(POSITION_FIELD << 3, &mut envelope)?;
-        put(usize::try_from(position).ok()?, &mut envelope)?;
-    }
-    envelope.extend_from_slice(&stored[insert..]);
-    Some(envelope)
-}
-
-#[derive(sqlx::FromRow)]
 struct ParkedRow {
     project_code: String,
     position: i64,
@@ -325,6 +208,35 @@ fn runs(positions: &[u64]) -> Result<Vec<(i64, i64)>, StoreError> {
         }
     }
     Ok(runs)
+}
+
+/// After a read that found rows behind its cursor (`late` ones, or those of
+/// `released` streams): the projects whose rows in this read must wait,
+/// since they could overtake those, and where the next read goes on (`None`:
+/// from the first unpublished row). `found` holds the position and project
+/// of each row the read found.
+///
+/// The next read starts before the first row not sent: the late rows, and
+/// the rows of their projects this read found and leaves out, which can lie
+/// before them (a late row is one that committed after the read's snapshot,
+/// whatever its position). Released rows are anywhere behind the cursor.
+fn behind_the_cursor<'a>(
+    found: &[(i64, &str)],
+    late: &'a [(i64, String)],
+    released: &'a HashSet<String>,
+) -> (HashSet<&'a str>, Option<i64>) {
+    let waiting: HashSet<&str> =
+        late.iter().map(|(_, project)| project.as_str()).chain(released.iter().map(String::as_str)).collect();
+    let first_not_sent = late
+        .iter()
+        .map(|&(position, _)| position)
+        .chain(found.iter().filter(|(_, project)| waiting.contains(project)).map(|&(position, _)| position))
+        .min();
+    let next = match first_not_sent {
+        Some(first) if released.is_empty() => Some(first - 1),
+        _ => None,
+    };
+    (waiting, next)
 }
 
 /// The relay's read from the first unpublished row on, without the rows
@@ -427,15 +339,11 @@ impl Outbox {
                 behind: false,
             });
         }
-        let overtaking: HashSet<&str> =
-            late.iter().map(|(_, project)| project.as_str()).chain(released.iter().map(String::as_str)).collect();
-        let records = records.into_iter().filter(|record| !overtaking.contains(record.project_code.as_str())).collect();
-        // Released rows are anywhere behind the cursor; late ones after the
-        // first of them.
-        let next = match late.iter().map(|(position, _)| position).min() {
-            Some(first) if released.is_empty() => Some(OutboxCursor { position: first - 1, horizon, parked }),
-            _ => None,
-        };
+        let found: Vec<(i64, &str)> =
+            records.iter().map(|record| (record.position as i64, record.project_code.as_str())).collect();
+        let (waiting, next) = behind_the_cursor(&found, &late, &released);
+        let next = next.map(|position| OutboxCursor { position, horizon, parked });
+        let records = records.into_iter().filter(|record| !waiting.contains(record.project_code.as_str())).collect();
         Ok(OutboxRead { records, next, behind: true })
     }
 
@@ -591,63 +499,25 @@ impl Outbox {
 
 #[cfg(test)]
 mod tests {
-    use gongkai_proto::v1::EventEnvelope;
-
     use super::*;
 
-    fn envelope() -> EventEnvelope {
-        use gongkai_proto::v1::{ComplianceFlag, Fact, ProjectApproved, event_envelope, fact};
-        EventEnvelope {
-            event_id: "0190a0d6-0000-7000-8000-000000000001".into(),
-            r#type: "gongkai.v1.ProjectApproved".into(),
-            source: "center-harbin".into(),
-            subject: "2017-230113-48-01-012345".into(),
-            project_seq: 3,
-            occurred_at: Some(prost_types::Timestamp { seconds: 1_700_000_000, nanos: 500 }),
-            recorded_at: Some(prost_types::Timestamp { seconds: 1_700_000_100, nanos: 0 }),
-            request_id: "r-3".into(),
-            prev_hash: "ab".repeat(32),
-            hash: "cd".repeat(32),
-            flags: vec![ComplianceFlag { rule: "GK-1".into(), explanation: "说明".into(), ..Default::default() }],
-            domain: 1,
-            body: Some(event_envelope::Body::Fact(Fact {
-                kind: Some(fact::Kind::ProjectApproved(ProjectApproved {
-                    project_name: "哈尔滨市某某道路工程".into(),
-                    total_investment_fen: 10_000_000_000,
-                    ..Default::default()
-                })),
-            })),
-            ..Default::default()
-        }
-    }
-
     #[test]
-    fn a_stored_envelope_is_published_as_encoded_with_its_position() {
-        let mut whole = envelope();
-        let stored = whole.encode_to_vec();
-        for position in [1, 127, 128, 300_000, u64::from(u32::MAX) + 1] {
-            whole.position = position;
-            assert_eq!(with_position(&stored, position), Some(whole.encode_to_vec()), "position {position}");
-        }
-        // Only the fields before `position`, or none at all.
-        let head = EventEnvelope { event_id: "e".into(), project_seq: 1, ..Default::default() };
-        let expected = EventEnvelope { position: 9, ..head.clone() }.encode_to_vec();
-        assert_eq!(with_position(&head.encode_to_vec(), 9), Some(expected));
-        assert_eq!(with_position(&[], 9), Some(EventEnvelope { position: 9, ..Default::default() }.encode_to_vec()));
-        // A position already there, a truncated field, a group: not taken over.
-        assert_eq!(with_position(&EventEnvelope { position: 2, ..head }.encode_to_vec(), 9), None);
-        assert_eq!(with_position(&stored[..stored.len() - 1], 9), None);
-        assert_eq!(with_position(&[0x0b, 0x0c], 9), None);
-    }
-
-    #[test]
-    fn the_attributes_are_the_envelope_s() {
-        let whole = envelope();
-        let attributes = EnvelopeAttributes::decode(whole.encode_to_vec().as_slice()).unwrap();
-        assert_eq!(
-            (attributes.event_id, attributes.r#type, attributes.source, attributes.subject, attributes.occurred_at),
-            (whole.event_id, whole.r#type, whole.source, whole.subject, whole.occurred_at)
-        );
+    fn a_late_row_holds_back_its_project_from_the_first_of_its_rows_found() {
+        // The read after cursor 112 found rows of projects A and B; B's row
+        // at 133 committed after the read's snapshot.
+        let found = [(114, "B"), (115, "A"), (116, "B"), (131, "B"), (134, "A")];
+        let late = [(133, "B".to_owned())];
+        let none = HashSet::new();
+        let (waiting, next) = behind_the_cursor(&found, &late, &none);
+        assert_eq!(waiting, HashSet::from(["B"]));
+        assert_eq!(next, Some(113), "B's rows from 114 on are read again, not passed by the cursor");
+        // A late row before every row found: the next read starts before it.
+        let (_, next) = behind_the_cursor(&found, &[(100, "B".to_owned())], &none);
+        assert_eq!(next, Some(99));
+        // A released stream's rows are anywhere behind: from the start.
+        let released = HashSet::from(["C".to_owned()]);
+        let (waiting, next) = behind_the_cursor(&found, &late, &released);
+        assert_eq!((waiting, next), (HashSet::from(["B", "C"]), None));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The supervision rows of a project: its search row and the disclosures it
 //! still owes (the deadline watch).
 //!
-//! # Missing-disclosure rules (DOMAIN.md soft rules, common.proto codes)
+//! # Missing-disclosure rules (docs/domain.md soft rules, common.proto codes)
 //!
 //! For every lot that is not cancelled or failed, in a project that is
 //! neither suspended nor cancelled:
@@ -216,7 +216,7 @@ fn deadline(
             name: "days_without_disclosure".to_owned(),
             value: days + 1,
             limit: Some(days),
-            unit: "days".to_owned(),
+            unit: gongkai_domain::vocabulary::FigureUnit::Days.as_str().to_owned(),
         }],
         explanation,
         legal_basis: String::new(),

@@ -21,10 +21,20 @@ pub(crate) async fn a_supervisor_of_region_a_cannot_see_region_b_and_strangers_a
         a.verify(P_QIQIHAR).await.unwrap_err(),
         a.search(pb::SearchProjectsRequest { region_prefix: "2302".into(), ..search() }).await.unwrap_err(),
         a.search(pb::SearchProjectsRequest { region_prefix: "23".into(), ..search() }).await.unwrap_err(),
+        a.client
+            .list_flags(a.request(pb::ListFlagsRequest { project_code: P_QIQIHAR.into(), ..Default::default() }))
+            .await
+            .unwrap_err(),
+        a.client
+            .get_public_view(a.request(pb::GetPublicViewRequest { project_code: P_QIQIHAR.into() }))
+            .await
+            .unwrap_err(),
     ] {
         assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
     }
     assert_eq!(a.get("2024-230113-77-01-999999").await.unwrap_err().code(), Code::NotFound);
+    let unknown = pb::ListFlagsRequest { project_code: "2024-230113-77-01-999999".into(), ..Default::default() };
+    assert_eq!(a.client.list_flags(a.request(unknown)).await.unwrap_err().code(), Code::NotFound);
     let public = a
         .client
         .get_public_view(a.request(pb::GetPublicViewRequest { project_code: P_PPP.into() }))

@@ -9,6 +9,7 @@ use super::tender::{lot, open_lot, tender};
 use super::time::{percent, share_bp, yuan};
 use super::{Ctx, bid_of, org_label, reject, same_org};
 use crate::state::{LotState, Tender};
+use crate::vocabulary::FigureUnit;
 use crate::{ComplianceFlag, Rejection};
 
 type Decision = Result<Vec<ComplianceFlag>, Rejection>;
@@ -70,7 +71,7 @@ pub(super) fn announced(ctx: &Ctx<'_>, fact: &AwardAnnounced) -> Decision {
         flags.push(ctx.flag(
             flags::NOT_FIRST_RANKED,
             &[evaluation.event_id.as_str()],
-            vec![figure("winner_candidate_rank", rank, Some(1), "rank")],
+            vec![figure("winner_candidate_rank", rank, Some(1), FigureUnit::Rank)],
             format!(
                 "中标人 {} {place}，排名第一的中标候选人为 {first}，未记录不确定其为中标人的理由。",
                 org_label(winner)
@@ -86,8 +87,8 @@ pub(super) fn announced(ctx: &Ctx<'_>, fact: &AwardAnnounced) -> Decision {
             flags::NEAR_CEILING,
             &[tender.announced_event_id.as_str()],
             vec![
-                figure("winning_price_share_of_ceiling", share, Some(NEAR_CEILING_BP), "percent_bp"),
-                figure("award_price_fen", fact.award_price_fen, Some(ceiling), "fen"),
+                figure("winning_price_share_of_ceiling", share, Some(NEAR_CEILING_BP), FigureUnit::PercentBp),
+                figure("award_price_fen", fact.award_price_fen, Some(ceiling), FigureUnit::Fen),
             ],
             format!(
                 "中标价 {} 为最高投标限价 {} 的 {}，达到或超过 {}。",

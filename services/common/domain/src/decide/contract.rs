@@ -16,6 +16,7 @@ use super::time::{date, days_between_dates, percent, share_bp, whole_days, yuan}
 use super::{Ctx, org_label, reject, same_org};
 use crate::money::{AMOUNT_MAX_FEN, checked_sum};
 use crate::state::Contract;
+use crate::vocabulary::FigureUnit;
 use crate::{ComplianceFlag, Rejection};
 
 type Decision = Result<Vec<ComplianceFlag>, Rejection>;
@@ -117,8 +118,8 @@ pub(super) fn signed(ctx: &Ctx<'_>, fact: &ContractSigned) -> Decision {
             flags::PRICE_MISMATCH,
             &ids,
             vec![
-                figure("contract_price_fen", fact.price_fen, Some(award_total), "fen"),
-                figure("difference_fen", fact.price_fen - award_total, Some(0), "fen"),
+                figure("contract_price_fen", fact.price_fen, Some(award_total), FigureUnit::Fen),
+                figure("difference_fen", fact.price_fen - award_total, Some(0), FigureUnit::Fen),
             ],
             format!(
                 "合同 {} 价款 {}，与所涉标段中标价合计 {} 相差 {}。",
@@ -171,10 +172,10 @@ pub(super) fn varied(ctx: &Ctx<'_>, fact: &ContractVaried) -> Decision {
     }
     let mut ids = vec![contract.signed_event_id.as_str()];
     ids.extend(contract.variations.iter().filter(|v| v.price_change_fen != 0).map(|v| v.event_id.as_str()));
-    let mut figures = vec![figure("cumulative_variation_fen", cumulative, Some(price / 10), "fen")];
+    let mut figures = vec![figure("cumulative_variation_fen", cumulative, Some(price / 10), FigureUnit::Fen)];
     let share = share_bp(cumulative, price);
     if let Some(share) = share {
-        figures.push(figure("cumulative_variation_share", share, Some(MAX_VARIATION_BP), "percent_bp"));
+        figures.push(figure("cumulative_variation_share", share, Some(MAX_VARIATION_BP), FigureUnit::PercentBp));
     }
     let share_text = share.map_or_else(String::new, |share| format!("，占合同价的 {}", percent(share)));
     Ok(vec![ctx.flag(
@@ -300,7 +301,7 @@ pub(super) fn final_accounts(ctx: &Ctx<'_>, fact: &FinalAccountsSettled) -> Deci
     let mut parts = Vec::new();
     let investment = approval.fact.total_investment_fen;
     if fact.final_cost_fen > investment {
-        figures.push(figure("final_cost_fen", fact.final_cost_fen, Some(investment), "fen"));
+        figures.push(figure("final_cost_fen", fact.final_cost_fen, Some(investment), FigureUnit::Fen));
         let share = share_bp(fact.final_cost_fen - investment, investment)
             .map_or_else(String::new, |share| format!("（超出 {}）", percent(share)));
         parts.push(format!("决算总投资 {} 超过批复总投资 {}{share}", yuan(fact.final_cost_fen), yuan(investment)));

@@ -4,6 +4,7 @@
 use gongkai_proto::v1::Figure;
 
 use super::rules;
+use crate::vocabulary::FigureUnit;
 use crate::{ComplianceFlag, ProjectState};
 
 /// A soft rule's fixed texts.
@@ -103,13 +104,13 @@ pub(crate) const WORKS_BEFORE_EIA_APPROVAL: SoftRule = SoftRule {
 };
 
 /// A figure with its limit.
-pub(crate) fn figure(name: &str, value: i64, limit: Option<i64>, unit: &str) -> Figure {
-    Figure { name: name.to_owned(), value, limit, unit: unit.to_owned() }
+pub(crate) fn figure(name: &str, value: i64, limit: Option<i64>, unit: FigureUnit) -> Figure {
+    Figure { name: name.to_owned(), value, limit, unit: unit.as_str().to_owned() }
 }
 
 /// A figure in whole days against a limit.
 pub(crate) fn days(name: &str, value: i64, limit: i64) -> Figure {
-    figure(name, value, Some(limit), "days")
+    figure(name, value, Some(limit), FigureUnit::Days)
 }
 
 /// A flag of `rule` raised by `new_event_id`, caused together with

@@ -1,6 +1,5 @@
 //! Project-level hard rules: approval, the gate every other fact passes
-//! (approved, not cancelled, not suspended for the facts a suspension stops),
-//! PPP details and resumption.
+//! (approved and not cancelled), PPP details and resumption.
 
 use gongkai_proto::v1::ProjectType;
 use gongkai_proto::v1::fact::Kind;
@@ -30,8 +29,8 @@ pub(super) fn approved(ctx: &Ctx<'_>) -> Decision {
 }
 
 /// Every fact but the approval: the project must be approved and not
-/// cancelled; a suspended project takes no tender announcement, bid opening,
-/// award or contract.
+/// cancelled (then only corrections are taken). A suspended project still
+/// records what happens: the bus records facts, even unlawful ones.
 pub(super) fn gate(ctx: &Ctx<'_>, kind: &Kind) -> Result<(), Rejection> {
     let state = ctx.state;
     let name = kind_name(kind);

@@ -15,6 +15,7 @@ use super::tender::{MIN_PREQUAL_DAYS, lot, open_lot, open_targets, tender};
 use super::time::{instant, whole_days};
 use super::{Ctx, bid_of, org_label, reject};
 use crate::state::{LotState, Tender};
+use crate::vocabulary::FigureUnit;
 use crate::{ComplianceFlag, Rejection};
 
 type Decision = Result<Vec<ComplianceFlag>, Rejection>;
@@ -94,7 +95,7 @@ pub(super) fn fewer_than_3_bids(ctx: &Ctx<'_>, lot: &LotState, what: &str, earli
         ctx.flag(
             flags::FEWER_THAN_3_BIDS,
             &ids,
-            vec![figure("bid_count", count, Some(MIN_BIDS), "count")],
+            vec![figure("bid_count", count, Some(MIN_BIDS), FigureUnit::Count)],
             format!(
                 "标段 {} 开标时仅有 {count} 个投标人，仍{what}；投标人少于 {MIN_BIDS} 个的，招标人应当依法重新招标。",
                 lot.lot_code

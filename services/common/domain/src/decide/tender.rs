@@ -16,6 +16,7 @@ use super::rules::{
 use super::time::{instant, seconds_between, whole_days, yuan};
 use super::{Ctx, org_label, reject};
 use crate::state::{LotState, LotStatus, Tender};
+use crate::vocabulary::FigureUnit;
 use crate::{ComplianceFlag, ProjectState, Rejection};
 
 type Decision = Result<Vec<ComplianceFlag>, Rejection>;
@@ -148,7 +149,12 @@ fn opening_time(
         ctx.flag(
             flags::OPENING_TIME,
             earlier,
-            vec![figure("seconds_between_deadline_and_opening", distance, Some(OPENING_TOLERANCE_SECONDS), "seconds")],
+            vec![figure(
+                "seconds_between_deadline_and_opening",
+                distance,
+                Some(OPENING_TOLERANCE_SECONDS),
+                FigureUnit::Seconds,
+            )],
             format!(
                 "{what} {}，{side}投标截止时间 {} 共 {} 秒；开标应当在投标截止时间的同一时间公开进行。",
                 instant(opening),
@@ -348,7 +354,7 @@ pub(super) fn bids_opened(ctx: &Ctx<'_>, fact: &BidsOpened) -> Decision {
         flags.push(ctx.flag(
             flags::SINGLE_BIDDER,
             &[],
-            vec![figure("bid_count", 1, Some(2), "count")],
+            vec![figure("bid_count", 1, Some(2), FigureUnit::Count)],
             format!("标段 {} 开标时仅有 1 个投标人（{bidder}），不存在竞争。", lot.lot_code),
         ));
     }
@@ -361,8 +367,8 @@ pub(super) fn bids_opened(ctx: &Ctx<'_>, fact: &BidsOpened) -> Decision {
         let mut figures = Vec::new();
         let mut parts = Vec::new();
         for (price, bidders) in &identical {
-            figures.push(figure("identical_bid_price_fen", *price, None, "fen"));
-            figures.push(figure("bids_at_identical_price", bidders.len() as i64, Some(1), "count"));
+            figures.push(figure("identical_bid_price_fen", *price, None, FigureUnit::Fen));
+            figures.push(figure("bids_at_identical_price", bidders.len() as i64, Some(1), FigureUnit::Count));
             parts.push(format!("{} 个投标人（{}）报价均为 {}", bidders.len(), bidders.join("、"), yuan(*price)));
         }
         flags.push(ctx.flag(

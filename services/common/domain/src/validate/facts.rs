@@ -17,7 +17,7 @@ use gongkai_proto::v1::{
 use super::formats::{self, LIST_MAX, NAME_MAX, TEXT_MAX};
 use super::land;
 use super::values::Presence::{self, Optional, Required};
-use super::values::{duplicate_of, enum_value, region_code};
+use super::values::{beijing_day, duplicate_of, enum_value, moment, region_code};
 use super::{Checker, Context};
 
 /// The longest PPP cooperation period, in months (100 years; the law allows
@@ -169,16 +169,27 @@ fn tender_announced(c: &mut Checker<'_>, f: &TenderAnnounced) {
             l.date_range("planned_contract_period", lot.planned_contract_period.as_ref(), Optional);
         }
     }
-    c.instant("tender_documents_issued_at", f.tender_documents_issued_at.as_ref(), Required);
-    c.period("document_sale_period", f.document_sale_period.as_ref());
-    c.instant("bid_deadline", f.bid_deadline.as_ref(), Required);
-    c.instant("bid_opening_at", f.bid_opening_at.as_ref(), Required);
+    let issued = c.instant("tender_documents_issued_at", f.tender_documents_issued_at.as_ref(), Required);
+    let sale = c.period("document_sale_period", f.document_sale_period.as_ref());
+    let deadline = c.instant("bid_deadline", f.bid_deadline.as_ref(), Required);
+    let opening = c.instant("bid_opening_at", f.bid_opening_at.as_ref(), Required);
+    // One notice's own times, in the only order they can happen.
+    const ISSUED: &str = "招标文件发出时间 (tender_documents_issued_at)";
+    let (issued_day, deadline) = (beijing_day(issued), deadline.map(moment));
+    let issued = issued.map(moment);
+    c.not_before("bid_deadline", deadline, issued, ISSUED);
+    c.not_before("bid_opening_at", opening.map(moment), issued, ISSUED);
+    if let Some((sale_start, sale_end)) = sale {
+        c.not_before("document_sale_period.start", beijing_day(Some(sale_start)), issued_day, "招标文件发出之日");
+        c.not_after("document_sale_period.end", Some(moment(sale_end)), deadline, "投标截止时间 (bid_deadline)");
+    }
     c.text("bid_opening_place", &f.bid_opening_place, NAME_MAX, Required);
     c.enumeration::<QualificationMode>("qualification_mode", f.qualification_mode, Required);
     const DEADLINE: &str = "prequalification_deadline";
     match QualificationMode::try_from(f.qualification_mode) {
         Ok(QualificationMode::Prequalification) => {
-            c.instant(DEADLINE, f.prequalification_deadline.as_ref(), Required);
+            let prequalification = c.instant(DEADLINE, f.prequalification_deadline.as_ref(), Required);
+            c.not_after(DEADLINE, prequalification.map(moment), deadline, "投标截止时间 (bid_deadline)");
         }
         Ok(QualificationMode::PostQualification) => {
             if c.present(DEADLINE, f.prequalification_deadline.as_ref(), Optional).is_some() {
@@ -235,20 +246,22 @@ fn tender_lot(c: &mut Checker<'_>, tender_code: &str, lot_code: &str, lot: Prese
 
 fn bids_opened(c: &mut Checker<'_>, f: &BidsOpened) {
     tender_lot(c, &f.tender_code, &f.lot_code, Required);
-    c.instant("opened_at", f.opened_at.as_ref(), Required);
+    let opened = c.instant("opened_at", f.opened_at.as_ref(), Required);
     c.text("place", &f.place, NAME_MAX, Required);
     if c.count("bids", f.bids.len(), 0, LIST_MAX) {
         for (i, bid) in f.bids.iter().enumerate() {
-            self::bid(&mut c.item("bids", i), bid);
+            self::bid(&mut c.item("bids", i), bid, opened.map(moment));
         }
     }
     c.documents(&f.documents);
 }
 
-fn bid(c: &mut Checker<'_>, bid: &Bid) {
+/// One bid of an opening record: it was submitted before the opening.
+fn bid(c: &mut Checker<'_>, bid: &Bid, opened: Option<(i64, i32)>) {
     c.organization("bidder", bid.bidder.as_ref(), Required);
     c.fen("price_fen", bid.price_fen);
-    c.instant("submitted_at", bid.submitted_at.as_ref(), Required);
+    let submitted = c.instant("submitted_at", bid.submitted_at.as_ref(), Required);
+    c.not_after("submitted_at", submitted.map(moment), opened, "开标时间 (opened_at)");
     c.organizations("consortium_members", &bid.consortium_members, 0);
 }
 
@@ -326,13 +339,14 @@ fn candidates_publicized(c: &mut Checker<'_>, f: &CandidatesPublicized) {
 fn objection_raised(c: &mut Checker<'_>, f: &ObjectionRaised) {
     tender_lot(c, &f.tender_code, &f.lot_code, Optional);
     c.organization("objector", f.objector.as_ref(), Optional);
-    c.instant("received_at", f.received_at.as_ref(), Required);
+    let received = c.instant("received_at", f.received_at.as_ref(), Required);
     c.text("subject", &f.subject, NAME_MAX, Required);
     let answered = c.present("answered_at", f.answered_at.as_ref(), Optional).is_some();
     if !answered && !f.answer.trim().is_empty() {
         c.check("answered_at", Err("已有答复内容时必须填写答复时间".into()));
     }
-    c.instant("answered_at", f.answered_at.as_ref(), Optional);
+    let answered_at = c.instant("answered_at", f.answered_at.as_ref(), Optional);
+    c.not_before("answered_at", answered_at.map(moment), received.map(moment), "收到异议时间 (received_at)");
     c.text("answer", &f.answer, TEXT_MAX, Optional);
     c.enumeration::<ObjectionStage>("stage", f.stage, Optional);
     c.documents(&f.documents);
@@ -403,8 +417,11 @@ fn contract_signed(c: &mut Checker<'_>, f: &ContractSigned) {
     c.organization("buyer", f.buyer.as_ref(), Required);
     c.organizations("suppliers", &f.suppliers, 1);
     c.fen("price_fen", f.price_fen);
-    c.date_range("contract_period", f.contract_period.as_ref(), Required);
-    c.instant("signed_at", f.signed_at.as_ref(), Required);
+    let period = c.date_range("contract_period", f.contract_period.as_ref(), Required);
+    let signed = c.instant("signed_at", f.signed_at.as_ref(), Required);
+    // A contract cannot have run its course before it was signed.
+    let end = period.map(|(_, end)| end);
+    c.not_before("contract_period.end", end, beijing_day(signed), "签订之日 (signed_at)");
     c.text("title", &f.title, NAME_MAX, Optional);
     c.documents(&f.documents);
 }
@@ -468,8 +485,9 @@ fn performance_issue_recorded(c: &mut Checker<'_>, f: &PerformanceIssueRecorded)
 
 fn completion_accepted(c: &mut Checker<'_>, f: &CompletionAccepted) {
     c.codes("contract_codes", &f.contract_codes, 1);
-    c.instant("accepted_at", f.accepted_at.as_ref(), Required);
-    c.date("actual_completion_date", f.actual_completion_date.as_ref(), Required);
+    let accepted = c.instant("accepted_at", f.accepted_at.as_ref(), Required);
+    let completed = c.date("actual_completion_date", f.actual_completion_date.as_ref(), Required);
+    c.not_after("actual_completion_date", completed, beijing_day(accepted), "验收之日 (accepted_at)");
     c.enumeration::<AcceptanceResult>("result", f.result, Required);
     c.organizations("participants", &f.participants, 0);
     let needs_remarks =
@@ -480,8 +498,9 @@ fn completion_accepted(c: &mut Checker<'_>, f: &CompletionAccepted) {
 
 fn final_accounts_settled(c: &mut Checker<'_>, f: &FinalAccountsSettled) {
     c.fen("final_cost_fen", f.final_cost_fen);
-    c.instant("settled_at", f.settled_at.as_ref(), Required);
-    c.date("actual_end_date", f.actual_end_date.as_ref(), Required);
+    let settled = c.instant("settled_at", f.settled_at.as_ref(), Required);
+    let ended = c.date("actual_end_date", f.actual_end_date.as_ref(), Required);
+    c.not_after("actual_end_date", ended, beijing_day(settled), "决算之日 (settled_at)");
     c.text("final_scope", &f.final_scope, TEXT_MAX, Required);
     c.organization("audited_by", f.audited_by.as_ref(), Required);
     c.documents(&f.documents);

@@ -1121,10 +1121,93 @@ fn broken_fields() -> Vec<(Kind, &'static str)> {
         ),
         case(final_accounts_settled(), K::FinalAccountsSettled, |f| f.final_scope.clear(), "fact.final_scope"),
         case(final_accounts_settled(), K::FinalAccountsSettled, |f| f.audited_by = None, "fact.audited_by"),
+        // One fact's own times that cannot all be true.
+        case(
+            tender_announced(),
+            K::TenderAnnounced,
+            |f| {
+                f.bid_deadline = may(1, 0);
+                f.document_sale_period = Some(Period { start: may(1, 0), end: may(1, 0) });
+            },
+            "fact.bid_deadline",
+        ),
+        case(
+            tender_announced(),
+            K::TenderAnnounced,
+            |f| {
+                f.tender_documents_issued_at = may(9, 1);
+                f.document_sale_period = Some(Period { start: may(9, 1), end: may(16, 1) });
+                f.bid_opening_at = may(8, 1);
+            },
+            "fact.bid_opening_at",
+        ),
+        case(
+            tender_announced(),
+            K::TenderAnnounced,
+            |f| f.document_sale_period = Some(Period { start: may(1, 1), end: may(23, 1) }),
+            "fact.document_sale_period.end",
+        ),
+        case(
+            tender_announced(),
+            K::TenderAnnounced,
+            // 2024-04-30 UTC is still April 30 in Beijing: a day before the issue.
+            |f| {
+                f.document_sale_period = Some(Period {
+                    start: may(1, 0).map(|t| Timestamp { seconds: t.seconds - 86_400, ..t }),
+                    end: may(8, 1),
+                })
+            },
+            "fact.document_sale_period.start",
+        ),
+        case(
+            tender_announced(),
+            K::TenderAnnounced,
+            |f| {
+                f.qualification_mode = QualificationMode::Prequalification as i32;
+                f.prequalification_deadline = may(23, 1);
+            },
+            "fact.prequalification_deadline",
+        ),
+        case(bids_opened(), K::BidsOpened, |f| f.bids[1].submitted_at = may(22, 2), "fact.bids[1].submitted_at"),
+        case(objection_raised(), K::ObjectionRaised, |f| f.answered_at = may(24, 2), "fact.answered_at"),
+        case(
+            contract_signed(),
+            K::ContractSigned,
+            |f| f.contract_period = dates((2024, 1, 1), (2024, 5, 30)),
+            "fact.contract_period.end",
+        ),
+        case(
+            completion_accepted(),
+            K::CompletionAccepted,
+            |f| f.actual_completion_date = date(2024, 6, 1),
+            "fact.actual_completion_date",
+        ),
+        case(
+            final_accounts_settled(),
+            K::FinalAccountsSettled,
+            |f| f.actual_end_date = date(2024, 6, 1),
+            "fact.actual_end_date",
+        ),
     ]
     .into_iter()
     .chain(land::broken_fields())
     .collect()
+}
+
+#[test]
+fn times_in_their_only_possible_order_pass_at_their_bounds() {
+    // Deadline and opening at the very moment of issue, sale on the day of
+    // issue until the deadline, completion on the day of acceptance.
+    let tender = with(tender_announced(), |f| {
+        f.bid_deadline = may(1, 1);
+        f.bid_opening_at = may(1, 1);
+        f.document_sale_period = Some(Period { start: may(1, 0), end: may(1, 1) });
+    });
+    let accepted = with(completion_accepted(), |f| f.actual_completion_date = date(2024, 5, 31));
+    let signed = with(contract_signed(), |f| f.contract_period = dates((2024, 1, 1), (2024, 5, 31)));
+    for kind in [Kind::TenderAnnounced(tender), Kind::CompletionAccepted(accepted), Kind::ContractSigned(signed)] {
+        assert_eq!(paths(&fact(kind.clone())), Vec::<String>::new(), "{}", kind_name(&kind));
+    }
 }
 
 #[test]

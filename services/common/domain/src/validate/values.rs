@@ -25,6 +25,16 @@ use Presence::{Optional, Required};
 
 const EMPTY: &str = "不能为空";
 
+/// An instant as a comparable pair.
+pub(super) fn moment(time: &Timestamp) -> (i64, i32) {
+    (time.seconds, time.nanos)
+}
+
+/// The day of `time` in Beijing time.
+pub(super) fn beijing_day(time: Option<&Timestamp>) -> Option<NaiveDate> {
+    crate::clock::in_beijing(time?).map(|at| at.date_naive())
+}
+
 /// An optional message, unless it is all defaults.
 fn given<T: Default + PartialEq>(value: Option<&T>) -> Option<&T> {
     value.filter(|value| **value != T::default())
@@ -174,16 +184,41 @@ impl Checker<'_> {
     }
 
     /// A required window between two instants: both ends set and valid, the
-    /// end not before the start.
-    pub(super) fn period(&mut self, field: &str, value: Option<&Period>) {
-        let Some(period) = self.present(field, value, Required) else { return };
+    /// end not before the start. Returns its ends when they are.
+    pub(super) fn period<'v>(
+        &mut self,
+        field: &str,
+        value: Option<&'v Period>,
+    ) -> Option<(&'v Timestamp, &'v Timestamp)> {
+        let period = self.present(field, value, Required)?;
         let mut c = self.at(field);
         let start = c.instant("start", period.start.as_ref(), Required);
         let end = c.instant("end", period.end.as_ref(), Required);
-        if let (Some(start), Some(end)) = (start, end)
-            && (end.seconds, end.nanos) < (start.seconds, start.nanos)
-        {
+        let (start, end) = (start?, end?);
+        if moment(end) < moment(start) {
             c.check("end", Err("结束时间不得早于开始时间".into()));
+            return None;
+        }
+        Some((start, end))
+    }
+
+    /// Reports `field` when `value` comes before `bound`, the time `what`
+    /// names (both when set and valid): one fact's own times that cannot all
+    /// be true. Instants compare as [`moment`]s, days as Beijing days.
+    pub(super) fn not_before<T: PartialOrd>(&mut self, field: &str, value: Option<T>, bound: Option<T>, what: &str) {
+        if let (Some(value), Some(bound)) = (value, bound)
+            && value < bound
+        {
+            self.check(field, Err(format!("不得早于{what}")));
+        }
+    }
+
+    /// Reports `field` when `value` comes after `bound` (see [`Self::not_before`]).
+    pub(super) fn not_after<T: PartialOrd>(&mut self, field: &str, value: Option<T>, bound: Option<T>, what: &str) {
+        if let (Some(value), Some(bound)) = (value, bound)
+            && value > bound
+        {
+            self.check(field, Err(format!("不得晚于{what}")));
         }
     }
 
@@ -195,17 +230,24 @@ impl Checker<'_> {
         date.ok()
     }
 
-    /// A span of calendar days: both ends valid, the end not before the start.
-    pub(super) fn date_range(&mut self, field: &str, value: Option<&DateRange>, presence: Presence) {
-        let Some(range) = self.present(field, value, presence) else { return };
+    /// A span of calendar days: both ends valid, the end not before the
+    /// start. Returns its ends when they are.
+    pub(super) fn date_range(
+        &mut self,
+        field: &str,
+        value: Option<&DateRange>,
+        presence: Presence,
+    ) -> Option<(NaiveDate, NaiveDate)> {
+        let range = self.present(field, value, presence)?;
         let mut c = self.at(field);
         let start = c.date("start", range.start.as_ref(), Required);
         let end = c.date("end", range.end.as_ref(), Required);
-        if let (Some(start), Some(end)) = (start, end)
-            && end < start
-        {
+        let (start, end) = (start?, end?);
+        if end < start {
             c.check("end", Err("结束日期不得早于开始日期".into()));
+            return None;
         }
+        Some((start, end))
     }
 
     /// An organization: a name, a valid credit code when it has one, a known role.
