@@ -27,6 +27,7 @@ use super::time::{instant, whole_days};
 use super::{Ctx, reject};
 use crate::money::AMOUNT_MAX_FEN;
 use crate::state::land::Expropriation;
+use crate::vocabulary::FigureUnit;
 use crate::{ComplianceFlag, Rejection};
 
 type Decision = Result<Vec<ComplianceFlag>, Rejection>;
@@ -136,8 +137,8 @@ pub(super) fn decided(ctx: &Ctx<'_>, fact: &ExpropriationDecided) -> Decision {
         flags::DECISION_PREREQUISITES,
         &later,
         vec![
-            figure("compensation_plans_published", count(plan_count), Some(1), "count"),
-            figure("risk_assessments_completed", count(assessment_count), Some(1), "count"),
+            figure("compensation_plans_published", count(plan_count), Some(1), FigureUnit::Count),
+            figure("risk_assessments_completed", count(assessment_count), Some(1), FigureUnit::Count),
         ],
         format!(
             "征收 {code} 于 {} 经 {} 批准或决定（{}），此前{}。",
@@ -180,7 +181,7 @@ pub(super) fn relocation(ctx: &Ctx<'_>, fact: &RelocationRecorded) -> Decision {
     Ok(vec![ctx.flag(
         flags::RELOCATION_BEFORE_COMPENSATION,
         &decision.into_iter().collect::<Vec<_>>(),
-        vec![figure("compensation_payments_before_relocation", 0, Some(1), "count")],
+        vec![figure("compensation_payments_before_relocation", 0, Some(1), FigureUnit::Count)],
         format!(
             "征收 {code} 于 {} 开始{what}，此前未记录任何补偿费用支付（应先补偿、后搬迁）{known}。",
             instant(started_at)
@@ -208,7 +209,7 @@ pub(super) fn commencement(ctx: &Ctx<'_>, fact: &MilestoneReached) -> Vec<Compli
     vec![ctx.flag(
         flags::WORKS_BEFORE_EIA_APPROVAL,
         &later,
-        vec![figure("eia_approvals_before_commencement", 0, Some(1), "count")],
+        vec![figure("eia_approvals_before_commencement", 0, Some(1), FigureUnit::Count)],
         format!("合同 {} 于 {} 开工（{}），{since}。", fact.contract_code, instant(reached_at), fact.milestone_name),
     )]
 }
