@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use prost_types::Timestamp;
 
 /// The current time, injectable for tests.
@@ -34,6 +34,17 @@ pub const fn beijing() -> FixedOffset {
 /// `None` when it is out of chrono's range.
 pub fn in_beijing(ts: &Timestamp) -> Option<DateTime<FixedOffset>> {
     DateTime::from_timestamp(ts.seconds, 0).map(|utc| utc.with_timezone(&beijing()))
+}
+
+/// An instant as a pair that orders as time does: `(seconds, nanos)`.
+pub fn moment(ts: &Timestamp) -> (i64, i32) {
+    (ts.seconds, ts.nanos)
+}
+
+/// The calendar day of an instant in Beijing time; `None` when unset or out
+/// of range.
+pub fn beijing_day(ts: Option<&Timestamp>) -> Option<NaiveDate> {
+    in_beijing(ts?).map(|at| at.date_naive())
 }
 
 /// A protobuf timestamp as a UTC instant; the epoch when unset or out of

@@ -25,6 +25,7 @@ use super::flags::{self, days, figure};
 use super::rules::{AMOUNT_TOTAL_OUT_OF_BOUNDS, EXPROPRIATION_ALREADY_DECIDED, EXPROPRIATION_NOT_FOUND};
 use super::time::{instant, whole_days};
 use super::{Ctx, reject};
+use crate::clock::moment;
 use crate::money::AMOUNT_MAX_FEN;
 use crate::state::land::Expropriation;
 use crate::vocabulary::FigureUnit;
@@ -36,14 +37,9 @@ type Decision = Result<Vec<ComplianceFlag>, Rejection>;
 /// 47; 2011 Regulations art. 10).
 const MIN_COMMENT_DAYS: i64 = 30;
 
-/// Whether `earlier` is at or before `later`.
-fn at_or_before(earlier: &Timestamp, later: &Timestamp) -> bool {
-    (earlier.seconds, earlier.nanos) <= (later.seconds, later.nanos)
-}
-
 /// Whether `at` is set and at or before `limit`.
 fn by(at: Option<&Timestamp>, limit: &Timestamp) -> bool {
-    at.is_some_and(|at| at_or_before(at, limit))
+    at.is_some_and(|at| moment(at) <= moment(limit))
 }
 
 /// AMOUNT_TOTAL_OUT_OF_BOUNDS when `kind` would carry a land total past the
@@ -224,10 +220,10 @@ pub(super) fn eia_approved(ctx: &Ctx<'_>, fact: &EnvironmentalImpactApproved) ->
         .filter_map(|(contract, milestone)| {
             Some((contract, milestone.event_id.as_str(), milestone.reached_at.as_ref()?))
         })
-        .filter(|(_, _, reached_at)| !at_or_before(approved_at, reached_at))
+        .filter(|(_, _, reached_at)| moment(approved_at) > moment(reached_at))
         .filter(|(_, _, reached_at)| !state.eia_approvals().iter().any(|a| by(a.fact.approved_at.as_ref(), reached_at)))
         .collect();
-    let Some((contract, _, first)) = uncovered.iter().min_by_key(|(_, _, at)| (at.seconds, at.nanos)) else {
+    let Some((contract, _, first)) = uncovered.iter().min_by_key(|(_, _, at)| moment(at)) else {
         return Ok(Vec::new());
     };
     let ids: Vec<&str> = uncovered.iter().map(|(_, id, _)| *id).collect();

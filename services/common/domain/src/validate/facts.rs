@@ -17,8 +17,9 @@ use gongkai_proto::v1::{
 use super::formats::{self, LIST_MAX, NAME_MAX, TEXT_MAX};
 use super::land;
 use super::values::Presence::{self, Optional, Required};
-use super::values::{beijing_day, duplicate_of, enum_value, moment, region_code};
+use super::values::{duplicate_of, enum_value, region_code};
 use super::{Checker, Context};
+use crate::clock::{beijing_day, moment};
 
 /// The longest PPP cooperation period, in months (100 years; the law allows
 /// 10 to 30 years in general, 40 for some concessions).

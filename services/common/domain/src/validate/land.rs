@@ -11,6 +11,7 @@ use super::Checker;
 use super::formats::{LIST_MAX, NAME_MAX, TEXT_MAX};
 use super::values::Presence::{Optional, Required};
 use super::values::{duplicate_of, enum_value};
+use crate::clock::moment;
 
 /// The largest land area a fact may state, square metres: 10^13 m², more
 /// than China's whole land area (9.6 × 10^12 m²).
@@ -60,11 +61,7 @@ pub(super) fn expropriation_decided(c: &mut Checker<'_>, f: &ExpropriationDecide
     c.text("document_number", &f.document_number, NAME_MAX, Required);
     let decided = c.instant("decided_at", f.decided_at.as_ref(), Required);
     let announced = c.instant("announced_at", f.announced_at.as_ref(), Required);
-    if let (Some(decided), Some(announced)) = (decided, announced)
-        && (announced.seconds, announced.nanos) < (decided.seconds, decided.nanos)
-    {
-        c.check("announced_at", Err("公告时间不得早于批准或决定时间".into()));
-    }
+    c.not_before("announced_at", announced.map(moment), decided.map(moment), "批准或决定时间 (decided_at)");
     c.text("scope_description", &f.scope_description, TEXT_MAX, Required);
     c.at_most("land_area_m2", f.land_area_m2, MAX_AREA_M2);
     c.at_most("households", f.households.into(), MAX_HOUSEHOLDS);

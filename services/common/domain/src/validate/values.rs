@@ -10,6 +10,7 @@ use prost_types::Timestamp;
 
 use super::Checker;
 use super::formats::{self, DOCUMENTS_MAX, LIST_MAX, NAME_MAX, Outcome};
+use crate::clock::moment;
 
 /// Whether a field must be set. An optional message equal to its default
 /// (all fields empty) counts as unset: some clients always send sub-messages.
@@ -24,16 +25,6 @@ pub(super) enum Presence {
 use Presence::{Optional, Required};
 
 const EMPTY: &str = "不能为空";
-
-/// An instant as a comparable pair.
-pub(super) fn moment(time: &Timestamp) -> (i64, i32) {
-    (time.seconds, time.nanos)
-}
-
-/// The day of `time` in Beijing time.
-pub(super) fn beijing_day(time: Option<&Timestamp>) -> Option<NaiveDate> {
-    crate::clock::in_beijing(time?).map(|at| at.date_naive())
-}
 
 /// An optional message, unless it is all defaults.
 fn given<T: Default + PartialEq>(value: Option<&T>) -> Option<&T> {
