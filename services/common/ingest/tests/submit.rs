@@ -12,6 +12,7 @@ use gongkai_ingest::{IngestError, IngestRequest, Ingestor};
 use gongkai_proto::v1::{self as pb, Domain, Receipt};
 use gongkai_scenarios::{PppLifecycle, facts, ppp_lifecycle, ts};
 use gongkai_store::Store;
+use gongkai_testkit::store::assert_gapless_chain;
 
 #[path = "submit/land.rs"]
 mod land;
@@ -66,17 +67,6 @@ async fn submit(ingestor: &Ingestor, (domain, submission): (Domain, Submission))
 
 async fn accepted(ingestor: &Ingestor, request: (Domain, Submission)) -> Receipt {
     submit(ingestor, request).await.unwrap_or_else(|error| panic!("refused: {error:?}"))
-}
-
-/// The project's stored seqs are 1..=n, each event chained to the one before.
-async fn assert_gapless_chain(store: &Store, project_code: &str) -> Vec<pb::EventEnvelope> {
-    let stream = store.events().load_stream(project_code).await.expect("stream");
-    let seqs: Vec<u64> = stream.iter().map(|e| e.project_seq).collect();
-    assert_eq!(seqs, (1..=stream.len() as u64).collect::<Vec<_>>(), "gapless");
-    for pair in stream.windows(2) {
-        assert_eq!(pair[1].prev_hash, pair[0].hash, "chained at seq {}", pair[1].project_seq);
-    }
-    stream
 }
 
 async fn a_stale_state_is_decided_again_against_the_stored_history(store: &Store) {

@@ -479,12 +479,7 @@ async fn concurrent_batches_on_shared_projects(store: &Store) {
     }
     let mut stored = HashSet::new();
     for project in &projects {
-        let stream = store.events().load_stream(project).await.unwrap();
-        let seqs: Vec<u64> = stream.iter().map(|e| e.project_seq).collect();
-        assert_eq!(seqs, (1..=stream.len() as u64).collect::<Vec<_>>(), "{project} is gapless");
-        for pair in stream.windows(2) {
-            assert_eq!(pair[1].prev_hash, pair[0].hash, "{project} is chained at seq {}", pair[1].project_seq);
-        }
+        let stream = gongkai_testkit::store::assert_gapless_chain(store, project).await;
         stored.extend(stream.into_iter().map(|e| e.event_id));
     }
     assert_eq!(stored, acknowledged, "acknowledged is exactly what is stored");

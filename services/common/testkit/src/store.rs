@@ -12,6 +12,18 @@ use gongkai_store::{PoolOptions, ProjectRow, ProjectViewRows, Store, TimelineRow
 
 use crate::{fresh_postgres_database, fresh_sqlite_url};
 
+/// `project_code`'s stored stream, asserted gapless from seq 1 and chained
+/// (each event's `prev_hash` is the hash of the one before).
+pub async fn assert_gapless_chain(store: &Store, project_code: &str) -> Vec<EventEnvelope> {
+    let stream = store.events().load_stream(project_code).await.expect("stream");
+    let seqs: Vec<u64> = stream.iter().map(|e| e.project_seq).collect();
+    assert_eq!(seqs, (1..=stream.len() as u64).collect::<Vec<_>>(), "{project_code} is gapless");
+    for pair in stream.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash, "{project_code} is chained at seq {}", pair[1].project_seq);
+    }
+    stream
+}
+
 /// The store backend a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

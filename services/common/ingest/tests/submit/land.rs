@@ -11,7 +11,9 @@ use gongkai_scenarios::land::EXPROPRIATION_CODE;
 use gongkai_scenarios::{PppLifecycle, Request, expropriation_lifecycle};
 use gongkai_store::Store;
 
-use super::{accepted, assert_gapless_chain, cancellation, submit};
+use gongkai_testkit::store::assert_gapless_chain;
+
+use super::{accepted, cancellation, submit};
 
 /// The land request of `lifecycle` that `pick` chooses, with its fact
 /// changed by `change` and request id `request_id`.
