@@ -168,11 +168,6 @@ pub(crate) fn fact(kind: &Kind, project: &Lookup<'_>, withheld: &[String]) -> Re
     }
 }
 
-/// The tender's name as announced, else its code.
-fn tender_name(project: &Lookup<'_>, tender_code: &str) -> String {
-    project.tender_name(tender_code)
-}
-
 /// "A1标段（一标段：污水处理厂）", or "A1标段" when the lot is unknown.
 fn lot_label_zh(project: &Lookup<'_>, tender_code: &str, lot_code: &str) -> String {
     match project.lot_name(tender_code, lot_code) {

@@ -4,13 +4,13 @@
 //! and lots from the contract as signed; final accounts are set against the
 //! approved total investment.
 
-use gongkai_domain::clock::in_beijing;
+use gongkai_domain::clock::beijing_day;
 use gongkai_proto::v1::{
     AcceptanceResult, CompletionAccepted, ContractSigned, ContractVaried, FinalAccountsSettled, MilestoneKind,
     MilestoneReached, PartyRole, PaymentMade, PerformanceIssueRecorded,
 };
 
-use super::{Lookup, Out, Rendered, tender_name, trim_stop};
+use super::{Lookup, Out, Rendered, trim_stop};
 use crate::render::format::{
     Labels, change_en, change_zh, count_en, date_en, date_zh, day_en, day_zh, instant_en, instant_zh, lots_en, lots_zh,
     money_en, money_zh, naive, names_en, names_zh, org_en, org_zh, percent,
@@ -36,7 +36,7 @@ pub(super) fn signed(mut out: Out<'_>, project: &Lookup<'_>, f: &ContractSigned)
             org_zh(f.buyer.as_ref()),
             names_zh(&f.suppliers),
             f.contract_code,
-            tender_name(project, &f.tender_code),
+            project.tender_name(&f.tender_code),
             lots_zh(&f.lot_codes),
             money_zh(f.price_fen)
         ),
@@ -46,7 +46,7 @@ pub(super) fn signed(mut out: Out<'_>, project: &Lookup<'_>, f: &ContractSigned)
             org_en(f.buyer.as_ref()),
             f.contract_code,
             names_en(&f.suppliers),
-            tender_name(project, &f.tender_code),
+            project.tender_name(&f.tender_code),
             lots_en(&f.lot_codes),
             money_en(f.price_fen)
         ),
@@ -145,7 +145,7 @@ pub(super) fn milestone(mut out: Out<'_>, project: &Lookup<'_>, f: &MilestoneRea
         _ => {}
     }
     if let Some(planned) = &f.planned_date {
-        let late = reached_date(f.reached_at.as_ref())
+        let late = beijing_day(f.reached_at.as_ref())
             .zip(naive(planned))
             .map(|(reached, planned)| (reached - planned).num_days());
         let (zh, en) = match late {
@@ -308,9 +308,4 @@ pub(super) fn final_accounts(mut out: Out<'_>, project: &Lookup<'_>, f: &FinalAc
     out.amount("决算总投资", "Final cost", f.final_cost_fen, "");
     out.party(f.audited_by.as_ref(), PartyRole::Auditor);
     out.finish(&f.documents)
-}
-
-/// The Beijing calendar day of an instant.
-fn reached_date(ts: Option<&prost_types::Timestamp>) -> Option<chrono::NaiveDate> {
-    Some(in_beijing(ts?)?.date_naive())
 }

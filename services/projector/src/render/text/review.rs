@@ -10,7 +10,7 @@ use gongkai_proto::v1::{
     PrequalificationCompleted,
 };
 
-use super::{Lookup, Out, Rendered, clock, lot_label_zh, tender_name, trim_stop};
+use super::{Lookup, Out, Rendered, clock, lot_label_zh, trim_stop};
 use crate::render::format::{
     Labels, count_en, instant_en, instant_zh, lots_en, lots_zh, money_en, money_zh, names_en, names_zh, org_en, org_zh,
 };
@@ -19,7 +19,7 @@ use crate::render::format::{
 /// passed and failed (or that they are not yet public).
 pub(super) fn prequalification(mut out: Out<'_>, project: &Lookup<'_>, f: &PrequalificationCompleted) -> Rendered {
     out.scope(&f.tender_code, &f.lot_codes);
-    let tender = tender_name(project, &f.tender_code);
+    let tender = project.tender_name(&f.tender_code);
     let hidden = out.withheld("qualified_applicants") || out.withheld("disqualified_applicants");
     if hidden {
         out.title(format!("资格预审结果：{tender}"), format!("Prequalification result: {tender}"));
@@ -170,7 +170,7 @@ pub(super) fn publicized(mut out: Out<'_>, project: &Lookup<'_>, f: &CandidatesP
 pub(super) fn objection(mut out: Out<'_>, project: &Lookup<'_>, f: &ObjectionRaised) -> Rendered {
     let lots = lot_list(&f.lot_code);
     out.scope(&f.tender_code, &lots);
-    let tender = tender_name(project, &f.tender_code);
+    let tender = project.tender_name(&f.tender_code);
     out.title(
         format!("异议：{tender}{}", lot_suffix_zh(&f.lot_code)),
         format!("Objection: {tender}{}", lot_suffix_en(&f.lot_code)),
@@ -204,7 +204,7 @@ pub(super) fn objection(mut out: Out<'_>, project: &Lookup<'_>, f: &ObjectionRai
 pub(super) fn complaint(mut out: Out<'_>, project: &Lookup<'_>, f: &ComplaintFiled) -> Rendered {
     let lots = lot_list(&f.lot_code);
     out.scope(&f.tender_code, &lots);
-    let tender = tender_name(project, &f.tender_code);
+    let tender = project.tender_name(&f.tender_code);
     out.title(
         format!("投诉：{tender}{}", lot_suffix_zh(&f.lot_code)),
         format!("Complaint: {tender}{}", lot_suffix_en(&f.lot_code)),

@@ -8,7 +8,7 @@ use gongkai_proto::v1::{
     TenderResumed, TenderSuspended,
 };
 
-use super::{Lookup, Out, Rendered, clock, lot_label_zh, tender_name, trim_stop};
+use super::{Lookup, Out, Rendered, clock, lot_label_zh, trim_stop};
 use crate::render::format::{
     Labels, count_en, instant_en, instant_zh, lots_en, lots_zh, money_en, money_zh, names_en, names_zh, org_en, org_zh,
 };
@@ -127,7 +127,7 @@ pub(super) fn announced(mut out: Out<'_>, f: &TenderAnnounced) -> Rendered {
 pub(super) fn amended(mut out: Out<'_>, project: &Lookup<'_>, f: &TenderAmended) -> Rendered {
     out.scope(&f.tender_code, &f.lot_codes);
     let (kind_zh, kind_en) = f.kind().labels();
-    let tender = tender_name(project, &f.tender_code);
+    let tender = project.tender_name(&f.tender_code);
     out.title(format!("招标文件{kind_zh}：{tender}"), format!("Tender {kind_en}: {tender}"));
     out.say(
         format!("{}（涉及{}）。", trim_stop(&f.summary), lots_zh(&f.lot_codes)),
@@ -190,7 +190,7 @@ pub(super) fn bids_opened(mut out: Out<'_>, project: &Lookup<'_>, f: &BidsOpened
     out.say(
         format!(
             "{}{}于{}在{}开标。",
-            tender_name(project, &f.tender_code),
+            project.tender_name(&f.tender_code),
             lot_label_zh(project, &f.tender_code, &f.lot_code),
             instant_zh(f.opened_at.as_ref()),
             f.place
@@ -198,7 +198,7 @@ pub(super) fn bids_opened(mut out: Out<'_>, project: &Lookup<'_>, f: &BidsOpened
         format!(
             "Bids for lot {} of {} were opened at {}, {}.",
             f.lot_code,
-            tender_name(project, &f.tender_code),
+            project.tender_name(&f.tender_code),
             instant_en(f.opened_at.as_ref()),
             f.place
         ),
@@ -233,7 +233,7 @@ fn tender_status(
     lot_codes: &[String],
     reason: &str,
 ) {
-    let tender = tender_name(project, tender_code);
+    let tender = project.tender_name(tender_code);
     out.title(format!("{zh}：{tender}（{}）", lots_zh(lot_codes)), format!("{en}: {tender} ({})", lots_en(lot_codes)));
     out.say(
         format!("{tender}（{}）{zh}，原因：{}。", lots_zh(lot_codes), trim_stop(reason)),
