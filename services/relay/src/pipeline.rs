@@ -43,8 +43,9 @@ type Pending<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 struct InFlight {
     /// The rows' positions, in the order sent.
     positions: Vec<u64>,
-    /// The messages, kept for the project of a row Kafka refuses.
-    messages: Vec<EventMessage>,
+    /// The rows' projects (the message keys), for the project of a row
+    /// Kafka refuses; the producer holds the messages themselves.
+    project_codes: Vec<String>,
     /// The `relay.publish` spans of traced rows, by index in the batch.
     spans: Vec<(usize, tracing::Span)>,
     /// Kafka's answer for the whole batch.
@@ -183,7 +184,7 @@ impl Relay {
                         acknowledged.extend_from_slice(&batch.positions[..count]);
                         if let Err(error) = answer {
                             failure = Some(Failure {
-                                project_code: batch.messages[count].key.clone(),
+                                project_code: batch.project_codes[count].clone(),
                                 position: batch.positions[count],
                                 acknowledged: count,
                                 error,
@@ -306,8 +307,9 @@ impl Relay {
                 self.message(record, traceparent)
             })
             .collect();
+        let project_codes = messages.iter().map(|message| message.key.clone()).collect();
         let sent = producer.send(&messages).await;
         let whole = sent.is_whole();
-        (InFlight { positions, messages, spans, answer: Box::pin(sent.acknowledged()) }, whole)
+        (InFlight { positions, project_codes, spans, answer: Box::pin(sent.acknowledged()) }, whole)
     }
 }

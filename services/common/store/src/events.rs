@@ -418,7 +418,7 @@ impl EventStore {
         dispatch!(&self.db, |pool, dialect| {
             let pending: Vec<Pending<'_>> = rows
                 .into_iter()
-                .map(|(at, row)| Pending { at, event_id: dialect::event_id_value(row.event_id), row })
+                .map(|(at, row)| Pending { at, event_id: dialect::event_id(row.event_id).into(), row })
                 .collect();
             let mut tx = dialect::begin_append(pool).await?;
             let written = write_batch(&mut *tx, &pending, &mut outcomes, savepoints, dialect::lost_lock_race).await;

@@ -239,33 +239,20 @@ fn behind_the_cursor<'a>(
     (waiting, next)
 }
 
-/// The relay's read from the first unpublished row on, without the rows
-/// in the runs `in_flight`.
-fn from_start(limit: u32, in_flight: &[(i64, i64)]) -> Sql<'static> {
+/// The relay's read of unpublished rows that are not held: after position
+/// `cursor`, or from the first unpublished row on when there is none,
+/// without the rows in the runs `in_flight` (those after the cursor: a
+/// cursor moved back before late rows can have rows in flight after it).
+fn relay_read(limit: u32, cursor: Option<i64>, in_flight: &[(i64, i64)]) -> Sql<'static> {
     let mut query = Sql::new(
         "SELECT o.position, o.topic, e.envelope, o.traceparent \
-         FROM (SELECT position, topic, traceparent FROM outbox WHERE published_at IS NULL AND NOT held \
-         AND position >= (SELECT MIN(position) FROM outbox WHERE published_at IS NULL)",
+         FROM (SELECT position, topic, traceparent FROM outbox WHERE published_at IS NULL AND NOT held AND ",
     );
-    for &(first, last) in in_flight {
-        query.push(" AND position NOT BETWEEN ").bind(first).push(" AND ").bind(last);
-    }
-    query.push(" ORDER BY position LIMIT ").bind(i64::from(limit));
-    query.push(") o JOIN events e ON e.position = o.position ORDER BY o.position");
-    query
-}
-
-/// The relay's read after position `cursor`, without the rows in the runs
-/// `in_flight` (those after the cursor: a cursor moved back before late
-/// rows can have rows in flight after it).
-fn after(limit: u32, cursor: i64, in_flight: &[(i64, i64)]) -> Sql<'static> {
-    let mut query = Sql::new(
-        "SELECT o.position, o.topic, e.envelope, o.traceparent \
-         FROM (SELECT position, topic, traceparent FROM outbox WHERE published_at IS NULL AND NOT held \
-         AND position > ",
-    );
-    query.bind(cursor);
-    for &(first, last) in in_flight.iter().filter(|&&(_, last)| last > cursor) {
+    match cursor {
+        Some(cursor) => query.push("position > ").bind(cursor),
+        None => query.push("position >= (SELECT MIN(position) FROM outbox WHERE published_at IS NULL)"),
+    };
+    for &(first, last) in in_flight.iter().filter(|&&(_, last)| last > cursor.unwrap_or(i64::MIN)) {
         query.push(" AND position NOT BETWEEN ").bind(first).push(" AND ").bind(last);
     }
     query.push(" ORDER BY position LIMIT ").bind(i64::from(limit));
@@ -277,7 +264,7 @@ impl Outbox {
     /// Up to `limit` unpublished outbox rows with their events, in position
     /// order (see the module docs for why this order is safe to publish in).
     pub async fn unpublished(&self, limit: u32) -> Result<Vec<OutboxRecord>, StoreError> {
-        let records = self.fetch_unpublished(&from_start(limit, &[])).await?;
+        let records = self.fetch_unpublished(&relay_read(limit, None, &[])).await?;
         let parked = self.parked_projects().await?;
         self.hold_parked(records, &parked).await
     }
@@ -311,17 +298,17 @@ impl Outbox {
     ) -> Result<OutboxRead, StoreError> {
         let in_flight_runs = runs(in_flight)?;
         let (horizon, query) = match cursor {
-            Some(cursor) => (cursor.horizon, after(limit, cursor.position, &in_flight_runs)),
+            Some(cursor) => (cursor.horizon, relay_read(limit, Some(cursor.position), &in_flight_runs)),
             None => {
                 let horizon = dispatch!(&self.db, |pool, dialect| dialect::relay_horizon(pool).await?);
-                (horizon, from_start(limit, &in_flight_runs))
+                (horizon, relay_read(limit, None, &in_flight_runs))
             }
         };
         let records = self.fetch_unpublished(&query).await?;
         let parked = self.parked_projects().await?;
         let released: HashSet<String> =
             cursor.map(|cursor| cursor.parked.difference(&parked).cloned().collect()).unwrap_or_default();
-        let mut known: HashSet<i64> = in_flight_runs.iter().flat_map(|&(first, last)| first..=last).collect();
+        let mut known: HashSet<i64> = in_flight.iter().map(|&position| position as i64).collect();
         known.extend(records.iter().map(|record| record.position as i64));
         let Some(up_to) = known.iter().copied().chain(cursor.map(|cursor| cursor.position)).max() else {
             // Nothing in flight, nothing found: the next read starts from

@@ -87,6 +87,12 @@ impl From<DateTime<Utc>> for Value<'_> {
     }
 }
 
+impl From<uuid::Uuid> for Value<'_> {
+    fn from(id: uuid::Uuid) -> Self {
+        Value::Uuid(id)
+    }
+}
+
 impl From<&uuid::Uuid> for Value<'_> {
     fn from(id: &uuid::Uuid) -> Self {
         Value::Uuid(*id)

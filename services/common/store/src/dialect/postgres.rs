@@ -16,7 +16,7 @@ use sqlx::{ConnectOptions, Connection, FromRow, Transaction};
 
 use crate::outbox::{RELAY_LOCK_KEY, RelayLeadership};
 use crate::public::ChangeRow;
-use crate::query::{Sql, Value};
+use crate::query::Sql;
 use crate::supervision::{FeedCursor, FeedRow};
 use crate::{Backend, ChangeCursor, PoolOptions, StoreError};
 
@@ -56,11 +56,6 @@ pub(crate) const FOR_UPDATE: &str = " FOR UPDATE";
 /// begins: row locks do the waiting.
 pub(crate) async fn begin_append(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
     begin(pool).await
-}
-
-/// An event id as a bound value of a built statement.
-pub(crate) fn event_id_value(id: uuid::Uuid) -> Value<'static> {
-    Value::Uuid(id)
 }
 
 /// Whether an append failed only because PostgreSQL broke a deadlock

@@ -20,7 +20,7 @@ use sqlx::{AssertSqlSafe, FromRow, Transaction};
 
 use crate::outbox::RelayLeadership;
 use crate::public::ChangeRow;
-use crate::query::{Sql, Value};
+use crate::query::Sql;
 use crate::supervision::{FeedCursor, FeedRow};
 use crate::{Backend, ChangeCursor, PoolOptions, StoreError};
 
@@ -32,6 +32,9 @@ pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("../../../migrations/sqlit
 pub(crate) const MIGRATIONS_TABLE_EXISTS: &str =
     "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'";
 
+/// How long a connection waits for another writer's lock before SQLITE_BUSY.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Connects a pool to the file named by `url`: the file and its directory
 /// are created when missing, the journal is switched to WAL (busy timeout
 /// set first, so a concurrent opener waits instead of failing), every
@@ -41,7 +44,7 @@ pub(crate) async fn connect(url: &str, options: &PoolOptions) -> Result<SqlitePo
     let connect = SqliteConnectOptions::from_str(url)
         .map_err(StoreError::BadUrl)?
         .create_if_missing(true)
-        .busy_timeout(Duration::from_secs(10))
+        .busy_timeout(BUSY_TIMEOUT)
         .journal_mode(SqliteJournalMode::Wal)
         // FULL: an acknowledged event survives a power loss, not only a crash.
         .synchronous(SqliteSynchronous::Full)
@@ -153,9 +156,8 @@ impl std::ops::DerefMut for AppendTransaction {
 pub(crate) async fn begin_append(pool: &SqlitePool) -> Result<AppendTransaction, sqlx::Error> {
     let mut tx = AppendTransaction { conn: Some(pool.acquire().await?) };
     let conn = tx.conn()?;
-    let busy_timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(&mut *conn).await?;
     sqlx::query("PRAGMA busy_timeout = 0").execute(&mut *conn).await?;
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(busy_timeout.max(0).unsigned_abs());
+    let deadline = tokio::time::Instant::now() + BUSY_TIMEOUT;
     loop {
         match sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
             Ok(_) => break,
@@ -166,8 +168,9 @@ pub(crate) async fn begin_append(pool: &SqlitePool) -> Result<AppendTransaction,
             Err(error) => return Err(error),
         }
     }
-    // A number read back from SQLite, not input: PRAGMA takes no parameter.
-    sqlx::query(AssertSqlSafe(format!("PRAGMA busy_timeout = {busy_timeout}"))).execute(&mut *conn).await?;
+    // A constant, not input: PRAGMA takes no parameter.
+    let restore = format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis());
+    sqlx::query(AssertSqlSafe(restore)).execute(&mut *conn).await?;
     Ok(tx)
 }
 
@@ -179,11 +182,6 @@ fn is_busy(error: &sqlx::Error) -> bool {
         .and_then(|db| db.code())
         .and_then(|code| code.parse::<i32>().ok())
         .is_some_and(|code| code & 0xff == SQLITE_BUSY)
-}
-
-/// An event id as a bound value of a built statement: its canonical text.
-pub(crate) fn event_id_value(id: uuid::Uuid) -> Value<'static> {
-    Value::Text(id.hyphenated().to_string().into())
 }
 
 /// Never: writers are serialized, so no two appends wait on each other.
