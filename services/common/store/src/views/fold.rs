@@ -50,11 +50,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::Utc;
 use gongkai_proto::v1::EventEnvelope;
+use sqlx::{Connection, Database, Executor, FromRow};
 
 use super::View;
 use super::memory::{Forgetful, Memory, Remembered, Renderer, Stateless, ViewChanges};
 use crate::db::{in_transaction, to_i64};
-use crate::query;
+use crate::query::{self, Bind};
 use crate::{ProjectViewRows, Projections, StoreError, SupervisionRows, TimelineRow, public, supervision};
 use plan::{Decided, Plan, Rows};
 use write::{EntryRow, ViewWrites, entries};
@@ -122,6 +123,23 @@ struct KeptRow {
     project_seq: i64,
     position: i64,
     envelope: Vec<u8>,
+}
+
+/// The events kept for `codes` that `select` (ending in `IN (`) finds, per
+/// project in seq order.
+async fn kept_events<C>(conn: &mut C, select: &str, codes: &[&str]) -> Result<BTreeMap<String, Vec<Kept>>, StoreError>
+where
+    C: Connection<Database: Bind>,
+    for<'c> &'c mut C: Executor<'c, Database = C::Database>,
+    for<'r> KeptRow: FromRow<'r, <C::Database as Database>::Row>,
+{
+    let mut kept: BTreeMap<String, Vec<Kept>> = BTreeMap::new();
+    for statement in query::in_list(select, codes, ") ORDER BY e.project_code, e.project_seq") {
+        for row in statement.fetch_all::<KeptRow, _>(&mut *conn).await? {
+            kept.entry(row.project_code).or_default().push((row.project_seq, row.position, row.envelope));
+        }
+    }
+    Ok(kept)
 }
 
 impl Projections {
@@ -214,23 +232,13 @@ impl Projections {
             }
             let (carried, whole): (Vec<&str>, Vec<&str>) =
                 codes.iter().partition(|code| remembered.contains_key(*code));
-            let mut beyond: BTreeMap<String, Vec<Kept>> = BTreeMap::new();
-            let select = "SELECT e.project_code, e.project_seq, e.position, e.envelope FROM projector_events e \
-                          JOIN projector_heads h ON h.project_code = e.project_code \
-                          WHERE e.project_seq > h.projected_seq AND e.project_code IN (";
-            for statement in query::in_list(select, &carried, ") ORDER BY e.project_code, e.project_seq") {
-                for row in statement.fetch_all::<KeptRow, _>(&mut *tx).await? {
-                    beyond.entry(row.project_code).or_default().push((row.project_seq, row.position, row.envelope));
-                }
-            }
-            let select = "SELECT project_code, project_seq, position, envelope FROM projector_events \
-                          WHERE project_code IN (";
-            let mut stored: BTreeMap<String, Vec<Kept>> = BTreeMap::new();
-            for statement in query::in_list(select, &whole, ") ORDER BY project_code, project_seq") {
-                for row in statement.fetch_all::<KeptRow, _>(&mut *tx).await? {
-                    stored.entry(row.project_code).or_default().push((row.project_seq, row.position, row.envelope));
-                }
-            }
+            let beyond_head = "SELECT e.project_code, e.project_seq, e.position, e.envelope FROM projector_events e \
+                               JOIN projector_heads h ON h.project_code = e.project_code \
+                               WHERE e.project_seq > h.projected_seq AND e.project_code IN (";
+            let mut beyond = kept_events(&mut *tx, beyond_head, &carried).await?;
+            let all = "SELECT e.project_code, e.project_seq, e.position, e.envelope FROM projector_events e \
+                       WHERE e.project_code IN (";
+            let mut stored = kept_events(&mut *tx, all, &whole).await?;
 
             let mut decided = Decided::new(batch.len());
             let mut again: Vec<usize> = Vec::new();
@@ -253,12 +261,7 @@ impl Projections {
             if !again.is_empty() {
                 // Remembered, but the memo could not be carried: whole, from everything kept.
                 let codes: Vec<&str> = again.iter().map(|&at| batch[at].project_code.as_str()).collect();
-                let mut stored: BTreeMap<String, Vec<Kept>> = BTreeMap::new();
-                for statement in query::in_list(select, &codes, ") ORDER BY project_code, project_seq") {
-                    for row in statement.fetch_all::<KeptRow, _>(&mut *tx).await? {
-                        stored.entry(row.project_code).or_default().push((row.project_seq, row.position, row.envelope));
-                    }
-                }
+                let mut stored = kept_events(&mut *tx, all, &codes).await?;
                 for at in again {
                     let project = &batch[at];
                     let code = project.project_code.as_str();
