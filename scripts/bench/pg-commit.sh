@@ -15,7 +15,8 @@
 #     position;
 #   - the outbox row (with a traceparent when the schema has that column);
 # in one transaction, with prepared statements like sqlx. Each client walks
-# its own projects through lifecycles of 26 events, as `gongkai load` does.
+# its own projects through lifecycles of 26 events, about the PPP lifecycle
+# `gongkai load` walks (29 events; every other project 41 with its land).
 # Clients: BENCH_PGBENCH_CLIENTS (default "$BENCH_CONCURRENCY 16": the load's
 # concurrency, then gongkai's default pool size); the first is the figure.
 # Each runs BENCH_PGBENCH_SECONDS (default 30). Writes pg-commit.json.

@@ -5,7 +5,8 @@
 #
 # Loading, into a fresh SQLite database of `gongkai dev` (release build):
 #   1. real lifecycles: `gongkai load` submits BENCH_SUBMISSIONS (default
-#      26,000 ≈ 1,000 PPP lifecycles of 26 events) over gRPC; the projector
+#      26,000 ≈ 750 lifecycles: PPP ones of 29 events and, every other one,
+#      expropriation ones of 41) over gRPC; the projector
 #      renders them into the public tables as in production;
 #   2. the rest up to BENCH_PROJECTS (default 100,000): copies of those public
 #      rows (public_projects and every public_timeline entry) under new,

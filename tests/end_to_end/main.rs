@@ -8,6 +8,7 @@ mod fuzz;
 mod hostile;
 mod ingestion;
 mod land;
+mod outcome;
 mod poison;
 mod projection;
 mod resilience;

@@ -10,11 +10,10 @@ use std::time::{Duration, Instant};
 use gongkai_domain::hash::chain_hash;
 use gongkai_domain::kinds::topic;
 use gongkai_proto::v1 as pb;
-use gongkai_proto::v1::supervision_service_client::SupervisionServiceClient;
 use gongkai_scenarios::{Request, ppp_lifecycle};
 use gongkai_store::{NewEvent, Store};
 
-use crate::ingestion::{Backend, Ingestion, SUPERVISOR_TOKEN, bad_fields, reason};
+use crate::ingestion::{Backend, Ingestion, bad_fields, get_project, reason};
 use crate::projection::KafkaLog;
 
 /// Polls `check` every 50 ms until it holds, for at most `limit`.
@@ -69,17 +68,6 @@ fn recorded_earlier(head: &pb::EventEnvelope, contract_code: &str) -> NewEvent {
 
 async fn public_len(store: &Store, code: &str) -> usize {
     store.public().public_timeline(code).await.expect("timeline reads").len()
-}
-
-async fn get_project(endpoint: &str, code: &str) -> pb::GetProjectResponse {
-    let channel = crate::support::channel(endpoint).await;
-    let token: tonic::metadata::MetadataValue<_> = format!("Bearer {SUPERVISOR_TOKEN}").parse().expect("header");
-    let mut client = SupervisionServiceClient::with_interceptor(channel, move |mut request: tonic::Request<()>| {
-        request.metadata_mut().insert("authorization", token.clone());
-        Ok(request)
-    });
-    let request = pb::GetProjectRequest { project_code: code.to_owned(), ..Default::default() };
-    client.get_project(request).await.expect("GetProject answers").into_inner()
 }
 
 async fn one_hostile_value_parks_one_project(gongkai: Ingestion) {

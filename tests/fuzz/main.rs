@@ -336,7 +336,22 @@ fn run_case(steps: Vec<(Submission, bool)>, fact: &MessageDescriptor, tally: &Ta
             assert_amount(fen, what);
         }
     }
-    assert_amount(summary.cost_overrun_fen, "cost overrun");
+    assert_amount(summary.contracts_price_change_fen, "contracts' price change");
+    if let Some(fen) = summary.investment_variance_fen {
+        assert_amount(fen, "investment variance");
+    }
+    for outcome in &summary.contract_outcomes {
+        for (what, fen) in [
+            ("signed price", outcome.signed_price_fen),
+            ("current price", outcome.current_price_fen),
+            ("price change", outcome.price_change_fen),
+        ] {
+            assert_amount(fen, &format!("contract {} {what}", outcome.contract_code));
+        }
+        if let Some(fen) = outcome.settled_value_fen {
+            assert_amount(fen, &format!("contract {} settled value", outcome.contract_code));
+        }
+    }
     // Entries in force; a superseded one shows what was recorded, marked so.
     for entry in
         views.full_timeline.iter().chain(&views.public_timeline).filter(|e| e.superseded_by_event_id.is_empty())

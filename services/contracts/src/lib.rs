@@ -16,6 +16,7 @@ gongkai_ingest::ingestion_service! {
         record_payment: RecordPaymentRequest,
         record_performance_issue: RecordPerformanceIssueRequest,
         accept_completion: AcceptCompletionRequest,
+        settle_contract: SettleContractRequest,
         settle_final_accounts: SettleFinalAccountsRequest,
         correct_disclosure: CorrectDisclosureRequest,
     ]

@@ -123,6 +123,7 @@ echo_service!(ContractService, [
     record_payment: RecordPaymentRequest,
     record_performance_issue: RecordPerformanceIssueRequest,
     accept_completion: AcceptCompletionRequest,
+    settle_contract: SettleContractRequest,
     settle_final_accounts: SettleFinalAccountsRequest,
     correct_disclosure: CorrectDisclosureRequest,
 ]);

@@ -85,6 +85,7 @@ impl Clients {
             Request::RecordPayment(m) => call!(ContractServiceClient, record_payment, m),
             Request::RecordPerformanceIssue(m) => call!(ContractServiceClient, record_performance_issue, m),
             Request::AcceptCompletion(m) => call!(ContractServiceClient, accept_completion, m),
+            Request::SettleContract(m) => call!(ContractServiceClient, settle_contract, m),
             Request::SettleFinalAccounts(m) => call!(ContractServiceClient, settle_final_accounts, m),
             Request::CorrectDisclosure(domain, m) => match domain {
                 pb::Domain::Projects => call!(ProjectServiceClient, correct_disclosure, m),

@@ -14,7 +14,7 @@
 //!    `gongkai_projector::project` (the fold every event went through before
 //!    the projector had memory: read everything kept, render it whole).
 //! 2. **Throughput.** `GONGKAI_BENCH_PROJECTS` (default 2,000) lawful
-//!    lifecycles of 27 events (their first `GONGKAI_BENCH_LIFECYCLE`), 256 in
+//!    lifecycles of 29 events (their first `GONGKAI_BENCH_LIFECYCLE`), 256 in
 //!    flight at a time and interleaved as the load generator sends them,
 //!    folded in batches of 500 (what the embedded log hands over at most), by
 //!    one projector: events per second, and the process's resident memory.

@@ -8,7 +8,7 @@
 //! as one JSON object.
 //!
 //! The log: `GONGKAI_BENCH_TEMPLATES` (default 200) lawful PPP lifecycles of
-//! 27 events each go through the real submit path; the rest are copies of
+//! 29 events each go through the real submit path; the rest are copies of
 //! them under new project codes, with new event and request ids and their own
 //! hash chain, appended a few thousand streams at a time by
 //! `EventStore::append_streams` (the submit path runs at about a thousand events

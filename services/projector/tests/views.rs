@@ -390,7 +390,7 @@ fn a_correction_of_restricted_fields_shows_only_public_changes() {
 #[test]
 fn every_entry_reads_naturally() {
     let views = render(&lifecycle().events);
-    assert_eq!(views.public_timeline.len(), 27);
+    assert_eq!(views.public_timeline.len(), 29);
     let titles: Vec<&str> = views.public_timeline.iter().map(|e| e.title_zh.as_str()).collect();
     assert_eq!(titles[0], "项目审批：双城区污水处理及配套管网PPP项目");
     assert_eq!(titles[2], "招标公告：双城区污水处理及配套管网PPP项目社会资本方采购（2个标段）");
@@ -422,6 +422,26 @@ fn every_entry_reads_naturally() {
     assert_eq!(award.tender_code, "2024-230113-T1");
     let payment = views.public_timeline.iter().find(|e| e.fact_type == "gongkai.v1.PaymentMade").expect("payment");
     assert_eq!(payment.tender_code, "2024-230113-T1");
+    // A settlement reads against its contract's signed price, in its lot.
+    let settled: Vec<&pb::TimelineEntry> =
+        views.public_timeline.iter().filter(|e| e.fact_type == "gongkai.v1.ContractSettled").collect();
+    assert_eq!(settled.len(), 2);
+    assert_eq!(settled[0].title_zh, "合同结算：HT-A1，1.89亿元");
+    assert_eq!(settled[0].title_en, "Contract settled: HT-A1, CNY 189.00 million");
+    assert!(
+        settled[0].summary_zh.contains("合同价款变化：较签约合同价1.80亿元增加900.00万元（5.00%）。"),
+        "{}",
+        settled[0].summary_zh
+    );
+    assert!(
+        settled[1].summary_en.contains("a decrease of CNY 450,000.00 (-0.50%) on the signed price"),
+        "{}",
+        settled[1].summary_en
+    );
+    assert_eq!(
+        (settled[0].lot_codes.as_slice(), settled[0].amounts[0].amount_fen),
+        (&["A1".to_owned()][..], 18_900_000_000)
+    );
 }
 
 #[test]
@@ -458,10 +478,10 @@ fn corrections_are_shown_against_what_they_correct() {
     let second = stream.correct(support::day(61), &first, "投标保证金录入错误", Kind::TenderAnnounced(tender));
 
     let views = render(&stream.events);
-    assert_eq!(views.public_timeline.len(), 29);
+    assert_eq!(views.public_timeline.len(), 31);
     let superseded = &views.public_timeline[2];
     assert_eq!(superseded.superseded_by_event_id, first);
-    let correction = &views.public_timeline[27];
+    let correction = &views.public_timeline[29];
     assert_eq!(correction.supersedes_event_id, original.event_id);
     assert_eq!(correction.superseded_by_event_id, second);
     assert_eq!(correction.r#type, "gongkai.v1.DisclosureCorrected");
@@ -478,13 +498,13 @@ fn corrections_are_shown_against_what_they_correct() {
     );
     assert!(correction.title_zh.starts_with("更正：招标公告："), "{}", correction.title_zh);
     assert!(correction.summary_zh.contains("本条更正第3号记录，更正原因：最高投标限价录入错误。更正2处内容。"));
-    let again = &views.public_timeline[28];
+    let again = &views.public_timeline[30];
     assert_eq!(again.supersedes_event_id, first);
     assert!(again.superseded_by_event_id.is_empty());
     let changes: Vec<(&str, &str, &str)> =
         again.changes.iter().map(|c| (c.path.as_str(), c.before.as_str(), c.after.as_str())).collect();
     assert_eq!(changes, vec![("bid_security_fen", "80000000", "70000000")]);
-    assert_eq!(views.full_timeline[28].changes, again.changes);
+    assert_eq!(views.full_timeline[30].changes, again.changes);
 }
 
 #[test]
@@ -519,7 +539,9 @@ fn the_summary_follows_the_lifecycle() {
         Performance,
         Performance, // milestones, payments
         Completion,
-        Completion, // acceptance, final accounts
+        Completion,
+        Completion,
+        Completion, // acceptance, two contract settlements, final accounts
     ];
     assert_eq!(expected.len(), events.len());
     for (n, stage) in expected.iter().enumerate() {
@@ -533,15 +555,31 @@ fn the_summary_follows_the_lifecycle() {
     assert_eq!(before_contract.baseline_contract_price_fen, None);
     assert_eq!(before_contract.current_contract_price_fen, None);
     assert_eq!(before_contract.current_end_date, None);
-    assert_eq!((before_contract.cost_overrun_fen, before_contract.time_overrun_days), (0, 0));
+    assert!(before_contract.contract_outcomes.is_empty());
+    assert_eq!(before_contract.contracts_price_change_fen, 0);
+    assert_eq!(before_contract.contracts_time_variation_days, None);
+    assert_eq!(before_contract.investment_variance_fen, None);
 
     // After the variations: 18 + 9 亿 baseline, +2 × 3 % of 18 亿.
     let performing = render(&events[..18]).full_summary;
     assert_eq!(performing.baseline_contract_price_fen, Some(27_000_000_000));
     assert_eq!(performing.current_contract_price_fen, Some(28_080_000_000));
-    assert_eq!(performing.cost_overrun_fen, 1_080_000_000);
-    assert_eq!(performing.cost_overrun_bp, 400);
-    assert_eq!(performing.time_overrun_days, 0);
+    // Before any settlement or final accounts, each contract already shows
+    // its change against its signing: HT-A1 by its variations, HT-B1 none.
+    assert_eq!(performing.contracts_price_change_fen, 1_080_000_000);
+    assert_eq!(performing.contracts_price_change_bp, 400);
+    assert_eq!(performing.contracts_time_variation_days, Some(0));
+    assert_eq!(performing.investment_variance_fen, None, "no final accounts, no investment measure");
+    assert_eq!(
+        gongkai_testkit::outcome_rows(&performing),
+        vec![("HT-A1", None, 1_080_000_000, 600, Some(0)), ("HT-B1", None, 0, 0, Some(0))]
+    );
+    let changes: Vec<(&str, i64, i64)> = performing.contract_outcomes[0]
+        .changes
+        .iter()
+        .map(|c| (c.variation_number.as_str(), c.price_change_fen, c.price_after_fen))
+        .collect();
+    assert_eq!(changes, vec![("BG-1", 540_000_000, 18_540_000_000), ("BG-2", 540_000_000, 19_080_000_000)]);
     let period = performing.baseline_contract_period.expect("contract period");
     assert_eq!(period.start, Some(pb::CalendarDate { year: 2024, month: 5, day: 1 }));
     assert_eq!(period.end, Some(pb::CalendarDate { year: 2026, month: 6, day: 30 }));
@@ -555,13 +593,33 @@ fn the_summary_follows_the_lifecycle() {
     assert_eq!(summary.owner.as_ref().map(|o| o.name.as_str()), Some("哈尔滨市双城区城市建设投资有限公司"));
     assert_eq!(summary.baseline_investment_fen, 50_000_000_000);
     assert_eq!(summary.final_cost_fen, Some(48_000_000_000));
-    // Settled: the final cost against the approved investment, 4% under.
-    assert_eq!(summary.cost_overrun_fen, -2_000_000_000);
-    assert_eq!(summary.cost_overrun_bp, -400);
-    // Completed 2026-05-31 against a contract end of 2026-06-30.
+    assert_eq!(summary.final_scope, "污水处理厂一座，配套管网32公里");
+    // The project against its approval (投资节余): 4.8 亿元 against 5 亿元, 4 % under.
+    assert_eq!(summary.investment_variance_fen, Some(-2_000_000_000));
+    assert_eq!(summary.investment_variance_bp, Some(-400));
+    // Ended 2026-05-31 against an approved plan ending 2026-12-31.
+    assert_eq!(summary.end_date_variance_days, Some(-214));
+    // Each contract against its signing (合同价款变化), apart: HT-A1 settled at
+    // 1.89 亿元 on 1.8 亿元 (+5 %), HT-B1 at 8,955 万元 on 9,000 万元 (-0.5 %); both
+    // completed 2026-05-31 against a contract end of 2026-06-30.
+    assert_eq!(
+        gongkai_testkit::outcome_rows(summary),
+        vec![
+            ("HT-A1", Some(18_900_000_000), 900_000_000, 500, Some(-30)),
+            ("HT-B1", Some(8_955_000_000), -45_000_000, -50, Some(-30)),
+        ]
+    );
+    assert!(
+        summary
+            .contract_outcomes
+            .iter()
+            .all(|o| o.actual_completion_date == Some(pb::CalendarDate { year: 2026, month: 5, day: 31 }))
+    );
+    assert_eq!(summary.contracts_price_change_fen, 855_000_000);
+    assert_eq!(summary.contracts_price_change_bp, 316);
     assert_eq!(summary.current_end_date, Some(pb::CalendarDate { year: 2026, month: 5, day: 31 }));
-    assert_eq!(summary.time_overrun_days, -30);
-    assert_eq!(summary.last_event_at, events[26].occurred_at);
+    assert_eq!(summary.contracts_time_variation_days, Some(-30));
+    assert_eq!(summary.last_event_at, events[28].occurred_at);
     assert_eq!(done.public_summary, pb::ProjectSummary { flag_count: 0, ..summary.clone() });
 }
 
@@ -585,7 +643,9 @@ fn time_variations_and_suspension_move_the_summary() {
     );
     let summary = render(&stream.events).full_summary;
     assert_eq!(summary.current_end_date, Some(pb::CalendarDate { year: 2026, month: 9, day: 30 }));
-    assert_eq!(summary.time_overrun_days, 92);
+    assert_eq!(summary.contracts_time_variation_days, Some(92));
+    let b1 = summary.contract_outcomes.iter().find(|o| o.contract_code == "HT-B1").expect("HT-B1");
+    assert_eq!(b1.time_variation_days, Some(92), "the end in force against the signed end, before any acceptance");
     let entry = &render(&stream.events).public_timeline[18];
     assert_eq!(entry.title_zh, "合同变更：HT-B1 第BG-T1号（合同完成日期调整为2026年9月30日）");
 

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use gongkai_domain::clock::utc_or_epoch;
-use gongkai_proto::v1::{ProjectSummary, TimelineEntry};
+use gongkai_proto::v1::{CalendarDate, ContractOutcome, ProjectSummary, TimelineEntry};
 use gongkai_store::{ChangeCursor, PublicProject, PublicReader, StoreError};
 use prost::Message;
 use serde::Deserialize;
@@ -206,9 +206,35 @@ fn summary_json(p: &PublicProject, s: &ProjectSummary) -> serde_json::Value {
         "baseline_investment_fen": s.baseline_investment_fen,
         "current_contract_price_fen": s.current_contract_price_fen,
         "final_cost_fen": s.final_cost_fen,
+        "contracts_price_change_fen": s.contracts_price_change_fen,
+        "contracts_time_variation_days": s.contracts_time_variation_days,
+        "investment_variance_fen": s.investment_variance_fen,
+        "investment_variance_bp": s.investment_variance_bp,
+        "end_date_variance_days": s.end_date_variance_days,
+        "contract_outcomes": s.contract_outcomes.iter().map(outcome_json).collect::<Vec<_>>(),
         "chain_head_hash": s.chain_head_hash,
         "head_seq": s.head_seq,
         "last_event_at": p.last_event_at.to_rfc3339(),
+    })
+}
+
+/// One contract's outcome against its signing; dates as `YYYY-MM-DD`.
+fn outcome_json(o: &ContractOutcome) -> serde_json::Value {
+    let date = |d: Option<&CalendarDate>| d.map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day));
+    json!({
+        "contract_code": o.contract_code,
+        "tender_code": o.tender_code,
+        "lot_codes": o.lot_codes,
+        "signed_price_fen": o.signed_price_fen,
+        "current_price_fen": o.current_price_fen,
+        "settled_value_fen": o.settled_value_fen,
+        "price_change_fen": o.price_change_fen,
+        "price_change_bp": o.price_change_bp,
+        "signed_end_date": date(o.signed_period.as_ref().and_then(|p| p.end.as_ref())),
+        "current_end_date": date(o.current_end_date.as_ref()),
+        "actual_completion_date": date(o.actual_completion_date.as_ref()),
+        "time_variation_days": o.time_variation_days,
+        "paid_fen": o.paid_fen,
     })
 }
 

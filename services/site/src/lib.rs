@@ -45,6 +45,7 @@ mod conditional;
 mod feeds;
 mod home;
 pub mod opendata;
+mod outcome;
 mod project;
 mod read;
 mod security;

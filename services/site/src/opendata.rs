@@ -19,6 +19,16 @@
 //!   handover); `social.landCompensationBudget` and `environment` from the
 //!   public summary; the project's own documents (facts of no tender, such
 //!   as the land and EIA facts) as project `documents`.
+//! * OC4IDS outcomes, two measures apart: `completion` is the project's
+//!   final accounts against its approval (投资节余/超支 in
+//!   `finalValueDetails`, the end date against the plan in
+//!   `endDateDetails`); each contracting process summary carries its
+//!   contracts against their signing: `contractValue` and `contractPeriod`
+//!   as signed, `modifications` for each disclosed variation (old and new
+//!   value and period), a `delivery` milestone per contract due on its end
+//!   date in force and met on its actual completion date, and `finalValue`
+//!   once every contract of the process is settled. Calendar dates are
+//!   midnight, Beijing time.
 
 use std::collections::BTreeMap;
 
@@ -26,8 +36,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use gongkai_domain::clock::utc_or_epoch;
 use gongkai_domain::vocabulary::stage_from_label;
 use gongkai_proto::v1::{
-    DocumentType, EiaDocumentKind, EnvironmentalImpactApproved, Organization, PartyRole, ProjectSummary, Stage,
-    TimelineEntry,
+    CalendarDate, ContractOutcome, DocumentType, EiaDocumentKind, EnvironmentalImpactApproved, Organization, PartyRole,
+    ProjectSummary, Stage, TimelineEntry,
 };
 use serde_json::{Map, Value, json};
 
@@ -73,6 +83,7 @@ fn tags(fact_type: &str) -> (&'static str, &'static str) {
         | "PaymentMade"
         | "PerformanceIssueRecorded"
         | "CompletionAccepted"
+        | "ContractSettled"
         | "FinalAccountsSettled" => ("implementation", "implementationUpdate"),
         _ => ("tenderUpdate", "tenderUpdate"),
     }
@@ -161,6 +172,7 @@ fn document_type(kind: DocumentType) -> Option<&'static str> {
         DocumentType::CompensationPlan => "resettlementPlan",
         DocumentType::SocialRiskAssessment => "socialImpact",
         DocumentType::EnvironmentalImpact => "environmentalImpact",
+        DocumentType::Settlement => "finalAudit",
         DocumentType::Other | DocumentType::Unspecified => return None,
     })
 }
@@ -462,6 +474,180 @@ fn environment(approval: &EnvironmentalImpactApproved) -> Value {
     environment
 }
 
+/// A calendar date: `2024-03-01`.
+fn day(date: &CalendarDate) -> String {
+    format!("{:04}-{:02}-{:02}", date.year, date.month, date.day)
+}
+
+/// A calendar date as an OCDS date-time: midnight, Beijing time.
+fn date_time(date: &CalendarDate) -> String {
+    format!("{}T00:00:00+08:00", day(date))
+}
+
+/// Basis points as a percentage: -420 → "-4.20%".
+fn percent(bp: i32) -> String {
+    let sign = if bp < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}%", bp.unsigned_abs() / 100, bp.unsigned_abs() % 100)
+}
+
+/// OC4IDS `completion`: the final accounts against the approval, once
+/// settled (投资节余/超支 and the end date against the plan, in words).
+fn completion(summary: &ProjectSummary) -> Option<Value> {
+    let final_cost = summary.final_cost_fen?;
+    let mut completion = json!({ "finalValue": value(final_cost) });
+    if let Some(end) = &summary.current_end_date {
+        completion["endDate"] = json!(date_time(end));
+    }
+    if !summary.final_scope.is_empty() {
+        completion["finalScope"] = json!(summary.final_scope);
+    }
+    if let Some(variance) = summary.investment_variance_fen {
+        let share = summary.investment_variance_bp.map_or_else(String::new, |bp| format!("（{}）", percent(bp)));
+        let magnitude = gongkai_domain::money::zh(variance.abs());
+        completion["finalValueDetails"] = json!(match variance.signum() {
+            -1 => format!("投资节余：决算总投资较批复总投资节余 {magnitude}{share}。"),
+            1 => format!("投资超支：决算总投资超出批复总投资 {magnitude}{share}。"),
+            _ => "决算总投资与批复总投资持平。".to_owned(),
+        });
+    }
+    if let Some(days) = summary.end_date_variance_days {
+        completion["endDateDetails"] = json!(match days.signum() {
+            1 => format!("实际完工日期比批复计划竣工日期晚 {days} 天。"),
+            -1 => format!("实际完工日期比批复计划竣工日期早 {} 天。", days.unsigned_abs()),
+            _ => "按批复计划竣工日期完工。".to_owned(),
+        });
+    }
+    Some(completion)
+}
+
+/// The contracts of `tender_code` against their signing, into an OC4IDS
+/// contracting process summary: value and period as signed, each variation
+/// as a modification, a delivery milestone per contract (due on its end date
+/// in force, met on its actual completion date), and the final value once
+/// every one of them is settled.
+fn contract_outcomes(process: &mut Value, summary: &ProjectSummary, tender_code: &str) {
+    let outcomes: Vec<&ContractOutcome> =
+        summary.contract_outcomes.iter().filter(|outcome| outcome.tender_code == tender_code).collect();
+    if outcomes.is_empty() {
+        return;
+    }
+    // Each a sum of a few contracts of one project, within the money bound.
+    let signed: i64 = outcomes.iter().map(|outcome| outcome.signed_price_fen).sum();
+    process["contractValue"] = value(signed);
+    let periods = outcomes.iter().filter_map(|outcome| outcome.signed_period.as_ref());
+    let key = |d: &&CalendarDate| (d.year, d.month, d.day);
+    let start = periods.clone().filter_map(|period| period.start.as_ref()).min_by_key(key);
+    let end = periods.filter_map(|period| period.end.as_ref()).max_by_key(key);
+    let mut period = Map::new();
+    if let Some(start) = start {
+        period.insert("startDate".to_owned(), json!(date_time(start)));
+    }
+    if let Some(end) = end {
+        period.insert("endDate".to_owned(), json!(date_time(end)));
+    }
+    if !period.is_empty() {
+        process["contractPeriod"] = Value::Object(period);
+    }
+    let settled: Option<Vec<i64>> = outcomes.iter().map(|outcome| outcome.settled_value_fen).collect();
+    if let Some(settled) = settled {
+        process["finalValue"] = value(settled.iter().sum());
+    }
+    let modifications: Vec<Value> = outcomes.iter().flat_map(|outcome| modifications(outcome)).collect();
+    if !modifications.is_empty() {
+        process["modifications"] = json!(modifications);
+    }
+    let milestones: Vec<Value> = outcomes.iter().filter_map(|outcome| delivery(outcome)).collect();
+    if !milestones.is_empty() {
+        process["milestones"] = json!(milestones);
+    }
+}
+
+/// Each disclosed variation of a contract as an OC4IDS modification.
+fn modifications(outcome: &ContractOutcome) -> Vec<Value> {
+    let mut price = outcome.signed_price_fen;
+    let mut end = outcome.signed_period.as_ref().and_then(|period| period.end);
+    let start = outcome.signed_period.as_ref().and_then(|period| period.start);
+    let period = |end: Option<CalendarDate>| {
+        let mut period = Map::new();
+        if let Some(start) = &start {
+            period.insert("startDate".to_owned(), json!(date_time(start)));
+        }
+        if let Some(end) = &end {
+            period.insert("endDate".to_owned(), json!(date_time(end)));
+        }
+        Value::Object(period)
+    };
+    outcome
+        .changes
+        .iter()
+        .map(|change| {
+            let mut modification = json!({
+                "id": format!("{}-{}", outcome.contract_code, change.variation_number),
+                "releaseID": change.event_id,
+            });
+            if let Some(at) = &change.occurred_at {
+                modification["date"] = json!(rfc3339(utc_or_epoch(Some(at))));
+            }
+            let mut kinds = Vec::new();
+            let mut words = Vec::new();
+            if change.price_change_fen != 0 {
+                kinds.push("value");
+                words.push(format!("合同价款变更 {}", gongkai_domain::money::zh(change.price_change_fen)));
+                modification["oldContractValue"] = value(price);
+                modification["newContractValue"] = value(change.price_after_fen);
+            }
+            if let Some(new_end) = change.new_end_date {
+                kinds.push("duration");
+                words.push(format!("合同竣工日期调整为 {}", day(&new_end)));
+                modification["oldContractPeriod"] = period(end);
+                modification["newContractPeriod"] = period(Some(new_end));
+                end = Some(new_end);
+            }
+            price = change.price_after_fen;
+            if kinds.len() == 1 {
+                modification["type"] = json!(kinds[0]);
+            }
+            modification["description"] = json!(if words.is_empty() {
+                format!("合同 {} 变更 {}（价款与工期不变）", outcome.contract_code, change.variation_number)
+            } else {
+                format!("合同 {} 变更 {}：{}。", outcome.contract_code, change.variation_number, words.join("，"))
+            });
+            modification
+        })
+        .collect()
+}
+
+/// A contract's completion as an OC4IDS delivery milestone: due on its end
+/// date in force, met on its actual completion date; none without either.
+fn delivery(outcome: &ContractOutcome) -> Option<Value> {
+    let due = outcome.current_end_date.as_ref();
+    let met = outcome.actual_completion_date.as_ref();
+    if due.is_none() && met.is_none() {
+        return None;
+    }
+    let mut milestone = json!({
+        "id": format!("{}-completion", outcome.contract_code),
+        "title": format!("合同 {} 竣工", outcome.contract_code),
+        "type": "delivery",
+        "status": if met.is_some() { "met" } else { "scheduled" },
+    });
+    if let Some(due) = due {
+        milestone["dueDate"] = json!(date_time(due));
+    }
+    if let Some(met) = met {
+        milestone["dateMet"] = json!(date_time(met));
+    }
+    if let Some(days) = outcome.time_variation_days {
+        let what = if met.is_some() { "实际竣工" } else { "现约定竣工日期" };
+        milestone["description"] = json!(match days.signum() {
+            1 => format!("{what}较签约时约定的竣工日期晚 {days} 天"),
+            -1 => format!("{what}较签约时约定的竣工日期早 {} 天", days.unsigned_abs()),
+            _ => format!("{what}与签约时约定的竣工日期相同"),
+        });
+    }
+    Some(milestone)
+}
+
 /// An OC4IDS 0.9 project package of one project.
 pub fn project_package(
     uri: &str,
@@ -488,8 +674,8 @@ pub fn project_package(
     if let Some(fen) = summary.current_contract_price_fen {
         project["totalValue"] = value(fen);
     }
-    if let Some(fen) = summary.final_cost_fen {
-        project["completion"] = json!({ "finalValue": value(fen) });
+    if let Some(completion) = completion(summary) {
+        project["completion"] = completion;
     }
     if let Some(approval) = timeline.iter().find(|e| short(&e.fact_type) == "ProjectApproved") {
         project["description"] = json!(approval.summary_zh);
@@ -516,13 +702,15 @@ pub fn project_package(
             let entries: Vec<&TimelineEntry> = timeline.iter().filter(|e| &e.tender_code == tender_code).collect();
             let title = entries.first().map(|e| e.title_zh.clone()).unwrap_or_default();
             let ocid = ocid(tender_code);
+            let mut process_summary = json!({
+                "ocid": ocid,
+                "title": title,
+                "externalReference": tender_code,
+            });
+            contract_outcomes(&mut process_summary, summary, tender_code);
             json!({
                 "id": ocid,
-                "summary": {
-                    "ocid": ocid,
-                    "title": title,
-                    "externalReference": tender_code,
-                },
+                "summary": process_summary,
                 "releases": entries.iter().map(|e| {
                     let (tag, correction_tag) = tags(&e.fact_type);
                     json!({

@@ -1,5 +1,6 @@
 //! The project page (`/projects/{code}`): its stage bar, running legal
-//! clocks, amounts, land expropriation and EIA figures, and full timeline
+//! clocks, amounts, contract and investment outcomes, land expropriation and
+//! EIA figures, and full timeline
 //! with corrections cross-linked, and the view models the template reads. Rendered pages are kept in the page cache
 //! (`cache`) until the project changes or a clock's text would go stale.
 
@@ -21,7 +22,7 @@ use crate::read::{decode_summary, load, unavailable};
 use crate::text::{
     Lang, day, project_bar_keys, stage_name, time_left, time_left_holds_until, type_name, when, yuan_exact, yuan_human,
 };
-use crate::{SiteState, conditional, opendata};
+use crate::{SiteState, conditional, opendata, outcome};
 
 #[derive(Debug)]
 struct StageStep {
@@ -73,6 +74,8 @@ struct ProjectPage {
     stage_bar: Vec<StageStep>,
     clocks: Vec<ClockView>,
     figures: Vec<(String, String, String)>,
+    /// Each contract's outcome against its signing.
+    contracts: Vec<outcome::ContractRow>,
     /// Land expropriation, resettlement and the EIA approval: (label, value,
     /// exact amount or empty), from the public summary's counts and totals.
     land: Vec<(String, String, String)>,
@@ -317,6 +320,8 @@ pub(crate) async fn project_page(
     if let Some(fen) = summary.final_cost_fen {
         figure(("决算总投资", "Final cost"), fen);
     }
+    figures.extend(outcome::project_rows(lang, &summary));
+    let contracts = outcome::contract_rows(lang, &summary);
     let land = land_rows(lang, &summary);
     let (clocks, valid_until) = running_clocks(lang, &entries, now);
     let page = ProjectPage {
@@ -339,6 +344,7 @@ pub(crate) async fn project_page(
         stage_bar,
         clocks,
         figures,
+        contracts,
         land,
         entries: views,
         chain_head: summary.chain_head_hash.clone(),

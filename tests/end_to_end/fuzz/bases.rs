@@ -72,6 +72,7 @@ fn encoded(request: &Request) -> (&'static str, Vec<u8>) {
         RecordPayment => "/gongkai.v1.ContractService/RecordPayment",
         RecordPerformanceIssue => "/gongkai.v1.ContractService/RecordPerformanceIssue",
         AcceptCompletion => "/gongkai.v1.ContractService/AcceptCompletion",
+        SettleContract => "/gongkai.v1.ContractService/SettleContract",
         SettleFinalAccounts => "/gongkai.v1.ContractService/SettleFinalAccounts",
     )
 }
@@ -111,7 +112,7 @@ impl Bases {
 }
 
 /// Submits project `k`'s first `k` lifecycle steps (so that step `k` is
-/// the lawful next one), for `k` in 0..=27; returns the requests to fuzz.
+/// the lawful next one), for `k` in 0..=29; returns the requests to fuzz.
 pub(super) async fn prepare(gongkai: &Ingestion) -> Bases {
     let mut bases = Bases::default();
     let mut full_receipts = Vec::new();

@@ -66,8 +66,8 @@ const WATCH_FOR: Duration = Duration::from_millis(150);
 const OVERSIZE_EVERY: usize = 500;
 /// A submitter of another region (the harness's configuration).
 const QIQIHAR_TOKEN: &str = "qiqihar-trading-center-token";
-/// The lifecycle has 27 steps; project `k` holds its first `k`.
-const STEPS: usize = 27;
+/// The lifecycle has 29 steps; project `k` holds its first `k`.
+const STEPS: usize = 29;
 
 // ---------------------------------------------------------------------------
 // Methods.

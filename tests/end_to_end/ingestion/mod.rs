@@ -14,6 +14,7 @@ mod refusals;
 
 use gongkai_load::Clients;
 use gongkai_proto::v1 as pb;
+use gongkai_proto::v1::supervision_service_client::SupervisionServiceClient;
 use gongkai_scenarios::Request;
 use gongkai_store::{EventCounts, PoolOptions, Store};
 use gongkai_testkit::GongkaiProcess;
@@ -118,6 +119,18 @@ impl Ingestion {
         }
         receipts
     }
+}
+
+/// `GetProject` of `code` as the Heilongjiang supervisor, over `endpoint`.
+pub(crate) async fn get_project(endpoint: &str, code: &str) -> pb::GetProjectResponse {
+    let channel = channel(endpoint).await;
+    let token: tonic::metadata::MetadataValue<_> = format!("Bearer {SUPERVISOR_TOKEN}").parse().expect("header");
+    let mut client = SupervisionServiceClient::with_interceptor(channel, move |mut request: tonic::Request<()>| {
+        request.metadata_mut().insert("authorization", token.clone());
+        Ok(request)
+    });
+    let request = pb::GetProjectRequest { project_code: code.to_owned(), ..Default::default() };
+    client.get_project(request).await.expect("GetProject answers").into_inner()
 }
 
 /// The ErrorInfo reason of a status.

@@ -114,6 +114,7 @@ pub(crate) fn decide_fact(ctx: &Ctx<'_>, kind: &Kind) -> Result<Vec<ComplianceFl
         Kind::PerformanceIssueRecorded(fact) => contract::known(ctx, &fact.contract_code).map(|_| Vec::new()),
         Kind::CompletionAccepted(fact) => contract::completion(ctx, fact),
         Kind::FinalAccountsSettled(fact) => contract::final_accounts(ctx, fact),
+        Kind::ContractSettled(fact) => contract::settled(ctx, fact),
     }
 }
 

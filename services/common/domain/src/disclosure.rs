@@ -53,6 +53,7 @@ pub fn deadline(kind: &Kind) -> i64 {
         | Kind::PaymentMade(_)
         | Kind::PerformanceIssueRecorded(_)
         | Kind::CompletionAccepted(_)
+        | Kind::ContractSettled(_)
         | Kind::FinalAccountsSettled(_)
         | Kind::CompensationPaid(_)
         | Kind::RelocationRecorded(_) => PERFORMANCE,
@@ -128,6 +129,7 @@ mod tests {
                 ("gongkai.v1.PerformanceIssueRecorded", 30 * DAY),
                 ("gongkai.v1.CompletionAccepted", 30 * DAY),
                 ("gongkai.v1.FinalAccountsSettled", 30 * DAY),
+                ("gongkai.v1.ContractSettled", 30 * DAY),
             ]
         );
         assert_eq!(DEFAULT_DEADLINE_SECONDS, 20 * DAY);

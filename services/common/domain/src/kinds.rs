@@ -47,6 +47,7 @@ pub fn domain_of(kind: &Kind) -> Domain {
         | Kind::PaymentMade(_)
         | Kind::PerformanceIssueRecorded(_)
         | Kind::CompletionAccepted(_)
+        | Kind::ContractSettled(_)
         | Kind::FinalAccountsSettled(_) => Domain::Contracts,
     }
 }
@@ -90,12 +91,13 @@ pub fn kind_name(kind: &Kind) -> &'static str {
         Kind::PerformanceIssueRecorded(_) => "PerformanceIssueRecorded",
         Kind::CompletionAccepted(_) => "CompletionAccepted",
         Kind::FinalAccountsSettled(_) => "FinalAccountsSettled",
+        Kind::ContractSettled(_) => "ContractSettled",
     }
 }
 
 /// Every fact kind, its payload empty, in the contract's order (the field
 /// numbers of `Fact.kind`).
-pub fn every_kind() -> [Kind; 36] {
+pub fn every_kind() -> [Kind; 37] {
     [
         Kind::ProjectApproved(Default::default()),
         Kind::PppDetailsDisclosed(Default::default()),
@@ -133,6 +135,7 @@ pub fn every_kind() -> [Kind; 36] {
         Kind::PerformanceIssueRecorded(Default::default()),
         Kind::CompletionAccepted(Default::default()),
         Kind::FinalAccountsSettled(Default::default()),
+        Kind::ContractSettled(Default::default()),
     ]
 }
 

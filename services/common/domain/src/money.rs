@@ -25,6 +25,16 @@ pub fn checked_sum(amounts: impl IntoIterator<Item = i64>) -> Option<i64> {
     amounts.into_iter().try_fold(0_i64, |total, fen| total.checked_add(fen).filter(|sum| within_bound(*sum)))
 }
 
+/// `part` as basis points of `whole` (1000 = 10 %), rounded toward zero;
+/// `None` when `whole` <= 0.
+pub fn share_bp(part: i64, whole: i64) -> Option<i64> {
+    if whole <= 0 {
+        return None;
+    }
+    let bp = i128::from(part) * 10_000 / i128::from(whole);
+    Some(i64::try_from(bp).unwrap_or(if bp < 0 { i64::MIN } else { i64::MAX }))
+}
+
 /// Digits with thousands separators: 1234567 → "1,234,567".
 fn group(value: u128) -> String {
     let digits = value.to_string();

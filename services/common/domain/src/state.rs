@@ -11,6 +11,7 @@
 mod fold;
 pub mod land;
 mod model;
+pub mod outcome;
 
 use std::collections::BTreeMap;
 
@@ -22,8 +23,8 @@ use prost_types::Timestamp;
 
 pub use model::{
     Award, AwardNotice, Complaint, Completion, Contract, EffectiveFact, Evaluation, FinalAccounts, LotStage, LotState,
-    LotStatus, Milestone, Objection, Opening, Payment, ProjectStatus, Publicity, Recorded, RecordedEvent, Tender,
-    Variation,
+    LotStatus, Milestone, Objection, Opening, Payment, ProjectStatus, Publicity, Recorded, RecordedEvent, Settlement,
+    Tender, Variation,
 };
 
 use crate::Body;

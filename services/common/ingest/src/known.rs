@@ -37,7 +37,7 @@ use moka::policy::EvictionPolicy;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// How many projects the cache keeps. A project's state grows with its
-/// history (tens of kilobytes for a full lifecycle of 26 events, measured as
+/// history (tens of kilobytes for a full lifecycle of 29 events, measured as
 /// the process's growth while it fills), so this bounds the cache to some
 /// tens of megabytes; more projects than this written at once only cost
 /// reloads.

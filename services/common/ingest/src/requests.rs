@@ -62,6 +62,7 @@ fact_requests! {
     RecordPaymentRequest => PaymentMade,
     RecordPerformanceIssueRequest => PerformanceIssueRecorded,
     AcceptCompletionRequest => CompletionAccepted,
+    SettleContractRequest => ContractSettled,
     SettleFinalAccountsRequest => FinalAccountsSettled,
 }
 

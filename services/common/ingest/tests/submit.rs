@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{Duration, Utc};
+use chrono::{Duration, DurationRound, Utc};
 use gongkai_domain::Submission;
 use gongkai_grpc::auth::{Principal, Role};
 use gongkai_ingest::{IngestError, IngestRequest, Ingestor};
@@ -16,11 +16,14 @@ use gongkai_testkit::store::assert_gapless_chain;
 
 #[path = "submit/land.rs"]
 mod land;
+#[path = "submit/outcome.rs"]
+mod outcome;
 
 use land::{
     land_rules_refuse_or_flag_and_a_refusal_writes_nothing, the_land_lifecycle_is_recorded_without_a_flag,
     works_commenced_before_the_eia_approval_are_flagged,
 };
+use outcome::settlement_rules_refuse_or_flag_and_a_refusal_writes_nothing;
 
 fn harbin() -> Principal {
     Principal { id: "center-harbin".into(), role: Role::Submitter, regions: vec!["2301".into()] }
@@ -33,9 +36,10 @@ fn step(lifecycle: &PppLifecycle, n: usize) -> (Domain, Submission) {
 }
 
 /// An objection to lot A1 of the lifecycle's tender: any number may follow
-/// the tender notice.
+/// the tender notice. Dated yesterday at midnight, so that a retry built a
+/// moment later is the same request.
 fn objection(lifecycle: &PppLifecycle, request_id: &str, subject: &str) -> (Domain, Submission) {
-    let at = Utc::now() - Duration::days(1);
+    let at = (Utc::now() - Duration::days(1)).duration_trunc(Duration::days(1)).expect("a day is a whole unit");
     let fact = pb::ObjectionRaised {
         answered_at: None,
         answer: String::new(),
@@ -216,4 +220,5 @@ gongkai_testkit::on_both_stores!(
     the_land_lifecycle_is_recorded_without_a_flag,
     land_rules_refuse_or_flag_and_a_refusal_writes_nothing,
     works_commenced_before_the_eia_approval_are_flagged,
+    settlement_rules_refuse_or_flag_and_a_refusal_writes_nothing,
 );

@@ -121,6 +121,7 @@ pub enum Request {
     RecordPayment(pb::RecordPaymentRequest),
     RecordPerformanceIssue(pb::RecordPerformanceIssueRequest),
     AcceptCompletion(pb::AcceptCompletionRequest),
+    SettleContract(pb::SettleContractRequest),
     SettleFinalAccounts(pb::SettleFinalAccountsRequest),
     /// `CorrectDisclosure` on the service of `domain`.
     CorrectDisclosure(pb::Domain, pb::CorrectDisclosureRequest),
@@ -183,6 +184,7 @@ request_facts! {
     RecordPayment => PaymentMade,
     RecordPerformanceIssue => PerformanceIssueRecorded,
     AcceptCompletion => CompletionAccepted,
+    SettleContract => ContractSettled,
     SettleFinalAccounts => FinalAccountsSettled,
 }
 

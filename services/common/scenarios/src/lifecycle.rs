@@ -3,7 +3,7 @@
 //! Two lots, four bidders each, one tender amendment, evaluation, publicity,
 //! award and award notice per lot, a contract per lot, two variations, the
 //! EIA approval before the works start, three milestones with payments,
-//! completion acceptance and final accounts. Every deadline respects the law,
+//! completion acceptance, each contract's settlement and final accounts. Every deadline respects the law,
 //! so it raises no compliance flag.
 
 use chrono::{Duration, TimeZone, Utc};
@@ -379,6 +379,26 @@ pub fn ppp_lifecycle(project_code: &str, request_prefix: &str) -> PppLifecycle {
             documents: vec![doc("竣工验收报告", pb::DocumentType::AcceptanceReport, accepted_at)],
         }
     );
+    // Each contract is settled after the acceptance, within its price in
+    // force: HT-A1 a little under its two variations, HT-B1 under its price.
+    let price_b = prices(lots[1].2)[0];
+    for (contract, value, day_of_july) in
+        [(&contract_a, price_a + price_a / 100 * 5, 15), (&"HT-B1".to_owned(), price_b - price_b / 200, 20)]
+    {
+        let at = Utc.with_ymd_and_hms(2026, 7, day_of_july, 2, 0, 0).single().expect("valid time");
+        push!(
+            SettleContract,
+            SettleContractRequest,
+            at,
+            pb::ContractSettled {
+                contract_code: contract.clone(),
+                settled_value_fen: value,
+                settled_at: Some(ts(at)),
+                reviewed_by: Some(org("黑龙江正信工程造价咨询有限公司", 500)),
+                documents: vec![doc(&format!("{contract}竣工结算书"), pb::DocumentType::Settlement, at)],
+            }
+        );
+    }
     let settled_at = Utc.with_ymd_and_hms(2026, 9, 1, 2, 0, 0).single().expect("valid time");
     push!(
         SettleFinalAccounts,
@@ -404,7 +424,7 @@ mod tests {
     #[test]
     fn the_lifecycle_covers_every_stage() {
         let lifecycle = ppp_lifecycle("2024-230113-77-01-000001", "r");
-        assert_eq!(lifecycle.requests.len(), 27);
+        assert_eq!(lifecycle.requests.len(), 29);
         assert!(matches!(lifecycle.requests.first(), Some(Request::RecordApproval(_))));
         assert!(matches!(lifecycle.requests.last(), Some(Request::SettleFinalAccounts(_))));
     }

@@ -105,6 +105,7 @@ pub fn submission(request: gongkai_scenarios::Request) -> (gongkai_proto::v1::Do
         Request::RecordMilestone(r) => (Domain::Contracts, r.into_submission()),
         Request::RecordPayment(r) => (Domain::Contracts, r.into_submission()),
         Request::AcceptCompletion(r) => (Domain::Contracts, r.into_submission()),
+        Request::SettleContract(r) => (Domain::Contracts, r.into_submission()),
         Request::SettleFinalAccounts(r) => (Domain::Contracts, r.into_submission()),
         other => panic!("the lawful lifecycles have no {other:?}"),
     }
@@ -241,4 +242,25 @@ impl tonic::codec::Decoder for RawCodec {
         use prost::bytes::Buf;
         Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
     }
+}
+
+/// A contract's outcome as tests compare it: code, settled value, price
+/// change in fen and basis points, time variation in days.
+pub type OutcomeRow<'a> = (&'a str, Option<i64>, i64, i32, Option<i32>);
+
+/// The contract outcomes of `summary` as [`OutcomeRow`]s, in its order.
+pub fn outcome_rows(summary: &gongkai_proto::v1::ProjectSummary) -> Vec<OutcomeRow<'_>> {
+    summary
+        .contract_outcomes
+        .iter()
+        .map(|o| {
+            (
+                o.contract_code.as_str(),
+                o.settled_value_fen,
+                o.price_change_fen,
+                o.price_change_bp,
+                o.time_variation_days,
+            )
+        })
+        .collect()
 }

@@ -70,6 +70,8 @@ pub(crate) enum Dep {
     LotCeiling(String, String),
     /// A contract's tender and lots, as signed.
     ContractScope(String),
+    /// A contract's signed price.
+    ContractPrice(String),
     /// The approved total investment, when positive.
     ApprovedInvestment,
     /// The tender and lot of the complaint filed by an event.
@@ -99,6 +101,7 @@ impl Dep {
             Dep::LotName(tender, lot) => Seen::MaybeText(lot_name(state, tender, lot)),
             Dep::LotCeiling(tender, lot) => Seen::Amount(lot_ceiling(state, tender, lot)),
             Dep::ContractScope(contract) => Seen::Scope(contract_scope(state, contract)),
+            Dep::ContractPrice(contract) => Seen::Amount(contract_price(state, contract)),
             Dep::ApprovedInvestment => Seen::Amount(approved_investment(state)),
             Dep::ComplaintScope(event_id) => Seen::Pair(complaint_scope(state, event_id)),
             Dep::BiddersPublic(tender, lots) => Seen::Flag(bidders_public(state, releases, tender, lots)),
@@ -111,7 +114,7 @@ impl Dep {
     /// Bytes held, roughly.
     pub(crate) fn weight(&self) -> usize {
         let text = match self {
-            Dep::TenderName(a) | Dep::ContractScope(a) | Dep::ComplaintScope(a) => a.len(),
+            Dep::TenderName(a) | Dep::ContractScope(a) | Dep::ContractPrice(a) | Dep::ComplaintScope(a) => a.len(),
             Dep::LotName(a, b) | Dep::LotCeiling(a, b) | Dep::CommitteePublic(a, b, _) => a.len() + b.len(),
             Dep::BiddersPublic(a, lots) => a.len() + lots.iter().map(|lot| lot.len() + 24).sum::<usize>(),
             Dep::ApprovedInvestment => 0,
@@ -150,6 +153,10 @@ fn lot_ceiling(state: &ProjectState, tender_code: &str, lot_code: &str) -> Optio
 
 fn contract_scope(state: &ProjectState, contract_code: &str) -> Option<(String, Vec<String>)> {
     state.contract(contract_code).map(|contract| (contract.tender_code.clone(), contract.lot_codes.clone()))
+}
+
+fn contract_price(state: &ProjectState, contract_code: &str) -> Option<i64> {
+    state.contract(contract_code).map(|contract| contract.price_fen)
 }
 
 fn approved_investment(state: &ProjectState) -> Option<i64> {
@@ -237,6 +244,13 @@ impl<'s> Lookup<'s> {
         let scope = contract_scope(self.state, contract_code);
         self.note(|| Dep::ContractScope(contract_code.to_owned()), || Seen::Scope(scope.clone()));
         scope
+    }
+
+    /// The contract's signed price.
+    pub(crate) fn contract_price(&self, contract_code: &str) -> Option<i64> {
+        let price = contract_price(self.state, contract_code);
+        self.note(|| Dep::ContractPrice(contract_code.to_owned()), || Seen::Amount(price));
+        price
     }
 
     /// The approved total investment, when positive.

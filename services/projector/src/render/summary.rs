@@ -1,4 +1,5 @@
-//! The project summary: identity, stage, baselines, current values, overruns.
+//! The project summary: identity, stage, baselines, current values, and the
+//! outcomes of each contract and of the project.
 //!
 //! Everything comes from the effective history (each fact as last corrected):
 //! a correction fixes the record, it is not a change of the project, so a
@@ -6,11 +7,13 @@
 //! move the current values, never the baselines.
 
 use gongkai_domain::ProjectState;
+use gongkai_domain::money::share_bp;
 use gongkai_domain::state::land::CATEGORIES;
+use gongkai_domain::state::outcome::ContractOutcome;
 use gongkai_domain::state::{LotStage, ProjectStatus};
 use gongkai_proto::v1::{
-    CalendarDate, CompensationCategoryTotal, DateRange, EventEnvelope, LandSummary, MilestoneKind, ProjectSummary,
-    Stage,
+    self as proto, CalendarDate, CompensationCategoryTotal, ContractChange, DateRange, EventEnvelope, LandSummary,
+    MilestoneKind, ProjectSummary, Stage,
 };
 
 use super::format::naive;
@@ -92,16 +95,25 @@ fn land(state: &ProjectState) -> Option<LandSummary> {
     })
 }
 
-/// Contract baselines, current values, final cost and overruns.
+/// Contract baselines, current values, each contract's outcome and the
+/// project's against its approval: two measures, each against its own
+/// baseline (see `gongkai_domain::state::outcome`).
 fn contracts(summary: &mut ProjectSummary, state: &ProjectState) {
     summary.final_cost_fen = state.final_accounts().map(|accounts| accounts.final_cost_fen);
+    summary.final_scope = state.final_accounts().map(|accounts| accounts.final_scope.clone()).unwrap_or_default();
+    if let Some(investment) = state.investment_outcome() {
+        summary.investment_variance_fen = Some(investment.variance_fen);
+        summary.investment_variance_bp = investment.variance_bp.map(clamp_i32);
+        summary.end_date_variance_days = investment.end_date_variance_days.map(clamp_i32);
+    }
     let contracts = state.contracts();
     if contracts.is_empty() {
         return;
     }
     // Within the money bound: `render` refuses a state with a bound fault, and
-    // without one the fold kept both totals in range.
+    // without one the fold kept these totals in range.
     let (baseline_price, current_price) = state.contracted_totals().unwrap_or_default();
+    let final_total = state.final_contract_total().unwrap_or(current_price);
     let starts = contracts.values().filter_map(|c| c.period.and_then(|p| p.start));
     let ends = contracts.values().filter_map(|c| c.period.and_then(|p| p.end));
     let baseline_end = latest(ends);
@@ -109,45 +121,70 @@ fn contracts(summary: &mut ProjectSummary, state: &ProjectState) {
     summary.baseline_contract_period = Some(DateRange { start: earliest(starts), end: baseline_end });
     summary.current_contract_price_fen = Some(current_price);
 
-    // Current end: per contract, the actual completion date of a passed
-    // acceptance covering it, else its end in force; the latest of those.
-    // Settled final accounts state the project's actual end date.
-    let accepted = |code: &str| {
-        latest(
-            state
-                .completions()
-                .iter()
-                .filter(|c| c.passed() && c.contract_codes.iter().any(|cc| cc == code))
-                .filter_map(|c| c.actual_completion_date),
-        )
-    };
-    let current_end = latest(contracts.values().filter_map(|c| accepted(&c.contract_code).or(c.end_date)));
+    let outcomes: Vec<ContractOutcome<'_>> = state.contract_outcomes().collect();
+    // Current end: per contract, its actual completion date once accepted,
+    // else its end in force; the latest of those. Settled final accounts
+    // state the project's actual end date.
+    let current_end = latest(outcomes.iter().filter_map(|o| o.actual_completion_date.or(o.contract.end_date)));
     let actual_end = state.final_accounts().and_then(|accounts| accounts.actual_end_date);
     summary.current_end_date = actual_end.or(current_end);
 
-    // Final accounts settle the whole project, so they are measured against
-    // the approved investment; until then the contracts against their signing.
-    let (cost, baseline) = match summary.final_cost_fen {
-        Some(final_cost) if summary.baseline_investment_fen > 0 => (final_cost, summary.baseline_investment_fen),
-        _ => (current_price, baseline_price),
-    };
-    // Both within ±10^15 fen: the difference cannot overflow.
-    let overrun = cost - baseline;
-    summary.cost_overrun_fen = overrun;
-    summary.cost_overrun_bp = if baseline > 0 {
-        let bp = i128::from(overrun) * 10_000 / i128::from(baseline);
-        i32::try_from(bp).unwrap_or(if bp < 0 { i32::MIN } else { i32::MAX })
-    } else {
-        0
-    };
-    summary.time_overrun_days =
-        match (summary.current_end_date.as_ref().and_then(naive), baseline_end.as_ref().and_then(naive)) {
-            (Some(end), Some(baseline)) => {
-                let days = (end - baseline).num_days();
-                i32::try_from(days).unwrap_or(if days < 0 { i32::MIN } else { i32::MAX })
+    // Both totals within the bound: the difference cannot overflow.
+    summary.contracts_price_change_fen = final_total - baseline_price;
+    summary.contracts_price_change_bp =
+        share_bp(summary.contracts_price_change_fen, baseline_price).map_or(0, clamp_i32);
+    summary.contracts_time_variation_days = current_end
+        .zip(baseline_end)
+        .and_then(|(end, baseline)| Some((naive(&end)? - naive(&baseline)?).num_days()))
+        .map(clamp_i32);
+    summary.contract_outcomes = outcomes.iter().map(|outcome| contract_outcome(state, outcome)).collect();
+}
+
+/// One contract's outcome as the contract says it.
+fn contract_outcome(state: &ProjectState, outcome: &ContractOutcome<'_>) -> proto::ContractOutcome {
+    let contract = outcome.contract;
+    let mut price = contract.price_fen;
+    let changes = contract
+        .variations
+        .iter()
+        .map(|variation| {
+            // Each step stays within the bound: the fold checked it.
+            price = price.saturating_add(variation.price_change_fen);
+            ContractChange {
+                event_id: variation.event_id.clone(),
+                variation_number: variation.variation_number.clone(),
+                occurred_at: state.occurred_at_of(&variation.event_id),
+                price_change_fen: variation.price_change_fen,
+                price_after_fen: price,
+                new_end_date: variation.new_end_date,
             }
-            _ => 0,
-        };
+        })
+        .collect();
+    let settlement = contract.settlement.as_ref();
+    proto::ContractOutcome {
+        contract_code: contract.contract_code.clone(),
+        tender_code: contract.tender_code.clone(),
+        lot_codes: contract.lot_codes.clone(),
+        supplier: contract.suppliers.first().cloned(),
+        signed_price_fen: contract.price_fen,
+        current_price_fen: contract.current_price_fen,
+        settled_value_fen: settlement.map(|settlement| settlement.settled_value_fen),
+        settled_at: settlement.and_then(|settlement| settlement.settled_at),
+        price_change_fen: outcome.price_change_fen,
+        price_change_bp: outcome.price_change_bp.map_or(0, clamp_i32),
+        signed_period: contract.period,
+        current_end_date: contract.end_date,
+        actual_completion_date: outcome.actual_completion_date,
+        time_variation_days: outcome.time_variation_days.map(clamp_i32),
+        changes,
+        paid_fen: contract.paid_fen,
+    }
+}
+
+/// `value` in an `i32`, saturated at its ends (days and basis points far
+/// past any real project are still shown on the right side of zero).
+fn clamp_i32(value: i64) -> i32 {
+    i32::try_from(value).unwrap_or(if value < 0 { i32::MIN } else { i32::MAX })
 }
 
 /// The latest lifecycle step reached; suspension and cancellation override.

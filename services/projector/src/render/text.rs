@@ -165,6 +165,7 @@ pub(crate) fn fact(kind: &Kind, project: &Lookup<'_>, withheld: &[String]) -> Re
         Kind::PerformanceIssueRecorded(f) => contract::performance_issue(out, project, f),
         Kind::CompletionAccepted(f) => contract::completion(out, f),
         Kind::FinalAccountsSettled(f) => contract::final_accounts(out, project, f),
+        Kind::ContractSettled(f) => contract::settled(out, project, f),
     }
 }
 

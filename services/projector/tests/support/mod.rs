@@ -89,7 +89,7 @@ impl Stream {
     }
 }
 
-/// The event stream of the lawful PPP lifecycle of `gongkai-scenarios` (27 events).
+/// The event stream of the lawful PPP lifecycle of `gongkai-scenarios` (29 events).
 pub(crate) fn lifecycle() -> Stream {
     let mut stream = Stream::new();
     for request in ppp_lifecycle(CODE, "r").requests {

@@ -105,7 +105,7 @@ fn unhex(text: &str) -> [u8; 32] {
     out
 }
 
-/// The submissions of the lawful PPP lifecycle of project `code` (27).
+/// The submissions of the lawful PPP lifecycle of project `code` (29).
 pub fn lifecycle(code: &str) -> Vec<Submission> {
     submissions(ppp_lifecycle(code, code))
 }

@@ -1,15 +1,15 @@
 //! Contracts, performance and completion (合同、履约、竣工).
 
 use gongkai_proto::v1::{
-    AcceptanceResult, CalendarDate, CompletionAccepted, ContractSigned, ContractVaried, Figure, FinalAccountsSettled,
-    PaymentMade,
+    AcceptanceResult, CalendarDate, CompletionAccepted, ContractSettled, ContractSigned, ContractVaried, Figure,
+    FinalAccountsSettled, PaymentMade,
 };
 
 use super::award::award_not_found;
 use super::flags::{self, days, figure};
 use super::rules::{
-    AMOUNT_TOTAL_OUT_OF_BOUNDS, AWARD_NOT_FOUND, CONTRACT_EXISTS, CONTRACT_NOT_FOUND, CONTRACT_PRICE_BELOW_ZERO,
-    MILESTONE_NOT_FOUND, NO_ACCEPTED_COMPLETION, NO_SIGNED_CONTRACT,
+    AMOUNT_TOTAL_OUT_OF_BOUNDS, AWARD_NOT_FOUND, CONTRACT_ALREADY_SETTLED, CONTRACT_EXISTS, CONTRACT_NOT_ACCEPTED,
+    CONTRACT_NOT_FOUND, CONTRACT_PRICE_BELOW_ZERO, MILESTONE_NOT_FOUND, NO_ACCEPTED_COMPLETION, NO_SIGNED_CONTRACT,
 };
 use super::tender::{open_lot, tender};
 use super::time::{date, days_between_dates, percent, share_bp, whole_days, yuan};
@@ -280,6 +280,67 @@ pub(super) fn completion(ctx: &Ctx<'_>, fact: &CompletionAccepted) -> Decision {
         return Ok(Vec::new());
     }
     Ok(vec![overrun(ctx, &ids, figures, format!("实际竣工日期 {}，{}。", date(actual), parts.join("，")))])
+}
+
+/// ContractSettled: of a known contract whose works passed a completion
+/// acceptance, settled once (a change is a correction); flagged when the
+/// settled value passes the price in force, i.e. the contract changed by
+/// more than its disclosed variations.
+pub(super) fn settled(ctx: &Ctx<'_>, fact: &ContractSettled) -> Decision {
+    let state = ctx.state;
+    let contract = known(ctx, &fact.contract_code)?;
+    let code = &contract.contract_code;
+    if let Some(settlement) = &contract.settlement {
+        return Err(reject(
+            CONTRACT_ALREADY_SETTLED,
+            format!("合同 {code} 已于事件 {} 结算；如有错误请更正该事件", settlement.event_id),
+            format!("contract {code} was already settled; correct that event instead"),
+        )
+        .with("contract_code", code.clone())
+        .with("event_id", settlement.event_id.clone()));
+    }
+    let Some(acceptance) = state.accepted_completion(code) else {
+        return Err(reject(
+            CONTRACT_NOT_ACCEPTED,
+            format!("合同 {code} 的工程尚未通过竣工验收，不能办理竣工结算"),
+            format!("the works of contract {code} have not passed a completion acceptance"),
+        )
+        .with("contract_code", code.clone())
+        .with("completion_count", contract.completion_event_ids.len().to_string()));
+    };
+    let others = state.contract_outcomes().filter(|outcome| outcome.contract.contract_code != *code);
+    if checked_sum(others.map(|outcome| outcome.final_price_fen).chain([fact.settled_value_fen])).is_none() {
+        return Err(out_of_bounds(code, "结算后项目合同结算总额", "the project's settled total"));
+    }
+    let in_force = contract.current_price_fen;
+    if fact.settled_value_fen <= in_force {
+        return Ok(Vec::new());
+    }
+    let excess = fact.settled_value_fen - in_force;
+    let mut ids = vec![contract.signed_event_id.as_str(), acceptance.event_id.as_str()];
+    ids.extend(contract.variations.iter().map(|variation| variation.event_id.as_str()));
+    let mut figures = vec![
+        figure("settled_value_fen", fact.settled_value_fen, Some(in_force), FigureUnit::Fen),
+        figure("excess_fen", excess, Some(0), FigureUnit::Fen),
+    ];
+    let share = share_bp(excess, in_force);
+    if let Some(share) = share {
+        figures.push(figure("excess_share", share, Some(0), FigureUnit::PercentBp));
+    }
+    let share_text = share.map_or_else(String::new, |share| format!("（{}）", percent(share)));
+    Ok(vec![ctx.flag(
+        flags::SETTLEMENT_OVER_CONTRACT,
+        &ids,
+        figures,
+        format!(
+            "合同 {code} 结算价款 {}，超过签约价 {} 加已公开的 {} 项变更后的合同价款 {}，超出 {}{share_text}；超出部分未作为合同变更公开。",
+            yuan(fact.settled_value_fen),
+            yuan(contract.price_fen),
+            contract.variations.len(),
+            yuan(in_force),
+            yuan(excess)
+        ),
+    )])
 }
 
 /// FinalAccountsSettled: after a passed completion acceptance.

@@ -76,6 +76,11 @@ pub(crate) const VARIATION_OVER_10PCT: SoftRule =
     };
 pub(crate) const COMPLETION_OVERRUN: SoftRule =
     SoftRule { code: rules::GK_COMPLETION_OVERRUN, title: "竣工投资或工期超出批复", legal_basis: "" };
+pub(crate) const SETTLEMENT_OVER_CONTRACT: SoftRule = SoftRule {
+    code: rules::GK_SETTLEMENT_OVER_CONTRACT,
+    title: "结算价款超过合同价款（签约价加已公开的变更）",
+    legal_basis: "",
+};
 pub(crate) const NEAR_CEILING: SoftRule =
     SoftRule { code: rules::GK_NEAR_CEILING, title: "中标价达到最高投标限价的99%以上", legal_basis: "" };
 pub(crate) const SINGLE_BIDDER: SoftRule =

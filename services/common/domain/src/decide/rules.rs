@@ -53,7 +53,8 @@ pub const WINNER_DID_NOT_BID: &str = "WINNER_DID_NOT_BID";
 pub const AWARD_NOT_FOUND: &str = "AWARD_NOT_FOUND";
 /// Contract signature for a known contract code.
 pub const CONTRACT_EXISTS: &str = "CONTRACT_EXISTS";
-/// Variation, milestone, payment, issue or acceptance on an unknown contract.
+/// Variation, milestone, payment, issue, acceptance or settlement on an
+/// unknown contract.
 pub const CONTRACT_NOT_FOUND: &str = "CONTRACT_NOT_FOUND";
 /// Payment for an unrecorded milestone.
 pub const MILESTONE_NOT_FOUND: &str = "MILESTONE_NOT_FOUND";
@@ -61,6 +62,10 @@ pub const MILESTONE_NOT_FOUND: &str = "MILESTONE_NOT_FOUND";
 pub const NO_SIGNED_CONTRACT: &str = "NO_SIGNED_CONTRACT";
 /// Final accounts before a passed completion acceptance.
 pub const NO_ACCEPTED_COMPLETION: &str = "NO_ACCEPTED_COMPLETION";
+/// Contract settlement before a passed completion acceptance of the contract.
+pub const CONTRACT_NOT_ACCEPTED: &str = "CONTRACT_NOT_ACCEPTED";
+/// Second settlement of a contract (correct the first instead).
+pub const CONTRACT_ALREADY_SETTLED: &str = "CONTRACT_ALREADY_SETTLED";
 /// Correction of an unknown event of this project.
 pub const EVENT_NOT_FOUND: &str = "EVENT_NOT_FOUND";
 /// Correction of an event already corrected.
@@ -80,7 +85,7 @@ pub const AMOUNT_TOTAL_OUT_OF_BOUNDS: &str = "AMOUNT_TOTAL_OUT_OF_BOUNDS";
 pub const RECORD_OUT_OF_BOUNDS: &str = "RECORD_OUT_OF_BOUNDS";
 
 /// Every hard-rule code `decide` can return.
-pub const HARD_RULES: [&str; 36] = [
+pub const HARD_RULES: [&str; 38] = [
     PROJECT_NOT_FOUND,
     PROJECT_EXISTS,
     PROJECT_CANCELLED,
@@ -110,6 +115,8 @@ pub const HARD_RULES: [&str; 36] = [
     MILESTONE_NOT_FOUND,
     NO_SIGNED_CONTRACT,
     NO_ACCEPTED_COMPLETION,
+    CONTRACT_NOT_ACCEPTED,
+    CONTRACT_ALREADY_SETTLED,
     EVENT_NOT_FOUND,
     EVENT_ALREADY_SUPERSEDED,
     CORRECTION_KIND_MISMATCH,
@@ -145,6 +152,9 @@ pub const TBL_46_PRICE_MISMATCH: &str = "TBL-46-PRICE-MISMATCH";
 pub const GK_VARIATION_OVER_10PCT: &str = "GK-VARIATION-OVER-10PCT";
 /// Completion cost or date overrun.
 pub const GK_COMPLETION_OVERRUN: &str = "GK-COMPLETION-OVERRUN";
+/// A contract settled above its price in force (signed plus disclosed
+/// variations).
+pub const GK_SETTLEMENT_OVER_CONTRACT: &str = "GK-SETTLEMENT-OVER-CONTRACT";
 /// Winning price >= 99 % of the ceiling price.
 pub const GK_NEAR_CEILING: &str = "GK-NEAR-CEILING";
 /// A single bidder (OCP red flag R018).
@@ -164,7 +174,7 @@ pub const LAL_48_RELOCATION_BEFORE_COMPENSATION: &str = "LAL-48-RELOCATION-BEFOR
 pub const EIA_25_WORKS_BEFORE_APPROVAL: &str = "EIA-25-WORKS-BEFORE-APPROVAL";
 
 /// Every soft-rule code `decide` can raise.
-pub const SOFT_RULES: [&str; 20] = [
+pub const SOFT_RULES: [&str; 21] = [
     TBL_24_BID_PERIOD,
     IR_16_SALE_WINDOW,
     IR_17_PREQUAL_PERIOD,
@@ -178,6 +188,7 @@ pub const SOFT_RULES: [&str; 20] = [
     TBL_46_PRICE_MISMATCH,
     GK_VARIATION_OVER_10PCT,
     GK_COMPLETION_OVERRUN,
+    GK_SETTLEMENT_OVER_CONTRACT,
     GK_NEAR_CEILING,
     OCP_R018_SINGLE_BIDDER,
     OCP_R028_IDENTICAL_PRICES,

@@ -26,14 +26,7 @@ pub(crate) fn days_between_dates(from: &CalendarDate, to: &CalendarDate) -> Opti
     Some((naive(to)? - naive(from)?).num_days())
 }
 
-/// `part` as basis points of `whole`, floored; `None` when `whole` <= 0.
-pub(crate) fn share_bp(part: i64, whole: i64) -> Option<i64> {
-    if whole <= 0 {
-        return None;
-    }
-    let bp = i128::from(part) * 10_000 / i128::from(whole);
-    Some(i64::try_from(bp).unwrap_or(if bp < 0 { i64::MIN } else { i64::MAX }))
-}
+pub(crate) use crate::money::share_bp;
 
 /// An instant in Beijing time, e.g. "2024-03-01 09:30".
 pub(crate) fn instant(ts: &Timestamp) -> String {

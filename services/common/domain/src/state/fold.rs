@@ -17,7 +17,8 @@ use super::land::{
 };
 use super::model::{
     Award, AwardNotice, Complaint, Completion, Contract, EffectiveFact, Evaluation, FinalAccounts, LotState, LotStatus,
-    Milestone, Objection, Opening, Payment, ProjectStatus, Publicity, Recorded, RecordedEvent, Tender, Variation,
+    Milestone, Objection, Opening, Payment, ProjectStatus, Publicity, Recorded, RecordedEvent, Settlement, Tender,
+    Variation,
 };
 use crate::money::AMOUNT_MAX_FEN;
 
@@ -212,6 +213,7 @@ pub(super) fn apply(model: &mut Folded, index: &BTreeMap<String, RecordedEvent>,
                     paid_fen: 0,
                     issue_event_ids: Vec::new(),
                     completion_event_ids: Vec::new(),
+                    settlement: None,
                 },
             );
             let within = (0..=AMOUNT_MAX_FEN).contains(&fact.price_fen);
@@ -298,6 +300,20 @@ pub(super) fn apply(model: &mut Folded, index: &BTreeMap<String, RecordedEvent>,
                 actual_completion_date: fact.actual_completion_date,
             });
         }
+        Kind::ContractSettled(fact) => {
+            let Some(contract) = model.contracts.get_mut(&fact.contract_code) else { return };
+            contract.settlement = Some(Settlement {
+                event_id: id.clone(),
+                settled_value_fen: fact.settled_value_fen,
+                settled_at: fact.settled_at,
+            });
+            let settled_total = crate::money::checked_sum(model.contracts.values().map(|contract| {
+                contract.settlement.as_ref().map_or(contract.current_price_fen, |settled| settled.settled_value_fen)
+            }));
+            if !(0..=AMOUNT_MAX_FEN).contains(&fact.settled_value_fen) || settled_total.is_none() {
+                fault(model, id, format!("合同 {} 的结算价款或项目结算总额超出界限", fact.contract_code));
+            }
+        }
         Kind::FinalAccountsSettled(fact) => {
             if !(0..=AMOUNT_MAX_FEN).contains(&fact.final_cost_fen) {
                 fault(model, id, "决算总投资超出界限".to_owned());
@@ -307,6 +323,7 @@ pub(super) fn apply(model: &mut Folded, index: &BTreeMap<String, RecordedEvent>,
                 final_cost_fen: fact.final_cost_fen,
                 settled_at: fact.settled_at,
                 actual_end_date: fact.actual_end_date,
+                final_scope: fact.final_scope.clone(),
             });
         }
     }

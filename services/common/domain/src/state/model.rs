@@ -382,6 +382,19 @@ pub struct Contract {
     pub issue_event_ids: Vec<String>,
     /// CompletionAccepted events covering the contract, in order.
     pub completion_event_ids: Vec<String>,
+    /// Its settlement (竣工结算), once recorded.
+    pub settlement: Option<Settlement>,
+}
+
+/// A contract's settlement (竣工结算).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settlement {
+    /// The ContractSettled event in force.
+    pub event_id: String,
+    /// Final settled value, fen.
+    pub settled_value_fen: i64,
+    /// When it was agreed.
+    pub settled_at: Option<Timestamp>,
 }
 
 /// A completion acceptance (竣工验收).
@@ -417,4 +430,6 @@ pub struct FinalAccounts {
     pub settled_at: Option<Timestamp>,
     /// Actual end date of the project.
     pub actual_end_date: Option<CalendarDate>,
+    /// Final scope as built.
+    pub final_scope: String,
 }

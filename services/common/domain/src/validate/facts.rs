@@ -6,7 +6,7 @@ use gongkai_proto::v1::fact::Kind;
 use gongkai_proto::v1::{
     AcceptanceResult, AmendmentKind, AppraisalConclusion, ApprovalKind, AwardAnnounced, AwardCancelled,
     AwardNoticeIssued, Bid, BidsEvaluated, BidsOpened, Candidate, CandidatesPublicized, ComplaintDecided,
-    ComplaintFiled, ComplaintOutcome, CompletionAccepted, ContractSigned, ContractVaried, DocumentRef,
+    ComplaintFiled, ComplaintOutcome, CompletionAccepted, ContractSettled, ContractSigned, ContractVaried, DocumentRef,
     EvaluationMethod, FinalAccountsSettled, FundingSource, MilestoneKind, MilestoneReached, ObjectionRaised,
     ObjectionStage, Organization, PaymentKind, PaymentMade, PerformanceIssueKind, PerformanceIssueRecorded,
     PppDetailsDisclosed, PppOperatingModel, PppPaymentMechanism, PrequalificationCompleted, ProcurementCategory,
@@ -69,6 +69,7 @@ pub(super) fn validate(c: &mut Checker<'_>, kind: &Kind, context: &Context<'_>) 
         Kind::PerformanceIssueRecorded(f) => performance_issue_recorded(c, f),
         Kind::CompletionAccepted(f) => completion_accepted(c, f),
         Kind::FinalAccountsSettled(f) => final_accounts_settled(c, f),
+        Kind::ContractSettled(f) => contract_settled(c, f),
     }
 }
 
@@ -494,6 +495,14 @@ fn completion_accepted(c: &mut Checker<'_>, f: &CompletionAccepted) {
     let needs_remarks =
         [AcceptanceResult::PassedWithRemarks, AcceptanceResult::Failed].iter().any(|result| f.result == *result as i32);
     c.text("remarks", &f.remarks, TEXT_MAX, required_if(needs_remarks));
+    c.documents(&f.documents);
+}
+
+fn contract_settled(c: &mut Checker<'_>, f: &ContractSettled) {
+    c.code("contract_code", &f.contract_code, Required);
+    c.fen("settled_value_fen", f.settled_value_fen);
+    c.instant("settled_at", f.settled_at.as_ref(), Required);
+    c.organization("reviewed_by", f.reviewed_by.as_ref(), Optional);
     c.documents(&f.documents);
 }
 

@@ -452,6 +452,16 @@ fn completion_accepted() -> CompletionAccepted {
     }
 }
 
+fn contract_settled() -> ContractSettled {
+    ContractSettled {
+        contract_code: "HT-2024-001".into(),
+        settled_value_fen: 9_700_000_000,
+        settled_at: may(31, 7),
+        reviewed_by: some_org("黑龙江正信工程造价咨询有限公司"),
+        documents: documents(DocumentType::Settlement),
+    }
+}
+
 fn final_accounts_settled() -> FinalAccountsSettled {
     FinalAccountsSettled {
         final_cost_fen: 9_800_000_000,
@@ -493,6 +503,7 @@ fn valid_kinds() -> Vec<Kind> {
         Kind::PaymentMade(payment_made()),
         Kind::PerformanceIssueRecorded(performance_issue_recorded()),
         Kind::CompletionAccepted(completion_accepted()),
+        Kind::ContractSettled(contract_settled()),
         Kind::FinalAccountsSettled(final_accounts_settled()),
     ]
     .into_iter()
@@ -570,7 +581,7 @@ fn the_fixtures_cover_every_fact_kind() {
     let mut names: Vec<&str> = valid_kinds().iter().map(kind_name).collect();
     names.sort_unstable();
     names.dedup();
-    assert_eq!(names.len(), 36);
+    assert_eq!(names.len(), crate::kinds::every_kind().len());
 }
 
 /// One broken field per row; the path is the one reported.
@@ -1110,6 +1121,17 @@ fn broken_fields() -> Vec<(Kind, &'static str)> {
             |f| f.participants[0].name.clear(),
             "fact.participants[0].name",
         ),
+        // ContractSettled
+        case(contract_settled(), K::ContractSettled, |f| f.contract_code.clear(), "fact.contract_code"),
+        case(contract_settled(), K::ContractSettled, |f| f.settled_value_fen = -1, "fact.settled_value_fen"),
+        case(contract_settled(), K::ContractSettled, |f| f.settled_value_fen = i64::MAX, "fact.settled_value_fen"),
+        case(contract_settled(), K::ContractSettled, |f| f.settled_at = None, "fact.settled_at"),
+        case(
+            contract_settled(),
+            K::ContractSettled,
+            |f| f.reviewed_by.as_mut().expect("an org").name = "\u{b}".into(),
+            "fact.reviewed_by.name",
+        ),
         // FinalAccountsSettled
         case(final_accounts_settled(), K::FinalAccountsSettled, |f| f.final_cost_fen = -1, "fact.final_cost_fen"),
         case(final_accounts_settled(), K::FinalAccountsSettled, |f| f.settled_at = None, "fact.settled_at"),
@@ -1230,7 +1252,7 @@ fn every_fact_kind_has_a_broken_field_case() {
     let mut names: Vec<&str> = broken_fields().iter().map(|(kind, _)| kind_name(kind)).collect();
     names.sort_unstable();
     names.dedup();
-    assert_eq!(names.len(), 36);
+    assert_eq!(names.len(), crate::kinds::every_kind().len());
 }
 
 #[test]

@@ -1,13 +1,15 @@
 //! Contract, performance and completion facts (合同、履约、竣工): signing,
-//! variation, milestones, payments, performance issues, completion acceptance
-//! and final accounts. A fact that names only its contract takes the tender
-//! and lots from the contract as signed; final accounts are set against the
-//! approved total investment.
+//! variation, milestones, payments, performance issues, completion acceptance,
+//! contract settlement and final accounts. A fact that names only its
+//! contract takes the tender and lots from the contract as signed; a
+//! settlement is set against the contract's signed price (合同价款变化), the
+//! final accounts against the approved total investment (投资节余/超支).
 
 use gongkai_domain::clock::beijing_day;
+use gongkai_domain::money::share_bp;
 use gongkai_proto::v1::{
-    AcceptanceResult, CompletionAccepted, ContractSigned, ContractVaried, FinalAccountsSettled, MilestoneKind,
-    MilestoneReached, PartyRole, PaymentMade, PerformanceIssueRecorded,
+    AcceptanceResult, CompletionAccepted, ContractSettled, ContractSigned, ContractVaried, FinalAccountsSettled,
+    MilestoneKind, MilestoneReached, PartyRole, PaymentMade, PerformanceIssueRecorded,
 };
 
 use super::{Lookup, Out, Rendered, trim_stop};
@@ -264,6 +266,49 @@ pub(super) fn completion(mut out: Out<'_>, f: &CompletionAccepted) -> Rendered {
     out.finish(&f.documents)
 }
 
+/// A contract's settlement, set against its signed price.
+pub(super) fn settled(mut out: Out<'_>, project: &Lookup<'_>, f: &ContractSettled) -> Rendered {
+    if let Some((tender, lots)) = project.contract_scope(&f.contract_code) {
+        out.scope(&tender, &lots);
+    }
+    out.title(
+        format!("合同结算：{}，{}", f.contract_code, money_zh(f.settled_value_fen)),
+        format!("Contract settled: {}, {}", f.contract_code, money_en(f.settled_value_fen)),
+    );
+    out.say(
+        format!(
+            "{}合同{}竣工结算审定，结算价款{}。",
+            day_zh(f.settled_at.as_ref()),
+            f.contract_code,
+            money_zh(f.settled_value_fen)
+        ),
+        format!(
+            "On {} the settlement of contract {} was agreed at {}.",
+            day_en(f.settled_at.as_ref()),
+            f.contract_code,
+            money_en(f.settled_value_fen)
+        ),
+    );
+    if let Some(signed) = project.contract_price(&f.contract_code) {
+        let change = f.settled_value_fen - signed; // both within the money bound
+        let share = |text_zh: String, text_en: String| match share_bp(change, signed) {
+            Some(bp) => (format!("{text_zh}（{}）", percent(bp)), format!("{text_en} ({})", percent(bp))),
+            None => (text_zh, text_en),
+        };
+        let (zh, en) = share(change_zh(change), change_en(change));
+        out.say(
+            format!("合同价款变化：较签约合同价{}{zh}。", money_zh(signed)),
+            format!("Contract price change: {en} on the signed price of {}.", money_en(signed)),
+        );
+    }
+    if let Some(reviewer) = &f.reviewed_by {
+        out.say(format!("结算审核：{}。", org_zh(Some(reviewer))), format!("Reviewed by {}.", org_en(Some(reviewer))));
+    }
+    out.amount("结算价款", "Settled value", f.settled_value_fen, "");
+    out.party(f.reviewed_by.as_ref(), PartyRole::Auditor);
+    out.finish(&f.documents)
+}
+
 /// The settled final accounts, set against the approved total investment.
 pub(super) fn final_accounts(mut out: Out<'_>, project: &Lookup<'_>, f: &FinalAccountsSettled) -> Rendered {
     out.title(
@@ -288,7 +333,7 @@ pub(super) fn final_accounts(mut out: Out<'_>, project: &Lookup<'_>, f: &FinalAc
     );
     if let Some(approved) = project.approved_investment() {
         let diff = f.final_cost_fen - approved; // both within the money bound
-        let bp = i64::try_from(i128::from(diff) * 10_000 / i128::from(approved)).unwrap_or(0);
+        let bp = share_bp(diff, approved).unwrap_or(0); // approved > 0
         let (zh, en) = if diff > 0 {
             (
                 format!("超出批复总投资{}（{}）", money_zh(diff), percent(bp)),
