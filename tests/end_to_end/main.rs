@@ -10,6 +10,7 @@ mod ingestion;
 mod land;
 mod poison;
 mod projection;
+mod reflection;
 mod resilience;
 mod site;
 mod support;
