@@ -9,9 +9,14 @@ dev *args:
 test:
     scripts/test.sh
 
-# Only the Rust tests, against infrastructure that is already up.
-test-rust *args:
+# Only the Rust tests, against infrastructure that is already up (the test
+# tools are provisioned first, where the tests look for them).
+test-rust *args: tools
     eval "$(scripts/infra/up.sh)" && cargo test --workspace {{args}}
+
+# Provision the real clients tests drive: the Python tools' virtualenv and grpcurl.
+tools:
+    scripts/tools/python.sh && scripts/tools/grpcurl.sh
 
 # Bring up PostgreSQL and Kafka on loopback (idempotent).
 infra-up:

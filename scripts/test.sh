@@ -11,6 +11,13 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 step "Build prerequisites"
 scripts/bootstrap.sh
 
+step "Test tools"
+# Real clients the tests drive (a feed parser in Python, grpcurl); a test
+# fails, never skips, without them.
+GONGKAI_TEST_PYTHON="$(scripts/tools/python.sh)"
+GONGKAI_TEST_GRPCURL="$(scripts/tools/grpcurl.sh)"
+export GONGKAI_TEST_PYTHON GONGKAI_TEST_GRPCURL
+
 # Infrastructure comes up in the background while Rust compiles.
 infra_env=$(mktemp)
 infra_log=$(mktemp)

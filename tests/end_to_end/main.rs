@@ -11,6 +11,7 @@ mod land;
 mod outcome;
 mod poison;
 mod projection;
+mod reflection;
 mod resilience;
 mod site;
 mod support;

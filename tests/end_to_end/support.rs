@@ -63,17 +63,19 @@ pub(crate) async fn reflected_services(channel: Channel) -> Vec<String> {
 
 /// The service names listed through gRPC reflection (v1), or the status.
 pub(crate) async fn try_reflected_services(channel: Channel) -> Result<Vec<String>, tonic::Status> {
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
+    match try_reflect(channel, MessageRequest::ListServices(String::new())).await? {
+        MessageResponse::ListServicesResponse(list) => Ok(list.service.into_iter().map(|s| s.name).collect()),
+        other => panic!("unexpected reflection response: {other:?}"),
+    }
+}
+
+/// The answer to one gRPC reflection (v1) request, or the status.
+pub(crate) async fn try_reflect(channel: Channel, request: MessageRequest) -> Result<MessageResponse, tonic::Status> {
+    let request = ServerReflectionRequest { host: String::new(), message_request: Some(request) };
     let mut responses =
         ServerReflectionClient::new(channel).server_reflection_info(tokio_stream::once(request)).await?.into_inner();
     let response = responses.next().await.expect("one response")?;
-    match response.message_response {
-        Some(MessageResponse::ListServicesResponse(list)) => Ok(list.service.into_iter().map(|s| s.name).collect()),
-        other => panic!("unexpected reflection response: {other:?}"),
-    }
+    Ok(response.message_response.expect("an answer"))
 }
 
 /// GETs `url` and returns the status code and body.

@@ -1,7 +1,8 @@
 //! The site over real sockets: security headers, compression, validators
-//! and 304s, and the server's connection limits. Each test serves a fresh
-//! SQLite store, filled through the real submit path (`Ingestor`) and the
-//! real projector, in process.
+//! and 304s, the server's connection limits, and the Atom feeds as a real
+//! feed parser reads them. Each test serves a fresh SQLite store, filled
+//! through the real submit path (`Ingestor`) and the real projector, in
+//! process.
 
 use std::io::Read as _;
 use std::net::SocketAddr;
@@ -11,10 +12,12 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use gongkai_grpc::auth::{Principal, Role};
 use gongkai_ingest::Ingestor;
+use gongkai_proto::v1::TimelineEntry;
 use gongkai_scenarios::{Request, ppp_lifecycle};
 use gongkai_site::ServerLimits;
 use gongkai_store::Store;
 use gongkai_testkit::store::FreshStore;
+use prost::Message as _;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 use sha2::Digest as _;
@@ -391,5 +394,100 @@ async fn connections_beyond_the_bound_wait_until_one_closes() {
     assert!(early.is_err(), "served beyond the bound");
     drop(first);
     assert!(read_response(&mut second).await.starts_with("HTTP/1.1 200"), "served once a slot is free");
+    site.stop().await;
+}
+
+/// Reads an Atom feed from stdin with Python's `feedparser` and prints what
+/// a reader sees: whether the XML was malformed (`bozo`) and the titles,
+/// ids, links and summaries.
+const FEEDPARSER: &str = r#"
+import json, sys
+import feedparser
+feed = feedparser.parse(sys.stdin.buffer.read())
+print(json.dumps({
+    "bozo": bool(feed.bozo),
+    "error": repr(feed.get("bozo_exception")),
+    "title": feed.feed.get("title"),
+    "entries": [
+        {key: entry.get(key) for key in ("id", "title", "link", "summary")}
+        for entry in feed.entries
+    ],
+}))
+"#;
+
+/// `text` with characters XML 1.0 forbids inside and around it.
+fn tainted(text: &str) -> String {
+    let mut chars = text.chars();
+    let first = chars.next().map(String::from).unwrap_or_default();
+    format!("\u{b}{first}\u{0}\u{1b}{}\u{ffff}", chars.as_str())
+}
+
+/// Writes control characters into `code`'s public view straight through
+/// SQL, past ingestion (which refuses them): into the project's name and
+/// each entry's id, title and summary. Returns the clean name and entries.
+async fn taint_public_view(store: &Store, code: &str) -> (String, Vec<TimelineEntry>) {
+    let gongkai_store::Pool::Sqlite(pool) = store.pool() else { panic!("a SQLite store") };
+    let name: String = sqlx::query_scalar("SELECT name FROM public_projects WHERE project_code = $1")
+        .bind(code)
+        .fetch_one(pool)
+        .await
+        .expect("the project is public");
+    sqlx::query("UPDATE public_projects SET name = $1 WHERE project_code = $2")
+        .bind(tainted(&name))
+        .bind(code)
+        .execute(pool)
+        .await
+        .expect("name tainted");
+    let mut clean = Vec::new();
+    for bytes in store.public().public_timeline(code).await.expect("timeline") {
+        let entry = TimelineEntry::decode(bytes.as_slice()).expect("an entry");
+        let mut dirty = entry.clone();
+        dirty.event_id = tainted(&entry.event_id);
+        dirty.title_zh = tainted(&entry.title_zh);
+        dirty.summary_zh = tainted(&entry.summary_zh);
+        sqlx::query("UPDATE public_timeline SET entry = $1 WHERE project_code = $2 AND project_seq = $3")
+            .bind(dirty.encode_to_vec())
+            .bind(code)
+            .bind(entry.project_seq as i64)
+            .execute(pool)
+            .await
+            .expect("entry tainted");
+        clean.push(entry);
+    }
+    (name, clean)
+}
+
+/// A control character in the public view (`PCDATA invalid Char value 11`
+/// once broke the site-wide feed) is dropped: both feeds stay well-formed
+/// for a real feed parser, with every entry, title, id and link intact.
+#[tokio::test]
+async fn feeds_stay_well_formed_for_a_feed_parser_whatever_the_view_holds() {
+    let mut site = Site::start(ServerLimits::default()).await;
+    site.disclose(ppp_lifecycle(CODE, "feeds").requests.into_iter().take(3)).await;
+    let (name, entries) = taint_public_view(&site.store, CODE).await;
+    assert_eq!(entries.len(), 3);
+
+    for (path, title) in [
+        ("/feed.atom".to_owned(), "公开 gongkai · 最新公开信息".to_owned()),
+        (format!("/projects/{CODE}/feed.atom"), format!("{name} · 公开 gongkai")),
+    ] {
+        let (status, headers, body) = get(&format!("{}{path}", site.base), &[]).await;
+        assert_eq!(status, 200, "GET {path}");
+        assert!(text(&headers, &header::CONTENT_TYPE).starts_with("application/atom+xml"), "{path}");
+        let read: serde_json::Value =
+            serde_json::from_str(&gongkai_testkit::tools::run_python(FEEDPARSER, &body)).expect("JSON");
+        assert_eq!(read["bozo"], false, "{path} is well-formed: {}", read["error"]);
+        assert!(!body.iter().any(|b| *b < 0x20 && !b"\t\n\r".contains(b)), "{path}: a C0 control is left");
+        assert_eq!(read["title"], title.as_str(), "{path}");
+        let got = read["entries"].as_array().expect("entries");
+        assert_eq!(got.len(), entries.len(), "{path}: every entry");
+        // Newest first in both feeds.
+        for (got, entry) in got.iter().zip(entries.iter().rev()) {
+            assert_eq!(got["id"], format!("urn:gongkai:event:{}", entry.event_id), "{path}");
+            assert_eq!(got["title"], format!("{name}：{}", entry.title_zh), "{path}");
+            assert_eq!(got["summary"], entry.summary_zh.as_str(), "{path}");
+            assert_eq!(got["link"], format!("/projects/{CODE}#seq-{}", entry.project_seq), "{path}");
+        }
+    }
     site.stop().await;
 }

@@ -1,9 +1,10 @@
 //! Every gongkai gRPC server is built here, so that each one offers the same
 //! things: `grpc.health.v1.Health` (what Kubernetes probes), server reflection
-//! of the whole `gongkai.v1` contract (v1 and v1alpha, for grpcurl and
-//! friends), bounded message sizes, per-call traces and latency when
-//! telemetry is exported, and a graceful shutdown that reports NOT_SERVING
-//! before it stops accepting calls.
+//! (v1 and v1alpha, for grpcurl and friends) listing the services this server
+//! runs and resolving every symbol of the `gongkai.v1` contract and of the
+//! `google.rpc` error details its refusals carry, bounded message sizes,
+//! per-call traces and latency when telemetry is exported, and a graceful
+//! shutdown that reports NOT_SERVING before it stops accepting calls.
 //!
 //! No request, byte or connection can hold a server: undecodable and
 //! oversize requests get the contract's codes ([`codes`]), error trailers
@@ -179,14 +180,8 @@ impl GrpcServer {
     {
         let address: SocketAddr = listener.local_addr().map_err(GrpcError::Listener)?;
         let (reporter, health_service) = tonic_health::server::health_reporter();
-        let reflection_v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(gongkai_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
-        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(gongkai_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1alpha()?;
+        let reflection_v1 = reflection(&self.service_names).build_v1()?;
+        let reflection_v1alpha = reflection(&self.service_names).build_v1alpha()?;
 
         set_status(&reporter, &self.service_names, ServingStatus::Serving).await;
         let mut components = tokio::task::JoinSet::new();
@@ -248,6 +243,28 @@ impl GrpcServer {
         }
         result.map_err(GrpcError::from)
     }
+}
+
+/// Server reflection for a server running `services`: it lists those,
+/// health and both reflection versions, nothing else (the contract's other
+/// services run elsewhere), and resolves every symbol of the contract, of
+/// the `google.rpc` error model (so that clients can decode a refusal's
+/// details by reflection alone), of health and of reflection.
+fn reflection(services: &[&'static str]) -> tonic_reflection::server::Builder<'static> {
+    use tonic_health::pb::health_server::SERVICE_NAME as HEALTH;
+    use tonic_reflection::pb::v1::server_reflection_server::SERVICE_NAME as REFLECTION_V1;
+    use tonic_reflection::pb::v1alpha::server_reflection_server::SERVICE_NAME as REFLECTION_V1ALPHA;
+
+    let mut builder = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(gongkai_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(gongkai_proto::ERROR_MODEL_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET);
+    for name in services.iter().chain(&[HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA]) {
+        builder = builder.with_service_name(*name);
+    }
+    builder
 }
 
 /// Reports component `name` as `live` says, at every change.

@@ -9,8 +9,12 @@
 //! the gRPC clients that send them in `gongkai-load`: testkit depends on
 //! neither the load generator nor any service, so every crate's tests can
 //! use it.
+//!
+//! Real clients that some tests drive (a feed parser, grpcurl) are found
+//! through [`tools`], which fails the same way when one is missing.
 
 pub mod store;
+pub mod tools;
 
 use std::collections::HashMap;
 use std::path::Path;
