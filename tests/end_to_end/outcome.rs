@@ -96,11 +96,9 @@ async fn contract_outcomes_show_before_and_apart_from_the_final_accounts(gongkai
     let summary = get_project(&grpc, &code).await.summary.expect("a summary");
     assert_eq!((summary.investment_variance_fen, summary.investment_variance_bp), (Some(-2_000_000_000), Some(-400)));
     assert_eq!(summary.contracts_price_change_fen, 855_000_000, "the contract measure is unchanged");
-    let (_, page) = http_get(&format!("{site}/projects/{code}")).await;
-    assert!(
-        page.contains("投资节余/超支（决算对批复总投资）") && page.contains("节余 2,000.00万元（−4.00%）"),
-        "{page}"
-    );
+    // The page follows its change feed: wait for it as a reader would reload.
+    let page = page_showing(&format!("{site}/projects/{code}"), "投资节余/超支（决算对批复总投资）").await;
+    assert!(page.contains("节余 2,000.00万元（−4.00%）"), "{page}");
     let oc4ids = get_json(&format!("{site}/api/v1/projects/{code}/oc4ids")).await;
     assert_valid(&validator("oc4ids-0.9.4/project-package-schema.json"), &oc4ids, "OC4IDS after final accounts");
     let completion = &oc4ids["projects"][0]["completion"];
@@ -108,6 +106,19 @@ async fn contract_outcomes_show_before_and_apart_from_the_final_accounts(gongkai
     assert_eq!(completion["endDate"], "2026-05-31T00:00:00+08:00");
     assert!(completion["finalValueDetails"].as_str().is_some_and(|t| t.starts_with("投资节余")), "{completion:#}");
     assert!(completion["endDateDetails"].as_str().is_some_and(|t| t.contains("早 214 天")), "{completion:#}");
+}
+
+/// The page at `url` once it shows `text` (within ten seconds).
+async fn page_showing(url: &str, text: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, page) = http_get(url).await;
+        if status == 200 && page.contains(text) {
+            return page;
+        }
+        assert!(std::time::Instant::now() < deadline, "{url} never showed {text}: {page}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// `request` again under another request id.

@@ -52,6 +52,7 @@ fn recorded_earlier(head: &pb::EventEnvelope, contract_code: &str) -> NewEvent {
         request_id: "an-earlier-version".to_owned(),
         prev_hash: head.hash.clone(),
         domain: pb::Domain::Contracts as i32,
+        commitment_seed: Vec::new(),
         body: Some(body),
         ..Default::default()
     };

@@ -22,6 +22,7 @@ mod text;
 
 use std::collections::BTreeMap;
 
+use gongkai_domain::commitment;
 use gongkai_domain::kinds::{body_domain, event_type, kind_name};
 use gongkai_domain::{Body, ProjectState};
 use gongkai_proto::v1::fact::Kind;
@@ -231,7 +232,11 @@ impl Ctx<'_, '_> {
     /// The full and the public entry of one event.
     fn entries(&self, event: &EventEnvelope, project: &Lookup<'_>) -> (TimelineEntry, TimelineEntry) {
         let version = (self.versions)(event.event_id.as_str());
+        // What the event's hash covers, the same in both views: anyone can
+        // recompute the chain from the public entries.
+        let committed = commitment::commit(event);
         let base = TimelineEntry {
+            public_event: committed.public_bytes(),
             event_id: event.event_id.clone(),
             project_seq: event.project_seq,
             r#type: if event.r#type.is_empty() {
@@ -265,6 +270,7 @@ impl Ctx<'_, '_> {
             }
             let mut full = entry.clone();
             full.flags = event.flags.clone();
+            full.reveals = committed.reveal_all();
             return (full, entry);
         };
 
@@ -282,6 +288,8 @@ impl Ctx<'_, '_> {
         full.flags = event.flags.clone();
         full.restricted_fields = redaction.withheld.clone();
         public.details_withheld = !redaction.withheld.is_empty();
+        full.reveals = committed.reveal_all();
+        public.reveals = committed.reveals(&redaction.fact);
 
         if let Some(correction) = correction {
             let previous = (self.versions)(correction.supersedes_event_id.as_str());

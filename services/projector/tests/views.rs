@@ -458,6 +458,39 @@ fn evaluation_committee_is_public_after_the_award_of_its_lot() {
 }
 
 #[test]
+fn the_public_timeline_recomputes_the_chain_and_opens_what_was_released() {
+    use gongkai_domain::commitment::opens;
+    use gongkai_domain::hash::verify_public_chain;
+
+    let events = lifecycle().events;
+    let parts = |entry: &pb::TimelineEntry| entry.reveals.iter().map(|r| r.part.clone()).collect::<Vec<_>>();
+    for n in [7, 8, events.len()] {
+        let views = render(&events[..n]);
+        // The public entries alone give every hash the store holds.
+        let chain = verify_public_chain(views.public_timeline.iter().map(|e| e.public_event.as_slice()))
+            .unwrap_or_else(|broken| panic!("after {n} events: {broken:?}"));
+        let hashes: Vec<String> = chain.hashes.iter().map(hex::encode).collect();
+        assert_eq!(hashes, events[..n].iter().map(|e| e.hash.clone()).collect::<Vec<_>>());
+        assert_eq!(views.public_summary.chain_head_hash, events[n - 1].hash);
+        // Every reveal opens a commitment of its own event; none is personal data.
+        for (entry, event) in views.public_timeline.iter().zip(&chain.events) {
+            for reveal in &entry.reveals {
+                assert!(opens(reveal, &event.commitments), "{} of seq {}", reveal.part, entry.project_seq);
+                assert!(!reveal.part.ends_with("id_number") && !reveal.part.ends_with("phone"), "{}", reveal.part);
+            }
+            assert!(!parts(entry).iter().any(|p| p == "flags" || p == "request_id"), "never public");
+        }
+        // A1's evaluation (seq 6): its committee is released by A1's award (seq 8).
+        let committee = parts(&views.public_timeline[5]).contains(&"fact.committee_members".to_owned());
+        assert_eq!(committee, n >= 8, "after {n} events");
+        // The supervisor's entry reveals every part.
+        for (entry, event) in views.full_timeline.iter().zip(&chain.events) {
+            assert_eq!(entry.reveals.len(), event.commitments.len(), "seq {}", entry.project_seq);
+        }
+    }
+}
+
+#[test]
 fn corrections_are_shown_against_what_they_correct() {
     let mut stream = lifecycle();
     let original = stream.events[2].clone();

@@ -29,6 +29,7 @@ fn event(project: &str, seq: u64, prev: Option<[u8; 32]>) -> NewEvent {
         request_id: request_id.clone(),
         prev_hash: prev.map(hex::encode).unwrap_or_default(),
         domain: Domain::Projects as i32,
+        commitment_seed: Vec::new(),
         body: Some(event_envelope::Body::Fact(Fact {
             kind: Some(fact::Kind::ProjectApproved(ProjectApproved {
                 project_name: format!("哈尔滨市某某道路工程 {seq}"),

@@ -10,6 +10,8 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use gongkai_domain::clock::utc_or_epoch;
 use gongkai_proto::v1::{CalendarDate, ContractOutcome, ProjectSummary, TimelineEntry};
@@ -192,6 +194,11 @@ fn entry_json(e: &TimelineEntry) -> serde_json::Value {
         "superseded_by_event_id": e.superseded_by_event_id,
         "changes": e.changes.iter().map(|c| json!({"path": c.path, "before": c.before, "after": c.after})).collect::<Vec<_>>(),
         "details_withheld": e.details_withheld,
+        // What the event's hash covers (base64 of the PublicEvent's bytes),
+        // and the confidential parts the policy has released, each with its
+        // salt: enough to recompute the chain and check every reveal.
+        "public_event": BASE64.encode(&e.public_event),
+        "reveals": e.reveals.iter().map(|r| json!({"part": r.part, "value": BASE64.encode(&r.value), "salt": r.salt})).collect::<Vec<_>>(),
     })
 }
 

@@ -1,29 +1,38 @@
 //! The per-project SHA-256 hash chain.
 //!
-//! `hash = SHA-256(prev_hash || canonical envelope)`, where `prev_hash` is the
-//! previous event's 32-byte hash (no bytes for project_seq 1) and the
-//! canonical envelope is the protobuf encoding (prost, fields in number order)
-//! of the envelope with `hash` and `position` cleared: the position is
-//! assigned by the store at commit, after the hash is fixed. Compliance flags
-//! are inside the envelope, so the chain covers them too.
+//! `hash = SHA-256(prev_hash || public event)`, where `prev_hash` is the
+//! previous event's 32-byte hash (no bytes for project_seq 1) and the public
+//! event is the encoding of the event's `PublicEvent`: the envelope's public
+//! part with a salted commitment to each confidential one ([`commitment`]).
+//! The position is not in it (the store assigns it at commit, after the hash
+//! is fixed); the compliance flags are, as a commitment. So the supervisor,
+//! who holds the envelope, and the public, who holds the public event, compute
+//! the same hash.
+//!
+//! [`commitment`]: crate::commitment
 
-use gongkai_proto::v1::{BrokenLink, BrokenLinkKind, EventEnvelope};
+use gongkai_proto::v1::{BrokenLink, BrokenLinkKind, EventEnvelope, PublicEvent};
 use prost::Message;
 use sha2::{Digest, Sha256};
+
+use crate::commitment::commit;
 
 /// A SHA-256 digest.
 pub type Hash = [u8; 32];
 
 /// The chain hash of `envelope` after the event whose hash is `prev`.
 pub fn chain_hash(prev: Option<&Hash>, envelope: &EventEnvelope) -> Hash {
-    let mut canonical = envelope.clone();
-    canonical.hash.clear();
-    canonical.position = 0;
+    public_hash(prev, &commit(envelope).public_bytes())
+}
+
+/// The chain hash of an event whose encoded `PublicEvent` is `public_event`,
+/// after the event whose hash is `prev`: what a public verifier computes.
+pub fn public_hash(prev: Option<&Hash>, public_event: &[u8]) -> Hash {
     let mut hasher = Sha256::new();
     if let Some(prev) = prev {
         hasher.update(prev);
     }
-    hasher.update(canonical.encode_to_vec());
+    hasher.update(public_event);
     hasher.finalize().into()
 }
 
@@ -65,6 +74,60 @@ pub fn verify_chain(events: &[EventEnvelope]) -> Option<BrokenLink> {
     None
 }
 
+/// What a public verifier learns from a project's public events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicChain {
+    /// Each event's hash, in project_seq order; the last one is the head.
+    pub hashes: Vec<Hash>,
+    /// The decoded events.
+    pub events: Vec<PublicEvent>,
+}
+
+/// Recomputes a project's chain from its encoded public events, in
+/// project_seq order starting at 1 (the bytes of `TimelineEntry.public_event`
+/// as published), and checks each link: the first event whose bytes do not
+/// decode, whose project_seq is not the next one, whose project differs
+/// from the first's, or whose `prev_hash` is not the hash computed for the
+/// event before it is the broken link (`HASH_MISMATCH` for bytes that do not
+/// decode or name another project). It needs nothing confidential.
+pub fn verify_public_chain<'b>(encoded: impl IntoIterator<Item = &'b [u8]>) -> Result<PublicChain, BrokenLink> {
+    let mut chain = PublicChain { hashes: Vec::new(), events: Vec::new() };
+    for (index, bytes) in encoded.into_iter().enumerate() {
+        let expected_seq = index as u64 + 1;
+        let link = |event_id: &str, kind: BrokenLinkKind, expected: String, actual: String| BrokenLink {
+            project_seq: expected_seq,
+            event_id: event_id.to_owned(),
+            kind: kind as i32,
+            expected,
+            actual,
+        };
+        let event = PublicEvent::decode(bytes).map_err(|error| {
+            link("", BrokenLinkKind::HashMismatch, "a PublicEvent".to_owned(), format!("undecodable bytes: {error}"))
+        })?;
+        if event.project_seq != expected_seq {
+            return Err(link(
+                &event.event_id,
+                BrokenLinkKind::SeqGap,
+                expected_seq.to_string(),
+                event.project_seq.to_string(),
+            ));
+        }
+        if let Some(first) = chain.events.first()
+            && first.subject != event.subject
+        {
+            return Err(link(&event.event_id, BrokenLinkKind::HashMismatch, first.subject.clone(), event.subject));
+        }
+        let prev = chain.hashes.last();
+        let expected_prev = prev.map(hex::encode).unwrap_or_default();
+        if event.prev_hash != expected_prev {
+            return Err(link(&event.event_id, BrokenLinkKind::PrevHashMismatch, expected_prev, event.prev_hash));
+        }
+        chain.hashes.push(public_hash(prev, bytes));
+        chain.events.push(event);
+    }
+    Ok(chain)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +155,45 @@ mod tests {
     #[test]
     fn an_intact_chain_verifies() {
         assert_eq!(verify_chain(&chain(5)), None);
+    }
+
+    fn public(events: &[EventEnvelope]) -> Vec<Vec<u8>> {
+        events.iter().map(|event| crate::commitment::commit(event).public_bytes()).collect()
+    }
+
+    #[test]
+    fn the_public_chain_gives_the_hashes_the_supervisor_chain_has() {
+        let events = chain(5);
+        let encoded = public(&events);
+        let verified = verify_public_chain(encoded.iter().map(Vec::as_slice)).expect("intact");
+        let hashes: Vec<String> = verified.hashes.iter().map(hex::encode).collect();
+        assert_eq!(hashes, events.iter().map(|e| e.hash.clone()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_public_chain_with_an_altered_removed_or_foreign_event_breaks() {
+        let events = chain(4);
+        let mut altered = events.clone();
+        altered[1].source = "someone-else".into();
+        let encoded = public(&altered);
+        let broken = verify_public_chain(encoded.iter().map(Vec::as_slice)).expect_err("altered");
+        assert_eq!((broken.project_seq, broken.kind()), (3, BrokenLinkKind::PrevHashMismatch));
+
+        let mut encoded = public(&events);
+        encoded.remove(2);
+        let broken = verify_public_chain(encoded.iter().map(Vec::as_slice)).expect_err("removed");
+        assert_eq!((broken.project_seq, broken.kind()), (3, BrokenLinkKind::SeqGap));
+
+        let mut encoded = public(&events);
+        encoded[1] = vec![0xff, 0xff, 0xff];
+        let broken = verify_public_chain(encoded.iter().map(Vec::as_slice)).expect_err("garbage");
+        assert_eq!((broken.project_seq, broken.kind()), (2, BrokenLinkKind::HashMismatch));
+
+        let mut foreign = events.clone();
+        foreign[3].subject = "2017-230113-48-01-099999".into();
+        let encoded = public(&foreign);
+        let broken = verify_public_chain(encoded.iter().map(Vec::as_slice)).expect_err("foreign");
+        assert_eq!((broken.project_seq, broken.kind()), (4, BrokenLinkKind::HashMismatch));
     }
 
     #[test]

@@ -22,6 +22,7 @@
 
 pub mod clock;
 pub mod codes;
+pub mod commitment;
 pub mod decide;
 pub mod disclosure;
 pub mod hash;

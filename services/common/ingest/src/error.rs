@@ -65,6 +65,10 @@ pub enum IngestError {
     /// down); nothing was written.
     #[error("the committer has stopped")]
     CommitterStopped,
+    /// The operating system gave no random bytes for the event's commitment
+    /// seed; nothing was written.
+    #[error("no randomness for the commitment seed: {0}")]
+    NoRandomness(getrandom::Error),
 }
 
 impl From<gongkai_store::StoreError> for IngestError {
@@ -86,6 +90,7 @@ impl IngestError {
             IngestError::Contended => "CONTENDED",
             IngestError::Store(error) if is_defect(error) => "INTERNAL",
             IngestError::Store(_) | IngestError::CommitterStopped => "STORE_UNAVAILABLE",
+            IngestError::NoRandomness(_) => "RANDOMNESS_UNAVAILABLE",
         }
     }
 }
@@ -156,6 +161,10 @@ impl From<IngestError> for Status {
             }
             IngestError::CommitterStopped => {
                 Status::unavailable("the service is shutting down; retry with the same request_id")
+            }
+            IngestError::NoRandomness(error) => {
+                tracing::error!(%error, "The operating system gave no random bytes.");
+                Status::unavailable("the service cannot draw random bytes; retry with the same request_id")
             }
             IngestError::Store(store_error) => {
                 // Internal detail stays in the log, never in the reply.

@@ -296,6 +296,10 @@ impl Ingestor {
             hash: String::new(),
             flags,
             domain: domain as i32,
+            commitment_seed: match commitment_seed() {
+                Ok(seed) => seed,
+                Err(error) => return Decision::Answer(Err(error)),
+            },
             body: Some(body.clone()),
         };
         envelope.hash = hex::encode(chain_hash(known.head.as_ref(), &envelope));
@@ -325,6 +329,13 @@ impl Ingestor {
             Some(stored) => Err(IngestError::RequestIdReused { event_id: stored.envelope.event_id }),
         }
     }
+}
+
+/// A fresh commitment seed from the operating system's random source.
+fn commitment_seed() -> Result<Vec<u8>, IngestError> {
+    let mut seed = vec![0; gongkai_domain::commitment::SEED_LEN];
+    getrandom::fill(&mut seed).map_err(IngestError::NoRandomness)?;
+    Ok(seed)
 }
 
 /// What a submission comes to against a project's state.

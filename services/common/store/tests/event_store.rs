@@ -54,6 +54,7 @@ fn event(project: &str, seq: u64, prev: Option<[u8; 32]>, request_id: &str) -> N
         hash: hex::encode(hash),
         flags: Vec::new(),
         domain: Domain::Projects as i32,
+        commitment_seed: Vec::new(),
         body: Some(event_envelope::Body::Fact(Fact {
             kind: Some(fact::Kind::ProjectApproved(ProjectApproved {
                 project_name: format!("哈尔滨市某某道路工程 {seq}"),

@@ -24,7 +24,7 @@
 //! is asked of the [`Lookup`] (`lookup::Releases`), which notes each
 //! question for the incremental renderer.
 
-use gongkai_domain::state::land::{HouseholdTotals, household_totals};
+use gongkai_domain::state::land::set_public_totals;
 use gongkai_proto::v1::fact::Kind;
 use gongkai_proto::v1::{ObjectionStage, Person};
 
@@ -91,12 +91,7 @@ pub(crate) fn public_fact(kind: &Kind, position: u64, disclosure: &Lookup<'_>) -
             }
         }
         Kind::HouseholdCompensationPublished(f) => {
-            let totals = household_totals(f).unwrap_or_else(|| HouseholdTotals {
-                households: u32::try_from(f.households.len()).unwrap_or(u32::MAX),
-                ..HouseholdTotals::default()
-            });
-            f.household_count = totals.households;
-            f.category_totals = totals.category_totals();
+            set_public_totals(f);
             clear(&mut withheld, "households", f.households.is_empty());
             clear(&mut withheld, "documents", f.documents.is_empty());
             f.households.clear();

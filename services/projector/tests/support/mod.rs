@@ -74,6 +74,8 @@ impl Stream {
             hash: String::new(),
             flags,
             domain: body_domain(&body).unwrap_or_default() as i32,
+            // Deterministic, so that a stream is the same every run.
+            commitment_seed: gongkai_domain::hash::sha256(event_id.as_bytes()).to_vec(),
             body: Some(body),
         };
         envelope.hash = hex(&chain_hash(prev.as_ref(), &envelope));

@@ -66,6 +66,8 @@ impl Recorder {
         submission.project_code = self.code.clone();
         let flags = if lawless { Vec::new() } else { decide(&self.state, &submission, &event_id).ok()? };
         let body = submission.body.clone();
+        // Deterministic, so that a stream is the same every run.
+        let commitment_seed = gongkai_domain::hash::sha256(event_id.as_bytes()).to_vec();
         let mut envelope = pb::EventEnvelope {
             event_id,
             r#type: body.as_ref().map(event_type).unwrap_or_default(),
@@ -80,6 +82,7 @@ impl Recorder {
             hash: String::new(),
             flags,
             domain: body.as_ref().and_then(body_domain).unwrap_or_default() as i32,
+            commitment_seed,
             body,
         };
         let prev = self.events.last().map(|e| unhex(&e.hash));

@@ -148,6 +148,7 @@ pub(crate) fn new_event(project: &str, seq: u64, prev: Option<[u8; 32]>) -> NewE
         hash: String::new(),
         flags: Vec::new(),
         domain: domain as i32,
+        commitment_seed: vec![7; 32],
         body: Some(body),
     };
     envelope.hash = hex::encode(chain_hash(prev.as_ref(), &envelope));

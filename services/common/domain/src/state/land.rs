@@ -192,6 +192,18 @@ impl HouseholdTotals {
     }
 }
 
+/// Sets the household count and category totals of `fact` from its
+/// households, as the public copy shows them (the count alone when a total
+/// would leave the money bound).
+pub fn set_public_totals(fact: &mut HouseholdCompensationPublished) {
+    let totals = household_totals(fact).unwrap_or_else(|| HouseholdTotals {
+        households: u32::try_from(fact.households.len()).unwrap_or(u32::MAX),
+        ..HouseholdTotals::default()
+    });
+    fact.household_count = totals.households;
+    fact.category_totals = totals.category_totals();
+}
+
 /// The totals of `fact`'s households; `None` when a total would leave the
 /// money bound. Amounts of a category this version does not know count in
 /// the total only.

@@ -150,6 +150,7 @@ mod tests {
             hash: "cd".repeat(32),
             flags: vec![ComplianceFlag { rule: "GK-1".into(), explanation: "说明".into(), ..Default::default() }],
             domain: 1,
+            commitment_seed: Vec::new(),
             body: Some(event_envelope::Body::Fact(Fact {
                 kind: Some(fact::Kind::ProjectApproved(ProjectApproved {
                     project_name: "哈尔滨市某某道路工程".into(),
