@@ -8,6 +8,7 @@ mod fuzz;
 mod hostile;
 mod ingestion;
 mod land;
+mod opendata;
 mod outcome;
 mod poison;
 mod projection;

@@ -377,9 +377,10 @@ fn run_case(steps: Vec<(Submission, bool)>, fact: &MessageDescriptor, tally: &Ta
 
     let published = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("a time");
     let timeline = &views.public_timeline;
+    let prefix = gongkai_site::OcidPrefix::default();
     for tender in gongkai_site::opendata::tender_codes(timeline) {
-        let releases = gongkai_site::opendata::releases(&views.public_summary, timeline, &tender);
-        let ocid = gongkai_site::opendata::ocid(&tender);
+        let releases = gongkai_site::opendata::releases(&prefix, &views.public_summary, timeline, &tender);
+        let ocid = prefix.ocid(PROJECT, &tender);
         let records = gongkai_site::opendata::record_package("https://x/r", published, &ocid, releases.clone());
         let package = gongkai_site::opendata::release_package("https://x/p", published, releases);
         serde_json::to_string(&records).expect("records serialize");
@@ -388,9 +389,9 @@ fn run_case(steps: Vec<(Submission, bool)>, fact: &MessageDescriptor, tally: &Ta
     let project = gongkai_site::opendata::project_package(
         "https://x/o",
         "https://x",
+        &prefix,
         published,
         &views.public_summary,
-        "operation",
         timeline,
     );
     serde_json::to_string(&project).expect("OC4IDS serializes");

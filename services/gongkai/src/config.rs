@@ -187,6 +187,13 @@ pub(crate) struct SiteConfig {
     pub(crate) idle_timeout_secs: u64,
     /// Connections served at once; more wait in the listen backlog.
     pub(crate) max_connections: NonZeroUsize,
+    /// The prefix of every ocid in the OCDS and OC4IDS exports, the change
+    /// feed and the bulk download: `ocds-` and the six characters the Open
+    /// Contracting Partnership registered for this deployment. The default,
+    /// `ocds-gkcn01`, is not registered: a deployment that publishes
+    /// registers its own and sets it here (ocids are then unique across
+    /// deployments).
+    pub(crate) ocid_prefix: gongkai_site::OcidPrefix,
 }
 
 impl SiteConfig {
@@ -199,6 +206,11 @@ impl SiteConfig {
             max_connections: self.max_connections,
         }
     }
+
+    /// How the site runs.
+    pub(crate) fn settings(&self) -> gongkai_site::SiteSettings {
+        gongkai_site::SiteSettings { limits: self.limits(), ocid_prefix: self.ocid_prefix.clone() }
+    }
 }
 
 impl Default for SiteConfig {
@@ -210,6 +222,7 @@ impl Default for SiteConfig {
             header_read_timeout_secs: secs(limits.header_read_timeout),
             idle_timeout_secs: secs(limits.idle_timeout),
             max_connections: limits.max_connections,
+            ocid_prefix: gongkai_site::OcidPrefix::default(),
         }
     }
 }
@@ -361,6 +374,25 @@ mod tests {
             assert_eq!(limits.max_connections.get(), 7);
             jail.set_env("GONGKAI_SITE__MAX_CONNECTIONS", "0");
             assert!(Config::load(None).is_err(), "no connection could ever be served");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_ocid_prefix_defaults_to_the_unregistered_one_and_must_look_registered() {
+        Jail::expect_with(|jail| {
+            let defaults = Config::load(None).expect("defaults load").site.settings();
+            assert_eq!(defaults.ocid_prefix.as_str(), gongkai_site::OcidPrefix::UNREGISTERED_DEFAULT);
+            jail.create_file("gongkai.toml", "[site]\nocid_prefix = \"ocds-a1b2c3\"\n")?;
+            let config = Config::load(Some(Path::new("gongkai.toml"))).expect("config loads");
+            assert_eq!(config.site.settings().ocid_prefix.as_str(), "ocds-a1b2c3");
+            jail.set_env("GONGKAI_SITE__OCID_PREFIX", "ocds-z9y8x7");
+            let config = Config::load(Some(Path::new("gongkai.toml"))).expect("config loads");
+            assert_eq!(config.site.ocid_prefix.as_str(), "ocds-z9y8x7");
+            for bad in ["gkcn01", "ocds-GKCN01", "ocds-gkcn0", "ocds-gkcn012", "ocds-gk-n01", "ocds-gkcn0\u{4e00}"] {
+                jail.set_env("GONGKAI_SITE__OCID_PREFIX", bad);
+                assert!(Config::load(None).is_err(), "{bad:?} is no ocid prefix");
+            }
             Ok(())
         });
     }

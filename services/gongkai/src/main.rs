@@ -256,7 +256,7 @@ async fn serve(config: &Config, store: Store, targets: &[Target], dev_token: Opt
         authenticator,
         grpc: &config.grpc,
         site_listen: config.site.listen,
-        site_limits: config.site.limits(),
+        site: config.site.settings(),
         projector_source: projector_source(config, &log),
         projector_memory_bytes: config.projector.memory_mb.saturating_mul(1 << 20),
         relay: match &log {

@@ -128,8 +128,8 @@ pub(crate) struct Wiring<'a> {
     pub(crate) grpc: &'a GrpcConfig,
     /// Where the site listens.
     pub(crate) site_listen: SocketAddr,
-    /// How the site's HTTP server bounds its connections.
-    pub(crate) site_limits: gongkai_site::ServerLimits,
+    /// How the site runs: its connection bounds and ocid prefix.
+    pub(crate) site: gongkai_site::SiteSettings,
     /// Where the projector reads the log.
     pub(crate) projector_source: gongkai_bus::LogSource,
     /// How many bytes of renderings the projector keeps in memory.
@@ -208,9 +208,9 @@ pub(crate) async fn run(
         components.spawn(projector.map_err(AppError::from));
     }
     if let Some(listener) = site_listener {
-        let site = gongkai_site::serve_with_limits(
+        let site = gongkai_site::serve_with_settings(
             wiring.roles.site.clone(),
-            wiring.site_limits,
+            wiring.site.clone(),
             listener,
             shutdown.clone().cancelled_owned(),
         );

@@ -622,6 +622,8 @@ fn the_summary_follows_the_lifecycle() {
     assert_eq!(summary.project_code, support::CODE);
     assert_eq!(summary.name, "双城区污水处理及配套管网PPP项目");
     assert_eq!(summary.project_type(), pb::ProjectType::Ppp);
+    assert_eq!(summary.ppp_operating_model(), pb::PppOperatingModel::Bot);
+    assert_eq!(done.public_summary.ppp_operating_model(), pb::PppOperatingModel::Bot, "public, for OC4IDS `type`");
     assert_eq!(summary.region_code, "230113");
     assert_eq!(summary.owner.as_ref().map(|o| o.name.as_str()), Some("哈尔滨市双城区城市建设投资有限公司"));
     assert_eq!(summary.baseline_investment_fen, 50_000_000_000);

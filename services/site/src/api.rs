@@ -20,8 +20,10 @@ use prost::Message;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::home::encode;
+use crate::opendata::{OCID_SCHEME, OcidPrefix};
 use crate::read::{decode_summary, load, unavailable};
-use crate::{NO_STORE, REVALIDATE, SiteState, conditional, ocid, opendata};
+use crate::{NO_STORE, REVALIDATE, SiteState, conditional, opendata};
 
 /// An export: machines sync from it, so caches revalidate before reuse.
 fn json_response(value: &serde_json::Value) -> Response {
@@ -61,9 +63,9 @@ pub(crate) async fn oc4ids(State(state): State<SiteState>, Path(code): Path<Stri
     let package = opendata::project_package(
         &format!("{base}/api/v1/projects/{code}/oc4ids"),
         &base,
+        &state.ocid_prefix,
         opendata::last_change(entries.iter()),
         &summary,
-        &project.stage,
         &entries,
     );
     json_response(&package)
@@ -85,7 +87,7 @@ async fn ocds(
         return Err(api_not_found("unknown tender project"));
     }
     let summary = decode_summary(&project.summary);
-    let releases = opendata::releases(&summary, &entries, tender);
+    let releases = opendata::releases(&state.ocid_prefix, &summary, &entries, tender);
     let published = opendata::last_change(entries.iter().filter(|e| opendata::in_tender(e, tender)));
     Ok((releases, published))
 }
@@ -97,7 +99,7 @@ pub(crate) async fn ocds_releases(
 ) -> Response {
     match ocds(&state, &code, &tender).await {
         Ok((releases, published)) => {
-            let uri = format!("{}/api/v1/projects/{code}/ocds/{tender}/releases", base_url(&headers));
+            let uri = format!("{}/api/v1/projects/{code}/ocds/{}/releases", base_url(&headers), encode(&tender));
             json_response(&opendata::release_package(&uri, published, releases))
         }
         Err(response) => response,
@@ -111,8 +113,9 @@ pub(crate) async fn ocds_records(
 ) -> Response {
     match ocds(&state, &code, &tender).await {
         Ok((releases, published)) => {
-            let uri = format!("{}/api/v1/projects/{code}/ocds/{tender}/records", base_url(&headers));
-            json_response(&opendata::record_package(&uri, published, &ocid(&tender), releases))
+            let uri = format!("{}/api/v1/projects/{code}/ocds/{}/records", base_url(&headers), encode(&tender));
+            let ocid = state.ocid_prefix.ocid(&code, &tender);
+            json_response(&opendata::record_package(&uri, published, &ocid, releases))
         }
         Err(response) => response,
     }
@@ -126,6 +129,8 @@ pub(crate) struct ChangesQuery {
 
 /// `GET /api/v1/changes?after=<cursor>&limit=<n>`: public changes in feed
 /// order; `next` is the cursor to pass next time (the same when nothing new).
+/// Every page, empty or not, and every change carry `ocid_scheme`, so a
+/// follower at the head still learns that the ocids changed.
 pub(crate) async fn changes(State(state): State<SiteState>, Query(q): Query<ChangesQuery>) -> Response {
     let after = match q.after.as_deref().filter(|a| !a.is_empty()).map(str::parse::<ChangeCursor>).transpose() {
         Ok(after) => after,
@@ -159,7 +164,8 @@ pub(crate) async fn changes(State(state): State<SiteState>, Query(q): Query<Chan
                 "event_id": r.event_id,
                 "fact_type": r.fact_type,
                 "recorded_at": r.recorded_at.to_rfc3339(),
-                "entry": entry_json(&entry),
+                "ocid_scheme": OCID_SCHEME,
+                "entry": entry_json(&state.ocid_prefix, &r.project_code, &entry),
             })
         })
         .collect();
@@ -168,13 +174,16 @@ pub(crate) async fn changes(State(state): State<SiteState>, Query(q): Query<Chan
             (header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8")),
             (header::CACHE_CONTROL, NO_STORE),
         ],
-        json!({ "changes": changes, "next": next.to_string() }).to_string(),
+        json!({ "changes": changes, "next": next.to_string(), "ocid_scheme": OCID_SCHEME }).to_string(),
     )
         .into_response()
 }
 
-/// A public timeline entry as JSON.
-fn entry_json(e: &TimelineEntry) -> serde_json::Value {
+/// A public timeline entry of project `project_code` as JSON; `ocid` is
+/// its tender's (empty for an entry of no tender: the approval is the
+/// planning release of every tender's ocid).
+fn entry_json(prefix: &OcidPrefix, project_code: &str, e: &TimelineEntry) -> serde_json::Value {
+    let ocid = if e.tender_code.is_empty() { String::new() } else { prefix.ocid(project_code, &e.tender_code) };
     json!({
         "event_id": e.event_id,
         "project_seq": e.project_seq,
@@ -185,6 +194,7 @@ fn entry_json(e: &TimelineEntry) -> serde_json::Value {
         "title_zh": e.title_zh, "title_en": e.title_en,
         "summary_zh": e.summary_zh, "summary_en": e.summary_en,
         "tender_code": e.tender_code,
+        "ocid": ocid,
         "lot_codes": e.lot_codes,
         "amounts": e.amounts.iter().map(|a| json!({"label_zh": a.label_zh, "label_en": a.label_en, "amount_fen": a.amount_fen, "lot_code": a.lot_code})).collect::<Vec<_>>(),
         "parties": e.parties.iter().map(|o| json!({"name": o.name, "unified_social_credit_code": o.unified_social_credit_code, "role": o.role().as_str_name()})).collect::<Vec<_>>(),
@@ -204,6 +214,7 @@ fn entry_json(e: &TimelineEntry) -> serde_json::Value {
 
 fn summary_json(p: &PublicProject, s: &ProjectSummary) -> serde_json::Value {
     json!({
+        "ocid_scheme": OCID_SCHEME,
         "project_code": p.project_code,
         "name": p.name,
         "region_code": p.region_code,
@@ -260,10 +271,11 @@ const BULK_PAGE: u32 = 200;
 /// computes the same tag saw no change since the tag, hence none since the
 /// body either. At worst a change between tag and body costs one more
 /// download.
-async fn bulk_etag(store: &PublicReader) -> Result<HeaderValue, StoreError> {
+async fn bulk_etag(store: &PublicReader, prefix: &OcidPrefix) -> Result<HeaderValue, StoreError> {
     let mut tagger = conditional::Tagger::default();
-    // The line format's version: bump it when `summary_json`/`entry_json` change.
-    tagger.part(b"bulk.jsonl 1");
+    // The line format's version: bump it when `summary_json`/`entry_json`
+    // change. The ocid prefix is configuration the body depends on.
+    tagger.part(b"bulk.jsonl 2").part(prefix.as_str().as_bytes());
     tagger.part(store.public_changes_head().await?.to_string().as_bytes());
     let mut after = String::new();
     loop {
@@ -284,12 +296,13 @@ async fn bulk_etag(store: &PublicReader) -> Result<HeaderValue, StoreError> {
 /// in project-code order, streamed a page of projects at a time so memory
 /// stays flat however many projects there are.
 pub(crate) async fn bulk(State(state): State<SiteState>) -> Response {
-    let etag = match bulk_etag(&state.store).await {
+    let etag = match bulk_etag(&state.store, &state.ocid_prefix).await {
         Ok(etag) => etag,
         Err(error) => return unavailable(error),
     };
     let stream = futures_util::stream::unfold(Some(String::new()), move |cursor| {
         let store = state.store.clone();
+        let prefix = state.ocid_prefix.clone();
         async move {
             let after = cursor?;
             let projects = match store.public_projects_after(&after, BULK_PAGE).await {
@@ -307,7 +320,8 @@ pub(crate) async fn bulk(State(state): State<SiteState>) -> Response {
             let mut by_code: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
             for (code, bytes) in timelines {
                 if let Ok(entry) = TimelineEntry::decode(bytes.as_slice()) {
-                    by_code.entry(code).or_default().push(entry_json(&entry));
+                    let json = entry_json(&prefix, &code, &entry);
+                    by_code.entry(code).or_default().push(json);
                 }
             }
             let mut chunk = String::new();

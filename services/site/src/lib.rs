@@ -73,7 +73,7 @@ use chrome::fallback;
 use conditional::Validators;
 use feeds::{overall_feed, project_feed};
 use home::{home, project_list};
-pub use opendata::{OCID_PREFIX, ocid};
+pub use opendata::{InvalidOcidPrefix, OCID_SCHEME, OcidPrefix};
 use project::project_page;
 pub use server::ServerLimits;
 
@@ -101,6 +101,18 @@ struct SiteState {
     clock: Clock,
     /// Rendered project pages; see `cache`.
     pages: Arc<PageCache>,
+    /// The prefix of the ocids in the exports and feeds.
+    ocid_prefix: OcidPrefix,
+}
+
+/// How a site runs: its server's connection limits and what its open data
+/// is published under.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SiteSettings {
+    /// How the HTTP server bounds its connections.
+    pub limits: ServerLimits,
+    /// The deployment's ocid prefix (the default is not registered).
+    pub ocid_prefix: OcidPrefix,
 }
 
 impl std::fmt::Debug for SiteState {
@@ -109,20 +121,21 @@ impl std::fmt::Debug for SiteState {
     }
 }
 
-/// The site's routes over the public reader `store`, on the system clock.
-pub fn router(store: PublicReader) -> Router {
-    router_with_clock(store, Arc::new(Utc::now))
+/// The site's routes over the public reader `store`, on the system clock,
+/// publishing under `ocid_prefix`.
+pub fn router(store: PublicReader, ocid_prefix: OcidPrefix) -> Router {
+    router_with_clock(store, Arc::new(Utc::now), ocid_prefix)
 }
 
 /// The site's routes over `store`, telling time by `clock`.
-pub fn router_with_clock(store: PublicReader, clock: Clock) -> Router {
-    router_with_cache(store, clock, cache::DEFAULT_CAPACITY_BYTES)
+pub fn router_with_clock(store: PublicReader, clock: Clock, ocid_prefix: OcidPrefix) -> Router {
+    router_with_cache(store, clock, ocid_prefix, cache::DEFAULT_CAPACITY_BYTES)
 }
 
 /// The site's routes, caching up to `cache_bytes` of rendered project pages.
 /// Outside a Tokio runtime nothing follows the change feed, so nothing cached
 /// is ever served.
-fn router_with_cache(store: PublicReader, clock: Clock, cache_bytes: u64) -> Router {
+fn router_with_cache(store: PublicReader, clock: Clock, ocid_prefix: OcidPrefix, cache_bytes: u64) -> Router {
     let pages = Arc::new(PageCache::new(cache_bytes));
     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
         // Ends once the router, holding the only strong reference, is dropped.
@@ -142,7 +155,7 @@ fn router_with_cache(store: PublicReader, clock: Clock, cache_bytes: u64) -> Rou
         .route("/api/v1/bulk.jsonl", get(bulk))
         .route("/healthz", get(healthz))
         .fallback(fallback)
-        .with_state(SiteState { store, clock, pages })
+        .with_state(SiteState { store, clock, pages, ocid_prefix })
         // Innermost first: validators see the whole uncompressed body, and
         // the security headers go on everything, 304s and errors included.
         .layer(middleware::from_fn_with_state(validators, conditional::middleware))
@@ -151,33 +164,42 @@ fn router_with_cache(store: PublicReader, clock: Clock, cache_bytes: u64) -> Rou
 }
 
 /// Serves the site on `listener` until `shutdown` resolves, finishing the
-/// requests in flight, within the default [`ServerLimits`].
+/// requests in flight, with the default [`SiteSettings`].
 pub async fn serve<F>(store: PublicReader, listener: TcpListener, shutdown: F) -> Result<(), SiteError>
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    serve_with_limits(store, ServerLimits::default(), listener, shutdown).await
+    serve_with_settings(store, SiteSettings::default(), listener, shutdown).await
 }
 
-/// Like [`serve`], within `limits`.
-pub async fn serve_with_limits<F>(
+/// Like [`serve`], with `settings`.
+pub async fn serve_with_settings<F>(
     store: PublicReader,
-    limits: ServerLimits,
+    settings: SiteSettings,
     listener: TcpListener,
     shutdown: F,
 ) -> Result<(), SiteError>
 where
     F: Future<Output = ()> + Send + 'static,
 {
+    let SiteSettings { limits, ocid_prefix } = settings;
     let address: SocketAddr = listener.local_addr()?;
     tracing::info!(
         %address,
         header_read_timeout = ?limits.header_read_timeout,
         idle_timeout = ?limits.idle_timeout,
         max_connections = limits.max_connections,
+        ocid_prefix = ocid_prefix.as_str(),
         "Site listening."
     );
-    server::run(router(store), limits, listener, shutdown).await
+    if ocid_prefix.as_str() == OcidPrefix::UNREGISTERED_DEFAULT {
+        tracing::warn!(
+            ocid_prefix = ocid_prefix.as_str(),
+            "The OCDS exports use the default ocid prefix, which is not registered: register one with the Open \
+             Contracting Partnership and set site.ocid_prefix."
+        );
+    }
+    server::run(router(store, ocid_prefix), limits, listener, shutdown).await
 }
 
 /// Like [`serve`], telling time by `clock` (for tests of running legal clocks).
@@ -190,7 +212,8 @@ pub async fn serve_with_clock<F>(
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    server::run(router_with_clock(store, clock), ServerLimits::default(), listener, shutdown).await
+    let router = router_with_clock(store, clock, OcidPrefix::default());
+    server::run(router, ServerLimits::default(), listener, shutdown).await
 }
 
 /// Ready when the store answers.

@@ -2,23 +2,35 @@
 //! record packages per tender project, an OC4IDS 0.9 project package per
 //! project.
 //!
-//! * **ocid**: `ocds-gkcn01-<tender code>`. `ocds-gkcn01` is the prefix this
-//!   deployment publishes under until a prefix is registered with the Open
-//!   Contracting Partnership ([`OCID_PREFIX`]).
+//! * **ocid**: `<prefix>-<project code>-<tender code>` ([`OcidPrefix::ocid`]):
+//!   a tender code is unique only within its project, the project code is
+//!   unique nationally, and the prefix (configured, `site.ocid_prefix`) is
+//!   the deployment's own, registered with the Open Contracting Partnership.
+//!   The default, `ocds-gkcn01`, is not registered. This is ocid scheme
+//!   [`OCID_SCHEME`]; scheme 1 (`ocds-gkcn01-<tender code>`) is retired.
 //! * **One release per disclosed fact**: each public timeline entry of the
-//!   tender becomes a release (id = event id), plus the project's approval as
-//!   the `planning` release. Corrections carry the `…Update` tag of the fact
-//!   they correct.
-//! * **planning/project/id** (project extension) and
-//!   **planning/budget/projectID** (core) are the project code.
+//!   tender becomes a release (id = event id, unique within its ocid), plus
+//!   the project's approval as the `planning` release. Corrections carry the
+//!   `…Update` tag of the fact they correct.
+//! * **planning/budget/projectID** and **planning/budget/project** (core)
+//!   are the project code and name: core fields, so no extension has to be
+//!   declared or fetched to read them.
 //! * Awards and contracts are identified per lot: `<tender code>-<lot code>`.
 //! * Document hashes have no OCDS field; they are given in the document's
 //!   `description` as `SHA-256: <hex>`; `documentType` is common.proto's
 //!   mapping of `DocumentType`.
+//! * **Nothing empty**: every export goes through [`prune`], which drops
+//!   empty strings, arrays and objects (OCDS and OC4IDS ask for a field to be
+//!   omitted rather than sent empty; OC4IDS refuses an empty
+//!   `contractingProcesses`, which a project has until its first tender).
 //! * OC4IDS: status from the stage (`maintenance` in operation and after the
-//!   handover); `social.landCompensationBudget` and `environment` from the
-//!   public summary; the project's own documents (facts of no tender, such
-//!   as the land and EIA facts) as project `documents`.
+//!   handover); `period` is the approval's planned construction period;
+//!   `sector` comes from the project code's industry segment ([`sectors`]);
+//!   `type` from the project type and a PPP project's operating model
+//!   ([`oc4ids_type`]); `budget` is the approved total investment;
+//!   `social.landCompensationBudget` and `environment` from the public
+//!   summary; the project's own documents (facts of no tender, such as the
+//!   land and EIA facts) as project `documents`.
 //! * OC4IDS outcomes, two measures apart: `completion` is the project's
 //!   final accounts against its approval (投资节余/超支 in
 //!   `finalValueDetails`, the end date against the plan in
@@ -34,15 +46,83 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use gongkai_domain::clock::utc_or_epoch;
-use gongkai_domain::vocabulary::stage_from_label;
+use gongkai_domain::codes::ProjectCode;
 use gongkai_proto::v1::{
-    CalendarDate, ContractOutcome, DocumentType, EiaDocumentKind, EnvironmentalImpactApproved, Organization, PartyRole,
-    ProjectSummary, Stage, TimelineEntry,
+    CalendarDate, ContractOutcome, DateRange, DocumentType, EiaDocumentKind, EnvironmentalImpactApproved, Organization,
+    PartyRole, PppOperatingModel, ProjectSummary, ProjectType, Stage, TimelineEntry,
 };
 use serde_json::{Map, Value, json};
 
-/// The ocid prefix of this publisher.
-pub const OCID_PREFIX: &str = "ocds-gkcn01";
+/// The ocid scheme the exports, the change feed and the bulk download follow
+/// (`ocid_scheme` there): 2 = `<prefix>-<project code>-<tender code>`.
+/// Scheme 1 (`ocds-gkcn01-<tender code>`) gave the same ocid to tenders of
+/// different projects; its ids are retired.
+pub const OCID_SCHEME: u32 = 2;
+
+/// The prefix of every ocid a deployment publishes: `ocds-` and the six
+/// lowercase letters or digits the Open Contracting Partnership registered
+/// for it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub struct OcidPrefix(String);
+
+impl OcidPrefix {
+    /// The default, `ocds-gkcn01`: **not registered** with the Open
+    /// Contracting Partnership. A deployment that publishes registers its
+    /// own prefix and configures it (`site.ocid_prefix`).
+    pub const UNREGISTERED_DEFAULT: &'static str = "ocds-gkcn01";
+
+    /// `prefix` if it has the shape of a registered one (`ocds-` and six
+    /// characters `a-z0-9`).
+    pub fn new(prefix: &str) -> Result<Self, InvalidOcidPrefix> {
+        let registered = prefix
+            .strip_prefix("ocds-")
+            .is_some_and(|id| id.len() == 6 && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        if registered { Ok(Self(prefix.to_owned())) } else { Err(InvalidOcidPrefix(prefix.to_owned())) }
+    }
+
+    /// The prefix, e.g. `ocds-gkcn01`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The ocid of tender `tender_code` of project `project_code`:
+    /// `<prefix>-<project code>-<tender code>`, unique across projects (a
+    /// tender code is unique only within its project) and deployments (each
+    /// has its own prefix).
+    pub fn ocid(&self, project_code: &str, tender_code: &str) -> String {
+        format!("{}-{project_code}-{tender_code}", self.0)
+    }
+}
+
+impl Default for OcidPrefix {
+    fn default() -> Self {
+        Self(Self::UNREGISTERED_DEFAULT.to_owned())
+    }
+}
+
+impl TryFrom<String> for OcidPrefix {
+    type Error = InvalidOcidPrefix;
+
+    fn try_from(prefix: String) -> Result<Self, Self::Error> {
+        Self::new(&prefix)
+    }
+}
+
+impl std::str::FromStr for OcidPrefix {
+    type Err = InvalidOcidPrefix;
+
+    fn from_str(prefix: &str) -> Result<Self, Self::Err> {
+        Self::new(prefix)
+    }
+}
+
+/// A string that is not an ocid prefix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not an ocid prefix: `ocds-` and six characters a-z or 0-9, as registered with the Open Contracting Partnership"
+)]
+pub struct InvalidOcidPrefix(String);
 
 /// Who publishes.
 const PUBLISHER: &str = "公开 gongkai";
@@ -51,9 +131,35 @@ fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// The ocid of a tender project.
-pub fn ocid(tender_code: &str) -> String {
-    format!("{OCID_PREFIX}-{tender_code}")
+/// Whether `value` carries nothing: null, a string of nothing but
+/// whitespace (as Python's `str.isspace` counts it, which the Data Review
+/// Tool uses), an empty array or object.
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(text) => text.chars().all(|c| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)),
+        Value::Array(items) => items.is_empty(),
+        Value::Object(fields) => fields.is_empty(),
+        Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+/// Drops from `value`, depth first, every member that carries nothing (see
+/// `is_empty`), including arrays and objects emptied by the drop: OCDS and
+/// OC4IDS ask for a field with no value to be left out, and OC4IDS refuses
+/// some empty arrays outright. Every export goes through it.
+pub fn prune(value: &mut Value) {
+    match value {
+        Value::Array(items) => {
+            items.iter_mut().for_each(prune);
+            items.retain(|item| !is_empty(item));
+        }
+        Value::Object(fields) => {
+            fields.values_mut().for_each(prune);
+            fields.retain(|_, field| !is_empty(field));
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
+    }
 }
 
 fn yuan(fen: i64) -> Value {
@@ -218,8 +324,8 @@ fn lot_amount(entry: &TimelineEntry, label: &str, lot: &str) -> Option<i64> {
 }
 
 /// The release of one public entry in the tender `tender_code`.
-fn release(summary: &ProjectSummary, tender_code: &str, entry: &TimelineEntry) -> Value {
-    let ocid = ocid(tender_code);
+fn release(prefix: &OcidPrefix, summary: &ProjectSummary, tender_code: &str, entry: &TimelineEntry) -> Value {
+    let ocid = prefix.ocid(&summary.project_code, tender_code);
     let (tag, correction_tag) = tags(&entry.fact_type);
     let tag = if entry.supersedes_event_id.is_empty() { tag } else { correction_tag };
     let date = rfc3339(utc_or_epoch(entry.recorded_at.as_ref()));
@@ -242,16 +348,15 @@ fn release(summary: &ProjectSummary, tender_code: &str, entry: &TimelineEntry) -
     let award_id = format!("{tender_code}-{lot}");
     match tag {
         "planning" | "planningUpdate" => {
-            let mut budget = json!({ "projectID": summary.project_code, "description": entry.title_zh });
+            let mut budget = json!({
+                "projectID": summary.project_code,
+                "project": summary.name,
+                "description": entry.title_zh,
+            });
             if let Some(fen) = amount(entry, "批复总投资") {
                 budget["amount"] = value(fen);
             }
-            release["planning"] = json!({
-                "rationale": description,
-                "budget": budget,
-                "project": { "id": summary.project_code, "title": summary.name },
-                "documents": docs,
-            });
+            release["planning"] = json!({ "rationale": description, "budget": budget, "documents": docs });
         }
         "tender" | "tenderAmendment" | "tenderUpdate" | "tenderCancellation" => {
             let mut tender = json!({
@@ -338,6 +443,7 @@ fn release(summary: &ProjectSummary, tender_code: &str, entry: &TimelineEntry) -
             release["contracts"] = json!([contract]);
         }
     }
+    prune(&mut release);
     release
 }
 
@@ -358,13 +464,18 @@ pub fn in_tender(entry: &TimelineEntry, tender_code: &str) -> bool {
     entry.tender_code == tender_code || (entry.tender_code.is_empty() && short(&entry.fact_type) == "ProjectApproved")
 }
 
-/// The releases of tender `tender_code`: the approval, then every public
-/// entry of the tender, in timeline order.
-pub fn releases(summary: &ProjectSummary, timeline: &[TimelineEntry], tender_code: &str) -> Vec<Value> {
+/// The releases of tender `tender_code` under `prefix`: the approval, then
+/// every public entry of the tender, in timeline order.
+pub fn releases(
+    prefix: &OcidPrefix,
+    summary: &ProjectSummary,
+    timeline: &[TimelineEntry],
+    tender_code: &str,
+) -> Vec<Value> {
     timeline
         .iter()
         .filter(|entry| in_tender(entry, tender_code))
-        .map(|entry| release(summary, tender_code, entry))
+        .map(|entry| release(prefix, summary, tender_code, entry))
         .collect()
 }
 
@@ -379,14 +490,16 @@ pub fn last_change<'a>(entries: impl Iterator<Item = &'a TimelineEntry>) -> Date
 
 /// An OCDS 1.1 release package of one tender project.
 pub fn release_package(uri: &str, published: DateTime<Utc>, releases: Vec<Value>) -> Value {
-    json!({
+    let mut package = json!({
         "uri": uri,
         "version": "1.1",
         "publishedDate": rfc3339(published),
         "publisher": { "name": PUBLISHER },
         "license": "https://creativecommons.org/publicdomain/zero/1.0/",
         "releases": releases,
-    })
+    });
+    prune(&mut package);
+    package
 }
 
 /// Merges `update` into `into` by the OCDS merge rules: objects field by
@@ -434,27 +547,91 @@ pub fn compiled_release(ocid: &str, releases: &[Value]) -> Value {
 /// the compiled release.
 pub fn record_package(uri: &str, published: DateTime<Utc>, ocid: &str, releases: Vec<Value>) -> Value {
     let compiled = compiled_release(ocid, &releases);
-    json!({
+    let mut package = json!({
         "uri": uri,
         "version": "1.1",
         "publishedDate": rfc3339(published),
         "publisher": { "name": PUBLISHER },
         "license": "https://creativecommons.org/publicdomain/zero/1.0/",
         "records": [{ "ocid": ocid, "releases": releases, "compiledRelease": compiled }],
-    })
+    });
+    prune(&mut package);
+    package
 }
 
 /// The OC4IDS project status of a stage (the Stage enum's comments): a
 /// project in operation, or handed over with its assets still in use, is in
 /// `maintenance`.
-fn oc4ids_status(stage: &str) -> &'static str {
-    match stage_from_label(stage) {
-        Some(Stage::Approval) => "preparation",
-        Some(Stage::Completion) => "completion",
-        Some(Stage::Operation | Stage::HandedOver) => "maintenance",
-        Some(Stage::Cancelled) => "cancelled",
+fn oc4ids_status(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Approval => "preparation",
+        Stage::Completion => "completion",
+        Stage::Operation | Stage::HandedOver => "maintenance",
+        Stage::Cancelled => "cancelled",
         _ => "implementation",
     }
+}
+
+/// The OC4IDS `sector`s of a project, from its code's industry segment
+/// (`II`, a division of GB/T 4754-2017 国民经济行业分类), parent sector
+/// first; none for divisions the projectSector codelist has no sector for
+/// (mining, manufacturing, building in general (47–50), municipal facilities
+/// management (78)), or a code that does not parse.
+pub fn sectors(project_code: &str) -> &'static [&'static str] {
+    let Some(division) = ProjectCode::parse(project_code).ok().and_then(|code| code.industry.parse::<u8>().ok()) else {
+        return &[];
+    };
+    match division {
+        1..=5 => &["economy"],                      // 农、林、牧、渔业
+        44 | 45 | 57 => &["energy"],                // 电力热力、燃气；管道运输
+        46 | 77 => &["waterAndWaste"],              // 水的生产和供应；生态保护和环境治理
+        53 => &["transport", "transport.rail"],     // 铁路运输
+        54 => &["transport", "transport.road"],     // 道路运输
+        55 => &["transport", "transport.water"],    // 水上运输
+        56 => &["transport", "transport.air"],      // 航空运输
+        58 => &["transport"],                       // 多式联运和运输代理
+        60 | 63..=65 => &["communications"],        // 邮政；电信广电；互联网；信息技术
+        76 | 79 => &["naturalResources"],           // 水利管理；土地管理
+        83 => &["education"],                       // 教育
+        84 | 85 => &["health"],                     // 卫生；社会工作
+        86..=90 => &["cultureSportsAndRecreation"], // 文化、体育和娱乐
+        91..=93 => &["governance"],                 // 党政机关
+        _ => &[],
+    }
+}
+
+/// The OC4IDS project `type`: a construction project (工程建设项目) builds
+/// (the approval does not tell new works from rebuilding, so
+/// `construction`); a PPP project by its disclosed operating model: BOT,
+/// BOO and BOOT build, ROT rebuilds (`rehabilitation`); TOT, O&M and MC
+/// take over existing assets and build nothing, and an undisclosed or other
+/// model says nothing, so no type.
+pub fn oc4ids_type(summary: &ProjectSummary) -> Option<&'static str> {
+    match summary.project_type() {
+        ProjectType::Construction => Some("construction"),
+        ProjectType::Ppp => match summary.ppp_operating_model() {
+            PppOperatingModel::Bot | PppOperatingModel::Boo | PppOperatingModel::Boot => Some("construction"),
+            PppOperatingModel::Rot => Some("rehabilitation"),
+            PppOperatingModel::Tot
+            | PppOperatingModel::Om
+            | PppOperatingModel::Mc
+            | PppOperatingModel::Other
+            | PppOperatingModel::Unspecified => None,
+        },
+        ProjectType::Unspecified => None,
+    }
+}
+
+/// A calendar period as an OCDS/OC4IDS period (empty when neither end is known).
+fn period(range: &DateRange) -> Value {
+    let mut period = Map::new();
+    if let Some(start) = &range.start {
+        period.insert("startDate".to_owned(), json!(date_time(start)));
+    }
+    if let Some(end) = &range.end {
+        period.insert("endDate".to_owned(), json!(date_time(end)));
+    }
+    Value::Object(period)
 }
 
 /// The OC4IDS `environment` of an EIA approval: an assessment was made, and
@@ -648,19 +825,21 @@ fn delivery(outcome: &ContractOutcome) -> Option<Value> {
     Some(milestone)
 }
 
-/// An OC4IDS 0.9 project package of one project.
+/// An OC4IDS 0.9 project package of one project, its contracting processes
+/// identified by their ocids under `prefix`.
 pub fn project_package(
     uri: &str,
     base: &str,
+    prefix: &OcidPrefix,
     published: DateTime<Utc>,
     summary: &ProjectSummary,
-    stage: &str,
     timeline: &[TimelineEntry],
 ) -> Value {
     let mut project = json!({
         "id": summary.project_code,
         "title": summary.name,
-        "status": oc4ids_status(stage),
+        "status": oc4ids_status(summary.stage()),
+        "sector": sectors(&summary.project_code),
         "updated": rfc3339(utc_or_epoch(summary.last_event_at.as_ref())),
         "locations": [{ "id": "1", "address": { "region": summary.region_code, "countryName": "中国" } }],
         "parties": parties(timeline.iter(), summary.owner.as_ref()),
@@ -668,11 +847,14 @@ pub fn project_package(
     if let Some(owner) = &summary.owner {
         project["publicAuthority"] = party_ref(owner);
     }
+    if let Some(kind) = oc4ids_type(summary) {
+        project["type"] = json!(kind);
+    }
+    if let Some(planned) = &summary.baseline_planned_period {
+        project["period"] = period(planned);
+    }
     if summary.baseline_investment_fen > 0 {
         project["budget"] = json!({ "amount": value(summary.baseline_investment_fen) });
-    }
-    if let Some(fen) = summary.current_contract_price_fen {
-        project["totalValue"] = value(fen);
     }
     if let Some(completion) = completion(summary) {
         project["completion"] = completion;
@@ -701,7 +883,7 @@ pub fn project_package(
         .map(|tender_code| {
             let entries: Vec<&TimelineEntry> = timeline.iter().filter(|e| &e.tender_code == tender_code).collect();
             let title = entries.first().map(|e| e.title_zh.clone()).unwrap_or_default();
-            let ocid = ocid(tender_code);
+            let ocid = prefix.ocid(&summary.project_code, tender_code);
             let mut process_summary = json!({
                 "ocid": ocid,
                 "title": title,
@@ -717,19 +899,115 @@ pub fn project_package(
                         "id": e.event_id,
                         "tag": [if e.supersedes_event_id.is_empty() { tag } else { correction_tag }],
                         "date": rfc3339(utc_or_epoch(e.recorded_at.as_ref())),
-                        "url": format!("{base}/api/v1/projects/{}/ocds/{tender_code}/releases", summary.project_code),
+                        "url": format!(
+                            "{base}/api/v1/projects/{}/ocds/{}/releases",
+                            summary.project_code,
+                            crate::home::encode(tender_code)
+                        ),
                     })
                 }).collect::<Vec<_>>(),
             })
         })
         .collect();
     project["contractingProcesses"] = json!(processes);
-    json!({
+    let mut package = json!({
         "uri": uri,
         "version": "0.9",
         "publishedDate": rfc3339(published),
         "publisher": { "name": PUBLISHER },
         "license": "https://creativecommons.org/publicdomain/zero/1.0/",
         "projects": [project],
-    })
+    });
+    prune(&mut package);
+    package
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ocids_name_the_project_and_the_tender_under_a_registered_looking_prefix() {
+        let prefix = OcidPrefix::default();
+        assert_eq!(prefix.as_str(), "ocds-gkcn01");
+        let ocid = prefix.ocid("2024-230113-77-01-000020", "2024-230113-T1");
+        assert_eq!(ocid, "ocds-gkcn01-2024-230113-77-01-000020-2024-230113-T1");
+        assert_ne!(ocid, prefix.ocid("2024-230113-77-01-000021", "2024-230113-T1"), "one tender code, two projects");
+        assert_eq!("ocds-a1b2c3".parse::<OcidPrefix>().map(|p| p.ocid("P", "T")), Ok("ocds-a1b2c3-P-T".to_owned()));
+        for bad in [
+            "",
+            "gkcn01",
+            "ocds-",
+            "ocds-GKCN01",
+            "ocds-gkcn0",
+            "ocds-gkcn012",
+            "ocds_gkcn01",
+            "ocds-gk cn1",
+            "ocds-\u{4e00}\u{4e00}",
+        ] {
+            assert!(OcidPrefix::new(bad).is_err(), "{bad:?} is no ocid prefix");
+        }
+    }
+
+    #[test]
+    fn pruning_drops_what_carries_nothing_however_deep() {
+        let mut value = json!({
+            "keep": { "n": 0, "b": false, "s": "x", "a": [1] },
+            "empty": { "a": [], "o": {}, "s": "", "blank": " \u{3000}\n", "null": null, "sep": "\u{1f}" },
+            "list": [[], {}, "", { "only": [] }, "y"],
+            "documents": [],
+        });
+        prune(&mut value);
+        assert_eq!(value, json!({ "keep": { "n": 0, "b": false, "s": "x", "a": [1] }, "list": ["y"] }));
+        let mut nothing = json!({ "a": { "b": [{}] } });
+        prune(&mut nothing);
+        assert_eq!(nothing, json!({}));
+    }
+
+    #[test]
+    fn sectors_come_from_the_industry_segment_of_the_project_code() {
+        assert_eq!(sectors("2024-230113-77-01-000020"), ["waterAndWaste"]);
+        assert_eq!(sectors("2024-230113-54-01-000020"), ["transport", "transport.road"]);
+        assert_eq!(sectors("2024-230113-83-02-000020"), ["education"]);
+        assert!(sectors("2017-230113-48-01-012345").is_empty(), "civil engineering in general: no sector");
+        assert!(sectors("not a code").is_empty());
+    }
+
+    #[test]
+    fn the_type_follows_the_project_type_and_the_ppp_operating_model() {
+        let mut summary = ProjectSummary { project_type: ProjectType::Construction as i32, ..Default::default() };
+        assert_eq!(oc4ids_type(&summary), Some("construction"));
+        summary.project_type = ProjectType::Ppp as i32;
+        assert_eq!(oc4ids_type(&summary), None, "no operating model disclosed yet");
+        for (model, kind) in [
+            (PppOperatingModel::Bot, Some("construction")),
+            (PppOperatingModel::Boot, Some("construction")),
+            (PppOperatingModel::Rot, Some("rehabilitation")),
+            (PppOperatingModel::Tot, None),
+            (PppOperatingModel::Om, None),
+        ] {
+            summary.ppp_operating_model = model as i32;
+            assert_eq!(oc4ids_type(&summary), kind, "{model:?}");
+        }
+    }
+
+    #[test]
+    fn a_project_with_only_its_approval_exports_no_empty_array() {
+        let summary = ProjectSummary {
+            project_code: "2024-230113-77-01-000020".into(),
+            name: "污水处理厂".into(),
+            stage: Stage::Approval as i32,
+            baseline_planned_period: Some(DateRange {
+                start: Some(CalendarDate { year: 2024, month: 6, day: 1 }),
+                end: None,
+            }),
+            ..Default::default()
+        };
+        let package =
+            project_package("https://x/o", "https://x", &OcidPrefix::default(), DateTime::UNIX_EPOCH, &summary, &[]);
+        let project = &package["projects"][0];
+        assert!(project.get("contractingProcesses").is_none() && project.get("parties").is_none(), "{project:#}");
+        assert_eq!(project["period"], json!({ "startDate": "2024-06-01T00:00:00+08:00" }));
+        assert_eq!(project["status"], "preparation");
+    }
 }

@@ -14,7 +14,7 @@ use gongkai_grpc::auth::{Principal, Role};
 use gongkai_ingest::Ingestor;
 use gongkai_proto::v1::TimelineEntry;
 use gongkai_scenarios::{Request, ppp_lifecycle};
-use gongkai_site::ServerLimits;
+use gongkai_site::{ServerLimits, SiteSettings};
 use gongkai_store::Store;
 use gongkai_testkit::store::FreshStore;
 use prost::Message as _;
@@ -45,7 +45,8 @@ impl Site {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(gongkai_site::serve_with_limits(store.public(), limits, listener, async {
+        let settings = SiteSettings { limits, ..SiteSettings::default() };
+        let server = tokio::spawn(gongkai_site::serve_with_settings(store.public(), settings, listener, async {
             let _ = stopped.await;
         }));
         Site {

@@ -47,6 +47,9 @@ pub(crate) fn summary(
         summary.baseline_investment_fen = fact.total_investment_fen;
         summary.baseline_planned_period = fact.planned_period;
     }
+    if let Some(details) = state.ppp_details() {
+        summary.ppp_operating_model = details.fact.operating_model;
+    }
     contracts(&mut summary, state);
     summary.land = land(state);
     summary.environmental_approval = state.eia_approvals().last().map(|approval| approval.fact.clone());
