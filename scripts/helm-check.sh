@@ -12,7 +12,7 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly chart="$repo_root/charts/gongkai"
 readonly cache_dir="${GONGKAI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/gongkai}"
 readonly bin_dir="$cache_dir/bin"
-readonly all_targets="awards contracts projector projects relay review site supervision tenders"
+readonly all_targets="awards contracts projector projects relay review site supervision tenders tlog"
 # Enabled in values.yaml by default.
 readonly default_targets="$all_targets"
 

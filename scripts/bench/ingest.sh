@@ -18,6 +18,9 @@
 # BENCH_PROJECTOR=elsewhere (postgres shape): the projector does not run, as
 # when it has its own machine (the chart deploys each target on its own):
 # what ingestion and the relay reach without it.
+# BENCH_TLOG=1 (postgres shape): the transparency log's writer runs too (the
+# embedded shape always runs it), with a fresh signing key: what appending
+# every event to the log and signing checkpoints costs ingestion.
 #
 # Extra work on the postgres shape, for the raw benches:
 #   BENCH_SAMPLE_ENVELOPE=1  envelope.json (sizes of the stored envelopes) and
@@ -67,6 +70,11 @@ case $shape in
         export GONGKAI_PROJECTOR__GROUP_ID="${prefix}projector" GONGKAI_GRPC__LISTEN=127.0.0.1:0
         targets="$ingestion_targets,relay"
         [[ ${BENCH_PROJECTOR:-colocated} == elsewhere ]] || targets+=",projector"
+        if [[ ${BENCH_TLOG:-0} == 1 ]]; then
+            targets+=",tlog"
+            GONGKAI_TLOG__SIGNING_KEY=$("$GONGKAI" tlog keygen --origin bench.gongkai/log | awk -F'"' '/^signing_key/ { print $2 }')
+            export GONGKAI_TLOG__SIGNING_KEY
+        fi
         # Followed facts are watched until the public website shows them.
         [[ " ${extra[*]} " == *" --watch "* ]] && targets+=",site"
         start_announcing "$work" gongkai env RUST_LOG="${BENCH_RUST_LOG:-warn}" GONGKAI_SITE__LISTEN=127.0.0.1:0 \
@@ -93,10 +101,13 @@ sql() {
         embedded) sqlite3 -cmd '.timeout 30000' "${GONGKAI_STORAGE__URL#sqlite://}" "$1" ;;
     esac
 }
-# Events the relay has yet to publish plus events the projector has yet to fold.
+# Events the relay has yet to publish plus events the projector has yet to
+# fold, plus events the transparency log has yet to append when it runs.
 behind() {
     local projector='(SELECT COUNT(*) FROM events) - (SELECT COALESCE(SUM(projected_seq), 0) FROM projector_heads)'
     [[ ${BENCH_PROJECTOR:-colocated} == elsewhere ]] && projector=0
+    [[ $shape == embedded || ${BENCH_TLOG:-0} == 1 ]] &&
+        projector+=' + (SELECT COUNT(*) FROM events) - (SELECT COUNT(*) FROM tlog_leaves)'
     case $shape in
         postgres) sql "SELECT (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL) + $projector" ;;
         embedded) sql "SELECT $projector" ;;

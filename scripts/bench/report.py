@@ -7,7 +7,8 @@ RUN_DIR holds one NAME.json per bench (written by scripts/bench/*.sh through
 emit_result: title, value, unit, method, ...) and status/NAME (exit code and
 seconds, written by run.sh). Prints each gongkai figure next to its raw
 limit, the ratio and its target (the live path's of issue 13, the
-rebuild's of issue 19, the site's of issue 6),
+transparency log's of issue 15, the rebuild's of issue 19, the site's of
+issue 6),
 then how each figure was measured; writes everything to OUTPUT_JSON.
 """
 
@@ -25,11 +26,13 @@ ROWS = [
     ("Ingestion, PostgreSQL + Kafka, 64 clients", "ingest-postgres", "pg-commit", ("share", 0.60)),
     ("  same, against the gRPC ceiling", "ingest-postgres", "grpc-echo", None),
     ("  same, the projector on its own machine", "ingest-postgres-relay", "pg-commit", None),
+    ("  same, with the transparency log written and signed", "ingest-postgres-tlog", "ingest-postgres", ("share", 0.95)),
     ("Ingestion, embedded (SQLite), 64 clients", "ingest-embedded", "grpc-echo", ("min", 2000.0)),
     ("Relay, outbox → Kafka", "relay-replay", "kafka-produce", ("share", 0.50)),
     ("Ack → public p99 at 1,000/s, PG + Kafka", "visibility-postgres", None, ("max", 250.0)),
     ("Ack → public p99 at 1,000/s, embedded", "visibility-embedded", None, ("max", 250.0)),
     ("Projector rebuild", "rebuild", None, ("min", 50_000.0)),
+    ("gongkai verify, a province's public record", "verify", None, None),
     ("Projector fold, 1,000th event of a project", "fold", None, None),
     ("Supervisor search p99", "search", None, ("max", 50.0)),
     ("Project page, closed loop (16 conn.)", "site-page", "site-nginx", ("share", 0.40)),

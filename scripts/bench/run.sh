@@ -11,6 +11,8 @@
 #   ingest-postgres      gongkai serve on PostgreSQL + Kafka, same      ingest.sh
 #                        (also relay-replay and the envelope sizes)
 #   ingest-postgres-relay  the same without the projector (its own machine)
+#   ingest-postgres-tlog the same as ingest-postgres, with the transparency
+#                        log's writer appending and signing                ingest.sh
 #   pg-commit            pgbench committing the rows of one append      pg-commit.sh
 #   kafka-produce        Kafka's ProducerPerformance, relay settings    kafka-produce.sh
 #   grpc-echo            gongkai load against a do-nothing server       grpc-echo.sh
@@ -20,6 +22,7 @@
 #   fold                 live fold: 10th vs 1,000th event, throughput   cargo-bench.sh
 #   search               supervisor search over 100,000 projects        cargo-bench.sh
 #   site                 project page vs nginx, and at 500/s            site.sh
+#   verify               gongkai verify over 100,000 projects           verify.sh
 #
 # Sizes (defaults in brackets): BENCH_CONCURRENCY [64], BENCH_LOAD_DURATION
 # [30s], BENCH_PGBENCH_SECONDS [30], BENCH_PGBENCH_CLIENTS ["64 16"],
@@ -28,7 +31,7 @@
 # BENCH_REBUILD_STORAGE [default|postgres], BENCH_FOLD_PROJECTS [2000],
 # BENCH_FOLD_STORAGE [default|postgres], BENCH_SEARCH_PROJECTS [100000],
 # BENCH_PROJECTS [100000], BENCH_SUBMISSIONS [26000], BENCH_URLS [2000],
-# BENCH_WRK_DURATION [20s], BENCH_FIXED_RATE [500], BENCH_FIXED_DURATION [30s],
+# BENCH_WRK_DURATION [20s], BENCH_VERIFY_PROJECTS [100000], BENCH_FIXED_RATE [500], BENCH_FIXED_DURATION [30s],
 # BENCH_DRAIN_TIMEOUT [60] (seconds to wait for relay and projector after a load).
 # BENCH_SKIP_BUILD=1 benches the release binaries already built.
 #
@@ -45,7 +48,7 @@ BENCH_OUT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)/target/b
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-all="ingest-embedded ingest-postgres ingest-postgres-relay pg-commit kafka-produce grpc-echo visibility-postgres visibility-embedded rebuild fold search site"
+all="ingest-embedded ingest-postgres ingest-postgres-tlog ingest-postgres-relay pg-commit kafka-produce grpc-echo visibility-postgres visibility-embedded rebuild fold search site verify"
 read -ra benches <<<"${BENCH_ONLY:-$all}"
 visibility=(--rate "${BENCH_VISIBILITY_RATE:-1000}" --duration "${BENCH_VISIBILITY_DURATION:-30s}" --watch --watch-every 10)
 
@@ -55,6 +58,7 @@ run_bench() {
         ingest-embedded) "$here/ingest.sh" embedded ingest-embedded ;;
         ingest-postgres) BENCH_SAMPLE_ENVELOPE=1 BENCH_RELAY_REPLAY=1 "$here/ingest.sh" postgres ingest-postgres ;;
         ingest-postgres-relay) BENCH_PROJECTOR=elsewhere "$here/ingest.sh" postgres ingest-postgres-relay ;;
+        ingest-postgres-tlog) BENCH_TLOG=1 "$here/ingest.sh" postgres ingest-postgres-tlog ;;
         pg-commit) "$here/pg-commit.sh" ;;
         kafka-produce) "$here/kafka-produce.sh" ;;
         grpc-echo) "$here/grpc-echo.sh" ;;
@@ -62,6 +66,7 @@ run_bench() {
         visibility-embedded) "$here/ingest.sh" embedded visibility-embedded "${visibility[@]}" ;;
         rebuild | fold | search) "$here/cargo-bench.sh" "$1" ;;
         site) "$here/site.sh" ;;
+        verify) "$here/verify.sh" ;;
     esac
 }
 for bench in "${benches[@]}"; do

@@ -17,4 +17,5 @@ mod resilience;
 mod site;
 mod support;
 mod tracing;
+mod transparency;
 mod transport;

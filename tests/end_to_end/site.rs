@@ -380,7 +380,16 @@ async fn on_postgres_the_site_reads_only_public_tables_and_every_export_validate
     // The site's role may read the public tables and change nothing.
     let site_url = gongkai_testkit::as_site_role(&gongkai.storage);
     let mut site_db = sqlx::PgConnection::connect(&site_url).await.expect("the site role logs in");
-    let public_tables = ["public_projects", "public_timeline", "public_changes", "_sqlx_migrations"];
+    // The public view, and the transparency log the site serves.
+    let public_tables = [
+        "public_projects",
+        "public_timeline",
+        "public_changes",
+        "_sqlx_migrations",
+        "tlog_leaves",
+        "tlog_hashes",
+        "tlog_checkpoints",
+    ];
     let count: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM public_projects").fetch_one(&mut site_db).await.expect("readable");
     assert_eq!(count, 3, "the three projects are public");

@@ -53,6 +53,30 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: RelayCommand,
     },
+    /// Checks a gongkai site's public record as anyone can: every project's
+    /// hash chain from its public events, every reveal against its
+    /// commitment, and the signed transparency log against them and against
+    /// the checkpoint seen last time. Needs no credentials.
+    Verify {
+        /// The site's base URL, e.g. `https://gongkai.example.gov.cn`.
+        #[arg(long)]
+        site: String,
+        /// The log's public key (`<origin>+<key id>+<key>`); else the one
+        /// pinned in the state file, else the site's (then pinned).
+        #[arg(long)]
+        key: Option<String>,
+        /// A bulk download on disk to check instead of the site's.
+        #[arg(long)]
+        bulk: Option<std::path::PathBuf>,
+        /// Where the last verified checkpoint and the pinned key are kept.
+        #[arg(long, default_value = "gongkai-verify.json")]
+        state: std::path::PathBuf,
+    },
+    /// Transparency log keys.
+    Tlog {
+        #[command(subcommand)]
+        command: TlogCommand,
+    },
     /// Makes a new bearer token and prints it with the `auth.credentials`
     /// entry (holding only its SHA-256) to add to the configuration.
     Credential {
@@ -136,6 +160,18 @@ pub(crate) enum ProjectorCommand {
     Retry {
         /// Project codes to retry; every parked project when none is given.
         codes: Vec<String>,
+    },
+}
+
+/// Transparency log commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TlogCommand {
+    /// Makes a new checkpoint signing key and prints it with its public key,
+    /// as `tlog.signing_key` (secret) and `tlog.public_key` entries.
+    Keygen {
+        /// The log's name (its C2SP origin), e.g. `ggzy.hlj.gov.cn/gongkai`.
+        #[arg(long)]
+        origin: String,
     },
 }
 

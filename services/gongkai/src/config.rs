@@ -31,6 +31,30 @@ pub(crate) struct Config {
     pub(crate) auth: AuthConfig,
     /// The projector.
     pub(crate) projector: ProjectorConfig,
+    /// The public transparency log.
+    pub(crate) tlog: TlogConfig,
+}
+
+/// Transparency log settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct TlogConfig {
+    /// The checkpoint signing key, `PRIVATE+KEY+<origin>+<key id>+<key>`, as
+    /// `gongkai tlog keygen` prints it; its name is the log's origin. Needed
+    /// by the `tlog` target (`gongkai dev` keeps one beside its SQLite file
+    /// when none is set). Secret.
+    pub(crate) signing_key: SecretString,
+    /// The log's public key, `<origin>+<key id>+<key>`, which the site
+    /// publishes at `/log/key`; taken from the signing key when that is set.
+    pub(crate) public_key: String,
+    /// The shortest time between two checkpoints of a growing log, ms.
+    pub(crate) checkpoint_interval_ms: u64,
+}
+
+impl Default for TlogConfig {
+    fn default() -> Self {
+        Self { signing_key: SecretString::from(""), public_key: String::new(), checkpoint_interval_ms: 1_000 }
+    }
 }
 
 /// Projector settings.
@@ -209,7 +233,7 @@ impl SiteConfig {
 
     /// How the site runs.
     pub(crate) fn settings(&self) -> gongkai_site::SiteSettings {
-        gongkai_site::SiteSettings { limits: self.limits(), ocid_prefix: self.ocid_prefix.clone() }
+        gongkai_site::SiteSettings { limits: self.limits(), ocid_prefix: self.ocid_prefix.clone(), log_key: None }
     }
 }
 

@@ -7,6 +7,7 @@ mod cli;
 mod config;
 mod credential;
 mod targets;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -16,10 +17,11 @@ use gongkai_store::{PoolOptions, Store};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Cli, Command, ProjectorCommand, RelayCommand};
+use crate::cli::{Cli, Command, ProjectorCommand, RelayCommand, TlogCommand};
 use crate::config::Config;
 use crate::targets::{Endpoints, Roles, Target, Wiring};
 use gongkai_grpc::auth::{Authenticator, Role};
+use gongkai_tlog::note::Signer;
 
 /// Failures of the binary: each wraps the layer that failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +53,21 @@ pub(crate) enum AppError {
     /// The website failed.
     #[error("site failed")]
     Site(#[from] gongkai_site::SiteError),
+    /// A transparency log key is malformed.
+    #[error("invalid transparency log key")]
+    TlogKey(#[from] gongkai_tlog::Error),
+    /// `gongkai verify` could not judge.
+    #[error("verification could not run")]
+    Verify(#[from] verify::VerifyError),
+    /// `gongkai verify` found something wrong.
+    #[error("{0} discrepancies found")]
+    Discrepancies(usize),
+    /// The `tlog` target runs without a signing key.
+    #[error("the tlog target needs tlog.signing_key (make one with `gongkai tlog keygen`)")]
+    NoSigningKey,
+    /// No random bytes for a new key.
+    #[error("no randomness for a new key: {0}")]
+    NoRandomness(getrandom::Error),
     /// A component task panicked or was aborted.
     #[error("a component stopped unexpectedly")]
     Task(#[from] tokio::task::JoinError),
@@ -118,6 +135,8 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         Command::Credential { .. } => "gongkai-credential".to_owned(),
         Command::Projector { .. } => "gongkai-projector-maintenance".to_owned(),
         Command::Relay { .. } => "gongkai-relay-maintenance".to_owned(),
+        Command::Tlog { .. } => "gongkai-tlog".to_owned(),
+        Command::Verify { .. } => "gongkai-verify".to_owned(),
         Command::Load(_) => "gongkai-load".to_owned(),
     };
     let _telemetry = gongkai_telemetry::Telemetry::init(&service_name, config.telemetry.log_format.into())?;
@@ -145,6 +164,11 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                 config.auth.credentials.push(credential::entry("dev", Role::Submitter, all_regions(), &token));
                 token
             });
+            // A key for the transparency log, kept beside the SQLite file so
+            // that a restart signs as the same log.
+            if config.tlog.signing_key.expose_secret().is_empty() {
+                config.tlog.signing_key = dev_signing_key(&config)?.into();
+            }
             let store = connect_store(&config).await?;
             store.migrate().await?;
             serve(&config, store, &Target::expand(&[Target::All]), dev_token.as_deref()).await
@@ -156,6 +180,26 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         }
         Command::Projector { command } => projector_maintenance(&config, command).await,
         Command::Relay { command } => relay_maintenance(&config, command).await,
+        Command::Verify { site, key, bulk, state } => {
+            let report = verify::verify(&verify::VerifyArgs { site, key, bulk, state }).await?;
+            for line in &report.checked {
+                println!("checked: {line}");
+            }
+            for line in &report.discrepancies {
+                println!("DISCREPANCY: {line}");
+            }
+            if report.discrepancies.is_empty() {
+                println!("verified: no discrepancy");
+                Ok(())
+            } else {
+                Err(AppError::Discrepancies(report.discrepancies.len()))
+            }
+        }
+        Command::Tlog { command: TlogCommand::Keygen { origin } } => {
+            let signer = Signer::from_seed(&origin, &random_seed()?)?;
+            println!("signing_key = \"{}\"\npublic_key = \"{}\"", signer.signer_key(), signer.verifier().vkey());
+            Ok(())
+        }
         Command::Load(args) => load(&config, args).await,
         Command::Credential { id, role, regions } => {
             let token = credential::new_token();
@@ -228,6 +272,57 @@ async fn relay_maintenance(config: &Config, command: RelayCommand) -> Result<(),
     Ok(())
 }
 
+/// The transparency log's signer and interval, when a signing key is set.
+fn log_settings(config: &Config) -> Result<Option<gongkai_transparency::LogSettings>, AppError> {
+    let key = config.tlog.signing_key.expose_secret();
+    if key.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(gongkai_transparency::LogSettings {
+        signer: Signer::parse(key)?,
+        checkpoint_interval: std::time::Duration::from_millis(config.tlog.checkpoint_interval_ms),
+    }))
+}
+
+/// The public key the site publishes: configured, else the signing key's.
+fn log_public_key(config: &Config) -> Result<Option<String>, AppError> {
+    if !config.tlog.public_key.is_empty() {
+        return Ok(Some(gongkai_tlog::note::Verifier::parse(&config.tlog.public_key)?.vkey()));
+    }
+    let key = config.tlog.signing_key.expose_secret();
+    Ok(if key.is_empty() { None } else { Some(Signer::parse(key)?.verifier().vkey()) })
+}
+
+/// `gongkai dev`'s log key: read from `tlog-signing.key` beside the SQLite
+/// file, made there the first time; a fresh one each run on another store.
+fn dev_signing_key(config: &Config) -> Result<String, AppError> {
+    const ORIGIN: &str = "gongkai.localhost/log";
+    let url = config.storage.url.expose_secret();
+    let Some(path) = url.strip_prefix("sqlite://").map(|file| file.split('?').next().unwrap_or(file)) else {
+        return Ok(Signer::from_seed(ORIGIN, &random_seed()?)?.signer_key());
+    };
+    let key_file = std::path::Path::new(path).with_file_name("tlog-signing.key");
+    match std::fs::read_to_string(&key_file) {
+        Ok(key) => Ok(key.trim().to_owned()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let key = Signer::from_seed(ORIGIN, &random_seed()?)?.signer_key();
+            if let Some(dir) = key_file.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|source| AppError::ReadFile { path: dir.to_owned(), source })?;
+            }
+            std::fs::write(&key_file, format!("{key}\n"))
+                .map_err(|source| AppError::ReadFile { path: key_file.clone(), source })?;
+            Ok(key)
+        }
+        Err(source) => Err(AppError::ReadFile { path: key_file, source }),
+    }
+}
+
+fn random_seed() -> Result<[u8; 32], AppError> {
+    let mut seed = [0; 32];
+    getrandom::fill(&mut seed).map_err(AppError::NoRandomness)?;
+    Ok(seed)
+}
+
 /// Every province prefix: the dev credential's reach.
 fn all_regions() -> Vec<String> {
     gongkai_domain::codes::PROVINCE_PREFIXES.iter().map(|p| (*p).to_owned()).collect()
@@ -256,9 +351,10 @@ async fn serve(config: &Config, store: Store, targets: &[Target], dev_token: Opt
         authenticator,
         grpc: &config.grpc,
         site_listen: config.site.listen,
-        site: config.site.settings(),
+        site: gongkai_site::SiteSettings { log_key: log_public_key(config)?, ..config.site.settings() },
         projector_source: projector_source(config, &log),
         projector_memory_bytes: config.projector.memory_mb.saturating_mul(1 << 20),
+        tlog: log_settings(config)?,
         relay: match &log {
             LogUrl::Kafka(kafka) => {
                 let mut relay = gongkai_relay::RelayConfig::new(kafka.clone());

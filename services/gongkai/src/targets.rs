@@ -19,7 +19,9 @@ use gongkai_grpc::auth::Authenticator;
 use gongkai_ingest::Ingestor;
 use gongkai_projects::Projects;
 use gongkai_review::Review;
-use gongkai_store::{EventLog, EventStore, Outbox, Projections, PublicReader, Store, SupervisionReader};
+use gongkai_store::{
+    EventLog, EventStore, Outbox, Projections, PublicReader, Store, SupervisionReader, TransparencyLog,
+};
 use gongkai_tenders::Tenders;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -52,6 +54,9 @@ pub(crate) enum Target {
     Supervision,
     /// The public website.
     Site,
+    /// Appends every event to the public transparency log and signs its
+    /// checkpoints.
+    Tlog,
 }
 
 impl Target {
@@ -101,6 +106,8 @@ pub(crate) struct Roles {
     pub(crate) supervision: SupervisionReader,
     /// The site: the public view and the public change feed, nothing else.
     pub(crate) site: PublicReader,
+    /// The transparency log's writer: the change feed, the log's tables.
+    pub(crate) tlog: TransparencyLog,
 }
 
 impl Roles {
@@ -113,6 +120,7 @@ impl Roles {
             projector_log: store.log(),
             supervision: store.supervision(),
             site: store.public(),
+            tlog: store.transparency_log(),
         }
     }
 }
@@ -136,12 +144,18 @@ pub(crate) struct Wiring<'a> {
     pub(crate) projector_memory_bytes: u64,
     /// The relay's settings, when the log is Kafka.
     pub(crate) relay: Option<gongkai_relay::RelayConfig>,
+    /// How the transparency log is signed, when this process runs `tlog`.
+    pub(crate) tlog: Option<gongkai_transparency::LogSettings>,
 }
 
 /// The name under which `grpc.health.v1.Health` says whether the projector
 /// is live: its reader holds its share of the log (on Kafka, partitions
 /// assigned by the group).
 pub(crate) const PROJECTOR_HEALTH: &str = "gongkai.projector";
+
+/// The name under which `grpc.health.v1.Health` says whether the
+/// transparency log's writer appends and signs.
+pub(crate) const TLOG_HEALTH: &str = "gongkai.tlog";
 
 /// Binds the listeners for `targets`, then serves until `shutdown` is
 /// cancelled. `on_ready` receives the bound addresses once every listener is
@@ -177,6 +191,15 @@ pub(crate) async fn run(
     if targets.contains(&Target::Projector) {
         grpc_server.component(PROJECTOR_HEALTH, projector_live_rx);
     }
+    let (tlog_live, tlog_live_rx) = tokio::sync::watch::channel(false);
+    let tlog = match (targets.contains(&Target::Tlog), wiring.tlog) {
+        (true, Some(settings)) => {
+            grpc_server.component(TLOG_HEALTH, tlog_live_rx);
+            Some(settings)
+        }
+        (true, None) => return Err(AppError::NoSigningKey),
+        (false, _) => None,
+    };
     let grpc_listener = bind(wiring.grpc.listen).await?;
     let health = match wiring.grpc.health_listen {
         Some(address) => {
@@ -206,6 +229,13 @@ pub(crate) async fn run(
             gongkai_projector::RunOptions { memory_bytes: wiring.projector_memory_bytes, live: Some(projector_live) };
         let projector = gongkai_projector::run(projections, log, projector_source, shutdown.clone(), options);
         components.spawn(projector.map_err(AppError::from));
+    }
+    if let Some(settings) = tlog {
+        let writer = gongkai_transparency::run(wiring.roles.tlog.clone(), settings, shutdown.clone(), tlog_live);
+        components.spawn(async move {
+            writer.await;
+            Ok(())
+        });
     }
     if let Some(listener) = site_listener {
         let site = gongkai_site::serve_with_settings(
@@ -271,7 +301,7 @@ fn grpc_server(targets: &[Target], wiring: &Wiring<'_>, ingestor: Ingestor) -> R
                 .into_server(config.max_message_bytes, wiring.authenticator.clone()),
             ),
             // Served by components of their own.
-            Target::Relay | Target::Projector | Target::Site | Target::All => &mut server,
+            Target::Relay | Target::Projector | Target::Site | Target::Tlog | Target::All => &mut server,
         };
     }
     Ok(server)

@@ -44,6 +44,7 @@ mod chrome;
 mod conditional;
 mod feeds;
 mod home;
+mod log;
 pub mod opendata;
 mod outcome;
 mod project;
@@ -103,6 +104,8 @@ struct SiteState {
     pages: Arc<PageCache>,
     /// The prefix of the ocids in the exports and feeds.
     ocid_prefix: OcidPrefix,
+    /// The transparency log's public key, when this site publishes it.
+    log_key: Option<Arc<str>>,
 }
 
 /// How a site runs: its server's connection limits and what its open data
@@ -113,6 +116,9 @@ pub struct SiteSettings {
     pub limits: ServerLimits,
     /// The deployment's ocid prefix (the default is not registered).
     pub ocid_prefix: OcidPrefix,
+    /// The transparency log's public key (`<origin>+<key id>+<key>`), served
+    /// at `/log/key`; none when this site does not publish one.
+    pub log_key: Option<String>,
 }
 
 impl std::fmt::Debug for SiteState {
@@ -129,13 +135,19 @@ pub fn router(store: PublicReader, ocid_prefix: OcidPrefix) -> Router {
 
 /// The site's routes over `store`, telling time by `clock`.
 pub fn router_with_clock(store: PublicReader, clock: Clock, ocid_prefix: OcidPrefix) -> Router {
-    router_with_cache(store, clock, ocid_prefix, cache::DEFAULT_CAPACITY_BYTES)
+    router_with_cache(store, clock, ocid_prefix, None, cache::DEFAULT_CAPACITY_BYTES)
 }
 
 /// The site's routes, caching up to `cache_bytes` of rendered project pages.
 /// Outside a Tokio runtime nothing follows the change feed, so nothing cached
 /// is ever served.
-fn router_with_cache(store: PublicReader, clock: Clock, ocid_prefix: OcidPrefix, cache_bytes: u64) -> Router {
+fn router_with_cache(
+    store: PublicReader,
+    clock: Clock,
+    ocid_prefix: OcidPrefix,
+    log_key: Option<String>,
+    cache_bytes: u64,
+) -> Router {
     let pages = Arc::new(PageCache::new(cache_bytes));
     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
         // Ends once the router, holding the only strong reference, is dropped.
@@ -153,9 +165,12 @@ fn router_with_cache(store: PublicReader, clock: Clock, ocid_prefix: OcidPrefix,
         .route("/api/v1/projects/{code}/ocds/{tender}/records", get(ocds_records))
         .route("/api/v1/changes", get(changes))
         .route("/api/v1/bulk.jsonl", get(bulk))
+        .route("/log/checkpoint", get(log::checkpoint))
+        .route("/log/key", get(log::key))
+        .route("/log/tile/{*path}", get(log::tile))
         .route("/healthz", get(healthz))
         .fallback(fallback)
-        .with_state(SiteState { store, clock, pages, ocid_prefix })
+        .with_state(SiteState { store, clock, pages, ocid_prefix, log_key: log_key.map(Arc::from) })
         // Innermost first: validators see the whole uncompressed body, and
         // the security headers go on everything, 304s and errors included.
         .layer(middleware::from_fn_with_state(validators, conditional::middleware))
@@ -182,7 +197,7 @@ pub async fn serve_with_settings<F>(
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let SiteSettings { limits, ocid_prefix } = settings;
+    let SiteSettings { limits, ocid_prefix, log_key } = settings;
     let address: SocketAddr = listener.local_addr()?;
     tracing::info!(
         %address,
@@ -199,7 +214,8 @@ where
              Contracting Partnership and set site.ocid_prefix."
         );
     }
-    server::run(router(store, ocid_prefix), limits, listener, shutdown).await
+    let router = router_with_cache(store, Arc::new(Utc::now), ocid_prefix, log_key, cache::DEFAULT_CAPACITY_BYTES);
+    server::run(router, limits, listener, shutdown).await
 }
 
 /// Like [`serve`], telling time by `clock` (for tests of running legal clocks).

@@ -77,7 +77,8 @@ impl Ingestion {
             credential("qqhr-ggzy", QIQIHAR_TOKEN, "submitter", "\"2302\""),
             credential("hlj-supervisor", SUPERVISOR_TOKEN, "supervisor", "\"23\""),
         ];
-        std::fs::write(&config, credentials.join("\n")).expect("config written");
+        let tlog = format!("[tlog]\nsigning_key = \"{}\"\ncheckpoint_interval_ms = 100\n", log_signer().signer_key());
+        std::fs::write(&config, format!("{}\n{tlog}", credentials.join("\n"))).expect("config written");
         let config = config.to_str().expect("utf-8 path").to_owned();
         let mut env = vec![("GONGKAI_STORAGE__URL", storage.as_str()), ("GONGKAI_GRPC__LISTEN", "127.0.0.1:0")];
         env.extend_from_slice(extra_env);
@@ -131,6 +132,12 @@ pub(crate) async fn get_project(endpoint: &str, code: &str) -> pb::GetProjectRes
     });
     let request = pb::GetProjectRequest { project_code: code.to_owned(), ..Default::default() };
     client.get_project(request).await.expect("GetProject answers").into_inner()
+}
+
+/// The transparency log key of the test configuration (a fixed seed: the
+/// tests check signatures, not secrecy).
+pub(crate) fn log_signer() -> gongkai_tlog::note::Signer {
+    gongkai_tlog::note::Signer::from_seed("gongkai.test/log", &[9; 32]).expect("a valid key name")
 }
 
 /// The ErrorInfo reason of a status.

@@ -56,19 +56,21 @@ mod roles;
 mod rows;
 mod signal;
 mod supervision;
+mod tlog;
 mod views;
 
 pub use bulk::StreamEvent;
 pub use events::{AppendOutcome, EventCounts, NewEvent, StoredEvent};
 pub use outbox::{OutboxCursor, OutboxRead, OutboxRecord, RELAY_LOCK_KEY, RelayLeadership, RelayParked};
 pub use public::{ChangeCursor, ProjectFilter, PublicChange, PublicDisclosure, PublicProject};
-pub use roles::{EventLog, EventStore, Outbox, Projections, PublicReader, SupervisionReader};
+pub use roles::{EventLog, EventStore, Outbox, Projections, PublicReader, SupervisionReader, TransparencyLog};
 pub use rows::{ProjectRow, ProjectViewRows, TimelineRow};
 pub use signal::ChangeSignal;
 pub use supervision::{
     AmountColumn, AuditQuery, AuditRow, DeadlineRow, DisclosureTiming, FeedCursor, FlagHit, FlagQuery, ProjectCursor,
     ProjectHit, ProjectQuery, SearchRow, SupervisionRows, Window, cjk_bigrams, is_cjk,
 };
+pub use tlog::{Hash32, LeafRow, LogHead, NewLeaf, StoredCheckpoint};
 pub use views::{
     Forgetful, Memory, ParkedProject, ProjectEvents, Projected, Remembered, Renderer, Unrenderable, View, ViewChanges,
 };
@@ -276,6 +278,11 @@ impl Store {
     /// The outbox (the relay).
     pub fn outbox(&self) -> Outbox {
         Outbox { db: self.db.clone() }
+    }
+
+    /// The transparency log's tables (the log's sequencer and signer).
+    pub fn transparency_log(&self) -> TransparencyLog {
+        TransparencyLog { db: self.db.clone() }
     }
 
     /// The log in position or project order (the embedded projector, rebuild).

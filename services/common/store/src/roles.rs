@@ -22,6 +22,14 @@ pub struct Outbox {
     pub(crate) db: Db,
 }
 
+/// The transparency log as its sequencer and signer use it: events in the
+/// change feed's commit-safe order, the leaves and tree hashes appended for
+/// them, and the checkpoints signed (`tlog`).
+#[derive(Debug, Clone)]
+pub struct TransparencyLog {
+    pub(crate) db: Db,
+}
+
 /// The event log read straight from the store, for a projector on the
 /// embedded log and for rebuilds: events in position order or project by
 /// project, where the log ends, and the trace contexts of a stretch of it

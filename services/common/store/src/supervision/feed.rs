@@ -25,10 +25,10 @@ pub struct FeedCursor {
 /// An event of the feed as read, with its project's region.
 #[derive(sqlx::FromRow)]
 pub(crate) struct FeedRow {
-    transaction_id: i64,
-    position: i64,
-    envelope: Vec<u8>,
-    region_code: String,
+    pub(crate) transaction_id: i64,
+    pub(crate) position: i64,
+    pub(crate) envelope: Vec<u8>,
+    pub(crate) region_code: String,
 }
 
 impl SupervisionReader {

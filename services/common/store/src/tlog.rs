@@ -1,0 +1,244 @@
+//! The transparency log's tables (`tlog_leaves`, `tlog_hashes`,
+//! `tlog_checkpoints`): the log appends one leaf per event in the
+//! commit-safe order of the change feed (see `supervision::feed`), with the
+//! tree hashes that leaf completes, and records every checkpoint it signs.
+//! The Merkle arithmetic is the caller's (`gongkai-tlog`); this module only
+//! keeps what it computed, and refuses what would contradict it: a leaf
+//! index or a checkpoint size taken twice.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use gongkai_proto::v1::EventEnvelope;
+
+use crate::db::{dispatch, in_transaction, to_i64};
+use crate::events::decode_envelope;
+use crate::supervision::FeedCursor;
+use crate::{PublicReader, StoreError, TransparencyLog};
+
+/// A 32-byte hash.
+pub type Hash32 = [u8; 32];
+
+/// A leaf the log appends: the event it stands for and its chain hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLeaf {
+    /// The event's store position.
+    pub position: u64,
+    /// The change-feed cursor just after the event.
+    pub cursor: FeedCursor,
+    /// The event's project.
+    pub project_code: String,
+    /// The event's seq in its project.
+    pub project_seq: u64,
+    /// The event's chain hash: the leaf's data.
+    pub event_hash: Hash32,
+}
+
+/// A leaf as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LeafRow {
+    /// Its index in the tree.
+    pub leaf_index: i64,
+    /// The event's project.
+    pub project_code: String,
+    /// The event's seq in its project.
+    pub project_seq: i64,
+    /// The event's chain hash.
+    pub event_hash: Vec<u8>,
+}
+
+/// A signed checkpoint as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// The tree size it signs.
+    pub tree_size: u64,
+    /// The root of that tree.
+    pub root_hash: Hash32,
+    /// The signed note.
+    pub note: String,
+    /// When it was signed.
+    pub signed_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CheckpointRow {
+    tree_size: i64,
+    root_hash: Vec<u8>,
+    note: String,
+    signed_at: DateTime<Utc>,
+}
+
+impl CheckpointRow {
+    fn decode(self) -> Result<StoredCheckpoint, StoreError> {
+        Ok(StoredCheckpoint {
+            tree_size: u64::try_from(self.tree_size).map_err(|_| corrupt("a negative tree size"))?,
+            root_hash: hash32(&self.root_hash)?,
+            note: self.note,
+            signed_at: self.signed_at,
+        })
+    }
+}
+
+/// What the log has appended so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogHead {
+    /// Leaves appended.
+    pub size: u64,
+    /// The change-feed cursor after the last leaf.
+    pub cursor: FeedCursor,
+}
+
+const LATEST_CHECKPOINT: &str =
+    "SELECT tree_size, root_hash, note, signed_at FROM tlog_checkpoints ORDER BY tree_size DESC LIMIT 1";
+
+impl TransparencyLog {
+    /// How many leaves the log holds and the feed cursor after the last one.
+    pub async fn head(&self) -> Result<LogHead, StoreError> {
+        let query = "SELECT leaf_index, transaction_id, event_position FROM tlog_leaves \
+                     ORDER BY leaf_index DESC LIMIT 1";
+        let row: Option<(i64, i64, i64)> =
+            dispatch!(&self.db, |pool| sqlx::query_as(query).fetch_optional(pool).await?);
+        Ok(row.map_or_else(LogHead::default, |(index, transaction_id, position)| LogHead {
+            size: u64::try_from(index).unwrap_or(0) + 1,
+            cursor: FeedCursor { transaction_id, position },
+        }))
+    }
+
+    /// Up to `limit` events after `cursor`, in the change feed's commit-safe
+    /// order, each with the cursor just after it.
+    pub async fn events_after(
+        &self,
+        cursor: FeedCursor,
+        limit: u32,
+    ) -> Result<Vec<(EventEnvelope, FeedCursor)>, StoreError> {
+        let limit = i64::from(limit);
+        let rows = dispatch!(&self.db, |pool, dialect| dialect::feed_after(pool, cursor, limit).await?);
+        rows.into_iter()
+            .map(|row| {
+                let cursor = FeedCursor { transaction_id: row.transaction_id, position: row.position };
+                Ok((decode_envelope(row.position, &row.envelope)?, cursor))
+            })
+            .collect()
+    }
+
+    /// The stored hashes at `indexes` (those present).
+    pub async fn stored_hashes(&self, indexes: &[u64]) -> Result<BTreeMap<u64, Hash32>, StoreError> {
+        stored_hashes(&self.db, indexes).await
+    }
+
+    /// Appends `leaves` at indexes `first_index..` with the tree hashes they
+    /// complete, in one transaction. Refused (nothing written) when another
+    /// writer took one of those indexes or appended one of those events.
+    pub async fn append(
+        &self,
+        first_index: u64,
+        leaves: &[NewLeaf],
+        hashes: &[(u64, Hash32)],
+    ) -> Result<(), StoreError> {
+        let first = to_i64(first_index)?;
+        in_transaction!(&self.db, |tx| {
+            for (offset, leaf) in leaves.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO tlog_leaves (leaf_index, event_position, transaction_id, project_code, project_seq, event_hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(first + offset as i64)
+                .bind(to_i64(leaf.position)?)
+                .bind(leaf.cursor.transaction_id)
+                .bind(&leaf.project_code)
+                .bind(to_i64(leaf.project_seq)?)
+                .bind(leaf.event_hash.as_slice())
+                .execute(&mut *tx)
+                .await?;
+            }
+            for (index, hash) in hashes {
+                sqlx::query("INSERT INTO tlog_hashes (stored_index, hash) VALUES ($1, $2)")
+                    .bind(to_i64(*index)?)
+                    .bind(hash.as_slice())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// The checkpoint signed for `tree_size`, if any.
+    pub async fn checkpoint(&self, tree_size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let query = "SELECT tree_size, root_hash, note, signed_at FROM tlog_checkpoints WHERE tree_size = $1";
+        let size = to_i64(tree_size)?;
+        let row: Option<CheckpointRow> =
+            dispatch!(&self.db, |pool| sqlx::query_as(query).bind(size).fetch_optional(pool).await?);
+        row.map(CheckpointRow::decode).transpose()
+    }
+
+    /// The largest checkpoint signed so far.
+    pub async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        latest_checkpoint(&self.db).await
+    }
+
+    /// Records a signed checkpoint. `Ok(false)`, nothing written, when one of
+    /// that size is recorded already (the caller compares the roots).
+    pub async fn record_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<bool, StoreError> {
+        let size = to_i64(checkpoint.tree_size)?;
+        let inserted = dispatch!(&self.db, |pool| sqlx::query(
+            "INSERT INTO tlog_checkpoints (tree_size, root_hash, note, signed_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tree_size) DO NOTHING",
+        )
+        .bind(size)
+        .bind(checkpoint.root_hash.as_slice())
+        .bind(&checkpoint.note)
+        .bind(checkpoint.signed_at)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(inserted == 1)
+    }
+}
+
+impl PublicReader {
+    /// The largest checkpoint the log signed, as served.
+    pub async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        latest_checkpoint(&self.db).await
+    }
+
+    /// The stored tree hashes at `indexes` (those present): what tiles are
+    /// made of.
+    pub async fn tlog_hashes(&self, indexes: &[u64]) -> Result<BTreeMap<u64, Hash32>, StoreError> {
+        stored_hashes(&self.db, indexes).await
+    }
+
+    /// The leaves at indexes `from..to`, in order: what entry bundles hold.
+    pub async fn tlog_leaves(&self, from: u64, to: u64) -> Result<Vec<LeafRow>, StoreError> {
+        let query = "SELECT leaf_index, project_code, project_seq, event_hash FROM tlog_leaves \
+                     WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index";
+        let (from, to) = (to_i64(from)?, to_i64(to)?);
+        Ok(dispatch!(&self.db, |pool| sqlx::query_as(query).bind(from).bind(to).fetch_all(pool).await?))
+    }
+}
+
+async fn latest_checkpoint(db: &crate::db::Db) -> Result<Option<StoredCheckpoint>, StoreError> {
+    let row: Option<CheckpointRow> =
+        dispatch!(db, |pool| sqlx::query_as(LATEST_CHECKPOINT).fetch_optional(pool).await?);
+    row.map(CheckpointRow::decode).transpose()
+}
+
+async fn stored_hashes(db: &crate::db::Db, indexes: &[u64]) -> Result<BTreeMap<u64, Hash32>, StoreError> {
+    let mut found = BTreeMap::new();
+    let indexes = indexes.iter().map(|index| to_i64(*index)).collect::<Result<Vec<i64>, _>>()?;
+    let head = "SELECT stored_index, hash FROM tlog_hashes WHERE stored_index IN (";
+    for statement in crate::query::in_list(head, &indexes, ")") {
+        let rows: Vec<(i64, Vec<u8>)> = dispatch!(db, |pool| statement.fetch_all(pool).await?);
+        for (index, hash) in rows {
+            found.insert(u64::try_from(index).map_err(|_| corrupt("a negative stored index"))?, hash32(&hash)?);
+        }
+    }
+    Ok(found)
+}
+
+fn hash32(bytes: &[u8]) -> Result<Hash32, StoreError> {
+    bytes.try_into().map_err(|_| corrupt("a tree hash that is not 32 bytes"))
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("the transparency log holds {what}"))
+}
