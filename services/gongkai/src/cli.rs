@@ -77,6 +77,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: TlogCommand,
     },
+    /// Hash-chain maintenance.
+    Chains {
+        #[command(subcommand)]
+        command: ChainsCommand,
+    },
     /// Makes a new bearer token and prints it with the `auth.credentials`
     /// entry (holding only its SHA-256) to add to the configuration.
     Credential {
@@ -188,6 +193,25 @@ pub(crate) enum RelayCommand {
         /// Project codes to release; every parked stream when none is given.
         codes: Vec<String>,
     },
+    /// Marks every published outbox row unpublished, so that the relay
+    /// publishes the whole store again from its first event: for domain
+    /// topics deleted to be filled anew, e.g. after `gongkai chains migrate`
+    /// rewrote events they hold.
+    Republish,
+}
+
+/// Hash-chain maintenance commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ChainsCommand {
+    /// Moves every project's hash chain recorded before commitment seeds
+    /// (events without a seed, hashed the legacy way) to the current scheme,
+    /// once: each such event gets a fresh seed and every hash of the chain
+    /// is recomputed, the old and new heads recorded. A project whose chain
+    /// as recorded is broken is refused and left as it is (exit status 1).
+    /// Stop every writer first; rebuild the views afterwards. Running it
+    /// again migrates nothing. See docs/domain.md, "Moving chains to the
+    /// current scheme".
+    Migrate,
 }
 
 /// Roles a credential can have.

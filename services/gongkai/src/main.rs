@@ -1,7 +1,8 @@
 //! The `gongkai` binary: one executable for every component, like Loki or
 //! Mimir. `gongkai dev` runs them all in one process on the embedded default;
 //! `gongkai serve --target …` runs chosen ones against PostgreSQL and Kafka;
-//! `gongkai migrate` brings the database schema up to date.
+//! `gongkai migrate` brings the database schema up to date; `gongkai
+//! projector …`, `gongkai relay …` and `gongkai chains …` are maintenance.
 
 mod cli;
 mod config;
@@ -17,7 +18,7 @@ use gongkai_store::{PoolOptions, Store};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Cli, Command, ProjectorCommand, RelayCommand, TlogCommand};
+use crate::cli::{ChainsCommand, Cli, Command, ProjectorCommand, RelayCommand, TlogCommand};
 use crate::config::Config;
 use crate::targets::{Endpoints, Roles, Target, Wiring};
 use gongkai_grpc::auth::{Authenticator, Role};
@@ -98,6 +99,17 @@ pub(crate) enum AppError {
     /// Signal handlers could not be installed.
     #[error("could not install signal handlers")]
     Signals(#[source] std::io::Error),
+    /// `gongkai chains migrate` left projects on the legacy scheme.
+    #[error(
+        "{refused} project(s) refused because their recorded chains are broken, {changed} left because they \
+         changed while being migrated (stop every writer and run again)"
+    )]
+    ChainsLeft {
+        /// Projects whose chain as recorded is broken.
+        refused: u64,
+        /// Projects whose stream changed between reading and rewriting.
+        changed: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -137,6 +149,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         Command::Relay { .. } => "gongkai-relay-maintenance".to_owned(),
         Command::Tlog { .. } => "gongkai-tlog".to_owned(),
         Command::Verify { .. } => "gongkai-verify".to_owned(),
+        Command::Chains { .. } => "gongkai-chains-maintenance".to_owned(),
         Command::Load(_) => "gongkai-load".to_owned(),
     };
     let _telemetry = gongkai_telemetry::Telemetry::init(&service_name, config.telemetry.log_format.into())?;
@@ -200,6 +213,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             println!("signing_key = \"{}\"\npublic_key = \"{}\"", signer.signer_key(), signer.verifier().vkey());
             Ok(())
         }
+        Command::Chains { command } => chains_maintenance(&config, command).await,
         Command::Load(args) => load(&config, args).await,
         Command::Credential { id, role, regions } => {
             let token = credential::new_token();
@@ -267,6 +281,10 @@ async fn relay_maintenance(config: &Config, command: RelayCommand) -> Result<(),
                 println!("{code}\t{said}");
             }
         }
+        RelayCommand::Republish => {
+            let marked = outbox.republish_all().await?;
+            println!("Marked {marked} outbox rows unpublished: the relay publishes them again, in position order.");
+        }
     }
     store.close().await;
     Ok(())
@@ -321,6 +339,85 @@ fn random_seed() -> Result<[u8; 32], AppError> {
     let mut seed = [0; 32];
     getrandom::fill(&mut seed).map_err(AppError::NoRandomness)?;
     Ok(seed)
+}
+
+/// `gongkai chains …`, on the configured store (migrated).
+async fn chains_maintenance(config: &Config, command: ChainsCommand) -> Result<(), AppError> {
+    let store = connect_store(config).await?;
+    store.ensure_migrated().await?;
+    let result = match command {
+        ChainsCommand::Migrate => migrate_chains(&store.transparency_log(), &store.chain_migration()).await,
+    };
+    store.close().await;
+    result
+}
+
+/// `gongkai chains migrate`: every project, a page of codes at a time; a
+/// line for each project migrated or left, then a summary. Projects already
+/// on the current scheme are passed over, so a second run migrates nothing.
+async fn migrate_chains(
+    log: &gongkai_store::TransparencyLog,
+    chains: &gongkai_store::ChainMigration,
+) -> Result<(), AppError> {
+    use gongkai_domain::rechain::{RechainError, rechain};
+    const PAGE: u32 = 500;
+    let (mut migrated, mut events, mut current, mut refused, mut changed) = (0_u64, 0_u64, 0_u64, 0_u64, 0_u64);
+    let mut after: Option<String> = None;
+    loop {
+        let page = chains.project_codes(after.as_deref(), PAGE).await?;
+        let Some(last) = page.last().cloned() else { break };
+        for code in &page {
+            let stream = chains.load_stream(code).await?;
+            let moved = match rechain(&stream, random_seed) {
+                Ok(moved) => moved,
+                Err(RechainError::Broken(link)) => {
+                    let kind = link.kind().as_str_name().trim_start_matches("BROKEN_LINK_KIND_");
+                    let (seq, event, expected, actual) =
+                        (link.project_seq, &link.event_id, &link.expected, &link.actual);
+                    println!(
+                        "{code}\trefused\tseq {seq} (event {event}) {kind}: expected {expected}, recorded {actual}"
+                    );
+                    refused += 1;
+                    continue;
+                }
+                Err(RechainError::Seed(error)) => return Err(error),
+            };
+            let (true, Some(old_head), Some(new_head)) = (moved.changed, moved.old_head, moved.new_head) else {
+                current += 1;
+                continue;
+            };
+            let rewrite = gongkai_store::ChainRewrite { project_code: code, old_head, events: &moved.events };
+            match chains.rewrite_chain(&rewrite).await {
+                Ok(()) => {
+                    let count = moved.events.len() as u64;
+                    let (old_head, new_head) = (hex::encode(old_head), hex::encode(new_head));
+                    println!("{code}\tmigrated\t{count} events\thead {old_head} -> {new_head}");
+                    migrated += 1;
+                    events += count;
+                }
+                Err(gongkai_store::StoreError::RewriteRefused { reason, .. }) => {
+                    println!("{code}\tnot migrated\t{reason}");
+                    changed += 1;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        after = Some(last);
+    }
+    println!(
+        "Migrated {migrated} projects ({events} events); {current} already on the current scheme; {refused} refused; \
+         {changed} changed meanwhile."
+    );
+    // The transparency log's leaves are the events' hashes: those of the
+    // old scheme cannot stay in a log that must only grow, so it starts
+    // again (once, before release) and the tlog target appends every event.
+    if migrated > 0 && log.clear_for_chain_migration().await? {
+        println!("The transparency log held the old hashes and was emptied; the tlog target logs every event again.");
+    }
+    if refused + changed > 0 {
+        return Err(AppError::ChainsLeft { refused, changed });
+    }
+    Ok(())
 }
 
 /// Every province prefix: the dev credential's reach.

@@ -36,6 +36,23 @@ pub fn public_hash(prev: Option<&Hash>, public_event: &[u8]) -> Hash {
     hasher.finalize().into()
 }
 
+/// The chain hash of `envelope` after `prev` under the legacy scheme, which
+/// the events recorded before commitment seeds existed carry: SHA-256(prev
+/// || prost encoding of the whole envelope with `hash` cleared and
+/// `position` 0). It covers the confidential parts in the clear, so no
+/// public verifier can recompute it. Only for moving such chains to the
+/// current scheme ([`crate::rechain`]) and for its tests: nothing is
+/// recorded this way any more.
+pub fn legacy_chain_hash(prev: Option<&Hash>, envelope: &EventEnvelope) -> Hash {
+    let canonical = EventEnvelope { hash: String::new(), position: 0, ..envelope.clone() };
+    let mut hasher = Sha256::new();
+    if let Some(prev) = prev {
+        hasher.update(prev);
+    }
+    hasher.update(canonical.encode_to_vec());
+    hasher.finalize().into()
+}
+
 /// SHA-256 of arbitrary bytes, e.g. a request body for idempotency checks.
 pub fn sha256(bytes: &[u8]) -> Hash {
     Sha256::digest(bytes).into()

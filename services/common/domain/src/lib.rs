@@ -10,7 +10,8 @@
 //!   with the [`ComplianceFlag`]s of the soft rules it breaks: the bus records
 //!   what happened even when it broke the law;
 //! - [`hash`] chains each project's events with SHA-256 so that any later
-//!   alteration shows, and finds where a stored chain breaks.
+//!   alteration shows, and finds where a stored chain breaks; [`rechain`]
+//!   moves a chain recorded under the legacy scheme to the current one.
 //!
 //! What every reader of the record shares lives here too, each in one
 //! place: the fact kinds' domains and type names ([`kinds`]), their
@@ -28,6 +29,7 @@ pub mod disclosure;
 pub mod hash;
 pub mod kinds;
 pub mod money;
+pub mod rechain;
 pub mod state;
 pub mod validate;
 pub mod vocabulary;

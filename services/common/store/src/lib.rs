@@ -24,6 +24,7 @@
 //! | [`Projections`] | projector | fold events into the read model, reset it, say how far it got |
 //! | [`PublicReader`] | site | read the public side of the read model and its change feed |
 //! | [`SupervisionReader`] | supervision | read the full side, flags, the commit-safe feed; keep the audit trail |
+//! | [`ChainMigration`] | `gongkai chains migrate` | list projects, read streams, rewrite a chain once and record it |
 //!
 //! On PostgreSQL the site's database role can read the public tables only
 //! (`migrations/postgres/0004_public_feed.sql`), which backs [`PublicReader`]
@@ -36,7 +37,8 @@
 //! the statements that are not fixed (filters, code lists, multi-row
 //! inserts). The rest is by concern: `events` and `bulk` (appending),
 //! `outbox`, `log`, `views` (the fold and its readers), `public`,
-//! `supervision`, with the rows the projector renders in `rows`.
+//! `supervision`, `chains` (the one rewrite of the hash chains), with the
+//! rows the projector renders in `rows`.
 
 use std::time::Duration;
 
@@ -44,6 +46,7 @@ use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 
 mod bulk;
+mod chains;
 mod db;
 mod dialect;
 mod events;
@@ -60,10 +63,13 @@ mod tlog;
 mod views;
 
 pub use bulk::StreamEvent;
+pub use chains::{ChainRewrite, MigratedChain};
 pub use events::{AppendOutcome, EventCounts, NewEvent, StoredEvent};
 pub use outbox::{OutboxCursor, OutboxRead, OutboxRecord, RELAY_LOCK_KEY, RelayLeadership, RelayParked};
 pub use public::{ChangeCursor, ProjectFilter, PublicChange, PublicDisclosure, PublicProject};
-pub use roles::{EventLog, EventStore, Outbox, Projections, PublicReader, SupervisionReader, TransparencyLog};
+pub use roles::{
+    ChainMigration, EventLog, EventStore, Outbox, Projections, PublicReader, SupervisionReader, TransparencyLog,
+};
 pub use rows::{ProjectRow, ProjectViewRows, TimelineRow};
 pub use signal::ChangeSignal;
 pub use supervision::{
@@ -133,6 +139,16 @@ pub enum StoreError {
         project_code: String,
         /// The refused event's `project_seq`.
         project_seq: u64,
+    },
+    /// [`ChainMigration::rewrite_chain`] was refused and wrote nothing: the
+    /// stream moved since it was read (a writer appended), its stored events
+    /// are not the ones given, or the project was rewritten before.
+    #[error("the chain of project {project_code} was not rewritten: {reason}")]
+    RewriteRefused {
+        /// The project.
+        project_code: String,
+        /// Why.
+        reason: &'static str,
     },
     /// A stored row could not be read back (undecodable envelope, wrong
     /// hash length): the database holds data this build did not write.
@@ -304,6 +320,11 @@ impl Store {
     /// (supervision).
     pub fn supervision(&self) -> SupervisionReader {
         SupervisionReader { db: self.db.clone() }
+    }
+
+    /// The one rewrite of the hash chains (`gongkai chains migrate`).
+    pub fn chain_migration(&self) -> ChainMigration {
+        ChainMigration { db: self.db.clone() }
     }
 }
 

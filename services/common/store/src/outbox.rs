@@ -4,8 +4,9 @@
 //! `outbox` row in the event's own transaction; the relay publishes rows
 //! after commit and then stamps `published_at`. This module is the relay's
 //! side, its role [`Outbox`]: [`Outbox::read_for_relay`],
-//! [`Outbox::mark_published`], [`Outbox::outbox_backlog`] and
-//! [`Outbox::try_lead_relay`] (whose lock is in `crate::dialect`).
+//! [`Outbox::mark_published`], [`Outbox::outbox_backlog`],
+//! [`Outbox::republish_all`] and [`Outbox::try_lead_relay`] (whose lock is
+//! in `crate::dialect`).
 //!
 //! # Why the relay's reads never skip a row
 //!
@@ -465,6 +466,16 @@ impl Outbox {
             stamped += dispatch!(&self.db, |pool| statement.execute(pool).await?.rows_affected());
         }
         Ok(stamped)
+    }
+
+    /// Marks every published outbox row unpublished, so that the relay
+    /// publishes the whole store again, in position order from the first
+    /// row: for domain topics that were deleted and must be filled again,
+    /// e.g. because they held envelopes that `gongkai chains migrate`
+    /// rewrote since. Held rows stay held. Returns how many rows it marked.
+    pub async fn republish_all(&self) -> Result<u64, StoreError> {
+        const QUERY: &str = "UPDATE outbox SET published_at = NULL WHERE published_at IS NOT NULL";
+        Ok(dispatch!(&self.db, |pool| sqlx::query(QUERY).execute(pool).await?.rows_affected()))
     }
 
     /// How many outbox rows wait to be published: the relay backlog metric.

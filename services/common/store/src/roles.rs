@@ -74,3 +74,12 @@ impl PublicReader {
 pub struct SupervisionReader {
     pub(crate) db: Db,
 }
+
+/// The move of the hash chains to the current scheme, and nothing else:
+/// list the projects, read a stream, rewrite one project's chain once and
+/// record it, list what was rewritten (`chains`). The one role that can
+/// change a recorded event.
+#[derive(Debug, Clone)]
+pub struct ChainMigration {
+    pub(crate) db: Db,
+}

@@ -162,6 +162,19 @@ impl TransparencyLog {
         Ok(())
     }
 
+    /// Empties the log (leaves, tree hashes, checkpoints) in one
+    /// transaction: only for the one-time move of chains to the current
+    /// hash scheme, whose old hashes the leaves were. Whether it held any.
+    pub async fn clear_for_chain_migration(&self) -> Result<bool, StoreError> {
+        let held = in_transaction!(&self.db, |tx| {
+            let leaves = sqlx::query("DELETE FROM tlog_leaves").execute(&mut *tx).await?.rows_affected();
+            sqlx::query("DELETE FROM tlog_hashes").execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM tlog_checkpoints").execute(&mut *tx).await?;
+            leaves
+        });
+        Ok(held > 0)
+    }
+
     /// The checkpoint signed for `tree_size`, if any.
     pub async fn checkpoint(&self, tree_size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
         let query = "SELECT tree_size, root_hash, note, signed_at FROM tlog_checkpoints WHERE tree_size = $1";

@@ -3,9 +3,11 @@
 //! whether appends can lose a lock race, whether the fold locks
 //! rows, the commit-safe feeds (PostgreSQL transaction ids against SQLite's
 //! serialized writers), the relay's leadership (an advisory lock against a
-//! single embedded process) and how a search page is read. Both files offer
-//! the same names; `crate::db::dispatch!` picks one, so everything else is
-//! written once.
+//! single embedded process), how a search page is read, and how the one
+//! rewrite of the hash chains gets past the events' immutability trigger
+//! (disabled inside the transaction against dropped and created again).
+//! Both files offer the same names; `crate::db::dispatch!` picks one, so
+//! everything else is written once.
 
 pub(crate) mod postgres;
 pub(crate) mod sqlite;

@@ -48,6 +48,28 @@ pub(crate) fn event_id(id: uuid::Uuid) -> uuid::Uuid {
     id
 }
 
+/// What [`suspend_immutability`] lifted, for [`restore_immutability`].
+#[derive(Debug)]
+pub(crate) struct Suspended;
+
+/// Lets the transaction on `conn` rewrite `events` rows, which the
+/// `events_immutable` trigger refuses otherwise: the trigger is disabled
+/// inside this transaction only (DDL is transactional, so no other
+/// transaction sees it off, and a rollback turns it on again). It takes the
+/// table's owner, the role that migrates, and a SHARE ROW EXCLUSIVE lock on
+/// `events`: writers in flight finish first, new ones wait for the commit.
+pub(crate) async fn suspend_immutability(conn: &mut PgConnection) -> Result<Suspended, StoreError> {
+    sqlx::query("ALTER TABLE events DISABLE TRIGGER events_immutable").execute(&mut *conn).await?;
+    Ok(Suspended)
+}
+
+/// Turns the trigger [`suspend_immutability`] disabled on again, before
+/// the transaction commits.
+pub(crate) async fn restore_immutability(conn: &mut PgConnection, _suspended: Suspended) -> Result<(), StoreError> {
+    sqlx::query("ALTER TABLE events ENABLE TRIGGER events_immutable").execute(&mut *conn).await?;
+    Ok(())
+}
+
 /// How the fold locks the head rows it reads, so two projectors never
 /// render one project at once.
 pub(crate) const FOR_UPDATE: &str = " FOR UPDATE";

@@ -76,6 +76,35 @@ pub(crate) fn event_id(id: uuid::Uuid) -> String {
     id.hyphenated().to_string()
 }
 
+/// What [`suspend_immutability`] lifted, for [`restore_immutability`]: the
+/// trigger's definition as the schema holds it.
+#[derive(Debug)]
+pub(crate) struct Suspended(String);
+
+/// Lets the transaction on `conn` rewrite `events` rows, which the
+/// `events_no_update` trigger refuses otherwise: the trigger is dropped
+/// inside this transaction and [`restore_immutability`] creates it again
+/// from its own definition before the commit. The transaction holds the
+/// write lock, so no other connection sees it gone, and a rollback brings
+/// it back.
+pub(crate) async fn suspend_immutability(conn: &mut SqliteConnection) -> Result<Suspended, StoreError> {
+    let definition: Option<String> =
+        sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'events_no_update'")
+            .fetch_optional(&mut *conn)
+            .await?;
+    let definition =
+        definition.ok_or_else(|| StoreError::Corrupt("the events_no_update trigger is missing".to_owned()))?;
+    sqlx::query("DROP TRIGGER events_no_update").execute(&mut *conn).await?;
+    Ok(Suspended(definition))
+}
+
+/// Creates the trigger [`suspend_immutability`] dropped again, as it was.
+pub(crate) async fn restore_immutability(conn: &mut SqliteConnection, suspended: Suspended) -> Result<(), StoreError> {
+    // The schema's own text, read from sqlite_master above, never input.
+    sqlx::query(AssertSqlSafe(suspended.0)).execute(&mut *conn).await?;
+    Ok(())
+}
+
 /// No row locks: the transaction holds the write lock.
 pub(crate) const FOR_UPDATE: &str = "";
 
