@@ -3,6 +3,8 @@
 # test gives on stdin:
 #
 #   {"schemas": "<dir with ocds-1.1.5/ and oc4ids-0.9.4/>",
+#    "project_extension": "<dir of the extension every gongkai site serves at
+#                          /api/v1/ocds/extensions/project/>",
 #    "packages": [{"name": "...", "kind": "ocds" | "oc4ids", "package": {...}}]}
 #
 # Prints {"network": [...], "packages": {name: {"findings": [...], "notes": [...]}}}:
@@ -14,7 +16,8 @@
 #
 # Nothing is fetched: sockets refuse to connect, and every request the
 # libraries make through `requests` is answered from the local schemas (the
-# official schema URLs map to ../shared/schemas) or refused and listed under
+# official schema URLs map to ../shared/schemas, a site's extension URL to
+# the repository's copy of what it serves) or refused and listed under
 # "network", which the test requires to stay empty.
 
 import io
@@ -45,26 +48,36 @@ from urllib3 import HTTPResponse  # noqa: E402
 OCDS = "https://standard.open-contracting.org/schema/1__1__5/"
 OC4IDS = "https://standard.open-contracting.org/infrastructure/schema/0__9__4/"
 MIRRORS = {OCDS: os.path.join(schemas, "ocds-1.1.5"), OC4IDS: os.path.join(schemas, "oc4ids-0.9.4")}
+EXTENSION_PATH = "/api/v1/ocds/extensions/project/"
+
+
+def local_file(url):
+    """The local copy of `url`, when it is one of the mirrored ones."""
+    for prefix, directory in MIRRORS.items():
+        if url.startswith(prefix):
+            return os.path.join(directory, url[len(prefix):])
+    if EXTENSION_PATH in url and request.get("project_extension"):
+        return os.path.join(request["project_extension"], url.split(EXTENSION_PATH, 1)[1])
+    return None
 
 
 def send(adapter, prepared, **kwargs):
-    for prefix, directory in MIRRORS.items():
-        if prepared.url.startswith(prefix):
-            path = os.path.join(directory, prepared.url[len(prefix):])
-            if os.path.isfile(path):
-                with open(path, "rb") as f:
-                    status, reason, content = 200, "OK", f.read()
-            else:
-                status, reason, content = 404, "Not Found", b""
-            raw = HTTPResponse(
-                body=io.BytesIO(content),
-                status=status,
-                reason=reason,
-                preload_content=False,
-                decode_content=False,
-                request_url=prepared.url,
-            )
-            return adapter.build_response(prepared, raw)
+    path = local_file(prepared.url)
+    if path is not None:
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                status, reason, content = 200, "OK", f.read()
+        else:
+            status, reason, content = 404, "Not Found", b""
+        raw = HTTPResponse(
+            body=io.BytesIO(content),
+            status=status,
+            reason=reason,
+            preload_content=False,
+            decode_content=False,
+            request_url=prepared.url,
+        )
+        return adapter.build_response(prepared, raw)
     network.append(prepared.url)
     raise requests.ConnectionError(f"offline: {prepared.url} is not a local schema")
 

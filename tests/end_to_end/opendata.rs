@@ -41,6 +41,8 @@ pub(crate) type Package = (String, &'static str, Value);
 pub(crate) fn assert_reviewed(packages: &[Package]) {
     let input = json!({
         "schemas": SCHEMAS,
+        // The extension the packages declare, as every site serves it.
+        "project_extension": concat!(env!("CARGO_MANIFEST_DIR"), "/../site/ocds/project-extension"),
         "packages": packages
             .iter()
             .map(|(name, kind, package)| json!({ "name": name, "kind": kind, "package": package }))
@@ -144,8 +146,8 @@ fn exports(
         assert_eq!((&process["id"], &process["summary"]["ocid"]), (&json!(ocid), &json!(ocid)), "{label}");
         let releases = opendata::releases(prefix, summary, timeline, tender);
         assert_releases_of(&releases, &ocid, &format!("{label} {tender}"));
-        let records = opendata::record_package(&format!("{base}/records"), published, &ocid, releases.clone());
-        let package = opendata::release_package(&format!("{base}/releases"), published, releases);
+        let records = opendata::record_package(&format!("{base}/records"), base, published, &ocid, releases.clone());
+        let package = opendata::release_package(&format!("{base}/releases"), base, published, releases);
         for (kind, document, schema) in [("releases", &package, release_package), ("record", &records, record_package)]
         {
             let what = format!("OCDS {kind} of {label} {tender}");

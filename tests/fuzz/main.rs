@@ -381,8 +381,9 @@ fn run_case(steps: Vec<(Submission, bool)>, fact: &MessageDescriptor, tally: &Ta
     for tender in gongkai_site::opendata::tender_codes(timeline) {
         let releases = gongkai_site::opendata::releases(&prefix, &views.public_summary, timeline, &tender);
         let ocid = prefix.ocid(PROJECT, &tender);
-        let records = gongkai_site::opendata::record_package("https://x/r", published, &ocid, releases.clone());
-        let package = gongkai_site::opendata::release_package("https://x/p", published, releases);
+        let records =
+            gongkai_site::opendata::record_package("https://x/r", "https://x", published, &ocid, releases.clone());
+        let package = gongkai_site::opendata::release_package("https://x/p", "https://x", published, releases);
         serde_json::to_string(&records).expect("records serialize");
         serde_json::to_string(&package).expect("releases serialize");
     }

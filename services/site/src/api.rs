@@ -92,6 +92,21 @@ async fn ocds(
     Ok((releases, published))
 }
 
+/// A file of the OCDS extension the packages declare for `planning.project`.
+pub(crate) async fn ocds_extension(Path(file): Path<String>) -> Response {
+    match opendata::project_extension_file(&file) {
+        Some(text) => (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+                (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400")),
+            ],
+            text,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "no such extension file").into_response(),
+    }
+}
+
 pub(crate) async fn ocds_releases(
     State(state): State<SiteState>,
     Path((code, tender)): Path<(String, String)>,
@@ -100,7 +115,7 @@ pub(crate) async fn ocds_releases(
     match ocds(&state, &code, &tender).await {
         Ok((releases, published)) => {
             let uri = format!("{}/api/v1/projects/{code}/ocds/{}/releases", base_url(&headers), encode(&tender));
-            json_response(&opendata::release_package(&uri, published, releases))
+            json_response(&opendata::release_package(&uri, &base_url(&headers), published, releases))
         }
         Err(response) => response,
     }
@@ -115,7 +130,7 @@ pub(crate) async fn ocds_records(
         Ok((releases, published)) => {
             let uri = format!("{}/api/v1/projects/{code}/ocds/{}/records", base_url(&headers), encode(&tender));
             let ocid = state.ocid_prefix.ocid(&code, &tender);
-            json_response(&opendata::record_package(&uri, published, &ocid, releases))
+            json_response(&opendata::record_package(&uri, &base_url(&headers), published, &ocid, releases))
         }
         Err(response) => response,
     }

@@ -48,6 +48,7 @@ mod log;
 pub mod opendata;
 mod outcome;
 mod project;
+mod proof;
 mod read;
 mod security;
 mod server;
@@ -163,6 +164,7 @@ fn router_with_cache(
         .route("/api/v1/projects/{code}/oc4ids", get(oc4ids))
         .route("/api/v1/projects/{code}/ocds/{tender}/releases", get(ocds_releases))
         .route("/api/v1/projects/{code}/ocds/{tender}/records", get(ocds_records))
+        .route("/api/v1/ocds/extensions/project/{file}", get(api::ocds_extension))
         .route("/api/v1/changes", get(changes))
         .route("/api/v1/bulk.jsonl", get(bulk))
         .route("/log/checkpoint", get(log::checkpoint))

@@ -12,7 +12,10 @@
 //!   tender becomes a release (id = event id, unique within its ocid), plus
 //!   the project's approval as the `planning` release. Corrections carry the
 //!   `…Update` tag of the fact they correct.
-//! * **planning/budget/projectID** and **planning/budget/project** (core)
+//! * **planning/project/id** and **title** (the OCDS Project extension's
+//!   fields, declared in `extensions` by a copy this site serves at
+//!   `/api/v1/ocds/extensions/project/`), and **planning/budget/projectID**
+//!   and **planning/budget/project** (core)
 //!   are the project code and name: core fields, so no extension has to be
 //!   declared or fetched to read them.
 //! * Awards and contracts are identified per lot: `<tender code>-<lot code>`.
@@ -356,7 +359,12 @@ fn release(prefix: &OcidPrefix, summary: &ProjectSummary, tender_code: &str, ent
             if let Some(fen) = amount(entry, "批复总投资") {
                 budget["amount"] = value(fen);
             }
-            release["planning"] = json!({ "rationale": description, "budget": budget, "documents": docs });
+            release["planning"] = json!({
+                "rationale": description,
+                "budget": budget,
+                "project": { "id": summary.project_code, "title": summary.name },
+                "documents": docs,
+            });
         }
         "tender" | "tenderAmendment" | "tenderUpdate" | "tenderCancellation" => {
             let mut tender = json!({
@@ -489,10 +497,11 @@ pub fn last_change<'a>(entries: impl Iterator<Item = &'a TimelineEntry>) -> Date
 }
 
 /// An OCDS 1.1 release package of one tender project.
-pub fn release_package(uri: &str, published: DateTime<Utc>, releases: Vec<Value>) -> Value {
+pub fn release_package(uri: &str, base: &str, published: DateTime<Utc>, releases: Vec<Value>) -> Value {
     let mut package = json!({
         "uri": uri,
         "version": "1.1",
+        "extensions": [project_extension_url(base)],
         "publishedDate": rfc3339(published),
         "publisher": { "name": PUBLISHER },
         "license": "https://creativecommons.org/publicdomain/zero/1.0/",
@@ -500,6 +509,22 @@ pub fn release_package(uri: &str, published: DateTime<Utc>, releases: Vec<Value>
     });
     prune(&mut package);
     package
+}
+
+/// Where the site at `base` serves the extension that declares
+/// `planning.project` (the OCDS Project extension's fields, in a copy the
+/// site publishes itself: `services/site/ocds/project-extension`).
+pub fn project_extension_url(base: &str) -> String {
+    format!("{base}/api/v1/ocds/extensions/project/extension.json")
+}
+
+/// The files of that extension, by name.
+pub(crate) fn project_extension_file(name: &str) -> Option<&'static str> {
+    match name {
+        "extension.json" => Some(include_str!("../ocds/project-extension/extension.json")),
+        "release-schema.json" => Some(include_str!("../ocds/project-extension/release-schema.json")),
+        _ => None,
+    }
 }
 
 /// Merges `update` into `into` by the OCDS merge rules: objects field by
@@ -545,11 +570,12 @@ pub fn compiled_release(ocid: &str, releases: &[Value]) -> Value {
 
 /// An OCDS 1.1 record package of one tender project, releases embedded, with
 /// the compiled release.
-pub fn record_package(uri: &str, published: DateTime<Utc>, ocid: &str, releases: Vec<Value>) -> Value {
+pub fn record_package(uri: &str, base: &str, published: DateTime<Utc>, ocid: &str, releases: Vec<Value>) -> Value {
     let compiled = compiled_release(ocid, &releases);
     let mut package = json!({
         "uri": uri,
         "version": "1.1",
+        "extensions": [project_extension_url(base)],
         "publishedDate": rfc3339(published),
         "publisher": { "name": PUBLISHER },
         "license": "https://creativecommons.org/publicdomain/zero/1.0/",

@@ -22,7 +22,7 @@ use crate::read::{decode_summary, load, unavailable};
 use crate::text::{
     Lang, day, project_bar_keys, stage_name, time_left, time_left_holds_until, type_name, when, yuan_exact, yuan_human,
 };
-use crate::{SiteState, conditional, opendata, outcome};
+use crate::{SiteState, conditional, opendata, outcome, proof};
 
 #[derive(Debug)]
 struct StageStep {
@@ -81,6 +81,8 @@ struct ProjectPage {
     land: Vec<(String, String, String)>,
     entries: Vec<EntryView>,
     chain_head: String,
+    /// What the transparency log says of the project, and how to check it.
+    log: Vec<String>,
     head_seq: u64,
     tenders: Vec<String>,
 }
@@ -323,7 +325,9 @@ pub(crate) async fn project_page(
     figures.extend(outcome::project_rows(lang, &summary));
     let contracts = outcome::contract_rows(lang, &summary);
     let land = land_rows(lang, &summary);
-    let (clocks, valid_until) = running_clocks(lang, &entries, now);
+    let (clocks, clocks_hold_until) = running_clocks(lang, &entries, now);
+    let (log, log_holds_until) = proof::log_status(&state.store, lang, &code, summary.head_seq, now).await;
+    let valid_until = [clocks_hold_until, log_holds_until].into_iter().flatten().min();
     let page = ProjectPage {
         page: page_meta(lang, by_switch, format!("{} · 公开 gongkai", project.name), &format!("/projects/{code}")),
         name: project.name.clone(),
@@ -348,6 +352,7 @@ pub(crate) async fn project_page(
         land,
         entries: views,
         chain_head: summary.chain_head_hash.clone(),
+        log: log.lines,
         head_seq: summary.head_seq,
         tenders: opendata::tender_codes(&entries),
         code,

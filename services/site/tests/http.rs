@@ -120,6 +120,7 @@ fn assert_security_headers(what: &str, headers: &HeaderMap) {
 async fn every_response_carries_the_security_headers() {
     let mut site = Site::start(ServerLimits::default()).await;
     let lifecycle = ppp_lifecycle(CODE, "security");
+    let tender = lifecycle.tender_code.clone();
     site.disclose(lifecycle.requests.into_iter().take(3)).await;
     let base = site.base.clone();
 
@@ -143,11 +144,27 @@ async fn every_response_carries_the_security_headers() {
         ("/feed.atom", 200),
         ("/api/v1/changes", 200),
         ("/api/v1/changes?after=nonsense", 400),
+        ("/api/v1/ocds/extensions/project/extension.json", 200),
+        ("/api/v1/ocds/extensions/project/release-schema.json", 200),
+        ("/api/v1/ocds/extensions/project/other.json", 404),
+        ("/log/checkpoint", 404),
+        ("/log/tile/0/000", 404),
+        ("/log/tile/not/a/tile", 404),
     ] {
         let (got, headers, _) = get(&format!("{base}{path}"), &[]).await;
         assert_eq!(got, status, "GET {path}");
         assert_security_headers(path, &headers);
     }
+    // The extension the OCDS packages declare is served as declared.
+    let (_, _, extension) = get(&format!("{base}/api/v1/ocds/extensions/project/extension.json"), &[]).await;
+    let extension: serde_json::Value = serde_json::from_slice(&extension).expect("JSON");
+    assert_eq!(extension["schemas"], serde_json::json!(["release-schema.json"]));
+    let (_, _, releases) = get(&format!("{base}/api/v1/projects/{CODE}/ocds/{tender}/releases"), &[]).await;
+    let releases: serde_json::Value = serde_json::from_slice(&releases).expect("JSON");
+    assert_eq!(
+        releases["extensions"][0],
+        serde_json::json!(format!("{base}/api/v1/ocds/extensions/project/extension.json"))
+    );
     let (_, headers, _) = get(&format!("{base}/projects/{CODE}"), &[]).await;
     let etag = text(&headers, &header::ETAG).to_owned();
     let (status, headers, _) = get(&format!("{base}/projects/{CODE}"), &[(header::IF_NONE_MATCH, &etag)]).await;
