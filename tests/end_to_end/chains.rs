@@ -223,7 +223,7 @@ async fn chains_migrate_moves_legacy_chains_refuses_a_tampered_one_and_the_rebui
 }
 
 /// Runs a relay on `storage` until the outbox is published, then stops it.
-async fn relay_until_published(store: &Store, storage: &str, env: &[(&str, &str)]) {
+pub(crate) async fn relay_until_published(store: &Store, storage: &str, env: &[(&str, &str)]) {
     let mut env = env.to_vec();
     env.push(("GONGKAI_STORAGE__URL", storage));
     env.push(("GONGKAI_GRPC__LISTEN", "127.0.0.1:0"));
@@ -237,7 +237,7 @@ async fn relay_until_published(store: &Store, storage: &str, env: &[(&str, &str)
 }
 
 /// The topic names the cluster has.
-fn topic_names(admin: &AdminClient<DefaultClientContext>) -> Vec<String> {
+pub(crate) fn topic_names(admin: &AdminClient<DefaultClientContext>) -> Vec<String> {
     let metadata = admin.inner().fetch_metadata(None, Duration::from_secs(10)).expect("metadata");
     metadata.topics().iter().map(|topic| topic.name().to_owned()).collect()
 }

@@ -20,3 +20,4 @@ mod support;
 mod tracing;
 mod transparency;
 mod transport;
+mod witness;

@@ -30,7 +30,7 @@ async fn verify(site: &str, state: &Path) -> (bool, String) {
 }
 
 /// Waits until the site's checkpoint covers `size` leaves.
-async fn checkpoint_of(site: &str, size: u64) -> Checkpoint {
+pub(crate) async fn checkpoint_of(site: &str, size: u64) -> Checkpoint {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (status, note) = http_get(&format!("{site}/log/checkpoint")).await;
@@ -46,7 +46,7 @@ async fn checkpoint_of(site: &str, size: u64) -> Checkpoint {
 }
 
 /// Submits a whole lifecycle and waits until it is public and logged.
-async fn record(gongkai: &Ingestion, site: &str, code: &str, prefix: &str, logged_before: u64) -> u64 {
+pub(crate) async fn record(gongkai: &Ingestion, site: &str, code: &str, prefix: &str, logged_before: u64) -> u64 {
     let lifecycle = ppp_lifecycle(code, prefix);
     let receipts = gongkai.submit_all(lifecycle.requests).await;
     let head = receipts.last().expect("receipts").project_seq;

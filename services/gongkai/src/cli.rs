@@ -71,11 +71,22 @@ pub(crate) enum Command {
         /// Where the last verified checkpoint and the pinned key are kept.
         #[arg(long, default_value = "gongkai-verify.json")]
         state: std::path::PathBuf,
+        /// A witness's cosignature key (`<name>+<key id>+<key>`) whose valid
+        /// cosignature the checkpoint must carry; repeatable.
+        #[arg(long = "witness", value_name = "VKEY")]
+        witnesses: Vec<String>,
     },
     /// Transparency log keys.
     Tlog {
         #[command(subcommand)]
         command: TlogCommand,
+    },
+    /// A witness of transparency logs (C2SP tlog-witness): checks that each
+    /// checkpoint a log submits extends the last one it cosigned, and
+    /// cosigns it.
+    Witness {
+        #[command(subcommand)]
+        command: WitnessCommand,
     },
     /// Hash-chain maintenance.
     Chains {
@@ -177,6 +188,33 @@ pub(crate) enum TlogCommand {
         /// The log's name (its C2SP origin), e.g. `ggzy.hlj.gov.cn/gongkai`.
         #[arg(long)]
         origin: String,
+    },
+}
+
+/// Witness commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum WitnessCommand {
+    /// Serves `POST /add-checkpoint` for the logs in `witness.logs`, keeping
+    /// each one's latest cosigned tree head in `witness.state_file`.
+    Serve {
+        /// Listen address (overrides `witness.listen`).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+        /// A log's public key, `<origin>+<key id>+<key>`; repeatable
+        /// (replaces `witness.logs`).
+        #[arg(long = "log", value_name = "VKEY")]
+        logs: Vec<String>,
+        /// The state file (overrides `witness.state_file`).
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
+    },
+    /// Makes a new cosigning key and prints it with its public key, as
+    /// `witness.signing_key` (secret) and the `key` of a log's
+    /// `tlog.witnesses` entry.
+    Keygen {
+        /// The witness's name, e.g. `witness.example.cn/w1`.
+        #[arg(long)]
+        name: String,
     },
 }
 

@@ -33,6 +33,8 @@ pub(crate) struct Config {
     pub(crate) projector: ProjectorConfig,
     /// The public transparency log.
     pub(crate) tlog: TlogConfig,
+    /// `gongkai witness serve`: a witness of other logs.
+    pub(crate) witness: WitnessConfig,
 }
 
 /// Transparency log settings.
@@ -49,11 +51,59 @@ pub(crate) struct TlogConfig {
     pub(crate) public_key: String,
     /// The shortest time between two checkpoints of a growing log, ms.
     pub(crate) checkpoint_interval_ms: u64,
+    /// The witnesses each new checkpoint is submitted to (C2SP
+    /// tlog-witness); their cosignatures are served with the checkpoint.
+    pub(crate) witnesses: Vec<TlogWitnessConfig>,
 }
 
 impl Default for TlogConfig {
     fn default() -> Self {
-        Self { signing_key: SecretString::from(""), public_key: String::new(), checkpoint_interval_ms: 1_000 }
+        Self {
+            signing_key: SecretString::from(""),
+            public_key: String::new(),
+            checkpoint_interval_ms: 1_000,
+            witnesses: Vec::new(),
+        }
+    }
+}
+
+/// One witness of the transparency log.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TlogWitnessConfig {
+    /// Its submission prefix, e.g. `http://witness.example.cn:7380`:
+    /// checkpoints are POSTed to `<url>/add-checkpoint`.
+    pub(crate) url: String,
+    /// Its cosignature public key, `<name>+<key id>+<key>`, as `gongkai
+    /// witness keygen` prints it.
+    pub(crate) key: String,
+}
+
+/// Witness settings (`gongkai witness serve`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct WitnessConfig {
+    /// Listen address; loopback by default.
+    pub(crate) listen: SocketAddr,
+    /// The witness's cosigning key, `PRIVATE+KEY+<name>+<key id>+<key>`, as
+    /// `gongkai witness keygen` prints it. Secret.
+    pub(crate) signing_key: SecretString,
+    /// The public keys of the logs it witnesses, `<origin>+<key id>+<key>`
+    /// (each key's name is its log's origin).
+    pub(crate) logs: Vec<String>,
+    /// Where it keeps each log's latest cosigned tree head. Losing it makes
+    /// the witness forget what it cosigned: keep it on durable storage.
+    pub(crate) state_file: PathBuf,
+}
+
+impl Default for WitnessConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7380)),
+            signing_key: SecretString::from(""),
+            logs: Vec::new(),
+            state_file: PathBuf::from("data/witness-state.json"),
+        }
     }
 }
 
@@ -417,6 +467,36 @@ mod tests {
                 jail.set_env("GONGKAI_SITE__OCID_PREFIX", bad);
                 assert!(Config::load(None).is_err(), "{bad:?} is no ocid prefix");
             }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn witnesses_come_from_the_file_or_one_environment_variable() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "gongkai.toml",
+                r#"
+                [[tlog.witnesses]]
+                url = "http://127.0.0.1:7380"
+                key = "w1+00000000+BAAA"
+                [witness]
+                logs = ["gongkai.example.cn/log+00000000+AQAA"]
+                state_file = "/var/lib/witness/state.json"
+                "#,
+            )?;
+            let config = Config::load(Some(Path::new("gongkai.toml"))).expect("config loads");
+            assert_eq!(config.tlog.witnesses.len(), 1);
+            assert_eq!(config.tlog.witnesses[0].url, "http://127.0.0.1:7380");
+            assert_eq!(config.witness.logs.len(), 1);
+            assert_eq!(config.witness.listen.port(), 7380);
+            jail.set_env("GONGKAI_TLOG__WITNESSES", r#"[{url="http://a",key="k1"},{url="http://b",key="k2"}]"#);
+            jail.set_env("GONGKAI_WITNESS__SIGNING_KEY", "PRIVATE+KEY+w1+00000000+BAAA");
+            let config = Config::load(Some(Path::new("gongkai.toml"))).expect("config loads");
+            assert_eq!(config.tlog.witnesses.iter().map(|w| w.key.as_str()).collect::<Vec<_>>(), ["k1", "k2"]);
+            assert!(!format!("{config:?}").contains("PRIVATE+KEY"), "the witness key is a secret");
+            jail.set_env("GONGKAI_TLOG__WITNESSES", r#"[{url="http://a",key="k1",typo=1}]"#);
+            assert!(Config::load(None).is_err());
             Ok(())
         });
     }

@@ -2,7 +2,9 @@
 //! Mimir. `gongkai dev` runs them all in one process on the embedded default;
 //! `gongkai serve --target …` runs chosen ones against PostgreSQL and Kafka;
 //! `gongkai migrate` brings the database schema up to date; `gongkai
-//! projector …`, `gongkai relay …` and `gongkai chains …` are maintenance.
+//! projector …`, `gongkai relay …` and `gongkai chains …` are maintenance;
+//! `gongkai verify` checks a site's public record as anyone can, and
+//! `gongkai witness serve` witnesses other logs.
 
 mod cli;
 mod config;
@@ -18,11 +20,12 @@ use gongkai_store::{PoolOptions, Store};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{ChainsCommand, Cli, Command, ProjectorCommand, RelayCommand, TlogCommand};
+use crate::cli::{ChainsCommand, Cli, Command, ProjectorCommand, RelayCommand, TlogCommand, WitnessCommand};
 use crate::config::Config;
 use crate::targets::{Endpoints, Roles, Target, Wiring};
 use gongkai_grpc::auth::{Authenticator, Role};
-use gongkai_tlog::note::Signer;
+use gongkai_tlog::cosignature::Cosigner;
+use gongkai_tlog::note::{KeyType, Signer, Verifier};
 
 /// Failures of the binary: each wraps the layer that failed.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +69,20 @@ pub(crate) enum AppError {
     /// The `tlog` target runs without a signing key.
     #[error("the tlog target needs tlog.signing_key (make one with `gongkai tlog keygen`)")]
     NoSigningKey,
+    /// A `tlog.witnesses` entry cannot be used.
+    #[error("invalid tlog.witnesses entry {url}: {reason}")]
+    WitnessEntry {
+        /// The entry's URL.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `gongkai witness serve` runs without a cosigning key.
+    #[error("gongkai witness serve needs witness.signing_key (make one with `gongkai witness keygen`)")]
+    NoWitnessKey,
+    /// The witness failed.
+    #[error("witness failed")]
+    Witness(#[from] gongkai_witness::WitnessError),
     /// No random bytes for a new key.
     #[error("no randomness for a new key: {0}")]
     NoRandomness(getrandom::Error),
@@ -149,6 +166,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         Command::Relay { .. } => "gongkai-relay-maintenance".to_owned(),
         Command::Tlog { .. } => "gongkai-tlog".to_owned(),
         Command::Verify { .. } => "gongkai-verify".to_owned(),
+        Command::Witness { .. } => "gongkai-witness".to_owned(),
         Command::Chains { .. } => "gongkai-chains-maintenance".to_owned(),
         Command::Load(_) => "gongkai-load".to_owned(),
     };
@@ -193,8 +211,8 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         }
         Command::Projector { command } => projector_maintenance(&config, command).await,
         Command::Relay { command } => relay_maintenance(&config, command).await,
-        Command::Verify { site, key, bulk, state } => {
-            let report = verify::verify(&verify::VerifyArgs { site, key, bulk, state }).await?;
+        Command::Verify { site, key, bulk, state, witnesses } => {
+            let report = verify::verify(&verify::VerifyArgs { site, key, bulk, state, witnesses }).await?;
             for line in &report.checked {
                 println!("checked: {line}");
             }
@@ -212,6 +230,14 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             let signer = Signer::from_seed(&origin, &random_seed()?)?;
             println!("signing_key = \"{}\"\npublic_key = \"{}\"", signer.signer_key(), signer.verifier().vkey());
             Ok(())
+        }
+        Command::Witness { command: WitnessCommand::Keygen { name } } => {
+            let cosigner = Cosigner::from_seed(&name, &random_seed()?)?;
+            println!("signing_key = \"{}\"\npublic_key = \"{}\"", cosigner.signer_key(), cosigner.verifier().vkey());
+            Ok(())
+        }
+        Command::Witness { command: WitnessCommand::Serve { listen, logs, state } } => {
+            serve_witness(&config, listen, logs, state).await
         }
         Command::Chains { command } => chains_maintenance(&config, command).await,
         Command::Load(args) => load(&config, args).await,
@@ -299,7 +325,66 @@ fn log_settings(config: &Config) -> Result<Option<gongkai_transparency::LogSetti
     Ok(Some(gongkai_transparency::LogSettings {
         signer: Signer::parse(key)?,
         checkpoint_interval: std::time::Duration::from_millis(config.tlog.checkpoint_interval_ms),
+        witnesses: config.tlog.witnesses.iter().map(witness_endpoint).collect::<Result<_, _>>()?,
     }))
+}
+
+/// A `tlog.witnesses` entry, checked: an `http://` submission prefix and a
+/// cosignature key.
+fn witness_endpoint(entry: &config::TlogWitnessConfig) -> Result<gongkai_transparency::WitnessEndpoint, AppError> {
+    let refused = |reason: String| AppError::WitnessEntry { url: entry.url.clone(), reason };
+    let url = reqwest::Url::parse(&entry.url).map_err(|error| refused(format!("not a URL ({error})")))?;
+    // This build's HTTP client speaks no TLS; cosignatures are signed, so a
+    // plain connection costs no integrity.
+    if url.scheme() != "http" || url.host_str().is_none() {
+        return Err(refused("the URL must be http://host[:port][/prefix]".to_owned()));
+    }
+    let key = Verifier::parse(&entry.key).map_err(|error| refused(format!("key {}: {error}", entry.key)))?;
+    if key.key_type() != KeyType::Cosignature {
+        return Err(refused(format!("{} is not a witness's cosignature key", entry.key)));
+    }
+    Ok(gongkai_transparency::WitnessEndpoint { url: entry.url.clone(), key })
+}
+
+/// `gongkai witness serve`: the witness's HTTP server until SIGINT or
+/// SIGTERM; the command line overrides the `witness` section.
+async fn serve_witness(
+    config: &Config,
+    listen: Option<std::net::SocketAddr>,
+    logs: Vec<String>,
+    state: Option<std::path::PathBuf>,
+) -> Result<(), AppError> {
+    let key = config.witness.signing_key.expose_secret();
+    if key.is_empty() {
+        return Err(AppError::NoWitnessKey);
+    }
+    let cosigner = Cosigner::parse(key)?;
+    let logs = if logs.is_empty() { config.witness.logs.clone() } else { logs };
+    let logs = logs.iter().map(|vkey| Verifier::parse(vkey.trim())).collect::<Result<Vec<_>, _>>()?;
+    let state_file = state.unwrap_or_else(|| config.witness.state_file.clone());
+    if let Some(dir) = state_file.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| AppError::ReadFile { path: dir.to_owned(), source })?;
+    }
+    let server = gongkai_witness::WitnessServer::open(gongkai_witness::WitnessSettings {
+        cosigner,
+        logs,
+        state_file: state_file.clone(),
+        limits: gongkai_site::ServerLimits::default(),
+        body_timeout: gongkai_witness::DEFAULT_BODY_TIMEOUT,
+    })?;
+    let listener =
+        tokio::net::TcpListener::bind(listen.unwrap_or(config.witness.listen)).await.map_err(AppError::Bind)?;
+    let address = listener.local_addr().map_err(AppError::Bind)?;
+    let shutdown = CancellationToken::new();
+    spawn_signal_listener(shutdown.clone())?;
+    println!("gongkai is running: witness");
+    println!("  witness: http://{address}");
+    println!("  key: {}", server.key());
+    println!("  logs: {}", server.origins().join(", "));
+    println!("  state: {}", state_file.display());
+    println!("Press Ctrl-C to stop.");
+    server.serve(listener, shutdown.cancelled_owned()).await?;
+    Ok(())
 }
 
 /// The public key the site publishes: configured, else the signing key's.

@@ -54,8 +54,8 @@ pub(crate) enum Target {
     Supervision,
     /// The public website.
     Site,
-    /// Appends every event to the public transparency log and signs its
-    /// checkpoints.
+    /// Appends every event to the public transparency log, signs its
+    /// checkpoints and submits them to its witnesses.
     Tlog,
 }
 
@@ -157,6 +157,11 @@ pub(crate) const PROJECTOR_HEALTH: &str = "gongkai.projector";
 /// transparency log's writer appends and signs.
 pub(crate) const TLOG_HEALTH: &str = "gongkai.tlog";
 
+/// The name under which `grpc.health.v1.Health` says whether every witness
+/// of the transparency log cosigned its latest checkpoint (reported when
+/// witnesses are configured).
+pub(crate) const TLOG_WITNESSES_HEALTH: &str = "gongkai.tlog.witnesses";
+
 /// Binds the listeners for `targets`, then serves until `shutdown` is
 /// cancelled. `on_ready` receives the bound addresses once every listener is
 /// open, before the first request is served.
@@ -192,9 +197,13 @@ pub(crate) async fn run(
         grpc_server.component(PROJECTOR_HEALTH, projector_live_rx);
     }
     let (tlog_live, tlog_live_rx) = tokio::sync::watch::channel(false);
+    let (tlog_witnessed, tlog_witnessed_rx) = tokio::sync::watch::channel(false);
     let tlog = match (targets.contains(&Target::Tlog), wiring.tlog) {
         (true, Some(settings)) => {
             grpc_server.component(TLOG_HEALTH, tlog_live_rx);
+            if !settings.witnesses.is_empty() {
+                grpc_server.component(TLOG_WITNESSES_HEALTH, tlog_witnessed_rx);
+            }
             Some(settings)
         }
         (true, None) => return Err(AppError::NoSigningKey),
@@ -231,7 +240,8 @@ pub(crate) async fn run(
         components.spawn(projector.map_err(AppError::from));
     }
     if let Some(settings) = tlog {
-        let writer = gongkai_transparency::run(wiring.roles.tlog.clone(), settings, shutdown.clone(), tlog_live);
+        let health = gongkai_transparency::Health { writing: tlog_live, witnessed: tlog_witnessed };
+        let writer = gongkai_transparency::run(wiring.roles.tlog.clone(), settings, shutdown.clone(), health);
         components.spawn(async move {
             writer.await;
             Ok(())

@@ -3,7 +3,9 @@
 //!
 //! 1. The log's key: given (`--key`), else the one pinned in the state file,
 //!    else the site's `/log/key`, pinned from then on.
-//! 2. The latest checkpoint (`/log/checkpoint`), opened with that key.
+//! 2. The latest checkpoint (`/log/checkpoint`), opened with that key; each
+//!    witness named (`--witness`) must have cosigned it validly, and every
+//!    other signature line is listed as found, not checked.
 //! 3. Every project of the bulk download (`/api/v1/bulk.jsonl`, or a copy on
 //!    disk): its hash chain recomputed from the public events alone, its head
 //!    compared with the published one, every reveal opened against its
@@ -27,7 +29,7 @@ use gongkai_domain::hash::verify_public_chain;
 use gongkai_proto::v1::Reveal;
 use gongkai_tlog::checkpoint::Checkpoint;
 use gongkai_tlog::merkle::{CompactTree, Hash, leaf_hash};
-use gongkai_tlog::note::Verifier;
+use gongkai_tlog::note::{KeyType, Note, NoteSignature, Verifier};
 use gongkai_tlog::tile::{FULL_WIDTH, Tile, parse_entry_bundle};
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +44,8 @@ pub(crate) struct VerifyArgs {
     pub(crate) bulk: Option<PathBuf>,
     /// Where the last verified checkpoint is kept between runs.
     pub(crate) state: PathBuf,
+    /// Witnesses' cosignature keys: each must have cosigned the checkpoint.
+    pub(crate) witnesses: Vec<String>,
 }
 
 /// Failures that stop a verification before it can judge (not the
@@ -144,6 +148,7 @@ pub(crate) async fn verify(args: &VerifyArgs) -> Result<Report, VerifyError> {
         report.discrepancies.push(format!("the log key {key} is not the one pinned before ({pinned})"));
     }
     let verifier = Verifier::parse(&key).map_err(|error| VerifyError::Checkpoint(format!("log key: {error}")))?;
+    let witnesses = witness_keys(&args.witnesses)?;
 
     // 2. The checkpoint.
     let note = text(&client, &format!("{base}/log/checkpoint")).await?;
@@ -157,6 +162,7 @@ pub(crate) async fn verify(args: &VerifyArgs) -> Result<Report, VerifyError> {
         checkpoint.size(),
         gongkai_tlog::merkle::hash_to_base64(checkpoint.root())
     ));
+    check_cosignatures(&opened.note, &verifier, &witnesses, &mut report);
 
     // 3. The public record.
     let record = check_bulk(&client, base, args.bulk.as_deref(), &mut report).await?;
@@ -173,6 +179,55 @@ pub(crate) async fn verify(args: &VerifyArgs) -> Result<Report, VerifyError> {
         write_state(&args.state, &state)?;
     }
     Ok(report)
+}
+
+/// The `--witness` keys, which must be cosignature keys.
+fn witness_keys(vkeys: &[String]) -> Result<Vec<Verifier>, VerifyError> {
+    vkeys
+        .iter()
+        .map(|vkey| {
+            let key = Verifier::parse(vkey.trim())
+                .map_err(|error| VerifyError::Checkpoint(format!("witness key {vkey}: {error}")))?;
+            if key.key_type() != KeyType::Cosignature {
+                return Err(VerifyError::Checkpoint(format!("{vkey} is not a witness's cosignature key")));
+            }
+            Ok(key)
+        })
+        .collect()
+}
+
+/// Every signature line of the checkpoint but the log's: a named witness's
+/// must verify, and each named witness must have one; others are listed.
+fn check_cosignatures(note: &Note, log: &Verifier, witnesses: &[Verifier], report: &mut Report) {
+    let is = |key: &Verifier, signature: &NoteSignature| {
+        signature.name() == key.name() && signature.key_id() == key.key_id()
+    };
+    for signature in note.signatures().iter().filter(|signature| !is(log, signature)) {
+        let who = format!("{}+{:08x}", signature.name(), signature.key_id());
+        match witnesses.iter().find(|witness| is(witness, signature)) {
+            None => report.checked.push(format!("signature by {who} found, not checked: no --witness names its key")),
+            Some(witness) => match witness.verify(note.text(), signature) {
+                Ok(verified) => report.checked.push(format!(
+                    "cosignature by witness {who} verified{}",
+                    verified
+                        .timestamp
+                        .and_then(|time| chrono::DateTime::from_timestamp(i64::try_from(time).ok()?, 0))
+                        .map(|time| format!(", made {}", time.to_rfc3339()))
+                        .unwrap_or_default()
+                )),
+                Err(_) => report.discrepancies.push(format!("the cosignature by witness {who} does not verify")),
+            },
+        }
+    }
+    for witness in witnesses {
+        if !note.signatures().iter().any(|signature| is(witness, signature)) {
+            report.discrepancies.push(format!(
+                "the checkpoint has no cosignature by witness {}+{:08x}",
+                witness.name(),
+                witness.key_id()
+            ));
+        }
+    }
 }
 
 /// The public record as the log is checked against it: each project's
@@ -411,4 +466,48 @@ fn write_state(path: &Path, state: &State) -> Result<(), VerifyError> {
     let fail = |reason: String| VerifyError::State { path: path.to_owned(), reason };
     let text = serde_json::to_string_pretty(state).map_err(|error| fail(error.to_string()))?;
     std::fs::write(path, text).map_err(|error| fail(error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use gongkai_tlog::cosignature::Cosigner;
+    use gongkai_tlog::note::Signer;
+
+    use super::*;
+
+    #[test]
+    fn each_named_witness_must_have_cosigned_and_others_are_listed() {
+        let log = Signer::from_seed("gongkai.test/log", &[1; 32]).unwrap();
+        let [good, forged, absent, unnamed] =
+            [2, 3, 4, 5].map(|seed| Cosigner::from_seed(&format!("w{seed}"), &[seed; 32]).unwrap());
+        let checkpoint = Checkpoint::new("gongkai.test/log", 7, [9; 32]).unwrap();
+        let mut note = checkpoint.sign(&log).unwrap();
+        note.add_signature(good.cosign(&checkpoint, 1_800_000_000).unwrap()).unwrap();
+        let mut bytes = forged.cosign(&checkpoint, 1_800_000_000).unwrap().signature().to_vec();
+        bytes[20] ^= 1;
+        note.add_signature(NoteSignature::new(forged.name(), forged.key_id(), bytes).unwrap()).unwrap();
+        note.add_signature(unnamed.cosign(&checkpoint, 1_800_000_000).unwrap()).unwrap();
+
+        let named = witness_keys(&[good, forged, absent].map(|w| w.verifier().vkey())).unwrap();
+        let mut report = Report::default();
+        check_cosignatures(&note, &log.verifier(), &named, &mut report);
+        let id = |w: &Verifier| format!("{}+{:08x}", w.name(), w.key_id());
+        assert_eq!(
+            report.checked,
+            [
+                format!("cosignature by witness {} verified, made 2027-01-15T08:00:00+00:00", id(&named[0])),
+                format!("signature by {} found, not checked: no --witness names its key", id(&unnamed.verifier())),
+            ]
+        );
+        assert_eq!(
+            report.discrepancies,
+            [
+                format!("the cosignature by witness {} does not verify", id(&named[1])),
+                format!("the checkpoint has no cosignature by witness {}", id(&named[2])),
+            ]
+        );
+        // A log key is no witness key; garbage is no key.
+        assert!(witness_keys(&[log.verifier().vkey()]).is_err());
+        assert!(witness_keys(&["w+00000000+garbage".to_owned()]).is_err());
+    }
 }

@@ -234,6 +234,22 @@ where
     server::run(router, ServerLimits::default(), listener, shutdown).await
 }
 
+/// Serves any `router` on `listener` within `limits` until `shutdown`
+/// resolves, then lets the open connections finish: the site's own server
+/// loop (request-head and idle timeouts, a bound on open connections), for
+/// gongkai's other HTTP servers (the witness).
+pub async fn serve_router<F>(
+    router: Router,
+    limits: ServerLimits,
+    listener: TcpListener,
+    shutdown: F,
+) -> Result<(), SiteError>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    server::run(router, limits, listener, shutdown).await
+}
+
 /// Ready when the store answers.
 async fn healthz(State(state): State<SiteState>) -> impl IntoResponse {
     let (status, text) = match state.store.ping().await {

@@ -1,5 +1,6 @@
 //! The transparency log over plain HTTP, in the C2SP tlog-tiles layout below
-//! `/log/`: the latest signed checkpoint (`/log/checkpoint`), the log's
+//! `/log/`: the latest signed checkpoint with the cosignatures its witnesses
+//! gave it so far (`/log/checkpoint`), the log's
 //! public key (`/log/key`), hash tiles (`/log/tile/<L>/<N>[.p/<W>]`) and
 //! entry bundles (`/log/tile/entries/<N>[.p/<W>]`), whose entries are the
 //! events' 32-byte chain hashes. A full tile never changes, so it is cached

@@ -15,6 +15,14 @@
 //!   feed cursor in one transaction under unique leaf indexes and event
 //!   positions, so a second writer (or a restart) can only continue from
 //!   where the stored log ends.
+//!
+//! Beside the writer, a second loop submits each new checkpoint to the
+//! configured witnesses ([`witnesses`]) and stores the cosignatures they
+//! return in the checkpoint's note. It never holds the writer up: a witness
+//! that is down or refuses is logged, counted and asked again at the next
+//! checkpoint (or after [`WITNESS_RETRY`] if none comes).
+
+mod witnesses;
 
 use std::time::Duration;
 
@@ -23,7 +31,10 @@ use gongkai_store::{LogHead, NewLeaf, StoreError, StoredCheckpoint, Transparency
 use gongkai_tlog::checkpoint::Checkpoint;
 use gongkai_tlog::merkle::{self, CompactTree, Hash};
 use gongkai_tlog::note::Signer;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+
+pub use witnesses::{WitnessEndpoint, WitnessOutcome, Witnesses};
 
 /// Events read and appended per transaction.
 const BATCH: u32 = 2_000;
@@ -31,6 +42,9 @@ const BATCH: u32 = 2_000;
 const IDLE: Duration = Duration::from_millis(100);
 /// How long the writer waits after a failure before trying again.
 const RETRY: Duration = Duration::from_secs(1);
+/// How long a witness that did not cosign the latest checkpoint waits to be
+/// asked again when no new checkpoint comes first.
+pub const WITNESS_RETRY: Duration = Duration::from_secs(30);
 
 /// Failures of the log writer.
 #[derive(Debug, thiserror::Error)]
@@ -54,26 +68,101 @@ pub enum TransparencyError {
         /// The checkpoint's tree size.
         size: u64,
     },
+    /// A configured witness key is not a cosignature key.
+    #[error("{0} is not a witness's cosignature key")]
+    NotAWitnessKey(String),
+    /// The HTTP client for the witnesses could not be built.
+    #[error("could not build the HTTP client for the witnesses")]
+    HttpClient(#[source] reqwest::Error),
+    /// A witness could not be reached, or the exchange broke off.
+    #[error("witness {witness} could not be reached")]
+    WitnessUnreachable {
+        /// The witness's key name.
+        witness: String,
+        /// The HTTP client's error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A witness refused the checkpoint.
+    #[error("witness {witness} refused the checkpoint with HTTP {status}: {reason}")]
+    WitnessRefused {
+        /// The witness's key name.
+        witness: String,
+        /// Its HTTP status.
+        status: u16,
+        /// The start of its answer.
+        reason: String,
+    },
+    /// A witness answered what the protocol does not allow, or a
+    /// cosignature that does not verify.
+    #[error("witness {witness} answered {reason}")]
+    WitnessAnswer {
+        /// The witness's key name.
+        witness: String,
+        /// What was wrong with the answer.
+        reason: String,
+    },
+    /// A witness holds a larger tree of this log than the latest checkpoint.
+    #[error(
+        "witness {witness} holds a tree of {witness_size} leaves, larger than the checkpoint of {size}: the log lost \
+         leaves or started again"
+    )]
+    WitnessAhead {
+        /// The witness's key name.
+        witness: String,
+        /// The size it holds.
+        witness_size: u64,
+        /// The checkpoint's size.
+        size: u64,
+    },
+    /// The checkpoint's note kept changing while cosignatures were added.
+    #[error("the note of the checkpoint of size {size} kept changing; its cosignatures are added next time")]
+    NoteChanged {
+        /// The checkpoint's tree size.
+        size: u64,
+    },
 }
 
-/// How the writer signs.
+/// How the writer signs, and whom it asks to cosign.
 #[derive(Debug)]
 pub struct LogSettings {
     /// The checkpoint signer; its key name is the log's origin.
     pub signer: Signer,
     /// The shortest time between two checkpoints of a growing log.
     pub checkpoint_interval: Duration,
+    /// The witnesses each new checkpoint is submitted to.
+    pub witnesses: Vec<WitnessEndpoint>,
+}
+
+/// What [`run`] says about itself while it runs.
+#[derive(Debug)]
+pub struct Health {
+    /// Whether the writer appends and signs.
+    pub writing: watch::Sender<bool>,
+    /// Whether every witness cosigned the latest checkpoint (at the last
+    /// try); true with no witness.
+    pub witnessed: watch::Sender<bool>,
 }
 
 /// Runs the log writer until `shutdown`: appends new events and signs
-/// checkpoints, saying in `live` whether it does. A store failure is
-/// retried; a rewritten log stops the writer for good (it says so in the
-/// log and in `live`, and the process goes on serving everything else).
-pub async fn run(
+/// checkpoints, saying in `health.writing` whether it does, and submits
+/// each new checkpoint to the witnesses, saying in `health.witnessed`
+/// whether they all cosigned it. A store failure is retried; a rewritten
+/// log stops the writer for good (it says so in the log and in
+/// `health.writing`, and the process goes on serving everything else).
+pub async fn run(log: TransparencyLog, settings: LogSettings, shutdown: CancellationToken, health: Health) {
+    let (signed, signed_rx) = watch::channel(0_u64);
+    let witnesses = witness(log.clone(), settings.witnesses.clone(), shutdown.clone(), health.witnessed, signed_rx);
+    tokio::join!(write(log, &settings, &shutdown, health.writing, signed), witnesses);
+}
+
+/// The writer's loop; the size of each checkpoint it signs goes to `signed`.
+async fn write(
     log: TransparencyLog,
-    settings: LogSettings,
-    shutdown: CancellationToken,
-    live: tokio::sync::watch::Sender<bool>,
+    settings: &LogSettings,
+    shutdown: &CancellationToken,
+    live: watch::Sender<bool>,
+    signed: watch::Sender<u64>,
 ) {
     let mut writer = None;
     let mut last_signed = tokio::time::Instant::now() - settings.checkpoint_interval;
@@ -85,9 +174,10 @@ pub async fn run(
             };
             let appended = writer.append_next(&log).await?;
             if last_signed.elapsed() >= settings.checkpoint_interval
-                && sign(&log, writer.tree.size(), &writer.tree.root(), &settings.signer).await?.is_some()
+                && let Some(checkpoint) = sign(&log, writer.tree.size(), &writer.tree.root(), &settings.signer).await?
             {
                 last_signed = tokio::time::Instant::now();
+                signed.send_replace(checkpoint.tree_size);
             }
             Ok::<usize, TransparencyError>(appended)
         };
@@ -95,7 +185,7 @@ pub async fn run(
         live.send_replace(outcome.is_ok());
         match outcome {
             Ok(appended) if appended as u32 >= BATCH => continue,
-            Ok(_) => pause(&shutdown, IDLE).await,
+            Ok(_) => pause(shutdown, IDLE).await,
             Err(error @ TransparencyError::Rewritten { .. }) => {
                 tracing::error!(%error, "The transparency log was rewritten; no further checkpoint is signed.");
                 shutdown.cancelled().await;
@@ -105,8 +195,46 @@ pub async fn run(
                 tracing::warn!(error = %error, source = ?std::error::Error::source(&error), "Transparency log writer failed; trying again.");
                 // Re-read the stored log: another writer may have moved it.
                 writer = None;
-                pause(&shutdown, RETRY).await;
+                pause(shutdown, RETRY).await;
             }
+        }
+    }
+}
+
+/// The witnessing loop: the latest checkpoint to every witness that has not
+/// cosigned it, at start, after each new checkpoint, and every
+/// [`WITNESS_RETRY`] while one has not.
+async fn witness(
+    log: TransparencyLog,
+    endpoints: Vec<WitnessEndpoint>,
+    shutdown: CancellationToken,
+    witnessed: watch::Sender<bool>,
+    mut signed: watch::Receiver<u64>,
+) {
+    if endpoints.is_empty() {
+        witnessed.send_replace(true);
+        return;
+    }
+    let witnesses = match Witnesses::new(endpoints) {
+        Ok(witnesses) => witnesses,
+        Err(error) => {
+            tracing::error!(%error, "The witnesses cannot be asked; checkpoints go uncosigned.");
+            return;
+        }
+    };
+    loop {
+        let all = match witnesses.submit_latest(&log).await {
+            Ok(outcomes) => outcomes.iter().all(|outcome| outcome.result.is_ok()),
+            Err(error) => {
+                tracing::warn!(%error, source = ?std::error::Error::source(&error), "Could not submit the latest checkpoint to the witnesses.");
+                false
+            }
+        };
+        witnessed.send_replace(all);
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            changed = signed.changed() => if changed.is_err() { return },
+            () = tokio::time::sleep(WITNESS_RETRY), if !all => {}
         }
     }
 }

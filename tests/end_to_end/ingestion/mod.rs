@@ -91,15 +91,22 @@ impl Ingestion {
             .await
             .expect("gongkai migrate runs");
         assert!(migrated.success(), "migrations apply");
-        let process = start_gongkai(&["serve", "--target", targets, "--config", &config], &env).await;
         let store = Store::connect(&storage, &PoolOptions::default()).await.expect("test reads the store");
-        let harbin = Clients::new(channel(process.endpoint("grpc")).await, HARBIN_TOKEN);
-        Self { _dir: dir, process, storage, config, store, harbin }
+        Stopped { dir, storage, config, store }.start(targets, extra_env).await
     }
 
     /// Sends SIGTERM and returns how the process exited.
     pub(crate) async fn terminate(self) -> std::process::ExitStatus {
         self.process.terminate(std::time::Duration::from_secs(30)).await
+    }
+
+    /// Sends SIGTERM, asserts a clean exit, and keeps the database and the
+    /// configuration for [`Stopped::start`].
+    pub(crate) async fn stop(self) -> Stopped {
+        let Self { _dir: dir, process, storage, config, store, .. } = self;
+        let status = process.terminate(std::time::Duration::from_secs(30)).await;
+        assert!(status.success(), "gongkai stops cleanly: {status:?}");
+        Stopped { dir, storage, config, store }
     }
 
     pub(crate) async fn counts(&self) -> EventCounts {
@@ -119,6 +126,29 @@ impl Ingestion {
             receipts.push(receipt);
         }
         receipts
+    }
+}
+
+/// A deployment whose gongkai is stopped: its database (migrated) and
+/// configuration, for the operator's hand and a restart.
+pub(crate) struct Stopped {
+    dir: tempfile::TempDir,
+    /// The database URL.
+    pub(crate) storage: String,
+    config: String,
+    /// The same database, read directly by the test.
+    pub(crate) store: Store,
+}
+
+impl Stopped {
+    /// gongkai serving `targets` with `extra_env` on this database again.
+    pub(crate) async fn start(self, targets: &str, extra_env: &[(&str, &str)]) -> Ingestion {
+        let Self { dir, storage, config, store } = self;
+        let mut env = vec![("GONGKAI_STORAGE__URL", storage.as_str()), ("GONGKAI_GRPC__LISTEN", "127.0.0.1:0")];
+        env.extend_from_slice(extra_env);
+        let process = start_gongkai(&["serve", "--target", targets, "--config", &config], &env).await;
+        let harbin = Clients::new(channel(process.endpoint("grpc")).await, HARBIN_TOKEN);
+        Ingestion { _dir: dir, process, storage, config, store, harbin }
     }
 }
 

@@ -24,7 +24,8 @@ pub struct Outbox {
 
 /// The transparency log as its sequencer and signer use it: events in the
 /// change feed's commit-safe order, the leaves and tree hashes appended for
-/// them, and the checkpoints signed (`tlog`).
+/// them, the checkpoints signed with their witnesses' cosignatures, and the
+/// tree size each witness holds (`tlog`).
 #[derive(Debug, Clone)]
 pub struct TransparencyLog {
     pub(crate) db: Db,

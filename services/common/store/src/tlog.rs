@@ -1,7 +1,9 @@
 //! The transparency log's tables (`tlog_leaves`, `tlog_hashes`,
-//! `tlog_checkpoints`): the log appends one leaf per event in the
-//! commit-safe order of the change feed (see `supervision::feed`), with the
-//! tree hashes that leaf completes, and records every checkpoint it signs.
+//! `tlog_checkpoints`, `tlog_witnesses`): the log appends one leaf per event
+//! in the commit-safe order of the change feed (see `supervision::feed`),
+//! with the tree hashes that leaf completes, records every checkpoint it
+//! signs (and adds its witnesses' cosignatures to it), and keeps the size
+//! each witness holds.
 //! The Merkle arithmetic is the caller's (`gongkai-tlog`); this module only
 //! keeps what it computed, and refuses what would contradict it: a leaf
 //! index or a checkpoint size taken twice.
@@ -187,6 +189,58 @@ impl TransparencyLog {
     /// The largest checkpoint signed so far.
     pub async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
         latest_checkpoint(&self.db).await
+    }
+
+    /// Replaces the note of the checkpoint of `tree_size` and `root_hash`,
+    /// if it is still `old_note`, by `new_note`: the same checkpoint with
+    /// witnesses' cosignatures added. `Ok(false)`, nothing written, when the
+    /// note changed meanwhile (re-read it and add to that) or no such
+    /// checkpoint is recorded. The caller keeps the text; this only swaps.
+    pub async fn replace_note(
+        &self,
+        tree_size: u64,
+        root_hash: &Hash32,
+        old_note: &str,
+        new_note: &str,
+    ) -> Result<bool, StoreError> {
+        let size = to_i64(tree_size)?;
+        let replaced = dispatch!(&self.db, |pool| sqlx::query(
+            "UPDATE tlog_checkpoints SET note = $1 WHERE tree_size = $2 AND root_hash = $3 AND note = $4",
+        )
+        .bind(new_note)
+        .bind(size)
+        .bind(root_hash.as_slice())
+        .bind(old_note)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(replaced == 1)
+    }
+
+    /// The size of the latest tree `witness` (its cosignature vkey) is
+    /// known to hold; `None` before it was first asked.
+    pub async fn witness_size(&self, witness: &str) -> Result<Option<u64>, StoreError> {
+        let query = "SELECT tree_size FROM tlog_witnesses WHERE witness = $1";
+        let size: Option<i64> =
+            dispatch!(&self.db, |pool| sqlx::query_scalar(query).bind(witness).fetch_optional(pool).await?);
+        size.map(|size| u64::try_from(size).map_err(|_| corrupt("a negative witness tree size"))).transpose()
+    }
+
+    /// Records that `witness` holds a tree of `tree_size` leaves: it
+    /// cosigned a checkpoint of that size, or said so in a 409.
+    pub async fn record_witness_size(&self, witness: &str, tree_size: u64) -> Result<(), StoreError> {
+        let size = to_i64(tree_size)?;
+        dispatch!(&self.db, |pool| sqlx::query(
+            "INSERT INTO tlog_witnesses (witness, tree_size, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (witness) DO UPDATE SET tree_size = excluded.tree_size, updated_at = excluded.updated_at",
+        )
+        .bind(witness)
+        .bind(size)
+        .bind(Utc::now())
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
     }
 
     /// Records a signed checkpoint. `Ok(false)`, nothing written, when one of

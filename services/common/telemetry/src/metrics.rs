@@ -6,6 +6,7 @@
 //! | `gongkai.rpc.server.duration` | histogram, seconds | `rpc.method` (`/package.Service/Method`, or `unimplemented`) |
 //! | `gongkai.relay.backlog` | gauge | outbox rows not yet published |
 //! | `gongkai.projector.lag` | gauge | store positions not yet folded into the views |
+//! | `gongkai.tlog.witness.submissions` | counter | `witness` (its key name), `outcome` (`cosigned`, `refused`, `unreachable`, `ahead`, `invalid_answer`, `error`) |
 //!
 //! Instruments come from the global meter provider, which
 //! [`crate::Telemetry::init`] sets before any of them is first used; without
@@ -25,6 +26,7 @@ const LATENCY_BOUNDARIES: [f64; 14] =
 struct Instruments {
     submissions: Counter<u64>,
     rpc_duration: Histogram<f64>,
+    witness_submissions: Counter<u64>,
 }
 
 fn meter() -> Meter {
@@ -45,6 +47,10 @@ fn instruments() -> &'static Instruments {
                 .with_description("Time from a gRPC request to its response, by method")
                 .with_unit("s")
                 .with_boundaries(LATENCY_BOUNDARIES.to_vec())
+                .build(),
+            witness_submissions: meter
+                .u64_counter("gongkai.tlog.witness.submissions")
+                .with_description("Checkpoints submitted to a witness, by witness and outcome")
                 .build(),
         }
     })
@@ -76,6 +82,14 @@ pub fn submission(domain: &'static str, outcome: Outcome) {
 /// Records how long one gRPC call to `method` took.
 pub fn rpc_duration(method: std::borrow::Cow<'static, str>, seconds: f64) {
     instruments().rpc_duration.record(seconds, &[KeyValue::new("rpc.method", method)]);
+}
+
+/// Counts one checkpoint submitted to `witness` (its key name): `outcome`
+/// is `cosigned` or why not.
+pub fn witness_submission(witness: &str, outcome: &'static str) {
+    instruments()
+        .witness_submissions
+        .add(1, &[KeyValue::new("witness", witness.to_owned()), KeyValue::new("outcome", outcome)]);
 }
 
 /// A gauge whose value is set by its owner and read at each export.
