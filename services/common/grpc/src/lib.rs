@@ -186,6 +186,10 @@ impl GrpcServer {
         set_status(&reporter, &self.service_names, ServingStatus::Serving).await;
         let mut components = tokio::task::JoinSet::new();
         for (name, live) in self.components {
+            // Known before the first call is served: a probe that asks at
+            // once hears NOT_SERVING (or SERVING), never "not registered".
+            let status = if *live.borrow() { ServingStatus::Serving } else { ServingStatus::NotServing };
+            reporter.set_service_status(name, status).await;
             components.spawn(report_component(reporter.clone(), name, live));
         }
         let mut routes = self.routes;
