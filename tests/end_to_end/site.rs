@@ -116,11 +116,15 @@ async fn the_site_and_open_data_show_the_ppp_lifecycle() {
     assert!(!none.contains(&format!("/projects/{code}")) && none.contains("共 0 个项目"), "filters exclude it");
     let (_, by_year) = http_get(&format!("{base}/projects?year=2024&region=2301&type=ppp")).await;
     assert!(by_year.contains(&format!("/projects/{code}")), "region prefix, type and year match");
+    let (_, by_name) = http_get(&format!("{base}/projects?region=%E5%93%88%E5%B0%94%E6%BB%A8")).await; // 哈尔滨
+    assert!(by_name.contains(&format!("/projects/{code}")), "the region filter takes a name");
+    assert!(by_name.contains("哈尔滨市双城区"), "the list names the region");
 
     // The project page.
     let (status, page) = http_get(&format!("{base}/projects/{code}")).await;
     assert_eq!(status, 200);
     assert!(page.contains(&format!("<h1>{name}</h1>")), "headed by its name");
+    assert!(page.contains("黑龙江省哈尔滨市双城区（230113）"), "its region by name, with the code");
     let stage_bar = page.split(r#"<ol class="stages""#).nth(1).expect("stage bar").split("</ol>").next().expect("end");
     for stage in ["立项", "招标", "评标", "中标", "合同", "履约", "竣工"] {
         assert!(stage_bar.contains(stage), "stage bar shows {stage}");
@@ -141,6 +145,7 @@ async fn the_site_and_open_data_show_the_ppp_lifecycle() {
     // English by header and by switch; the 404.
     let (_, english) = get_with(&format!("{base}/projects/{code}"), "en-GB,en;q=0.9").await;
     assert!(english.contains(r#"<html lang="en">"#) && english.contains("2 days left"), "English by Accept-Language");
+    assert!(english.contains("Shuangcheng District, Harbin, Heilongjiang (230113)"), "the region in English");
     let (_, switched) = http_get(&format!("{base}/projects/{code}?lang=en")).await;
     assert!(switched.contains(r#"<html lang="en">"#) && switched.contains("?lang=zh"), "English by the switch");
     let (status, missing) = http_get(&format!("{base}/projects/2024-110000-00-01-999999")).await;
@@ -154,6 +159,9 @@ async fn the_site_and_open_data_show_the_ppp_lifecycle() {
     let oc4ids = get_json(&format!("{base}/api/v1/projects/{code}/oc4ids")).await;
     assert_valid(&project_package, &oc4ids, "OC4IDS project package");
     assert_eq!(oc4ids["projects"][0]["id"], Value::from(code.as_str()));
+    let location = &oc4ids["projects"][0]["locations"][0];
+    assert_eq!(location["description"], "黑龙江省哈尔滨市双城区", "the region by name");
+    assert_eq!(location["gazetteer"]["identifiers"], serde_json::json!(["230113"]), "the code kept");
     let tenders: Vec<String> = public.iter().map(|e| e.tender_code.clone()).filter(|t| !t.is_empty()).collect();
     assert!(tenders.contains(&lifecycle.tender_code));
     let mut tags = std::collections::BTreeSet::new();
@@ -209,6 +217,10 @@ async fn the_site_and_open_data_show_the_ppp_lifecycle() {
     let lines: Vec<Value> = bulk.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["timeline"].as_array().expect("timeline").len(), public.len());
+    assert_eq!(
+        (&lines[0]["region_code"], &lines[0]["region_name"]),
+        (&Value::from("230113"), &Value::from("黑龙江省哈尔滨市双城区"))
+    );
     assert!(!bulk.contains("id_number") && !bulk.contains("\"phone\""), "no personal identifiers");
 
     let _ = stop.send(());

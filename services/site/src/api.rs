@@ -14,6 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use gongkai_domain::clock::utc_or_epoch;
+use gongkai_domain::divisions;
 use gongkai_proto::v1::{CalendarDate, ContractOutcome, ProjectSummary, TimelineEntry};
 use gongkai_store::{ChangeCursor, PublicProject, PublicReader, StoreError};
 use prost::Message;
@@ -228,11 +229,16 @@ fn entry_json(prefix: &OcidPrefix, project_code: &str, e: &TimelineEntry) -> ser
 }
 
 fn summary_json(p: &PublicProject, s: &ProjectSummary) -> serde_json::Value {
+    let place = divisions::place(&p.region_code);
     json!({
         "ocid_scheme": OCID_SCHEME,
         "project_code": p.project_code,
         "name": p.name,
         "region_code": p.region_code,
+        // The division's full names (null when the data set has no such
+        // code); the English one is derived, not official.
+        "region_name": place.as_ref().map(|place| place.full_zh.clone()),
+        "region_name_en": place.as_ref().map(|place| place.full_en.clone()),
         "project_type": p.project_type,
         "stage": p.stage,
         "owner": s.owner.as_ref().map(|o| o.name.clone()),
@@ -289,8 +295,9 @@ const BULK_PAGE: u32 = 200;
 async fn bulk_etag(store: &PublicReader, prefix: &OcidPrefix) -> Result<HeaderValue, StoreError> {
     let mut tagger = conditional::Tagger::default();
     // The line format's version: bump it when `summary_json`/`entry_json`
-    // change. The ocid prefix is configuration the body depends on.
-    tagger.part(b"bulk.jsonl 2").part(prefix.as_str().as_bytes());
+    // change. The ocid prefix is configuration the body depends on, and so
+    // is the division data set the region names come from.
+    tagger.part(b"bulk.jsonl 3").part(prefix.as_str().as_bytes()).part(divisions::data_version().as_bytes());
     tagger.part(store.public_changes_head().await?.to_string().as_bytes());
     let mut after = String::new();
     loop {

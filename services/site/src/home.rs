@@ -10,6 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gongkai_domain::clock::utc_or_epoch;
+use gongkai_domain::divisions;
 use gongkai_domain::vocabulary::{stage_label, type_label};
 use gongkai_proto::v1::TimelineEntry;
 use gongkai_store::ProjectFilter;
@@ -19,10 +20,16 @@ use serde::Deserialize;
 use crate::SiteState;
 use crate::chrome::{LangQuery, PageMeta, html, page_meta};
 use crate::read::unavailable;
-use crate::text::{Lang, OFF_BAR, PROJECT_TYPES, bar_keys, day, is_type_filter, stage_name, type_name, when};
+use crate::text::{
+    Lang, OFF_BAR, PROJECT_TYPES, bar_keys, day, is_type_filter, region_full, region_short, stage_name, type_name, when,
+};
 
 /// Projects per list page.
 const PAGE_SIZE: u32 = 20;
+
+/// Longest region filter kept, in characters (the longest division name is
+/// under 20).
+const REGION_INPUT: usize = 40;
 
 #[derive(Debug)]
 struct StageCount {
@@ -125,6 +132,8 @@ struct ListPage {
     stage_options: Vec<(&'static str, String, bool)>,
     type_options: Vec<(&'static str, String, bool)>,
     projects: Vec<ListItem>,
+    /// Which divisions the region filter stands for, or that it names none.
+    region_note: String,
     total_text: String,
     page_text: String,
     prev_href: Option<String>,
@@ -133,6 +142,37 @@ struct ListPage {
 
 fn non_empty(value: &Option<String>) -> Option<String> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+}
+
+/// The region filter `input` as code prefixes, and what to tell the reader
+/// about it. Up to 6 digits are a code prefix (`2301`); anything else is a
+/// name, standing for every division so called (`朝阳区`: Beijing's and
+/// Changchun's), or for none.
+fn region_filter(lang: Lang, input: &str) -> (Vec<String>, String) {
+    if input.len() <= 6 && input.bytes().all(|b| b.is_ascii_digit()) {
+        let note = match divisions::place(input) {
+            Some(place) => match lang {
+                Lang::Zh => format!("地区 {input}：{}", place.full_zh),
+                Lang::En => format!("Region {input}: {}", place.full_en),
+            },
+            None => String::new(),
+        };
+        return (vec![input.to_owned()], note);
+    }
+    let prefixes: Vec<String> = divisions::prefixes_named(input).into_iter().map(str::to_owned).collect();
+    let note = if prefixes.is_empty() {
+        match lang {
+            Lang::Zh => format!("没有名为“{input}”的地区。"),
+            Lang::En => format!("No region is called “{input}”."),
+        }
+    } else {
+        let names: Vec<String> = prefixes.iter().map(|p| region_full(lang, p)).collect();
+        match lang {
+            Lang::Zh => format!("地区“{input}”：{}", names.join("、")),
+            Lang::En => format!("Region “{input}”: {}", names.join("; ")),
+        }
+    };
+    (prefixes, note)
 }
 
 /// Percent-encodes a query value or a path segment (everything but the
@@ -157,16 +197,29 @@ pub(crate) async fn project_list(
     let stage_keys: Vec<&str> = bar_keys().chain(OFF_BAR.map(stage_label)).collect();
     let stage = non_empty(&q.stage).filter(|s| stage_keys.contains(&s.as_str()));
     let project_type = non_empty(&q.project_type).filter(|t| is_type_filter(t));
-    let region = non_empty(&q.region).filter(|r| r.len() <= 6 && r.bytes().all(|b| b.is_ascii_digit()));
+    let region = non_empty(&q.region).map(|r| r.chars().take(REGION_INPUT).collect::<String>());
+    let (region_prefixes, region_note) = match &region {
+        Some(input) => {
+            let (prefixes, note) = region_filter(lang, input);
+            (Some(prefixes), note)
+        }
+        None => (None, String::new()),
+    };
     let year = non_empty(&q.year).and_then(|y| y.parse::<u16>().ok()).filter(|y| (1900..=9999).contains(y));
     let text = non_empty(&q.q).map(|t| t.chars().take(100).collect::<String>());
     let page_no = q.page.as_deref().and_then(|p| p.parse::<u64>().ok()).unwrap_or(1).clamp(1, 100_000);
+    // The search box finds projects in the regions it names too.
+    let text_regions = text
+        .as_deref()
+        .map(|t| divisions::prefixes_named(t).into_iter().map(str::to_owned).collect())
+        .unwrap_or_default();
     let filter = ProjectFilter {
-        region_prefix: region.clone(),
+        region_prefixes,
         stage: stage.clone(),
         project_type: project_type.clone(),
         year,
         text: text.clone(),
+        text_regions,
     };
     let (rows, total) =
         match state.store.public_projects(&filter, (page_no - 1) * u64::from(PAGE_SIZE), PAGE_SIZE).await {
@@ -180,7 +233,7 @@ pub(crate) async fn project_list(
             name: p.name.clone(),
             stage: stage_name(lang, &p.stage),
             kind: type_name(lang, &p.project_type),
-            region: p.region_code.clone(),
+            region: region_short(lang, &p.region_code),
             updated: day(p.last_event_at),
         })
         .collect();
@@ -227,6 +280,7 @@ pub(crate) async fn project_list(
         stage_options,
         type_options,
         projects,
+        region_note,
         total_text,
         page_text,
         prev_href: (page_no > 1).then(|| href(page_no - 1)),

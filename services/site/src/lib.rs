@@ -10,7 +10,7 @@
 //! | path | what |
 //! |---|---|
 //! | `/` | search, counts by stage, latest disclosures |
-//! | `/projects?q=&region=&stage=&type=&year=&page=` | project list |
+//! | `/projects?q=&region=&stage=&type=&year=&page=` | project list (`region`: a code prefix or a name, see `gongkai_domain::divisions`; `q` also matches region names) |
 //! | `/projects/{code}` | a project's timeline |
 //! | `/feed.atom`, `/projects/{code}/feed.atom` | Atom feeds |
 //! | `/api/v1/projects/{code}/ocds/{tender}/releases`, `…/records` | OCDS 1.1 packages |

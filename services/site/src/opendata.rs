@@ -34,6 +34,12 @@
 //!   `social.landCompensationBudget` and `environment` from the public
 //!   summary; the project's own documents (facts of no tender, such as the
 //!   land and EIA facts) as project `documents`.
+//! * OC4IDS location: the project's region, named from the division data
+//!   set ([`gongkai_domain::divisions`]): `description` is its full name
+//!   (`黑龙江省哈尔滨市双城区`), `address.region` its province and
+//!   `address.locality` the rest (`哈尔滨市双城区`), as an address reads; the
+//!   code is kept as a `gazetteer` entry of scheme [`REGION_GAZETTEER`]. A
+//!   code the data set does not know stays in `address.region`, as before.
 //! * OC4IDS outcomes, two measures apart: `completion` is the project's
 //!   final accounts against its approval (投资节余/超支 in
 //!   `finalValueDetails`, the end date against the plan in
@@ -50,6 +56,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 use gongkai_domain::clock::utc_or_epoch;
 use gongkai_domain::codes::ProjectCode;
+use gongkai_domain::divisions;
 use gongkai_proto::v1::{
     CalendarDate, ContractOutcome, DateRange, DocumentType, EiaDocumentKind, EnvironmentalImpactApproved, Organization,
     PartyRole, PppOperatingModel, ProjectSummary, ProjectType, Stage, TimelineEntry,
@@ -851,6 +858,30 @@ fn delivery(outcome: &ContractOutcome) -> Option<Value> {
     Some(milestone)
 }
 
+/// The `gazetteer.scheme` of the region codes in OC4IDS locations: GB/T 2260,
+/// which `locationGazetteers` (an open codelist) does not list, named the
+/// way org-id names Chinese registers.
+pub const REGION_GAZETTEER: &str = "CN-GBT2260";
+
+/// The OC4IDS location of a project in region `code`; see the module docs.
+fn location(code: &str) -> Value {
+    let place = divisions::place(code);
+    let province = divisions::place(code.get(..2).unwrap_or_default());
+    let address = match (&place, &province) {
+        (Some(place), Some(province)) => {
+            let locality = place.full_zh.strip_prefix(province.full_zh.as_str()).unwrap_or_default();
+            json!({ "region": province.full_zh, "locality": locality, "countryName": "中国" })
+        }
+        _ => json!({ "region": code, "countryName": "中国" }),
+    };
+    json!({
+        "id": "1",
+        "description": place.map(|place| place.full_zh).unwrap_or_default(),
+        "gazetteer": { "scheme": REGION_GAZETTEER, "identifiers": [code] },
+        "address": address,
+    })
+}
+
 /// An OC4IDS 0.9 project package of one project, its contracting processes
 /// identified by their ocids under `prefix`.
 pub fn project_package(
@@ -867,7 +898,7 @@ pub fn project_package(
         "status": oc4ids_status(summary.stage()),
         "sector": sectors(&summary.project_code),
         "updated": rfc3339(utc_or_epoch(summary.last_event_at.as_ref())),
-        "locations": [{ "id": "1", "address": { "region": summary.region_code, "countryName": "中国" } }],
+        "locations": [location(&summary.region_code)],
         "parties": parties(timeline.iter(), summary.owner.as_ref()),
     });
     if let Some(owner) = &summary.owner {

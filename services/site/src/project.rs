@@ -20,7 +20,8 @@ use crate::cache::{CachedPage, Variant};
 use crate::chrome::{LangQuery, PageMeta, html_bytes, not_found, page_meta, template_failed};
 use crate::read::{decode_summary, load, unavailable};
 use crate::text::{
-    Lang, day, project_bar_keys, stage_name, time_left, time_left_holds_until, type_name, when, yuan_exact, yuan_human,
+    Lang, day, project_bar_keys, region_full, stage_name, time_left, time_left_holds_until, type_name, when,
+    yuan_exact, yuan_human,
 };
 use crate::{SiteState, conditional, opendata, outcome, proof};
 
@@ -332,7 +333,7 @@ pub(crate) async fn project_page(
         page: page_meta(lang, by_switch, format!("{} · 公开 gongkai", project.name), &format!("/projects/{code}")),
         name: project.name.clone(),
         kind: type_name(lang, &project.project_type),
-        region: project.region_code.clone(),
+        region: region_full(lang, &project.region_code),
         owner: summary.owner.as_ref().map(|o| o.name.clone()).unwrap_or_default(),
         stage_note,
         updating: project

@@ -3,6 +3,7 @@
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 use gongkai_domain::clock::beijing;
+use gongkai_domain::divisions;
 use gongkai_domain::vocabulary::{stage_from_label, stage_label, type_from_label, type_label};
 use gongkai_proto::v1::{ProjectType, Stage};
 
@@ -126,6 +127,27 @@ pub(crate) fn is_type_filter(key: &str) -> bool {
     PROJECT_TYPES.iter().any(|project_type| type_label(*project_type) == key)
 }
 
+/// A region code as people read it: the division's short name
+/// (`哈尔滨市双城区`, `Shuangcheng District, Harbin`), or the code itself when
+/// the data set has no such division.
+pub(crate) fn region_short(lang: Lang, code: &str) -> String {
+    match divisions::place(code) {
+        Some(place) => lang.pick(&place.short_zh, &place.short_en).to_owned(),
+        None => code.to_owned(),
+    }
+}
+
+/// A region code with its full name: `黑龙江省哈尔滨市双城区（230113）`,
+/// `Shuangcheng District, Harbin, Heilongjiang (230113)`; the code alone
+/// when the data set has no such division.
+pub(crate) fn region_full(lang: Lang, code: &str) -> String {
+    match (divisions::place(code), lang) {
+        (Some(place), Lang::Zh) => format!("{}（{code}）", place.full_zh),
+        (Some(place), Lang::En) => format!("{} ({code})", place.full_en),
+        (None, _) => code.to_owned(),
+    }
+}
+
 /// The exact amount: `¥270,000,000.00`.
 pub(crate) fn yuan_exact(fen: i64) -> String {
     gongkai_domain::money::exact(fen)
@@ -234,6 +256,18 @@ mod tests {
         assert_eq!(type_name(Lang::Zh, "ppp"), "PPP项目");
         assert_eq!(type_name(Lang::En, "unspecified"), "unspecified");
         assert!(is_type_filter("construction") && !is_type_filter("unspecified"));
+    }
+
+    #[test]
+    fn regions_read_as_names_or_as_their_code() {
+        assert_eq!(region_short(Lang::Zh, "230113"), "哈尔滨市双城区");
+        assert_eq!(region_short(Lang::En, "230113"), "Shuangcheng District, Harbin");
+        assert_eq!(region_full(Lang::Zh, "230113"), "黑龙江省哈尔滨市双城区（230113）");
+        assert_eq!(region_full(Lang::En, "230113"), "Shuangcheng District, Harbin, Heilongjiang (230113)");
+        for lang in [Lang::Zh, Lang::En] {
+            assert_eq!(region_short(lang, "230199"), "230199");
+            assert_eq!(region_full(lang, "<b>"), "<b>");
+        }
     }
 
     #[test]

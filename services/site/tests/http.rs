@@ -1,6 +1,6 @@
 //! The site over real sockets: security headers, compression, validators
-//! and 304s, the server's connection limits, and the Atom feeds as a real
-//! feed parser reads them. Each test serves a fresh SQLite store, filled
+//! and 304s, the server's connection limits, the Atom feeds as a real
+//! feed parser reads them, and regions shown and found by name. Each test serves a fresh SQLite store, filled
 //! through the real submit path (`Ingestor`) and the real projector, in
 //! process.
 
@@ -20,6 +20,7 @@ use gongkai_testkit::store::FreshStore;
 use prost::Message as _;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
+use serde_json::{Value, json};
 use sha2::Digest as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -63,7 +64,8 @@ impl Site {
 
     /// Records `requests` and projects them into the public view.
     async fn disclose(&mut self, requests: impl IntoIterator<Item = Request>) {
-        let principal = Principal { id: "test".into(), role: Role::Submitter, regions: vec!["23".into()] };
+        let regions = vec!["11".into(), "22".into(), "23".into()];
+        let principal = Principal { id: "test".into(), role: Role::Submitter, regions };
         for request in requests {
             let (domain, submission) = gongkai_testkit::submission(request);
             self.ingestor.submit(&principal, domain, submission).await.expect("accepted");
@@ -507,5 +509,132 @@ async fn feeds_stay_well_formed_for_a_feed_parser_whatever_the_view_holds() {
             assert_eq!(got["link"], format!("/projects/{CODE}#seq-{}", entry.project_seq), "{path}");
         }
     }
+    site.stop().await;
+}
+
+/// The approval of a project `code` in `region`, named `name`.
+fn approval_in(code: &str, region: &str, name: &str) -> Request {
+    match ppp_lifecycle(code, code).requests.into_iter().next() {
+        Some(Request::RecordApproval(mut request)) => {
+            let fact = request.fact.as_mut().expect("a fact");
+            fact.region_code = region.into();
+            fact.project_name = name.into();
+            if let Some(location) = fact.location.as_mut() {
+                location.region_code = region.into();
+            }
+            Some(Request::RecordApproval(request))
+        }
+        _ => None,
+    }
+    .expect("the lifecycle starts with its approval")
+}
+
+async fn page(url: &str) -> String {
+    let (status, _, body) = get(url, &[]).await;
+    assert_eq!(status, 200, "GET {url}");
+    String::from_utf8(body).expect("UTF-8")
+}
+
+/// Which of `codes` a list page links.
+fn listed<'a>(list: &str, codes: &[&'a str]) -> Vec<&'a str> {
+    codes.iter().copied().filter(|code| list.contains(&format!("/projects/{code}"))).collect()
+}
+
+/// Region codes read as names on every page in both languages, a code the
+/// data set does not know as itself; the region filter and the search box
+/// take names (a shared one stands for every division so called) as well as
+/// codes; the exports carry the names beside the codes.
+#[tokio::test]
+async fn regions_read_as_names_and_filters_take_names() {
+    let mut site = Site::start(ServerLimits::default()).await;
+    let (beijing, changchun, unknown) =
+        ("2024-110105-77-01-000042", "2024-220104-77-01-000043", "2024-230199-77-01-000044");
+    site.disclose([
+        approval_in(CODE, "230113", "污水处理厂一期"),
+        approval_in(beijing, "110105", "道路改造工程"),
+        approval_in(changchun, "220104", "供热管网工程"),
+        approval_in(unknown, "230199", "桥梁维修工程"),
+    ])
+    .await;
+    let base = site.base.clone();
+    let all = [CODE, beijing, changchun, unknown];
+
+    let list = page(&format!("{base}/projects")).await;
+    for name in ["哈尔滨市双城区", "北京市朝阳区", "长春市朝阳区", ">230199<", "地区（名称或代码）"]
+    {
+        assert!(list.contains(name), "the list shows {name}");
+    }
+    assert!(!list.contains("地区代码"), "no more bare region codes");
+    let english = page(&format!("{base}/projects?lang=en")).await;
+    for name in ["Shuangcheng District, Harbin", "Chaoyang District, Beijing", "Chaoyang District, Changchun"] {
+        assert!(english.contains(name), "the English list shows {name}");
+    }
+    let project = page(&format!("{base}/projects/{CODE}")).await;
+    assert!(project.contains("地区：黑龙江省哈尔滨市双城区（230113）"), "the project page names its region");
+    let project = page(&format!("{base}/projects/{CODE}?lang=en")).await;
+    assert!(project.contains("Region: Shuangcheng District, Harbin, Heilongjiang (230113)"), "and in English");
+    assert!(page(&format!("{base}/projects/{unknown}")).await.contains("地区：230199"), "an unknown code as it is");
+
+    // The region filter, by name, in Chinese and English, and by code.
+    let chaoyang = page(&format!("{base}/projects?region=朝阳区")).await;
+    assert_eq!(listed(&chaoyang, &all), [beijing, changchun], "both districts called 朝阳区");
+    assert!(chaoyang.contains("北京市朝阳区（110105）、吉林省长春市朝阳区（220104）"), "the filter says what it took");
+    assert!(chaoyang.contains(r#"value="朝阳区""#), "the filter is echoed");
+    let harbin = page(&format!("{base}/projects?region=哈尔滨")).await;
+    assert_eq!(listed(&harbin, &all), [CODE, unknown], "all of Harbin, its unknown code included");
+    let harbin = page(&format!("{base}/projects?region=Harbin&lang=en")).await;
+    assert_eq!(listed(&harbin, &all), [CODE, unknown], "by the English name");
+    assert!(harbin.contains("Harbin, Heilongjiang (2301)"));
+    let by_code = page(&format!("{base}/projects?region=110105")).await;
+    assert_eq!(listed(&by_code, &all), [beijing], "a code still filters");
+    assert!(by_code.contains("地区 110105：北京市朝阳区"), "and is named");
+    let nowhere = page(&format!("{base}/projects?region=不存在的地方")).await;
+    assert!(listed(&nowhere, &all).is_empty() && nowhere.contains("共 0 个项目"), "an unknown name matches nothing");
+    assert!(nowhere.contains("没有名为“不存在的地方”的地区"));
+    let hostile = page(&format!("{base}/projects?region=%3Cscript%3E{}", "区".repeat(500))).await;
+    assert!(!hostile.contains("<script>") && hostile.contains("共 0 个项目"), "hostile input is escaped and bounded");
+
+    // The search box finds projects by their region's name too.
+    let search = page(&format!("{base}/projects?q=哈尔滨市双城区")).await;
+    assert_eq!(listed(&search, &all), [CODE]);
+    let search = page(&format!("{base}/projects?q=chaoyang&lang=en")).await;
+    assert_eq!(listed(&search, &all), [beijing, changchun]);
+    let search = page(&format!("{base}/projects?q=道路")).await;
+    assert_eq!(listed(&search, &all), [beijing], "and by name as before");
+
+    // Exports: names beside the code.
+    let oc4ids: Value =
+        serde_json::from_str(&page(&format!("{base}/api/v1/projects/{CODE}/oc4ids")).await).expect("JSON");
+    assert_eq!(
+        oc4ids["projects"][0]["locations"],
+        json!([{
+            "id": "1",
+            "description": "黑龙江省哈尔滨市双城区",
+            "gazetteer": { "scheme": "CN-GBT2260", "identifiers": ["230113"] },
+            "address": { "region": "黑龙江省", "locality": "哈尔滨市双城区", "countryName": "中国" },
+        }])
+    );
+    let oc4ids: Value =
+        serde_json::from_str(&page(&format!("{base}/api/v1/projects/{unknown}/oc4ids")).await).expect("JSON");
+    assert_eq!(
+        oc4ids["projects"][0]["locations"][0]["address"],
+        json!({ "region": "230199", "countryName": "中国" }),
+        "an unknown code stays the region"
+    );
+    let bulk = page(&format!("{base}/api/v1/bulk.jsonl")).await;
+    let lines: Vec<Value> = bulk.lines().map(|line| serde_json::from_str(line).expect("JSON line")).collect();
+    let named: Vec<(&str, &Value, &Value)> = lines
+        .iter()
+        .map(|l| (l["region_code"].as_str().unwrap_or_default(), &l["region_name"], &l["region_name_en"]))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("110105", &json!("北京市朝阳区"), &json!("Chaoyang District, Beijing")),
+            ("220104", &json!("吉林省长春市朝阳区"), &json!("Chaoyang District, Changchun, Jilin")),
+            ("230113", &json!("黑龙江省哈尔滨市双城区"), &json!("Shuangcheng District, Harbin, Heilongjiang")),
+            ("230199", &Value::Null, &Value::Null),
+        ]
+    );
     site.stop().await;
 }

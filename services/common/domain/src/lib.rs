@@ -16,7 +16,8 @@
 //! What every reader of the record shares lives here too, each in one
 //! place: the fact kinds' domains and type names ([`kinds`]), their
 //! disclosure deadlines ([`disclosure`]), the words for stages, project
-//! types and domains ([`vocabulary`]) and Beijing time ([`clock`]).
+//! types and domains ([`vocabulary`]), Beijing time ([`clock`]) and the
+//! names of the regions behind the region codes ([`divisions`]).
 //!
 //! Facts and events are the `gongkai.v1` protobuf messages themselves: the
 //! contract is the domain's vocabulary, so nothing is translated twice.
@@ -26,6 +27,7 @@ pub mod codes;
 pub mod commitment;
 pub mod decide;
 pub mod disclosure;
+pub mod divisions;
 pub mod hash;
 pub mod kinds;
 pub mod money;

@@ -48,8 +48,10 @@ use crate::{PublicReader, StoreError};
 /// Filters of the public project list. Unset filters match everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProjectFilter {
-    /// Leading digits of the region code.
-    pub region_prefix: Option<String>,
+    /// Region code prefixes: a project matches when its region code starts
+    /// with any of them (a region filter given by name may stand for several
+    /// divisions); `Some` of an empty list matches nothing.
+    pub region_prefixes: Option<Vec<String>>,
     /// Stage, lowercase (`tendering`).
     pub stage: Option<String>,
     /// `ppp` or `construction`.
@@ -58,6 +60,9 @@ pub struct ProjectFilter {
     pub year: Option<u16>,
     /// Substring of the name, or of the code.
     pub text: Option<String>,
+    /// Region code prefixes of the divisions `text` names: a project in
+    /// one of them matches the text too (the store knows codes, not names).
+    pub text_regions: Vec<String>,
 }
 
 /// One public project as listed.
@@ -245,8 +250,8 @@ pub(crate) fn change_statements<'a>(changes: &[FeedChange<'a>]) -> Vec<Sql<'a>> 
 impl ProjectFilter {
     /// Adds the filter's conditions to `sql`.
     fn restrict<'a>(&'a self, sql: &mut Sql<'a>) {
-        if let Some(region) = &self.region_prefix {
-            sql.and().like_any_prefix("region_code", std::slice::from_ref(region));
+        if let Some(regions) = &self.region_prefixes {
+            sql.and().like_any_prefix("region_code", regions);
         }
         if let Some(stage) = &self.stage {
             sql.and().push("stage = ").bind(stage);
@@ -258,7 +263,11 @@ impl ProjectFilter {
             sql.and().push("project_code LIKE ").bind(format!("{year:04}-%"));
         }
         if let Some(text) = &self.text {
-            sql.and().push("(").like_contains("name", text).push(" OR ").like_contains("project_code", text).push(")");
+            sql.and().push("(").like_contains("name", text).push(" OR ").like_contains("project_code", text);
+            if !self.text_regions.is_empty() {
+                sql.push(" OR ").like_any_prefix("region_code", &self.text_regions);
+            }
+            sql.push(")");
         }
     }
 }
@@ -365,5 +374,44 @@ impl PublicReader {
         let after = after.unwrap_or_default();
         let rows = dispatch!(&self.db, |pool, dialect| dialect::public_changes_after(pool, after, limit).await?);
         Ok(rows.into_iter().map(PublicChange::from).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn restricted(filter: &ProjectFilter) -> String {
+        let mut sql = Sql::new("SELECT 1 FROM public_projects");
+        filter.restrict(&mut sql);
+        sql.builder::<sqlx::Postgres>().sql().as_str().to_owned()
+    }
+
+    #[test]
+    fn a_region_filter_matches_any_of_its_prefixes_and_an_empty_one_nothing() {
+        let several =
+            ProjectFilter { region_prefixes: Some(vec!["110105".into(), "220104".into()]), ..Default::default() };
+        assert_eq!(
+            restricted(&several),
+            r"SELECT 1 FROM public_projects WHERE (region_code LIKE $1 ESCAPE '\' OR region_code LIKE $2 ESCAPE '\')"
+        );
+        let none = ProjectFilter { region_prefixes: Some(Vec::new()), ..Default::default() };
+        assert_eq!(restricted(&none), "SELECT 1 FROM public_projects WHERE FALSE");
+        assert_eq!(restricted(&ProjectFilter::default()), "SELECT 1 FROM public_projects");
+    }
+
+    #[test]
+    fn text_also_matches_the_regions_it_names() {
+        let text =
+            ProjectFilter { text: Some("哈尔滨".into()), text_regions: vec!["2301".into()], ..Default::default() };
+        assert_eq!(
+            restricted(&text),
+            r"SELECT 1 FROM public_projects WHERE (name LIKE $1 ESCAPE '\' OR project_code LIKE $2 ESCAPE '\' OR (region_code LIKE $3 ESCAPE '\'))"
+        );
+        let plain = ProjectFilter { text: Some("污水".into()), ..Default::default() };
+        assert_eq!(
+            restricted(&plain),
+            r"SELECT 1 FROM public_projects WHERE (name LIKE $1 ESCAPE '\' OR project_code LIKE $2 ESCAPE '\')"
+        );
     }
 }
