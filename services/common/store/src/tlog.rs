@@ -15,6 +15,7 @@ use gongkai_proto::v1::EventEnvelope;
 
 use crate::db::{dispatch, in_transaction, to_i64};
 use crate::events::decode_envelope;
+use crate::query;
 use crate::supervision::FeedCursor;
 use crate::{PublicReader, StoreError, TransparencyLog};
 
@@ -138,27 +139,39 @@ impl TransparencyLog {
         hashes: &[(u64, Hash32)],
     ) -> Result<(), StoreError> {
         let first = to_i64(first_index)?;
+        let leaves = leaves
+            .iter()
+            .enumerate()
+            .map(|(offset, leaf)| {
+                let index = first.checked_add(offset as i64).ok_or_else(|| corrupt("a leaf index past i64"))?;
+                Ok((index, to_i64(leaf.position)?, leaf, to_i64(leaf.project_seq)?))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let hashes =
+            hashes.iter().map(|(index, hash)| Ok((to_i64(*index)?, hash))).collect::<Result<Vec<_>, StoreError>>()?;
+        // Multi-row statements: a round trip per row would cost ingestion
+        // more than the log is worth.
+        let leaf_rows = query::insert(
+            "INSERT INTO tlog_leaves (leaf_index, event_position, transaction_id, project_code, project_seq, event_hash)",
+            "",
+            &leaves,
+            |(index, position, leaf, seq)| {
+                [
+                    (*index).into(),
+                    (*position).into(),
+                    leaf.cursor.transaction_id.into(),
+                    leaf.project_code.as_str().into(),
+                    (*seq).into(),
+                    leaf.event_hash.as_slice().into(),
+                ]
+            },
+        );
+        let hash_rows = query::insert("INSERT INTO tlog_hashes (stored_index, hash)", "", &hashes, |(index, hash)| {
+            [(*index).into(), hash.as_slice().into()]
+        });
         in_transaction!(&self.db, |tx| {
-            for (offset, leaf) in leaves.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO tlog_leaves (leaf_index, event_position, transaction_id, project_code, project_seq, event_hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(first + offset as i64)
-                .bind(to_i64(leaf.position)?)
-                .bind(leaf.cursor.transaction_id)
-                .bind(&leaf.project_code)
-                .bind(to_i64(leaf.project_seq)?)
-                .bind(leaf.event_hash.as_slice())
-                .execute(&mut *tx)
-                .await?;
-            }
-            for (index, hash) in hashes {
-                sqlx::query("INSERT INTO tlog_hashes (stored_index, hash) VALUES ($1, $2)")
-                    .bind(to_i64(*index)?)
-                    .bind(hash.as_slice())
-                    .execute(&mut *tx)
-                    .await?;
+            for statement in leaf_rows.iter().chain(&hash_rows) {
+                statement.execute(&mut *tx).await?;
             }
         });
         Ok(())
