@@ -52,10 +52,20 @@ async fn fresh(backend: Backend) -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-/// Appends every event and signs the tree; its size.
-async fn append_and_sign(log: &TransparencyLog) -> u64 {
+/// Appends every event of `store` and signs the tree; its size. On a
+/// PostgreSQL cluster shared with other tests, the commit-safe feed can lag
+/// behind transactions of other databases: the writer keeps reading until
+/// it holds every event.
+async fn append_and_sign(store: &Store, log: &TransparencyLog) -> u64 {
     let mut writer = Writer::open(log).await.expect("opens");
-    while writer.append_next(log).await.expect("appends") > 0 {}
+    let events = store.events().event_counts().await.expect("counts").events;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while writer.size() < events {
+        if writer.append_next(log).await.expect("appends") == 0 {
+            assert!(std::time::Instant::now() < deadline, "the feed never showed all {events} events");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
     sign(log, writer.size(), &writer.root(), &signer()).await.expect("signs");
     writer.size()
 }
@@ -130,7 +140,7 @@ async fn checkpoints_are_cosigned_and_a_failing_witness_costs_only_its_cosignatu
     // Nothing signed yet: nothing to ask.
     assert!(witnesses.submit_latest(&log).await.expect("asks").is_empty());
     record(&store, "2024-230113-77-01-000071").await;
-    let size = append_and_sign(&log).await;
+    let size = append_and_sign(&store, &log).await;
     let outcomes = witnesses.submit_latest(&log).await.expect("asks");
     assert_eq!(outcomes[0].witness, key.vkey());
     assert_eq!(outcomes[0].result.as_ref().ok(), Some(&size));
@@ -144,7 +154,7 @@ async fn checkpoints_are_cosigned_and_a_failing_witness_costs_only_its_cosignatu
 
     // Grown: cosigned from the size the witness holds.
     record(&store, "2024-230113-77-01-000072").await;
-    let grown = append_and_sign(&log).await;
+    let grown = append_and_sign(&store, &log).await;
     assert!(grown > size);
     assert!(witnesses.submit_latest(&log).await.expect("asks")[0].result.is_ok());
     assert_eq!(verified(&log, std::slice::from_ref(&key)).await, 2);
@@ -154,7 +164,7 @@ async fn checkpoints_are_cosigned_and_a_failing_witness_costs_only_its_cosignatu
     // the second request, from that size, is cosigned.
     log.record_witness_size(&key.vkey(), 3).await.expect("records");
     record(&store, "2024-230113-77-01-000073").await;
-    let third = append_and_sign(&log).await;
+    let third = append_and_sign(&store, &log).await;
     let outcomes = Witnesses::new(vec![endpoint(&url, key.clone())]).expect("a witness").submit_latest(&log).await;
     assert_eq!(outcomes.expect("asks")[0].result.as_ref().ok(), Some(&third));
     assert_eq!(log.witness_size(&key.vkey()).await.expect("reads"), Some(third));
@@ -162,7 +172,7 @@ async fn checkpoints_are_cosigned_and_a_failing_witness_costs_only_its_cosignatu
     // Answers that are no valid cosignature by the witness's key are not
     // stored: garbage, another key's cosignature, a 409 without a size.
     record(&store, "2024-230113-77-01-000074").await;
-    let fourth = append_and_sign(&log).await;
+    let fourth = append_and_sign(&store, &log).await;
     let note = log.latest_checkpoint().await.expect("reads").expect("a checkpoint").note;
     let checkpoint = Checkpoint::parse(Note::parse(note.as_bytes()).expect("a note").text()).expect("a checkpoint");
     assert_eq!(checkpoint.size(), fourth);
@@ -198,7 +208,7 @@ async fn a_rewritten_history_is_refused(backend: Backend) {
     let url = witness(dir.path()).await;
     let witnesses = Witnesses::new(vec![endpoint(&url, key.clone())]).expect("a witness");
     record(&store, "2024-230113-77-01-000075").await;
-    let size = append_and_sign(&log).await;
+    let size = append_and_sign(&store, &log).await;
     assert!(witnesses.submit_latest(&log).await.expect("asks")[0].result.is_ok());
 
     // Another history under the same key, larger, that knows (or, its
@@ -207,7 +217,7 @@ async fn a_rewritten_history_is_refused(backend: Backend) {
     let other_log = other.transparency_log();
     record(&other, "2024-230113-77-01-000076").await;
     record(&other, "2024-230113-77-01-000077").await;
-    let forked = append_and_sign(&other_log).await;
+    let forked = append_and_sign(&other, &other_log).await;
     assert!(forked > size);
     for known in [None, Some(size)] {
         if let Some(size) = known {
