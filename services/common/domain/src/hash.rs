@@ -65,9 +65,22 @@ pub fn sha256(bytes: &[u8]) -> Hash {
 /// whose hash is not its own recomputed hash (`HASH_MISMATCH`); the expected
 /// value first, then the stored one.
 pub fn verify_chain(events: &[EventEnvelope]) -> Option<BrokenLink> {
+    first_break(events, false, chain_hash)
+}
+
+/// The first broken link of `events` (one project's, in project_seq order
+/// from 1), each event's hash recomputed by `hash` after the previous one:
+/// a seq out of order (`SEQ_GAP`), with `one_project` an event of another
+/// project than the first's (`HASH_MISMATCH`), a prev_hash that is not the
+/// previous recomputed hash (`PREV_HASH_MISMATCH`), or a hash that is not
+/// its own recomputed hash (`HASH_MISMATCH`); expected value first.
+pub(crate) fn first_break(
+    events: &[EventEnvelope],
+    one_project: bool,
+    hash: impl Fn(Option<&Hash>, &EventEnvelope) -> Hash,
+) -> Option<BrokenLink> {
     let mut prev: Option<Hash> = None;
-    for (index, event) in events.iter().enumerate() {
-        let expected_seq = index as u64 + 1;
+    for (event, expected_seq) in events.iter().zip(1_u64..) {
         let link = |kind: BrokenLinkKind, expected: String, actual: String| BrokenLink {
             project_seq: expected_seq,
             event_id: event.event_id.clone(),
@@ -78,11 +91,17 @@ pub fn verify_chain(events: &[EventEnvelope]) -> Option<BrokenLink> {
         if event.project_seq != expected_seq {
             return Some(link(BrokenLinkKind::SeqGap, expected_seq.to_string(), event.project_seq.to_string()));
         }
+        if one_project
+            && let Some(first) = events.first()
+            && first.subject != event.subject
+        {
+            return Some(link(BrokenLinkKind::HashMismatch, first.subject.clone(), event.subject.clone()));
+        }
         let expected_prev = prev.map(hex::encode).unwrap_or_default();
         if event.prev_hash != expected_prev {
             return Some(link(BrokenLinkKind::PrevHashMismatch, expected_prev, event.prev_hash.clone()));
         }
-        let recomputed = chain_hash(prev.as_ref(), event);
+        let recomputed = hash(prev.as_ref(), event);
         if event.hash != hex::encode(recomputed) {
             return Some(link(BrokenLinkKind::HashMismatch, hex::encode(recomputed), event.hash.clone()));
         }

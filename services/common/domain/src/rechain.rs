@@ -14,10 +14,10 @@
 //! refused: re-chaining it would give tampered events valid hashes and hide
 //! the tampering.
 
-use gongkai_proto::v1::{BrokenLink, BrokenLinkKind, EventEnvelope};
+use gongkai_proto::v1::{BrokenLink, EventEnvelope};
 
 use crate::commitment::SEED_LEN;
-use crate::hash::{Hash, chain_hash, legacy_chain_hash};
+use crate::hash::{Hash, chain_hash, first_break, legacy_chain_hash};
 
 /// A project's chain under the current scheme, from [`rechain`].
 #[derive(Debug, Clone, PartialEq)]
@@ -54,38 +54,9 @@ pub enum RechainError<E> {
 /// hash, `HASH_MISMATCH`, a prev_hash that is not the previous event's
 /// hash `PREV_HASH_MISMATCH`; the expected value first, then the recorded one.
 pub fn recorded_chain_break(events: &[EventEnvelope]) -> Option<BrokenLink> {
-    let mut prev: Option<Hash> = None;
-    for (event, expected_seq) in events.iter().zip(1_u64..) {
-        let link = |kind: BrokenLinkKind, expected: String, actual: String| BrokenLink {
-            project_seq: expected_seq,
-            event_id: event.event_id.clone(),
-            kind: kind as i32,
-            expected,
-            actual,
-        };
-        if event.project_seq != expected_seq {
-            return Some(link(BrokenLinkKind::SeqGap, expected_seq.to_string(), event.project_seq.to_string()));
-        }
-        if let Some(first) = events.first()
-            && first.subject != event.subject
-        {
-            return Some(link(BrokenLinkKind::HashMismatch, first.subject.clone(), event.subject.clone()));
-        }
-        let expected_prev = prev.map(hex::encode).unwrap_or_default();
-        if event.prev_hash != expected_prev {
-            return Some(link(BrokenLinkKind::PrevHashMismatch, expected_prev, event.prev_hash.clone()));
-        }
-        let recomputed = if event.commitment_seed.is_empty() {
-            legacy_chain_hash(prev.as_ref(), event)
-        } else {
-            chain_hash(prev.as_ref(), event)
-        };
-        if event.hash != hex::encode(recomputed) {
-            return Some(link(BrokenLinkKind::HashMismatch, hex::encode(recomputed), event.hash.clone()));
-        }
-        prev = Some(recomputed);
-    }
-    None
+    first_break(events, true, |prev, event| {
+        if event.commitment_seed.is_empty() { legacy_chain_hash(prev, event) } else { chain_hash(prev, event) }
+    })
 }
 
 /// Moves `events` (one project's, in project_seq order from 1) to the
@@ -127,6 +98,7 @@ pub fn rechain<E>(
 mod tests {
     use std::convert::Infallible;
 
+    use gongkai_proto::v1::BrokenLinkKind;
     use gongkai_proto::v1::event_envelope::Body;
     use gongkai_proto::v1::fact::Kind;
     use gongkai_proto::v1::{BidsEvaluated, ComplianceFlag, Fact, Person};
