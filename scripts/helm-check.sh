@@ -92,17 +92,18 @@ check_render() {
         fail "$label: helm template failed"
     summarize <"$rendered" >"$rows"
 
+    # The optional witness is no target: check_witness checks it.
     local want got
     want="$(tr ' ' '\n' <<<"$expected" | sort)"
-    got="$(awk -F'\t' '$1 == "Deployment" { print $3 }' "$rows" | sort)"
+    got="$(awk -F'\t' '$1 == "Deployment" && $3 != "witness" { print $3 }' "$rows" | sort)"
     [[ "$got" == "$want" ]] ||
         fail "$label: Deployment components [$(echo $got)], want [$(echo $want)]"
-    got="$(awk -F'\t' '$1 == "Service" { print $3 }' "$rows" | sort)"
+    got="$(awk -F'\t' '$1 == "Service" && $3 != "witness" { print $3 }' "$rows" | sort)"
     [[ "$got" == "$want" ]] ||
         fail "$label: Service components [$(echo $got)], want [$(echo $want)]"
 
     local bad
-    bad="$(awk -F'\t' -v s="$secret" '$1 == "Deployment" &&
+    bad="$(awk -F'\t' -v s="$secret" '$1 == "Deployment" && $3 != "witness" &&
         ($4 != 1 || $5 != 1 || $6 != s || $8 != $3) { print $2 }' "$rows")"
     [[ -z "$bad" ]] ||
         fail "$label: Deployments lacking grpc liveness/readiness probes, secret $secret or --target <component>: $(echo $bad)"
@@ -114,6 +115,38 @@ check_render() {
         fail "$label: no ConfigMap holding gongkai.toml"
 
     wc -w <<<"$expected" | tr -d ' '
+}
+
+# check_witness <label> <expected tlog.witnesses url, or "" for none>: the
+# rendered witness of $work/<label>.yaml runs `gongkai witness serve` alone
+# (Recreate), with its key from the Secret and its state on a kept claim,
+# behind a Service; the ConfigMap names the logs it witnesses and, when the
+# tlog target is in the release, lists it in tlog.witnesses.
+check_witness() {
+    local label="$1" url="$2"
+    local rendered="$work/$label.yaml" rows="$work/$label.tsv"
+    [[ "$(awk -F'\t' '$3 == "witness" { print $1 }' "$rows" | sort | tr '\n' ' ')" == \
+        "Deployment PersistentVolumeClaim Service " ]] ||
+        fail "$label: want a witness Deployment, PersistentVolumeClaim and Service"
+    local witness
+    witness="$(awk '/^---/ { keep = 0 } /^kind: Deployment/ { kind = 1 }
+        kind && /app.kubernetes.io\/component: witness/ { keep = 1 } /^---/ { kind = 0 } keep' "$rendered")"
+    local want
+    for want in 'replicas: 1' 'type: Recreate' '- witness' '- serve' 'name: GONGKAI_WITNESS__SIGNING_KEY' \
+        'key: witness-signing-key' 'value: /var/lib/gongkai-witness/state.json' 'claimName: gongkai-witness' \
+        'tcpSocket:'; do
+        grep -qF -- "$want" <<<"$witness" || fail "$label: the witness Deployment lacks '$want'"
+    done
+    grep -qF 'helm.sh/resource-policy: keep' "$rendered" ||
+        fail "$label: the witness's claim is not kept on uninstall"
+    grep -qE '^      logs = \["[^"]+"\]$' "$rendered" || fail "$label: gongkai.toml names no log to witness"
+    if [[ -n "$url" ]]; then
+        grep -qF '[[tlog.witnesses]]' "$rendered" && grep -qF "url = \"$url\"" "$rendered" &&
+            grep -qE '^        key = "[^"+]+\+[0-9a-f]{8}\+' "$rendered" ||
+            fail "$label: gongkai.toml does not list the witness at $url in tlog.witnesses"
+    elif grep -qF '[[tlog.witnesses]]' "$rendered"; then
+        fail "$label: tlog.witnesses lists a witness without a tlog target"
+    fi
 }
 
 locate_helm
@@ -142,4 +175,40 @@ default_count="$(check_render default "$default_targets" gongkai)"
     { cat "$work/lint2.log" >&2; fail "helm lint --strict with the two-target values"; }
 two_count="$(check_render two-targets "site tenders" gongkai-check -f "$work/values-two-targets.yaml")"
 
-echo "helm: lint ok, template ok ($default_count deployments; $two_count with two targets)"
+# The witness beside the log (trying it out): the tlog target submits to it.
+# Public keys made with `gongkai tlog keygen` and `gongkai witness keygen`.
+readonly log_key="gongkai.example.cn/log+91736ac8+AZ/Eq/aVBdSpWAb5SBVBz2pxU7dhlShEsJKOZalkAB3Z"
+readonly witness_key="witness.example.org+e4568fa4+BKxud4vU7lG/arEh/J7e6MbNUIsQ5MW+/+flloCMGn5R"
+{
+    echo "config:"
+    echo "  tlogPublicKey: \"$log_key\""
+    echo "witness:"
+    echo "  enabled: true"
+    echo "  publicKey: \"$witness_key\""
+} >"$work/values-witness.yaml"
+"$helm" lint --strict "$chart" -f "$work/values-witness.yaml" >"$work/lint3.log" 2>&1 ||
+    { cat "$work/lint3.log" >&2; fail "helm lint --strict with the witness"; }
+check_render witness "$default_targets" gongkai -f "$work/values-witness.yaml" >/dev/null
+check_witness witness "http://gongkai-witness:7380"
+
+# The witness alone, in a second party's cluster, of another log.
+{
+    echo "targets:"
+    for t in $all_targets; do
+        echo "  $t:"
+        echo "    enabled: false"
+    done
+    echo "witness:"
+    echo "  enabled: true"
+    echo "  logs:"
+    echo "    - \"$log_key\""
+} >"$work/values-witness-only.yaml"
+check_render witness-only "" gongkai -f "$work/values-witness-only.yaml" >/dev/null
+check_witness witness-only ""
+
+# Enabled beside the tlog target without its public key: refused.
+if "$helm" template gongkai "$chart" -f "$work/values-witness.yaml" --set witness.publicKey= >/dev/null 2>&1; then
+    fail "a witness listed in tlog.witnesses without witness.publicKey rendered"
+fi
+
+echo "helm: lint ok, template ok ($default_count deployments; $two_count with two targets; a witness beside the log and alone)"

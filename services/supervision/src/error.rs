@@ -40,6 +40,30 @@ pub enum SupervisionError {
     /// Unknown project (within the caller's regions).
     #[error("project {0} is unknown")]
     NotFound(String),
+    /// Unknown event: an id, or a project's seq, that names none.
+    #[error("event {0} is unknown")]
+    UnknownEvent(String),
+    /// The transparency log has signed no checkpoint yet.
+    #[error("the transparency log has signed no checkpoint yet")]
+    NoCheckpoint,
+    /// The event is not in the log's latest checkpoint yet.
+    #[error("the event is not in a signed checkpoint yet (latest: {latest_size} leaves)")]
+    NotCheckpointed {
+        /// The latest checkpoint's tree size.
+        latest_size: u64,
+    },
+    /// Tree sizes beyond the latest checkpoint: `(field, description)` each.
+    #[error("tree size(s) beyond the latest checkpoint of {latest_size} leaves")]
+    BeyondCheckpoint {
+        /// The latest checkpoint's tree size.
+        latest_size: u64,
+        /// The fields and what is wrong with them.
+        violations: Vec<(String, String)>,
+    },
+    /// The stored transparency log does not add up (a hash missing, a note
+    /// that does not parse): only a bug or a damaged store explains it.
+    #[error("the stored transparency log does not add up")]
+    Log(#[from] gongkai_tlog::Error),
     /// The read model or the event store failed.
     #[error("store failed")]
     Store(#[from] gongkai_store::StoreError),
@@ -61,7 +85,10 @@ impl SupervisionError {
             | SupervisionError::NotAnAuditor
             | SupervisionError::RegionNotAllowed { .. } => Code::PermissionDenied,
             SupervisionError::Invalid(_) => Code::InvalidArgument,
-            SupervisionError::NotFound(_) => Code::NotFound,
+            SupervisionError::NotFound(_) | SupervisionError::UnknownEvent(_) => Code::NotFound,
+            SupervisionError::NoCheckpoint | SupervisionError::NotCheckpointed { .. } => Code::FailedPrecondition,
+            SupervisionError::BeyondCheckpoint { .. } => Code::OutOfRange,
+            SupervisionError::Log(_) => Code::Internal,
             SupervisionError::Store(error) if is_defect(error) => Code::Internal,
             // The contract: a call that cannot be recorded is UNAVAILABLE.
             SupervisionError::Store(_) | SupervisionError::Audit(_) => Code::Unavailable,
@@ -107,6 +134,28 @@ impl From<SupervisionError> for Status {
             ),
             SupervisionError::NotFound(project) => {
                 Status::new(code, format!("project {} is unknown", bounded(&project, MAX_ECHO_BYTES)))
+            }
+            SupervisionError::UnknownEvent(event) => {
+                Status::new(code, format!("event {} is unknown", bounded(&event, MAX_ECHO_BYTES)))
+            }
+            SupervisionError::NoCheckpoint => {
+                Status::new(code, "the transparency log has signed no checkpoint yet; ask again after its first")
+            }
+            SupervisionError::NotCheckpointed { latest_size } => Status::new(
+                code,
+                format!(
+                    "the event is not in a signed checkpoint yet (the latest has {latest_size} leaves); ask again \
+                     after the next one"
+                ),
+            ),
+            SupervisionError::BeyondCheckpoint { latest_size, violations } => gongkai_grpc::details::field_violations(
+                code,
+                &format!("beyond the transparency log's latest checkpoint ({latest_size} leaves)"),
+                violations.iter().map(|(field, description)| (field.as_str(), description.as_str())),
+            ),
+            SupervisionError::Log(log_error) => {
+                tracing::error!(error = %log_error, "The stored transparency log does not add up.");
+                Status::new(code, "internal error")
             }
             // Internal detail stays in the log, never in the reply.
             SupervisionError::Store(store_error) if code == Code::Internal => {

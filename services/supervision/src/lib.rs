@@ -18,18 +18,23 @@
 //!   expectations with a due time and raised when read, against the injected
 //!   [`Clock`]: the flag appears once the deadline has passed, without any
 //!   new submission.
+//! * **Transparency log.** `GetCheckpoint`, `GetInclusionProof` and
+//!   `GetConsistencyProof` read the log the `tlog` target writes and compute
+//!   proofs from its stored hashes with `gongkai-tlog`, up to the latest
+//!   signed checkpoint (module `proofs`).
 //! * **Timeliness** deadlines (recorded_at − occurred_at) per fact type are
 //!   the domain's ([`gongkai_domain::disclosure`]), and so is the hash chain
 //!   `VerifyProject` checks ([`gongkai_domain::hash::verify_chain`]).
 //! * **Layout.** This file holds [`Supervision`], the trait impl that audits
 //!   each call and hands it to its handler, and the helpers handlers share
 //!   (scope, paging, tokens); the handlers live by concern in `search`,
-//!   `project`, `flags`, `watch` and `audit`.
+//!   `project`, `flags`, `watch`, `proofs` and `audit`.
 
 mod audit;
 mod error;
 mod flags;
 mod project;
+mod proofs;
 mod search;
 mod watch;
 
@@ -271,6 +276,45 @@ impl SupervisionService for Supervision {
             request,
             |r| r.project_code.clone(),
             |p, r| self.audit_records(p, r),
+        )
+        .await
+    }
+
+    async fn get_checkpoint(
+        &self,
+        request: Request<pb::GetCheckpointRequest>,
+    ) -> Result<Response<pb::GetCheckpointResponse>, Status> {
+        self.audited(
+            "/gongkai.v1.SupervisionService/GetCheckpoint",
+            request,
+            |_| String::new(),
+            |p, r| self.log_checkpoint(p, r),
+        )
+        .await
+    }
+
+    async fn get_inclusion_proof(
+        &self,
+        request: Request<pb::GetInclusionProofRequest>,
+    ) -> Result<Response<pb::GetInclusionProofResponse>, Status> {
+        self.audited(
+            "/gongkai.v1.SupervisionService/GetInclusionProof",
+            request,
+            |r| r.project_code.clone(),
+            |p, r| self.inclusion_proof(p, r),
+        )
+        .await
+    }
+
+    async fn get_consistency_proof(
+        &self,
+        request: Request<pb::GetConsistencyProofRequest>,
+    ) -> Result<Response<pb::GetConsistencyProofResponse>, Status> {
+        self.audited(
+            "/gongkai.v1.SupervisionService/GetConsistencyProof",
+            request,
+            |_| String::new(),
+            |p, r| self.consistency_proof(p, r),
         )
         .await
     }

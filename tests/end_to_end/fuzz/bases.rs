@@ -320,4 +320,14 @@ pub(super) async fn supervision_bases(bases: &mut Bases, channel: Channel) {
         page_token: String::new(),
     };
     bases.add("/gongkai.v1.SupervisionService/ListAuditRecords", audit.encode_to_vec());
+    bases.add("/gongkai.v1.SupervisionService/GetCheckpoint", pb::GetCheckpointRequest {}.encode_to_vec());
+    let inclusion = pb::GetInclusionProofRequest {
+        event_id: String::new(),
+        project_code: project_code(STEPS),
+        project_seq: 2,
+        tree_size: 3,
+    };
+    bases.add("/gongkai.v1.SupervisionService/GetInclusionProof", inclusion.encode_to_vec());
+    let consistency = pb::GetConsistencyProofRequest { old_size: 2, new_size: 0 };
+    bases.add("/gongkai.v1.SupervisionService/GetConsistencyProof", consistency.encode_to_vec());
 }

@@ -129,6 +129,9 @@ const METHODS: &[(&str, Api)] = &[
     ("/gongkai.v1.SupervisionService/VerifyProject", Api::Supervision),
     ("/gongkai.v1.SupervisionService/WatchEvents", Api::Supervision),
     ("/gongkai.v1.SupervisionService/ListAuditRecords", Api::Supervision),
+    ("/gongkai.v1.SupervisionService/GetCheckpoint", Api::Supervision),
+    ("/gongkai.v1.SupervisionService/GetInclusionProof", Api::Supervision),
+    ("/gongkai.v1.SupervisionService/GetConsistencyProof", Api::Supervision),
 ];
 
 const WATCH_EVENTS: &str = "/gongkai.v1.SupervisionService/WatchEvents";

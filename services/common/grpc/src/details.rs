@@ -51,10 +51,23 @@ pub fn bounded(text: &str, max_bytes: usize) -> Cow<'_, str> {
 /// INVALID_ARGUMENT with a `google.rpc.BadRequest` of `violations`
 /// (`(field, description)` each), bounded as the module explains.
 pub fn invalid_argument<'a>(violations: impl IntoIterator<Item = (&'a str, &'a str)>) -> Status {
+    field_violations(Code::InvalidArgument, "invalid field(s)", violations)
+}
+
+/// `code` with a `google.rpc.BadRequest` of `violations`, for refusals that
+/// name fields but are not INVALID_ARGUMENT (e.g. OUT_OF_RANGE, a value the
+/// server's state does not reach yet). The message is `lead`, a colon and
+/// the fields named; bounded as the module explains.
+pub fn field_violations<'a>(
+    code: Code,
+    lead: &str,
+    violations: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Status {
     let violations: Vec<(&str, &str)> = violations.into_iter().collect();
+    let lead = bounded(lead, MAX_MESSAGE_FIELDS_BYTES);
     let mut listed = violations.len().min(MAX_LISTED_VIOLATIONS);
     loop {
-        let status = bad_request(&violations, listed);
+        let status = bad_request(code, &lead, &violations, listed);
         // Listing none always fits: the message and the count are bounded.
         if listed == 0 || error_trailer_bytes(&status) <= MAX_ERROR_TRAILER_BYTES {
             return status;
@@ -64,7 +77,7 @@ pub fn invalid_argument<'a>(violations: impl IntoIterator<Item = (&'a str, &'a s
 }
 
 /// The status listing the first `listed` of `violations`.
-fn bad_request(violations: &[(&str, &str)], listed: usize) -> Status {
+fn bad_request(code: Code, lead: &str, violations: &[(&str, &str)], listed: usize) -> Status {
     let mut details = ErrorDetails::new();
     for (field, description) in &violations[..listed] {
         details.add_bad_request_violation(
@@ -76,7 +89,7 @@ fn bad_request(violations: &[(&str, &str)], listed: usize) -> Status {
     if omitted > 0 {
         details.add_bad_request_violation(String::new(), format!("…and {omitted} more invalid field(s) not listed"));
     }
-    let mut message = String::from("invalid field(s): ");
+    let mut message = format!("{lead}: ");
     let mut named = 0;
     for (field, _) in &violations[..listed] {
         let field = bounded(field, MAX_FIELD_BYTES);
@@ -92,7 +105,7 @@ fn bad_request(violations: &[(&str, &str)], listed: usize) -> Status {
     if named < violations.len() {
         message.push_str(&format!(" …and {} more", violations.len() - named));
     }
-    Status::with_error_details(Code::InvalidArgument, message, details)
+    Status::with_error_details(code, message, details)
 }
 
 /// Bytes of `grpc-message` and `grpc-status-details-bin` as tonic encodes
@@ -131,6 +144,15 @@ mod tests {
         let bad = status.get_details_bad_request().expect("BadRequest");
         let fields: Vec<_> = bad.field_violations.iter().map(|v| (v.field.as_str(), v.description.as_str())).collect();
         assert_eq!(fields, [("a", "必填"), ("b.c", "格式错误")]);
+    }
+
+    #[test]
+    fn other_codes_carry_their_lead_and_violations() {
+        let status = field_violations(Code::OutOfRange, "beyond the log", [("tree_size", "above 58")]);
+        assert_eq!(status.code(), Code::OutOfRange);
+        assert_eq!(status.message(), "beyond the log: tree_size");
+        let bad = status.get_details_bad_request().expect("BadRequest");
+        assert_eq!(bad.field_violations[0].description, "above 58");
     }
 
     #[test]

@@ -23,7 +23,7 @@
 //! | [`EventLog`] | projector on the embedded log, rebuild | read the log in position or project order |
 //! | [`Projections`] | projector | fold events into the read model, reset it, say how far it got |
 //! | [`PublicReader`] | site | read the public side of the read model and its change feed |
-//! | [`SupervisionReader`] | supervision | read the full side, flags, the commit-safe feed; keep the audit trail |
+//! | [`SupervisionReader`] | supervision | read the full side, flags, the commit-safe feed, the transparency log (for proofs); keep the audit trail |
 //! | [`ChainMigration`] | `gongkai chains migrate` | list projects, read streams, rewrite a chain once and record it |
 //!
 //! On PostgreSQL the site's database role can read the public tables only
@@ -76,7 +76,7 @@ pub use supervision::{
     AmountColumn, AuditQuery, AuditRow, DeadlineRow, DisclosureTiming, FeedCursor, FlagHit, FlagQuery, ProjectCursor,
     ProjectHit, ProjectQuery, SearchRow, SupervisionRows, Window, cjk_bigrams, is_cjk,
 };
-pub use tlog::{Hash32, LeafRow, LogHead, NewLeaf, StoredCheckpoint};
+pub use tlog::{EventKey, Hash32, LeafRow, LogHead, LoggedEvent, NewLeaf, StoredCheckpoint};
 pub use views::{
     Forgetful, Memory, ParkedProject, ProjectEvents, Projected, Remembered, Renderer, Unrenderable, View, ViewChanges,
 };

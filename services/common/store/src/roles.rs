@@ -69,7 +69,8 @@ impl PublicReader {
 
 /// What supervisors query: project search, both views of a project and its
 /// events, compliance flags and disclosure timings, the commit-safe change
-/// feed, parked projects, and the audit trail of their own calls, which it
+/// feed, parked projects, the transparency log's leaves, hashes and
+/// checkpoints (`tlog`), and the audit trail of their own calls, which it
 /// writes (`supervision`, `views::read`).
 #[derive(Debug, Clone)]
 pub struct SupervisionReader {

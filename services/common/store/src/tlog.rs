@@ -6,18 +6,20 @@
 //! each witness holds.
 //! The Merkle arithmetic is the caller's (`gongkai-tlog`); this module only
 //! keeps what it computed, and refuses what would contradict it: a leaf
-//! index or a checkpoint size taken twice.
+//! index or a checkpoint size taken twice. The site reads the log to serve
+//! it, and supervisors read it for proofs (an event's leaf, the stored
+//! hashes, the checkpoints).
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use gongkai_proto::v1::EventEnvelope;
 
-use crate::db::{dispatch, in_transaction, to_i64};
+use crate::db::{Db, dispatch, in_transaction, to_i64};
 use crate::events::decode_envelope;
 use crate::query;
 use crate::supervision::FeedCursor;
-use crate::{PublicReader, StoreError, TransparencyLog};
+use crate::{PublicReader, StoreError, SupervisionReader, TransparencyLog};
 
 /// A 32-byte hash.
 pub type Hash32 = [u8; 32];
@@ -79,6 +81,51 @@ impl CheckpointRow {
             note: self.note,
             signed_at: self.signed_at,
         })
+    }
+}
+
+/// Which event: by its id, or by its project and seq.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKey<'a> {
+    /// The event's id.
+    Id(uuid::Uuid),
+    /// The event `project_seq` of `project_code`.
+    Seq {
+        /// The project.
+        project_code: &'a str,
+        /// The event's seq in it.
+        project_seq: u64,
+    },
+}
+
+/// An event and where the transparency log holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedEvent {
+    /// The event, with its position.
+    pub event: EventEnvelope,
+    /// Its leaf, once the log appended it: the leaf index and the chain hash
+    /// recorded as the leaf's data.
+    pub leaf: Option<(u64, Hash32)>,
+}
+
+#[derive(sqlx::FromRow)]
+struct LoggedEventRow {
+    position: i64,
+    envelope: Vec<u8>,
+    leaf_index: Option<i64>,
+    event_hash: Option<Vec<u8>>,
+}
+
+impl LoggedEventRow {
+    fn decode(self) -> Result<LoggedEvent, StoreError> {
+        let event = decode_envelope(self.position, &self.envelope)?;
+        let leaf = match (self.leaf_index, self.event_hash) {
+            (Some(index), Some(hash)) => {
+                Some((u64::try_from(index).map_err(|_| corrupt("a negative leaf index"))?, hash32(&hash)?))
+            }
+            _ => None,
+        };
+        Ok(LoggedEvent { event, leaf })
     }
 }
 
@@ -192,11 +239,7 @@ impl TransparencyLog {
 
     /// The checkpoint signed for `tree_size`, if any.
     pub async fn checkpoint(&self, tree_size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
-        let query = "SELECT tree_size, root_hash, note, signed_at FROM tlog_checkpoints WHERE tree_size = $1";
-        let size = to_i64(tree_size)?;
-        let row: Option<CheckpointRow> =
-            dispatch!(&self.db, |pool| sqlx::query_as(query).bind(size).fetch_optional(pool).await?);
-        row.map(CheckpointRow::decode).transpose()
+        checkpoint(&self.db, tree_size).await
     }
 
     /// The largest checkpoint signed so far.
@@ -308,13 +351,72 @@ impl PublicReader {
     }
 }
 
-async fn latest_checkpoint(db: &crate::db::Db) -> Result<Option<StoredCheckpoint>, StoreError> {
+/// An event with its leaf, if any; completed by a `WHERE` on the event.
+macro_rules! logged_event_select {
+    () => {
+        "SELECT e.position, e.envelope, l.leaf_index, l.event_hash FROM events e \
+         LEFT JOIN tlog_leaves l ON l.event_position = e.position"
+    };
+}
+
+impl SupervisionReader {
+    /// The largest checkpoint the log signed, as the site serves it.
+    pub async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        latest_checkpoint(&self.db).await
+    }
+
+    /// The checkpoint signed for `tree_size`, if any.
+    pub async fn checkpoint(&self, tree_size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
+        checkpoint(&self.db, tree_size).await
+    }
+
+    /// The stored tree hashes at `indexes` (those present): what proofs
+    /// are computed from.
+    pub async fn tlog_hashes(&self, indexes: &[u64]) -> Result<BTreeMap<u64, Hash32>, StoreError> {
+        stored_hashes(&self.db, indexes).await
+    }
+
+    /// The event `key` names, with its leaf once logged; `None` for an
+    /// unknown event.
+    pub async fn logged_event(&self, key: EventKey<'_>) -> Result<Option<LoggedEvent>, StoreError> {
+        let row: Option<LoggedEventRow> = match key {
+            EventKey::Id(id) => {
+                let query = concat!(logged_event_select!(), " WHERE e.event_id = $1");
+                dispatch!(&self.db, |pool, dialect| sqlx::query_as(query)
+                    .bind(dialect::event_id(id))
+                    .fetch_optional(pool)
+                    .await?)
+            }
+            EventKey::Seq { project_code, project_seq } => {
+                // A seq past the database's integers names no event.
+                let Ok(seq) = i64::try_from(project_seq) else { return Ok(None) };
+                let query = concat!(logged_event_select!(), " WHERE e.project_code = $1 AND e.project_seq = $2");
+                dispatch!(&self.db, |pool| sqlx::query_as(query)
+                    .bind(project_code)
+                    .bind(seq)
+                    .fetch_optional(pool)
+                    .await?)
+            }
+        };
+        row.map(LoggedEventRow::decode).transpose()
+    }
+}
+
+async fn checkpoint(db: &Db, tree_size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
+    let query = "SELECT tree_size, root_hash, note, signed_at FROM tlog_checkpoints WHERE tree_size = $1";
+    let size = to_i64(tree_size)?;
+    let row: Option<CheckpointRow> =
+        dispatch!(db, |pool| sqlx::query_as(query).bind(size).fetch_optional(pool).await?);
+    row.map(CheckpointRow::decode).transpose()
+}
+
+async fn latest_checkpoint(db: &Db) -> Result<Option<StoredCheckpoint>, StoreError> {
     let row: Option<CheckpointRow> =
         dispatch!(db, |pool| sqlx::query_as(LATEST_CHECKPOINT).fetch_optional(pool).await?);
     row.map(CheckpointRow::decode).transpose()
 }
 
-async fn stored_hashes(db: &crate::db::Db, indexes: &[u64]) -> Result<BTreeMap<u64, Hash32>, StoreError> {
+async fn stored_hashes(db: &Db, indexes: &[u64]) -> Result<BTreeMap<u64, Hash32>, StoreError> {
     let mut found = BTreeMap::new();
     let indexes = indexes.iter().map(|index| to_i64(*index)).collect::<Result<Vec<i64>, _>>()?;
     let head = "SELECT stored_index, hash FROM tlog_hashes WHERE stored_index IN (";

@@ -4,7 +4,8 @@
 //!
 //! One module per RPC family: [`search`] (SearchProjects), [`flags`]
 //! (ListFlags, time-driven flags, GetTimeliness), [`verify`] (VerifyProject
-//! against a tampered store), [`watch`] (WatchEvents), [`access`] (region
+//! against a tampered store), [`proofs`] (GetCheckpoint, GetInclusionProof,
+//! GetConsistencyProof over the log the real writer keeps), [`watch`] (WatchEvents), [`access`] (region
 //! scoping, credentials, the public view), [`audit`] (ListAuditRecords and
 //! what is audited); [`support`] holds the harness and the fixture projects.
 //! Here: the tests, on both stores.
@@ -12,6 +13,7 @@
 mod access;
 mod audit;
 mod flags;
+mod proofs;
 mod search;
 mod support;
 mod verify;
@@ -24,6 +26,10 @@ use flags::{
     the_missing_publicity_flag_appears_3_days_after_the_evaluation,
     the_missing_result_flag_follows_the_publicity_and_clears_with_the_result,
     timeliness_separates_a_late_trading_center_from_a_punctual_one,
+};
+use proofs::{
+    bad_proof_requests_get_their_codes_and_fields, every_proof_verifies_against_the_signed_checkpoint,
+    extreme_proof_arguments_never_break_the_server,
 };
 use search::{every_filter_matches_what_it_says, pagination_neither_skips_nor_repeats_while_events_arrive};
 use verify::a_tampered_event_is_detected_by_verify_project;
@@ -41,4 +47,7 @@ gongkai_testkit::on_both_stores!(
     a_supervisor_of_region_a_cannot_see_region_b_and_strangers_are_refused,
     every_call_is_in_the_audit_trail,
     calls_refused_before_their_handler_are_audited,
+    every_proof_verifies_against_the_signed_checkpoint,
+    bad_proof_requests_get_their_codes_and_fields,
+    extreme_proof_arguments_never_break_the_server,
 );

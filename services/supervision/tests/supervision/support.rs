@@ -143,6 +143,29 @@ impl Harness {
         }
     }
 
+    /// The real transparency log writer over every event recorded so far,
+    /// then a checkpoint of the grown tree signed with [`log_signer`]
+    /// (unless `sign` is false); the tree's size.
+    pub(crate) async fn log_events(&self, sign: bool) -> u64 {
+        let log = self.store.transparency_log();
+        let events = self.store.events().event_counts().await.expect("counts").events;
+        let mut writer = gongkai_transparency::Writer::open(&log).await.expect("the log opens");
+        // On a PostgreSQL cluster shared with other tests, the commit-safe
+        // feed can lag behind other databases' transactions: an empty read
+        // is not the end.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while writer.size() < events {
+            if writer.append_next(&log).await.expect("appends") == 0 {
+                assert!(std::time::Instant::now() < deadline, "the feed never showed all {events} events");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        if sign {
+            gongkai_transparency::sign(&log, writer.size(), &writer.root(), &log_signer()).await.expect("signs");
+        }
+        writer.size()
+    }
+
     pub(crate) fn client(&self, id: &str) -> Caller {
         Caller { client: SupervisionServiceClient::new(self.channel.clone()), token: token(id) }
     }
@@ -198,6 +221,28 @@ impl Caller {
         self.client.verify_project(request).await.map(tonic::Response::into_inner)
     }
 
+    pub(crate) async fn checkpoint(&mut self) -> Result<pb::GetCheckpointResponse, tonic::Status> {
+        let request = self.request(pb::GetCheckpointRequest {});
+        self.client.get_checkpoint(request).await.map(tonic::Response::into_inner)
+    }
+
+    pub(crate) async fn inclusion(
+        &mut self,
+        message: pb::GetInclusionProofRequest,
+    ) -> Result<pb::GetInclusionProofResponse, tonic::Status> {
+        let request = self.request(message);
+        self.client.get_inclusion_proof(request).await.map(tonic::Response::into_inner)
+    }
+
+    pub(crate) async fn consistency(
+        &mut self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<pb::GetConsistencyProofResponse, tonic::Status> {
+        let request = self.request(pb::GetConsistencyProofRequest { old_size, new_size });
+        self.client.get_consistency_proof(request).await.map(tonic::Response::into_inner)
+    }
+
     pub(crate) async fn audit(
         &mut self,
         message: pb::ListAuditRecordsRequest,
@@ -205,6 +250,11 @@ impl Caller {
         let request = self.request(message);
         self.client.list_audit_records(request).await.map(tonic::Response::into_inner)
     }
+}
+
+/// The transparency log's signing key.
+pub(crate) fn log_signer() -> gongkai_tlog::note::Signer {
+    gongkai_tlog::note::Signer::from_seed("gongkai.test/log", &[3; 32]).expect("a valid key name")
 }
 
 pub(crate) const P_PPP: &str = "2024-230113-77-01-000010";
