@@ -38,6 +38,16 @@ kafka cmd="up":
 helm:
     scripts/helm-check.sh
 
+# The OCI image from Debian's packages and a release build, no registry needed
+# (target/image/gongkai.oci.tar; `podman load -i` it). image/Containerfile
+# builds the same image where a registry is reachable.
+image:
+    image/build.sh
+
+# Build the image around the debug binary and run it (what the tests do).
+image-check:
+    cargo build --bin gongkai && scripts/image-check.sh target/debug/gongkai
+
 # Format the code.
 fmt:
     cargo fmt --all

@@ -62,5 +62,10 @@ cargo test --workspace --locked --lib --bins --tests 2>&1 | tee "$test_log"
 step "Helm chart"
 scripts/helm-check.sh
 
+step "Container image"
+# The image built from the repo (image/build.sh) around the binary the tests
+# just ran, started from its unpacked root file system.
+scripts/image-check.sh target/debug/gongkai
+
 # One closing line over every test binary, for people and CI alike.
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$test_log"
