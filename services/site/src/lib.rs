@@ -34,8 +34,10 @@
 //!
 //! One module per family of routes: `home` (home page and project list),
 //! `project` (the project page), `feeds` (Atom) and `api` (exports, change
-//! feed, bulk download); `chrome` holds what every HTML page shares and
-//! `read` how handlers read the public view. This file keeps the public API,
+//! feed, bulk download); `chrome` holds what every HTML page shares,
+//! `pictures` the SVG pictures the pages draw (pure), `overview` the
+//! cached totals behind the home page's, and `read` how handlers read the
+//! public view. This file keeps the public API,
 //! the routes and the `Cache-Control` values of the table above.
 
 mod api;

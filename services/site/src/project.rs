@@ -1,5 +1,5 @@
 //! The project page (`/projects/{code}`): its stage bar, running legal
-//! clocks, amounts, contract and investment outcomes, land expropriation and
+//! clocks, schedule and money pictures (`pictures`), amounts, contract and investment outcomes, land expropriation and
 //! EIA figures, and full timeline
 //! with corrections cross-linked, and the view models the template reads. Rendered pages are kept in the page cache
 //! (`cache`) until the project changes or a clock's text would go stale.
