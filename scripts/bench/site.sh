@@ -96,9 +96,10 @@ FROM copy CROSS JOIN source
 ORDER BY copy.n, source.rn
 LIMIT $((projects - real));
 BEGIN;
-INSERT INTO public_projects (project_code, name, region_code, project_type, stage, head_seq, last_event_at, summary)
+INSERT INTO public_projects (project_code, name, region_code, project_type, stage, head_seq, last_event_at,
+                             approved_investment_fen, contract_value_fen, summary)
 SELECT m.new_code, p.name || '（' || m.new_code || '）', p.region_code, p.project_type, p.stage, p.head_seq,
-       p.last_event_at, p.summary
+       p.last_event_at, p.approved_investment_fen, p.contract_value_fen, p.summary
 FROM copy_map m JOIN public_projects p ON p.project_code = m.old_code;
 INSERT INTO public_timeline (project_code, project_seq, event_id, fact_type, occurred_at, recorded_at, entry)
 SELECT m.new_code, t.project_seq, t.event_id, t.fact_type, t.occurred_at, t.recorded_at, t.entry

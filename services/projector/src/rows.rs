@@ -52,6 +52,8 @@ pub(crate) fn project_row(summary: &ProjectSummary) -> ProjectRow {
         stage: stage_label(summary.stage()).to_owned(),
         head_seq: summary.head_seq,
         last_event_at: utc_or_epoch(summary.last_event_at.as_ref()),
+        approved_investment_fen: summary.baseline_investment_fen,
+        contract_value_fen: summary.current_contract_price_fen.unwrap_or(0),
         summary: summary.encode_to_vec(),
     }
 }

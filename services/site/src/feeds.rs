@@ -28,12 +28,12 @@ const ATOM_NAMESPACE: &str = "http://www.w3.org/2005/Atom";
 
 /// Whether XML 1.0 allows `c` (its `Char` production; a `char` is never a
 /// surrogate).
-fn is_xml_char(c: char) -> bool {
+pub(crate) fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// `text` without the characters XML 1.0 does not allow.
-fn xml_text(text: &str) -> Cow<'_, str> {
+pub(crate) fn xml_text(text: &str) -> Cow<'_, str> {
     if text.chars().all(is_xml_char) {
         Cow::Borrowed(text)
     } else {

@@ -17,12 +17,13 @@ use gongkai_store::ProjectFilter;
 use prost::Message;
 use serde::Deserialize;
 
-use crate::SiteState;
 use crate::chrome::{LangQuery, PageMeta, html, page_meta};
+use crate::pictures::Picture;
 use crate::read::unavailable;
 use crate::text::{
     Lang, OFF_BAR, PROJECT_TYPES, bar_keys, day, is_type_filter, region_full, region_short, stage_name, type_name, when,
 };
+use crate::{SiteState, overview};
 
 /// Projects per list page.
 const PAGE_SIZE: u32 = 20;
@@ -53,15 +54,19 @@ struct LatestItem {
 struct HomePage {
     page: PageMeta,
     stages: Vec<StageCount>,
+    overview_heading: &'static str,
+    /// Projects by stage and by region, and the amounts under way.
+    pictures: [Picture; 3],
     latest: Vec<LatestItem>,
 }
 
 pub(crate) async fn home(State(state): State<SiteState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let (lang, by_switch) = Lang::negotiate(q.lang.as_deref(), &headers);
-    let counts = match state.store.public_stage_counts().await {
-        Ok(counts) => counts.into_iter().collect::<BTreeMap<_, _>>(),
+    let totals = match state.overview.totals(&state.store).await {
+        Ok(totals) => totals,
         Err(error) => return unavailable(error),
     };
+    let counts: BTreeMap<&str, u64> = totals.stages.iter().map(|s| (s.stage.as_str(), s.projects)).collect();
     let latest = match state.store.public_latest(20).await {
         Ok(latest) => latest,
         Err(error) => return unavailable(error),
@@ -92,7 +97,10 @@ pub(crate) async fn home(State(state): State<SiteState>, Query(q): Query<LangQue
     let title =
         lang.pick("公开 gongkai · 重大建设项目和PPP项目全过程信息公开", "gongkai · public record of major projects");
     let page = page_meta(lang, by_switch, title.to_owned(), "/");
-    html(HomePage { page, stages, latest }, StatusCode::OK, lang)
+    let pictures =
+        [overview::by_stage(lang, &totals), overview::by_region(lang, &totals), overview::amounts(lang, &totals)];
+    let overview_heading = overview::heading(lang);
+    html(HomePage { page, stages, overview_heading, pictures, latest }, StatusCode::OK, lang)
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -138,6 +146,9 @@ struct ListPage {
     page_text: String,
     prev_href: Option<String>,
     next_href: Option<String>,
+    overview_heading: &'static str,
+    /// All public projects by stage and by region, below the list.
+    pictures: [Picture; 2],
 }
 
 fn non_empty(value: &Option<String>) -> Option<String> {
@@ -226,6 +237,10 @@ pub(crate) async fn project_list(
             Ok(found) => found,
             Err(error) => return unavailable(error),
         };
+    let totals = match state.overview.totals(&state.store).await {
+        Ok(totals) => totals,
+        Err(error) => return unavailable(error),
+    };
     let projects = rows
         .iter()
         .map(|p| ListItem {
@@ -285,6 +300,8 @@ pub(crate) async fn project_list(
         page_text,
         prev_href: (page_no > 1).then(|| href(page_no - 1)),
         next_href: (page_no < pages).then(|| href(page_no + 1)),
+        overview_heading: overview::heading(lang),
+        pictures: [overview::by_stage(lang, &totals), overview::by_region(lang, &totals)],
     };
     html(page, StatusCode::OK, lang)
 }

@@ -34,8 +34,10 @@
 //!
 //! One module per family of routes: `home` (home page and project list),
 //! `project` (the project page), `feeds` (Atom) and `api` (exports, change
-//! feed, bulk download); `chrome` holds what every HTML page shares and
-//! `read` how handlers read the public view. This file keeps the public API,
+//! feed, bulk download); `chrome` holds what every HTML page shares,
+//! `pictures` the SVG pictures the pages draw (pure), `overview` the
+//! cached totals behind the home page's, and `read` how handlers read the
+//! public view. This file keeps the public API,
 //! the routes and the `Cache-Control` values of the table above.
 
 mod api;
@@ -47,6 +49,8 @@ mod home;
 mod log;
 pub mod opendata;
 mod outcome;
+mod overview;
+mod pictures;
 mod project;
 mod proof;
 mod read;
@@ -103,6 +107,8 @@ struct SiteState {
     clock: Clock,
     /// Rendered project pages; see `cache`.
     pages: Arc<PageCache>,
+    /// The totals the home page and the list draw; see `overview`.
+    overview: Arc<overview::OverviewCache>,
     /// The prefix of the ocids in the exports and feeds.
     ocid_prefix: OcidPrefix,
     /// The transparency log's public key, when this site publishes it.
@@ -172,7 +178,14 @@ fn router_with_cache(
         .route("/log/tile/{*path}", get(log::tile))
         .route("/healthz", get(healthz))
         .fallback(fallback)
-        .with_state(SiteState { store, clock, pages, ocid_prefix, log_key: log_key.map(Arc::from) })
+        .with_state(SiteState {
+            store,
+            clock,
+            pages,
+            overview: Arc::default(),
+            ocid_prefix,
+            log_key: log_key.map(Arc::from),
+        })
         // Innermost first: validators see the whole uncompressed body, and
         // the security headers go on everything, 304s and errors included.
         .layer(middleware::from_fn_with_state(validators, conditional::middleware))

@@ -1,5 +1,5 @@
 //! The project page (`/projects/{code}`): its stage bar, running legal
-//! clocks, amounts, contract and investment outcomes, land expropriation and
+//! clocks, schedule and money pictures (`pictures`), amounts, contract and investment outcomes, land expropriation and
 //! EIA figures, and full timeline
 //! with corrections cross-linked, and the view models the template reads. Rendered pages are kept in the page cache
 //! (`cache`) until the project changes or a clock's text would go stale.
@@ -12,12 +12,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use gongkai_domain::clock::utc_or_epoch;
+use gongkai_domain::clock::{beijing, utc_or_epoch};
 use gongkai_domain::state::land::category_words;
 use gongkai_proto::v1::{ProjectSummary, TimelineEntry};
 
 use crate::cache::{CachedPage, Variant};
 use crate::chrome::{LangQuery, PageMeta, html_bytes, not_found, page_meta, template_failed};
+use crate::pictures::{self, Picture};
 use crate::read::{decode_summary, load, unavailable};
 use crate::text::{
     Lang, day, project_bar_keys, region_full, stage_name, time_left, time_left_holds_until, type_name, when,
@@ -74,6 +75,8 @@ struct ProjectPage {
     updating: String,
     stage_bar: Vec<StageStep>,
     clocks: Vec<ClockView>,
+    /// The schedule and the money, drawn (see `pictures`).
+    pictures: [Picture; 2],
     figures: Vec<(String, String, String)>,
     /// Each contract's outcome against its signing.
     contracts: Vec<outcome::ContractRow>,
@@ -220,6 +223,27 @@ fn running_clocks(
     (running.into_iter().map(|(_, view)| view).collect(), holds_until)
 }
 
+/// The schedule and money pictures of a project: stages as reached from the
+/// public timeline, everything else from the public summary.
+fn project_pictures(
+    lang: Lang,
+    project_type: &str,
+    stage: &str,
+    summary: &ProjectSummary,
+    entries: &[TimelineEntry],
+    now: DateTime<Utc>,
+) -> [Picture; 2] {
+    let stages = pictures::stages_reached(project_bar_keys(project_type, stage), entries)
+        .into_iter()
+        .map(|(key, since)| (stage_name(lang, key), since))
+        .collect();
+    // A completed, handed-over or stopped project's last stage is a point.
+    let runs = !matches!(stage, "completion" | "handed_over" | "cancelled" | "suspended");
+    let today = now.with_timezone(&beijing()).date_naive();
+    let schedule = pictures::ScheduleInput::of(summary, stages, runs, today);
+    [pictures::schedule(lang, &schedule), pictures::money(lang, summary)]
+}
+
 pub(crate) async fn project_page(
     State(state): State<SiteState>,
     Path(code): Path<String>,
@@ -325,6 +349,7 @@ pub(crate) async fn project_page(
     }
     figures.extend(outcome::project_rows(lang, &summary));
     let contracts = outcome::contract_rows(lang, &summary);
+    let pictures = project_pictures(lang, &project.project_type, &project.stage, &summary, &entries, now);
     let land = land_rows(lang, &summary);
     let (clocks, clocks_hold_until) = running_clocks(lang, &entries, now);
     let (log, log_holds_until) = proof::log_status(&state.store, lang, &code, summary.head_seq, now).await;
@@ -348,6 +373,7 @@ pub(crate) async fn project_page(
             .unwrap_or_default(),
         stage_bar,
         clocks,
+        pictures,
         figures,
         contracts,
         land,

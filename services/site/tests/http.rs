@@ -638,3 +638,78 @@ async fn regions_read_as_names_and_filters_take_names() {
     );
     site.stop().await;
 }
+
+/// The `<figure id="{id}">` of a page, whole.
+fn figure<'a>(page: &'a str, id: &str) -> &'a str {
+    let start = page.find(&format!(r#"<figure class="picture" id="{id}">"#)).unwrap_or_else(|| panic!("no {id}"));
+    let end = page[start..].find("</figure>").unwrap_or_else(|| panic!("{id} unclosed")) + start;
+    &page[start..end]
+}
+
+/// The project page draws the schedule and the money of a PPP lifecycle,
+/// each an inline SVG named by its caption with the same figures in a
+/// table, in both languages, directly under the stage bar; the home page
+/// and the list draw projects by stage and region and the amounts under
+/// way, with the right counts.
+#[tokio::test]
+async fn pages_draw_the_schedule_the_money_and_the_overview() {
+    let mut site = Site::start(ServerLimits::default()).await;
+    let lifecycle = ppp_lifecycle(CODE, "pictures");
+    site.disclose(lifecycle.requests).await;
+    let other = "2024-110105-77-01-000045";
+    site.disclose([approval_in(other, "110105", "道路改造工程")]).await;
+    let base = site.base.clone();
+
+    for (lang, schedule, money, contract, signed) in [
+        ("zh", "工期：计划与实际", "金额（同一比例尺）", "合同 ", "签约合同价"),
+        ("en", "Schedule: planned and actual", "Amounts (one scale)", "Contract ", "Signed"),
+    ] {
+        let page = page(&format!("{base}/projects/{CODE}?lang={lang}")).await;
+        let stages = page.find(r#"<ol class="stages""#).expect("the stage bar");
+        let pictures = page.find(r#"<div class="pictures">"#).expect("the pictures");
+        let figures = page.find(r#"<dl>"#).expect("the amounts list");
+        assert!(stages < pictures && pictures < figures, "{lang}: pictures right under the stage bar");
+        for (id, caption) in [("schedule", schedule), ("money", money)] {
+            let figure = figure(&page, id);
+            assert!(figure.contains(&format!(r#"<figcaption id="{id}-caption">{caption}</figcaption>"#)), "{figure}");
+            assert!(figure.contains(&format!(r#"<svg role="img" aria-labelledby="{id}-caption""#)), "{figure}");
+            assert!(figure.contains(r#"viewBox="0 0 400 "#) && figure.contains(r#"width="100%""#), "{figure}");
+            assert!(figure.contains(&format!("<title>{caption}</title>")), "{figure}");
+            assert!(figure.contains(r#"<table class="vh"><caption>"#), "{lang} {id}: a text alternative");
+            assert!(figure.contains(contract), "{lang} {id}: names the contracts");
+        }
+        let schedule = figure(&page, "schedule");
+        let today = gongkai_domain::clock::beijing();
+        let today = chrono::Utc::now().with_timezone(&today).format("%Y-%m-%d").to_string();
+        assert!(schedule.contains(&today), "{lang}: today is marked");
+        assert!(schedule.contains("2024-03-01"), "{lang}: the tender's business day or the plan");
+        let money = figure(&page, "money");
+        assert!(money.contains(signed), "{lang}: signed prices");
+        let summary = site.store.public().public_project(CODE).await.expect("reads").expect("public");
+        let summary = <gongkai_proto::v1::ProjectSummary as prost::Message>::decode(summary.summary.as_slice())
+            .expect("a summary");
+        assert!(!summary.contract_outcomes.is_empty(), "the lifecycle signs contracts");
+        for outcome in &summary.contract_outcomes {
+            let exact = gongkai_domain::money::exact(outcome.signed_price_fen);
+            assert!(money.contains(&format!("<td>{exact}</td>")), "{lang}: {exact} in the table");
+            assert!(money.contains(&outcome.contract_code), "{lang}: {}", outcome.contract_code);
+        }
+        let investment = gongkai_domain::money::exact(summary.baseline_investment_fen);
+        assert!(money.contains(&investment), "{lang}: the approved investment");
+    }
+
+    let home = page(&format!("{base}/")).await;
+    let by_stage = figure(&home, "by-stage-picture");
+    assert!(by_stage.contains("<th scope=\"row\">立项</th><td>1 个</td>"), "{by_stage}");
+    assert!(by_stage.contains("<th scope=\"row\">评标</th><td>0 个</td>"), "every stage, empty ones too");
+    let by_region = figure(&home, "by-region-picture");
+    assert!(by_region.contains("<th scope=\"row\">哈尔滨市</th><td>1 个</td>"), "{by_region}");
+    assert!(by_region.contains("<th scope=\"row\">北京市</th><td>1 个</td>"), "{by_region}");
+    let amounts = figure(&home, "amounts-picture");
+    assert!(amounts.contains("批复总投资，按阶段") && amounts.contains("现合同价合计"), "{amounts}");
+    let english = page(&format!("{base}/projects?lang=en")).await;
+    let by_stage = figure(&english, "by-stage-picture");
+    assert!(by_stage.contains("<th scope=\"row\">Approval</th><td>1 project</td>"), "{by_stage}");
+    assert!(figure(&english, "by-region-picture").contains("Beijing"), "regions by name in English");
+    site.stop().await;
+}

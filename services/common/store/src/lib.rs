@@ -66,7 +66,9 @@ pub use bulk::StreamEvent;
 pub use chains::{ChainRewrite, MigratedChain};
 pub use events::{AppendOutcome, EventCounts, NewEvent, StoredEvent};
 pub use outbox::{OutboxCursor, OutboxRead, OutboxRecord, RELAY_LOCK_KEY, RelayLeadership, RelayParked};
-pub use public::{ChangeCursor, ProjectFilter, PublicChange, PublicDisclosure, PublicProject};
+pub use public::{
+    ChangeCursor, ProjectFilter, PublicChange, PublicDisclosure, PublicProject, RegionLevel, StageTotals,
+};
 pub use roles::{
     ChainMigration, EventLog, EventStore, Outbox, Projections, PublicReader, SupervisionReader, TransparencyLog,
 };

@@ -87,6 +87,39 @@ pub struct PublicProject {
     pub parked_since: Option<DateTime<Utc>>,
 }
 
+/// The public projects in one stage and their amounts in total, as the
+/// home page shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageTotals {
+    /// Stage, lowercase.
+    pub stage: String,
+    /// How many projects are in it.
+    pub projects: u64,
+    /// Their approved total investment, fen, to 15 significant digits
+    /// (saturating at the bounds of `i64`).
+    pub approved_investment_fen: i64,
+    /// Their current contract value, fen, likewise.
+    pub contract_value_fen: i64,
+}
+
+/// Which level of the region code a count groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionLevel {
+    /// Province (省级): the first two digits.
+    Province,
+    /// Prefecture (地级): the first four.
+    Prefecture,
+}
+
+impl RegionLevel {
+    fn digits(self) -> u8 {
+        match self {
+            RegionLevel::Province => 2,
+            RegionLevel::Prefecture => 4,
+        }
+    }
+}
+
 /// One public timeline entry with its project's name.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct PublicDisclosure {
@@ -310,11 +343,39 @@ impl PublicReader {
         Ok(dispatch!(&self.db, |pool| sqlx::query_as(query).bind(after).fetch_all(pool).await?))
     }
 
-    /// How many public projects are in each stage.
-    pub async fn public_stage_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        let query = "SELECT stage, COUNT(*) FROM public_projects GROUP BY stage ORDER BY stage";
+    /// How many public projects are in each stage, and their amounts in
+    /// total: one scan of the project rows' small columns.
+    pub async fn public_stage_totals(&self) -> Result<Vec<StageTotals>, StoreError> {
+        // Summed as floating point: 100,000 amounts each within the domain's
+        // bound can pass i64, and an integer SUM then fails (SQLite) or
+        // needs NUMERIC (PostgreSQL); a picture needs no more than 15 digits.
+        let query = "SELECT stage, COUNT(*), SUM(CAST(approved_investment_fen AS DOUBLE PRECISION)), \
+                     SUM(CAST(contract_value_fen AS DOUBLE PRECISION)) FROM public_projects GROUP BY stage ORDER BY stage";
+        let rows: Vec<(String, i64, Option<f64>, Option<f64>)> =
+            dispatch!(&self.db, |pool| sqlx::query_as(query).fetch_all(pool).await?);
+        Ok(rows
+            .into_iter()
+            .map(|(stage, count, investment, contracts)| StageTotals {
+                stage,
+                projects: count.max(0) as u64,
+                // `as` saturates (and takes NaN to 0).
+                approved_investment_fen: investment.unwrap_or(0.0) as i64,
+                contract_value_fen: contracts.unwrap_or(0.0) as i64,
+            })
+            .collect())
+    }
+
+    /// How many public projects each region at `level` has (grouped by the
+    /// region code's leading digits), most first (then by code), at most
+    /// `limit` regions.
+    pub async fn public_region_counts(&self, level: RegionLevel, limit: u32) -> Result<Vec<(String, u64)>, StoreError> {
+        let query = sqlx::AssertSqlSafe(format!(
+            "SELECT substr(region_code, 1, {}) AS prefix, COUNT(*) AS projects FROM public_projects \
+             GROUP BY prefix ORDER BY projects DESC, prefix LIMIT {limit}",
+            level.digits()
+        ));
         let rows: Vec<(String, i64)> = dispatch!(&self.db, |pool| sqlx::query_as(query).fetch_all(pool).await?);
-        Ok(rows.into_iter().map(|(stage, count)| (stage, count.max(0) as u64)).collect())
+        Ok(rows.into_iter().map(|(prefix, count)| (prefix, count.max(0) as u64)).collect())
     }
 
     /// The latest public disclosures over all projects, newest recorded first.

@@ -38,6 +38,11 @@ pub struct ProjectRow {
     pub head_seq: u64,
     /// Business time of the latest event.
     pub last_event_at: DateTime<Utc>,
+    /// Approved total investment, fen (the summary's baseline), kept as a
+    /// column so that totals by stage need no summary decoded.
+    pub approved_investment_fen: i64,
+    /// Current contract value, fen; 0 before the first contract.
+    pub contract_value_fen: i64,
     /// The encoded `gongkai.v1.ProjectSummary`.
     pub summary: Vec<u8>,
 }

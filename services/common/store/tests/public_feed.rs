@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use gongkai_proto::v1::{Domain, EventEnvelope};
 use gongkai_store::{
-    ChangeCursor, PoolOptions, ProjectEvents, ProjectViewRows, Projected, Store, StreamEvent, Unrenderable, View,
+    ChangeCursor, PoolOptions, ProjectEvents, ProjectViewRows, Projected, RegionLevel, Store, StreamEvent,
+    Unrenderable, View,
 };
 use gongkai_testkit::store::{Backend, fresh_with, one_entry_per_event, postgres, sqlite};
 
@@ -349,4 +350,64 @@ async fn postgres_streams_are_appended_whole_and_chained() {
 async fn sqlite_streams_are_appended_whole_and_chained() {
     let fresh = sqlite().await;
     streams_are_appended_whole_and_chained(fresh.store.clone()).await;
+}
+
+/// Projects in `stage` and `region` with these amounts, one event each.
+async fn project_with(store: &Store, n: u64, region: &str, stage: &str, amounts: (i64, i64)) {
+    let code = format!("2024-{region}-77-01-{n:06}");
+    let event = EventEnvelope {
+        event_id: format!("{code}/1"),
+        subject: code.clone(),
+        project_seq: 1,
+        position: n,
+        ..EventEnvelope::default()
+    };
+    let render = |events: &[EventEnvelope]| -> Result<ProjectViewRows, Unrenderable> {
+        let mut rows = one_entry_per_event(events, "");
+        for project in [&mut rows.public_project, &mut rows.full_project] {
+            project.region_code = region.to_owned();
+            project.stage = stage.to_owned();
+            (project.approved_investment_fen, project.contract_value_fen) = amounts;
+        }
+        Ok(rows)
+    };
+    store.projections().project_event(&event, render).await.expect("projects");
+}
+
+/// Totals by stage and counts by region are one group-by each, and a sum
+/// past `i64` (amounts at the domain's bound, many projects) saturates
+/// instead of failing the query.
+async fn totals_by_stage_and_region(store: Store) {
+    let big = gongkai_domain::money::AMOUNT_MAX_FEN;
+    project_with(&store, 1, "230113", "performance", (300, 200)).await;
+    project_with(&store, 2, "230102", "performance", (700, 0)).await;
+    project_with(&store, 3, "110105", "approval", (50, 0)).await;
+    for n in 10..20 {
+        project_with(&store, n, "220104", "contract", (big, big)).await;
+    }
+    let public = store.public();
+    let totals = public.public_stage_totals().await.expect("totals");
+    let by_stage: BTreeMap<&str, (u64, i64, i64)> = totals
+        .iter()
+        .map(|t| (t.stage.as_str(), (t.projects, t.approved_investment_fen, t.contract_value_fen)))
+        .collect();
+    assert_eq!(by_stage["performance"], (2, 1000, 200));
+    assert_eq!(by_stage["approval"], (1, 50, 0));
+    assert_eq!(by_stage["contract"], (10, 10 * big, 10 * big), "ten amounts at the bound still sum");
+    let regions = public.public_region_counts(RegionLevel::Prefecture, 2).await.expect("regions");
+    assert_eq!(regions, [("2201".to_owned(), 10), ("2301".to_owned(), 2)]);
+    let provinces = public.public_region_counts(RegionLevel::Province, 10).await.expect("provinces");
+    assert_eq!(provinces, [("22".to_owned(), 10), ("23".to_owned(), 2), ("11".to_owned(), 1)]);
+}
+
+#[tokio::test]
+async fn postgres_totals_by_stage_and_region() {
+    let fresh = postgres().await;
+    totals_by_stage_and_region(fresh.store.clone()).await;
+}
+
+#[tokio::test]
+async fn sqlite_totals_by_stage_and_region() {
+    let fresh = sqlite().await;
+    totals_by_stage_and_region(fresh.store.clone()).await;
 }

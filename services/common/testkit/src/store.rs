@@ -132,6 +132,8 @@ pub fn one_entry_per_event(events: &[EventEnvelope], summary: &str) -> ProjectVi
         stage: "approval".to_owned(),
         head_seq: events.last().map_or(0, |last| last.project_seq),
         last_event_at: chrono::Utc::now(),
+        approved_investment_fen: 0,
+        contract_value_fen: 0,
         summary: summary.as_bytes().to_vec(),
     };
     ProjectViewRows {

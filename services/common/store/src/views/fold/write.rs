@@ -122,11 +122,13 @@ impl<'a> ViewWrites<'a> {
         statements.extend(query::insert(
             &format!(
                 "INSERT INTO {projects_table} \
-                 (project_code, name, region_code, project_type, stage, head_seq, last_event_at, summary)"
+                 (project_code, name, region_code, project_type, stage, head_seq, last_event_at, \
+                 approved_investment_fen, contract_value_fen, summary)"
             ),
             "ON CONFLICT (project_code) DO UPDATE SET name = excluded.name, region_code = excluded.region_code, \
              project_type = excluded.project_type, stage = excluded.stage, head_seq = excluded.head_seq, \
-             last_event_at = excluded.last_event_at, summary = excluded.summary, parked_since = NULL",
+             last_event_at = excluded.last_event_at, approved_investment_fen = excluded.approved_investment_fen, \
+             contract_value_fen = excluded.contract_value_fen, summary = excluded.summary, parked_since = NULL",
             &self.summaries,
             |&(code, row)| {
                 [
@@ -137,6 +139,8 @@ impl<'a> ViewWrites<'a> {
                     (&row.stage).into(),
                     (row.head_seq as i64).into(),
                     row.last_event_at.into(),
+                    row.approved_investment_fen.into(),
+                    row.contract_value_fen.into(),
                     (&row.summary).into(),
                 ]
             },
