@@ -40,7 +40,7 @@ use prost::Message;
 
 use crate::render::lookup::{Dep, Lookup, Releases, Seen};
 use crate::render::{Ctx, RenderError, Version, amount_fault, ordered, recorded_kind, refusal, summaries};
-use crate::rows::{Trail, project_row, supervision_rows, public_timeline_row, timeline_row};
+use crate::rows::{Trail, project_row, public_timeline_row, supervision_rows, timeline_row};
 
 /// Why a rendering could not be carried over new events.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

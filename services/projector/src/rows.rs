@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use gongkai_domain::clock::utc_or_epoch;
+use gongkai_domain::promptness::Disclosure;
 use gongkai_domain::vocabulary::{stage_label, type_label};
 use gongkai_proto::v1::{EventEnvelope, ProjectSummary, TimelineEntry};
-use gongkai_domain::promptness::Disclosure;
 use gongkai_store::{ProjectRow, ProjectViewRows, PromptnessRow, TimelineRow};
 use prost::Message;
 

@@ -244,6 +244,42 @@ pub fn region_prefix(code: &str) -> Option<&str> {
     }
 }
 
+/// A disclosure the statutory clocks expect: the rule the deadline watch
+/// keeps it under and what it means, in both languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MissingRule {
+    /// The rule code, `GK-MISSING-*`.
+    pub code: &'static str,
+    /// What is missing, in Chinese.
+    pub title_zh: &'static str,
+    /// What is missing, in English.
+    pub title_en: &'static str,
+}
+
+/// Bids evaluated and no candidate publicity within 3 days (IR art. 54).
+pub const MISSING_PUBLICITY: MissingRule = MissingRule {
+    code: "GK-MISSING-PUBLICITY",
+    title_zh: "评标结束后3日内未公示中标候选人",
+    title_en: "No candidate publicity within 3 days of the evaluation",
+};
+/// Candidate publicity ended and no award result after the grace days.
+pub const MISSING_RESULT: MissingRule = MissingRule {
+    code: "GK-MISSING-RESULT",
+    title_zh: "中标候选人公示期满后未见中标结果",
+    title_en: "No award result after the candidate publicity ended",
+};
+/// Award notice and no contract within 30 days (TBL art. 46).
+pub const MISSING_CONTRACT: MissingRule = MissingRule {
+    code: "GK-MISSING-CONTRACT",
+    title_zh: "中标通知发出后30日内未见合同公开",
+    title_en: "No contract disclosed within 30 days of the award notice",
+};
+
+/// The missing-disclosure rule of a code, if it is one.
+pub fn missing_rule(code: &str) -> Option<MissingRule> {
+    [MISSING_PUBLICITY, MISSING_RESULT, MISSING_CONTRACT].into_iter().find(|rule| rule.code == code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,6 +374,12 @@ mod tests {
         assert_eq!(Disclosure::of(&correction), None);
         assert_eq!(Disclosure::of(&TimelineEntry { fact_type: String::new(), ..entry.clone() }), None);
         assert_eq!(Disclosure::of(&TimelineEntry { occurred_at: None, ..entry }), None);
+    }
+
+    #[test]
+    fn missing_rules_are_found_by_code() {
+        assert_eq!(missing_rule("GK-MISSING-RESULT"), Some(MISSING_RESULT));
+        assert_eq!(missing_rule("GK-OTHER"), None);
     }
 
     #[test]

@@ -144,7 +144,9 @@ impl CountWrites {
             } else {
                 before
                     .iter()
-                    .map(|(seq, row)| (*seq, DisclosureRow { region_code: project.region_code.to_owned(), ..row.clone() }))
+                    .map(|(seq, row)| {
+                        (*seq, DisclosureRow { region_code: project.region_code.to_owned(), ..row.clone() })
+                    })
                     .collect()
             };
             for row in project.timeline {
@@ -419,7 +421,12 @@ mod tests {
     }
 
     fn counted(delay_days: i64, within_window: bool) -> Option<PromptnessRow> {
-        Some(PromptnessRow { source: "center-harbin".to_owned(), month: "2024-03".to_owned(), delay_days, within_window })
+        Some(PromptnessRow {
+            source: "center-harbin".to_owned(),
+            month: "2024-03".to_owned(),
+            delay_days,
+            within_window,
+        })
     }
 
     fn advanced<'a>(region_code: &'a str, timeline: &'a [TimelineRow], whole: bool) -> Advanced<'a> {

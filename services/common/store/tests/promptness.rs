@@ -6,9 +6,7 @@
 
 use chrono::{Duration, Utc};
 use gongkai_proto::v1::EventEnvelope;
-use gongkai_store::{
-    DeadlineRow, ProjectEvents, ProjectViewRows, PromptnessRow, PromptnessScope, Store, Unrenderable,
-};
+use gongkai_store::{DeadlineRow, ProjectEvents, ProjectViewRows, PromptnessRow, PromptnessScope, Store, Unrenderable};
 use gongkai_testkit::store::{one_entry_per_event, postgres, sqlite};
 
 const CODE: &str = "2024-230113-77-01-000001";
