@@ -40,7 +40,7 @@ use prost::Message;
 
 use crate::render::lookup::{Dep, Lookup, Releases, Seen};
 use crate::render::{Ctx, RenderError, Version, amount_fault, ordered, recorded_kind, refusal, summaries};
-use crate::rows::{Trail, project_row, supervision_rows, timeline_row};
+use crate::rows::{Trail, project_row, public_timeline_row, supervision_rows, timeline_row};
 
 /// Why a rendering could not be carried over new events.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -203,7 +203,7 @@ impl Carried {
                 Some(fault) => self.faults.insert(at, fault),
                 None => self.faults.remove(&at),
             };
-            let (full, public) = (timeline_row(&full), timeline_row(&public));
+            let (full, public) = (timeline_row(&full), public_timeline_row(&public));
             let now = Drawn { full: fingerprint(&full.entry), public: fingerprint(&public.entry) };
             let before = self.drawn.get(at).copied();
             if before.is_none_or(|before| before.full != now.full) {

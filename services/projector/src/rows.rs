@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 
 use gongkai_domain::clock::utc_or_epoch;
+use gongkai_domain::promptness::Disclosure;
 use gongkai_domain::vocabulary::{stage_label, type_label};
 use gongkai_proto::v1::{EventEnvelope, ProjectSummary, TimelineEntry};
-use gongkai_store::{ProjectRow, ProjectViewRows, TimelineRow};
+use gongkai_store::{ProjectRow, ProjectViewRows, PromptnessRow, TimelineRow};
 use prost::Message;
 
 use crate::render::{RenderError, ordered, render_state};
@@ -24,7 +25,7 @@ pub(crate) fn to_rows(events: &[EventEnvelope]) -> Result<ProjectViewRows, Rende
     let source_of = |event_id: &str| source_of.get(event_id).copied();
     Ok(ProjectViewRows {
         supervision: supervision::rows(&state, &Trail::of(&ordered), &source_of, &views.full_summary),
-        public_timeline: views.public_timeline.iter().map(timeline_row).collect(),
+        public_timeline: views.public_timeline.iter().map(public_timeline_row).collect(),
         full_timeline: views.full_timeline.iter().map(timeline_row).collect(),
         public_project: project_row(&views.public_summary),
         full_project: project_row(&views.full_summary),
@@ -40,7 +41,27 @@ pub(crate) fn timeline_row(entry: &TimelineEntry) -> TimelineRow {
         occurred_at: utc_or_epoch(entry.occurred_at.as_ref()),
         recorded_at: utc_or_epoch(entry.recorded_at.as_ref()),
         entry: entry.encode_to_vec(),
+        promptness: None,
     }
+}
+
+/// A public timeline entry as the store keeps it, with what it adds to the
+/// public promptness counts: computed from the public entry alone, so the
+/// counts use nothing the public cannot see.
+pub(crate) fn public_timeline_row(entry: &TimelineEntry) -> TimelineRow {
+    TimelineRow { promptness: promptness(entry), ..timeline_row(entry) }
+}
+
+/// What a public entry adds to the promptness counts, if it counts as a
+/// disclosure (`gongkai_domain::promptness`).
+fn promptness(entry: &TimelineEntry) -> Option<PromptnessRow> {
+    let disclosure = Disclosure::of(entry)?;
+    Some(PromptnessRow {
+        month: disclosure.month()?,
+        delay_days: disclosure.bucket(),
+        within_window: disclosure.within_window(),
+        source: disclosure.source,
+    })
 }
 
 /// A summary as the store keeps it.

@@ -1,5 +1,6 @@
 //! The home page (`/`: search, project counts by stage, the latest
-//! disclosures) and the project list (`/projects`), whose query parameters
+//! disclosures, newest made public first, each saying when it happened and
+//! when it was made public, and links to the promptness pages) and the project list (`/projects`), whose query parameters
 //! are checked and bounded before they reach the store and echoed back into
 //! the filter form and the paging links.
 
@@ -11,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use gongkai_domain::clock::utc_or_epoch;
 use gongkai_domain::divisions;
+use gongkai_domain::promptness::made_public_at;
 use gongkai_domain::vocabulary::{stage_label, type_label};
 use gongkai_proto::v1::TimelineEntry;
 use gongkai_store::ProjectFilter;
@@ -19,10 +21,12 @@ use serde::Deserialize;
 
 use crate::chrome::{LangQuery, PageMeta, html, page_meta};
 use crate::pictures::Picture;
+use crate::promptness::{HOME_LISTED, ScopeLink, scope_links};
 use crate::read::unavailable;
 use crate::text::{
     Lang, OFF_BAR, PROJECT_TYPES, bar_keys, day, is_type_filter, region_full, region_short, stage_name, type_name, when,
 };
+use crate::timeline::lag_text;
 use crate::{SiteState, overview};
 
 /// Projects per list page.
@@ -45,8 +49,13 @@ struct LatestItem {
     project_name: String,
     seq: u64,
     title: String,
+    /// When it happened.
     when: String,
     iso: String,
+    /// When it was made public, and how long after it happened, in words.
+    public_when: String,
+    public_iso: String,
+    lag: String,
 }
 
 #[derive(Template)]
@@ -58,6 +67,10 @@ struct HomePage {
     /// Projects by stage and by region, and the amounts under way.
     pictures: [Picture; 3],
     latest: Vec<LatestItem>,
+    /// The prefectures and trading centers with the most disclosures, for
+    /// their promptness pages.
+    regions: Vec<ScopeLink>,
+    centers: Vec<ScopeLink>,
 }
 
 pub(crate) async fn home(State(state): State<SiteState>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
@@ -67,8 +80,13 @@ pub(crate) async fn home(State(state): State<SiteState>, Query(q): Query<LangQue
         Err(error) => return unavailable(error),
     };
     let counts: BTreeMap<&str, u64> = totals.stages.iter().map(|s| (s.stage.as_str(), s.projects)).collect();
+    // Newest made public first (`promptness::made_public_at`: when recorded).
     let latest = match state.store.public_latest(20).await {
         Ok(latest) => latest,
+        Err(error) => return unavailable(error),
+    };
+    let scopes = match state.store.public_promptness_scopes().await {
+        Ok(scopes) => scopes,
         Err(error) => return unavailable(error),
     };
     let mut stages: Vec<StageCount> = bar_keys()
@@ -84,6 +102,7 @@ pub(crate) async fn home(State(state): State<SiteState>, Query(q): Query<LangQue
         .filter_map(|d| {
             let entry = TimelineEntry::decode(d.entry.as_slice()).ok()?;
             let at = utc_or_epoch(entry.occurred_at.as_ref());
+            let public_at = utc_or_epoch(made_public_at(&entry).as_ref());
             Some(LatestItem {
                 project_code: d.project_code.clone(),
                 project_name: d.project_name.clone(),
@@ -91,6 +110,9 @@ pub(crate) async fn home(State(state): State<SiteState>, Query(q): Query<LangQue
                 title: lang.pick(&entry.title_zh, &entry.title_en).to_owned(),
                 when: when(at),
                 iso: at.to_rfc3339(),
+                public_when: when(public_at),
+                public_iso: public_at.to_rfc3339(),
+                lag: lag_text(lang, &entry),
             })
         })
         .collect();
@@ -100,7 +122,10 @@ pub(crate) async fn home(State(state): State<SiteState>, Query(q): Query<LangQue
     let pictures =
         [overview::by_stage(lang, &totals), overview::by_region(lang, &totals), overview::amounts(lang, &totals)];
     let overview_heading = overview::heading(lang);
-    html(HomePage { page, stages, overview_heading, pictures, latest }, StatusCode::OK, lang)
+        let (mut regions, mut centers) = scope_links(lang, &scopes, page.q, |prefix| prefix.len() == 4);
+    regions.truncate(HOME_LISTED);
+    centers.truncate(HOME_LISTED);
+    html(HomePage { page, stages, overview_heading, pictures, latest, regions, centers }, StatusCode::OK, lang)
 }
 
 #[derive(Debug, Deserialize, Default)]

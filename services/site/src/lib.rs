@@ -12,6 +12,8 @@
 //! | `/` | search, counts by stage, latest disclosures |
 //! | `/projects?q=&region=&stage=&type=&year=&page=` | project list (`region`: a code prefix or a name, see `gongkai_domain::divisions`; `q` also matches region names) |
 //! | `/projects/{code}` | a project's timeline |
+//! | `/promptness` | every region and trading center with promptness figures |
+//! | `/regions/{code}/promptness`, `/centers/{source}/promptness` | how promptly a region (code prefix) or a trading center discloses |
 //! | `/feed.atom`, `/projects/{code}/feed.atom` | Atom feeds |
 //! | `/api/v1/projects/{code}/ocds/{tender}/releases`, `…/records` | OCDS 1.1 packages |
 //! | `/api/v1/projects/{code}/oc4ids` | OC4IDS 0.9 project package |
@@ -26,18 +28,19 @@
 //!
 //! | responses | `Cache-Control` | why |
 //! |---|---|---|
-//! | pages (home, list, project) | `public, max-age=60` | a minute-old page is fine for a reader, and absorbs reload storms |
+//! | pages (home, list, project, promptness) | `public, max-age=60` | a minute-old page is fine for a reader, and absorbs reload storms |
 //! | Atom feeds, OCDS/OC4IDS exports, bulk download | `no-cache` | machines sync from them and must not miss a disclosure; revalidating costs a 304 |
 //! | change feed, health | `no-store` | every answer is for one cursor or one moment |
 //! | 404 pages | `no-cache` | a project published later shows at once (as in the page cache) |
 //! | 503 | `no-store` | |
 //!
 //! One module per family of routes: `home` (home page and project list),
-//! `project` (the project page), `feeds` (Atom) and `api` (exports, change
-//! feed, bulk download); `chrome` holds what every HTML page shares,
-//! `pictures` the SVG pictures the pages draw (pure), `overview` the
-//! cached totals behind the home page's, and `read` how handlers read the
-//! public view. This file keeps the public API,
+//! `project` (the project page, its timeline arranged by `timeline`),
+//! `promptness` (the promptness pages), `feeds` (Atom) and `api` (exports,
+//! change feed, bulk download); `chrome` holds what every HTML page shares,
+//! `pictures` the SVG pictures the pages draw (pure), `overview` the cached
+//! totals behind the home page's, and `read` how handlers read the public
+//! view. This file keeps the public API,
 //! the routes and the `Cache-Control` values of the table above.
 
 mod api;
@@ -52,11 +55,13 @@ mod outcome;
 mod overview;
 mod pictures;
 mod project;
+mod promptness;
 mod proof;
 mod read;
 mod security;
 mod server;
 mod text;
+mod timeline;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -166,6 +171,9 @@ fn router_with_cache(
         .route("/projects", get(project_list))
         .route("/projects/{code}", get(project_page))
         .route("/projects/{code}/feed.atom", get(project_feed))
+        .route("/promptness", get(promptness::promptness_index))
+        .route("/regions/{code}/promptness", get(promptness::region_promptness))
+        .route("/centers/{source}/promptness", get(promptness::center_promptness))
         .route("/feed.atom", get(overall_feed))
         .route("/api/v1/projects/{code}/oc4ids", get(oc4ids))
         .route("/api/v1/projects/{code}/ocds/{tender}/releases", get(ocds_releases))

@@ -1,7 +1,10 @@
 //! The project page (`/projects/{code}`): its stage bar, running legal
-//! clocks, schedule and money pictures (`pictures`), amounts, contract and investment outcomes, land expropriation and
-//! EIA figures, and full timeline
-//! with corrections cross-linked, and the view models the template reads. Rendered pages are kept in the page cache
+//! clocks, schedule and money pictures (`pictures`), amounts, contract and
+//! investment outcomes, land expropriation and EIA figures, and full
+//! timeline as a person follows it (`timeline`: by when things happened,
+//! grouped by tender and lot, corrections beside what they correct, long
+//! parts folded, links to the promptness of its region and trading
+//! centers), and the view models the template reads. Rendered pages are kept in the page cache
 //! (`cache`) until the project changes or a clock's text would go stale.
 
 use std::collections::BTreeMap;
@@ -13,6 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use gongkai_domain::clock::{beijing, utc_or_epoch};
+use gongkai_domain::promptness::made_public_at;
 use gongkai_domain::state::land::category_words;
 use gongkai_proto::v1::{ProjectSummary, TimelineEntry};
 
@@ -24,7 +28,7 @@ use crate::text::{
     Lang, day, project_bar_keys, region_full, stage_name, time_left, time_left_holds_until, type_name, when,
     yuan_exact, yuan_human,
 };
-use crate::{SiteState, conditional, opendata, outcome, proof};
+use crate::{SiteState, conditional, opendata, outcome, promptness, proof, timeline};
 
 #[derive(Debug)]
 struct StageStep {
@@ -48,7 +52,15 @@ struct EntryView {
     summary: String,
     when: String,
     iso: String,
-    recorded: String,
+    /// When it was made public, and how long after it happened, in words.
+    public_when: String,
+    public_iso: String,
+    lag: String,
+    /// The summary of the folded parties, people and documents; empty when
+    /// there are none.
+    more: String,
+    /// Whether the "what changed" table folds (it is long).
+    fold_changes: bool,
     superseded: bool,
     superseded_by: Option<(u64, String)>,
     corrects: Option<(u64, String)>,
@@ -59,6 +71,25 @@ struct EntryView {
     documents: Vec<(String, String, String)>,
     withheld: bool,
 }
+
+/// An entry with the corrections attached to it.
+#[derive(Debug)]
+struct ItemView {
+    entry: EntryView,
+    corrections: Vec<EntryView>,
+}
+
+/// A group of the timeline (see `timeline`): its older items fold.
+#[derive(Debug)]
+struct GroupView {
+    heading: String,
+    older_summary: String,
+    older: Vec<ItemView>,
+    recent: Vec<ItemView>,
+}
+
+/// Rows of a "what changed" table shown unfolded.
+const CHANGES_SHOWN: usize = 3;
 
 #[derive(Template)]
 #[template(path = "project.html")]
@@ -83,7 +114,12 @@ struct ProjectPage {
     /// Land expropriation, resettlement and the EIA approval: (label, value,
     /// exact amount or empty), from the public summary's counts and totals.
     land: Vec<(String, String, String)>,
-    entries: Vec<EntryView>,
+    /// The timeline, grouped when the project has several tenders or lots.
+    groups: Vec<GroupView>,
+    grouped: bool,
+    /// Links to the promptness pages of the project's region and trading
+    /// centers: (href, text).
+    promptness: Vec<(String, String)>,
     chain_head: String,
     /// What the transparency log says of the project, and how to check it.
     log: Vec<String>,
@@ -179,6 +215,78 @@ fn role_name(lang: Lang, role: gongkai_proto::v1::PartyRole) -> &'static str {
         R::Objector => lang.pick("异议人", "objector"),
         _ => lang.pick("其他", "other"),
     }
+}
+
+/// One entry as the page shows it; `seq_of` gives the seq of an event id.
+fn entry_view(lang: Lang, e: &TimelineEntry, seq_of: &BTreeMap<&str, u64>) -> EntryView {
+    let record = |seq: u64| match lang {
+        Lang::Zh => format!("第{seq}号记录"),
+        Lang::En => format!("record no. {seq}"),
+    };
+    let at = utc_or_epoch(e.occurred_at.as_ref());
+    let public_at = utc_or_epoch(made_public_at(e).as_ref());
+    let parties: Vec<String> =
+        e.parties.iter().map(|o| format!("{}（{}）", o.name, role_name(lang, o.role()))).collect();
+    let people: Vec<String> = e
+        .people
+        .iter()
+        .map(|p| if p.role.is_empty() { p.name.clone() } else { format!("{}（{}）", p.name, p.role) })
+        .collect();
+    let documents: Vec<(String, String, String)> =
+        e.documents.iter().map(|d| (d.title.clone(), d.url.clone(), d.sha256.clone())).collect();
+    EntryView {
+        seq: e.project_seq,
+        title: lang.pick(&e.title_zh, &e.title_en).to_owned(),
+        summary: lang.pick(&e.summary_zh, &e.summary_en).to_owned(),
+        when: when(at),
+        iso: at.to_rfc3339(),
+        public_when: when(public_at),
+        public_iso: public_at.to_rfc3339(),
+        lag: timeline::lag_text(lang, e),
+        more: more_summary(lang, parties.len(), people.len(), documents.len()),
+        fold_changes: e.changes.len() > CHANGES_SHOWN,
+        superseded: !e.superseded_by_event_id.is_empty(),
+        superseded_by: seq_of.get(e.superseded_by_event_id.as_str()).map(|s| (*s, record(*s))),
+        corrects: seq_of.get(e.supersedes_event_id.as_str()).map(|s| (*s, record(*s))),
+        changes: e.changes.iter().map(|c| (c.path.clone(), c.before.clone(), c.after.clone())).collect(),
+        amounts: e
+            .amounts
+            .iter()
+            .map(|a| {
+                let label = lang.pick(&a.label_zh, &a.label_en);
+                let label = if a.lot_code.is_empty() {
+                    label.to_owned()
+                } else {
+                    format!("{label}（{} {}）", lang.pick("标段", "lot"), a.lot_code)
+                };
+                (label, yuan_human(lang, a.amount_fen), yuan_exact(a.amount_fen))
+            })
+            .collect(),
+        parties,
+        people,
+        documents,
+        withheld: e.details_withheld,
+    }
+}
+
+/// The summary of an entry's folded details: `相关单位 3 个 · 文件 2 份`.
+fn more_summary(lang: Lang, parties: usize, people: usize, documents: usize) -> String {
+    let mut parts = Vec::new();
+    for (count, zh, en_one, en_many) in [
+        (parties, "相关单位 {} 个", "1 party", "{} parties"),
+        (people, "相关人员 {} 名", "1 person", "{} people"),
+        (documents, "文件 {} 份", "1 document", "{} documents"),
+    ] {
+        if count > 0 {
+            let text = match lang {
+                Lang::Zh => zh,
+                Lang::En if count == 1 => en_one,
+                Lang::En => en_many,
+            };
+            parts.push(text.replace("{}", &count.to_string()));
+        }
+    }
+    parts.join(" · ")
 }
 
 /// Legal clocks still running at `now`: the latest clock of each kind per
@@ -291,46 +399,22 @@ pub(crate) async fn project_page(
         String::new()
     };
     let seq_of: BTreeMap<&str, u64> = entries.iter().map(|e| (e.event_id.as_str(), e.project_seq)).collect();
-    let record = |seq: u64| match lang {
-        Lang::Zh => format!("第{seq}号记录"),
-        Lang::En => format!("record no. {seq}"),
+    let arranged = timeline::arrange(&entries);
+    let grouped = arranged.len() > 1;
+    let view = |at: usize| entry_view(lang, &entries[at], &seq_of);
+    let item = |item: &timeline::Item| ItemView {
+        entry: view(item.entry),
+        corrections: item.corrections.iter().map(|at| view(*at)).collect(),
     };
-    let views = entries
+    let groups = arranged
         .iter()
-        .map(|e| {
-            let at = utc_or_epoch(e.occurred_at.as_ref());
-            EntryView {
-                seq: e.project_seq,
-                title: lang.pick(&e.title_zh, &e.title_en).to_owned(),
-                summary: lang.pick(&e.summary_zh, &e.summary_en).to_owned(),
-                when: when(at),
-                iso: at.to_rfc3339(),
-                recorded: when(utc_or_epoch(e.recorded_at.as_ref())),
-                superseded: !e.superseded_by_event_id.is_empty(),
-                superseded_by: seq_of.get(e.superseded_by_event_id.as_str()).map(|s| (*s, record(*s))),
-                corrects: seq_of.get(e.supersedes_event_id.as_str()).map(|s| (*s, record(*s))),
-                changes: e.changes.iter().map(|c| (c.path.clone(), c.before.clone(), c.after.clone())).collect(),
-                amounts: e
-                    .amounts
-                    .iter()
-                    .map(|a| {
-                        let label = lang.pick(&a.label_zh, &a.label_en);
-                        let label = if a.lot_code.is_empty() {
-                            label.to_owned()
-                        } else {
-                            format!("{label}（{} {}）", lang.pick("标段", "lot"), a.lot_code)
-                        };
-                        (label, yuan_human(lang, a.amount_fen), yuan_exact(a.amount_fen))
-                    })
-                    .collect(),
-                parties: e.parties.iter().map(|o| format!("{}（{}）", o.name, role_name(lang, o.role()))).collect(),
-                people: e
-                    .people
-                    .iter()
-                    .map(|p| if p.role.is_empty() { p.name.clone() } else { format!("{}（{}）", p.name, p.role) })
-                    .collect(),
-                documents: e.documents.iter().map(|d| (d.title.clone(), d.url.clone(), d.sha256.clone())).collect(),
-                withheld: e.details_withheld,
+        .map(|group| {
+            let folded = timeline::folded(group.items.len());
+            GroupView {
+                heading: timeline::heading(lang, &group.key, grouped),
+                older_summary: timeline::older_summary(lang, folded),
+                older: group.items[..folded].iter().map(item).collect(),
+                recent: group.items[folded..].iter().map(item).collect(),
             }
         })
         .collect();
@@ -354,6 +438,7 @@ pub(crate) async fn project_page(
     let (clocks, clocks_hold_until) = running_clocks(lang, &entries, now);
     let (log, log_holds_until) = proof::log_status(&state.store, lang, &code, summary.head_seq, now).await;
     let valid_until = [clocks_hold_until, log_holds_until].into_iter().flatten().min();
+    let links_q = if lang == Lang::En && by_switch { "?lang=en" } else { "" };
     let page = ProjectPage {
         page: page_meta(lang, by_switch, format!("{} · 公开 gongkai", project.name), &format!("/projects/{code}")),
         name: project.name.clone(),
@@ -377,7 +462,9 @@ pub(crate) async fn project_page(
         figures,
         contracts,
         land,
-        entries: views,
+        groups,
+        grouped,
+        promptness: promptness::project_links(lang, &project.region_code, &entries, links_q),
         chain_head: summary.chain_head_hash.clone(),
         log: log.lines,
         head_seq: summary.head_seq,

@@ -713,3 +713,184 @@ async fn pages_draw_the_schedule_the_money_and_the_overview() {
     assert!(figure(&english, "by-region-picture").contains("Beijing"), "regions by name in English");
     site.stop().await;
 }
+
+/// The public entries of `code`, decoded, in seq order.
+async fn public_entries(store: &Store, code: &str) -> Vec<TimelineEntry> {
+    let rows = store.public().public_timeline(code).await.expect("timeline");
+    rows.iter().map(|bytes| TimelineEntry::decode(bytes.as_slice()).expect("an entry")).collect()
+}
+
+/// The seqs of the entries a page part shows (`<li id="seq-N"`), in order.
+fn shown_seqs(part: &str) -> Vec<u64> {
+    part.split(r#"<li id="seq-"#)
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').expect("id ends")].parse().expect("a seq"))
+        .collect()
+}
+
+/// The correction of `code`'s approval (its event `supersedes`), renaming it.
+fn approval_correction(code: &str, supersedes: &str) -> Request {
+    let Some(Request::RecordApproval(approval)) = ppp_lifecycle(code, code).requests.into_iter().next() else {
+        panic!("the lifecycle starts with its approval");
+    };
+    let mut fact = approval.fact.expect("a fact");
+    fact.project_name = "双城区污水处理及配套管网PPP项目（更正）".into();
+    Request::CorrectDisclosure(
+        gongkai_proto::v1::Domain::Projects,
+        gongkai_proto::v1::CorrectDisclosureRequest {
+            request_id: format!("{code}-fix"),
+            project_code: code.into(),
+            occurred_at: approval.occurred_at,
+            fact: Some(gongkai_proto::v1::DisclosureCorrected {
+                supersedes_event_id: supersedes.into(),
+                reason: "项目名称有误".into(),
+                replacement: Some(gongkai_proto::v1::Fact {
+                    kind: Some(gongkai_proto::v1::fact::Kind::ProjectApproved(fact)),
+                }),
+                replacement_occurred_at: None,
+            }),
+        },
+    )
+}
+
+/// The timeline of a project with two lots: grouped by lot, the project's
+/// own facts first; each group in the order things happened; the
+/// correction right after the entry it corrects, marked; each entry saying
+/// when it happened and when it was made public, in both languages; long
+/// groups folded with every anchor kept; the home page's latest
+/// disclosures saying the same and linking to entries that exist.
+#[tokio::test]
+async fn the_timeline_reads_in_the_order_things_happened_grouped_by_lot() {
+    let mut site = Site::start(ServerLimits::default()).await;
+    site.disclose(ppp_lifecycle(CODE, "timeline").requests).await;
+    let approval = public_entries(&site.store, CODE).await.remove(0);
+    site.disclose([approval_correction(CODE, &approval.event_id)]).await;
+    let entries = public_entries(&site.store, CODE).await;
+    let correction = entries.last().expect("the correction").clone();
+    assert_eq!(correction.supersedes_event_id, approval.event_id);
+
+    let project = page(&format!("{}/projects/{CODE}", site.base)).await;
+    let timeline =
+        project.split(r#"<ol class="timeline""#).nth(1).expect("a timeline").split("</ol>").next().expect("end");
+    let mut shown = shown_seqs(timeline);
+    assert_eq!(shown.len(), entries.len(), "every entry shown once");
+    shown.sort_unstable();
+    assert_eq!(shown, entries.iter().map(|e| e.project_seq).collect::<Vec<_>>());
+
+    // Groups: the project, then the tender's lots.
+    let groups: Vec<&str> = timeline.split(r#"<li class="group">"#).skip(1).collect();
+    let headings: Vec<&str> =
+        groups.iter().map(|g| g.split("<h3>").nth(1).expect("heading").split("</h3>").next().expect("end")).collect();
+    let tender = &entries.iter().find(|e| !e.tender_code.is_empty()).expect("a tender").tender_code;
+    assert_eq!(headings[0], "项目层面：立项、PPP、征地与环评、状态、决算");
+    assert!(headings.contains(&format!("招标项目 {tender} · 标段 A1").as_str()), "{headings:?}");
+    assert!(headings.contains(&format!("招标项目 {tender} · 标段 B1").as_str()), "{headings:?}");
+    // Each group in the order things happened (corrections aside).
+    let by_seq = |seq: u64| entries.iter().find(|e| e.project_seq == seq).expect("an entry");
+    for group in &groups {
+        let happened: Vec<(i64, u64)> = shown_seqs(group)
+            .into_iter()
+            .map(by_seq)
+            .filter(|e| e.supersedes_event_id.is_empty())
+            .map(|e| (e.occurred_at.expect("a time").seconds, e.project_seq))
+            .collect();
+        assert!(happened.windows(2).all(|w| w[0] <= w[1]), "in the order things happened: {happened:?}");
+    }
+    // The correction right after what it corrects, which is marked.
+    let project_group = shown_seqs(groups[0]);
+    let at = project_group.iter().position(|seq| *seq == approval.project_seq).expect("the approval");
+    assert_eq!(project_group.get(at + 1), Some(&correction.project_seq), "{project_group:?}");
+    assert!(groups[0].contains(&format!(r#"<li id="seq-{}" class="superseded">"#, approval.project_seq)));
+    assert!(groups[0].contains(&format!(
+        r#"<ul class="corrections">
+<li id="seq-{}" class="correction">"#,
+        correction.project_seq
+    )));
+    assert!(groups[0].contains("更正内容"), "what changed, beside it");
+    // A long group folds its older entries, anchors and all.
+    let folded = timeline.split(r#"<li class="older"><details>"#).nth(1).expect("a folded part");
+    assert!(!shown_seqs(folded.split("</details>").next().expect("end")).is_empty(), "folded entries keep anchors");
+    assert!(project.contains(r#"<details class="more"><summary>"#), "bulky details fold");
+
+    // When it happened and when it was made public.
+    let lag = |entry: &TimelineEntry| {
+        gongkai_domain::promptness::lag(&entry.occurred_at.expect("time"), &entry.recorded_at.expect("time"))
+    };
+    let gongkai_domain::promptness::Lag::Later { days } = lag(&approval) else { panic!("made public later") };
+    assert!(project.contains(&format!("发生 · {days} 天后公开（登记于 ")), "the approval's delay in days");
+    let english = page_en(&format!("{}/projects/{CODE}", site.base)).await;
+    assert!(english.contains(&format!("· made public {days} days later (recorded ")), "in English too");
+    assert!(english.contains("Tender ") && english.contains(", lot A1</h3>"), "groups in English");
+
+    // Home: the latest disclosures say the same, newest made public first,
+    // linking to entries the page shows.
+    let home = page(&format!("{}/", site.base)).await;
+    let latest = home.split(r#"aria-labelledby="latest">"#).nth(1).expect("latest").split("</ol>").next().expect("end");
+    assert!(latest.starts_with(&format!("\n<li><h3><a href=\"/projects/{CODE}#seq-{}\"", correction.project_seq)));
+    assert!(latest.contains("天后公开（登记于 <time datetime="), "{latest}");
+    for link in latest.split("#seq-").skip(1) {
+        let seq: u64 = link[..link.find('"').expect("ends")].parse().expect("a seq");
+        assert!(project.contains(&format!(r#"<li id="seq-{seq}""#)), "#seq-{seq} exists on the project page");
+    }
+    site.stop().await;
+}
+
+/// GETs `url` in English, as chosen by the switch.
+async fn page_en(url: &str) -> String {
+    page(&format!("{url}?lang=en")).await
+}
+
+/// Promptness in public: a region's pages at each level, a trading
+/// center's, the index, in both languages, counting each disclosure once
+/// (a correction is none) and the disclosures the clocks expect and miss;
+/// linked from the project and home pages; unknown scopes are 404s.
+#[tokio::test]
+async fn promptness_pages_count_disclosures_and_what_is_missing() {
+    let mut site = Site::start(ServerLimits::default()).await;
+    site.disclose(ppp_lifecycle(CODE, "prompt").requests).await;
+    let approval = public_entries(&site.store, CODE).await.remove(0);
+    site.disclose([approval_correction(CODE, &approval.event_id)]).await;
+    // A second project stops at the candidate publicity: its result is missing.
+    let second = "2024-230113-77-01-000042";
+    let requests = ppp_lifecycle(second, "second").requests;
+    let publicity = requests.iter().position(|r| matches!(r, Request::PublicizeCandidates(_))).expect("publicity");
+    site.disclose(requests.into_iter().take(publicity + 1)).await;
+    let mut disclosures = 0;
+    for code in [CODE, second] {
+        disclosures +=
+            public_entries(&site.store, code).await.iter().filter(|e| e.supersedes_event_id.is_empty()).count();
+    }
+
+    for prefix in ["230113", "2301", "23"] {
+        let region = page(&format!("{}/regions/{prefix}/promptness", site.base)).await;
+        assert!(region.contains("：信息公开及时性</h1>"), "{prefix}");
+        assert!(region.contains(&format!(r#"<dd class="count">{disclosures}</dd>"#)), "{prefix}: every fact, once");
+        assert!(region.contains(r#"<table class="months""#), "{prefix}: month by month");
+        assert!(region.contains("中标候选人公示期满后未见中标结果"), "{prefix}: the missing result");
+        assert!(region.contains(&format!(r#"<a href="/projects/{second}">"#)), "{prefix}: links the project");
+    }
+    let county = page(&format!("{}/regions/230113/promptness", site.base)).await;
+    assert!(county.contains("<h1>哈尔滨市双城区：信息公开及时性</h1>"));
+    assert!(county.contains(r#"<a href="/regions/2301/promptness">哈尔滨市</a>"#), "links the wider region");
+    assert!(!county.contains(r#"<dd class="missing">0</dd>"#), "something is missing");
+    let english = page_en(&format!("{}/regions/230113/promptness", site.base)).await;
+    assert!(english.contains("<h1>Shuangcheng District, Harbin: promptness of disclosure</h1>"));
+    assert!(english.contains("Month by month") && english.contains("No award result after the candidate publicity"));
+    assert!(english.contains(r#"href="/regions/2301/promptness?lang=en""#), "links keep the language");
+    let center = page(&format!("{}/centers/test/promptness", site.base)).await;
+    assert!(center.contains(&format!(r#"<dd class="count">{disclosures}</dd>"#)), "the submitting center's");
+    let index = page(&format!("{}/promptness", site.base)).await;
+    assert!(index.contains(r#"<a href="/regions/230113/promptness">哈尔滨市双城区</a>"#));
+    assert!(index.contains(r#"<a href="/centers/test/promptness">交易中心 test</a>"#));
+    let project = page(&format!("{}/projects/{CODE}", site.base)).await;
+    assert!(project.contains(r#"<a href="/regions/230113/promptness">哈尔滨市双城区</a>"#));
+    assert!(project.contains(r#"<a href="/centers/test/promptness">交易中心 test</a>"#));
+    let home = page(&format!("{}/", site.base)).await;
+    assert!(home.contains(r#"<a href="/regions/2301/promptness">哈尔滨市</a>"#), "the home page lists regions");
+    assert!(home.contains(r#"<a href="/promptness">"#));
+    for missing in ["/regions/999999/promptness", "/regions/abc/promptness", "/centers/nobody/promptness"] {
+        let (status, _, _) = get(&format!("{}{missing}", site.base), &[]).await;
+        assert_eq!(status, 404, "{missing}");
+    }
+    site.stop().await;
+}

@@ -1,7 +1,8 @@
 //! `ListFlags` and `GetTimeliness`: the flags raised against projects in
 //! the caller's regions, and per trading center how many disclosures met
 //! the domain's deadline for their fact type
-//! ([`gongkai_domain::disclosure`]). Missing-disclosure flags
+//! ([`gongkai_domain::disclosure`]), delays and medians as
+//! [`gongkai_domain::promptness`] defines them for the public pages too. Missing-disclosure flags
 //! (`GK-MISSING-*`) are raised when read, so both ask the store with the
 //! injected clock's `now`; in the timeliness report they are the flags
 //! with no raising event, counted as `missing`.
@@ -9,7 +10,8 @@
 use std::sync::Arc;
 
 use gongkai_domain::clock::timestamp;
-use gongkai_domain::disclosure::{DEFAULT_DEADLINE_SECONDS, deadline_of_type, deadlines};
+use gongkai_domain::disclosure::{DEFAULT_DEADLINE_SECONDS, deadlines};
+use gongkai_domain::promptness::{delay_seconds, median, within_window};
 use gongkai_grpc::auth::Principal;
 use gongkai_proto::v1 as pb;
 use gongkai_store::{FlagHit, FlagQuery};
@@ -91,7 +93,7 @@ impl Supervision {
             .collect();
         let mut centers: std::collections::BTreeMap<String, Vec<(String, i64)>> = std::collections::BTreeMap::new();
         for timing in &timings {
-            let delay = (timing.recorded_at - timing.occurred_at).num_seconds();
+            let delay = delay_seconds(&timestamp(timing.occurred_at), &timestamp(timing.recorded_at));
             centers.entry(timing.source.clone()).or_default().push((timing.event_type.clone(), delay));
         }
         for hit in &missing {
@@ -99,23 +101,24 @@ impl Supervision {
         }
         let mut trading_centers: Vec<pb::TradingCenterTimeliness> = centers
             .into_iter()
-            .map(|(source, mut delays)| {
-                let on_time = delays.iter().filter(|(kind, delay)| *delay <= deadline_of_type(kind)).count() as u64;
+            .map(|(source, delays)| {
+                let on_time = delays.iter().filter(|(kind, delay)| within_window(kind, *delay)).count() as u64;
                 let mut by_type: std::collections::BTreeMap<String, (u64, u64)> = std::collections::BTreeMap::new();
                 for (kind, delay) in &delays {
                     let entry = by_type.entry(kind.clone()).or_default();
                     entry.0 += 1;
-                    entry.1 += u64::from(*delay <= deadline_of_type(kind));
+                    entry.1 += u64::from(within_window(kind, *delay));
                 }
-                delays.sort_by_key(|(_, delay)| *delay);
-                let median = delays.get(delays.len() / 2).map_or(0, |(_, delay)| *delay);
-                let max = delays.last().map_or(0, |(_, delay)| *delay);
+                let mut sorted: Vec<i64> = delays.iter().map(|(_, delay)| *delay).collect();
+                sorted.sort_unstable();
+                let middle = median(&sorted).unwrap_or(0);
+                let max = sorted.last().copied().unwrap_or(0);
                 let missing = missing.iter().filter(|hit| hit.source == source).count() as u64;
                 pb::TradingCenterTimeliness {
                     disclosures: delays.len() as u64,
                     on_time,
                     on_time_share_bp: share_bp(on_time, delays.len() as u64),
-                    median_delay_seconds: median,
+                    median_delay_seconds: middle,
                     max_delay_seconds: max,
                     missing,
                     by_type: by_type

@@ -15,7 +15,8 @@
 //!
 //! What every reader of the record shares lives here too, each in one
 //! place: the fact kinds' domains and type names ([`kinds`]), their
-//! disclosure deadlines ([`disclosure`]), the words for stages, project
+//! disclosure deadlines ([`disclosure`]), when a fact was made public and how
+//! promptly ([`promptness`]), the words for stages, project
 //! types and domains ([`vocabulary`]), Beijing time ([`clock`]) and the
 //! names of the regions behind the region codes ([`divisions`]).
 //!
@@ -31,6 +32,7 @@ pub mod divisions;
 pub mod hash;
 pub mod kinds;
 pub mod money;
+pub mod promptness;
 pub mod rechain;
 pub mod state;
 pub mod validate;

@@ -37,6 +37,7 @@
 //! the statements that are not fixed (filters, code lists, multi-row
 //! inserts). The rest is by concern: `events` and `bulk` (appending),
 //! `outbox`, `log`, `views` (the fold and its readers), `public`,
+//! `promptness` (the public promptness counts the fold keeps),
 //! `supervision`, `chains` (the one rewrite of the hash chains), with the
 //! rows the projector renders in `rows`.
 
@@ -53,6 +54,7 @@ mod events;
 mod heads;
 mod log;
 mod outbox;
+mod promptness;
 mod public;
 mod query;
 mod roles;
@@ -66,6 +68,7 @@ pub use bulk::StreamEvent;
 pub use chains::{ChainRewrite, MigratedChain};
 pub use events::{AppendOutcome, EventCounts, NewEvent, StoredEvent};
 pub use outbox::{OutboxCursor, OutboxRead, OutboxRecord, RELAY_LOCK_KEY, RelayLeadership, RelayParked};
+pub use promptness::{ExpectedDisclosure, PromptnessCount, PromptnessRow, PromptnessScope};
 pub use public::{
     ChangeCursor, ProjectFilter, PublicChange, PublicDisclosure, PublicProject, RegionLevel, StageTotals,
 };

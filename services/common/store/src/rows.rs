@@ -21,6 +21,9 @@ pub struct TimelineRow {
     pub recorded_at: DateTime<Utc>,
     /// The encoded `gongkai.v1.TimelineEntry`.
     pub entry: Vec<u8>,
+    /// What the entry adds to the public promptness counts: set on public
+    /// rows of entries that count as a disclosure, else `None`.
+    pub promptness: Option<crate::PromptnessRow>,
 }
 
 /// One project summary as stored.

@@ -81,7 +81,8 @@ pub fn as_site_role(database_url: &str) -> String {
 /// path takes (`Ingestor::submit`), for benches that skip gRPC.
 ///
 /// # Panics
-/// On a request the lawful lifecycles (with or without land) do not use.
+/// On a request the lawful lifecycles (with or without land) and their
+/// corrections do not use.
 pub fn submission(request: gongkai_scenarios::Request) -> (gongkai_proto::v1::Domain, gongkai_domain::Submission) {
     use gongkai_ingest::IngestRequest as _;
     use gongkai_proto::v1::Domain;
@@ -111,6 +112,7 @@ pub fn submission(request: gongkai_scenarios::Request) -> (gongkai_proto::v1::Do
         Request::AcceptCompletion(r) => (Domain::Contracts, r.into_submission()),
         Request::SettleContract(r) => (Domain::Contracts, r.into_submission()),
         Request::SettleFinalAccounts(r) => (Domain::Contracts, r.into_submission()),
+        Request::CorrectDisclosure(domain, r) => (domain, r.into_submission()),
         other => panic!("the lawful lifecycles have no {other:?}"),
     }
 }

@@ -123,6 +123,7 @@ pub fn one_entry_per_event(events: &[EventEnvelope], summary: &str) -> ProjectVi
             occurred_at: chrono::Utc::now(),
             recorded_at: chrono::Utc::now(),
             entry: e.event_id.as_bytes().to_vec(),
+            promptness: None,
         })
         .collect();
     let project = ProjectRow {

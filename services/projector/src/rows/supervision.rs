@@ -23,6 +23,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, Utc};
 use gongkai_domain::ProjectState;
 use gongkai_domain::clock::utc_or_epoch;
+use gongkai_domain::promptness::{MISSING_CONTRACT, MISSING_PUBLICITY, MISSING_RESULT, MissingRule};
 use gongkai_domain::vocabulary::{stage_label, type_label};
 use gongkai_proto::v1::{ComplianceFlag, EventEnvelope, Figure, ProjectSummary};
 use gongkai_store::{DeadlineRow, SearchRow, SupervisionRows};
@@ -119,8 +120,7 @@ pub(crate) fn rows<'e>(
                         None => (award.event_id.as_str(), at(award.announced_at.as_ref(), &award.event_id)),
                     };
                     deadlines.push(deadline(
-                        "GK-MISSING-CONTRACT",
-                        "中标通知发出后30日内未见合同公开",
+                        MISSING_CONTRACT,
                         &subject,
                         since,
                         CONTRACT_DAYS,
@@ -133,8 +133,7 @@ pub(crate) fn rows<'e>(
                 let end = publicity.period.as_ref().and_then(|p| p.end.as_ref());
                 let since = at(end, &publicity.event_id);
                 deadlines.push(deadline(
-                    "GK-MISSING-RESULT",
-                    "中标候选人公示期满后未见中标结果",
+                    MISSING_RESULT,
                     &subject,
                     since,
                     RESULT_GRACE_DAYS,
@@ -148,8 +147,7 @@ pub(crate) fn rows<'e>(
             } else if let Some(evaluation) = &lot.evaluation {
                 let since = at(evaluation.completed_at.as_ref(), &evaluation.event_id);
                 deadlines.push(deadline(
-                    "GK-MISSING-PUBLICITY",
-                    "评标结束后3日内未公示中标候选人",
+                    MISSING_PUBLICITY,
                     &subject,
                     since,
                     PUBLICITY_DAYS,
@@ -199,8 +197,7 @@ fn day(time: DateTime<Utc>) -> String {
 
 #[allow(clippy::too_many_arguments)]
 fn deadline(
-    rule: &str,
-    title: &str,
+    rule: MissingRule,
     subject: &str,
     since: DateTime<Utc>,
     days: i64,
@@ -209,8 +206,8 @@ fn deadline(
     explanation: String,
 ) -> DeadlineRow {
     let flag = ComplianceFlag {
-        rule: rule.to_owned(),
-        title: title.to_owned(),
+        rule: rule.code.to_owned(),
+        title: rule.title_zh.to_owned(),
         event_ids: vec![event_id.to_owned()],
         figures: vec![Figure {
             name: "days_without_disclosure".to_owned(),
@@ -222,7 +219,7 @@ fn deadline(
         legal_basis: String::new(),
     };
     DeadlineRow {
-        rule: rule.to_owned(),
+        rule: rule.code.to_owned(),
         subject: subject.to_owned(),
         // "After N days": the whole of day N is still in time; day N + 1 is not.
         due_at: since + Duration::days(days + 1),

@@ -41,7 +41,9 @@
 //! (see `views::memory`). The result is the same bytes in every table.
 //!
 //! What the transaction decides for each project is planned in `plan`; the
-//! rows of each side of the read model are written by `write`.
+//! rows of each side of the read model are written by `write`; the public
+//! promptness counts are kept by difference in the same transaction
+//! (`crate::promptness`).
 
 mod plan;
 mod write;
@@ -56,7 +58,7 @@ use super::View;
 use super::memory::{Forgetful, Memory, Remembered, Renderer, Stateless, ViewChanges};
 use crate::db::{in_transaction, to_i64};
 use crate::query::{self, Bind};
-use crate::{ProjectViewRows, Projections, StoreError, SupervisionRows, TimelineRow, public, supervision};
+use crate::{ProjectViewRows, Projections, StoreError, SupervisionRows, TimelineRow, promptness, public, supervision};
 use plan::{Decided, Plan, Rows};
 use write::{EntryRow, ViewWrites, entries};
 
@@ -360,6 +362,33 @@ impl Projections {
                     for statement in writes.statements(view) {
                         statement.execute(&mut *tx).await?;
                     }
+                }
+                // The public promptness counts, by difference (see `promptness`).
+                let counted: Vec<promptness::Advanced<'_>> = whole
+                    .iter()
+                    .map(|&(code, rows)| promptness::Advanced {
+                        code,
+                        region_code: &rows.public_project.region_code,
+                        timeline: &rows.public_timeline,
+                        whole: true,
+                        expected: &rows.supervision.deadlines,
+                    })
+                    .chain(changed.iter().map(|&(code, _, changes, _)| promptness::Advanced {
+                        code,
+                        region_code: &changes.0.public_project.region_code,
+                        timeline: &changes.0.public_timeline,
+                        whole: false,
+                        expected: &changes.0.supervision.deadlines,
+                    }))
+                    .collect();
+                let counted_codes: Vec<&str> = counted.iter().map(|project| project.code).collect();
+                let mut disclosures = Vec::new();
+                for statement in promptness::disclosure_rows(&counted_codes) {
+                    disclosures.extend(statement.fetch_all(&mut *tx).await?);
+                }
+                let counts = promptness::CountWrites::of(disclosures, &counted)?;
+                for statement in counts.statements().into_iter().chain(promptness::expected_statements(&counted)) {
+                    statement.execute(&mut *tx).await?;
                 }
                 let replaced: Vec<(&str, &SupervisionRows)> =
                     whole.iter().map(|(code, rows)| (*code, &rows.supervision)).collect();

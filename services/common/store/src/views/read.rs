@@ -71,6 +71,11 @@ impl Projections {
                 "project_search",
                 "project_terms",
                 "project_deadlines",
+                // The public promptness counts are kept with the views.
+                "public_disclosures",
+                "public_promptness",
+                "public_promptness_scopes",
+                "public_expected",
             ] {
                 sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
             }

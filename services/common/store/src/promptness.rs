@@ -1,0 +1,487 @@
+//! The public promptness counts: how promptly each region and each trading
+//! center makes facts public, kept by the fold and read by the site.
+//!
+//! # Kept in the fold's transaction, by difference
+//!
+//! Each public timeline row carries what it adds to the counts
+//! ([`PromptnessRow`], computed by the projector from the public entry with
+//! `gongkai_domain::promptness`), or nothing (a correction). The fold keeps
+//! one `public_disclosures` row per counted entry, under its project's
+//! region, and for every project it advances:
+//!
+//! 1. reads the project's `public_disclosures` rows;
+//! 2. works out the project's new rows: all of them for a project rendered
+//!    whole, the old ones with the entries that changed replaced for a
+//!    carried one, each under the project's current region;
+//! 3. writes the rows that differ and adds the difference (new − old) to
+//!    `public_promptness` and `public_promptness_scopes`, in key order so that
+//!    concurrent folds lock shared rows in one order; a count that reaches
+//!    zero is deleted, so the counts are the same whatever order the events
+//!    were folded in and a rebuild (which empties every table here) gives
+//!    the same rows.
+//!
+//! An entry counts under every scope of its project's region (province,
+//! prefecture, county: `region:23`, `region:2301`, `region:230113`) and of
+//! its trading center (`source:<id>`), so a page reads its own scope's rows
+//! only: one per month, fact type and delay bucket.
+//!
+//! The disclosures the statutory clocks expect (the deadline watch's rows,
+//! `DeadlineRow`, whose inputs are public facts) are copied to
+//! `public_expected` with the project's region: a page counts those due
+//! before now.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use gongkai_domain::promptness::region_prefixes;
+
+use crate::db::{dispatch, to_i64};
+use crate::query::{self, Sql};
+use crate::{DeadlineRow, PublicReader, StoreError, TimelineRow};
+
+/// What one public timeline entry adds to the promptness counts (see
+/// `gongkai_domain::promptness`); its fact type is the row's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptnessRow {
+    /// The trading center that submitted it.
+    pub source: String,
+    /// Month made public, Beijing time: `2024-03`.
+    pub month: String,
+    /// Its delay bucket, days (a lower bound of
+    /// `gongkai_domain::promptness::DELAY_BUCKETS`).
+    pub delay_days: i64,
+    /// Whether it was made public within its kind's window.
+    pub within_window: bool,
+}
+
+/// A `public_disclosures` row as read back.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub(crate) struct DisclosureRow {
+    project_code: String,
+    project_seq: i64,
+    region_code: String,
+    source: String,
+    month: String,
+    fact_type: String,
+    delay_days: i64,
+    within_window: i64,
+}
+
+/// The queries for the `public_disclosures` rows of the projects `codes`.
+pub(crate) fn disclosure_rows<'a>(codes: &[&'a str]) -> Vec<Sql<'a>> {
+    let head = "SELECT project_code, project_seq, region_code, source, month, fact_type, delay_days, within_window \
+                FROM public_disclosures WHERE project_code IN (";
+    query::in_list(head, codes, ")")
+}
+
+/// One project the fold advanced, as the counts see it.
+pub(crate) struct Advanced<'a> {
+    pub(crate) code: &'a str,
+    /// Its region code now.
+    pub(crate) region_code: &'a str,
+    /// Its public timeline rows: all of them when `whole`, else those that
+    /// changed.
+    pub(crate) timeline: &'a [TimelineRow],
+    pub(crate) whole: bool,
+    /// The disclosures it owes.
+    pub(crate) expected: &'a [DeadlineRow],
+}
+
+/// A key of `public_promptness`: scope, month, fact type, delay bucket.
+type CountKey = (String, String, String, i64);
+
+/// What a batch changes in the counts.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct CountWrites {
+    /// `public_disclosures` rows to write (insert or replace).
+    upserts: Vec<DisclosureRow>,
+    /// `public_disclosures` rows to delete: (project, seq).
+    deletes: Vec<(String, i64)>,
+    /// Differences of `public_promptness`: (disclosures, within window).
+    counts: BTreeMap<CountKey, (i64, i64)>,
+    /// Differences of `public_promptness_scopes`.
+    scopes: BTreeMap<String, i64>,
+}
+
+impl DisclosureRow {
+    fn new(code: &str, region_code: &str, row: &TimelineRow, counted: &PromptnessRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            project_code: code.to_owned(),
+            project_seq: to_i64(row.project_seq)?,
+            region_code: region_code.to_owned(),
+            source: counted.source.clone(),
+            month: counted.month.clone(),
+            fact_type: row.fact_type.clone(),
+            delay_days: counted.delay_days,
+            within_window: i64::from(counted.within_window),
+        })
+    }
+
+    /// The scopes the row counts in.
+    fn scopes(&self) -> Vec<String> {
+        let mut scopes: Vec<String> =
+            region_prefixes(&self.region_code).into_iter().map(|prefix| format!("region:{prefix}")).collect();
+        if !self.source.is_empty() {
+            scopes.push(format!("source:{}", self.source));
+        }
+        scopes
+    }
+}
+
+impl CountWrites {
+    /// The writes that take the counts from `existing` (the
+    /// `public_disclosures` rows of the advanced projects) to `advanced`.
+    pub(crate) fn of(existing: Vec<DisclosureRow>, advanced: &[Advanced<'_>]) -> Result<Self, StoreError> {
+        let mut old: HashMap<String, BTreeMap<i64, DisclosureRow>> = HashMap::new();
+        for row in existing {
+            old.entry(row.project_code.clone()).or_default().insert(row.project_seq, row);
+        }
+        let mut writes = Self::default();
+        for project in advanced {
+            let before = old.remove(project.code).unwrap_or_default();
+            let mut after: BTreeMap<i64, DisclosureRow> = if project.whole {
+                BTreeMap::new()
+            } else {
+                before
+                    .iter()
+                    .map(|(seq, row)| {
+                        (*seq, DisclosureRow { region_code: project.region_code.to_owned(), ..row.clone() })
+                    })
+                    .collect()
+            };
+            for row in project.timeline {
+                let seq = to_i64(row.project_seq)?;
+                match &row.promptness {
+                    Some(counted) => {
+                        after.insert(seq, DisclosureRow::new(project.code, project.region_code, row, counted)?);
+                    }
+                    None => {
+                        after.remove(&seq);
+                    }
+                }
+            }
+            for (seq, row) in &before {
+                if !after.contains_key(seq) {
+                    writes.add(row, -1);
+                    writes.deletes.push((project.code.to_owned(), *seq));
+                }
+            }
+            for (seq, row) in after {
+                match before.get(&seq) {
+                    Some(previous) if *previous == row => {}
+                    previous => {
+                        if let Some(previous) = previous {
+                            writes.add(previous, -1);
+                        }
+                        writes.add(&row, 1);
+                        writes.upserts.push(row);
+                    }
+                }
+            }
+        }
+        writes.counts.retain(|_, (disclosures, within)| *disclosures != 0 || *within != 0);
+        writes.scopes.retain(|_, disclosures| *disclosures != 0);
+        Ok(writes)
+    }
+
+    /// Adds `row`'s counts `sign` times.
+    fn add(&mut self, row: &DisclosureRow, sign: i64) {
+        for scope in row.scopes() {
+            let count = self
+                .counts
+                .entry((scope.clone(), row.month.clone(), row.fact_type.clone(), row.delay_days))
+                .or_default();
+            count.0 += sign;
+            count.1 += sign * row.within_window;
+            *self.scopes.entry(scope).or_default() += sign;
+        }
+    }
+
+    /// The statements that apply these writes.
+    pub(crate) fn statements(&self) -> Vec<Sql<'_>> {
+        let mut statements = Vec::new();
+        for (code, seq) in &self.deletes {
+            let mut delete = Sql::new("DELETE FROM public_disclosures WHERE project_code = ");
+            delete.bind(code).push(" AND project_seq = ").bind(*seq);
+            statements.push(delete);
+        }
+        statements.extend(query::insert(
+            "INSERT INTO public_disclosures (project_code, project_seq, region_code, source, month, fact_type, \
+             delay_days, within_window)",
+            "ON CONFLICT (project_code, project_seq) DO UPDATE SET region_code = excluded.region_code, \
+             source = excluded.source, month = excluded.month, fact_type = excluded.fact_type, \
+             delay_days = excluded.delay_days, within_window = excluded.within_window",
+            &self.upserts,
+            |row| {
+                [
+                    (&row.project_code).into(),
+                    row.project_seq.into(),
+                    (&row.region_code).into(),
+                    (&row.source).into(),
+                    (&row.month).into(),
+                    (&row.fact_type).into(),
+                    row.delay_days.into(),
+                    row.within_window.into(),
+                ]
+            },
+        ));
+        let counts: Vec<(&CountKey, &(i64, i64))> = self.counts.iter().collect();
+        statements.extend(query::insert(
+            "INSERT INTO public_promptness (scope, month, fact_type, delay_days, disclosures, within_window)",
+            "ON CONFLICT (scope, month, fact_type, delay_days) DO UPDATE SET \
+             disclosures = public_promptness.disclosures + excluded.disclosures, \
+             within_window = public_promptness.within_window + excluded.within_window",
+            &counts,
+            |&((scope, month, fact_type, delay_days), (disclosures, within))| {
+                [
+                    scope.into(),
+                    month.into(),
+                    fact_type.into(),
+                    (*delay_days).into(),
+                    (*disclosures).into(),
+                    (*within).into(),
+                ]
+            },
+        ));
+        let scopes: Vec<(&String, &i64)> = self.scopes.iter().collect();
+        statements.extend(query::insert(
+            "INSERT INTO public_promptness_scopes (scope, disclosures)",
+            "ON CONFLICT (scope) DO UPDATE SET \
+             disclosures = public_promptness_scopes.disclosures + excluded.disclosures",
+            &scopes,
+            |&(scope, disclosures)| [scope.into(), (*disclosures).into()],
+        ));
+        // A count taken down may have reached zero: it goes, as if never counted.
+        for ((scope, month, fact_type, delay_days), (disclosures, _)) in &self.counts {
+            if *disclosures < 0 {
+                let mut delete = Sql::new("DELETE FROM public_promptness WHERE disclosures = 0 AND scope = ");
+                delete.bind(scope).push(" AND month = ").bind(month).push(" AND fact_type = ").bind(fact_type);
+                delete.push(" AND delay_days = ").bind(*delay_days);
+                statements.push(delete);
+            }
+        }
+        for (scope, disclosures) in &self.scopes {
+            if *disclosures < 0 {
+                let mut delete = Sql::new("DELETE FROM public_promptness_scopes WHERE disclosures = 0 AND scope = ");
+                delete.bind(scope);
+                statements.push(delete);
+            }
+        }
+        statements
+    }
+}
+
+/// The statements that replace the `public_expected` rows of `advanced`.
+pub(crate) fn expected_statements<'a>(advanced: &'a [Advanced<'a>]) -> Vec<Sql<'a>> {
+    let codes: Vec<&str> = advanced.iter().map(|project| project.code).collect();
+    let mut statements = query::in_list("DELETE FROM public_expected WHERE project_code IN (", &codes, ")");
+    let rows: Vec<(&Advanced<'_>, &DeadlineRow)> =
+        advanced.iter().flat_map(|project| project.expected.iter().map(move |row| (project, row))).collect();
+    statements.extend(query::insert(
+        "INSERT INTO public_expected (project_code, rule, subject, region_code, source, due_at)",
+        "",
+        &rows,
+        |&(project, row)| {
+            [
+                project.code.into(),
+                (&row.rule).into(),
+                (&row.subject).into(),
+                project.region_code.into(),
+                (&row.source).into(),
+                row.due_at.into(),
+            ]
+        },
+    ));
+    statements
+}
+
+/// What the promptness pages read: a region (by code prefix) or a trading
+/// center.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptnessScope {
+    /// A region code prefix: 2, 4 or 6 digits.
+    Region(String),
+    /// A trading center's source id.
+    Source(String),
+}
+
+impl PromptnessScope {
+    /// The scope's key in the counts.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Region(prefix) => format!("region:{prefix}"),
+            Self::Source(source) => format!("source:{source}"),
+        }
+    }
+
+    /// The scope a key names, if any.
+    pub fn from_key(key: &str) -> Option<Self> {
+        if let Some(prefix) = key.strip_prefix("region:") {
+            return Some(Self::Region(prefix.to_owned()));
+        }
+        key.strip_prefix("source:").map(|source| Self::Source(source.to_owned()))
+    }
+}
+
+/// One row of a scope's counts.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PromptnessCount {
+    /// Month made public, `2024-03`.
+    pub month: String,
+    /// CloudEvents type of the facts.
+    pub fact_type: String,
+    /// Delay bucket, days.
+    pub delay_days: i64,
+    /// How many facts.
+    pub disclosures: i64,
+    /// Of which made public within their window.
+    pub within_window: i64,
+}
+
+/// A disclosure the statutory clocks expect that has not come.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ExpectedDisclosure {
+    /// The project.
+    pub project_code: String,
+    /// Its name.
+    pub project_name: String,
+    /// The rule (`GK-MISSING-RESULT`, …).
+    pub rule: String,
+    /// What it concerns: `<tender>/<lot>`.
+    pub subject: String,
+    /// The trading center that owes it.
+    pub source: String,
+    /// Since when it is missing.
+    pub due_at: DateTime<Utc>,
+}
+
+impl PublicReader {
+    /// The promptness counts of `scope`, by month, fact type and delay
+    /// bucket, in that order.
+    pub async fn public_promptness(&self, scope: &PromptnessScope) -> Result<Vec<PromptnessCount>, StoreError> {
+        let query = "SELECT month, fact_type, delay_days, disclosures, within_window FROM public_promptness \
+                     WHERE scope = $1 ORDER BY month, fact_type, delay_days";
+        let key = scope.key();
+        Ok(dispatch!(&self.db, |pool| sqlx::query_as(query).bind(&key).fetch_all(pool).await?))
+    }
+
+    /// Every scope with counts, and how many disclosures each counts, by key.
+    pub async fn public_promptness_scopes(&self) -> Result<Vec<(PromptnessScope, u64)>, StoreError> {
+        let query = "SELECT scope, disclosures FROM public_promptness_scopes ORDER BY scope";
+        let rows: Vec<(String, i64)> = dispatch!(&self.db, |pool| sqlx::query_as(query).fetch_all(pool).await?);
+        Ok(rows
+            .into_iter()
+            .filter_map(|(key, count)| Some((PromptnessScope::from_key(&key)?, count.max(0) as u64)))
+            .collect())
+    }
+
+    /// The disclosures of `scope` the statutory clocks expected by `now` and
+    /// that have not come: how many, and the `limit` longest missing.
+    pub async fn public_expected_missing(
+        &self,
+        scope: &PromptnessScope,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<(u64, Vec<ExpectedDisclosure>), StoreError> {
+        let restrict = |sql: &mut Sql<'_>| {
+            match scope {
+                PromptnessScope::Region(prefix) => sql.like_any_prefix("e.region_code", std::slice::from_ref(prefix)),
+                PromptnessScope::Source(source) => sql.push("e.source = ").bind(source.clone()),
+            };
+            sql.push(" AND e.due_at <= ").bind(now);
+        };
+        let mut count = Sql::new("SELECT COUNT(*) FROM public_expected e WHERE ");
+        restrict(&mut count);
+        let mut list = Sql::new(
+            "SELECT e.project_code, p.name AS project_name, e.rule, e.subject, e.source, e.due_at \
+             FROM public_expected e JOIN public_projects p ON p.project_code = e.project_code WHERE ",
+        );
+        restrict(&mut list);
+        list.push(format!(" ORDER BY e.due_at, e.project_code, e.rule, e.subject LIMIT {limit}"));
+        let (total, missing): (Vec<(i64,)>, Vec<ExpectedDisclosure>) =
+            dispatch!(&self.db, |pool| (count.fetch_all(pool).await?, list.fetch_all(pool).await?));
+        Ok((total.first().map_or(0, |(total,)| (*total).max(0) as u64), missing))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timeline_row(seq: u64, promptness: Option<PromptnessRow>) -> TimelineRow {
+        TimelineRow {
+            project_seq: seq,
+            event_id: format!("e{seq}"),
+            fact_type: "gongkai.v1.AwardAnnounced".to_owned(),
+            occurred_at: DateTime::UNIX_EPOCH,
+            recorded_at: DateTime::UNIX_EPOCH,
+            entry: Vec::new(),
+            promptness,
+        }
+    }
+
+    fn counted(delay_days: i64, within_window: bool) -> Option<PromptnessRow> {
+        Some(PromptnessRow {
+            source: "center-harbin".to_owned(),
+            month: "2024-03".to_owned(),
+            delay_days,
+            within_window,
+        })
+    }
+
+    fn advanced<'a>(region_code: &'a str, timeline: &'a [TimelineRow], whole: bool) -> Advanced<'a> {
+        Advanced { code: "P", region_code, timeline, whole, expected: &[] }
+    }
+
+    fn stored(writes: &CountWrites) -> Vec<DisclosureRow> {
+        writes.upserts.clone()
+    }
+
+    #[test]
+    fn a_new_project_counts_in_each_of_its_scopes_and_a_correction_not_at_all() {
+        let timeline = [timeline_row(1, counted(3, true)), timeline_row(2, None), timeline_row(3, counted(8, false))];
+        let writes = CountWrites::of(Vec::new(), &[advanced("230113", &timeline, true)]).expect("plans");
+        assert_eq!(writes.upserts.len(), 2, "the correction (seq 2) is not a disclosure");
+        assert_eq!(
+            writes.scopes.iter().map(|(scope, n)| (scope.as_str(), *n)).collect::<Vec<_>>(),
+            [("region:23", 2), ("region:2301", 2), ("region:230113", 2), ("source:center-harbin", 2)]
+        );
+        let late = ("region:2301".to_owned(), "2024-03".to_owned(), "gongkai.v1.AwardAnnounced".to_owned(), 8);
+        assert_eq!(writes.counts.get(&late), Some(&(1, 0)));
+        assert_eq!(writes.counts.len(), 8);
+    }
+
+    #[test]
+    fn folding_again_changes_nothing_and_a_region_change_moves_every_count() {
+        let timeline = [timeline_row(1, counted(0, true)), timeline_row(2, counted(1, true))];
+        let first = CountWrites::of(Vec::new(), &[advanced("230113", &timeline, true)]).expect("plans");
+        let again = CountWrites::of(stored(&first), &[advanced("230113", &timeline, true)]).expect("plans");
+        assert_eq!(again, CountWrites::default(), "the same rendering writes nothing");
+        // A carried fold that changed only seq 2's rendering, and the region.
+        let changed = [timeline_row(2, counted(1, true))];
+        let moved = CountWrites::of(stored(&first), &[advanced("110105", &changed, false)]).expect("plans");
+        assert_eq!(moved.upserts.len(), 2, "both rows move to the new region");
+        assert_eq!(moved.scopes.get("region:2301"), Some(&-2));
+        assert_eq!(moved.scopes.get("region:1101"), Some(&2));
+        assert_eq!(moved.scopes.get("source:center-harbin"), None, "the trading center's counts stay");
+        let statements = moved.statements();
+        assert!(statements.len() >= 3, "rows, counts, scopes and the clean-up of zeros");
+    }
+
+    #[test]
+    fn an_entry_no_longer_rendered_is_taken_off() {
+        let timeline = [timeline_row(1, counted(0, true)), timeline_row(2, counted(2, true))];
+        let first = CountWrites::of(Vec::new(), &[advanced("230113", &timeline, true)]).expect("plans");
+        let shorter = CountWrites::of(stored(&first), &[advanced("230113", &timeline[..1], true)]).expect("plans");
+        assert_eq!(shorter.deletes, [("P".to_owned(), 2)]);
+        assert_eq!(shorter.scopes.get("region:230113"), Some(&-1));
+    }
+
+    #[test]
+    fn scopes_round_trip_through_their_keys() {
+        for scope in [PromptnessScope::Region("2301".into()), PromptnessScope::Source("center-harbin".into())] {
+            assert_eq!(PromptnessScope::from_key(&scope.key()), Some(scope));
+        }
+        assert_eq!(PromptnessScope::from_key("other"), None);
+    }
+}
