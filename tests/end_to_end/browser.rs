@@ -5,7 +5,8 @@
 //! JavaScript, so the search is the GET request the home page's form
 //! produces; the test reads the form from the rendered DOM first, so it fails
 //! when the form changes. Screenshots of the project page (desktop and phone
-//! widths) go to `target/test-output/`.
+//! widths) go to `target/test-output/`. Chromium is shown no CJK font, so
+//! the Chinese in them is the site's web font.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,6 +19,10 @@ use crate::projection::{timeline, wait_for_public_seq};
 
 /// Debian's Chromium.
 const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Fonts without CJK characters (Debian's `fonts-dejavu-core`, which
+/// fontconfig depends on).
+const LATIN_FONTS: &str = "/usr/share/fonts/truetype/dejavu";
 
 /// Where screenshots go: the workspace's `target/test-output/`.
 fn output_dir() -> PathBuf {
@@ -36,6 +41,17 @@ async fn chromium(url: &Url, extra: &[&str]) -> String {
     );
     let profile = tempfile::tempdir().expect("profile dir");
     let mut command = tokio::process::Command::new(CHROMIUM);
+    // The reader with no CJK font: Chromium sees only DejaVu (with the
+    // system's aliases), so the Chinese in the screenshots is the site's web font.
+    assert!(Path::new(LATIN_FONTS).is_dir(), "{LATIN_FONTS} is missing (Debian's fonts-dejavu-core)");
+    let fonts = profile.path().join("fonts.conf");
+    let config = format!(
+        "<fontconfig><include ignore_missing=\"yes\">/etc/fonts/conf.d</include><dir>{LATIN_FONTS}</dir>\
+         <cachedir>{}</cachedir></fontconfig>",
+        profile.path().display()
+    );
+    std::fs::write(&fonts, config).expect("fontconfig file written");
+    command.env("FONTCONFIG_FILE", &fonts);
     command
         .args([
             "--headless",

@@ -9,6 +9,7 @@ mod fuzz;
 mod hostile;
 mod ingestion;
 mod land;
+mod links;
 mod opendata;
 mod outcome;
 mod poison;

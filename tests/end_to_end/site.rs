@@ -384,7 +384,7 @@ async fn on_postgres_the_site_reads_only_public_tables_and_every_export_validate
 
     let gongkai =
         Ingestion::start_with(Backend::Postgres, "projects,tenders,review,awards,contracts,projector", &[]).await;
-    let projects = submit_every_other_rpc(&gongkai).await;
+    let projects = submit_every_other_rpc(&gongkai.harbin, &gongkai.store).await;
     for project in [&projects.lifecycle, &projects.other, &projects.land] {
         wait_until_projected(&gongkai.store, project).await;
     }

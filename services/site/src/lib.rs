@@ -19,6 +19,7 @@
 //! | `/api/v1/projects/{code}/oc4ids` | OC4IDS 0.9 project package |
 //! | `/api/v1/changes?after=<cursor>` | public change feed (see [`PublicReader::public_changes_after`]) |
 //! | `/api/v1/bulk.jsonl` | every public project and timeline, streamed |
+//! | `/assets/fonts/{file}` | the CJK web font's slices and their stylesheet (see `fonts`) |
 //!
 //! Every response carries the security headers of `security`; pages,
 //! feeds, exports and the bulk download are compressed (gzip, br) and carry
@@ -31,6 +32,7 @@
 //! | pages (home, list, project, promptness) | `public, max-age=60` | a minute-old page is fine for a reader, and absorbs reload storms |
 //! | Atom feeds, OCDS/OC4IDS exports, bulk download | `no-cache` | machines sync from them and must not miss a disclosure; revalidating costs a 304 |
 //! | change feed, health | `no-store` | every answer is for one cursor or one moment |
+//! | font slices and their stylesheet | `public, max-age=31536000, immutable` | named by their content, so a name never changes meaning |
 //! | 404 pages | `no-cache` | a project published later shows at once (as in the page cache) |
 //! | 503 | `no-store` | |
 //!
@@ -48,6 +50,7 @@ mod cache;
 mod chrome;
 mod conditional;
 mod feeds;
+mod fonts;
 mod home;
 mod log;
 pub mod opendata;
@@ -77,6 +80,7 @@ use chrono::Utc;
 use gongkai_store::PublicReader;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate as _};
 
 use api::{bulk, changes, oc4ids, ocds_records, ocds_releases};
 use cache::PageCache;
@@ -184,6 +188,7 @@ fn router_with_cache(
         .route("/log/checkpoint", get(log::checkpoint))
         .route("/log/key", get(log::key))
         .route("/log/tile/{*path}", get(log::tile))
+        .route("/assets/fonts/{file}", get(fonts::asset))
         .route("/healthz", get(healthz))
         .fallback(fallback)
         .with_state(SiteState {
@@ -197,7 +202,10 @@ fn router_with_cache(
         // Innermost first: validators see the whole uncompressed body, and
         // the security headers go on everything, 304s and errors included.
         .layer(middleware::from_fn_with_state(validators, conditional::middleware))
-        .layer(CompressionLayer::new())
+        // WOFF2 is compressed already.
+        .layer(
+            CompressionLayer::new().compress_when(DefaultPredicate::new().and(NotForContentType::const_new("font/"))),
+        )
         .layer(middleware::map_response(security::headers))
 }
 

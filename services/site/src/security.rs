@@ -1,8 +1,9 @@
 //! Headers every site response carries, errors and 304s included.
 //!
-//! The pages run no script and load nothing from elsewhere; their only
-//! style is the `<style>` block of `templates/base.html`. So the policy
-//! allows nothing by default and that one block by its SHA-256, computed
+//! The pages run no script and load nothing from elsewhere; their style is
+//! the `<style>` block of `templates/base.html` and the site's own font
+//! stylesheet (`fonts`). So the policy allows nothing by default, the site's
+//! own stylesheets and fonts, and that one block by its SHA-256, computed
 //! from the template the binary was built with: editing the CSS cannot
 //! leave the policy behind (a unit test renders a page and checks that the
 //! block it emits hashes to the value in the policy). No `'unsafe-inline'`,
@@ -10,8 +11,10 @@
 //!
 //! * `Content-Security-Policy`: `default-src 'none'` (stricter than
 //!   `'self'`: nothing is fetched that is not named below), the style
-//!   block's hash, `img-src 'self'` for a favicon, `form-action 'self'` for
-//!   the search forms, `base-uri 'none'`, `frame-ancestors 'none'`.
+//!   block's hash, `style-src 'self'` and `font-src 'self'` for the CJK web
+//!   font and its `@font-face` rules, `img-src 'self'` for a favicon,
+//!   `form-action 'self'` for the search forms, `base-uri 'none'`,
+//!   `frame-ancestors 'none'`.
 //! * `X-Frame-Options: DENY`: `frame-ancestors` for browsers without CSP 2.
 //! * `X-Content-Type-Options: nosniff`: JSON, Atom and JSON Lines are never
 //!   run as script or rendered as HTML.
@@ -51,8 +54,8 @@ fn hash_source(block: &str) -> String {
 /// The site's Content-Security-Policy.
 static POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
     let policy = format!(
-        "default-src 'none'; style-src {}; img-src 'self'; form-action 'self'; base-uri 'none'; \
-         frame-ancestors 'none'",
+        "default-src 'none'; style-src {} 'self'; font-src 'self'; img-src 'self'; form-action 'self'; \
+         base-uri 'none'; frame-ancestors 'none'",
         hash_source(style_block(BASE_TEMPLATE))
     );
     HeaderValue::from_str(&policy).expect("a CSP of ASCII source expressions is a header value")
@@ -85,6 +88,7 @@ mod tests {
         let policy = POLICY.to_str().expect("ASCII");
         assert!(policy.contains("default-src 'none'"), "{policy}");
         assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert!(policy.contains("font-src 'self'"), "the web font loads: {policy}");
         assert!(!policy.contains("unsafe-inline") && !policy.contains("script-src"), "{policy}");
         assert!(style_block(BASE_TEMPLATE).contains("body{"), "the base template's CSS was found");
         assert!(policy.contains(&hash_source(style_block(BASE_TEMPLATE))));

@@ -217,6 +217,61 @@ async fn gzip_and_br_bodies_decode_to_the_uncompressed_response() {
     site.stop().await;
 }
 
+/// The CJK web font: every page links its stylesheet, which names only
+/// slices the site serves, each as WOFF2 that is cached for good, never
+/// compressed again, and revalidated with a 304; the policy lets the
+/// browser load them.
+#[tokio::test]
+async fn the_pages_font_slices_are_served_as_immutable_woff2() {
+    let site = Site::start(ServerLimits::default()).await;
+    let base = site.base.clone();
+    let (_, headers, home) = get(&format!("{base}/?lang=en"), &[]).await;
+    let policy = text(&headers, &header::CONTENT_SECURITY_POLICY);
+    assert!(policy.contains("font-src 'self'") && policy.contains("'self';"), "fonts and stylesheets load: {policy}");
+    let home = String::from_utf8(home).expect("UTF-8");
+    let href = home
+        .split("<link rel=\"stylesheet\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page links the font stylesheet");
+    assert!(href.starts_with("/assets/fonts/") && href.ends_with(".css"), "{href}");
+    let immutable = "public, max-age=31536000, immutable";
+
+    let (status, headers, css) = get(&format!("{base}{href}"), &[(header::ACCEPT_ENCODING, "br")]).await;
+    assert_eq!(status, 200);
+    assert_eq!(text(&headers, &header::CONTENT_TYPE), "text/css; charset=utf-8");
+    assert_eq!(text(&headers, &header::CACHE_CONTROL), immutable);
+    assert_eq!(text(&headers, &header::CONTENT_ENCODING), "br", "CSS compresses");
+    let css = String::from_utf8(unbrotli(&css)).expect("UTF-8");
+    let slices: Vec<&str> = css.split("url(").skip(1).filter_map(|rest| rest.split(')').next()).collect();
+    assert!(slices.len() > 1, "the stylesheet declares the slices: {css}");
+    assert_eq!(css.matches("@font-face").count(), slices.len());
+    assert_eq!(css.matches("unicode-range:").count(), slices.len(), "each slice says what it holds");
+    let mut total = 0;
+    for slice in slices {
+        assert!(slice.starts_with("/assets/fonts/cjk-") && slice.ends_with(".woff2"), "{slice}");
+        let url = format!("{base}{slice}");
+        let (status, headers, font) = get(&url, &[(header::ACCEPT_ENCODING, "gzip, br")]).await;
+        assert_eq!(status, 200, "{slice} exists");
+        assert_eq!(text(&headers, &header::CONTENT_TYPE), "font/woff2", "{slice}");
+        assert_eq!(text(&headers, &header::CACHE_CONTROL), immutable, "{slice}");
+        assert!(headers.get(header::CONTENT_ENCODING).is_none(), "{slice}: WOFF2 is compressed already");
+        assert!(font.starts_with(b"wOF2"), "{slice} is WOFF2");
+        assert_eq!(text(&headers, &header::CONTENT_LENGTH), font.len().to_string(), "{slice}");
+        assert_security_headers(slice, &headers);
+        let etag = text(&headers, &header::ETAG).to_owned();
+        let (status, _, _) = get(&url, &[(header::IF_NONE_MATCH, &etag)]).await;
+        assert_eq!(status, 304, "{slice} revalidates");
+        total += font.len();
+    }
+    println!("font slices: {total} bytes");
+    for missing in ["/assets/fonts/cjk-00-000000000000.woff2", "/assets/fonts/", "/assets/fonts/../Cargo.toml"] {
+        let (status, _, _) = get(&format!("{base}{missing}"), &[]).await;
+        assert_eq!(status, 404, "{missing}");
+    }
+    site.stop().await;
+}
+
 /// GETs `url` until its ETag differs from `old`, failing after 5 s (the page
 /// cache follows the change feed every 200 ms).
 async fn until_changed(url: &str, old: &str) -> HeaderMap {

@@ -6,7 +6,10 @@ use gongkai_proto::v1 as pb;
 use gongkai_scenarios::{Request, expropriation_lifecycle, facts, ppp_lifecycle, ts};
 use tonic::Code;
 
-use super::{Backend, Ingestion, approval, reason};
+use gongkai_load::Clients;
+use gongkai_store::Store;
+
+use super::{Backend, Ingestion, approval, reason, submit_all};
 
 /// Builds a request of `variant` for `project` at `at`.
 macro_rules! req {
@@ -26,7 +29,7 @@ macro_rules! req {
 /// facts, and a correction through each of the five services.
 pub(crate) async fn every_other_rpc_is_accepted_in_a_plausible_order(backend: Backend) {
     let gongkai = Ingestion::start(backend).await;
-    submit_every_other_rpc(&gongkai).await;
+    submit_every_other_rpc(&gongkai.harbin, &gongkai.store).await;
 }
 
 /// The projects [`submit_every_other_rpc`] writes.
@@ -39,18 +42,20 @@ pub(crate) struct EveryRpc {
     pub(crate) land: String,
 }
 
-/// Submits the PPP lifecycle and then every RPC it does not use, asserting
-/// each step; shared by the ingestion test and the open-data exports test.
-pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
+/// Submits the PPP lifecycle and then every RPC it does not use through
+/// `clients` (a submitter for region 2301), asserting each step against
+/// `store`; shared by the ingestion test, the open-data exports test and the
+/// site's link check.
+pub(crate) async fn submit_every_other_rpc(clients: &Clients, store: &Store) -> EveryRpc {
     use chrono::{Duration, TimeZone, Utc};
     use gongkai_scenarios::{doc, org};
 
     // The lawful lifecycle, for its contract.
     let lifecycle = ppp_lifecycle("2024-230113-77-01-000007", "life");
-    let lifecycle_receipts = gongkai.submit_all(lifecycle.requests.clone()).await;
+    let lifecycle_receipts = submit_all(clients, lifecycle.requests.clone()).await;
     // The land RPCs, in the lifecycle of a project that needs land.
     let land = expropriation_lifecycle("2024-230113-77-01-000009", "land");
-    let land_receipts = gongkai.submit_all(land.requests.clone()).await;
+    let land_receipts = submit_all(clients, land.requests.clone()).await;
     assert!(land_receipts.iter().all(|receipt| receipt.flags.is_empty()), "the land lifecycle is lawful");
 
     let p = "2024-230102-48-01-000008";
@@ -63,7 +68,7 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
     fact.project_type = pb::ProjectType::Construction as i32;
     fact.region_code = "230102".into();
     fact.location = None;
-    let h = &gongkai.harbin;
+    let h = clients;
     let send = |request: Request| async move { h.send(request).await };
 
     send(Request::RecordApproval(p2_approval)).await.expect("approval");
@@ -327,7 +332,7 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
     send(req!(ResumeProject, ResumeProjectRequest, p, "p2-pres", t + day * 90, facts::project_resumed()))
         .await
         .expect("project resumed");
-    let approval_event = gongkai.store.events().load_stream(p).await.expect("stream")[0].event_id.clone();
+    let approval_event = store.events().load_stream(p).await.expect("stream")[0].event_id.clone();
     let mut corrected = approval(&ppp_lifecycle(p, "p2")).fact.expect("fact");
     corrected.project_type = pb::ProjectType::Construction as i32;
     corrected.region_code = "230102".into();
@@ -339,7 +344,7 @@ pub(crate) async fn submit_every_other_rpc(gongkai: &Ingestion) -> EveryRpc {
     send(req!(CancelProject, CancelProjectRequest, p, "p2-pcancel", t + day * 100, facts::project_cancelled()))
         .await
         .expect("project cancelled");
-    let events = gongkai.store.events().load_stream(p).await.expect("stream");
+    let events = store.events().load_stream(p).await.expect("stream");
     assert_eq!(events.len(), 23);
     assert_eq!(verify_chain(&events), None);
 

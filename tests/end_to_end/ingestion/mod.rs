@@ -115,18 +115,23 @@ impl Ingestion {
 
     /// Sends every request, asserting each is accepted; returns the receipts.
     pub(crate) async fn submit_all(&self, requests: Vec<Request>) -> Vec<pb::Receipt> {
-        let mut receipts = Vec::new();
-        for (index, request) in requests.into_iter().enumerate() {
-            let label = format!("{request:?}").chars().take(80).collect::<String>();
-            let receipt = self
-                .harbin
-                .send(request)
-                .await
-                .unwrap_or_else(|status| panic!("request {index} ({label}…) refused: {status:?}"));
-            receipts.push(receipt);
-        }
-        receipts
+        submit_all(&self.harbin, requests).await
     }
+}
+
+/// Sends every request through `clients`, asserting each is accepted;
+/// returns the receipts.
+pub(crate) async fn submit_all(clients: &Clients, requests: Vec<Request>) -> Vec<pb::Receipt> {
+    let mut receipts = Vec::new();
+    for (index, request) in requests.into_iter().enumerate() {
+        let label = format!("{request:?}").chars().take(80).collect::<String>();
+        let receipt = clients
+            .send(request)
+            .await
+            .unwrap_or_else(|status| panic!("request {index} ({label}…) refused: {status:?}"));
+        receipts.push(receipt);
+    }
+    receipts
 }
 
 /// A deployment whose gongkai is stopped: its database (migrated) and
