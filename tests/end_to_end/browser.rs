@@ -31,6 +31,21 @@ fn output_dir() -> PathBuf {
     dir
 }
 
+/// A fontconfig file in `dir` for a reader with no CJK font: Chromium sees
+/// only DejaVu (with the system's aliases), so the Chinese in the
+/// screenshots is the site's web font.
+fn latin_fonts_only(dir: &Path) -> PathBuf {
+    assert!(Path::new(LATIN_FONTS).is_dir(), "{LATIN_FONTS} is missing (Debian's fonts-dejavu-core)");
+    let fonts = dir.join("fonts.conf");
+    let config = format!(
+        "<fontconfig><include ignore_missing=\"yes\">/etc/fonts/conf.d</include><dir>{LATIN_FONTS}</dir>\
+         <cachedir>{}</cachedir></fontconfig>",
+        dir.display()
+    );
+    std::fs::write(&fonts, config).expect("fontconfig file written");
+    fonts
+}
+
 /// Runs headless Chromium on `url` with `extra` flags and a fresh profile;
 /// returns its stdout.
 async fn chromium(url: &Url, extra: &[&str]) -> String {
@@ -41,17 +56,7 @@ async fn chromium(url: &Url, extra: &[&str]) -> String {
     );
     let profile = tempfile::tempdir().expect("profile dir");
     let mut command = tokio::process::Command::new(CHROMIUM);
-    // The reader with no CJK font: Chromium sees only DejaVu (with the
-    // system's aliases), so the Chinese in the screenshots is the site's web font.
-    assert!(Path::new(LATIN_FONTS).is_dir(), "{LATIN_FONTS} is missing (Debian's fonts-dejavu-core)");
-    let fonts = profile.path().join("fonts.conf");
-    let config = format!(
-        "<fontconfig><include ignore_missing=\"yes\">/etc/fonts/conf.d</include><dir>{LATIN_FONTS}</dir>\
-         <cachedir>{}</cachedir></fontconfig>",
-        profile.path().display()
-    );
-    std::fs::write(&fonts, config).expect("fontconfig file written");
-    command.env("FONTCONFIG_FILE", &fonts);
+    command.env("FONTCONFIG_FILE", latin_fonts_only(profile.path()));
     command
         .args([
             "--headless",
@@ -180,4 +185,105 @@ async fn chromium_searches_opens_and_renders_the_project_page() {
     english_url.set_query(Some("lang=en"));
     let english_phone = screenshot(&english_url, (390, 844), "project-page-phone-en.png").await;
     println!("screenshots: {}, {} and {}", desktop.display(), phone.display(), english_phone.display());
+}
+
+/// Where `selectors` land on `url` in each viewport, measured in Chromium
+/// once the page's fonts are in (`layout.py`, over the DevTools protocol):
+/// per viewport, the page's width, its scroll width and each selector's box
+/// (null when absent). Saves a screenshot of each viewport named in
+/// `shots` (`{name}-desktop.png`, `{name}-phone.png`) under the output dir.
+async fn layout(url: &Url, shots: &str, selectors: &[&str]) -> [serde_json::Value; 2] {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/end_to_end/layout.py");
+    let fonts = tempfile::tempdir().expect("fontconfig dir");
+    let viewports = [("desktop", DESKTOP), ("phone", PHONE)];
+    let mut pngs = Vec::new();
+    let mut command = tokio::process::Command::new(gongkai_testkit::tools::python());
+    command.env("FONTCONFIG_FILE", latin_fonts_only(fonts.path())).arg(script).args([
+        CHROMIUM,
+        url.as_str(),
+        &serde_json::to_string(selectors).expect("JSON"),
+    ]);
+    for (name, (width, height)) in viewports {
+        let png = output_dir().join(format!("{shots}-{name}.png"));
+        let _ = std::fs::remove_file(&png);
+        command.arg(format!("{width}x{height}={}", png.display()));
+        pngs.push(png);
+    }
+    command.stdin(std::process::Stdio::null()).kill_on_drop(true);
+    let output = tokio::time::timeout(Duration::from_secs(90), command.output())
+        .await
+        .unwrap_or_else(|_| panic!("layout.py did not finish {url} within 90 s"))
+        .expect("layout.py runs");
+    assert!(output.status.success(), "layout.py failed on {url}: {}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("layout.py printed {line}: {error}")))
+        .collect();
+    for png in &pngs {
+        let bytes = std::fs::read(png).unwrap_or_else(|error| panic!("no screenshot at {}: {error}", png.display()));
+        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{} is not a PNG", png.display());
+    }
+    <[serde_json::Value; 2]>::try_from(lines).unwrap_or_else(|lines| panic!("one measurement per viewport: {lines:?}"))
+}
+
+/// The bottom of `selector`'s box in one measurement; fails when it is absent.
+fn bottom(measured: &serde_json::Value, selector: &str) -> f64 {
+    measured["boxes"][selector]["bottom"].as_f64().unwrap_or_else(|| panic!("no {selector} on the page: {measured}"))
+}
+
+/// A desktop's first screen and a phone's.
+const DESKTOP: (u32, u32) = (1280, 800);
+const PHONE: (u32, u32) = (390, 844);
+
+/// The pages a reader looks at first, as the reader sees them, for people
+/// to judge (screenshots of each in both languages, desktop and phone) and
+/// for the test to measure: the project page's first desktop screen holds
+/// its stage, its schedule and its money, and no page scrolls sideways on
+/// a phone.
+#[tokio::test]
+async fn the_first_screens_show_stage_schedule_and_money_and_fit_a_phone() {
+    let crate::support::Embedded { _dir, gongkai, clients, store } = crate::support::Embedded::start().await;
+    // A PPP project with two lots, and a project with land expropriation.
+    let ppp = ppp_lifecycle("2024-230113-77-01-000031", "first-screen-ppp");
+    let land = gongkai_scenarios::land::expropriation_lifecycle("2024-230113-77-01-000032", "first-screen-land");
+    for lifecycle in [&ppp, &land] {
+        let mut head = 0;
+        for request in lifecycle.requests.clone() {
+            head = clients.send(request).await.expect("accepted").project_seq;
+        }
+        wait_for_public_seq(&store, &lifecycle.project_code, head, Duration::from_secs(30)).await;
+    }
+    let site = Url::parse(gongkai.endpoint("site")).expect("site URL");
+    let pages = [
+        ("home", "/".to_owned()),
+        ("ppp-project", format!("/projects/{}", ppp.project_code)),
+        ("land-project", format!("/projects/{}", land.project_code)),
+        ("region-promptness", "/regions/2301/promptness".to_owned()),
+    ];
+    let mut shots = 0;
+    for (name, path) in &pages {
+        for lang in ["zh", "en"] {
+            let mut url = site.join(path).expect("page URL");
+            if lang == "en" {
+                url.set_query(Some("lang=en"));
+            }
+            let (status, _) = crate::support::http_get(url.as_str()).await;
+            assert_eq!(status, 200, "{url}");
+            let [desktop, phone] = layout(&url, &format!("{name}-{lang}"), &["ol.stages", "#schedule", "#money"]).await;
+            shots += 2;
+            for measured in [&desktop, &phone] {
+                let (scroll, width) = (measured["scrollWidth"].as_f64(), measured["width"].as_f64());
+                let (scroll, width) = scroll.zip(width).unwrap_or_else(|| panic!("no widths for {url}: {measured}"));
+                assert!(scroll <= width, "{url} scrolls sideways: {measured}");
+            }
+            if *name == "ppp-project" {
+                let screen = f64::from(DESKTOP.1);
+                for selector in ["ol.stages", "#schedule", "#money"] {
+                    let end = bottom(&desktop, selector);
+                    assert!(end <= screen, "{url}: {selector} ends at {end} px, below the first screen ({screen} px)");
+                }
+            }
+        }
+    }
+    println!("{shots} screenshots in {}", output_dir().display());
 }
