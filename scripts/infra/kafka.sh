@@ -257,6 +257,9 @@ cmd_status() {
     fi
 }
 
+# Sourced (by kafka-cluster.sh): the functions above, no command.
+[[ "${BASH_SOURCE[0]}" == "$0" ]] || return 0
+
 case "${1:-}" in
     up) cmd_up ;;
     down) shift; cmd_down "$@" ;;

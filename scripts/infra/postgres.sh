@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Throwaway PostgreSQL cluster for tests, owned by this repo.
 #   postgres.sh up|down [--wipe]|status|url
+#   postgres.sh replica-up|replica-down [--wipe]|replica-url
+# replica-up adds a hot standby streaming from that cluster (a base backup,
+# on GONGKAI_PG_REPLICA_PORT, default 54330), for reads from a replica.
 # Loopback only, fsync off: never point anything valuable at it.
 #
 # Data lives in ${GONGKAI_INFRA_DIR:-<repo>/target/infra}/postgres. PostgreSQL
@@ -29,7 +32,7 @@ PG_LOG="$PG_DIR/postgres.log"
 READY_TIMEOUT=60
 BIN=""
 
-usage() { echo "usage: $0 up|down [--wipe]|status|url" >&2; exit 2; }
+usage() { echo "usage: $0 up|down [--wipe]|status|url|replica-up|replica-down [--wipe]|replica-url" >&2; exit 2; }
 
 pg_url() {
     printf 'postgres://%s:%s@127.0.0.1:%s/%s\n' "$PG_ROLE" "$PG_PASSWORD" "$PG_PORT" "$PG_DB"
@@ -158,8 +161,9 @@ CONF
     # postgres; everyone else must log in with a password over 127.0.0.1.
     write_file_as_owner "$DATA/pg_hba.conf" <<'HBA'
 # Written by scripts/infra/postgres.sh.
-local   all   all                  trust
-host    all   all   127.0.0.1/32   scram-sha-256
+local   all           all                  trust
+local   replication   all                  trust
+host    all           all   127.0.0.1/32   scram-sha-256
 HBA
 }
 
@@ -299,10 +303,79 @@ cmd_status() {
     fi
 }
 
+# --- the replica -------------------------------------------------------------
+
+PRIMARY_PORT=$PG_PORT
+PRIMARY_SOCK_DIR=$SOCK_DIR
+PRIMARY_DATA=$DATA
+
+# Points the globals above at the replica, so the same start, stop and
+# readiness code serves it.
+use_replica() {
+    PG_PORT="${GONGKAI_PG_REPLICA_PORT:-54330}"
+    PG_DIR="$INFRA_DIR/postgres-replica"
+    DATA="$PG_DIR/data"
+    SOCK_DIR="$PG_DIR/run"
+    PG_LOG="$PG_DIR/postgres.log"
+}
+
+# The primary lets its superuser stream over the socket (clusters made before
+# this line was written get it now, and a reload).
+allow_replication() {
+    grep -q '^local *replication' "$PRIMARY_DATA/pg_hba.conf" && return 0
+    log "allowing local replication on the primary"
+    echo 'local   replication   all                  trust' >>"$PRIMARY_DATA/pg_hba.conf"
+    as_pg "$BIN/pg_ctl" reload -D "$PRIMARY_DATA" -s >&2
+}
+
+cmd_replica_up() {
+    app_ready || die "the primary on 127.0.0.1:$PRIMARY_PORT is not up; run '$0 up' first"
+    resolve_bin
+    use_replica
+    if app_ready; then
+        log "replica already running at $(pg_url)"
+        return 0
+    fi
+    take_lock "$INFRA_DIR/postgres-replica.lock"
+    local start=$SECONDS
+    if ! cluster_running; then
+        port_open "$PG_PORT" && die "127.0.0.1:$PG_PORT is taken; set GONGKAI_PG_REPLICA_PORT"
+        ensure_reachable
+        allow_replication
+        if [[ ! -f "$DATA/standby.signal" ]]; then
+            log "base backup of 127.0.0.1:$PRIMARY_PORT into $DATA"
+            rm -rf -- "$DATA"
+            as_pg "$BIN/pg_basebackup" -D "$DATA" -h "$PRIMARY_SOCK_DIR" -p "$PRIMARY_PORT" -U postgres \
+                -X stream -R --no-sync -c fast >&2 || die "pg_basebackup failed"
+        fi
+        write_config
+        write_file_as_owner "$DATA/gongkai-replica.conf" <<CONF
+# Written by scripts/infra/postgres.sh: a hot standby that reports its
+# oldest snapshot to the primary, so replayed vacuums do not cancel reads.
+hot_standby = on
+hot_standby_feedback = on
+CONF
+        grep -q "gongkai-replica.conf" "$DATA/postgresql.conf" ||
+            echo "include_if_exists 'gongkai-replica.conf'" >>"$DATA/postgresql.conf"
+        clear_stale_pidfile
+        log "starting the replica on 127.0.0.1:$PG_PORT (log: $PG_LOG)"
+        as_pg "$BIN/pg_ctl" start -D "$DATA" -l "$PG_LOG" -w -t "$READY_TIMEOUT" -s >&2 9>&- ||
+            { tail -n 30 -- "$PG_LOG" >&2; die "the replica did not start"; }
+    fi
+    until app_ready; do
+        ((SECONDS - start < READY_TIMEOUT)) || { tail -n 30 -- "$PG_LOG" >&2; die "replica not ready"; }
+        sleep 0.5
+    done
+    log "ready: replica at $(pg_url), streaming from 127.0.0.1:$PRIMARY_PORT ($((SECONDS - start))s)"
+}
+
 case "${1:-}" in
     up) cmd_up ;;
     down) shift; cmd_down "$@" ;;
     status) cmd_status ;;
     url) pg_url ;;
+    replica-up) cmd_replica_up ;;
+    replica-down) shift; use_replica; cmd_down "$@" ;;
+    replica-url) use_replica; pg_url ;;
     *) usage ;;
 esac
