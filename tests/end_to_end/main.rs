@@ -3,6 +3,7 @@
 //! the workspace links it once.
 
 mod browser;
+mod cluster;
 mod chains;
 mod foundation;
 mod fuzz;

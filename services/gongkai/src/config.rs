@@ -146,13 +146,21 @@ pub(crate) struct StorageConfig {
     /// `sqlite://path` (default `sqlite://data/gongkai.db`) or
     /// `postgres://user:password@host:port/db`. Secret: it may hold a password.
     pub(crate) url: SecretString,
+    /// A streaming replica of that PostgreSQL database that the site and
+    /// supervision read from (empty: they read `url`). Supervision still
+    /// writes its audit trail to `url`. Secret, like `url`.
+    pub(crate) read_url: SecretString,
     /// Upper bound of pooled connections.
     pub(crate) max_connections: u32,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        Self { url: SecretString::from(gongkai_store::DEFAULT_STORAGE_URL), max_connections: 16 }
+        Self {
+            url: SecretString::from(gongkai_store::DEFAULT_STORAGE_URL),
+            read_url: SecretString::from(""),
+            max_connections: 16,
+        }
     }
 }
 
@@ -167,11 +175,19 @@ pub(crate) struct LogConfig {
     pub(crate) topic_prefix: String,
     /// Partitions of each domain topic when gongkai creates it.
     pub(crate) partitions: i32,
+    /// Replicas of each domain topic when gongkai creates it; -1 (default)
+    /// takes the cluster's `default.replication.factor`.
+    pub(crate) replication_factor: i32,
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { url: gongkai_bus::DEFAULT_LOG_URL.to_owned(), topic_prefix: String::new(), partitions: 3 }
+        Self {
+            url: gongkai_bus::DEFAULT_LOG_URL.to_owned(),
+            topic_prefix: String::new(),
+            partitions: 3,
+            replication_factor: -1,
+        }
     }
 }
 

@@ -528,8 +528,21 @@ async fn serve(config: &Config, store: Store, targets: &[Target], dev_token: Opt
     spawn_signal_listener(shutdown.clone())?;
     let backend = store.backend();
     let names = target_label(targets);
+    let mut roles = Roles::of(&store);
+    let replica = if config.storage.read_url.expose_secret().is_empty()
+        || !targets.iter().any(|t| matches!(t, Target::Site | Target::Supervision))
+    {
+        None
+    } else {
+        let pool = PoolOptions { max_connections: config.storage.max_connections, ..PoolOptions::default() };
+        let replica = Store::connect(config.storage.read_url.expose_secret(), &pool).await?;
+        roles.site = store.public_reading_from(&replica);
+        roles.supervision = store.supervision_reading_from(&replica);
+        tracing::info!("The site and supervision read from the replica at storage.read_url.");
+        Some(replica)
+    };
     let wiring = Wiring {
-        roles: Roles::of(&store),
+        roles,
         authenticator,
         grpc: &config.grpc,
         site_listen: config.site.listen,
@@ -542,6 +555,7 @@ async fn serve(config: &Config, store: Store, targets: &[Target], dev_token: Opt
                 let mut relay = gongkai_relay::RelayConfig::new(kafka.clone());
                 relay.topic_prefix = config.log.topic_prefix.clone();
                 relay.partitions = config.log.partitions;
+                relay.replication = config.log.replication_factor;
                 Some(relay)
             }
             LogUrl::Embedded => None,
@@ -550,6 +564,9 @@ async fn serve(config: &Config, store: Store, targets: &[Target], dev_token: Opt
     let result =
         targets::run(targets, wiring, shutdown, |endpoints| announce(&names, backend, &log, endpoints, dev_token))
             .await;
+    if let Some(replica) = replica {
+        replica.close().await;
+    }
     store.close().await;
     result
 }

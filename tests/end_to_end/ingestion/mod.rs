@@ -71,6 +71,17 @@ impl Ingestion {
     pub(crate) async fn start_with(backend: Backend, targets: &str, extra_env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let storage = backend.fresh_url(dir.path()).await;
+        Self::start_on(dir, storage, targets, extra_env).await
+    }
+
+    /// gongkai serving `targets` with `extra_env` on the empty database at
+    /// `storage`, migrated first; its configuration goes into `dir`.
+    pub(crate) async fn start_on(
+        dir: tempfile::TempDir,
+        storage: String,
+        targets: &str,
+        extra_env: &[(&str, &str)],
+    ) -> Self {
         let config = dir.path().join("gongkai.toml");
         let credentials = [
             credential("hrb-ggzy", HARBIN_TOKEN, "submitter", "\"2301\""),

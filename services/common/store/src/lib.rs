@@ -324,7 +324,22 @@ impl Store {
     /// The full side of the read model, flags, the feed and the audit trail
     /// (supervision).
     pub fn supervision(&self) -> SupervisionReader {
-        SupervisionReader { db: self.db.clone() }
+        SupervisionReader { db: self.db.clone(), audit: self.db.clone() }
+    }
+
+    /// The site's role reading from `replica`, a streaming replica of this
+    /// store: pages and the change feed come from the replica, while this
+    /// store's change signal wakes the feed's reader (a standby cannot
+    /// LISTEN). The feed is commit-safe on a replica too: a transaction the
+    /// replica has not replayed yet holds the feed back, never skips it.
+    pub fn public_reading_from(&self, replica: &Store) -> PublicReader {
+        PublicReader { db: replica.db.clone(), changes: self.changes.clone() }
+    }
+
+    /// Supervision reading from `replica`, a streaming replica of this store,
+    /// and writing its audit trail here.
+    pub fn supervision_reading_from(&self, replica: &Store) -> SupervisionReader {
+        SupervisionReader { db: replica.db.clone(), audit: self.db.clone() }
     }
 
     /// The one rewrite of the hash chains (`gongkai chains migrate`).

@@ -74,7 +74,10 @@ impl PublicReader {
 /// writes (`supervision`, `views::read`).
 #[derive(Debug, Clone)]
 pub struct SupervisionReader {
+    /// Where it reads: the store, or a replica of it.
     pub(crate) db: Db,
+    /// Where its audit trail is written: always the primary.
+    pub(crate) audit: Db,
 }
 
 /// The move of the hash chains to the current scheme, and nothing else:

@@ -52,7 +52,7 @@ impl SupervisionReader {
     pub async fn record_audit(&self, row: &AuditRow) -> Result<(), StoreError> {
         let sql = "INSERT INTO audit_log (audit_id, principal, role, called_at, method, arguments_json, project_code, \
                    status_code, result_count, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-        dispatch!(&self.db, |pool| {
+        dispatch!(&self.audit, |pool| {
             sqlx::query(sql)
                 .bind(&row.audit_id)
                 .bind(&row.principal)
