@@ -4,6 +4,7 @@
 
 mod browser;
 mod chains;
+mod config_check;
 mod foundation;
 mod fuzz;
 mod hostile;
