@@ -34,7 +34,9 @@ postgres cmd="up":
 kafka cmd="up":
     scripts/infra/kafka.sh {{cmd}}
 
-# Lint and render the Helm chart (builds helm with Go when missing).
+# The chart: lint, kubeconform, every example through gongkai config check,
+# the NOTES commands against a running gongkai (builds helm and kubeconform
+# with Go when missing; needs the debug build).
 helm:
     scripts/helm-check.sh
 

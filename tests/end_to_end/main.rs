@@ -5,6 +5,7 @@
 mod browser;
 mod cluster;
 mod chains;
+mod config_check;
 mod foundation;
 mod fuzz;
 mod hostile;

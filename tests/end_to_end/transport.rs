@@ -30,13 +30,35 @@ async fn grpc_speaks_tls_when_a_certificate_is_configured() {
         ],
     )
     .await;
-    // Probes that cannot speak TLS get health, and only health, in plaintext.
+    // Probes that cannot speak TLS get health, and only health (reflected
+    // for grpcurl), in plaintext.
     let probe = crate::support::channel(gongkai.endpoint("health")).await;
     assert_eq!(health(probe.clone(), "").await, ServingStatus::Serving);
-    let services = tokio::time::timeout(Duration::from_secs(10), crate::support::try_reflected_services(probe))
-        .await
-        .expect("answers promptly");
-    assert!(services.is_err(), "the plaintext health port serves nothing else: {services:?}");
+    let mut services =
+        tokio::time::timeout(Duration::from_secs(10), crate::support::try_reflected_services(probe.clone()))
+            .await
+            .expect("answers promptly")
+            .expect("the health port reflects health");
+    services.sort();
+    assert_eq!(
+        services,
+        ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"],
+        "the plaintext health port serves nothing else"
+    );
+    let contract = crate::support::try_reflect(
+        probe,
+        tonic_reflection::pb::v1::server_reflection_request::MessageRequest::FileContainingSymbol(
+            "gongkai.v1.Tenders".to_owned(),
+        ),
+    )
+    .await;
+    assert!(
+        !matches!(
+            contract,
+            Ok(tonic_reflection::pb::v1::server_reflection_response::MessageResponse::FileDescriptorResponse(_))
+        ),
+        "the plaintext health port describes nothing of the contract: {contract:?}"
+    );
     let endpoint = gongkai.endpoint("grpc");
     assert!(endpoint.starts_with("https://"), "announced as TLS: {endpoint}");
     let port = endpoint.rsplit(':').next().expect("port");

@@ -129,3 +129,64 @@ Call with (dict "ctx" $ "component" $name "storageUrlKey" $key).
 {{ toYaml . }}
 {{- end }}
 {{- end }}
+
+{{/*
+The targets without state of their own, which a HorizontalPodAutoscaler may
+scale: the five ingestion services, the site and supervision.
+*/}}
+{{- define "gongkai.statelessTargets" -}}
+projects tenders review awards contracts site supervision
+{{- end }}
+
+{{/*
+"true" when target .name (values .target) is scaled by a
+HorizontalPodAutoscaler, else empty. Fails when autoscaling is asked of a
+target that keeps state of its own. Call with (dict "name" $name "target" $target).
+*/}}
+{{- define "gongkai.autoscaled" -}}
+{{- if and .target.autoscaling .target.autoscaling.enabled }}
+{{- if not (has .name (splitList " " (include "gongkai.statelessTargets" .))) }}
+{{- fail (printf "targets.%s.autoscaling: only %s scale on CPU" .name (include "gongkai.statelessTargets" .)) }}
+{{- end }}
+{{- print "true" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The fewest replicas a target runs: replicas, or autoscaling.minReplicas.
+Call with (dict "name" $name "target" $target).
+*/}}
+{{- define "gongkai.minReplicas" -}}
+{{- if include "gongkai.autoscaled" . }}
+{{- .target.autoscaling.minReplicas }}
+{{- else }}
+{{- .target.replicas }}
+{{- end }}
+{{- end }}
+
+{{/*
+The egress rules every target's NetworkPolicy has: PostgreSQL, Kafka, DNS
+and networkPolicy.egress.extra.
+*/}}
+{{- define "gongkai.networkPolicyEgress" -}}
+{{- $egress := .Values.networkPolicy.egress }}
+{{- range $service := list "postgres" "kafka" "dns" }}
+{{- $rule := get $egress $service }}
+- ports:
+    {{- range $rule.ports }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- if eq $service "dns" }}
+    - port: {{ . }}
+      protocol: UDP
+    {{- end }}
+    {{- end }}
+  {{- with $rule.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- with $egress.extra }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}

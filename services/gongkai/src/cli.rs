@@ -40,6 +40,11 @@ pub(crate) enum Command {
     },
     /// Applies pending database migrations and exits.
     Migrate,
+    /// Configuration tools.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Drives realistic project lifecycles over gRPC and reports throughput
     /// and latency percentiles (acknowledgement, and until public).
     Load(LoadArgs),
@@ -176,6 +181,25 @@ pub(crate) enum ProjectorCommand {
     Retry {
         /// Project codes to retry; every parked project when none is given.
         codes: Vec<String>,
+    },
+}
+
+/// Configuration commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Loads the configuration as `serve` would (the file, then `GONGKAI_*`
+    /// variables) and checks, without connecting to anything, everything a
+    /// start would refuse: unknown keys, bad addresses and URLs, keys that do
+    /// not parse, TLS files missing, and what the targets need. Prints each
+    /// problem on its own line, with the setting's path, and exits non-zero
+    /// on any; prints one summary line when there is none.
+    Check {
+        /// The targets `serve --target` would run, comma-separated, or `all`.
+        #[arg(long, short, value_delimiter = ',', value_name = "TARGETS", conflicts_with = "witness")]
+        target: Vec<Target>,
+        /// Check what `gongkai witness serve` needs instead.
+        #[arg(long)]
+        witness: bool,
     },
 }
 

@@ -1,7 +1,10 @@
 //! Typed configuration: defaults, then a TOML file, then `GONGKAI_*`
 //! environment variables (`__` separates sections, e.g.
 //! `GONGKAI_STORAGE__URL=postgres://…`). Unknown keys are errors, so a typo
-//! never silently falls back to a default.
+//! never silently falls back to a default. [`check`] says what else a
+//! configuration must hold to run a target, before it connects to anything.
+
+mod check;
 
 use std::net::SocketAddr;
 use std::num::{NonZeroU32, NonZeroUsize};
@@ -12,6 +15,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use secrecy::SecretString;
 use serde::Deserialize;
+
+pub(crate) use check::{Problem, Problems, Purpose, WitnessSettings};
 
 /// Everything a gongkai process can be told.
 #[derive(Debug, Default, Deserialize)]
@@ -345,10 +350,26 @@ impl From<LogFormat> for gongkai_telemetry::LogFormat {
     }
 }
 
-/// Configuration could not be read.
+/// The prefix of configuration variables: `GONGKAI_<SECTION>__<KEY>`.
+const ENV_PREFIX: &str = "GONGKAI_";
+
+/// Configuration could not be read, or cannot run what was asked: every
+/// problem found, one per line.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid configuration")]
-pub(crate) struct ConfigError(#[source] Box<figment::Error>);
+#[error("invalid configuration:{0}")]
+pub(crate) struct ConfigError(pub(crate) Problems);
+
+impl From<Problems> for ConfigError {
+    fn from(problems: Problems) -> Self {
+        Self(problems)
+    }
+}
+
+impl From<Problem> for ConfigError {
+    fn from(problem: Problem) -> Self {
+        Self(problem.into())
+    }
+}
 
 impl Config {
     /// Loads defaults, then `file` when given, then the environment.
@@ -359,8 +380,8 @@ impl Config {
         }
         // Only sectioned variables (`GONGKAI_<SECTION>__<KEY>`) are config;
         // others sharing the prefix belong to scripts (e.g. GONGKAI_CACHE_DIR).
-        let env = Env::prefixed("GONGKAI_").filter(|key| key.as_str().contains("__")).split("__");
-        figment.merge(env).extract().map_err(|error| ConfigError(Box::new(error)))
+        let env = Env::prefixed(ENV_PREFIX).filter(|key| key.as_str().contains("__")).split("__");
+        figment.merge(env).extract().map_err(|error| ConfigError(check::load_problems(error)))
     }
 }
 

@@ -20,19 +20,24 @@ use gongkai_store::{PoolOptions, Store};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{ChainsCommand, Cli, Command, ProjectorCommand, RelayCommand, TlogCommand, WitnessCommand};
-use crate::config::Config;
+use crate::cli::{
+    ChainsCommand, Cli, Command, ConfigCommand, ProjectorCommand, RelayCommand, TlogCommand, WitnessCommand,
+};
+use crate::config::{Config, Purpose};
 use crate::targets::{Endpoints, Roles, Target, Wiring};
-use gongkai_grpc::auth::{Authenticator, Role};
+use gongkai_grpc::auth::Role;
 use gongkai_tlog::cosignature::Cosigner;
-use gongkai_tlog::note::{KeyType, Signer, Verifier};
+use gongkai_tlog::note::Signer;
 
 /// Failures of the binary: each wraps the layer that failed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum AppError {
-    /// The configuration could not be loaded.
+    /// The configuration could not be loaded, or cannot run what was asked.
     #[error(transparent)]
     Config(#[from] config::ConfigError),
+    /// `gongkai config check` found problems (printed on stdout).
+    #[error("{0} configuration problem(s) found")]
+    ConfigProblems(usize),
     /// Telemetry could not be set up.
     #[error("could not set up telemetry")]
     Telemetry(#[from] gongkai_telemetry::TelemetryError),
@@ -66,20 +71,6 @@ pub(crate) enum AppError {
     /// `gongkai verify` found something wrong.
     #[error("{0} discrepancies found")]
     Discrepancies(usize),
-    /// The `tlog` target runs without a signing key.
-    #[error("the tlog target needs tlog.signing_key (make one with `gongkai tlog keygen`)")]
-    NoSigningKey,
-    /// A `tlog.witnesses` entry cannot be used.
-    #[error("invalid tlog.witnesses entry {url}: {reason}")]
-    WitnessEntry {
-        /// The entry's URL.
-        url: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// `gongkai witness serve` runs without a cosigning key.
-    #[error("gongkai witness serve needs witness.signing_key (make one with `gongkai witness keygen`)")]
-    NoWitnessKey,
     /// The witness failed.
     #[error("witness failed")]
     Witness(#[from] gongkai_witness::WitnessError),
@@ -98,12 +89,6 @@ pub(crate) enum AppError {
         #[source]
         source: std::io::Error,
     },
-    /// gRPC without TLS on an address other than loopback.
-    #[error("plaintext gRPC is allowed on loopback only, not on {0}: configure grpc.tls")]
-    PlaintextOffLoopback(std::net::SocketAddr),
-    /// The credentials in the configuration cannot be used.
-    #[error("invalid auth.credentials")]
-    Credentials(#[from] gongkai_grpc::auth::CredentialError),
     /// The load generator could not start.
     #[error("load generator failed")]
     Load(#[from] gongkai_load::LoadError),
@@ -156,11 +141,18 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), AppError> {
+    // The check reports a configuration that does not load; it needs no telemetry.
+    if let Command::Config { command: ConfigCommand::Check { target, witness } } = &cli.command {
+        let targets = Target::expand(target);
+        let purpose = if *witness { Purpose::Witness } else { Purpose::Serve(&targets) };
+        return check_config(cli.config.as_deref(), purpose);
+    }
     let config = Config::load(cli.config.as_deref())?;
     let service_name = match &cli.command {
         Command::Dev { .. } => "gongkai-dev".to_owned(),
         Command::Serve { target } => format!("gongkai-{}", target_label(target)),
         Command::Migrate => "gongkai-migrate".to_owned(),
+        Command::Config { .. } => "gongkai-config".to_owned(),
         Command::Credential { .. } => "gongkai-credential".to_owned(),
         Command::Projector { .. } => "gongkai-projector-maintenance".to_owned(),
         Command::Relay { .. } => "gongkai-relay-maintenance".to_owned(),
@@ -200,15 +192,20 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             if config.tlog.signing_key.expose_secret().is_empty() {
                 config.tlog.signing_key = dev_signing_key(&config)?.into();
             }
+            let targets = Target::expand(&[Target::All]);
+            config.check(Purpose::Serve(&targets)).map_err(config::ConfigError::from)?;
             let store = connect_store(&config).await?;
             store.migrate().await?;
-            serve(&config, store, &Target::expand(&[Target::All]), dev_token.as_deref()).await
+            serve(&config, store, &targets, dev_token.as_deref()).await
         }
         Command::Serve { target } => {
+            let targets = Target::expand(&target);
+            config.check(Purpose::Serve(&targets)).map_err(config::ConfigError::from)?;
             let store = connect_store(&config).await?;
             store.ensure_migrated().await?;
-            serve(&config, store, &Target::expand(&target), None).await
+            serve(&config, store, &targets, None).await
         }
+        Command::Config { .. } => unreachable!("handled before the configuration is loaded"),
         Command::Projector { command } => projector_maintenance(&config, command).await,
         Command::Relay { command } => relay_maintenance(&config, command).await,
         Command::Verify { site, key, bulk, state, witnesses } => {
@@ -237,7 +234,14 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             Ok(())
         }
         Command::Witness { command: WitnessCommand::Serve { listen, logs, state } } => {
-            serve_witness(&config, listen, logs, state).await
+            // The command line overrides the `witness` section.
+            let mut config = config;
+            config.witness.listen = listen.unwrap_or(config.witness.listen);
+            if !logs.is_empty() {
+                config.witness.logs = logs;
+            }
+            config.witness.state_file = state.unwrap_or(config.witness.state_file);
+            serve_witness(&config).await
         }
         Command::Chains { command } => chains_maintenance(&config, command).await,
         Command::Load(args) => load(&config, args).await,
@@ -250,6 +254,65 @@ async fn run(cli: Cli) -> Result<(), AppError> {
     }
 }
 
+/// `gongkai config check`: each problem on its own line on stdout, or one
+/// line saying what the configuration runs.
+fn check_config(file: Option<&std::path::Path>, purpose: Purpose<'_>) -> Result<(), AppError> {
+    let checked = Config::load(file).map_err(|config::ConfigError(problems)| problems).and_then(|config| {
+        config.check(purpose)?;
+        Ok(config)
+    });
+    match checked {
+        Ok(config) => {
+            println!("{}", checked_summary(&config, purpose, file));
+            Ok(())
+        }
+        Err(problems) => {
+            for problem in &problems.0 {
+                println!("{problem}");
+            }
+            Err(AppError::ConfigProblems(problems.0.len()))
+        }
+    }
+}
+
+/// One line on a configuration that passed the check: what it runs, where,
+/// and from what (never a secret).
+fn checked_summary(config: &Config, purpose: Purpose<'_>, file: Option<&std::path::Path>) -> String {
+    let source = match file {
+        Some(file) => format!("{} and the environment", file.display()),
+        None => "the environment".to_owned(),
+    };
+    match purpose {
+        Purpose::Witness => format!(
+            "configuration OK for witness serve ({source}): listen {}, {} log(s), state {}",
+            config.witness.listen,
+            config.witness.logs.len(),
+            config.witness.state_file.display()
+        ),
+        Purpose::Serve(targets) => {
+            let what = if targets.is_empty() {
+                "serve".to_owned()
+            } else {
+                format!("serve --target {}", target_label(targets))
+            };
+            let backend =
+                config.storage.backend().map_or_else(|problem| problem.message, |backend| backend.to_string());
+            let tls = if config.grpc.tls.is_some() { "TLS" } else { "plaintext" };
+            let mut line = format!(
+                "configuration OK for {what} ({source}): storage {backend}, log {}, grpc {} ({tls})",
+                config.log.url, config.grpc.listen
+            );
+            if let Some(health) = config.grpc.health_listen {
+                line.push_str(&format!(", health {health}"));
+            }
+            if targets.contains(&Target::Site) {
+                line.push_str(&format!(", site {}", config.site.listen));
+            }
+            line
+        }
+    }
+}
+
 /// `gongkai projector …`, on the configured store (migrated) and log.
 async fn projector_maintenance(config: &Config, command: ProjectorCommand) -> Result<(), AppError> {
     let store = connect_store(config).await?;
@@ -257,7 +320,7 @@ async fn projector_maintenance(config: &Config, command: ProjectorCommand) -> Re
     let projections = store.projections();
     match command {
         ProjectorCommand::Rebuild => {
-            let log = LogUrl::parse(&config.log.url)?;
+            let log = config.log.url().map_err(config::ConfigError::from)?;
             return rebuild(&store, &projector_source(config, &log)).await;
         }
         ProjectorCommand::Parked => {
@@ -316,52 +379,11 @@ async fn relay_maintenance(config: &Config, command: RelayCommand) -> Result<(),
     Ok(())
 }
 
-/// The transparency log's signer and interval, when a signing key is set.
-fn log_settings(config: &Config) -> Result<Option<gongkai_transparency::LogSettings>, AppError> {
-    let key = config.tlog.signing_key.expose_secret();
-    if key.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(gongkai_transparency::LogSettings {
-        signer: Signer::parse(key)?,
-        checkpoint_interval: std::time::Duration::from_millis(config.tlog.checkpoint_interval_ms),
-        witnesses: config.tlog.witnesses.iter().map(witness_endpoint).collect::<Result<_, _>>()?,
-    }))
-}
-
-/// A `tlog.witnesses` entry, checked: an `http://` submission prefix and a
-/// cosignature key.
-fn witness_endpoint(entry: &config::TlogWitnessConfig) -> Result<gongkai_transparency::WitnessEndpoint, AppError> {
-    let refused = |reason: String| AppError::WitnessEntry { url: entry.url.clone(), reason };
-    let url = reqwest::Url::parse(&entry.url).map_err(|error| refused(format!("not a URL ({error})")))?;
-    // This build's HTTP client speaks no TLS; cosignatures are signed, so a
-    // plain connection costs no integrity.
-    if url.scheme() != "http" || url.host_str().is_none() {
-        return Err(refused("the URL must be http://host[:port][/prefix]".to_owned()));
-    }
-    let key = Verifier::parse(&entry.key).map_err(|error| refused(format!("key {}: {error}", entry.key)))?;
-    if key.key_type() != KeyType::Cosignature {
-        return Err(refused(format!("{} is not a witness's cosignature key", entry.key)));
-    }
-    Ok(gongkai_transparency::WitnessEndpoint { url: entry.url.clone(), key })
-}
-
 /// `gongkai witness serve`: the witness's HTTP server until SIGINT or
-/// SIGTERM; the command line overrides the `witness` section.
-async fn serve_witness(
-    config: &Config,
-    listen: Option<std::net::SocketAddr>,
-    logs: Vec<String>,
-    state: Option<std::path::PathBuf>,
-) -> Result<(), AppError> {
-    let key = config.witness.signing_key.expose_secret();
-    if key.is_empty() {
-        return Err(AppError::NoWitnessKey);
-    }
-    let cosigner = Cosigner::parse(key)?;
-    let logs = if logs.is_empty() { config.witness.logs.clone() } else { logs };
-    let logs = logs.iter().map(|vkey| Verifier::parse(vkey.trim())).collect::<Result<Vec<_>, _>>()?;
-    let state_file = state.unwrap_or_else(|| config.witness.state_file.clone());
+/// SIGTERM.
+async fn serve_witness(config: &Config) -> Result<(), AppError> {
+    let config::WitnessSettings { cosigner, logs, state_file } =
+        config.witness.settings().map_err(config::ConfigError::from)?;
     if let Some(dir) = state_file.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| AppError::ReadFile { path: dir.to_owned(), source })?;
     }
@@ -372,8 +394,7 @@ async fn serve_witness(
         limits: gongkai_site::ServerLimits::default(),
         body_timeout: gongkai_witness::DEFAULT_BODY_TIMEOUT,
     })?;
-    let listener =
-        tokio::net::TcpListener::bind(listen.unwrap_or(config.witness.listen)).await.map_err(AppError::Bind)?;
+    let listener = tokio::net::TcpListener::bind(config.witness.listen).await.map_err(AppError::Bind)?;
     let address = listener.local_addr().map_err(AppError::Bind)?;
     let shutdown = CancellationToken::new();
     spawn_signal_listener(shutdown.clone())?;
@@ -385,15 +406,6 @@ async fn serve_witness(
     println!("Press Ctrl-C to stop.");
     server.serve(listener, shutdown.cancelled_owned()).await?;
     Ok(())
-}
-
-/// The public key the site publishes: configured, else the signing key's.
-fn log_public_key(config: &Config) -> Result<Option<String>, AppError> {
-    if !config.tlog.public_key.is_empty() {
-        return Ok(Some(gongkai_tlog::note::Verifier::parse(&config.tlog.public_key)?.vkey()));
-    }
-    let key = config.tlog.signing_key.expose_secret();
-    Ok(if key.is_empty() { None } else { Some(Signer::parse(key)?.verifier().vkey()) })
 }
 
 /// `gongkai dev`'s log key: read from `tlog-signing.key` beside the SQLite
@@ -517,8 +529,8 @@ async fn connect_store(config: &Config) -> Result<Store, AppError> {
 
 /// Checks the log, then runs `targets` until SIGINT or SIGTERM.
 async fn serve(config: &Config, store: Store, targets: &[Target], dev_token: Option<&str>) -> Result<(), AppError> {
-    let authenticator = Authenticator::new(&config.auth.credentials)?;
-    let log = LogUrl::parse(&config.log.url)?;
+    let authenticator = config.auth.authenticator().map_err(config::ConfigError::from)?;
+    let log = config.log.url().map_err(config::ConfigError::from)?;
     if let LogUrl::Kafka(kafka) = &log {
         let brokers = kafka.probe(std::time::Duration::from_secs(10)).await?;
         tracing::info!(brokers, "Kafka reachable.");
@@ -546,10 +558,13 @@ async fn serve(config: &Config, store: Store, targets: &[Target], dev_token: Opt
         authenticator,
         grpc: &config.grpc,
         site_listen: config.site.listen,
-        site: gongkai_site::SiteSettings { log_key: log_public_key(config)?, ..config.site.settings() },
+        site: gongkai_site::SiteSettings {
+            log_key: config.tlog.published_key().map_err(config::ConfigError::from)?,
+            ..config.site.settings()
+        },
         projector_source: projector_source(config, &log),
         projector_memory_bytes: config.projector.memory_mb.saturating_mul(1 << 20),
-        tlog: log_settings(config)?,
+        tlog: config.tlog.settings().map_err(config::ConfigError::from)?,
         relay: match &log {
             LogUrl::Kafka(kafka) => {
                 let mut relay = gongkai_relay::RelayConfig::new(kafka.clone());

@@ -198,17 +198,14 @@ pub(crate) async fn run(
     }
     let (tlog_live, tlog_live_rx) = tokio::sync::watch::channel(false);
     let (tlog_witnessed, tlog_witnessed_rx) = tokio::sync::watch::channel(false);
-    let tlog = match (targets.contains(&Target::Tlog), wiring.tlog) {
-        (true, Some(settings)) => {
-            grpc_server.component(TLOG_HEALTH, tlog_live_rx);
-            if !settings.witnesses.is_empty() {
-                grpc_server.component(TLOG_WITNESSES_HEALTH, tlog_witnessed_rx);
-            }
-            Some(settings)
+    // The configuration check refused a tlog target without a signing key.
+    let tlog = wiring.tlog.filter(|_| targets.contains(&Target::Tlog));
+    if let Some(settings) = &tlog {
+        grpc_server.component(TLOG_HEALTH, tlog_live_rx);
+        if !settings.witnesses.is_empty() {
+            grpc_server.component(TLOG_WITNESSES_HEALTH, tlog_witnessed_rx);
         }
-        (true, None) => return Err(AppError::NoSigningKey),
-        (false, _) => None,
-    };
+    }
     let grpc_listener = bind(wiring.grpc.listen).await?;
     let health = match wiring.grpc.health_listen {
         Some(address) => {
@@ -271,20 +268,14 @@ pub(crate) async fn run(
 }
 
 /// The gRPC server with the services of `targets`, each behind the
-/// authenticator. Plaintext is refused off loopback.
+/// authenticator.
 fn grpc_server(targets: &[Target], wiring: &Wiring<'_>, ingestor: Ingestor) -> Result<GrpcServer, AppError> {
     let config = wiring.grpc;
     let mut server = GrpcServer::new(config.max_message_bytes);
     server.limits(config.limits());
-    match &config.tls {
-        Some(tls) => {
-            let cert =
-                std::fs::read(&tls.cert).map_err(|source| AppError::ReadFile { path: tls.cert.clone(), source })?;
-            let key = std::fs::read(&tls.key).map_err(|source| AppError::ReadFile { path: tls.key.clone(), source })?;
-            server.tls(&cert, &key);
-        }
-        None if !config.listen.ip().is_loopback() => return Err(AppError::PlaintextOffLoopback(config.listen)),
-        None => {}
+    // Plaintext is refused off loopback here.
+    if let Some(tls) = config.tls_pem().map_err(crate::config::ConfigError::from)? {
+        server.tls(&tls.cert, &tls.key);
     }
 
     // Each ingestion service sits behind the authenticator.

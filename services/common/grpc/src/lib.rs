@@ -139,8 +139,9 @@ impl GrpcServer {
         self.max_message_bytes
     }
 
-    /// Also answers `grpc.health.v1.Health` (and nothing else) in plaintext on
-    /// `listener`, for probes that cannot speak TLS (Kubernetes gRPC probes).
+    /// Also answers `grpc.health.v1.Health` (and reflection of it, nothing
+    /// else) in plaintext on `listener`, for probes that cannot speak TLS
+    /// (Kubernetes gRPC probes) and for grpcurl.
     pub fn health_listener(&mut self, listener: TcpListener) -> &mut Self {
         self.health_listener = Some(listener);
         self
@@ -180,8 +181,8 @@ impl GrpcServer {
     {
         let address: SocketAddr = listener.local_addr().map_err(GrpcError::Listener)?;
         let (reporter, health_service) = tonic_health::server::health_reporter();
-        let reflection_v1 = reflection(&self.service_names).build_v1()?;
-        let reflection_v1alpha = reflection(&self.service_names).build_v1alpha()?;
+        let reflection_v1 = reflection(&CONTRACT_FILES, &self.service_names).build_v1()?;
+        let reflection_v1alpha = reflection(&CONTRACT_FILES, &self.service_names).build_v1alpha()?;
 
         set_status(&reporter, &self.service_names, ServingStatus::Serving).await;
         let mut components = tokio::task::JoinSet::new();
@@ -201,9 +202,13 @@ impl GrpcServer {
                 let health_address = listener.local_addr().map_err(GrpcError::Listener)?;
                 tracing::info!(address = %health_address, "gRPC health listening (plaintext, health only).");
                 let stop = health_stop.clone().cancelled_owned();
+                let health_reflection = reflection(&[], &[]).build_v1()?;
+                let health_reflection_v1alpha = reflection(&[], &[]).build_v1alpha()?;
                 Some(tokio::spawn(
                     tonic::transport::Server::builder()
                         .add_service(health_service)
+                        .add_service(health_reflection)
+                        .add_service(health_reflection_v1alpha)
                         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop),
                 ))
             }
@@ -249,22 +254,29 @@ impl GrpcServer {
     }
 }
 
-/// Server reflection for a server running `services`: it lists those,
-/// health and both reflection versions, nothing else (the contract's other
-/// services run elsewhere), and resolves every symbol of the contract, of
-/// the `google.rpc` error model (so that clients can decode a refusal's
-/// details by reflection alone), of health and of reflection.
-fn reflection(services: &[&'static str]) -> tonic_reflection::server::Builder<'static> {
+/// The descriptor sets of the contract and of the `google.rpc` error model
+/// (so that clients can decode a refusal's details by reflection alone).
+const CONTRACT_FILES: [&[u8]; 2] = [gongkai_proto::FILE_DESCRIPTOR_SET, gongkai_proto::ERROR_MODEL_DESCRIPTOR_SET];
+
+/// Server reflection listing `services`, health and both reflection
+/// versions, nothing else (the contract's other services run elsewhere),
+/// and resolving every symbol of `files`, of health and of reflection. The
+/// main port reflects the contract; the health-only port, health alone, so
+/// that grpcurl can probe it by name.
+fn reflection(files: &[&'static [u8]], services: &[&'static str]) -> tonic_reflection::server::Builder<'static> {
     use tonic_health::pb::health_server::SERVICE_NAME as HEALTH;
     use tonic_reflection::pb::v1::server_reflection_server::SERVICE_NAME as REFLECTION_V1;
     use tonic_reflection::pb::v1alpha::server_reflection_server::SERVICE_NAME as REFLECTION_V1ALPHA;
 
-    let mut builder = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(gongkai_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(gongkai_proto::ERROR_MODEL_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET);
+    let always = [
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ];
+    let mut builder = tonic_reflection::server::Builder::configure();
+    for file in files.iter().chain(&always) {
+        builder = builder.register_encoded_file_descriptor_set(file);
+    }
     for name in services.iter().chain(&[HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA]) {
         builder = builder.with_service_name(*name);
     }

@@ -231,13 +231,28 @@ impl Store {
     /// opener waits instead of failing), every commit is synced to disk
     /// (`synchronous = FULL`) and foreign keys are enforced.
     pub async fn connect(url: &str, pool: &PoolOptions) -> Result<Self, StoreError> {
-        let scheme = url.split_once(':').map(|(scheme, _)| scheme).unwrap_or_default();
-        let db = match scheme {
-            "postgres" | "postgresql" => Db::Postgres(dialect::postgres::connect(url, pool).await?),
-            "sqlite" => Db::Sqlite(dialect::sqlite::connect(url, pool).await?),
-            other => return Err(StoreError::UnsupportedScheme(other.to_owned())),
+        let db = match Self::check_url(url)? {
+            Backend::Postgres => Db::Postgres(dialect::postgres::connect(url, pool).await?),
+            Backend::Sqlite => Db::Sqlite(dialect::sqlite::connect(url, pool).await?),
         };
         Ok(Store { db, changes: signal::PublicChanges::default() })
+    }
+
+    /// The backend [`Store::connect`] would use for `url`, or why it could
+    /// not use it, without connecting (a configuration check).
+    pub fn check_url(url: &str) -> Result<Backend, StoreError> {
+        let scheme = url.split_once(':').map(|(scheme, _)| scheme).unwrap_or_default();
+        match scheme {
+            "postgres" | "postgresql" => {
+                dialect::postgres::connect_options(url)?;
+                Ok(Backend::Postgres)
+            }
+            "sqlite" => {
+                dialect::sqlite::connect_options(url)?;
+                Ok(Backend::Sqlite)
+            }
+            other => Err(StoreError::UnsupportedScheme(other.to_owned())),
+        }
     }
 
     /// Which backend this store talks to.
@@ -356,5 +371,15 @@ mod tests {
     async fn unknown_scheme_is_a_typed_error() {
         let error = Store::connect("mysql://localhost/x", &PoolOptions::default()).await.unwrap_err();
         assert!(matches!(error, StoreError::UnsupportedScheme(scheme) if scheme == "mysql"));
+    }
+
+    #[test]
+    fn urls_are_checked_without_connecting() {
+        assert_eq!(Store::check_url("postgres://gongkai:secret@db.invalid:5432/gongkai").unwrap(), Backend::Postgres);
+        assert_eq!(Store::check_url("postgresql://db.invalid/gongkai").unwrap(), Backend::Postgres);
+        assert_eq!(Store::check_url("sqlite://data/gongkai.db").unwrap(), Backend::Sqlite);
+        assert!(matches!(Store::check_url("postgres://db.invalid:port/x"), Err(StoreError::BadUrl(_))));
+        assert!(matches!(Store::check_url("mysql://db/x"), Err(StoreError::UnsupportedScheme(s)) if s == "mysql"));
+        assert!(matches!(Store::check_url(""), Err(StoreError::UnsupportedScheme(_))));
     }
 }

@@ -28,8 +28,13 @@ pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("../../../migrations/postg
 pub(crate) const MIGRATIONS_TABLE_EXISTS: &str = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
 
 /// Connects a pool to the database named by `url`.
+/// The connection settings `url` names.
+pub(crate) fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
+    PgConnectOptions::from_str(url).map_err(StoreError::BadUrl)
+}
+
 pub(crate) async fn connect(url: &str, options: &PoolOptions) -> Result<PgPool, StoreError> {
-    let connect = PgConnectOptions::from_str(url).map_err(StoreError::BadUrl)?;
+    let connect = connect_options(url)?;
     PgPoolOptions::new()
         .max_connections(options.max_connections)
         .acquire_timeout(options.acquire_timeout)

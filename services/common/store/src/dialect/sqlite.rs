@@ -40,9 +40,13 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// set first, so a concurrent opener waits instead of failing), every
 /// commit is synced to disk (`synchronous = FULL`) and foreign keys are
 /// enforced.
+/// The connection settings `url` names, before gongkai's own.
+pub(crate) fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
+    SqliteConnectOptions::from_str(url).map_err(StoreError::BadUrl)
+}
+
 pub(crate) async fn connect(url: &str, options: &PoolOptions) -> Result<SqlitePool, StoreError> {
-    let connect = SqliteConnectOptions::from_str(url)
-        .map_err(StoreError::BadUrl)?
+    let connect = connect_options(url)?
         .create_if_missing(true)
         .busy_timeout(BUSY_TIMEOUT)
         .journal_mode(SqliteJournalMode::Wal)
