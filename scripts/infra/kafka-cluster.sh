@@ -104,6 +104,9 @@ launch_node() {
     # shellcheck disable=SC2016 # expanded by the inner bash
     setsid bash -c 'echo $$ >"$1"; shift; exec nohup "$@"' _ "$PIDFILE" \
         "${BROKER_JAVA[@]}" kafka.Kafka "$PROPS" </dev/null >>"$OUT" 2>&1 8>&- 9>&- &
+    # The inner bash writes the pid file; readiness checks read it.
+    local waited=0
+    until broker_pid >/dev/null || ((waited++ >= 50)); do sleep 0.1; done
 }
 
 wait_ready() {

@@ -99,11 +99,7 @@ impl OwnCluster {
             .output()
             .await
             .unwrap_or_else(|error| panic!("{script} runs: {error}"));
-        assert!(
-            output.status.success(),
-            "{script} {args:?} failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert!(output.status.success(), "{script} {args:?} failed:\n{}", String::from_utf8_lossy(&output.stderr));
     }
 }
 
@@ -224,17 +220,13 @@ async fn assert_on_kafka_in_order(bootstrap: &str, prefix: &str, acknowledged: &
 /// Pages through the site's change feed (read from the replica) until every
 /// acknowledged event was published once; fails on a second publication.
 async fn assert_feed_complete(site: &str, acknowledged: &[String], limit: Duration) {
+    let site = site.trim_end_matches('/');
     let wanted: HashSet<&str> = acknowledged.iter().map(String::as_str).collect();
     let mut published: HashSet<String> = HashSet::new();
     let mut after = String::new();
     let deadline = Instant::now() + limit;
     while !wanted.iter().all(|id| published.contains(*id)) {
-        assert!(
-            Instant::now() < deadline,
-            "the replica's feed holds {} of {} events",
-            published.len(),
-            wanted.len()
-        );
+        assert!(Instant::now() < deadline, "the replica's feed holds {} of {} events", published.len(), wanted.len());
         let (status, body) = http_get(&format!("{site}/api/v1/changes?limit=1000&after={after}")).await;
         assert_eq!(status, 200, "the change feed from the replica: {}", body.chars().take(2000).collect::<String>());
         let page: serde_json::Value = serde_json::from_str(&body).expect("feed JSON");

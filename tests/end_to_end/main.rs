@@ -3,8 +3,8 @@
 //! the workspace links it once.
 
 mod browser;
-mod cluster;
 mod chains;
+mod cluster;
 mod config_check;
 mod foundation;
 mod fuzz;

@@ -20,7 +20,12 @@ pub(crate) const INGESTION: &str = "projects,tenders,review,awards,contracts";
 
 /// Submits lawful lifecycles of projects `first..first + projects` with
 /// `concurrency` callers; returns every acknowledged event id.
-pub(crate) async fn submit_lifecycles(clients: Clients, first: usize, projects: usize, concurrency: usize) -> Vec<String> {
+pub(crate) async fn submit_lifecycles(
+    clients: Clients,
+    first: usize,
+    projects: usize,
+    concurrency: usize,
+) -> Vec<String> {
     let lifecycles: Vec<_> = (first..first + projects)
         .map(|n| ppp_lifecycle(&format!("2024-230113-77-01-{:06}", 100_000 + n), &format!("load-{n}")))
         .collect();
@@ -69,7 +74,12 @@ pub(crate) async fn assert_projected_exactly_once(gongkai: &Ingestion, acknowled
 
 /// Reads every domain topic under `prefix` from the beginning until each
 /// acknowledged event was seen at least once.
-pub(crate) async fn assert_on_kafka_at_least_once(bootstrap: &str, prefix: &str, acknowledged: &[String], limit: Duration) {
+pub(crate) async fn assert_on_kafka_at_least_once(
+    bootstrap: &str,
+    prefix: &str,
+    acknowledged: &[String],
+    limit: Duration,
+) {
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", format!("{prefix}check"))

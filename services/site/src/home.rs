@@ -122,7 +122,7 @@ pub(crate) async fn home(State(state): State<SiteState>, Query(q): Query<LangQue
     let pictures =
         [overview::by_stage(lang, &totals), overview::by_region(lang, &totals), overview::amounts(lang, &totals)];
     let overview_heading = overview::heading(lang);
-        let (mut regions, mut centers) = scope_links(lang, &scopes, page.q, |prefix| prefix.len() == 4);
+    let (mut regions, mut centers) = scope_links(lang, &scopes, page.q, |prefix| prefix.len() == 4);
     regions.truncate(HOME_LISTED);
     centers.truncate(HOME_LISTED);
     html(HomePage { page, stages, overview_heading, pictures, latest, regions, centers }, StatusCode::OK, lang)

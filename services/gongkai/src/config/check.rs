@@ -110,6 +110,14 @@ impl Config {
             Purpose::Serve(targets) => {
                 note(self.storage.backend().map(drop).map_err(Problems::from));
                 note(self.log.url().map(drop).map_err(Problems::from));
+                note(self.storage.read_backend().map_err(Problems::from));
+                if self.log.replication_factor < 1 && self.log.replication_factor != -1 {
+                    note(Err(Problem::new(
+                        "log.replication_factor",
+                        "must be at least 1, or -1 for the cluster's default",
+                    )
+                    .into()));
+                }
                 if self.log.partitions < 1 {
                     note(Err(Problem::new("log.partitions", "must be at least 1").into()));
                 }
@@ -170,6 +178,27 @@ impl StorageConfig {
             };
             Problem::new("storage.url", reason)
         })
+    }
+}
+
+impl StorageConfig {
+    /// `storage.read_url`, when set: a PostgreSQL URL, beside a PostgreSQL
+    /// `storage.url` (a replica of SQLite has no meaning).
+    fn read_backend(&self) -> Result<(), Problem> {
+        let read_url = self.read_url.expose_secret();
+        if read_url.is_empty() {
+            return Ok(());
+        }
+        let read = Store::check_url(read_url)
+            .map_err(|error| Problem::new("storage.read_url", format!("{error} (the URL itself is not shown)")))?;
+        let primary = Store::check_url(self.url.expose_secret()).ok();
+        if read != Backend::Postgres || primary.is_some_and(|backend| backend != Backend::Postgres) {
+            return Err(Problem::new(
+                "storage.read_url",
+                "a read replica is for PostgreSQL: both URLs must be postgres://",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -419,6 +448,24 @@ mod tests {
             assert!(problems[0].message.contains("GONGKAI_GRPC__LISTEN"), "names the variable: {}", problems[0]);
             Ok(())
         });
+    }
+
+    #[test]
+    fn a_read_replica_and_a_replication_factor_are_checked() {
+        let mut config = Config::default();
+        config.storage.url = "postgres://gongkai@db/gongkai".into();
+        config.storage.read_url = "postgres://gongkai@replica/gongkai".into();
+        config.log.replication_factor = 3;
+        assert!(paths(&config, Purpose::Serve(&[Target::Site])).is_empty(), "a PostgreSQL replica is fine");
+        config.log.replication_factor = -1;
+        assert!(paths(&config, Purpose::Serve(&[Target::Site])).is_empty(), "-1: the cluster's default");
+        config.log.replication_factor = 0;
+        config.storage.read_url = "sqlite://replica.db".into();
+        assert_eq!(paths(&config, Purpose::Serve(&[Target::Site])), ["storage.read_url", "log.replication_factor"]);
+        config.log.replication_factor = 3;
+        config.storage.url = "sqlite://data/gongkai.db".into();
+        config.storage.read_url = "postgres://gongkai@replica/gongkai".into();
+        assert_eq!(paths(&config, Purpose::Serve(&[Target::Site])), ["storage.read_url"], "no replica of SQLite");
     }
 
     #[test]
