@@ -37,6 +37,7 @@ ROWS = [
     ("Supervisor search p99", "search", None, ("max", 50.0)),
     ("Project page, closed loop (16 conn.)", "site-page", "site-nginx", ("share", 0.40)),
     ("Project page p99 at {rate}/s", "site-page-fixed", "site-nginx-fixed", ("max", 10.0)),
+    ("Project page p99 at {rate}/s, every request a cache miss", "site-page-miss-fixed", None, ("max", 10.0)),
 ]
 
 

@@ -27,7 +27,12 @@
 #                             BENCH_FIXED_DURATION (30s): Debian has no wrk2,
 #                             so each connection waits connections/rate
 #                             (32 ms) before its next request (wrk's delay());
-#                             the achieved rate is reported and checked.
+#                             the achieved rate is reported and checked;
+#   site-page-miss-fixed      the same fixed rate, every request a page not
+#                             requested before (distinct projects outside
+#                             the BENCH_URLS set, in order, one per request),
+#                             so each one misses the page cache and renders
+#                             from the store.
 # Installs wrk, sqlite3, curl and nginx from Debian when missing. Writes the
 # four results, and prints wrk's own output to stderr.
 
@@ -236,6 +241,36 @@ run_wrk() {
     sed -n 's/^WRK_JSON //p' "$work/$name.wrk" >"$work/$name.wrk.json"
 }
 
+# Cache misses: pages never asked for, each once. wrk's threads take
+# alternate codes of one list in order.
+miss_seconds=${fixed_duration%s}
+miss_urls=$(((fixed_rate * (miss_seconds + 3) * 12 + 9) / 10))
+sql "CREATE TEMP TABLE warm(code TEXT PRIMARY KEY); $(sed "s/.*/INSERT INTO warm VALUES ('&');/" "$work/codes")
+     SELECT project_code FROM public_projects WHERE project_code NOT IN (SELECT code FROM warm)
+     ORDER BY random() LIMIT $miss_urls" >"$work/miss-codes"
+(($(wc -l <"$work/miss-codes") >= fixed_rate * miss_seconds)) || bench_die "too few projects for $fixed_duration of cache misses"
+{
+    echo 'local paths = {'
+    sed 's|.*|  "/projects/&",|' "$work/miss-codes"
+    echo '}'
+    sed -n '/^done = function/,$p' "$work/pages.lua"
+    sed -n '/^local ffi/,$p' "$work/fixed.lua"
+    cat <<'LUA'
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("first", threads)
+end
+local taken = 0
+request = function()
+  local index = first + 2 * taken
+  taken = taken + 1
+  if index > #paths then error("out of cache-miss pages") end
+  return wrk.format("GET", paths[index])
+end
+LUA
+} >"$work/miss.lua"
+
 loaded="$total public projects ($real through ingest + projector, the rest copies of their public rows), $(wc -l <"$work/codes") random project pages of $page_bytes bytes on average"
 for target in page nginx; do
     url=$site
@@ -244,6 +279,7 @@ for target in page nginx; do
     run_wrk "$target" "$url" pages.lua "$connections" "$duration"
     run_wrk "$target-fixed" "$url" fixed.lua "$fixed_connections" "$fixed_duration"
 done
+run_wrk page-miss-fixed "$site" miss.lua "$fixed_connections" "$fixed_duration"
 
 for target in page nginx; do
     if [[ $target == page ]]; then
@@ -271,3 +307,15 @@ for target in page nginx; do
     ok=$(jq .rate_ok "$BENCH_OUT/site-$target-fixed.json")
     [[ $ok == true ]] || bench_log "warning: the fixed-rate run achieved $(jq .achieved_rate "$BENCH_OUT/site-$target-fixed.json")/s, not ~$fixed_rate/s"
 done
+emit_result "site-page-miss-fixed" --slurpfile w "$work/page-miss-fixed.wrk.json" \
+    --arg title "Project page at $fixed_rate/s, every request a cache miss" \
+    --arg what "gongkai dev's site, $loaded; each request a distinct page not requested before, so every one renders from the store" \
+    --argjson rate "$fixed_rate" --argjson bytes "$page_bytes" \
+    --arg command "wrk -t2 -c$fixed_connections -d$fixed_duration --latency -s miss.lua" -- '
+    $w[0] as $w | {
+        title: $title, value: ($w.p99_us / 1000), unit: "ms p99",
+        method: "\($what); fixed rate: \($command), paced as site-page-fixed: achieved \($w.requests_per_second | floor)/s, p50 \($w.p50_us / 1000) ms, p99 \($w.p99_us / 1000) ms, max \($w.max_us / 1000) ms; pages of \($bytes) bytes on average",
+        target_rate: $rate, achieved_rate: $w.requests_per_second, page_bytes: $bytes,
+        rate_ok: ($w.requests_per_second >= 0.95 * $rate and $w.requests_per_second <= 1.05 * $rate),
+        wrk: $w
+    }'

@@ -5,7 +5,9 @@
 //! ingestion processes, two relays, two projectors, and the site and
 //! supervision reading from the replica. While lifecycles stream in, the
 //! leader of the busiest partition is killed (SIGKILL), then the relay
-//! leader's database connection is terminated, so relay leadership moves.
+//! leader's database connection is terminated once the cluster has fenced
+//! the dead broker, so relay leadership moves to a relay that starts against
+//! fewer brokers than the topics' replicas.
 //! Nothing acknowledged is lost, each event is in each timeline exactly once,
 //! each project's events keep their order on every topic, and the replica's
 //! change feed holds every public entry exactly once.
@@ -143,6 +145,22 @@ fn busiest_partition(bootstrap: &str, prefix: &str) -> (String, i32, i32, i64) {
     busiest
 }
 
+/// Waits until the cluster's metadata lists `brokers` brokers: a killed one
+/// is fenced once its session times out.
+async fn wait_for_brokers(bootstrap: &str, brokers: usize, limit: Duration) {
+    let consumer: BaseConsumer =
+        ClientConfig::new().set("bootstrap.servers", bootstrap).create().expect("metadata client");
+    let deadline = Instant::now() + limit;
+    loop {
+        let listed = consumer.fetch_metadata(None, Duration::from_secs(5)).map(|m| m.brokers().len()).unwrap_or(0);
+        if listed == brokers {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the cluster lists {listed} brokers, not {brokers}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// Terminates the database session holding relay leadership; returns its pid.
 async fn terminate_relay_leader(database: &sqlx::PgPool) -> i32 {
     let key = gongkai_store::RELAY_LOCK_KEY;
@@ -250,7 +268,9 @@ async fn a_cluster_losing_its_busiest_broker_and_its_relay_leader_loses_and_reor
     let dir = tempfile::tempdir().expect("config dir");
     let first = Ingestion::start_on(dir, cluster.primary.clone(), INGESTION, &env).await;
     let second = worker(&first, INGESTION, &env).await;
-    let _relays = [worker(&first, "relay", &env).await, worker(&first, "relay", &env).await];
+    let mut relay_env = env.to_vec();
+    relay_env.push(("RUST_LOG", "warn,gongkai_relay=debug,gongkai_bus=debug"));
+    let _relays = [worker(&first, "relay", &relay_env).await, worker(&first, "relay", &relay_env).await];
     let _projectors = [worker(&first, "projector", &env).await, worker(&first, "projector", &env).await];
     let mut read_env = env.to_vec();
     read_env.extend([("GONGKAI_STORAGE__READ_URL", cluster.replica.as_str()), ("GONGKAI_SITE__LISTEN", "127.0.0.1:0")]);
@@ -269,7 +289,11 @@ async fn a_cluster_losing_its_busiest_broker_and_its_relay_leader_loses_and_reor
     cluster.run("kafka-cluster.sh", &["stop", &leader.to_string(), "--kill"]).await;
     let killed = Instant::now();
     println!("cluster: killed broker {leader}, leader of {topic}[{partition}] ({records} records)");
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Leadership moves once the cluster has fenced the dead broker: the new
+    // leader then starts against two registered brokers, fewer than the
+    // topics' replicas.
+    wait_for_brokers(&cluster.bootstrap, 2, Duration::from_secs(60)).await;
+    println!("cluster: broker {leader} fenced {:.1} s after its death", killed.elapsed().as_secs_f64());
     let relay_pid = terminate_relay_leader(&database).await;
     println!("cluster: terminated the relay leader's session (pid {relay_pid}); another relay leads");
 

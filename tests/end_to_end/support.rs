@@ -22,7 +22,9 @@ pub(crate) fn gongkai_binary() -> &'static Path {
 /// Starts gongkai with `args`, quiet logs, and `env`.
 pub(crate) async fn start_gongkai(args: &[&str], env: &[(&str, &str)]) -> GongkaiProcess {
     let mut env = env.to_vec();
-    env.push(("RUST_LOG", "warn"));
+    if !env.iter().any(|(key, _)| *key == "RUST_LOG") {
+        env.push(("RUST_LOG", "warn"));
+    }
     GongkaiProcess::start(gongkai_binary(), args, &env, Duration::from_secs(60)).await
 }
 
