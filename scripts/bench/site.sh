@@ -5,9 +5,10 @@
 #
 # Loading, into a fresh SQLite database of `gongkai dev` (release build):
 #   1. real lifecycles: `gongkai load` submits BENCH_SUBMISSIONS (default
-#      26,000 ≈ 750 lifecycles: PPP ones of 29 events and, every other one,
-#      expropriation ones of 41) over gRPC; the projector
-#      renders them into the public tables as in production;
+#      32,000: about 1,100 projects, PPP lifecycles of 29 events and
+#      expropriation ones of 41, some stopped part way) over gRPC; the
+#      projector renders them into the public tables as in production (the
+#      copies below need at least 1/99 of the projects to be real);
 #   2. the rest up to BENCH_PROJECTS (default 100,000): copies of those public
 #      rows (public_projects and every public_timeline entry) under new,
 #      distinct project codes, written with one SQL INSERT … SELECT each, so
@@ -44,7 +45,7 @@ BENCH_TAG=site
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 projects=${BENCH_PROJECTS:-100000}
-submissions=${BENCH_SUBMISSIONS:-26000}
+submissions=${BENCH_SUBMISSIONS:-32000}
 urls=${BENCH_URLS:-2000}
 connections=${BENCH_CONNECTIONS:-16}
 duration=${BENCH_WRK_DURATION:-20s}

@@ -41,6 +41,7 @@ def placeholders(gongkai):
     token_hash = hashlib.sha256(b"placeholder-token").hexdigest()
     return {
         "GONGKAI_STORAGE__URL": "postgres://gongkai:placeholder@postgres:5432/gongkai",
+        "GONGKAI_STORAGE__READ_URL": "postgres://gongkai:placeholder@postgres-replica:5432/gongkai",
         "GONGKAI_TLOG__SIGNING_KEY": keygen(gongkai, "tlog", "keygen", "--origin", "gongkai.example.cn/log"),
         "GONGKAI_WITNESS__SIGNING_KEY": keygen(gongkai, "witness", "keygen", "--name", "witness.example.org"),
         "GONGKAI_AUTH__CREDENTIALS": (

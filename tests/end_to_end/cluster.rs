@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 use gongkai_load::Clients;
 use gongkai_proto::v1::EventEnvelope;
 use prost::Message as _;
-use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Message};
 
 use crate::ingestion::{HARBIN_TOKEN, Ingestion};
 use crate::projection::KafkaLog;
-use crate::resilience::{INGESTION, assert_projected_exactly_once, submit_lifecycles, worker};
+use crate::resilience::{INGESTION, assert_projected_exactly_once, read_from_the_beginning, submit_lifecycles, worker};
 use crate::support::{channel, http_get};
 
 /// The cluster and the database pair of this test alone, on free loopback
@@ -190,20 +190,7 @@ async fn terminate_relay_leader(database: &sqlx::PgPool) -> i32 {
 /// project's events first appear in increasing `project_seq` (a relay
 /// taking over may repeat events, never reorder them).
 async fn assert_on_kafka_in_order(bootstrap: &str, prefix: &str, acknowledged: &[String], limit: Duration) {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", format!("{prefix}order-check"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let mut assignment = TopicPartitionList::new();
-    for topic in gongkai_bus::topics(prefix) {
-        let metadata = consumer.fetch_metadata(Some(&topic), Duration::from_secs(10)).expect("metadata");
-        for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
-            assignment.add_partition_offset(&topic, partition.id(), Offset::Beginning).expect("partition");
-        }
-    }
-    consumer.assign(&assignment).expect("assign");
+    let consumer = read_from_the_beginning(bootstrap, prefix, "order-check");
     let mut missing: HashSet<&str> = acknowledged.iter().map(String::as_str).collect();
     let mut last_seq: HashMap<(String, i32, String), u64> = HashMap::new();
     let (mut records, mut repeats) = (0_u64, 0_u64);

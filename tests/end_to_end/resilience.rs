@@ -72,17 +72,12 @@ pub(crate) async fn assert_projected_exactly_once(gongkai: &Ingestion, acknowled
     }
 }
 
-/// Reads every domain topic under `prefix` from the beginning until each
-/// acknowledged event was seen at least once.
-pub(crate) async fn assert_on_kafka_at_least_once(
-    bootstrap: &str,
-    prefix: &str,
-    acknowledged: &[String],
-    limit: Duration,
-) {
+/// A consumer of every partition of the domain topics under `prefix`, from
+/// their first records, in a group of its own (`{prefix}{group}`).
+pub(crate) fn read_from_the_beginning(bootstrap: &str, prefix: &str, group: &str) -> StreamConsumer {
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
-        .set("group.id", format!("{prefix}check"))
+        .set("group.id", format!("{prefix}{group}"))
         .set("enable.auto.commit", "false")
         .create()
         .expect("consumer");
@@ -94,6 +89,18 @@ pub(crate) async fn assert_on_kafka_at_least_once(
         }
     }
     consumer.assign(&assignment).expect("assign");
+    consumer
+}
+
+/// Reads every domain topic under `prefix` from the beginning until each
+/// acknowledged event was seen at least once.
+pub(crate) async fn assert_on_kafka_at_least_once(
+    bootstrap: &str,
+    prefix: &str,
+    acknowledged: &[String],
+    limit: Duration,
+) {
+    let consumer = read_from_the_beginning(bootstrap, prefix, "check");
     let mut missing: HashSet<&str> = acknowledged.iter().map(String::as_str).collect();
     let deadline = Instant::now() + limit;
     while !missing.is_empty() {

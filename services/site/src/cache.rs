@@ -41,8 +41,9 @@ use gongkai_store::{ChangeCursor, PublicReader};
 
 use crate::text::Lang;
 
-/// Default bound of the cached pages' bytes.
-pub(crate) const DEFAULT_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
+/// Default bound of the cached pages' bytes: some 4,000 project pages of
+/// about 55 KB with their pictures, in both languages for the busiest.
+pub(crate) const DEFAULT_CAPACITY_BYTES: u64 = 256 * 1024 * 1024;
 /// How often the follower reads the change feed when no signal came: well
 /// inside [`STALE_AFTER`], so an idle site keeps serving from the cache.
 pub(crate) const FOLLOW_EVERY: Duration = Duration::from_millis(400);

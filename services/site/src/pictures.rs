@@ -83,6 +83,16 @@ fn is_wide(c: char) -> bool {
 
 /// `text` cut with an ellipsis to fit `room` at `size` (the table keeps it
 /// whole).
+/// The line above a bar: `left` (text, size, weight) from the left edge,
+/// cut to leave room for `right`, which ends at the right edge.
+fn label_line(canvas: &mut Canvas, y: f64, left: (&str, f64, &str), right: (&str, f64, &str)) {
+    let (right_text, right_size, right_weight) = right;
+    let (left_text, left_size, left_weight) = left;
+    canvas.text(WIDTH, y + 14.0, right_size, "end", INK, right_weight, right_text);
+    let room = (WIDTH - text_width(right_text, right_size) - 10.0).max(0.0);
+    canvas.text(0.0, y + 14.0, left_size, "start", INK, left_weight, &fit(left_text, room, left_size));
+}
+
 fn fit(text: &str, room: f64, size: f64) -> String {
     if text_width(text, size) <= room {
         return text.to_owned();
@@ -356,17 +366,7 @@ pub(crate) fn bar_chart(
                 group = heading.clone();
             }
             BarRow::Bar { label, value, text, fill } => {
-                let value_width = text_width(text, FONT);
-                canvas.text(WIDTH, y + 14.0, FONT, "end", INK, "bold", text);
-                canvas.text(
-                    0.0,
-                    y + 14.0,
-                    FONT,
-                    "start",
-                    INK,
-                    "",
-                    &fit(label, (WIDTH - value_width - 10.0).max(0.0), FONT),
-                );
+                label_line(&mut canvas, y, (label, FONT, ""), (text, FONT, "bold"));
                 let bar_y = y + 19.0;
                 canvas.rect(0.0, WIDTH, bar_y, BAR, TRACK, None);
                 let length = (*value).clamp(0, top) as f64 / top as f64 * WIDTH;
@@ -624,17 +624,7 @@ pub(crate) fn schedule(lang: Lang, input: &ScheduleInput) -> Picture {
     // Each row's bar band, where today's line crosses it (never its labels).
     let mut bands: Vec<(f64, f64)> = Vec::new();
     let mut row = |canvas: &mut Canvas, label: &str, right: &str, bar: f64| -> f64 {
-        let right_width = text_width(right, SMALL);
-        canvas.text(WIDTH, y + 14.0, SMALL, "end", INK, "", right);
-        canvas.text(
-            0.0,
-            y + 14.0,
-            FONT,
-            "start",
-            INK,
-            "bold",
-            &fit(label, (WIDTH - right_width - 10.0).max(0.0), FONT),
-        );
+        label_line(canvas, y, (label, FONT, "bold"), (right, SMALL, ""));
         let bar_y = y + 19.0;
         bands.push((bar_y - 3.0, bar_y + bar + 3.0));
         y += ROW - BAR + bar;

@@ -437,7 +437,13 @@ pub(crate) async fn project_page(
     let land = land_rows(lang, &summary);
     let (clocks, clocks_hold_until) = running_clocks(lang, &entries, now);
     let (log, log_holds_until) = proof::log_status(&state.store, lang, &code, summary.head_seq, now).await;
-    let valid_until = [clocks_hold_until, log_holds_until].into_iter().flatten().min();
+    // The schedule picture marks today: the page is drawn again on the next
+    // Beijing day.
+    let tomorrow = (now.with_timezone(&beijing()).date_naive() + chrono::Days::new(1))
+        .and_hms_opt(0, 0, 0)
+        .and_then(|midnight| midnight.and_local_timezone(beijing()).single())
+        .map(|midnight| midnight.with_timezone(&Utc));
+    let valid_until = [clocks_hold_until, log_holds_until, tomorrow].into_iter().flatten().min();
     let links_q = if lang == Lang::En && by_switch { "?lang=en" } else { "" };
     let page = ProjectPage {
         page: page_meta(lang, by_switch, format!("{} · 公开 gongkai", project.name), &format!("/projects/{code}")),
