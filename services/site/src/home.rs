@@ -4,8 +4,6 @@
 //! are checked and bounded before they reach the store and echoed back into
 //! the filter form and the paging links.
 
-use std::collections::BTreeMap;
-
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -79,24 +77,15 @@ pub(crate) async fn home(State(state): State<SiteState>, Query(q): Query<LangQue
         Ok(totals) => totals,
         Err(error) => return unavailable(error),
     };
-    let counts: BTreeMap<&str, u64> = totals.stages.iter().map(|s| (s.stage.as_str(), s.projects)).collect();
     // Newest made public first (`promptness::made_public_at`: when recorded).
     let latest = match state.store.public_latest(20).await {
         Ok(latest) => latest,
         Err(error) => return unavailable(error),
     };
-    let scopes = match state.store.public_promptness_scopes().await {
-        Ok(scopes) => scopes,
-        Err(error) => return unavailable(error),
-    };
-    let mut stages: Vec<StageCount> = bar_keys()
-        .map(|key| StageCount { key, name: stage_name(lang, key), count: counts.get(key).copied().unwrap_or(0) })
+    let stages: Vec<StageCount> = overview::stage_order(&totals)
+        .into_iter()
+        .map(|key| StageCount { key, name: stage_name(lang, key), count: totals.count(key).unwrap_or(0) })
         .collect();
-    for key in OFF_BAR.map(stage_label) {
-        if let Some(count) = counts.get(key) {
-            stages.push(StageCount { key, name: stage_name(lang, key), count: *count });
-        }
-    }
     let latest = latest
         .iter()
         .filter_map(|d| {
@@ -122,7 +111,7 @@ pub(crate) async fn home(State(state): State<SiteState>, Query(q): Query<LangQue
     let pictures =
         [overview::by_stage(lang, &totals), overview::by_region(lang, &totals), overview::amounts(lang, &totals)];
     let overview_heading = overview::heading(lang);
-    let (mut regions, mut centers) = scope_links(lang, &scopes, page.q, |prefix| prefix.len() == 4);
+    let (mut regions, mut centers) = scope_links(lang, &totals.scopes, page.q, |prefix| prefix.len() == 4);
     regions.truncate(HOME_LISTED);
     centers.truncate(HOME_LISTED);
     html(HomePage { page, stages, overview_heading, pictures, latest, regions, centers }, StatusCode::OK, lang)

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use gongkai_domain::divisions;
 use gongkai_domain::vocabulary::stage_label;
-use gongkai_store::{PublicReader, RegionLevel, StageTotals, StoreError};
+use gongkai_store::{PromptnessScope, PublicReader, RegionLevel, StageTotals, StoreError};
 use tokio::sync::Mutex;
 
 use crate::pictures::{BarRow, Fill, Picture, Scale, bar_chart};
@@ -30,6 +30,8 @@ pub(crate) struct Totals {
     pub(crate) stages: Vec<StageTotals>,
     /// The prefectures with the most projects, most first.
     pub(crate) regions: Vec<(String, u64)>,
+    /// Every promptness scope with its count of disclosures.
+    pub(crate) scopes: Vec<(PromptnessScope, u64)>,
 }
 
 impl Totals {
@@ -57,7 +59,8 @@ impl OverviewCache {
         }
         let stages = store.public_stage_totals().await?;
         let regions = store.public_region_counts(RegionLevel::Prefecture, TOP_REGIONS).await?;
-        let totals = Arc::new(Totals { stages, regions });
+        let scopes = store.public_promptness_scopes().await?;
+        let totals = Arc::new(Totals { stages, regions, scopes });
         *held = Some((Instant::now(), totals.clone()));
         Ok(totals)
     }
@@ -65,7 +68,7 @@ impl OverviewCache {
 
 /// The stage keys in the order pages show them: the bar, then the stages
 /// off it that hold projects.
-fn stage_order(totals: &Totals) -> Vec<&'static str> {
+pub(crate) fn stage_order(totals: &Totals) -> Vec<&'static str> {
     let off_bar = OFF_BAR.map(stage_label).into_iter().filter(|key| totals.count(key).is_some());
     bar_keys().chain(off_bar).collect()
 }
