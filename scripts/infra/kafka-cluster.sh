@@ -32,7 +32,8 @@ voters() {
     (IFS=,; echo "${list[*]}")
 }
 
-# Points kafka.sh's per-broker globals at node $1.
+# Points kafka.sh's per-broker globals (those launch_broker and the
+# readiness checks read) at node $1.
 node() {
     local n=$1
     [[ $n =~ ^[123]$ ]] || die "no node $n (nodes are 1, 2 and 3)"
@@ -47,9 +48,6 @@ node() {
     CLIENT_PROPS="$K_DIR/client.properties"
     PIDFILE="$K_DIR/kafka.pid"
     STAMP="$K_DIR/formatted-with"
-    BROKER_JAVA=(java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20
-        -Djava.awt.headless=true "-Dlog4j2.configurationFile=$LOG4J_CONF"
-        "-Dkafka.logs.dir=$LOGS" -Dgongkai.log.name=server -cp "$LIBS/*")
 }
 
 write_server_props() {
@@ -101,12 +99,7 @@ launch_node() {
     port_open "$KAFKA_PORT" && die "127.0.0.1:$KAFKA_PORT (node $NODE) is taken"
     log "starting node $NODE on 127.0.0.1:$KAFKA_PORT (logs: $LOGS)"
     printf '\n=== %s kafka-cluster.sh start ===\n' "$(date -Is)" >>"$OUT"
-    # shellcheck disable=SC2016 # expanded by the inner bash
-    setsid bash -c 'echo $$ >"$1"; shift; exec nohup "$@"' _ "$PIDFILE" \
-        "${BROKER_JAVA[@]}" kafka.Kafka "$PROPS" </dev/null >>"$OUT" 2>&1 8>&- 9>&- &
-    # The inner bash writes the pid file; readiness checks read it.
-    local waited=0
-    until broker_pid >/dev/null || ((waited++ >= 50)); do sleep 0.1; done
+    launch_broker
 }
 
 wait_ready() {

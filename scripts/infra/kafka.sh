@@ -31,9 +31,6 @@ STAMP="$K_DIR/formatted-with"  # endpoints the storage was formatted for
 READY_TIMEOUT=90
 STOP_TIMEOUT=30
 
-BROKER_JAVA=(java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20
-    -Djava.awt.headless=true "-Dlog4j2.configurationFile=$LOG4J_CONF"
-    "-Dkafka.logs.dir=$LOGS" -Dgongkai.log.name=server -cp "$LIBS/*")
 # CLI tools: small heap, C1 only and serial GC so each poll starts fast.
 TOOL_JAVA=(java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1
     -Djava.awt.headless=true "-Dlog4j2.configurationFile=$LOG4J_CONF"
@@ -126,6 +123,23 @@ running_version() {
     fi
 }
 
+# Starts the broker of $PROPS in the background, logging under $LOGS, and
+# waits until it has written $PIDFILE.
+launch_broker() {
+    # setsid: own session, so the caller's Ctrl-C or job cleanup does not
+    # kill it; the inner bash records its pid and execs into the JVM.
+    # 8>&- 9>&-: do not inherit our lock fds; no inherited stdout either,
+    # or $(up.sh) would wait for the broker to exit.
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    setsid bash -c 'echo $$ >"$1"; shift; exec nohup "$@"' _ "$PIDFILE" \
+        java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+        -Djava.awt.headless=true "-Dlog4j2.configurationFile=$LOG4J_CONF" \
+        "-Dkafka.logs.dir=$LOGS" -Dgongkai.log.name=server -cp "$LIBS/*" \
+        kafka.Kafka "$PROPS" </dev/null >>"$OUT" 2>&1 8>&- 9>&- &
+    local waited=0
+    until broker_pid >/dev/null || ((waited++ >= 50)); do sleep 0.1; done
+}
+
 write_server_props() {
     mkdir -p -- "$DATA" "$LOGS"
     cat >"$PROPS" <<PROPS
@@ -193,14 +207,7 @@ cmd_up() {
         echo "$KAFKA_VERSION" >"$K_DIR/kafka.version"
         log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (logs: $LOGS)"
         printf '\n=== %s kafka.sh up ===\n' "$(date -Is)" >>"$OUT"
-        # setsid: own session, so the caller's Ctrl-C or job cleanup does not
-        # kill it; the inner bash records its pid and execs into the JVM.
-        # 8>&- 9>&-: do not inherit our lock fds; no inherited stdout either,
-        # or $(up.sh) would wait for the broker to exit.
-        # shellcheck disable=SC2016 # expanded by the inner bash
-        setsid bash -c 'echo $$ >"$1"; shift; exec nohup "$@"' _ "$PIDFILE" \
-            "${BROKER_JAVA[@]}" kafka.Kafka "$PROPS" </dev/null >>"$OUT" 2>&1 8>&- 9>&- &
-        sleep 1
+        launch_broker
     else
         log "broker process $(broker_pid) exists but is not ready yet; waiting"
     fi
