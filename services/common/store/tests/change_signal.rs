@@ -8,7 +8,7 @@ use std::time::Duration;
 use gongkai_proto::v1::EventEnvelope;
 use gongkai_store::{ChangeSignal, PoolOptions, ProjectViewRows, Store, Unrenderable};
 use gongkai_testkit::on_both_stores;
-use gongkai_testkit::store::{Backend, one_entry_per_event};
+use gongkai_testkit::store::{Backend, bare_event, one_entry_per_event};
 
 const CODE: &str = "2024-230113-77-01-000001";
 
@@ -18,13 +18,7 @@ fn render(events: &[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable> {
 }
 
 fn event(seq: u64) -> EventEnvelope {
-    EventEnvelope {
-        event_id: format!("{CODE}/{seq}"),
-        subject: CODE.to_owned(),
-        project_seq: seq,
-        position: seq,
-        ..EventEnvelope::default()
-    }
+    bare_event(CODE, seq)
 }
 
 /// Whether the signal fires within `within`.

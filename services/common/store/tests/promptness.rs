@@ -7,18 +7,12 @@
 use chrono::{Duration, Utc};
 use gongkai_proto::v1::EventEnvelope;
 use gongkai_store::{DeadlineRow, ProjectEvents, ProjectViewRows, PromptnessRow, PromptnessScope, Store, Unrenderable};
-use gongkai_testkit::store::{one_entry_per_event, postgres, sqlite};
+use gongkai_testkit::store::{bare_event, one_entry_per_event, postgres, sqlite};
 
 const CODE: &str = "2024-230113-77-01-000001";
 
 fn event(seq: u64) -> EventEnvelope {
-    EventEnvelope {
-        event_id: format!("{CODE}/{seq}"),
-        subject: CODE.to_owned(),
-        project_seq: seq,
-        position: seq,
-        ..EventEnvelope::default()
-    }
+    bare_event(CODE, seq)
 }
 
 /// Seq 1 made public the same day, seq 2 eight days late, seq 3 a

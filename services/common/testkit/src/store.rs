@@ -110,6 +110,18 @@ pub async fn views_snapshot(store: &Store, projects: &[String]) -> Vec<Vec<u8>> 
     rows
 }
 
+/// A bare envelope of `project_code`'s event `seq` (at log position `seq`),
+/// for store tests that fold events without facts.
+pub fn bare_event(project_code: &str, seq: u64) -> EventEnvelope {
+    EventEnvelope {
+        event_id: format!("{project_code}/{seq}"),
+        subject: project_code.to_owned(),
+        project_seq: seq,
+        position: seq,
+        ..EventEnvelope::default()
+    }
+}
+
 /// Stand-in rows for a store test that folds `events` without the real
 /// renderer: one entry per event in both timelines, its bytes the event id,
 /// and `summary` as both summaries (to tell who rendered them).
