@@ -333,7 +333,7 @@ impl Store {
 
     /// The public side of the read model (the site).
     pub fn public(&self) -> PublicReader {
-        PublicReader { db: self.db.clone(), changes: self.changes.clone() }
+        PublicReader { db: self.db.clone(), changes: self.changes.clone(), signal: self.db.clone() }
     }
 
     /// The full side of the read model, flags, the feed and the audit trail
@@ -344,11 +344,12 @@ impl Store {
 
     /// The site's role reading from `replica`, a streaming replica of this
     /// store: pages and the change feed come from the replica, while this
-    /// store's change signal wakes the feed's reader (a standby cannot
-    /// LISTEN). The feed is commit-safe on a replica too: a transaction the
-    /// replica has not replayed yet holds the feed back, never skips it.
+    /// store's commits wake the feed's reader (a standby cannot LISTEN). The
+    /// feed is commit-safe on a replica too: a transaction the replica has
+    /// not replayed yet holds the feed back, never skips it, and the reader's
+    /// timer picks it up once replayed.
     pub fn public_reading_from(&self, replica: &Store) -> PublicReader {
-        PublicReader { db: replica.db.clone(), changes: self.changes.clone() }
+        PublicReader { db: replica.db.clone(), changes: self.changes.clone(), signal: self.db.clone() }
     }
 
     /// Supervision reading from `replica`, a streaming replica of this store,

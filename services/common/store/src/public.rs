@@ -410,7 +410,7 @@ impl PublicReader {
     /// feed as changes commit instead of polling it often.
     pub async fn public_changes_signal(&self) -> crate::ChangeSignal {
         let local = self.changes.subscribe();
-        dispatch!(&self.db, |pool, dialect| dialect::public_change_signal(pool, local).await)
+        dispatch!(&self.signal, |pool, dialect| dialect::public_change_signal(pool, local).await)
     }
 
     /// Where the public change feed ends now: the cursor of its last row that

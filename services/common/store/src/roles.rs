@@ -56,8 +56,12 @@ pub struct Projections {
 /// the full view.
 #[derive(Debug, Clone)]
 pub struct PublicReader {
+    /// Where it reads: the store, or a replica of it.
     pub(crate) db: Db,
     pub(crate) changes: PublicChanges,
+    /// Where it hears commits (`NOTIFY`): always the primary, since a
+    /// standby cannot LISTEN.
+    pub(crate) signal: Db,
 }
 
 impl PublicReader {
