@@ -30,7 +30,8 @@ use crate::support::{channel, http_get};
 /// The cluster and the database pair of this test alone, on free loopback
 /// ports under a temporary directory; torn down and wiped when dropped.
 struct OwnCluster {
-    dir: tempfile::TempDir,
+    /// Holds the brokers' and servers' data for as long as the test runs.
+    _dir: tempfile::TempDir,
     env: Vec<(String, String)>,
     /// `kafka://…` with the three brokers.
     kafka: String,
@@ -77,18 +78,17 @@ impl OwnCluster {
         let bootstrap = brokers.map(|p| format!("127.0.0.1:{p}")).join(",");
         let database = |port: u16| format!("postgres://gongkai:gongkai@127.0.0.1:{port}/gongkai");
         let cluster = Self {
-            dir,
+            _dir: dir,
             env,
             kafka: format!("kafka://{bootstrap}"),
             bootstrap,
             primary: database(primary_port),
             replica: database(replica_port),
         };
-        let (kafka, postgres) = tokio::join!(cluster.run("kafka-cluster.sh", &["up"]), async {
+        tokio::join!(cluster.run("kafka-cluster.sh", &["up"]), async {
             cluster.run("postgres.sh", &["up"]).await;
             cluster.run("postgres.sh", &["replica-up"]).await;
         });
-        let ((), ()) = (kafka, postgres);
         cluster
     }
 
@@ -121,7 +121,6 @@ impl Drop for OwnCluster {
                 .stderr(std::process::Stdio::null())
                 .status();
         }
-        let _ = &self.dir;
     }
 }
 
