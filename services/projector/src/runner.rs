@@ -27,8 +27,8 @@ use std::time::Duration;
 use gongkai_bus::{LogReader, LogReplay, LogSource};
 use gongkai_proto::v1::EventEnvelope;
 use gongkai_store::{
-    EventLog, Memory, ProjectEvents, ProjectViewRows, Projected, Projections, Remembered, Renderer, Unrenderable,
-    ViewChanges,
+    EventLog, Memory, ProjectEvents, ProjectViewRows, Projected, Projections, RebuiltProject, Remembered, Renderer,
+    Unrenderable, ViewChanges, ViewRebuild,
 };
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -223,37 +223,60 @@ pub struct RebuildStats {
     pub projects: u64,
 }
 
-/// Empties the read model and folds the whole log into it again, from its
-/// beginning to where it ends when the rebuild starts. `progress` hears the
-/// total once and then each event read. The live projector's position (its
-/// committed offsets, or the views' own) is left alone: it resumes where it
-/// was, and what it sees again is a duplicate.
+/// Builds the read model again from the whole log, from its beginning to
+/// where it ends when the rebuild starts, beside the live views, and puts
+/// it in their place at the end (`gongkai_store::ViewRebuild`): the site
+/// and supervision read the old views until then, and a rebuild that fails
+/// leaves them as they were. `progress` hears the total once and then each
+/// event read. The live projector may go on meanwhile: what it folds is
+/// taken into the new views before they go live, and its position (its
+/// committed offsets, or the views' own) is left alone.
 ///
 /// The log is read in batches ([`LogReplay`]); each batch's projects are
-/// rendered on a blocking thread while the batch before is written in one
-/// transaction. A project whose events in the batch are its whole history
-/// (from seq 1, gapless) is rendered there, once, from memory; any other is
-/// folded like a live one, from everything kept. From the event store every
-/// batch holds whole projects in `(project, seq)` order, so nearly every
-/// project is of the first kind; from Kafka a project's domains arrive
-/// interleaved over partitions and may span batches.
+/// rendered on a blocking thread while the batch before is written. A
+/// project whose events in the batch are its whole history (from seq 1,
+/// gapless) is rendered there, once, from memory; any other waits and is
+/// rendered whole at the end. From the event store every batch holds whole
+/// projects; from Kafka a project's domains arrive interleaved over
+/// partitions and may span batches.
 pub async fn rebuild(
     store: &Projections,
     log: &EventLog,
     source: &LogSource,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<RebuildStats, ProjectorError> {
-    store.reset_views().await?;
+    let mut build = store.rebuild_beside().await?;
+    let mut stats = RebuildStats::default();
+    match load(&mut build, log, source, progress, &mut stats).await {
+        Ok(()) => build.finish(to_rows).await?,
+        Err(error) => {
+            if let Err(cleanup) = build.abandon().await {
+                tracing::warn!(error = %cleanup, "Could not drop the tables of a failed rebuild; the next one will.");
+            }
+            return Err(error);
+        }
+    }
+    stats.projects = store.projected_projects().await?;
+    Ok(stats)
+}
+
+/// Reads the whole log into `build`, rendering one batch while the one
+/// before is written.
+async fn load(
+    build: &mut ViewRebuild,
+    log: &EventLog,
+    source: &LogSource,
+    progress: &(dyn Fn(Progress) + Sync),
+    stats: &mut RebuildStats,
+) -> Result<(), ProjectorError> {
     let mut replay = LogReplay::open(source, log).await?;
     progress(Progress::Total(replay.total()));
-    let mut stats = RebuildStats::default();
-    // One batch is read and rendered while the one before is written. (Two
-    // writers on PostgreSQL were no faster on two cores.)
-    let (batches, mut rendered) = tokio::sync::mpsc::channel::<(Vec<ProjectEvents>, u64)>(1);
+    // One batch is read and rendered while the one before is written.
+    let (batches, mut rendered) = tokio::sync::mpsc::channel::<(Vec<RebuiltProject>, u64)>(1);
     let read = async {
         while let Some(batch) = replay.next_batch().await? {
             let read = batch.events.len() as u64;
-            let projects = tokio::task::spawn_blocking(move || render_whole(by_project(batch.events)))
+            let projects = tokio::task::spawn_blocking(move || render_whole(batch.events))
                 .await
                 .map_err(|error| ProjectorError::Render(error.to_string()))?;
             if batches.send((projects, read)).await.is_err() {
@@ -267,37 +290,37 @@ pub async fn rebuild(
     };
     let write = async {
         while let Some((batch, read)) = rendered.recv().await {
-            store.project_batch(&batch, to_rows).await?;
+            build.load(&batch, to_rows).await?;
             stats.events += read;
             progress(Progress::Read(read));
         }
         Ok::<_, ProjectorError>(())
     };
     tokio::try_join!(read, write)?;
-    stats.projects = store.projected_projects().await?;
-    Ok(stats)
+    Ok(())
 }
 
-/// Renders, ahead of the write, every project of `batch` whose events are
-/// its whole history: seq 1 onwards, gapless (put in seq order first; arrival
-/// order is kept among repeats, which leave the project to the write).
-fn render_whole(mut batch: Vec<ProjectEvents>) -> Vec<ProjectEvents> {
-    for project in &mut batch {
-        project.events.sort_by_key(|event| event.project_seq);
-        let whole = project.events.iter().zip(1..).all(|(event, seq)| event.project_seq == seq);
-        if whole {
-            // A project that cannot be rendered is tried again, and parked,
-            // inside the write transaction.
-            project.rendered = to_rows(&project.events).ok();
-        }
-    }
-    batch
+/// A batch's events by project, for [`ViewRebuild::load`]: each project
+/// rendered when they are its whole history, seq 1 onwards and gapless (put
+/// in seq order first; a repeat leaves the project to the end of the
+/// rebuild).
+pub fn render_whole(events: Vec<EventEnvelope>) -> Vec<RebuiltProject> {
+    by_project(events)
+        .into_iter()
+        .map(|project| {
+            let mut events = project.events;
+            events.sort_by_key(|event| event.project_seq);
+            let whole = events.iter().zip(1..).all(|(event, seq)| event.project_seq == seq);
+            let rendered = whole.then(|| to_rows(&events));
+            RebuiltProject { project_code: project.project_code, events, rendered }
+        })
+        .collect()
 }
 
 /// A project's rows rendered from its gapless events, or why it cannot be:
 /// [`render()`]'s refusal, or a panic while rendering, caught here so that it
 /// parks one project instead of stopping the projector.
-fn to_rows(events: &[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable> {
+pub fn to_rows(events: &[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable> {
     caught(events, || rows::to_rows(events).map_err(CarryError::from)).inspect_err(|failure| parking(events, failure))
 }
 

@@ -9,9 +9,9 @@
 mod streams;
 
 use gongkai_domain::Body;
-use gongkai_projector::runner::Folder;
+use gongkai_projector::runner::{self, Folder};
 use gongkai_proto::v1 as pb;
-use gongkai_store::{Pool, Projected, Store};
+use gongkai_store::{Pool, Projected, Store, ViewRebuild};
 use gongkai_testkit::on_both_stores;
 use gongkai_testkit::store::{Backend, FreshStore, fresh, views_snapshot};
 use streams::Recorder;
@@ -57,6 +57,16 @@ async fn written(store: &Store, projects: &[String]) -> Vec<String> {
                 "SELECT project_code, project_seq, position, envelope FROM projector_events \
                  ORDER BY project_code, project_seq"
                     => (String, i64, i64, Vec<u8>),
+                "SELECT project_code, project_seq, region_code, source, month, fact_type, delay_days, within_window \
+                 FROM public_disclosures ORDER BY project_code, project_seq"
+                    => (String, i64, String, String, String, String, i64, i64),
+                "SELECT scope, month, fact_type, delay_days, disclosures, within_window FROM public_promptness \
+                 ORDER BY scope, month, fact_type, delay_days"
+                    => (String, String, String, i64, i64, i64),
+                "SELECT scope, disclosures FROM public_promptness_scopes ORDER BY scope" => (String, i64),
+                "SELECT project_code, rule, subject, region_code, source FROM public_expected \
+                 ORDER BY project_code, rule, subject"
+                    => (String, String, String, String, String),
             )
         };
     }
@@ -166,6 +176,9 @@ async fn pair(backend: Backend) -> (FreshStore, FreshStore) {
 }
 
 on_both_stores!(
+    a_rebuild_beside_writes_what_the_fold_wrote,
+    what_the_live_fold_adds_during_a_rebuild_is_in_the_rebuilt_views,
+    an_unfinished_rebuild_leaves_the_live_views_and_the_next_one_starts_afresh,
     remembering_writes_what_forgetting_writes,
     a_rolled_back_batch_is_forgotten,
     land_reaches_the_public_tables_as_counts_and_totals_only
@@ -193,6 +206,107 @@ async fn remembering_writes_what_forgetting_writes(backend: Backend) {
     let (projects_remembered, _) = first.remembered();
     assert!(projects_remembered >= 4, "the projects are remembered");
     assert_eq!(without.remembered().0, 0, "nothing remembered without memory");
+}
+
+/// Fails with the first row where `got` and `want` differ (whole rows of
+/// bytes are too long to compare by eye).
+fn assert_same(got: &[String], want: &[String], what: &str) {
+    let clip = |row: &String| row.chars().take(300).collect::<String>();
+    if let Some(at) = (0..got.len().max(want.len())).find(|&at| got.get(at) != want.get(at)) {
+        let table = want[..at.min(want.len())].iter().rev().find(|row| row.starts_with("SELECT")).map(clip);
+        panic!(
+            "{what}: row {at} differs (after {table:?}):\n got: {:?}\nwant: {:?}",
+            got.get(at).map(clip),
+            want.get(at).map(clip)
+        );
+    }
+}
+
+/// Rebuilds `store`'s views from `batches` beside the live ones (each batch
+/// as the rebuild reads it: projects it holds whole rendered at once, the
+/// rest waiting for the end).
+async fn rebuild_from(store: &Store, batches: &[Vec<pb::EventEnvelope>]) -> ViewRebuild {
+    let mut build = store.projections().rebuild_beside().await.expect("begins");
+    for batch in batches {
+        build.load(&runner::render_whole(batch.clone()), runner::to_rows).await.expect("loads");
+    }
+    build
+}
+
+/// Folds `batches` one event at a time, as a projector that reads each
+/// event alone: a project that parks shows up to the event before the one
+/// at fault, as a rebuild shows it.
+async fn fold_each(folder: &mut Folder, batches: &[Vec<pb::EventEnvelope>]) {
+    for event in batches.iter().flatten() {
+        folder.fold(vec![event.clone()]).await.expect("folds");
+    }
+}
+
+/// A fresh store of `backend` with the log of `projects` folded one event at
+/// a time: the store, the log's batches, and what the fold wrote.
+async fn folded(backend: Backend, projects: &[String]) -> (FreshStore, Vec<Vec<pb::EventEnvelope>>, Vec<String>) {
+    let fresh = fresh(backend).await;
+    let batches = log(projects);
+    fold_each(&mut Folder::new(fresh.store.projections()), &batches).await;
+    let written = written(&fresh.store, projects).await;
+    (fresh, batches, written)
+}
+
+/// The views a rebuild puts in place are the fold's, byte for byte, in
+/// every table (a parked project included: it shows as far as it renders),
+/// and the public change feed gains nothing (every entry is as the feed
+/// last said): whether the log comes with whole projects per batch (the
+/// event store) or interleaved, out of order and redelivered (Kafka).
+async fn a_rebuild_beside_writes_what_the_fold_wrote(backend: Backend) {
+    let projects: Vec<String> = (0..6).map(|n| code(600 + n)).collect();
+    let (fresh, batches, folded) = folded(backend, &projects).await;
+    let store = &fresh.store;
+    assert!(folded.iter().any(|row| row.starts_with("(\"region:23\"")), "the fold counted promptness");
+    assert_eq!(store.projections().parked_projects().await.expect("reads").len(), 1, "a project parked");
+
+    rebuild_from(store, &batches).await.finish(runner::to_rows).await.expect("finishes");
+    assert_same(&written(store, &projects).await, &folded, "interleaved batches");
+
+    let whole: Vec<pb::EventEnvelope> = batches.concat();
+    rebuild_from(store, &[whole]).await.finish(runner::to_rows).await.expect("finishes");
+    assert_same(&written(store, &projects).await, &folded, "one batch of whole projects");
+}
+
+/// Events the live projector folds while a rebuild runs (after it read the
+/// log) are in the views the rebuild puts in place.
+async fn what_the_live_fold_adds_during_a_rebuild_is_in_the_rebuilt_views(backend: Backend) {
+    let projects: Vec<String> = (0..6).map(|n| code(700 + n)).collect();
+    let (live, reference) = pair(backend).await;
+    let (live, reference) = (&live.store, &reference.store);
+    let batches = log(&projects);
+    let half = batches.len() / 2;
+    let mut folder = Folder::new(live.projections());
+    let mut all = Folder::new(reference.projections());
+    fold_each(&mut all, &batches).await;
+    fold_each(&mut folder, &batches[..half]).await;
+    let build = rebuild_from(live, &batches[..half]).await;
+    fold_each(&mut folder, &batches[half..]).await;
+    build.finish(runner::to_rows).await.expect("finishes");
+    assert_same(&written(live, &projects).await, &written(reference, &projects).await, "with the live fold's");
+    // And the live projector goes on folding into the rebuilt views.
+    let late = streams::long_project(&code(799), 3, 90_000);
+    folder.fold(late).await.expect("folds into the new tables");
+    assert_eq!(live.projections().projected_projects().await.expect("counts"), projects.len() as u64 + 1);
+}
+
+/// A rebuild abandoned, or stopped before it finished (a crash), leaves
+/// the live views as they were; the next rebuild drops what it left.
+async fn an_unfinished_rebuild_leaves_the_live_views_and_the_next_one_starts_afresh(backend: Backend) {
+    let projects: Vec<String> = (0..3).map(|n| code(800 + n)).collect();
+    let (fresh, batches, folded) = folded(backend, &projects).await;
+    let store = &fresh.store;
+    let crashed = rebuild_from(store, &batches[..2]).await;
+    drop(crashed);
+    assert_same(&written(store, &projects).await, &folded, "a rebuild that stopped changed nothing");
+    rebuild_from(store, &batches[..3]).await.abandon().await.expect("abandons");
+    assert_same(&written(store, &projects).await, &folded, "an abandoned rebuild changed nothing");
+    rebuild_from(store, &batches).await.finish(runner::to_rows).await.expect("finishes");
+    assert_same(&written(store, &projects).await, &folded, "the next rebuild is whole");
 }
 
 async fn a_rolled_back_batch_is_forgotten(backend: Backend) {

@@ -36,7 +36,7 @@ use chrono::{DateTime, Utc};
 use gongkai_domain::promptness::region_prefixes;
 
 use crate::db::{dispatch, to_i64};
-use crate::query::{self, Sql};
+use crate::query::{self, Sql, Value};
 use crate::{DeadlineRow, PublicReader, StoreError, TimelineRow};
 
 /// What one public timeline entry adds to the promptness counts (see
@@ -115,6 +115,20 @@ impl DisclosureRow {
             delay_days: counted.delay_days,
             within_window: i64::from(counted.within_window),
         })
+    }
+
+    /// The row as bound, in the order of [`DISCLOSURE_COLUMNS`].
+    pub(crate) fn values(&self) -> [Value<'_>; 8] {
+        [
+            (&self.project_code).into(),
+            self.project_seq.into(),
+            (&self.region_code).into(),
+            (&self.source).into(),
+            (&self.month).into(),
+            (&self.fact_type).into(),
+            self.delay_days.into(),
+            self.within_window.into(),
+        ]
     }
 
     /// The scopes the row counts in.
@@ -206,42 +220,21 @@ impl CountWrites {
             statements.push(delete);
         }
         statements.extend(query::insert(
-            "INSERT INTO public_disclosures (project_code, project_seq, region_code, source, month, fact_type, \
-             delay_days, within_window)",
+            &format!("INSERT INTO public_disclosures ({DISCLOSURE_COLUMNS})"),
             "ON CONFLICT (project_code, project_seq) DO UPDATE SET region_code = excluded.region_code, \
              source = excluded.source, month = excluded.month, fact_type = excluded.fact_type, \
              delay_days = excluded.delay_days, within_window = excluded.within_window",
             &self.upserts,
-            |row| {
-                [
-                    (&row.project_code).into(),
-                    row.project_seq.into(),
-                    (&row.region_code).into(),
-                    (&row.source).into(),
-                    (&row.month).into(),
-                    (&row.fact_type).into(),
-                    row.delay_days.into(),
-                    row.within_window.into(),
-                ]
-            },
+            DisclosureRow::values,
         ));
         let counts: Vec<(&CountKey, &(i64, i64))> = self.counts.iter().collect();
         statements.extend(query::insert(
-            "INSERT INTO public_promptness (scope, month, fact_type, delay_days, disclosures, within_window)",
+            &format!("INSERT INTO public_promptness ({COUNT_COLUMNS})"),
             "ON CONFLICT (scope, month, fact_type, delay_days) DO UPDATE SET \
              disclosures = public_promptness.disclosures + excluded.disclosures, \
              within_window = public_promptness.within_window + excluded.within_window",
             &counts,
-            |&((scope, month, fact_type, delay_days), (disclosures, within))| {
-                [
-                    scope.into(),
-                    month.into(),
-                    fact_type.into(),
-                    (*delay_days).into(),
-                    (*disclosures).into(),
-                    (*within).into(),
-                ]
-            },
+            |&(key, counts)| count_values(key, counts),
         ));
         let scopes: Vec<(&String, &i64)> = self.scopes.iter().collect();
         statements.extend(query::insert(
@@ -271,6 +264,75 @@ impl CountWrites {
     }
 }
 
+/// The `public_disclosures` rows of one project rendered whole: one per
+/// public timeline entry that counts, under the project's region.
+pub(crate) fn disclosures_of(
+    code: &str,
+    region_code: &str,
+    timeline: &[TimelineRow],
+) -> Result<Vec<DisclosureRow>, StoreError> {
+    timeline
+        .iter()
+        .filter_map(|row| row.promptness.as_ref().map(|counted| DisclosureRow::new(code, region_code, row, counted)))
+        .collect()
+}
+
+/// The counts of a whole set of `public_disclosures` rows, added up row by
+/// row: what a rebuild writes to `public_promptness` and
+/// `public_promptness_scopes` once every project is in.
+#[derive(Debug, Default)]
+pub(crate) struct CountTotals(CountWrites);
+
+impl CountTotals {
+    /// Counts `row`.
+    pub(crate) fn add(&mut self, row: &DisclosureRow) {
+        self.0.add(row, 1);
+    }
+
+    /// The `public_promptness` rows, in the order of [`COUNT_COLUMNS`].
+    pub(crate) fn counts(&self) -> Vec<[Value<'_>; 6]> {
+        self.0.counts.iter().map(|(key, counts)| count_values(key, counts)).collect()
+    }
+
+    /// The `public_promptness_scopes` rows, in the order of [`SCOPE_COLUMNS`].
+    pub(crate) fn scopes(&self) -> Vec<[Value<'_>; 2]> {
+        self.0.scopes.iter().map(|(scope, disclosures)| [scope.into(), (*disclosures).into()]).collect()
+    }
+}
+
+/// One `public_promptness` row (or difference) as bound.
+fn count_values<'a>(
+    (scope, month, fact_type, delay_days): &'a CountKey,
+    (disclosures, within): &(i64, i64),
+) -> [Value<'a>; 6] {
+    [scope.into(), month.into(), fact_type.into(), (*delay_days).into(), (*disclosures).into(), (*within).into()]
+}
+
+/// The columns of `public_promptness`, in the order of [`count_values`].
+pub(crate) const COUNT_COLUMNS: &str = "scope, month, fact_type, delay_days, disclosures, within_window";
+
+/// The columns of `public_promptness_scopes`, in the order of [`CountTotals::scopes`].
+pub(crate) const SCOPE_COLUMNS: &str = "scope, disclosures";
+
+/// The columns of `public_disclosures`, in the order of [`DisclosureRow::values`].
+pub(crate) const DISCLOSURE_COLUMNS: &str =
+    "project_code, project_seq, region_code, source, month, fact_type, delay_days, within_window";
+
+/// The columns of `public_expected`, in the order of [`expected_values`].
+pub(crate) const EXPECTED_COLUMNS: &str = "project_code, rule, subject, region_code, source, due_at";
+
+/// One disclosure project `code` (in `region_code`) owes, as bound.
+pub(crate) fn expected_values<'a>(code: &'a str, region_code: &'a str, row: &'a DeadlineRow) -> [Value<'a>; 6] {
+    [
+        code.into(),
+        (&row.rule).into(),
+        (&row.subject).into(),
+        region_code.into(),
+        (&row.source).into(),
+        row.due_at.into(),
+    ]
+}
+
 /// The statements that replace the `public_expected` rows of `advanced`.
 pub(crate) fn expected_statements<'a>(advanced: &'a [Advanced<'a>]) -> Vec<Sql<'a>> {
     let codes: Vec<&str> = advanced.iter().map(|project| project.code).collect();
@@ -278,19 +340,10 @@ pub(crate) fn expected_statements<'a>(advanced: &'a [Advanced<'a>]) -> Vec<Sql<'
     let rows: Vec<(&Advanced<'_>, &DeadlineRow)> =
         advanced.iter().flat_map(|project| project.expected.iter().map(move |row| (project, row))).collect();
     statements.extend(query::insert(
-        "INSERT INTO public_expected (project_code, rule, subject, region_code, source, due_at)",
+        &format!("INSERT INTO public_expected ({EXPECTED_COLUMNS})"),
         "",
         &rows,
-        |&(project, row)| {
-            [
-                project.code.into(),
-                (&row.rule).into(),
-                (&row.subject).into(),
-                project.region_code.into(),
-                (&row.source).into(),
-                row.due_at.into(),
-            ]
-        },
+        |&(project, row)| expected_values(project.code, project.region_code, row),
     ));
     statements
 }

@@ -31,9 +31,9 @@
 //!
 //! The feed's queries for each backend are in `crate::dialect`.
 //!
-//! A rebuild (`reset_views`) leaves the feed alone; the projector compares
-//! each rendering with the latest feed row per entry, so re-projecting the
-//! same events appends nothing.
+//! A rebuild (`views::rebuild`) appends to the feed, never replaces it: only
+//! entries that are new or rendered differently from their latest feed row,
+//! so re-projecting the same events appends nothing.
 
 use std::collections::BTreeMap;
 

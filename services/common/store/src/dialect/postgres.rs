@@ -20,6 +20,8 @@ use crate::query::Sql;
 use crate::supervision::{FeedCursor, FeedRow};
 use crate::{Backend, ChangeCursor, PoolOptions, StoreError};
 
+pub(crate) mod bulk;
+
 pub(crate) const BACKEND: Backend = Backend::Postgres;
 
 pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("../../../migrations/postgres");

@@ -24,6 +24,8 @@ use crate::query::Sql;
 use crate::supervision::{FeedCursor, FeedRow};
 use crate::{Backend, ChangeCursor, PoolOptions, StoreError};
 
+pub(crate) mod bulk;
+
 pub(crate) const BACKEND: Backend = Backend::Sqlite;
 
 pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("../../../migrations/sqlite");

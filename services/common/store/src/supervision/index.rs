@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::query::{self, Sql};
+use crate::query::{self, Sql, Value};
 
 /// The columns SearchProjects filters on, for one project.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -204,9 +204,7 @@ pub(crate) fn index_statements<'a>(
     let searched: Vec<(&str, &SearchRow)> =
         changes.iter().filter_map(|change| change.search.map(|search| (change.code, search))).collect();
     let mut statements = query::insert(
-        "INSERT INTO project_search (project_code, region_code, project_type, stage, last_event_at, \
-         first_occurred_at, last_occurred_at, owner_code, owner_name, winners, sources, investment_fen, \
-         contract_price_fen, final_cost_fen, search_text, first_position)",
+        &format!("INSERT INTO project_search ({SEARCH_COLUMNS})"),
         "ON CONFLICT (project_code) DO UPDATE SET region_code = excluded.region_code, \
          project_type = excluded.project_type, stage = excluded.stage, last_event_at = excluded.last_event_at, \
          first_occurred_at = excluded.first_occurred_at, last_occurred_at = excluded.last_occurred_at, \
@@ -215,28 +213,7 @@ pub(crate) fn index_statements<'a>(
          contract_price_fen = excluded.contract_price_fen, final_cost_fen = excluded.final_cost_fen, \
          search_text = excluded.search_text, first_position = excluded.first_position",
         &searched,
-        |&(code, search)| {
-            let winners: String = search.winners.iter().map(|(code, name)| format!("|{code}|{name}|")).collect();
-            let sources: String = search.sources.iter().map(|source| format!("|{source}|")).collect();
-            [
-                code.into(),
-                (&search.region_code).into(),
-                (&search.project_type).into(),
-                (&search.stage).into(),
-                search.last_event_at.into(),
-                search.first_occurred_at.into(),
-                search.last_occurred_at.into(),
-                (&search.owner_code).into(),
-                (&search.owner_name).into(),
-                winners.into(),
-                sources.into(),
-                search.investment_fen.into(),
-                search.contract_price_fen.into(),
-                search.final_cost_fen.into(),
-                search.search_text().into(),
-                search.first_position.into(),
-            ]
-        },
+        |&(code, search)| search_values(code, search),
     );
     // Terms change only with the names a project carries: the new ones are
     // written and the gone ones deleted instead of rewriting them all.
@@ -260,19 +237,54 @@ pub(crate) fn index_statements<'a>(
         .flat_map(|change| change.deadlines.unwrap_or_default().iter().map(move |deadline| (change.code, deadline)))
         .collect();
     statements.extend(query::insert(
-        "INSERT INTO project_deadlines (project_code, rule, subject, due_at, source, flag)",
+        &format!("INSERT INTO project_deadlines ({DEADLINE_COLUMNS})"),
         "ON CONFLICT (project_code, rule, subject) DO NOTHING",
         &deadlines,
-        |&(code, deadline)| {
-            [
-                code.into(),
-                (&deadline.rule).into(),
-                (&deadline.subject).into(),
-                deadline.due_at.into(),
-                (&deadline.source).into(),
-                (&deadline.flag).into(),
-            ]
-        },
+        |&(code, deadline)| deadline_values(code, deadline),
     ));
     statements
+}
+
+/// The columns of `project_search`, in the order of [`search_values`].
+pub(crate) const SEARCH_COLUMNS: &str = "project_code, region_code, project_type, stage, last_event_at, \
+     first_occurred_at, last_occurred_at, owner_code, owner_name, winners, sources, investment_fen, \
+     contract_price_fen, final_cost_fen, search_text, first_position";
+
+/// The search row of project `code` as bound.
+pub(crate) fn search_values<'a>(code: &'a str, search: &'a SearchRow) -> [Value<'a>; 16] {
+    let winners: String = search.winners.iter().map(|(code, name)| format!("|{code}|{name}|")).collect();
+    let sources: String = search.sources.iter().map(|source| format!("|{source}|")).collect();
+    [
+        code.into(),
+        (&search.region_code).into(),
+        (&search.project_type).into(),
+        (&search.stage).into(),
+        search.last_event_at.into(),
+        search.first_occurred_at.into(),
+        search.last_occurred_at.into(),
+        (&search.owner_code).into(),
+        (&search.owner_name).into(),
+        winners.into(),
+        sources.into(),
+        search.investment_fen.into(),
+        search.contract_price_fen.into(),
+        search.final_cost_fen.into(),
+        search.search_text().into(),
+        search.first_position.into(),
+    ]
+}
+
+/// The columns of `project_deadlines`, in the order of [`deadline_values`].
+pub(crate) const DEADLINE_COLUMNS: &str = "project_code, rule, subject, due_at, source, flag";
+
+/// One open deadline of project `code` as bound.
+pub(crate) fn deadline_values<'a>(code: &'a str, deadline: &'a DeadlineRow) -> [Value<'a>; 6] {
+    [
+        code.into(),
+        (&deadline.rule).into(),
+        (&deadline.subject).into(),
+        deadline.due_at.into(),
+        (&deadline.source).into(),
+        (&deadline.flag).into(),
+    ]
 }

@@ -46,7 +46,7 @@
 //! (`crate::promptness`).
 
 mod plan;
-mod write;
+pub(super) mod write;
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -12,10 +12,12 @@ mod fold;
 mod memory;
 mod parked;
 pub(crate) mod read;
+mod rebuild;
 
 pub use fold::{ProjectEvents, Projected, Unrenderable};
 pub use memory::{Forgetful, Memory, Remembered, Renderer, ViewChanges};
 pub use parked::ParkedProject;
+pub use rebuild::{RebuiltProject, ViewRebuild};
 
 /// Which side of the read model to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

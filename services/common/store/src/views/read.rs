@@ -1,10 +1,10 @@
 //! Readers of the read model: a project's timeline and summary on either
 //! side (the supervisors name the side, the public reader only ever reads
-//! its own), how far the projector has come, and `reset_views`, which empties
-//! the read model for a rebuild. None of them writes the views; the fold does.
+//! its own), and how far the projector has come. None of them writes the views; the
+//! fold does, and a rebuild (`rebuild`) builds new ones beside them.
 
 use super::View;
-use crate::db::{Db, dispatch, in_transaction};
+use crate::db::{Db, dispatch};
 use crate::{Projections, StoreError, SupervisionReader};
 
 /// A project's timeline in `view`, as encoded `TimelineEntry` messages in
@@ -52,34 +52,5 @@ impl Projections {
         let query = "SELECT COUNT(*) FROM projector_heads WHERE projected_seq > 0";
         let count: i64 = dispatch!(&self.db, |pool| sqlx::query_scalar(query).fetch_one(pool).await?);
         Ok(count.max(0) as u64)
-    }
-
-    /// Empties the read model and the projector's copy of the log, for a
-    /// rebuild from the beginning of the log. The public change feed stays:
-    /// readers follow it with cursors, and re-projecting the same events
-    /// appends nothing to it.
-    pub async fn reset_views(&self) -> Result<(), StoreError> {
-        in_transaction!(&self.db, |tx| {
-            for table in [
-                "public_timeline",
-                "public_projects",
-                "full_timeline",
-                "full_projects",
-                "projector_events",
-                "projector_heads",
-                // The supervisors' search index and owed disclosures are views too.
-                "project_search",
-                "project_terms",
-                "project_deadlines",
-                // The public promptness counts are kept with the views.
-                "public_disclosures",
-                "public_promptness",
-                "public_promptness_scopes",
-                "public_expected",
-            ] {
-                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
-            }
-        });
-        Ok(())
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::db::to_i64;
-use crate::query::{self, Sql};
+use crate::query::{self, Sql, Value};
 use crate::views::View;
 use crate::views::memory::ViewChanges;
 use crate::{ProjectRow, ProjectViewRows, StoreError, TimelineRow};
@@ -99,52 +99,60 @@ impl<'a> ViewWrites<'a> {
             })
             .collect();
         statements.extend(query::insert(
-            &format!(
-                "INSERT INTO {timeline_table} \
-                 (project_code, project_seq, event_id, fact_type, occurred_at, recorded_at, entry)"
-            ),
+            &format!("INSERT INTO {timeline_table} ({TIMELINE_COLUMNS})"),
             "ON CONFLICT (project_code, project_seq) DO UPDATE SET event_id = excluded.event_id, \
              fact_type = excluded.fact_type, occurred_at = excluded.occurred_at, \
              recorded_at = excluded.recorded_at, entry = excluded.entry",
             &self.timeline,
-            |&(code, row)| {
-                [
-                    code.into(),
-                    (row.project_seq as i64).into(),
-                    (&row.event_id).into(),
-                    (&row.fact_type).into(),
-                    row.occurred_at.into(),
-                    row.recorded_at.into(),
-                    (&row.entry).into(),
-                ]
-            },
+            |&(code, row)| timeline_values(code, row),
         ));
         statements.extend(query::insert(
-            &format!(
-                "INSERT INTO {projects_table} \
-                 (project_code, name, region_code, project_type, stage, head_seq, last_event_at, \
-                 approved_investment_fen, contract_value_fen, summary)"
-            ),
+            &format!("INSERT INTO {projects_table} ({PROJECT_COLUMNS})"),
             "ON CONFLICT (project_code) DO UPDATE SET name = excluded.name, region_code = excluded.region_code, \
              project_type = excluded.project_type, stage = excluded.stage, head_seq = excluded.head_seq, \
              last_event_at = excluded.last_event_at, approved_investment_fen = excluded.approved_investment_fen, \
              contract_value_fen = excluded.contract_value_fen, summary = excluded.summary, parked_since = NULL",
             &self.summaries,
-            |&(code, row)| {
-                [
-                    code.into(),
-                    (&row.name).into(),
-                    (&row.region_code).into(),
-                    (&row.project_type).into(),
-                    (&row.stage).into(),
-                    (row.head_seq as i64).into(),
-                    row.last_event_at.into(),
-                    row.approved_investment_fen.into(),
-                    row.contract_value_fen.into(),
-                    (&row.summary).into(),
-                ]
-            },
+            |&(code, row)| project_values(code, row),
         ));
         statements
     }
+}
+
+/// The columns of a timeline table, in the order of [`timeline_values`].
+pub(crate) const TIMELINE_COLUMNS: &str =
+    "project_code, project_seq, event_id, fact_type, occurred_at, recorded_at, entry";
+
+/// One timeline row of project `code` as bound.
+pub(crate) fn timeline_values<'a>(code: &'a str, row: &'a TimelineRow) -> [Value<'a>; 7] {
+    [
+        code.into(),
+        (row.project_seq as i64).into(),
+        (&row.event_id).into(),
+        (&row.fact_type).into(),
+        row.occurred_at.into(),
+        row.recorded_at.into(),
+        (&row.entry).into(),
+    ]
+}
+
+/// The columns of a projects table the projector writes, in the order of
+/// [`project_values`] (`parked_since` is left to its default).
+pub(crate) const PROJECT_COLUMNS: &str = "project_code, name, region_code, project_type, stage, head_seq, \
+     last_event_at, approved_investment_fen, contract_value_fen, summary";
+
+/// One project summary of project `code` as bound.
+pub(crate) fn project_values<'a>(code: &'a str, row: &'a ProjectRow) -> [Value<'a>; 10] {
+    [
+        code.into(),
+        (&row.name).into(),
+        (&row.region_code).into(),
+        (&row.project_type).into(),
+        (&row.stage).into(),
+        (row.head_seq as i64).into(),
+        row.last_event_at.into(),
+        row.approved_investment_fen.into(),
+        row.contract_value_fen.into(),
+        (&row.summary).into(),
+    ]
 }

@@ -1,0 +1,217 @@
+//! A rebuild's writes on PostgreSQL: the new views are built in their own
+//! schema ([`SCHEMA`]), with the live tables' columns, defaults and checks
+//! but no index, filled by binary `COPY`, indexed once full, and moved into
+//! the live schema in one transaction. Readers see the old tables until it
+//! commits; a crash before leaves the schema behind, dropped by the next
+//! rebuild.
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::postgres::PgConnection;
+
+use crate::StoreError;
+use crate::query::Value;
+
+/// The schema a rebuild builds in.
+pub(crate) const SCHEMA: &str = "gongkai_rebuild";
+
+/// Where a rebuild builds the table `name`.
+pub(crate) fn shadow(name: &str) -> String {
+    format!("{SCHEMA}.{name}")
+}
+
+/// Drops what an earlier rebuild left, and creates an empty, unindexed copy
+/// of each of `tables`, plus the table `staging` (`name (columns)`: rows
+/// that wait for the indexes, never made live).
+pub(crate) async fn create(conn: &mut PgConnection, tables: &[&str], staging: &str) -> Result<(), StoreError> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}")))
+        .execute(&mut *conn)
+        .await?;
+    for table in tables {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLE {SCHEMA}.{table} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+        )))
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE UNLOGGED TABLE {SCHEMA}.{staging}"))).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Drops the rebuild's schema, if any.
+pub(crate) async fn drop(conn: &mut PgConnection) -> Result<(), StoreError> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Gives each rebuilt table the live table's indexes and constraints that
+/// use one (primary keys, unique), under the same names, then its planner
+/// statistics.
+pub(crate) async fn index(conn: &mut PgConnection, tables: &[&str]) -> Result<(), StoreError> {
+    for table in tables {
+        let indexes: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT pg_get_indexdef(i.indexrelid), c.conname::text, pg_get_constraintdef(c.oid) \
+             FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid \
+             LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = t.oid \
+             WHERE t.oid = to_regclass($1) ORDER BY i.indexrelid",
+        )
+        .bind(*table)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (definition, constraint, constraint_definition) in indexes {
+            let statement = match (constraint, constraint_definition) {
+                (Some(name), Some(constraint)) => {
+                    format!("ALTER TABLE {SCHEMA}.{table} ADD CONSTRAINT {name} {constraint}")
+                }
+                _ => {
+                    // "CREATE [UNIQUE] INDEX name ON [schema.]table USING …": the same on the copy.
+                    let (head, _) = definition.split_once(" ON ").ok_or_else(|| unexpected(&definition))?;
+                    let (_, method) = definition.split_once(" USING ").ok_or_else(|| unexpected(&definition))?;
+                    format!("{head} ON {SCHEMA}.{table} USING {method}")
+                }
+            };
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut *conn).await?;
+        }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("ANALYZE {SCHEMA}.{table}"))).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+fn unexpected(definition: &str) -> StoreError {
+    StoreError::InvalidEvent(format!("an index the rebuild cannot copy: {definition}"))
+}
+
+/// Holds off the live projector until the transaction ends: its fold
+/// begins by writing `projector_heads`, which this lock excludes, while
+/// readers go on.
+pub(crate) const HOLD_LIVE_FOLD: &str = "LOCK TABLE projector_heads IN EXCLUSIVE MODE";
+
+/// Moves the rebuilt tables into the live schema in place of the old ones
+/// (which are dropped), with the old tables' grants. Run last in the
+/// rebuild's final transaction: moving takes each table's exclusive lock,
+/// so readers wait from here to the commit, and no longer than
+/// `lock_timeout` for one another.
+pub(crate) async fn swap(conn: &mut PgConnection, tables: &[&str], staging: &str) -> Result<(), StoreError> {
+    let grants: Vec<String> = sqlx::query_scalar(
+        "SELECT format('GRANT %s ON %s.%I TO %s', string_agg(privilege_type, ', '), $2::text, table_name, \
+         CASE WHEN grantee = 'PUBLIC' THEN 'PUBLIC' ELSE quote_ident(grantee) END) \
+         FROM information_schema.role_table_grants \
+         WHERE table_schema = current_schema() AND table_name = ANY($1) AND grantee <> current_user \
+         GROUP BY table_name, grantee",
+    )
+    .bind(tables)
+    .bind(SCHEMA)
+    .fetch_all(&mut *conn)
+    .await?;
+    for grant in grants {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(grant)).execute(&mut *conn).await?;
+    }
+    sqlx::raw_sql("SET LOCAL lock_timeout = '5s'").execute(&mut *conn).await?;
+    let live: String = sqlx::query_scalar("SELECT current_schema()::text").fetch_one(&mut *conn).await?;
+    let mut statement = String::new();
+    for table in tables {
+        statement.push_str(&format!("DROP TABLE {table}; ALTER TABLE {SCHEMA}.{table} SET SCHEMA {live};"));
+    }
+    let (staging_name, _) = staging.split_once(' ').unwrap_or((staging, ""));
+    statement.push_str(&format!("DROP TABLE {SCHEMA}.{staging_name}; DROP SCHEMA {SCHEMA}"));
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// The latest feed row of each public timeline entry: project, seq, entry.
+pub(crate) const LATEST_FEED_ROWS: &str = "SELECT DISTINCT ON (project_code, project_seq) project_code, project_seq, \
+     entry FROM public_changes ORDER BY project_code, project_seq, transaction_id DESC, id DESC";
+
+/// Writes `rows` into `table` (its `columns`, in order) with one binary
+/// `COPY`.
+pub(crate) async fn insert<const N: usize>(
+    conn: &mut PgConnection,
+    table: &str,
+    columns: &str,
+    rows: &[[Value<'_>; N]],
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut data = CopyData::new();
+    for row in rows {
+        data.row(row)?;
+    }
+    let mut copy = conn.copy_in_raw(&format!("COPY {table} ({columns}) FROM STDIN (FORMAT binary)")).await?;
+    copy.send(data.finish()).await?;
+    copy.finish().await?;
+    Ok(())
+}
+
+/// Rows in PostgreSQL's binary `COPY` format: a header, each row as its
+/// field count and each field as its length (-1 for NULL) and its binary
+/// send form, and a trailer.
+struct CopyData(Vec<u8>);
+
+impl CopyData {
+    fn new() -> Self {
+        let mut data = Vec::with_capacity(1 << 20);
+        data.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+        // Flags, then the header extension's length.
+        data.extend_from_slice(&0_i32.to_be_bytes());
+        data.extend_from_slice(&0_i32.to_be_bytes());
+        CopyData(data)
+    }
+
+    fn row(&mut self, fields: &[Value<'_>]) -> Result<(), StoreError> {
+        let count = i16::try_from(fields.len()).map_err(|_| too_large("row"))?;
+        self.0.extend_from_slice(&count.to_be_bytes());
+        for field in fields {
+            match field {
+                Value::Text(text) => self.field(text.as_bytes())?,
+                Value::Bytes(bytes) => self.field(bytes)?,
+                Value::Int(value) | Value::MaybeInt(Some(value)) => self.field(&value.to_be_bytes())?,
+                Value::MaybeInt(None) => self.0.extend_from_slice(&(-1_i32).to_be_bytes()),
+                Value::Time(time) => self.field(&microseconds_since_2000(time)?.to_be_bytes())?,
+                Value::Uuid(id) => self.field(id.as_bytes())?,
+            }
+        }
+        Ok(())
+    }
+
+    fn field(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        let length = i32::try_from(bytes.len()).map_err(|_| too_large("field"))?;
+        self.0.extend_from_slice(&length.to_be_bytes());
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.0.extend_from_slice(&(-1_i16).to_be_bytes());
+        self.0
+    }
+}
+
+fn too_large(what: &str) -> StoreError {
+    StoreError::InvalidEvent(format!("a {what} too large to copy"))
+}
+
+/// A `timestamptz` as PostgreSQL sends it: microseconds since 2000-01-01 UTC.
+fn microseconds_since_2000(time: &DateTime<Utc>) -> Result<i64, StoreError> {
+    let epoch = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single().expect("a valid instant");
+    (*time - epoch).num_microseconds().ok_or_else(|| StoreError::InvalidEvent(format!("time out of range: {time}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_binary_format_frames_every_field() {
+        let mut data = CopyData::new();
+        let time = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 1).single().unwrap();
+        data.row(&[Value::from("ab"), Value::Int(-2), Value::MaybeInt(None), Value::Time(time)]).unwrap();
+        let bytes = data.finish();
+        let mut expected = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0".to_vec();
+        expected.extend_from_slice(&[0, 4, 0, 0, 0, 2, b'a', b'b', 0, 0, 0, 8]);
+        expected.extend_from_slice(&(-2_i64).to_be_bytes());
+        expected.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 8]);
+        expected.extend_from_slice(&1_000_000_i64.to_be_bytes());
+        expected.extend_from_slice(&[0xff, 0xff]);
+        assert_eq!(bytes, expected);
+    }
+}

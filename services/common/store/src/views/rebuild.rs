@@ -1,0 +1,517 @@
+//! Rebuilding the read model from the whole log, beside the live views and
+//! at the speed the database loads rows.
+//!
+//! A rebuild writes every row of every project once, into new tables the
+//! live ones know nothing of ([`ViewRebuild`]): on PostgreSQL unindexed
+//! copies in a schema of their own, filled by binary `COPY`; on SQLite
+//! `rebuild_*` tables filled by multi-row inserts (`dialect::*::bulk`).
+//! Nothing is read back while loading: a project whose events a batch holds
+//! whole (seq 1 onwards, gapless) arrives rendered and its rows are written
+//! as they are; any other project's events wait in a staging table. Then
+//! [`ViewRebuild::finish`]:
+//!
+//! 1. indexes the new tables (on PostgreSQL; SQLite builds them at the swap);
+//! 2. keeps the waiting events (the first copy of each `(project, seq)`
+//!    wins, as in the fold) and renders their projects whole;
+//! 3. in one transaction, which holds off the live projector: takes in what
+//!    the live projector kept since the rebuild read the log (its projects
+//!    are rendered again, so no event it folded meanwhile is lost), counts
+//!    the public promptness from the new `public_disclosures`, appends to
+//!    the public change feed every public entry that is new or rendered
+//!    differently from its latest feed row, and puts the new tables in
+//!    place of the old ones, which are dropped.
+//!
+//! Until that transaction commits the site and supervision read the old
+//! views, whole; a crash before leaves them serving and the new tables
+//! behind, dropped by the next rebuild. The rows are those the fold writes
+//! for the same events (the projector's tests compare them byte for byte).
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use chrono::Utc;
+use gongkai_proto::v1::EventEnvelope;
+use prost::Message;
+
+use super::fold::Unrenderable;
+use super::fold::write::{PROJECT_COLUMNS, TIMELINE_COLUMNS, project_values, timeline_values};
+use crate::db::{dispatch, to_i64};
+use crate::events::decode_envelope;
+use crate::promptness::{
+    self, COUNT_COLUMNS, CountTotals, DISCLOSURE_COLUMNS, DisclosureRow, EXPECTED_COLUMNS, SCOPE_COLUMNS,
+};
+use crate::query::{self, Value};
+use crate::supervision::{DEADLINE_COLUMNS, SEARCH_COLUMNS, deadline_values, search_values};
+use crate::{ProjectViewRows, Projections, StoreError};
+
+/// The tables a rebuild writes and puts in place: the views, the
+/// projector's copy of the log and its heads, the projects it parked, the
+/// supervisors' index and the public promptness counts. The public change
+/// feed is not among them: it is appended to.
+const TABLES: [&str; 14] = [
+    "projector_events",
+    "projector_heads",
+    "projector_parked",
+    "public_timeline",
+    "full_timeline",
+    "public_projects",
+    "full_projects",
+    "project_search",
+    "project_terms",
+    "project_deadlines",
+    "public_disclosures",
+    "public_expected",
+    "public_promptness",
+    "public_promptness_scopes",
+];
+
+/// Events of projects no batch held whole, until the indexes are built.
+const STAGING: &str = "pending_events (project_code TEXT NOT NULL, project_seq BIGINT NOT NULL, \
+                       position BIGINT NOT NULL, envelope BYTEA NOT NULL, arrival BIGINT NOT NULL)";
+
+/// The columns of `projector_events`.
+const EVENT_COLUMNS: &str = "project_code, project_seq, position, envelope";
+
+/// How many projects are rendered again per statement batch.
+const RENDER_AGAIN_CHUNK: usize = 500;
+
+/// One project's part of a batch for [`ViewRebuild::load`].
+#[derive(Debug, Clone, Default)]
+pub struct RebuiltProject {
+    /// The project.
+    pub project_code: String,
+    /// Its events in the batch, in seq order, positions filled.
+    pub events: Vec<EventEnvelope>,
+    /// Its rows (or why it cannot be rendered) when `events` are its whole
+    /// history, seq 1 onwards and gapless; `None` otherwise: the events
+    /// wait, and the project is rendered whole at the end.
+    pub rendered: Option<Result<ProjectViewRows, Unrenderable>>,
+}
+
+/// A read model being built beside the live one; see the module docs.
+#[derive(Debug)]
+pub struct ViewRebuild {
+    store: Projections,
+    /// Projects written whole: a later batch naming one again makes it wait.
+    whole: HashSet<String>,
+    /// Projects with waiting events.
+    pending: BTreeSet<String>,
+    /// Arrival order of waiting events.
+    arrival: i64,
+}
+
+/// Renders the projects `$codes` again from every event the new tables
+/// keep of them, replacing their rows there, inside `$tx`. A macro so that
+/// its body is written once for both backends' transactions.
+macro_rules! render_again {
+    ($tx:expr, $dialect:ident, $codes:expr, $render:expr) => {{
+        let tx = $tx;
+        let codes: &[&str] = $codes;
+        let shadow = $dialect::bulk::shadow;
+        let select = format!(
+            "SELECT project_code, project_seq, position, envelope FROM {} WHERE project_code IN (",
+            shadow("projector_events")
+        );
+        let mut kept: BTreeMap<String, Vec<EventEnvelope>> = BTreeMap::new();
+        for statement in query::in_list(&select, codes, ") ORDER BY project_code, project_seq") {
+            for (code, _seq, position, envelope) in
+                statement.fetch_all::<(String, i64, i64, Vec<u8>), _>(&mut **tx).await?
+            {
+                kept.entry(code).or_default().push(decode_envelope(position, &envelope)?);
+            }
+        }
+        for table in TABLES
+            .iter()
+            .filter(|table| !matches!(**table, "projector_events" | "public_promptness" | "public_promptness_scopes"))
+        {
+            let delete = format!("DELETE FROM {} WHERE project_code IN (", shadow(table));
+            for statement in query::in_list(&delete, codes, ")") {
+                statement.execute(&mut **tx).await?;
+            }
+        }
+        let projects: Vec<(String, Vec<EventEnvelope>)> = kept
+            .into_iter()
+            .map(|(project_code, mut events)| {
+                // The longest gapless prefix from seq 1, as the fold would show.
+                let gapless = events.iter().zip(1..).take_while(|(event, seq)| event.project_seq == *seq).count();
+                events.truncate(gapless);
+                (project_code, events)
+            })
+            .collect();
+        let outcomes: Vec<Option<Outcome<'_>>> = projects
+            .iter()
+            .map(|(_, events)| {
+                (!events.is_empty()).then(|| Outcome::of(Cow::Owned(($render)(events)), events, $render))
+            })
+            .collect();
+        let disclosures = disclosures(projects.iter().map(|(code, _)| code.as_str()).zip(&outcomes))?;
+        let now = Utc::now();
+        let mut tables = Tables::default();
+        for (((code, events), outcome), disclosures) in projects.iter().zip(&outcomes).zip(&disclosures) {
+            match outcome {
+                Some(outcome) => tables.project(code, events, outcome, disclosures, now)?,
+                None => tables.head(code, 0, 0),
+            }
+        }
+        write_tables!(&mut **tx, $dialect, tables);
+    }};
+}
+
+/// Writes every table of `$tables` (a [`Tables`]) into the new tables on
+/// `$conn`, by the dialect's bulk insert.
+macro_rules! write_tables {
+    ($conn:expr, $dialect:ident, $tables:expr) => {{
+        let conn = $conn;
+        let tables = &$tables;
+        let shadow = $dialect::bulk::shadow;
+        let (staging, _) = STAGING.split_once(' ').unwrap_or_default();
+        let staged = "project_code, project_seq, position, envelope, arrival";
+        $dialect::bulk::insert(&mut *conn, &shadow("projector_events"), EVENT_COLUMNS, &tables.events).await?;
+        $dialect::bulk::insert(&mut *conn, &shadow(staging), staged, &tables.waiting).await?;
+        let heads = "project_code, projected_seq, position";
+        $dialect::bulk::insert(&mut *conn, &shadow("projector_heads"), heads, &tables.heads).await?;
+        let parked = "project_code, event_id, project_seq, reason, parked_at";
+        $dialect::bulk::insert(&mut *conn, &shadow("projector_parked"), parked, &tables.parked).await?;
+        for (table, rows) in [("public_timeline", &tables.public_timeline), ("full_timeline", &tables.full_timeline)] {
+            $dialect::bulk::insert(&mut *conn, &shadow(table), TIMELINE_COLUMNS, rows).await?;
+        }
+        for (table, rows) in [("public_projects", &tables.public_projects), ("full_projects", &tables.full_projects)] {
+            $dialect::bulk::insert(&mut *conn, &shadow(table), PROJECT_COLUMNS, rows).await?;
+        }
+        $dialect::bulk::insert(&mut *conn, &shadow("project_search"), SEARCH_COLUMNS, &tables.search).await?;
+        $dialect::bulk::insert(&mut *conn, &shadow("project_terms"), "term, project_code", &tables.terms).await?;
+        $dialect::bulk::insert(&mut *conn, &shadow("project_deadlines"), DEADLINE_COLUMNS, &tables.deadlines).await?;
+        $dialect::bulk::insert(&mut *conn, &shadow("public_disclosures"), DISCLOSURE_COLUMNS, &tables.disclosures)
+            .await?;
+        $dialect::bulk::insert(&mut *conn, &shadow("public_expected"), EXPECTED_COLUMNS, &tables.expected).await?;
+    }};
+}
+
+impl Projections {
+    /// Starts a rebuild: drops what an earlier one left and creates the
+    /// empty tables it builds.
+    pub async fn rebuild_beside(&self) -> Result<ViewRebuild, StoreError> {
+        let tables: Vec<&str> = TABLES.to_vec();
+        dispatch!(&self.db, |pool, dialect| {
+            let mut conn = pool.acquire().await?;
+            dialect::bulk::create(&mut conn, &tables, STAGING).await?;
+        });
+        Ok(ViewRebuild { store: self.clone(), whole: HashSet::new(), pending: BTreeSet::new(), arrival: 0 })
+    }
+}
+
+impl ViewRebuild {
+    /// Writes a batch of projects into the new tables (see
+    /// [`RebuiltProject`]); a project may come in any number of batches.
+    pub async fn load<F>(&mut self, projects: &[RebuiltProject], render: F) -> Result<(), StoreError>
+    where
+        F: Fn(&[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable>,
+    {
+        let mut outcomes: Vec<Option<Outcome<'_>>> = Vec::with_capacity(projects.len());
+        for project in projects {
+            let code = project.project_code.as_str();
+            outcomes.push(match &project.rendered {
+                Some(rendered) if self.whole.insert(code.to_owned()) => {
+                    Some(Outcome::of(Cow::Borrowed(rendered), &project.events, &render))
+                }
+                _ => {
+                    self.pending.insert(code.to_owned());
+                    None
+                }
+            });
+        }
+        let codes = projects.iter().map(|project| project.project_code.as_str());
+        let disclosures = disclosures(codes.zip(&outcomes))?;
+        let now = Utc::now();
+        let mut tables = Tables::default();
+        for ((project, outcome), disclosures) in projects.iter().zip(&outcomes).zip(&disclosures) {
+            let code = project.project_code.as_str();
+            match outcome {
+                Some(outcome) => {
+                    tables.keep(code, &project.events)?;
+                    tables.project(code, &project.events, outcome, disclosures, now)?;
+                }
+                None => {
+                    for event in &project.events {
+                        self.arrival += 1;
+                        tables.wait(code, event, self.arrival)?;
+                    }
+                }
+            }
+        }
+        dispatch!(&self.store.db, |pool, dialect| {
+            let mut tx = dialect::begin(pool).await?;
+            write_tables!(&mut *tx, dialect, tables);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Indexes the new tables, renders the projects whose events waited,
+    /// and puts the new views in place (see the module docs). `render` is
+    /// the projector's: a project's gapless events from seq 1 into its rows.
+    pub async fn finish<F>(self, render: F) -> Result<(), StoreError>
+    where
+        F: Fn(&[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable>,
+    {
+        let tables: Vec<&str> = TABLES.to_vec();
+        let pending: Vec<&str> = self.pending.iter().map(String::as_str).collect();
+        let published = dispatch!(&self.store.db, |pool, dialect| {
+            let shadow = dialect::bulk::shadow;
+            let mut conn = pool.acquire().await?;
+            dialect::bulk::index(&mut conn, &tables).await?;
+            let (staging, _) = STAGING.split_once(' ').unwrap_or_default();
+            let keep = format!(
+                "INSERT INTO {events} ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM {staging} WHERE TRUE \
+                 ORDER BY arrival ON CONFLICT (project_code, project_seq) DO NOTHING",
+                events = shadow("projector_events"),
+                staging = shadow(staging),
+            );
+            sqlx::query(sqlx::AssertSqlSafe(keep)).execute(&mut *conn).await?;
+            for chunk in pending.chunks(RENDER_AGAIN_CHUNK) {
+                let mut tx = dialect::begin(pool).await?;
+                render_again!(&mut tx, dialect, chunk, &render);
+                tx.commit().await?;
+            }
+            drop(conn);
+
+            let mut tx = dialect::begin(pool).await?;
+            sqlx::query(dialect::bulk::HOLD_LIVE_FOLD).execute(&mut *tx).await?;
+            // What the live projector kept since the rebuild read the log.
+            let missing = format!(
+                "FROM projector_events l WHERE NOT EXISTS (SELECT 1 FROM {events} s \
+                 WHERE s.project_code = l.project_code AND s.project_seq = l.project_seq)",
+                events = shadow("projector_events"),
+            );
+            let late: Vec<String> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT DISTINCT l.project_code {missing}")))
+                    .fetch_all(&mut *tx)
+                    .await?;
+            if !late.is_empty() {
+                let copy = format!(
+                    "INSERT INTO {events} ({EVENT_COLUMNS}) SELECT l.project_code, l.project_seq, l.position, \
+                     l.envelope {missing}",
+                    events = shadow("projector_events"),
+                );
+                sqlx::query(sqlx::AssertSqlSafe(copy)).execute(&mut *tx).await?;
+                let late: Vec<&str> = late.iter().map(String::as_str).collect();
+                for chunk in late.chunks(RENDER_AGAIN_CHUNK) {
+                    render_again!(&mut tx, dialect, chunk, &render);
+                }
+            }
+            // A project still parked keeps the time it was first parked.
+            let parked = shadow("projector_parked");
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE {parked} SET parked_at = (SELECT l.parked_at FROM projector_parked l \
+                 WHERE l.project_code = {parked}.project_code) \
+                 WHERE project_code IN (SELECT project_code FROM projector_parked)"
+            )))
+            .execute(&mut *tx)
+            .await?;
+            // Its views, shown as far as it renders, say since when it waits.
+            for projects in [shadow("public_projects"), shadow("full_projects")] {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE {projects} SET parked_since = (SELECT p.parked_at FROM {parked} p \
+                     WHERE p.project_code = {projects}.project_code) \
+                     WHERE project_code IN (SELECT project_code FROM {parked})"
+                )))
+                .execute(&mut *tx)
+                .await?;
+            }
+            let counted: Vec<DisclosureRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {DISCLOSURE_COLUMNS} FROM {}",
+                shadow("public_disclosures")
+            )))
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut totals = CountTotals::default();
+            for row in &counted {
+                totals.add(row);
+            }
+            dialect::bulk::insert(&mut tx, &shadow("public_promptness"), COUNT_COLUMNS, &totals.counts()).await?;
+            dialect::bulk::insert(&mut tx, &shadow("public_promptness_scopes"), SCOPE_COLUMNS, &totals.scopes())
+                .await?;
+            let feed = format!(
+                "INSERT INTO public_changes \
+                 (project_code, project_seq, event_id, change, fact_type, recorded_at, entry) \
+                 SELECT t.project_code, t.project_seq, t.event_id, \
+                 CASE WHEN f.entry IS NULL THEN 'published' ELSE 'updated' END, t.fact_type, t.recorded_at, t.entry \
+                 FROM {timeline} t LEFT JOIN ({latest}) f \
+                 ON f.project_code = t.project_code AND f.project_seq = t.project_seq \
+                 WHERE f.entry IS NULL OR f.entry <> t.entry ORDER BY t.project_code, t.project_seq",
+                timeline = shadow("public_timeline"),
+                latest = dialect::bulk::LATEST_FEED_ROWS,
+            );
+            let published = sqlx::query(sqlx::AssertSqlSafe(feed)).execute(&mut *tx).await?.rows_affected() > 0;
+            dialect::bulk::swap(&mut tx, &tables, STAGING).await?;
+            if let (true, Some(notify)) = (published, dialect::NOTIFY_PUBLIC_CHANGES) {
+                sqlx::query(notify).bind(crate::signal::PUBLIC_CHANGES_CHANNEL).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            published
+        });
+        if published {
+            self.store.changes.raise();
+        }
+        Ok(())
+    }
+
+    /// Gives up: drops the new tables; the live views never changed.
+    pub async fn abandon(self) -> Result<(), StoreError> {
+        dispatch!(&self.store.db, |pool, dialect| {
+            let mut conn = pool.acquire().await?;
+            dialect::bulk::drop(&mut conn).await?;
+        });
+        Ok(())
+    }
+}
+
+/// What a rebuild writes of one project: its rows as far as it renders, and
+/// why it is parked when it does not render whole.
+struct Outcome<'a> {
+    rows: Option<Cow<'a, ProjectViewRows>>,
+    parked: Option<Unrenderable>,
+}
+
+impl<'a> Outcome<'a> {
+    /// The outcome of `rendered`, the rendering of `events` (a project's
+    /// gapless history): a project that cannot be rendered shows as far as
+    /// it can, up to the event before the one at fault, as the live fold
+    /// shows it when that event comes alone.
+    fn of<F>(rendered: Cow<'a, Result<ProjectViewRows, Unrenderable>>, events: &[EventEnvelope], render: &F) -> Self
+    where
+        F: Fn(&[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable>,
+    {
+        match rendered {
+            Cow::Borrowed(Ok(rows)) => Outcome { rows: Some(Cow::Borrowed(rows)), parked: None },
+            Cow::Owned(Ok(rows)) => Outcome { rows: Some(Cow::Owned(rows)), parked: None },
+            Cow::Borrowed(Err(failure)) => Self::parked(failure.clone(), events, render),
+            Cow::Owned(Err(failure)) => Self::parked(failure, events, render),
+        }
+    }
+
+    fn parked<F>(failure: Unrenderable, events: &[EventEnvelope], render: &F) -> Self
+    where
+        F: Fn(&[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable>,
+    {
+        let before = events.iter().take_while(|event| event.project_seq < failure.project_seq).count();
+        let rows = (before > 0 && before < events.len()).then(|| render(&events[..before]).ok()).flatten();
+        Outcome { rows: rows.map(Cow::Owned), parked: Some(failure) }
+    }
+}
+
+/// The `public_disclosures` rows of each project (code, outcome) with rows.
+fn disclosures<'o, 'a: 'o>(
+    projects: impl Iterator<Item = (&'o str, &'o Option<Outcome<'a>>)>,
+) -> Result<Vec<Vec<DisclosureRow>>, StoreError> {
+    projects
+        .map(|(code, outcome)| match outcome.as_ref().and_then(|outcome| outcome.rows.as_deref()) {
+            Some(rows) => promptness::disclosures_of(code, &rows.public_project.region_code, &rows.public_timeline),
+            None => Ok(Vec::new()),
+        })
+        .collect()
+}
+
+/// The rows of a batch, table by table.
+#[derive(Default)]
+struct Tables<'a> {
+    events: Vec<[Value<'a>; 4]>,
+    waiting: Vec<[Value<'a>; 5]>,
+    heads: Vec<[Value<'a>; 3]>,
+    parked: Vec<[Value<'a>; 5]>,
+    public_timeline: Vec<[Value<'a>; 7]>,
+    full_timeline: Vec<[Value<'a>; 7]>,
+    public_projects: Vec<[Value<'a>; 10]>,
+    full_projects: Vec<[Value<'a>; 10]>,
+    search: Vec<[Value<'a>; 16]>,
+    terms: Vec<[Value<'a>; 2]>,
+    deadlines: Vec<[Value<'a>; 6]>,
+    disclosures: Vec<[Value<'a>; 8]>,
+    expected: Vec<[Value<'a>; 6]>,
+}
+
+/// The projector's copy of an event: its envelope without position (which
+/// has its own column), as the fold keeps it.
+fn kept_envelope(event: &EventEnvelope) -> Vec<u8> {
+    let mut stored = event.clone();
+    stored.position = 0;
+    stored.encode_to_vec()
+}
+
+impl<'a> Tables<'a> {
+    /// Keeps `events` of project `code`.
+    fn keep(&mut self, code: &'a str, events: &'a [EventEnvelope]) -> Result<(), StoreError> {
+        for event in events {
+            let (seq, position) = (to_i64(event.project_seq)?, to_i64(event.position)?);
+            self.events.push([code.into(), seq.into(), position.into(), kept_envelope(event).into()]);
+        }
+        Ok(())
+    }
+
+    /// Stages `event` of project `code` to be kept once the indexes are built.
+    fn wait(&mut self, code: &'a str, event: &'a EventEnvelope, arrival: i64) -> Result<(), StoreError> {
+        let (seq, position) = (to_i64(event.project_seq)?, to_i64(event.position)?);
+        self.waiting.push([code.into(), seq.into(), position.into(), kept_envelope(event).into(), arrival.into()]);
+        Ok(())
+    }
+
+    /// The head row of project `code`.
+    fn head(&mut self, code: &'a str, seq: i64, position: i64) {
+        self.heads.push([code.into(), seq.into(), position.into()]);
+    }
+
+    /// The rows of project `code` (whose gapless `events` are given) as far
+    /// as `outcome` renders it: its views and supervision rows, and its
+    /// parking when it does not render whole.
+    fn project(
+        &mut self,
+        code: &'a str,
+        events: &[EventEnvelope],
+        outcome: &'a Outcome<'_>,
+        disclosures: &'a [DisclosureRow],
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if let Some(failure) = &outcome.parked {
+            let seq = to_i64(failure.project_seq)?;
+            self.parked.push([
+                code.into(),
+                (&failure.event_id).into(),
+                seq.into(),
+                (&failure.reason).into(),
+                now.into(),
+            ]);
+        }
+        let Some(rows) = outcome.rows.as_deref() else {
+            self.head(code, 0, 0);
+            return Ok(());
+        };
+        let head = rows.public_project.head_seq;
+        let position = events.iter().find(|event| event.project_seq == head).map_or(0, |event| event.position);
+        self.head(code, to_i64(head)?, to_i64(position)?);
+        for row in &rows.public_timeline {
+            to_i64(row.project_seq)?;
+            self.public_timeline.push(timeline_values(code, row));
+        }
+        for row in &rows.full_timeline {
+            to_i64(row.project_seq)?;
+            self.full_timeline.push(timeline_values(code, row));
+        }
+        to_i64(rows.full_project.head_seq)?;
+        self.public_projects.push(project_values(code, &rows.public_project));
+        self.full_projects.push(project_values(code, &rows.full_project));
+        self.search.push(search_values(code, &rows.supervision.search));
+        for term in rows.supervision.search.terms() {
+            self.terms.push([term.into(), code.into()]);
+        }
+        // The first of two expectations of the same rule and subject stands.
+        let mut owed = HashSet::new();
+        for deadline in &rows.supervision.deadlines {
+            if owed.insert((&deadline.rule, &deadline.subject)) {
+                self.deadlines.push(deadline_values(code, deadline));
+                self.expected.push(promptness::expected_values(code, &rows.public_project.region_code, deadline));
+            }
+        }
+        self.disclosures.extend(disclosures.iter().map(DisclosureRow::values));
+        Ok(())
+    }
+}
