@@ -170,8 +170,10 @@ pub(crate) struct LoadArgs {
 /// Projector maintenance commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum ProjectorCommand {
-    /// Empties every view and rebuilds it from the beginning of the log,
-    /// showing progress. Gives the same views as the live projection.
+    /// Rebuilds every view from the beginning of the log beside the live
+    /// views, showing progress, and puts them in place at the end (the site
+    /// and supervision read the old ones until then). Gives the same views
+    /// as the live projection.
     Rebuild,
     /// Lists the projects the projector parked (it could not render them),
     /// with the event and the reason.

@@ -14,6 +14,8 @@
 //! `EventStore::append_streams` (the submit path runs at about a thousand events
 //! per second: a million would take a quarter of an hour).
 
+#[path = "support/raw_load.rs"]
+mod raw_load;
 #[path = "support/store.rs"]
 mod store_support;
 
@@ -116,6 +118,11 @@ fn copy(n: usize, templates: &[Template]) -> Vec<EventEnvelope> {
 
 #[tokio::main]
 async fn main() {
+    // The rebuild's phases, with RUST_LOG=info.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let target: usize = std::env::var("GONGKAI_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let template_count: usize =
         std::env::var("GONGKAI_BENCH_TEMPLATES").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
@@ -173,6 +180,7 @@ async fn main() {
     );
 
     let source = LogSource::Store { poll: std::time::Duration::from_millis(50), appended: None };
+    // Into empty views (the feed gains every public entry).
     let started = Instant::now();
     let stats = rebuild(&store.projections(), &store.log(), &source, &|_| {}).await.expect("rebuild");
     let seconds = started.elapsed().as_secs_f64();
@@ -183,6 +191,39 @@ async fn main() {
         "rebuild: {} events of {} projects in {seconds:.2} s = {per_second:.0} events/s",
         stats.events, stats.projects
     );
+    // Beside the views just built, while the site's and supervision's
+    // readers read them.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let readers = tokio::spawn(raw_load::sample_readers(store.clone(), project_code(0), stopped));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let again = rebuild(&store.projections(), &store.log(), &source, &|_| {}).await.expect("rebuild");
+    let seconds_beside = started.elapsed().as_secs_f64();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    stop.send_replace(true);
+    let sampled = readers.await.expect("readers");
+    assert_eq!(again, stats);
+    let beside_per_second = stats.events as f64 / seconds_beside;
+    println!(
+        "rebuild beside live views: {seconds_beside:.2} s = {beside_per_second:.0} events/s; readers: {} reads, \
+         {} failed, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        sampled.reads,
+        sampled.failures,
+        sampled.percentile(0.5),
+        sampled.percentile(0.99),
+        sampled.percentile(1.0)
+    );
+    assert_eq!(sampled.failures, 0, "the readers were answered throughout the rebuild");
+    let raw = raw_load::raw_load(&store).await;
+    let raw_per_second = stats.events as f64 / raw.seconds;
+    println!(
+        "raw load of the same {} rows ({} bytes copied): {:.2} s = {raw_per_second:.0} events/s; \
+         the rebuild runs at {:.0} % of it",
+        raw.rows,
+        raw.bytes,
+        raw.seconds,
+        100.0 * per_second / raw_per_second
+    );
     if let Ok(path) = std::env::var("GONGKAI_BENCH_REPORT") {
         let report = serde_json::json!({
             "bench": "rebuild",
@@ -191,6 +232,18 @@ async fn main() {
             "projects": stats.projects,
             "seconds": seconds,
             "events_per_second": per_second,
+            "beside_seconds": seconds_beside,
+            "beside_events_per_second": beside_per_second,
+            "raw_load_seconds": raw.seconds,
+            "raw_load_rows": raw.rows,
+            "raw_load_bytes": raw.bytes,
+            "raw_load_events_per_second": raw_per_second,
+            "share_of_raw_load": per_second / raw_per_second,
+            "reader_reads": sampled.reads,
+            "reader_failures": sampled.failures,
+            "reader_p50_ms": sampled.percentile(0.5),
+            "reader_p99_ms": sampled.percentile(0.99),
+            "reader_max_ms": sampled.percentile(1.0),
         });
         std::fs::write(&path, format!("{report}\n")).expect("report written");
     }

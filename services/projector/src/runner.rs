@@ -232,8 +232,8 @@ pub struct RebuildStats {
 /// taken into the new views before they go live, and its position (its
 /// committed offsets, or the views' own) is left alone.
 ///
-/// The log is read in batches ([`LogReplay`]); each batch's projects are
-/// rendered on a blocking thread while the batch before is written. A
+/// The log is read in batches ([`LogReplay`]) while the batch before is
+/// rendered, on a blocking thread, and the one before that is written. A
 /// project whose events in the batch are its whole history (from seq 1,
 /// gapless) is rendered there, once, from memory; any other waits and is
 /// rendered whole at the end. From the event store every batch holds whole
@@ -247,8 +247,13 @@ pub async fn rebuild(
 ) -> Result<RebuildStats, ProjectorError> {
     let mut build = store.rebuild_beside().await?;
     let mut stats = RebuildStats::default();
+    let started = std::time::Instant::now();
     match load(&mut build, log, source, progress, &mut stats).await {
-        Ok(()) => build.finish(to_rows).await?,
+        Ok(()) => {
+            let seconds = started.elapsed().as_secs_f64();
+            tracing::info!(events = stats.events, seconds, "Rebuild: the log is read, rendered and loaded.");
+            build.finish(to_rows).await?;
+        }
         Err(error) => {
             if let Err(cleanup) = build.abandon().await {
                 tracing::warn!(error = %cleanup, "Could not drop the tables of a failed rebuild; the next one will.");
@@ -260,8 +265,7 @@ pub async fn rebuild(
     Ok(stats)
 }
 
-/// Reads the whole log into `build`, rendering one batch while the one
-/// before is written.
+/// Reads the whole log into `build`.
 async fn load(
     build: &mut ViewRebuild,
     log: &EventLog,
@@ -271,32 +275,44 @@ async fn load(
 ) -> Result<(), ProjectorError> {
     let mut replay = LogReplay::open(source, log).await?;
     progress(Progress::Total(replay.total()));
-    // One batch is read and rendered while the one before is written.
-    let (batches, mut rendered) = tokio::sync::mpsc::channel::<(Vec<RebuiltProject>, u64)>(1);
+    // Three stages, each on the batch after the next one's: the log is read
+    // while the batch before is rendered (on a blocking thread) and the one
+    // before that is written.
+    let (read_tx, mut read_rx) = tokio::sync::mpsc::channel::<Vec<EventEnvelope>>(1);
+    let (rendered_tx, mut rendered_rx) = tokio::sync::mpsc::channel::<(Vec<RebuiltProject>, u64)>(1);
     let read = async {
         while let Some(batch) = replay.next_batch().await? {
-            let read = batch.events.len() as u64;
-            let projects = tokio::task::spawn_blocking(move || render_whole(batch.events))
-                .await
-                .map_err(|error| ProjectorError::Render(error.to_string()))?;
-            if batches.send((projects, read)).await.is_err() {
-                // The writer stopped on an error, which it reports.
+            if read_tx.send(batch.events).await.is_err() {
+                // A later stage stopped on an error, which it reports.
                 break;
             }
         }
-        // Closes the channel: the writer ends after the last batch.
-        drop(batches);
+        // Closes the channel: the later stages end after the last batch.
+        drop(read_tx);
+        Ok::<_, ProjectorError>(())
+    };
+    let render = async {
+        while let Some(events) = read_rx.recv().await {
+            let read = events.len() as u64;
+            let projects = tokio::task::spawn_blocking(move || render_whole(events))
+                .await
+                .map_err(|error| ProjectorError::Render(error.to_string()))?;
+            if rendered_tx.send((projects, read)).await.is_err() {
+                break;
+            }
+        }
+        drop(rendered_tx);
         Ok::<_, ProjectorError>(())
     };
     let write = async {
-        while let Some((batch, read)) = rendered.recv().await {
+        while let Some((batch, read)) = rendered_rx.recv().await {
             build.load(&batch, to_rows).await?;
             stats.events += read;
             progress(Progress::Read(read));
         }
         Ok::<_, ProjectorError>(())
     };
-    tokio::try_join!(read, write)?;
+    tokio::try_join!(read, render, write)?;
     Ok(())
 }
 

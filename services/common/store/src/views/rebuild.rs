@@ -48,7 +48,7 @@ use crate::{ProjectViewRows, Projections, StoreError};
 /// projector's copy of the log and its heads, the projects it parked, the
 /// supervisors' index and the public promptness counts. The public change
 /// feed is not among them: it is appended to.
-const TABLES: [&str; 14] = [
+pub const REBUILT_TABLES: [&str; 14] = [
     "projector_events",
     "projector_heads",
     "projector_parked",
@@ -120,7 +120,7 @@ macro_rules! render_again {
                 kept.entry(code).or_default().push(decode_envelope(position, &envelope)?);
             }
         }
-        for table in TABLES
+        for table in REBUILT_TABLES
             .iter()
             .filter(|table| !matches!(**table, "projector_events" | "public_promptness" | "public_promptness_scopes"))
         {
@@ -191,7 +191,7 @@ impl Projections {
     /// Starts a rebuild: drops what an earlier one left and creates the
     /// empty tables it builds.
     pub async fn rebuild_beside(&self) -> Result<ViewRebuild, StoreError> {
-        let tables: Vec<&str> = TABLES.to_vec();
+        let tables: Vec<&str> = REBUILT_TABLES.to_vec();
         dispatch!(&self.db, |pool, dialect| {
             let mut conn = pool.acquire().await?;
             dialect::bulk::create(&mut conn, &tables, STAGING).await?;
@@ -240,9 +240,12 @@ impl ViewRebuild {
             }
         }
         dispatch!(&self.store.db, |pool, dialect| {
-            let mut tx = dialect::begin(pool).await?;
+            let mut conn = pool.acquire().await?;
+            sqlx::raw_sql(dialect::bulk::LOADING).execute(&mut *conn).await?;
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
             write_tables!(&mut *tx, dialect, tables);
             tx.commit().await?;
+            sqlx::raw_sql(dialect::bulk::LOADED).execute(&mut *conn).await?;
         });
         Ok(())
     }
@@ -254,12 +257,14 @@ impl ViewRebuild {
     where
         F: Fn(&[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable>,
     {
-        let tables: Vec<&str> = TABLES.to_vec();
+        let tables: Vec<&str> = REBUILT_TABLES.to_vec();
         let pending: Vec<&str> = self.pending.iter().map(String::as_str).collect();
         let published = dispatch!(&self.store.db, |pool, dialect| {
             let shadow = dialect::bulk::shadow;
             let mut conn = pool.acquire().await?;
+            let started = std::time::Instant::now();
             dialect::bulk::index(&mut conn, &tables).await?;
+            tracing::info!(seconds = started.elapsed().as_secs_f64(), "Rebuild: the new tables are indexed.");
             let (staging, _) = STAGING.split_once(' ').unwrap_or_default();
             let keep = format!(
                 "INSERT INTO {events} ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM {staging} WHERE TRUE \
@@ -275,6 +280,7 @@ impl ViewRebuild {
             }
             drop(conn);
 
+            let started = std::time::Instant::now();
             let mut tx = dialect::begin(pool).await?;
             sqlx::query(dialect::bulk::HOLD_LIVE_FOLD).execute(&mut *tx).await?;
             // What the live projector kept since the rebuild read the log.
@@ -348,6 +354,11 @@ impl ViewRebuild {
                 sqlx::query(notify).bind(crate::signal::PUBLIC_CHANGES_CHANNEL).execute(&mut *tx).await?;
             }
             tx.commit().await?;
+            tracing::info!(
+                seconds = started.elapsed().as_secs_f64(),
+                late = late.len(),
+                "Rebuild: the new views are in place."
+            );
             published
         });
         if published {

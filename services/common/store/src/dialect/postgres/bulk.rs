@@ -28,7 +28,8 @@ pub(crate) async fn create(conn: &mut PgConnection, tables: &[&str], staging: &s
         .await?;
     for table in tables {
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "CREATE TABLE {SCHEMA}.{table} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+            "CREATE TABLE {SCHEMA}.{table} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE \
+             INCLUDING COMPRESSION)"
         )))
         .execute(&mut *conn)
         .await?;
@@ -47,6 +48,8 @@ pub(crate) async fn drop(conn: &mut PgConnection) -> Result<(), StoreError> {
 /// use one (primary keys, unique), under the same names, then its planner
 /// statistics.
 pub(crate) async fn index(conn: &mut PgConnection, tables: &[&str]) -> Result<(), StoreError> {
+    // Room to sort a large table's keys in memory; this connection only.
+    sqlx::raw_sql("SET maintenance_work_mem = '512MB'").execute(&mut *conn).await?;
     for table in tables {
         let indexes: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT pg_get_indexdef(i.indexrelid), c.conname::text, pg_get_constraintdef(c.oid) \
@@ -73,12 +76,17 @@ pub(crate) async fn index(conn: &mut PgConnection, tables: &[&str]) -> Result<()
         }
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("ANALYZE {SCHEMA}.{table}"))).execute(&mut *conn).await?;
     }
+    sqlx::raw_sql("RESET maintenance_work_mem").execute(&mut *conn).await?;
     Ok(())
 }
 
 fn unexpected(definition: &str) -> StoreError {
     StoreError::InvalidEvent(format!("an index the rebuild cannot copy: {definition}"))
 }
+
+/// Settings of a connection while it loads rows, and back after: none.
+pub(crate) const LOADING: &str = "SELECT 1";
+pub(crate) const LOADED: &str = "SELECT 1";
 
 /// Holds off the live projector until the transaction ends: its fold
 /// begins by writing `projector_heads`, which this lock excludes, while

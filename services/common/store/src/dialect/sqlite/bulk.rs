@@ -63,6 +63,11 @@ pub(crate) async fn index(_conn: &mut SqliteConnection, _tables: &[&str]) -> Res
     Ok(())
 }
 
+/// Settings of a connection while it loads rows (a page cache that holds
+/// the B-trees being filled, instead of the default 2 MB), and back after.
+pub(crate) const LOADING: &str = "PRAGMA cache_size = -262144";
+pub(crate) const LOADED: &str = "PRAGMA cache_size = -2000";
+
 /// SQLite's write lock is the transaction's own ([`super::begin`] begins
 /// `IMMEDIATE`): nothing more holds off the live projector.
 pub(crate) const HOLD_LIVE_FOLD: &str = "SELECT 1";
