@@ -18,7 +18,8 @@
 #   grpc-echo            gongkai load against a do-nothing server       grpc-echo.sh
 #   visibility-postgres  ack → public timeline at 1,000/s               ingest.sh --watch
 #   visibility-embedded  the same on the embedded shape                 ingest.sh --watch
-#   rebuild              projector rebuild of 1,000,000 events          cargo-bench.sh
+#   rebuild              projector rebuild of 1,000,000 events (SQLite)  cargo-bench.sh
+#   rebuild-postgres     the same on PostgreSQL                          cargo-bench.sh
 #   fold                 live fold: 10th vs 1,000th event, throughput   cargo-bench.sh
 #   search               supervisor search over 100,000 projects        cargo-bench.sh
 #   site                 project page vs nginx, and at 500/s            site.sh
@@ -48,7 +49,7 @@ BENCH_OUT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)/target/b
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-all="ingest-embedded ingest-postgres ingest-postgres-tlog ingest-postgres-relay pg-commit kafka-produce grpc-echo visibility-postgres visibility-embedded rebuild fold search site verify"
+all="ingest-embedded ingest-postgres ingest-postgres-tlog ingest-postgres-relay pg-commit kafka-produce grpc-echo visibility-postgres visibility-embedded rebuild rebuild-postgres fold search site verify"
 read -ra benches <<<"${BENCH_ONLY:-$all}"
 visibility=(--rate "${BENCH_VISIBILITY_RATE:-1000}" --duration "${BENCH_VISIBILITY_DURATION:-30s}" --watch --watch-every 10)
 
@@ -65,6 +66,7 @@ run_bench() {
         visibility-postgres) "$here/ingest.sh" postgres visibility-postgres "${visibility[@]}" ;;
         visibility-embedded) "$here/ingest.sh" embedded visibility-embedded "${visibility[@]}" ;;
         rebuild | fold | search) "$here/cargo-bench.sh" "$1" ;;
+        rebuild-postgres) BENCH_REBUILD_STORAGE=postgres "$here/cargo-bench.sh" rebuild ;;
         site) "$here/site.sh" ;;
         verify) "$here/verify.sh" ;;
     esac

@@ -270,6 +270,25 @@ async fn a_rebuild_beside_writes_what_the_fold_wrote(backend: Backend) {
     let whole: Vec<pb::EventEnvelope> = batches.concat();
     rebuild_from(store, &[whole]).await.finish(runner::to_rows).await.expect("finishes");
     assert_same(&written(store, &projects).await, &folded, "one batch of whole projects");
+
+    // The site's role reads the new public tables as it read the old ones.
+    if let Pool::Postgres(pool) = store.pool() {
+        let readable: Vec<(String, bool)> = sqlx::query_as(
+            "SELECT t, has_table_privilege('gongkai_site', t, 'SELECT') FROM unnest(ARRAY['public_timeline', \
+             'public_projects', 'public_promptness', 'public_promptness_scopes', 'public_expected']) AS t \
+             WHERE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gongkai_site')",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("privileges");
+        assert!(readable.iter().all(|(_, granted)| *granted), "the site's grants moved with the tables: {readable:?}");
+        let hidden: bool =
+            sqlx::query_scalar("SELECT NOT has_table_privilege('gongkai_site', 'full_timeline', 'SELECT')")
+                .fetch_one(pool)
+                .await
+                .unwrap_or(true);
+        assert!(hidden, "and still not the full view");
+    }
 }
 
 /// Events the live projector folds while a rebuild runs (after it read the
