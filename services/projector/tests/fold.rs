@@ -328,6 +328,30 @@ async fn an_unfinished_rebuild_leaves_the_live_views_and_the_next_one_starts_afr
     assert_same(&written(store, &projects).await, &folded, "the next rebuild is whole");
 }
 
+/// A reader that holds the old tables when the rebuild puts the new ones in
+/// place delays it (past PostgreSQL's lock timeout the last transaction is
+/// tried again) and does not fail it.
+#[tokio::test]
+async fn postgres_a_reader_of_the_old_views_delays_the_swap_and_does_not_fail_it() {
+    let projects: Vec<String> = (0..2).map(|n| code(900 + n)).collect();
+    let (fresh, batches, folded) = folded(Backend::Postgres, &projects).await;
+    let store = &fresh.store;
+    let Pool::Postgres(pool) = store.pool() else { panic!("a PostgreSQL store") };
+    let mut reader = pool.begin().await.expect("a reader");
+    let _: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM public_timeline").fetch_one(&mut *reader).await.expect("reads");
+    let build = rebuild_from(store, &batches).await;
+    let started = std::time::Instant::now();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+        reader.rollback().await.expect("the reader ends");
+    });
+    build.finish(runner::to_rows).await.expect("finishes once the reader is done");
+    release.await.expect("released");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(7), "the swap waited for the reader");
+    assert_same(&written(store, &projects).await, &folded, "after waiting");
+}
+
 async fn a_rolled_back_batch_is_forgotten(backend: Backend) {
     let projects: Vec<String> = (0..2).map(|n| code(400 + n)).collect();
     let (remembering, forgetting) = pair(backend).await;
