@@ -364,18 +364,6 @@ impl PublicReader {
         stored_hashes(&self.db, indexes).await
     }
 
-    /// The leaf index of event `project_seq` of `project_code`, once logged.
-    pub async fn logged_leaf(&self, project_code: &str, project_seq: u64) -> Result<Option<u64>, StoreError> {
-        let query = "SELECT leaf_index FROM tlog_leaves WHERE project_code = $1 AND project_seq = $2";
-        let seq = to_i64(project_seq)?;
-        let index: Option<i64> = dispatch!(&self.db, |pool| sqlx::query_scalar(query)
-            .bind(project_code)
-            .bind(seq)
-            .fetch_optional(pool)
-            .await?);
-        Ok(index.and_then(|index| u64::try_from(index).ok()))
-    }
-
     /// The size of the largest checkpoint the log signed; `None` before the
     /// first. Cheaper than [`PublicReader::latest_checkpoint`]: no note.
     pub async fn latest_checkpoint_size(&self) -> Result<Option<u64>, StoreError> {
