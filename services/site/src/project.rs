@@ -88,6 +88,9 @@ struct GroupView {
     recent: Vec<ItemView>,
 }
 
+/// Room for a rendered page: most, pictures included, are 40 to 64 KB.
+const PAGE_CAPACITY: usize = 64 * 1024;
+
 /// Rows of a "what changed" table shown unfolded.
 const CHANGES_SHOWN: usize = 3;
 
@@ -479,10 +482,12 @@ pub(crate) async fn project_page(
         tenders: opendata::tender_codes(&entries),
         code,
     };
-    let body = match page.render() {
-        Ok(body) => Bytes::from(body),
-        Err(error) => return template_failed(&error),
-    };
+    // Sized for a whole page up front: growing the buffer copied it several times.
+    let mut body = String::with_capacity(PAGE_CAPACITY);
+    if let Err(error) = page.render_into(&mut body) {
+        return template_failed(&error);
+    }
+    let body = Bytes::from(body);
     let etag = conditional::body_etag(&body);
     state.pages.insert(
         &page.code,
