@@ -69,9 +69,12 @@ async fn anyone_can_verify_the_record_and_tampering_shows(gongkai: Ingestion) {
     assert!(ok, "{output}");
     assert!(output.contains("verified: no discrepancy") && output.contains("1 projects"), "{output}");
     assert!(output.contains(&format!("{size} leaves")), "{output}");
-    // The project page says where its latest record is in the log, in plain words.
+    // The project page says where its latest record is in the log, in plain
+    // words: its leaf, and the checkpoint that first included it (the last
+    // leaf so far, so the checkpoint of `size`).
     let (_, page) = http_get(&format!("{site}/projects/2024-230113-77-01-000050")).await;
-    assert!(page.contains(&format!("是公开透明日志的第 {size} 条，已包含在最新的日志检查点中")), "{page}");
+    let included = format!("是公开透明日志的第 {size} 条，已包含在共 {size} 条记录的日志检查点中");
+    assert!(page.contains(&included), "{page}");
     assert!(page.contains("gongkai verify --site") && page.contains(r#"href="/log/checkpoint""#), "{page}");
 
     // Grown: consistent with the checkpoint seen before.

@@ -1,28 +1,38 @@
-//! Rendered project pages kept in memory, evicted by the public change feed.
+//! Rendered project pages kept in memory, evicted by the public change feed
+//! and by the transparency log's growth.
 //!
-//! A project page costs two store reads, the decoding of up to a few dozen
-//! timeline entries and a template; the same bytes serve every reader until
-//! the project changes. So pages are cached per project code and language
-//! variant, bounded by their size, and a background task follows the site's
-//! own public change feed (the reader behind `/api/v1/changes`) and evicts
-//! every project that changed. It reads the feed as soon as the store
-//! signals a commit that changed the public view (`NOTIFY` on PostgreSQL, an
-//! in-process signal on the embedded default), and every [`FOLLOW_EVERY`]
-//! whatever the signal says: the feed is the truth, the signal only saves
-//! waiting for it.
+//! A project page costs three store reads, the decoding of up to a few
+//! dozen timeline entries and a template; the same bytes serve every reader
+//! until the project changes. So pages are cached per project code and
+//! language variant, bounded by their size, and a background task follows
+//! the site's own public change feed (the reader behind `/api/v1/changes`)
+//! and evicts every project that changed. It reads the feed as soon as the
+//! store signals a commit that changed the public view (`NOTIFY` on
+//! PostgreSQL, an in-process signal on the embedded default), and every
+//! [`FOLLOW_EVERY`] whatever the signal says: the feed is the truth, the
+//! signal only saves waiting for it. Each poll also reads the size of the
+//! log's latest checkpoint: a page whose latest record waits for a
+//! checkpoint (`proof`) is evicted when that size grows, and no sooner; a
+//! page whose record is included names the checkpoint that first included
+//! it, which the log's growth does not change, so it stays.
 //!
 //! Staleness guarantee:
-//! * A cached page is served only while the last successful poll of the feed
-//!   began less than [`STALE_AFTER`] ago. Every change committed before that
-//!   poll began was evicted by it (on SQLite, ids become visible in commit
-//!   order; on PostgreSQL a change shows once older transactions end, so a
-//!   long transaction can delay it, as it delays the feed itself). When
+//! * A cached page is served only while the last successful poll began less
+//!   than [`STALE_AFTER`] ago. Every change committed before that poll began
+//!   was evicted by it (on SQLite, ids become visible in commit order; on
+//!   PostgreSQL a change shows once older transactions end, so a long
+//!   transaction can delay it, as it delays the feed itself); so was every
+//!   page waiting for a checkpoint, when a checkpoint larger than the one
+//!   the poll before read was recorded before that poll began. When
 //!   following fails the cache is cleared, and until a poll succeeds again
-//!   every request renders from the store.
+//!   every request renders from the store. The first poll evicts whatever
+//!   was rendered before it.
 //! * A render that read the store before a change and finishes after the
 //!   eviction must not put the old page back: the follower bumps a
-//!   generation before evicting, and a render re-checks it after inserting
-//!   and removes its own entry when it moved.
+//!   generation before evicting (one for changed projects, one for pages
+//!   waiting for a checkpoint), and a render takes both before reading,
+//!   re-checks them after inserting and removes its own entry when the one
+//!   that concerns it moved.
 //! * Legal clocks ("还剩 2 天") read the current time: an entry carries the
 //!   last instant, on the site's clock, at which its text is still right
 //!   (see `text::time_left_holds_until`), and is re-rendered after it.
@@ -37,7 +47,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::http::HeaderValue;
 use chrono::{DateTime, Utc};
-use gongkai_store::{ChangeCursor, PublicReader};
+use gongkai_store::{ChangeCursor, PublicReader, StoreError};
 
 use crate::text::Lang;
 
@@ -84,6 +94,17 @@ pub(crate) struct CachedPage {
     pub(crate) etag: HeaderValue,
     /// The last instant (site clock) at which the text is still right.
     pub(crate) valid_until: Option<DateTime<Utc>>,
+    /// Whether the page says its latest record waits for a checkpoint: it
+    /// is evicted when the log signs a larger one.
+    pub(crate) awaits_checkpoint: bool,
+}
+
+/// The generations a render saw before reading the store (see the module
+/// docs).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ticket {
+    changes: u64,
+    checkpoints: u64,
 }
 
 type Key = (Arc<str>, Variant);
@@ -91,7 +112,13 @@ type Key = (Arc<str>, Variant);
 /// The page cache and the follower's health.
 pub(crate) struct PageCache {
     pages: moka::sync::Cache<Key, Arc<CachedPage>>,
+    /// Bumped before evicting changed projects (or everything).
     generation: AtomicU64,
+    /// Bumped before evicting the pages waiting for a checkpoint.
+    checkpoint_generation: AtomicU64,
+    /// The latest checkpoint size the follower read; `u64::MAX` before the
+    /// first read.
+    checkpoint_size: AtomicU64,
     /// Milliseconds after `epoch` at which the last successful poll began;
     /// `u64::MAX` before the first.
     followed_at: AtomicU64,
@@ -113,8 +140,16 @@ impl PageCache {
                 u32::try_from(page.body.len() + key.0.len() + 128).unwrap_or(u32::MAX)
             })
             .time_to_live(MAX_AGE)
+            .support_invalidation_closures()
             .build();
-        PageCache { pages, generation: AtomicU64::new(0), followed_at: AtomicU64::new(u64::MAX), epoch: Instant::now() }
+        PageCache {
+            pages,
+            generation: AtomicU64::new(0),
+            checkpoint_generation: AtomicU64::new(0),
+            checkpoint_size: AtomicU64::new(u64::MAX),
+            followed_at: AtomicU64::new(u64::MAX),
+            epoch: Instant::now(),
+        }
     }
 
     fn millis(&self) -> u64 {
@@ -140,16 +175,22 @@ impl PageCache {
     }
 
     /// Taken before reading the store for a page that may be inserted.
-    pub(crate) fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
+    pub(crate) fn ticket(&self) -> Ticket {
+        Ticket {
+            changes: self.generation.load(Ordering::SeqCst),
+            checkpoints: self.checkpoint_generation.load(Ordering::SeqCst),
+        }
     }
 
-    /// Caches a page rendered from a read that began at `generation`.
-    pub(crate) fn insert(&self, code: &str, variant: Variant, generation: u64, page: CachedPage) {
+    /// Caches a page rendered from a read that began at `ticket`.
+    pub(crate) fn insert(&self, code: &str, variant: Variant, ticket: Ticket, page: CachedPage) {
         let key: Key = (Arc::from(code), variant);
+        let awaits_checkpoint = page.awaits_checkpoint;
         self.pages.insert(key.clone(), Arc::new(page));
         // An eviction may have run between the read and the insert.
-        if self.generation.load(Ordering::SeqCst) != generation {
+        let evicted = self.generation.load(Ordering::SeqCst) != ticket.changes
+            || (awaits_checkpoint && self.checkpoint_generation.load(Ordering::SeqCst) != ticket.checkpoints);
+        if evicted {
             self.pages.invalidate(&key);
         }
     }
@@ -164,10 +205,35 @@ impl PageCache {
         }
     }
 
-    fn clear(&self) {
+    /// Notes the latest checkpoint's size (`None`: none signed yet): when it
+    /// grew, the pages waiting for a checkpoint go; when it shrank (the log
+    /// was rebuilt), every page goes.
+    fn checkpoint_signed(&self, size: Option<u64>) {
+        let size = size.unwrap_or(0);
+        let before = self.checkpoint_size.swap(size, Ordering::SeqCst);
+        if before == u64::MAX || size == before {
+            return;
+        }
+        if size < before {
+            self.evict_all();
+            return;
+        }
+        self.checkpoint_generation.fetch_add(1, Ordering::SeqCst);
+        // Applied to every entry inserted until now; `get` never returns one
+        // it matches, even before the cache's housekeeping removes it.
+        if self.pages.invalidate_entries_if(|_, page| page.awaits_checkpoint).is_err() {
+            self.pages.invalidate_all();
+        }
+    }
+
+    fn evict_all(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        self.followed_at.store(u64::MAX, Ordering::Release);
         self.pages.invalidate_all();
+    }
+
+    fn clear(&self) {
+        self.evict_all();
+        self.followed_at.store(u64::MAX, Ordering::Release);
     }
 
     #[cfg(test)]
@@ -177,8 +243,10 @@ impl PageCache {
     }
 }
 
-/// Follows the public change feed from its current end, evicting the pages
-/// of changed projects, until the cache is dropped with the router.
+/// Follows the public change feed from its current end, and the size of
+/// the log's latest checkpoint, evicting the pages of changed projects and
+/// those waiting for a checkpoint, until the cache is dropped with the
+/// router.
 pub(crate) async fn follow(store: PublicReader, cache: std::sync::Weak<PageCache>) {
     let mut cursor: Option<ChangeCursor> = None;
     let mut failing = false;
@@ -194,34 +262,7 @@ pub(crate) async fn follow(store: PublicReader, cache: std::sync::Weak<PageCache
         }
         let Some(cache) = cache.upgrade() else { return };
         let began = cache.millis();
-        let outcome = match cursor {
-            // Nothing is cached before the first poll succeeds, so the
-            // history before the current end needs no reading.
-            None => store.public_changes_head().await.map(|head| cursor = Some(head)),
-            Some(mut after) => {
-                let mut result = Ok(());
-                loop {
-                    match store.public_changes_after(Some(after), FEED_PAGE).await {
-                        Ok(rows) => {
-                            let Some(last) = rows.last() else { break };
-                            after = last.cursor;
-                            let codes: Vec<String> = rows.iter().map(|r| r.project_code.clone()).collect();
-                            cache.evict(&codes);
-                            cursor = Some(after);
-                            if rows.len() < FEED_PAGE as usize {
-                                break;
-                            }
-                        }
-                        Err(error) => {
-                            result = Err(error);
-                            break;
-                        }
-                    }
-                }
-                result
-            }
-        };
-        match outcome {
+        match poll(&store, &cache, &mut cursor).await {
             Ok(()) => {
                 if failing {
                     tracing::info!("Site follows the public change feed again.");
@@ -240,6 +281,34 @@ pub(crate) async fn follow(store: PublicReader, cache: std::sync::Weak<PageCache
     }
 }
 
+/// One poll: the checkpoint's size, then the feed after `cursor`.
+async fn poll(store: &PublicReader, cache: &PageCache, cursor: &mut Option<ChangeCursor>) -> Result<(), StoreError> {
+    // Read before anything is evicted, so a render that begins after the
+    // eviction sees at least this checkpoint.
+    let size = store.latest_checkpoint_size().await?;
+    let Some(mut after) = *cursor else {
+        // Nothing cached is served before the first poll succeeds, and what
+        // was rendered before it goes, so the history before the current
+        // end needs no reading.
+        *cursor = Some(store.public_changes_head().await?);
+        cache.checkpoint_signed(size);
+        cache.evict_all();
+        return Ok(());
+    };
+    cache.checkpoint_signed(size);
+    loop {
+        let rows = store.public_changes_after(Some(after), FEED_PAGE).await?;
+        let Some(last) = rows.last() else { return Ok(()) };
+        after = last.cursor;
+        let codes: Vec<String> = rows.iter().map(|r| r.project_code.clone()).collect();
+        cache.evict(&codes);
+        *cursor = Some(after);
+        if rows.len() < FEED_PAGE as usize {
+            return Ok(());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,11 +319,23 @@ mod tests {
             body: Bytes::from(vec![b'x'; bytes]),
             etag: HeaderValue::from_static("W/\"x\""),
             valid_until: None,
+            awaits_checkpoint: false,
         }
+    }
+
+    fn waiting(bytes: usize) -> CachedPage {
+        CachedPage { awaits_checkpoint: true, ..page(bytes) }
     }
 
     fn followed(cache: &PageCache) {
         cache.followed_at.store(cache.millis(), Ordering::Release);
+    }
+
+    /// A cache whose feed was just read, and the time.
+    fn following() -> (PageCache, DateTime<Utc>) {
+        let cache = PageCache::new(DEFAULT_CAPACITY_BYTES);
+        followed(&cache);
+        (cache, Utc::now())
     }
 
     #[test]
@@ -262,7 +343,7 @@ mod tests {
         let cache = PageCache::new(100_000);
         followed(&cache);
         for n in 0..200 {
-            cache.insert(&format!("2024-{n:04}"), Variant::Zh, cache.generation(), page(10_000));
+            cache.insert(&format!("2024-{n:04}"), Variant::Zh, cache.ticket(), page(10_000));
         }
         let size = cache.weighted_size();
         assert!(size <= 100_000, "{size} bytes cached over a bound of 100000");
@@ -271,14 +352,12 @@ mod tests {
 
     #[test]
     fn an_insert_racing_an_eviction_does_not_stay() {
-        let cache = PageCache::new(DEFAULT_CAPACITY_BYTES);
-        followed(&cache);
-        let now = Utc::now();
-        let before = cache.generation();
+        let (cache, now) = following();
+        let before = cache.ticket();
         cache.evict(&["2024-1".to_owned()]);
         cache.insert("2024-1", Variant::Zh, before, page(10));
         assert!(cache.get("2024-1", Variant::Zh, now).is_none());
-        cache.insert("2024-1", Variant::Zh, cache.generation(), page(10));
+        cache.insert("2024-1", Variant::Zh, cache.ticket(), page(10));
         assert!(cache.get("2024-1", Variant::Zh, now).is_some());
         assert!(cache.get("2024-1", Variant::EnBySwitch, now).is_none());
     }
@@ -287,7 +366,7 @@ mod tests {
     fn nothing_is_served_when_the_feed_is_not_followed_or_a_clock_moved_on() {
         let cache = PageCache::new(DEFAULT_CAPACITY_BYTES);
         let now = Utc::now();
-        cache.insert("2024-1", Variant::Zh, cache.generation(), page(10));
+        cache.insert("2024-1", Variant::Zh, cache.ticket(), page(10));
         assert!(cache.get("2024-1", Variant::Zh, now).is_none(), "served before the feed was followed");
         followed(&cache);
         assert!(cache.get("2024-1", Variant::Zh, now).is_some());
@@ -296,8 +375,54 @@ mod tests {
         assert!(cache.get("2024-1", Variant::Zh, now).is_none(), "served though the feed was not read lately");
         followed(&cache);
         let until = now + chrono::Duration::seconds(5);
-        cache.insert("2024-2", Variant::Zh, cache.generation(), CachedPage { valid_until: Some(until), ..page(10) });
+        cache.insert("2024-2", Variant::Zh, cache.ticket(), CachedPage { valid_until: Some(until), ..page(10) });
         assert!(cache.get("2024-2", Variant::Zh, until).is_some());
         assert!(cache.get("2024-2", Variant::Zh, until + chrono::Duration::nanoseconds(1)).is_none());
+    }
+
+    #[test]
+    fn a_page_waiting_for_a_checkpoint_stays_until_the_log_grows_and_an_included_one_stays_after() {
+        let (cache, now) = following();
+        cache.checkpoint_signed(Some(10));
+        cache.insert("2024-1", Variant::Zh, cache.ticket(), waiting(10));
+        cache.insert("2024-2", Variant::Zh, cache.ticket(), page(10));
+        // The same checkpoint, read again and again: both are served.
+        for _ in 0..3 {
+            cache.checkpoint_signed(Some(10));
+            assert!(cache.get("2024-1", Variant::Zh, now).is_some(), "a waiting page went though the log did not grow");
+            assert!(cache.get("2024-2", Variant::Zh, now).is_some());
+        }
+        // A larger checkpoint: the waiting page goes, the included one stays.
+        cache.checkpoint_signed(Some(11));
+        assert!(cache.get("2024-1", Variant::Zh, now).is_none(), "a waiting page outlived a larger checkpoint");
+        assert!(cache.get("2024-2", Variant::Zh, now).is_some(), "an included page went as the log grew");
+        // Drawn again (still waiting, or included now), it is kept again.
+        cache.insert("2024-1", Variant::Zh, cache.ticket(), waiting(10));
+        assert!(cache.get("2024-1", Variant::Zh, now).is_some());
+        cache.checkpoint_signed(Some(12));
+        assert!(cache.get("2024-1", Variant::Zh, now).is_none());
+        assert!(cache.get("2024-2", Variant::Zh, now).is_some());
+    }
+
+    #[test]
+    fn a_waiting_render_racing_a_larger_checkpoint_does_not_stay() {
+        let (cache, now) = following();
+        cache.checkpoint_signed(None);
+        let before = cache.ticket();
+        cache.checkpoint_signed(Some(1));
+        cache.insert("2024-1", Variant::Zh, before, waiting(10));
+        assert!(cache.get("2024-1", Variant::Zh, now).is_none(), "a render from before the checkpoint stayed");
+        // An included page read at the same time is right whatever the log did.
+        cache.insert("2024-2", Variant::Zh, before, page(10));
+        assert!(cache.get("2024-2", Variant::Zh, now).is_some());
+    }
+
+    #[test]
+    fn a_log_that_shrank_evicts_every_page() {
+        let (cache, now) = following();
+        cache.checkpoint_signed(Some(10));
+        cache.insert("2024-2", Variant::Zh, cache.ticket(), page(10));
+        cache.checkpoint_signed(None);
+        assert!(cache.get("2024-2", Variant::Zh, now).is_none(), "a page named a checkpoint the log no longer has");
     }
 }

@@ -111,9 +111,28 @@ fn fit(text: &str, room: f64, size: f64) -> String {
 }
 
 /// A number for SVG: at most one decimal, never NaN or infinite.
-fn n(value: f64) -> String {
-    let tenths = if value.is_finite() { (value * 10.0).round() } else { 0.0 };
-    if tenths % 10.0 == 0.0 { format!("{}", tenths / 10.0) } else { format!("{:.1}", tenths / 10.0) }
+fn n(value: f64) -> Number {
+    Number(if value.is_finite() { (value * 10.0).round() } else { 0.0 })
+}
+
+/// A number as `n` writes it, in tenths: written straight into the
+/// picture, with integer arithmetic for every coordinate the pictures use
+/// (float formatting, and a `String` per number, cost more than the rest of
+/// the drawing).
+#[derive(Debug, Clone, Copy)]
+struct Number(f64);
+
+impl std::fmt::Display for Number {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tenths = self.0;
+        // Exact as an integer; -0 keeps its sign as the float path writes it.
+        if tenths.abs() < 1e15 && !(tenths == 0.0 && tenths.is_sign_negative()) {
+            let tenths = tenths as i64;
+            let (sign, whole, tenth) = (if tenths < 0 { "-" } else { "" }, tenths.abs() / 10, tenths.abs() % 10);
+            return if tenth == 0 { write!(f, "{sign}{whole}") } else { write!(f, "{sign}{whole}.{tenth}") };
+        }
+        if tenths % 10.0 == 0.0 { write!(f, "{}", tenths / 10.0) } else { write!(f, "{:.1}", tenths / 10.0) }
+    }
 }
 
 /// A picture and its text alternative.

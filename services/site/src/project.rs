@@ -88,6 +88,9 @@ struct GroupView {
     recent: Vec<ItemView>,
 }
 
+/// Room for a rendered page: most, pictures included, are 40 to 64 KB.
+const PAGE_CAPACITY: usize = 64 * 1024;
+
 /// Rows of a "what changed" table shown unfolded.
 const CHANGES_SHOWN: usize = 3;
 
@@ -365,7 +368,7 @@ pub(crate) async fn project_page(
         return html_bytes(StatusCode::OK, page.lang, page.body.clone(), Some(page.etag.clone()));
     }
     // Taken before reading, so an eviction during the render is noticed.
-    let generation = state.pages.generation();
+    let ticket = state.pages.ticket();
     let (project, entries) = match load(&state.store, &code).await {
         Ok(Some(found)) => found,
         Ok(None) => {
@@ -436,13 +439,15 @@ pub(crate) async fn project_page(
     let pictures = project_pictures(lang, &project.project_type, &project.stage, &summary, &entries, now);
     let land = land_rows(lang, &summary);
     let (clocks, clocks_hold_until) = running_clocks(lang, &entries, now);
-    let (log, log_holds_until) = proof::log_status(&state.store, lang, &code, summary.head_seq, now).await;
+    let log = proof::log_status(&state.store, lang, &code, summary.head_seq).await;
     // The schedule picture marks today: the page is drawn again on the next
     // Beijing day.
     let tomorrow = (now.with_timezone(&beijing()).date_naive() + chrono::Days::new(1))
         .and_hms_opt(0, 0, 0)
         .and_then(|midnight| midnight.and_local_timezone(beijing()).single())
         .map(|midnight| midnight.with_timezone(&Utc));
+    // A log status the store could not give is drawn again on the next request.
+    let log_holds_until = (log.logged == proof::Logged::Unknown).then_some(now);
     let valid_until = [clocks_hold_until, log_holds_until, tomorrow].into_iter().flatten().min();
     let links_q = if lang == Lang::En && by_switch { "?lang=en" } else { "" };
     let page = ProjectPage {
@@ -477,16 +482,24 @@ pub(crate) async fn project_page(
         tenders: opendata::tender_codes(&entries),
         code,
     };
-    let body = match page.render() {
-        Ok(body) => Bytes::from(body),
-        Err(error) => return template_failed(&error),
-    };
+    // Sized for a whole page up front: growing the buffer copied it several times.
+    let mut body = String::with_capacity(PAGE_CAPACITY);
+    if let Err(error) = page.render_into(&mut body) {
+        return template_failed(&error);
+    }
+    let body = Bytes::from(body);
     let etag = conditional::body_etag(&body);
     state.pages.insert(
         &page.code,
         variant,
-        generation,
-        CachedPage { lang, body: body.clone(), etag: etag.clone(), valid_until },
+        ticket,
+        CachedPage {
+            lang,
+            body: body.clone(),
+            etag: etag.clone(),
+            valid_until,
+            awaits_checkpoint: log.logged == proof::Logged::Waiting,
+        },
     );
     html_bytes(StatusCode::OK, lang, body, Some(etag))
 }

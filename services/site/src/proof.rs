@@ -1,69 +1,73 @@
 //! The project page's verification section, in plain words: the project's
-//! chain head, whether its latest record is in the transparency log's
-//! latest signed checkpoint (and at which leaf), and how anyone can check
-//! all of it without an account.
+//! chain head, which signed checkpoint of the transparency log includes its
+//! latest record (and at which leaf), and how anyone can check all of it
+//! without an account.
+//!
+//! The section names the first checkpoint signed over the record, not the
+//! latest one: a record once included stays included in that checkpoint,
+//! so the page's bytes (and its entity tag) do not change each time the log
+//! grows, on any replica, however often the page is drawn again. A page
+//! whose record waits for a checkpoint says so and is kept only until the
+//! log signs a larger one (see `cache`).
 
-use chrono::{DateTime, Duration, Utc};
-use gongkai_store::{PublicReader, StoredCheckpoint};
+use gongkai_store::{LoggedRecord, PublicReader, StoredCheckpoint};
 use gongkai_tlog::checkpoint::Checkpoint;
 use gongkai_tlog::note::Note;
 
-use crate::text::Lang;
+use crate::text::{Lang, when};
 
-/// How soon a page that says "not in a checkpoint yet" is drawn again: the
-/// log signs about every second.
-const NOT_YET_HOLDS: Duration = Duration::seconds(5);
+/// Where the project's latest record stands in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Logged {
+    /// In a signed checkpoint: the page holds until the project changes.
+    Included,
+    /// Not in a checkpoint yet: the page holds until the log signs a
+    /// larger one.
+    Waiting,
+    /// The store could not say: shown as waiting, and not kept.
+    Unknown,
+}
 
 /// What the page says about the log, sentence by sentence.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct LogStatus {
-    /// Whether the project's latest record is in the latest checkpoint.
-    pub(crate) included: bool,
+    pub(crate) logged: Logged,
     /// Sentences, in the page's language.
     pub(crate) lines: Vec<String>,
 }
 
-/// The log status of project `code`, whose latest record is `head_seq`, and
-/// until when it holds (a page that waits for a checkpoint is drawn again
-/// soon). A store that cannot say is shown as not yet logged.
-pub(crate) async fn log_status(
-    store: &PublicReader,
-    lang: Lang,
-    code: &str,
-    head_seq: u64,
-    now: DateTime<Utc>,
-) -> (LogStatus, Option<DateTime<Utc>>) {
-    let leaf = store.logged_leaf(code, head_seq).await.unwrap_or_else(|error| {
-        tracing::warn!(%error, "Site could not read the transparency log.");
-        None
-    });
-    let checkpoint = store.latest_checkpoint().await.ok().flatten();
-    let status = describe(lang, leaf, checkpoint.as_ref());
-    let holds_until = (!status.included).then(|| now + NOT_YET_HOLDS);
-    (status, holds_until)
+/// The log status of project `code`, whose latest record is `head_seq`.
+pub(crate) async fn log_status(store: &PublicReader, lang: Lang, code: &str, head_seq: u64) -> LogStatus {
+    match store.logged_record(code, head_seq).await {
+        Ok(record) => describe(lang, record.as_ref()),
+        Err(error) => {
+            tracing::warn!(%error, "Site could not read the transparency log.");
+            LogStatus { logged: Logged::Unknown, ..describe(lang, None) }
+        }
+    }
 }
 
-fn describe(lang: Lang, leaf: Option<u64>, checkpoint: Option<&StoredCheckpoint>) -> LogStatus {
+fn describe(lang: Lang, record: Option<&LoggedRecord>) -> LogStatus {
     let mut lines = Vec::new();
-    let included = match (leaf, checkpoint) {
-        (Some(leaf), Some(checkpoint)) if leaf < checkpoint.tree_size => {
+    let logged = match record.and_then(|record| Some((record.leaf_index, record.checkpoint.as_ref()?))) {
+        Some((leaf, checkpoint)) => {
             let origin = origin(checkpoint).unwrap_or_default();
             let root = hex::encode(checkpoint.root_hash);
+            let size = checkpoint.tree_size;
+            let signed = when(checkpoint.signed_at);
             lines.push(match lang {
                 Lang::Zh => format!(
-                    "本项目最新一条记录是公开透明日志的第 {} 条，已包含在最新的日志检查点中：{origin} 签名，共 {} 条记录，根哈希 {root}。",
-                    leaf + 1,
-                    checkpoint.tree_size
+                    "本项目最新一条记录是公开透明日志的第 {} 条，已包含在共 {size} 条记录的日志检查点中：{origin} 于 {signed} 签名，根哈希 {root}。",
+                    leaf + 1
                 ),
                 Lang::En => format!(
-                    "The project's latest record is entry {} of the public transparency log, included in its latest checkpoint: signed by {origin}, {} records, root hash {root}.",
-                    leaf + 1,
-                    checkpoint.tree_size
+                    "The project's latest record is entry {} of the public transparency log, included in the checkpoint of {size} records signed by {origin} on {signed}, root hash {root}.",
+                    leaf + 1
                 ),
             });
-            true
+            Logged::Included
         }
-        _ => {
+        None => {
             lines.push(
                 lang.pick(
                     "本项目最新一条记录尚未纳入公开透明日志的检查点，通常几秒钟内纳入。",
@@ -71,7 +75,7 @@ fn describe(lang: Lang, leaf: Option<u64>, checkpoint: Option<&StoredCheckpoint>
                 )
                 .to_owned(),
             );
-            false
+            Logged::Waiting
         }
     };
     lines.push(
@@ -81,7 +85,7 @@ fn describe(lang: Lang, leaf: Option<u64>, checkpoint: Option<&StoredCheckpoint>
         )
         .to_owned(),
     );
-    LogStatus { included, lines }
+    LogStatus { logged, lines }
 }
 
 /// The log's name, from the checkpoint's signed note.
@@ -104,28 +108,45 @@ mod tests {
             tree_size: size,
             root_hash: [2; 32],
             note: String::from_utf8(note.to_bytes()).expect("UTF-8"),
-            signed_at: Utc::now(),
+            signed_at: "2024-05-01T02:03:04Z".parse().expect("a time"),
         }
     }
 
     #[test]
-    fn a_logged_record_names_its_entry_and_the_checkpoint() {
-        let status = describe(Lang::Zh, Some(41), Some(&checkpoint(58)));
-        assert!(status.included);
+    fn a_logged_record_names_its_entry_and_the_checkpoint_that_includes_it() {
+        let record = LoggedRecord { leaf_index: 41, checkpoint: Some(checkpoint(58)) };
+        let status = describe(Lang::Zh, Some(&record));
+        assert_eq!(status.logged, Logged::Included);
         assert!(
             status.lines[0].contains("第 42 条") && status.lines[0].contains("gongkai.test/log"),
             "{:?}",
             status.lines
         );
-        assert!(status.lines[0].contains("共 58 条记录") && status.lines[0].contains(&hex::encode([2; 32])));
+        assert!(
+            status.lines[0].contains("已包含在共 58 条记录的日志检查点中")
+                && status.lines[0].contains("于 2024-05-01 10:03 签名")
+                && status.lines[0].contains(&hex::encode([2; 32])),
+            "{:?}",
+            status.lines
+        );
+        assert!(!status.lines[0].contains("最新的日志检查点"), "names no moving checkpoint: {:?}", status.lines);
         assert!(status.lines[1].contains("gongkai verify --site"));
+        let status = describe(Lang::En, Some(&record));
+        assert!(
+            status.lines[0].contains(
+                "entry 42 of the public transparency log, included in the checkpoint of 58 records signed by \
+                 gongkai.test/log on 2024-05-01 10:03"
+            ),
+            "{:?}",
+            status.lines
+        );
     }
 
     #[test]
-    fn a_record_beyond_the_checkpoint_or_unlogged_says_not_yet() {
-        for (leaf, checkpoint) in [(Some(58), Some(checkpoint(58))), (None, Some(checkpoint(58))), (Some(3), None)] {
-            let status = describe(Lang::En, leaf, checkpoint.as_ref());
-            assert!(!status.included);
+    fn an_unlogged_record_or_one_beyond_every_checkpoint_says_not_yet() {
+        for record in [None, Some(LoggedRecord { leaf_index: 58, checkpoint: None })] {
+            let status = describe(Lang::En, record.as_ref());
+            assert_eq!(status.logged, Logged::Waiting);
             assert!(status.lines[0].contains("not in a checkpoint"), "{:?}", status.lines);
         }
     }

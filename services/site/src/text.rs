@@ -1,7 +1,7 @@
 //! Languages, labels and how amounts, times and stages read on the site.
 
 use axum::http::HeaderMap;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use gongkai_domain::clock::beijing;
 use gongkai_domain::divisions;
 use gongkai_domain::vocabulary::{stage_from_label, stage_label, type_from_label, type_label};
@@ -163,7 +163,21 @@ pub(crate) fn yuan_human(lang: Lang, fen: i64) -> String {
 
 /// A time in Beijing time: `2024-03-01 09:00`.
 pub(crate) fn when(at: DateTime<Utc>) -> String {
-    at.with_timezone(&beijing()).format("%Y-%m-%d %H:%M").to_string()
+    let local = at.with_timezone(&beijing());
+    // Written by hand for the years `%Y` writes unsigned in four digits: a
+    // project page has a few dozen of these, and parsing the format string
+    // for each cost more than the rest of the line.
+    if (0..=9999).contains(&local.year()) {
+        return format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}",
+            local.year(),
+            local.month(),
+            local.day(),
+            local.hour(),
+            local.minute()
+        );
+    }
+    local.format("%Y-%m-%d %H:%M").to_string()
 }
 
 /// A date in Beijing time: `2024-03-01`.
@@ -215,6 +229,16 @@ pub(crate) fn time_left_holds_until(now: DateTime<Utc>, ends_at: DateTime<Utc>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_read_as_their_format_writes_them() {
+        for seconds in [0, -1, 1_709_254_800, 253_402_271_999, 253_402_272_000, -62_167_219_201, -62_135_625_600] {
+            let at = DateTime::from_timestamp(seconds, 0).expect("in range");
+            let by_format = at.with_timezone(&beijing()).format("%Y-%m-%d %H:%M").to_string();
+            assert_eq!(when(at), by_format, "{at}");
+        }
+        assert_eq!(when(DateTime::from_timestamp(1_709_254_800, 0).expect("in range")), "2024-03-01 09:00");
+    }
 
     #[test]
     fn amounts_read_for_people_and_exactly() {

@@ -1,6 +1,7 @@
 //! The site over real sockets: security headers, compression, validators
 //! and 304s, the server's connection limits, the Atom feeds as a real
-//! feed parser reads them, and regions shown and found by name. Each test serves a fresh SQLite store, filled
+//! feed parser reads them, regions shown and found by name, and the log
+//! status of a page as the log grows. Each test serves a fresh SQLite store, filled
 //! through the real submit path (`Ingestor`) and the real projector, in
 //! process.
 
@@ -947,5 +948,62 @@ async fn promptness_pages_count_disclosures_and_what_is_missing() {
         let (status, _, _) = get(&format!("{}{missing}", site.base), &[]).await;
         assert_eq!(status, 404, "{missing}");
     }
+    site.stop().await;
+}
+
+/// Appends every event of `store` to its transparency log and signs the
+/// grown tree; the signed size.
+async fn log_and_sign(store: &Store) -> u64 {
+    let log = store.transparency_log();
+    let mut writer = gongkai_transparency::Writer::open(&log).await.expect("the log opens");
+    while writer.append_next(&log).await.expect("appends") > 0 {}
+    let signer = gongkai_tlog::note::Signer::from_seed("gongkai.test/log", &[5; 32]).expect("a key");
+    gongkai_transparency::sign(&log, writer.size(), &writer.root(), &signer).await.expect("signs");
+    writer.size()
+}
+
+/// The verification section: a page whose record waits for a checkpoint is
+/// drawn again as soon as the log signs one over it (the page cache follows
+/// the log's size), and a page whose record is included names the
+/// checkpoint that first included it, so its bytes stay as the log grows,
+/// on this site and on any other drawing it afresh.
+#[tokio::test]
+async fn a_page_names_the_checkpoint_that_includes_its_record_and_stops_waiting_when_one_is_signed() {
+    let mut site = Site::start(ServerLimits::default()).await;
+    site.disclose(ppp_lifecycle(CODE, "log-a").requests.into_iter().take(3)).await;
+    let url = format!("{}/projects/{CODE}", site.base);
+    assert!(page(&url).await.contains("本项目最新一条记录尚未纳入公开透明日志的检查点"));
+
+    let size = log_and_sign(&site.store).await;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let (etag, included) = loop {
+        let (status, headers, body) = get(&url, &[]).await;
+        assert_eq!(status, 200);
+        let body = String::from_utf8(body).expect("UTF-8");
+        if !body.contains("尚未纳入") {
+            break (text(&headers, &header::ETAG).to_owned(), body);
+        }
+        assert!(Instant::now() < deadline, "the page still waits for a checkpoint of {size} records");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let expected = format!("是公开透明日志的第 {size} 条，已包含在共 {size} 条记录的日志检查点中：gongkai.test/log 于");
+    assert!(included.contains(&expected), "{included}");
+
+    // The log grows by another project and signs a larger tree.
+    site.disclose(ppp_lifecycle("2024-230113-77-01-000042", "log-b").requests.into_iter().take(3)).await;
+    let grown = log_and_sign(&site.store).await;
+    assert!(grown > size);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (_, headers, body) = get(&url, &[]).await;
+    assert_eq!(
+        (text(&headers, &header::ETAG), String::from_utf8(body).expect("UTF-8")),
+        (etag.as_str(), included.clone())
+    );
+    // Another site over the same store draws the very same bytes.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let other = format!("http://{}/projects/{CODE}", listener.local_addr().expect("address"));
+    let server = tokio::spawn(gongkai_site::serve(site.store.public(), listener, std::future::pending()));
+    assert_eq!(page(&other).await, included, "a page drawn afresh names the same checkpoint");
+    server.abort();
     site.stop().await;
 }

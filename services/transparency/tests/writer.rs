@@ -58,16 +58,27 @@ async fn fresh(backend: Backend) -> (tempfile::TempDir, String, Store) {
     (dir, url, store)
 }
 
+const FIRST: &str = "2024-230113-77-01-000061";
+const SECOND: &str = "2024-230113-77-01-000062";
+
 async fn every_event_is_logged_once_and_each_size_signed_once(backend: Backend) {
     let (_dir, _url, store) = fresh(backend).await;
     let store = &store;
     let log = store.transparency_log();
-    let mut events = record(store, "2024-230113-77-01-000061").await;
+    let mut events = record(store, FIRST).await;
     let mut writer = Writer::open(&log).await.expect("an empty log opens");
     catch_up(&mut writer, store).await;
     assert_eq!(writer.size(), events.len() as u64);
     let leaves: Vec<_> = events.iter().map(|hash| leaf_hash(hash)).collect();
     assert_eq!(writer.root(), root_from_leaves(&leaves), "the leaves are the event hashes, in order");
+
+    // Logged, not yet in a checkpoint.
+    let public = store.public();
+    let first = events.len() as u64;
+    let waiting = public.logged_record(FIRST, first).await.expect("reads").expect("logged");
+    assert_eq!((waiting.leaf_index, waiting.checkpoint), (first - 1, None));
+    assert_eq!(public.latest_checkpoint_size().await.expect("reads"), None);
+    assert_eq!(public.logged_record(FIRST, first + 1).await.expect("reads"), None, "no such event");
 
     let signed = sign(&log, writer.size(), &writer.root(), &signer()).await.expect("signs").expect("a new size");
     let opened = Checkpoint::open(signed.note.as_bytes(), &[signer().verifier()]).expect("a valid note");
@@ -76,7 +87,7 @@ async fn every_event_is_logged_once_and_each_size_signed_once(backend: Backend) 
     assert!(sign(&log, writer.size(), &writer.root(), &signer()).await.expect("signs").is_none());
 
     // A restart continues where the stored log ends, with nothing twice.
-    events.extend(record(store, "2024-230113-77-01-000062").await);
+    events.extend(record(store, SECOND).await);
     let mut restarted = Writer::open(&log).await.expect("reopens");
     assert_eq!(restarted.size(), signed.tree_size);
     catch_up(&mut restarted, store).await;
@@ -86,6 +97,16 @@ async fn every_event_is_logged_once_and_each_size_signed_once(backend: Backend) 
     let mut other = Writer::open(&log).await.expect("opens");
     assert_eq!(other.append_next(&log).await.expect("reads"), 0);
     assert_eq!(other.size(), restarted.size());
+
+    // A record names the first checkpoint over it, however far the log grew.
+    let grown = sign(&log, restarted.size(), &restarted.root(), &signer()).await.expect("signs").expect("a new size");
+    assert_eq!(public.latest_checkpoint_size().await.expect("reads"), Some(grown.tree_size));
+    // (Stored times lose precision on PostgreSQL: compare the tree heads.)
+    let head = |checkpoint: &StoredCheckpoint| (checkpoint.tree_size, checkpoint.root_hash, checkpoint.note.clone());
+    let included = public.logged_record(FIRST, first).await.expect("reads").expect("logged");
+    assert_eq!((included.leaf_index, included.checkpoint.as_ref().map(head)), (first - 1, Some(head(&signed))));
+    let second = public.logged_record(SECOND, 1).await.expect("reads").expect("logged");
+    assert_eq!((second.leaf_index, second.checkpoint.as_ref().map(head)), (first, Some(head(&grown))));
 }
 
 async fn a_rewritten_log_is_never_signed_again(backend: Backend) {

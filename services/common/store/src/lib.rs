@@ -81,7 +81,7 @@ pub use supervision::{
     AmountColumn, AuditQuery, AuditRow, DeadlineRow, DisclosureTiming, FeedCursor, FlagHit, FlagQuery, ProjectCursor,
     ProjectHit, ProjectQuery, SearchRow, SupervisionRows, Window, cjk_bigrams, is_cjk,
 };
-pub use tlog::{EventKey, Hash32, LeafRow, LogHead, LoggedEvent, NewLeaf, StoredCheckpoint};
+pub use tlog::{EventKey, Hash32, LeafRow, LogHead, LoggedEvent, LoggedRecord, NewLeaf, StoredCheckpoint};
 pub use views::{
     Forgetful, Memory, ParkedProject, ProjectEvents, Projected, REBUILT_TABLES, RebuiltProject, Remembered, Renderer,
     Unrenderable, View, ViewChanges, ViewRebuild,

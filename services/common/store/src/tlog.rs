@@ -84,6 +84,40 @@ impl CheckpointRow {
     }
 }
 
+/// Where the log holds a record: its leaf, and the first checkpoint signed
+/// over it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedRecord {
+    /// The record's leaf index.
+    pub leaf_index: u64,
+    /// The smallest checkpoint whose tree holds the leaf; `None` while the
+    /// leaf waits for one. Checkpoints are recorded once per size and never
+    /// removed, so once found it is the same on every later read.
+    pub checkpoint: Option<StoredCheckpoint>,
+}
+
+#[derive(sqlx::FromRow)]
+struct LoggedRecordRow {
+    leaf_index: i64,
+    tree_size: Option<i64>,
+    root_hash: Option<Vec<u8>>,
+    note: Option<String>,
+    signed_at: Option<DateTime<Utc>>,
+}
+
+impl LoggedRecordRow {
+    fn decode(self) -> Result<LoggedRecord, StoreError> {
+        let leaf_index = u64::try_from(self.leaf_index).map_err(|_| corrupt("a negative leaf index"))?;
+        let checkpoint = match (self.tree_size, self.root_hash, self.note, self.signed_at) {
+            (Some(tree_size), Some(root_hash), Some(note), Some(signed_at)) => {
+                Some(CheckpointRow { tree_size, root_hash, note, signed_at }.decode()?)
+            }
+            _ => None,
+        };
+        Ok(LoggedRecord { leaf_index, checkpoint })
+    }
+}
+
 /// Which event: by its id, or by its project and seq.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKey<'a> {
@@ -330,16 +364,29 @@ impl PublicReader {
         stored_hashes(&self.db, indexes).await
     }
 
-    /// The leaf index of event `project_seq` of `project_code`, once logged.
-    pub async fn logged_leaf(&self, project_code: &str, project_seq: u64) -> Result<Option<u64>, StoreError> {
-        let query = "SELECT leaf_index FROM tlog_leaves WHERE project_code = $1 AND project_seq = $2";
+    /// The size of the largest checkpoint the log signed; `None` before the
+    /// first. Cheaper than [`PublicReader::latest_checkpoint`]: no note.
+    pub async fn latest_checkpoint_size(&self) -> Result<Option<u64>, StoreError> {
+        let query = "SELECT MAX(tree_size) FROM tlog_checkpoints";
+        let size: Option<i64> = dispatch!(&self.db, |pool| sqlx::query_scalar(query).fetch_one(pool).await?);
+        size.map(|size| u64::try_from(size).map_err(|_| corrupt("a negative tree size"))).transpose()
+    }
+
+    /// Where the log holds event `project_seq` of `project_code`, in one
+    /// read; `None` before it is logged.
+    pub async fn logged_record(
+        &self,
+        project_code: &str,
+        project_seq: u64,
+    ) -> Result<Option<LoggedRecord>, StoreError> {
+        let query = "SELECT l.leaf_index, c.tree_size, c.root_hash, c.note, c.signed_at FROM tlog_leaves l \
+                     LEFT JOIN tlog_checkpoints c ON c.tree_size = \
+                     (SELECT MIN(tree_size) FROM tlog_checkpoints WHERE tree_size > l.leaf_index) \
+                     WHERE l.project_code = $1 AND l.project_seq = $2";
         let seq = to_i64(project_seq)?;
-        let index: Option<i64> = dispatch!(&self.db, |pool| sqlx::query_scalar(query)
-            .bind(project_code)
-            .bind(seq)
-            .fetch_optional(pool)
-            .await?);
-        Ok(index.and_then(|index| u64::try_from(index).ok()))
+        let row: Option<LoggedRecordRow> =
+            dispatch!(&self.db, |pool| sqlx::query_as(query).bind(project_code).bind(seq).fetch_optional(pool).await?);
+        row.map(LoggedRecordRow::decode).transpose()
     }
 
     /// The leaves at indexes `from..to`, in order: what entry bundles hold.

@@ -372,3 +372,27 @@ proptest! {
         }
     }
 }
+
+/// Numbers as the float formatting writes them: at most one decimal, an
+/// integer without one, a negative zero signed.
+fn float_written(value: f64) -> String {
+    let tenths = if value.is_finite() { (value * 10.0).round() } else { 0.0 };
+    if tenths % 10.0 == 0.0 { format!("{}", tenths / 10.0) } else { format!("{:.1}", tenths / 10.0) }
+}
+
+#[test]
+fn numbers_read_as_the_float_formatting_writes_them() {
+    for value in [0.0, -0.0, -0.04, 0.04, 0.05, -0.05, 1.0, -1.0, 12.34, -12.35, 399.96, 1e14, -1e14, 1e16, -1e300]
+        .into_iter()
+        .chain([f64::NAN, f64::INFINITY, f64::NEG_INFINITY, f64::MAX, f64::MIN_POSITIVE])
+    {
+        assert_eq!(n(value).to_string(), float_written(value), "{value}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn any_number_reads_as_the_float_formatting_writes_it(value in any::<f64>()) {
+        prop_assert_eq!(n(value).to_string(), float_written(value));
+    }
+}
