@@ -66,7 +66,9 @@ pub const REBUILT_TABLES: [&str; 14] = [
 ];
 
 /// Events of projects no batch held whole, until the indexes are built.
-const STAGING: &str = "pending_events (project_code TEXT NOT NULL, project_seq BIGINT NOT NULL, \
+const STAGING: &str = "pending_events";
+/// Its columns.
+const STAGING_COLUMNS: &str = "(project_code TEXT NOT NULL, project_seq BIGINT NOT NULL, \
                        position BIGINT NOT NULL, envelope BYTEA NOT NULL, arrival BIGINT NOT NULL)";
 
 /// The columns of `projector_events`.
@@ -168,10 +170,9 @@ macro_rules! write_tables {
         let conn = $conn;
         let tables = &$tables;
         let shadow = $dialect::bulk::shadow;
-        let (staging, _) = STAGING.split_once(' ').unwrap_or_default();
         let staged = "project_code, project_seq, position, envelope, arrival";
         $dialect::bulk::insert(&mut *conn, &shadow("projector_events"), EVENT_COLUMNS, &tables.events).await?;
-        $dialect::bulk::insert(&mut *conn, &shadow(staging), staged, &tables.waiting).await?;
+        $dialect::bulk::insert(&mut *conn, &shadow(STAGING), staged, &tables.waiting).await?;
         let heads = "project_code, projected_seq, position";
         $dialect::bulk::insert(&mut *conn, &shadow("projector_heads"), heads, &tables.heads).await?;
         let parked = "project_code, event_id, project_seq, reason, parked_at";
@@ -195,10 +196,9 @@ impl Projections {
     /// Starts a rebuild: drops what an earlier one left and creates the
     /// empty tables it builds.
     pub async fn rebuild_beside(&self) -> Result<ViewRebuild, StoreError> {
-        let tables: Vec<&str> = REBUILT_TABLES.to_vec();
         dispatch!(&self.db, |pool, dialect| {
             let mut conn = pool.acquire().await?;
-            dialect::bulk::create(&mut conn, &tables, STAGING).await?;
+            dialect::bulk::create(&mut conn, &REBUILT_TABLES, STAGING, STAGING_COLUMNS).await?;
         });
         Ok(ViewRebuild { store: self.clone(), whole: HashSet::new(), pending: BTreeSet::new(), arrival: 0 })
     }
@@ -261,20 +261,19 @@ impl ViewRebuild {
     where
         F: Fn(&[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable>,
     {
-        let tables: Vec<&str> = REBUILT_TABLES.to_vec();
+        let tables = &REBUILT_TABLES;
         let pending: Vec<&str> = self.pending.iter().map(String::as_str).collect();
         let published = dispatch!(&self.store.db, |pool, dialect| {
             let shadow = dialect::bulk::shadow;
             let mut conn = pool.acquire().await?;
             let started = std::time::Instant::now();
-            dialect::bulk::index(&mut conn, &tables).await?;
+            dialect::bulk::index(&mut conn, tables).await?;
             tracing::info!(seconds = started.elapsed().as_secs_f64(), "Rebuild: the new tables are indexed.");
-            let (staging, _) = STAGING.split_once(' ').unwrap_or_default();
             let keep = format!(
                 "INSERT INTO {events} ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM {staging} WHERE TRUE \
                  ORDER BY arrival ON CONFLICT (project_code, project_seq) DO NOTHING",
                 events = shadow("projector_events"),
-                staging = shadow(staging),
+                staging = shadow(STAGING),
             );
             sqlx::query(sqlx::AssertSqlSafe(keep)).execute(&mut *conn).await?;
             for chunk in pending.chunks(RENDER_AGAIN_CHUNK) {
@@ -358,7 +357,7 @@ impl ViewRebuild {
                         latest = dialect::bulk::LATEST_FEED_ROWS,
                     );
                     let published = sqlx::query(sqlx::AssertSqlSafe(feed)).execute(&mut *tx).await?.rows_affected() > 0;
-                    dialect::bulk::swap(&mut tx, &tables, STAGING).await?;
+                    dialect::bulk::swap(&mut tx, tables, STAGING).await?;
                     if let (true, Some(notify)) = (published, dialect::NOTIFY_PUBLIC_CHANGES) {
                         sqlx::query(notify).bind(crate::signal::PUBLIC_CHANGES_CHANNEL).execute(&mut *tx).await?;
                     }

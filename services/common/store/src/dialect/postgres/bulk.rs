@@ -20,9 +20,14 @@ pub(crate) fn shadow(name: &str) -> String {
 }
 
 /// Drops what an earlier rebuild left, and creates an empty, unindexed copy
-/// of each of `tables`, plus the table `staging` (`name (columns)`: rows
+/// of each of `tables`, plus the table `staging` (of `staging_columns`: rows
 /// that wait for the indexes, never made live).
-pub(crate) async fn create(conn: &mut PgConnection, tables: &[&str], staging: &str) -> Result<(), StoreError> {
+pub(crate) async fn create(
+    conn: &mut PgConnection,
+    tables: &[&str],
+    staging: &str,
+    staging_columns: &str,
+) -> Result<(), StoreError> {
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}")))
         .execute(&mut *conn)
         .await?;
@@ -34,7 +39,9 @@ pub(crate) async fn create(conn: &mut PgConnection, tables: &[&str], staging: &s
         .execute(&mut *conn)
         .await?;
     }
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE UNLOGGED TABLE {SCHEMA}.{staging}"))).execute(&mut *conn).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE UNLOGGED TABLE {SCHEMA}.{staging} {staging_columns}")))
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -119,8 +126,7 @@ pub(crate) async fn swap(conn: &mut PgConnection, tables: &[&str], staging: &str
     for table in tables {
         statement.push_str(&format!("DROP TABLE {table}; ALTER TABLE {SCHEMA}.{table} SET SCHEMA {live};"));
     }
-    let (staging_name, _) = staging.split_once(' ').unwrap_or((staging, ""));
-    statement.push_str(&format!("DROP TABLE {SCHEMA}.{staging_name}; DROP SCHEMA {SCHEMA}"));
+    statement.push_str(&format!("DROP TABLE {SCHEMA}.{staging}; DROP SCHEMA {SCHEMA}"));
     sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut *conn).await?;
     Ok(())
 }

@@ -21,9 +21,14 @@ pub(crate) fn shadow(name: &str) -> String {
 }
 
 /// Drops what an earlier rebuild left, and creates an empty copy of each of
-/// `tables` with its primary key, plus the table `staging` (`name
-/// (columns)`: rows that wait for the rest, never made live).
-pub(crate) async fn create(conn: &mut SqliteConnection, tables: &[&str], staging: &str) -> Result<(), StoreError> {
+/// `tables` with its primary key, plus the table `staging` (of
+/// `staging_columns`: rows that wait for the rest, never made live).
+pub(crate) async fn create(
+    conn: &mut SqliteConnection,
+    tables: &[&str],
+    staging: &str,
+    staging_columns: &str,
+) -> Result<(), StoreError> {
     drop(&mut *conn).await?;
     for table in tables {
         let definition: String = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1")
@@ -41,7 +46,9 @@ pub(crate) async fn create(conn: &mut SqliteConnection, tables: &[&str], staging
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE TABLE {PREFIX}{staging}"))).execute(&mut *conn).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE TABLE {PREFIX}{staging} {staging_columns}")))
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -75,8 +82,7 @@ pub(crate) const HOLD_LIVE_FOLD: &str = "SELECT 1";
 /// Puts the rebuilt tables in place of the live ones, inside the rebuild's
 /// final transaction, and builds the live tables' secondary indexes on them.
 pub(crate) async fn swap(conn: &mut SqliteConnection, tables: &[&str], staging: &str) -> Result<(), StoreError> {
-    let (staging_name, _) = staging.split_once(' ').unwrap_or((staging, ""));
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {PREFIX}{staging_name}"))).execute(&mut *conn).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {PREFIX}{staging}"))).execute(&mut *conn).await?;
     for table in tables {
         let indexes: Vec<String> = sqlx::query_scalar(
             "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL ORDER BY name",
