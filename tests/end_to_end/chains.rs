@@ -214,7 +214,7 @@ async fn chains_migrate_moves_legacy_chains_refuses_a_tampered_one_and_the_rebui
     for change in &changes {
         assert_eq!(change.change, "updated");
         assert_ne!(change.project_code, TAMPERED);
-        let entry = pb::TimelineEntry::decode(change.entry.as_slice()).expect("an entry");
+        let entry = pb::TimelineEntry::decode(change.entry.as_deref().expect("an entry")).expect("decodes");
         let timeline = timeline(&store, View::Public, &change.project_code).await;
         let current = &timeline[entry.project_seq as usize - 1];
         assert_eq!(entry.public_event, current.public_event, "the feed carries the new public event");

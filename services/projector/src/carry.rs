@@ -40,7 +40,7 @@ use prost::Message;
 
 use crate::render::lookup::{Dep, Lookup, Releases, Seen};
 use crate::render::{Ctx, RenderError, Version, amount_fault, ordered, recorded_kind, refusal, summaries};
-use crate::rows::{Trail, project_row, public_timeline_row, supervision_rows, timeline_row};
+use crate::rows::{Trail, project_row, supervision_rows, timeline_rows};
 
 /// Why a rendering could not be carried over new events.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,14 +58,18 @@ pub enum CarryError {
     },
 }
 
-/// An entry's bytes, fingerprinted.
+/// A timeline row, fingerprinted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Fingerprint(u64, u64);
 
-fn fingerprint(bytes: &[u8]) -> Fingerprint {
+/// The fingerprint of a timeline row as stored: its columns, not only its
+/// entry, since a full row's entry keeps only what differs from the public
+/// one and a change both share leaves it as it was.
+fn fingerprint(row: &TimelineRow) -> Fingerprint {
     static KEYS: OnceLock<(RandomState, RandomState)> = OnceLock::new();
     let (first, second) = KEYS.get_or_init(|| (RandomState::new(), RandomState::new()));
-    Fingerprint(first.hash_one(bytes), second.hash_one(bytes))
+    let stored = (&row.event_id, &row.fact_type, row.occurred_at, row.recorded_at, &row.entry);
+    Fingerprint(first.hash_one(stored), second.hash_one(stored))
 }
 
 /// One event's entries as last drawn.
@@ -203,8 +207,8 @@ impl Carried {
                 Some(fault) => self.faults.insert(at, fault),
                 None => self.faults.remove(&at),
             };
-            let (full, public) = (timeline_row(&full), public_timeline_row(&public));
-            let now = Drawn { full: fingerprint(&full.entry), public: fingerprint(&public.entry) };
+            let (full, public) = timeline_rows(&full, &public);
+            let now = Drawn { full: fingerprint(&full), public: fingerprint(&public) };
             let before = self.drawn.get(at).copied();
             if before.is_none_or(|before| before.full != now.full) {
                 full_timeline.push(full);

@@ -6,7 +6,7 @@ use gongkai_domain::clock::utc_or_epoch;
 use gongkai_domain::promptness::Disclosure;
 use gongkai_domain::vocabulary::{stage_label, type_label};
 use gongkai_proto::v1::{EventEnvelope, ProjectSummary, TimelineEntry};
-use gongkai_store::{ProjectRow, ProjectViewRows, PromptnessRow, TimelineRow};
+use gongkai_store::{ProjectRow, ProjectViewRows, PromptnessRow, TimelineRow, stored_full_entry};
 use prost::Message;
 
 use crate::render::{RenderError, ordered, render_state};
@@ -23,17 +23,34 @@ pub(crate) fn to_rows(events: &[EventEnvelope]) -> Result<ProjectViewRows, Rende
     let source_of: BTreeMap<&str, &str> =
         ordered.iter().map(|event| (event.event_id.as_str(), event.source.as_str())).collect();
     let source_of = |event_id: &str| source_of.get(event_id).copied();
+    let (full_timeline, public_timeline) = views
+        .full_timeline
+        .iter()
+        .zip(&views.public_timeline)
+        .map(|(full, public)| timeline_rows(full, public))
+        .unzip();
     Ok(ProjectViewRows {
         supervision: supervision::rows(&state, &Trail::of(&ordered), &source_of, &views.full_summary),
-        public_timeline: views.public_timeline.iter().map(public_timeline_row).collect(),
-        full_timeline: views.full_timeline.iter().map(timeline_row).collect(),
+        public_timeline,
+        full_timeline,
         public_project: project_row(&views.public_summary),
         full_project: project_row(&views.full_summary),
     })
 }
 
+/// The full and public rows of one event's two renderings: the public row
+/// with what it adds to the promptness counts, the full row keeping only
+/// what the supervisors' rendering adds to the public one
+/// ([`gongkai_store::stored_full_entry`]).
+pub(crate) fn timeline_rows(full: &TimelineEntry, public: &TimelineEntry) -> (TimelineRow, TimelineRow) {
+    let public = public_timeline_row(public);
+    let mut full = timeline_row(full);
+    full.entry = stored_full_entry(&public.entry, &full.entry);
+    (full, public)
+}
+
 /// A timeline entry as the store keeps it.
-pub(crate) fn timeline_row(entry: &TimelineEntry) -> TimelineRow {
+fn timeline_row(entry: &TimelineEntry) -> TimelineRow {
     TimelineRow {
         project_seq: entry.project_seq,
         event_id: entry.event_id.clone(),
@@ -48,7 +65,7 @@ pub(crate) fn timeline_row(entry: &TimelineEntry) -> TimelineRow {
 /// A public timeline entry as the store keeps it, with what it adds to the
 /// public promptness counts: computed from the public entry alone, so the
 /// counts use nothing the public cannot see.
-pub(crate) fn public_timeline_row(entry: &TimelineEntry) -> TimelineRow {
+fn public_timeline_row(entry: &TimelineEntry) -> TimelineRow {
     TimelineRow { promptness: promptness(entry), ..timeline_row(entry) }
 }
 

@@ -171,7 +171,8 @@ pub(crate) async fn changes(State(state): State<SiteState>, Query(q): Query<Chan
     let changes: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
-            let entry = TimelineEntry::decode(r.entry.as_slice()).unwrap_or_default();
+            // An entry the public timeline no longer holds reads as null.
+            let entry = r.entry.as_deref().map(|entry| TimelineEntry::decode(entry).unwrap_or_default());
             json!({
                 "cursor": r.cursor.to_string(),
                 "change": r.change,
@@ -181,7 +182,7 @@ pub(crate) async fn changes(State(state): State<SiteState>, Query(q): Query<Chan
                 "fact_type": r.fact_type,
                 "recorded_at": r.recorded_at.to_rfc3339(),
                 "ocid_scheme": OCID_SCHEME,
-                "entry": entry_json(&state.ocid_prefix, &r.project_code, &entry),
+                "entry": entry.map(|entry| entry_json(&state.ocid_prefix, &r.project_code, &entry)),
             })
         })
         .collect();

@@ -51,6 +51,7 @@ mod chains;
 mod db;
 mod dialect;
 mod events;
+mod full_entry;
 mod heads;
 mod log;
 mod outbox;
@@ -67,6 +68,7 @@ mod views;
 pub use bulk::StreamEvent;
 pub use chains::{ChainRewrite, MigratedChain};
 pub use events::{AppendOutcome, EventCounts, NewEvent, StoredEvent};
+pub use full_entry::stored_full_entry;
 pub use outbox::{OutboxCursor, OutboxRead, OutboxRecord, RELAY_LOCK_KEY, RelayLeadership, RelayParked};
 pub use promptness::{ExpectedDisclosure, PromptnessCount, PromptnessRow, PromptnessScope};
 pub use public::{

@@ -8,9 +8,11 @@
 //! # The change feed never skips a late commit
 //!
 //! The fold appends one `public_changes` row for every public timeline entry
-//! that is new or whose rendering changed ([`changes`], [`change_statements`]), inside the
+//! that is new or whose rendering changed ([`change_statements`]), inside the
 //! projector's transaction (`Projections::project_batch`), so a row is
-//! visible exactly when the public rows it describes are.
+//! visible exactly when the public rows it describes are. A row names the
+//! entry (project and seq) and is read joined to the public timeline: the
+//! feed says what changed and when, the timeline holds the text once.
 //!
 //! * **PostgreSQL.** Each row carries `transaction_id = pg_current_xact_id()`
 //!   of the transaction that wrote it.
@@ -32,14 +34,12 @@
 //! The feed's queries for each backend are in `crate::dialect`.
 //!
 //! A rebuild (`views::rebuild`) appends to the feed, never replaces it: only
-//! entries that are new or rendered differently from their latest feed row,
+//! entries that are new or rendered differently from the live views it replaces,
 //! so re-projecting the same events appends nothing.
-
-use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::db::{dispatch, to_i64};
+use crate::db::dispatch;
 use crate::query::{self, Sql};
 use crate::rows::TimelineRow;
 use crate::views::{self, View};
@@ -181,8 +181,11 @@ pub struct PublicChange {
     pub fact_type: String,
     /// When the event was recorded.
     pub recorded_at: DateTime<Utc>,
-    /// The encoded public `gongkai.v1.TimelineEntry`.
-    pub entry: Vec<u8>,
+    /// The encoded public `gongkai.v1.TimelineEntry` as the public timeline
+    /// holds it now (a later change of the same entry has its own feed row
+    /// after this one); `None` once the timeline no longer holds it (a
+    /// rebuild under another rendering rule withheld it).
+    pub entry: Option<Vec<u8>>,
 }
 
 /// A row of the public change feed as stored.
@@ -196,7 +199,7 @@ pub(crate) struct ChangeRow {
     change: String,
     fact_type: String,
     recorded_at: DateTime<Utc>,
-    entry: Vec<u8>,
+    entry: Option<Vec<u8>>,
 }
 
 impl From<ChangeRow> for PublicChange {
@@ -214,59 +217,15 @@ impl From<ChangeRow> for PublicChange {
     }
 }
 
-/// The latest feed row of an entry, as the fold compares it.
-#[derive(sqlx::FromRow)]
-pub(crate) struct FedRow {
-    project_code: String,
-    project_seq: i64,
-    entry: Vec<u8>,
-}
-
-/// The queries for the feed rows of the projects `codes`, in feed order, so
-/// that the last row of each entry is its latest: what [`changes`] compares
-/// the new renderings with. The fold reads them only for a project it does
-/// not remember (`views::fold`): after every fold the latest feed row of
-/// each entry is the entry as written, so a remembered rendering stands in
-/// for them.
-pub(crate) fn fed_rows<'a>(codes: &[&'a str]) -> Vec<Sql<'a>> {
-    let head = "SELECT project_code, project_seq, entry FROM public_changes WHERE project_code IN (";
-    query::in_list(head, codes, ") ORDER BY transaction_id, id")
-}
-
 /// One row to append to the public change feed: project, seq, `published`
-/// or `updated`, and the entry as now rendered.
+/// or `updated`, and the entry as now rendered (the feed row names it; its
+/// text is the public timeline's).
 pub(crate) type FeedChange<'a> = (&'a str, i64, &'static str, &'a TimelineRow);
-
-/// Every entry of each project's new public timeline (`(project code,
-/// timeline)`) that is new or rendered differently from its latest feed row
-/// in `fed`: what the feed gains.
-pub(crate) fn changes<'a>(
-    fed: Vec<FedRow>,
-    timelines: &[(&'a str, &'a [TimelineRow])],
-) -> Result<Vec<FeedChange<'a>>, StoreError> {
-    // The latest feed row of each entry.
-    let latest: BTreeMap<(String, i64), Vec<u8>> =
-        fed.into_iter().map(|row| ((row.project_code, row.project_seq), row.entry)).collect();
-    let mut changes: Vec<FeedChange<'a>> = Vec::new();
-    for &(code, timeline) in timelines {
-        for row in timeline {
-            let seq = to_i64(row.project_seq)?;
-            let change = match latest.get(&(code.to_owned(), seq)) {
-                None => "published",
-                Some(previous) if *previous != row.entry => "updated",
-                Some(_) => continue,
-            };
-            changes.push((code, seq, change, row));
-        }
-    }
-    Ok(changes)
-}
 
 /// The statements that append `changes` to the public change feed. Run
 /// inside the transaction that writes the public rows; see the module docs.
 pub(crate) fn change_statements<'a>(changes: &[FeedChange<'a>]) -> Vec<Sql<'a>> {
-    let head =
-        "INSERT INTO public_changes (project_code, project_seq, event_id, change, fact_type, recorded_at, entry)";
+    let head = "INSERT INTO public_changes (project_code, project_seq, event_id, change, fact_type, recorded_at)";
     query::insert(head, "", changes, |&(code, seq, change, row)| {
         [
             code.into(),
@@ -275,7 +234,6 @@ pub(crate) fn change_statements<'a>(changes: &[FeedChange<'a>]) -> Vec<Sql<'a>> 
             change.into(),
             (&row.fact_type).into(),
             row.recorded_at.into(),
-            (&row.entry).into(),
         ]
     })
 }

@@ -124,16 +124,18 @@ pub fn bare_event(project_code: &str, seq: u64) -> EventEnvelope {
 
 /// Stand-in rows for a store test that folds `events` without the real
 /// renderer: one entry per event in both timelines, its bytes the event id,
-/// and `summary` as both summaries (to tell who rendered them).
+/// and `summary` as both summaries (to tell who rendered them). Like the
+/// real renderer's, an event's entry is the same each time it is rendered.
 pub fn one_entry_per_event(events: &[EventEnvelope], summary: &str) -> ProjectViewRows {
+    let at = |e: &EventEnvelope| gongkai_domain::clock::utc_or_epoch(e.recorded_at.as_ref());
     let timeline: Vec<TimelineRow> = events
         .iter()
         .map(|e| TimelineRow {
             project_seq: e.project_seq,
             event_id: e.event_id.clone(),
             fact_type: "gongkai.v1.ProjectApproved".to_owned(),
-            occurred_at: chrono::Utc::now(),
-            recorded_at: chrono::Utc::now(),
+            occurred_at: at(e),
+            recorded_at: at(e),
             entry: e.event_id.as_bytes().to_vec(),
             promptness: None,
         })

@@ -110,11 +110,12 @@ pub(crate) async fn public_changes_after(
     let xid =
         i64::try_from(after.transaction_id).map_err(|_| StoreError::InvalidEvent("cursor out of range".to_owned()))?;
     Ok(sqlx::query_as(
-        "SELECT id, transaction_id::text::bigint, project_code, project_seq, event_id, change, fact_type, \
-         recorded_at, entry FROM public_changes \
-         WHERE (transaction_id, id) > ($1::text::xid8, $2) \
-           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY transaction_id, id LIMIT $3",
+        "SELECT c.id, c.transaction_id::text::bigint, c.project_code, c.project_seq, c.event_id, c.change, \
+         c.fact_type, c.recorded_at, t.entry FROM public_changes c LEFT JOIN public_timeline t \
+         ON t.project_code = c.project_code AND t.project_seq = c.project_seq \
+         WHERE (c.transaction_id, c.id) > ($1::text::xid8, $2) \
+           AND c.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY c.transaction_id, c.id LIMIT $3",
     )
     .bind(xid.to_string())
     .bind(after.id)

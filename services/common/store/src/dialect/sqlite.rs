@@ -234,8 +234,10 @@ pub(crate) async fn public_changes_after(
     limit: u32,
 ) -> Result<Vec<ChangeRow>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT id, transaction_id, project_code, project_seq, event_id, change, fact_type, recorded_at, \
-         entry FROM public_changes WHERE id > $1 ORDER BY id LIMIT $2",
+        "SELECT c.id, c.transaction_id, c.project_code, c.project_seq, c.event_id, c.change, c.fact_type, \
+         c.recorded_at, t.entry FROM public_changes c LEFT JOIN public_timeline t \
+         ON t.project_code = c.project_code AND t.project_seq = c.project_seq \
+         WHERE c.id > $1 ORDER BY c.id LIMIT $2",
     )
     .bind(after.id)
     .bind(i64::from(limit))

@@ -58,7 +58,7 @@ use super::View;
 use super::memory::{Forgetful, Memory, Remembered, Renderer, Stateless, ViewChanges};
 use crate::db::{in_transaction, to_i64};
 use crate::query::{self, Bind};
-use crate::{ProjectViewRows, Projections, StoreError, SupervisionRows, TimelineRow, promptness, public, supervision};
+use crate::{ProjectViewRows, Projections, StoreError, SupervisionRows, promptness, public, supervision};
 use plan::{Decided, Plan, Rows};
 use write::{EntryRow, ViewWrites, entries};
 
@@ -328,16 +328,26 @@ impl Projections {
                 }
                 let whole_codes: Vec<&str> = whole.iter().map(|(code, _)| *code).collect();
 
-                // The public change feed: a project rendered whole is compared
-                // with its latest feed rows; a remembered one's changed entries
-                // differ from them by construction.
-                let mut fed = Vec::new();
-                for statement in public::fed_rows(&whole_codes) {
-                    fed.extend(statement.fetch_all(&mut *tx).await?);
+                let changes: Vec<(&str, &ViewChanges)> =
+                    changed.iter().map(|&(code, _, changes, _)| (code, changes)).collect();
+                let views = [View::Public, View::Full];
+                let mut existing: [Vec<EntryRow>; 2] = Default::default();
+                for (view, existing) in views.into_iter().zip(&mut existing) {
+                    for statement in entries(view, &whole_codes) {
+                        existing.extend(statement.fetch_all::<EntryRow, _>(&mut *tx).await?);
+                    }
                 }
-                let timelines: Vec<(&str, &[TimelineRow])> =
-                    whole.iter().map(|(code, rows)| (*code, rows.public_timeline.as_slice())).collect();
-                let mut feed = public::changes(fed, &timelines)?;
+                let mut feed = Vec::new();
+                for (view, existing) in views.into_iter().zip(&existing) {
+                    let writes = ViewWrites::of(view, existing, &whole, &changes)?;
+                    for statement in writes.statements(view) {
+                        statement.execute(&mut *tx).await?;
+                    }
+                    feed.extend_from_slice(writes.feed());
+                }
+                // The public change feed: a project rendered whole gains
+                // what differs from the entries it had; a remembered one's
+                // changed entries differ from them by construction.
                 for &(code, head, changes, _) in &changed {
                     for row in &changes.0.public_timeline {
                         let seq = to_i64(row.project_seq)?;
@@ -350,18 +360,6 @@ impl Projections {
                 }
                 if let (true, Some(notify)) = (published, dialect::NOTIFY_PUBLIC_CHANGES) {
                     sqlx::query(notify).bind(crate::signal::PUBLIC_CHANGES_CHANNEL).execute(&mut *tx).await?;
-                }
-                let changes: Vec<(&str, &ViewChanges)> =
-                    changed.iter().map(|&(code, _, changes, _)| (code, changes)).collect();
-                for view in [View::Public, View::Full] {
-                    let mut existing = Vec::new();
-                    for statement in entries(view, &whole_codes) {
-                        existing.extend(statement.fetch_all::<EntryRow, _>(&mut *tx).await?);
-                    }
-                    let writes = ViewWrites::of(view, &existing, &whole, &changes)?;
-                    for statement in writes.statements(view) {
-                        statement.execute(&mut *tx).await?;
-                    }
                 }
                 // The public promptness counts, by difference (see `promptness`).
                 let counted: Vec<promptness::Advanced<'_>> = whole

@@ -5,14 +5,27 @@
 
 use super::View;
 use crate::db::{Db, dispatch};
+use crate::full_entry::full_entry;
 use crate::{Projections, StoreError, SupervisionReader};
 
 /// A project's timeline in `view`, as encoded `TimelineEntry` messages in
 /// seq order.
 pub(crate) async fn timeline(db: &Db, view: View, project_code: &str) -> Result<Vec<Vec<u8>>, StoreError> {
-    let query = format!("SELECT entry FROM {} WHERE project_code = $1 ORDER BY project_seq", view.timeline_table());
-    let query = sqlx::AssertSqlSafe(query);
-    Ok(dispatch!(db, |pool| sqlx::query_scalar(query).bind(project_code).fetch_all(pool).await?))
+    match view {
+        View::Public => {
+            let query = "SELECT entry FROM public_timeline WHERE project_code = $1 ORDER BY project_seq";
+            Ok(dispatch!(db, |pool| sqlx::query_scalar(query).bind(project_code).fetch_all(pool).await?))
+        }
+        View::Full => {
+            // A full entry is kept as what it adds to the public one.
+            let query = "SELECT f.entry, p.entry FROM full_timeline f LEFT JOIN public_timeline p \
+                         ON p.project_code = f.project_code AND p.project_seq = f.project_seq \
+                         WHERE f.project_code = $1 ORDER BY f.project_seq";
+            let rows: Vec<(Vec<u8>, Option<Vec<u8>>)> =
+                dispatch!(db, |pool| sqlx::query_as(query).bind(project_code).fetch_all(pool).await?);
+            rows.iter().map(|(stored, public)| full_entry(public.as_deref(), stored)).collect()
+        }
+    }
 }
 
 impl SupervisionReader {

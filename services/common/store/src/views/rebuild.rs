@@ -18,8 +18,8 @@
 //!    are rendered again, so no event it folded meanwhile is lost), counts
 //!    the public promptness from the new `public_disclosures`, appends to
 //!    the public change feed every public entry that is new or rendered
-//!    differently from its latest feed row, and puts the new tables in
-//!    place of the old ones, which are dropped.
+//!    differently from the live view's, and puts the new tables in place of
+//!    the old ones, which are dropped.
 //!
 //! Until that transaction commits the site and supervision read the old
 //! views, whole; a crash before leaves them serving and the new tables
@@ -342,19 +342,24 @@ impl ViewRebuild {
                     for row in &counted {
                         totals.add(row);
                     }
-                    dialect::bulk::insert(&mut tx, &shadow("public_promptness"), COUNT_COLUMNS, &totals.counts()).await?;
-                    dialect::bulk::insert(&mut tx, &shadow("public_promptness_scopes"), SCOPE_COLUMNS, &totals.scopes())
+                    dialect::bulk::insert(&mut tx, &shadow("public_promptness"), COUNT_COLUMNS, &totals.counts())
                         .await?;
+                    dialect::bulk::insert(
+                        &mut tx,
+                        &shadow("public_promptness_scopes"),
+                        SCOPE_COLUMNS,
+                        &totals.scopes(),
+                    )
+                    .await?;
                     let feed = format!(
                         "INSERT INTO public_changes \
-                         (project_code, project_seq, event_id, change, fact_type, recorded_at, entry) \
+                         (project_code, project_seq, event_id, change, fact_type, recorded_at) \
                          SELECT t.project_code, t.project_seq, t.event_id, \
-                         CASE WHEN f.entry IS NULL THEN 'published' ELSE 'updated' END, t.fact_type, t.recorded_at, t.entry \
-                         FROM {timeline} t LEFT JOIN ({latest}) f \
-                         ON f.project_code = t.project_code AND f.project_seq = t.project_seq \
-                         WHERE f.entry IS NULL OR f.entry <> t.entry ORDER BY t.project_code, t.project_seq",
+                         CASE WHEN l.entry IS NULL THEN 'published' ELSE 'updated' END, t.fact_type, t.recorded_at \
+                         FROM {timeline} t LEFT JOIN public_timeline l \
+                         ON l.project_code = t.project_code AND l.project_seq = t.project_seq \
+                         WHERE l.entry IS NULL OR l.entry <> t.entry ORDER BY t.project_code, t.project_seq",
                         timeline = shadow("public_timeline"),
-                        latest = dialect::bulk::LATEST_FEED_ROWS,
                     );
                     let published = sqlx::query(sqlx::AssertSqlSafe(feed)).execute(&mut *tx).await?.rows_affected() > 0;
                     dialect::bulk::swap(&mut tx, tables, STAGING).await?;

@@ -131,10 +131,6 @@ pub(crate) async fn swap(conn: &mut PgConnection, tables: &[&str], staging: &str
     Ok(())
 }
 
-/// The latest feed row of each public timeline entry: project, seq, entry.
-pub(crate) const LATEST_FEED_ROWS: &str = "SELECT DISTINCT ON (project_code, project_seq) project_code, project_seq, \
-     entry FROM public_changes ORDER BY project_code, project_seq, transaction_id DESC, id DESC";
-
 /// Whether `error` is the lock timeout of [`swap`] (SQLSTATE 55P03).
 pub(crate) fn lock_timed_out(error: &sqlx::Error) -> bool {
     error.as_database_error().and_then(|db| db.code()).is_some_and(|code| code == "55P03")

@@ -102,11 +102,6 @@ pub(crate) async fn swap(conn: &mut SqliteConnection, tables: &[&str], staging: 
     Ok(())
 }
 
-/// The latest feed row of each public timeline entry: project, seq, entry
-/// (a bare column beside `max()` is taken from the row holding the maximum).
-pub(crate) const LATEST_FEED_ROWS: &str =
-    "SELECT project_code, project_seq, entry, max(id) FROM public_changes GROUP BY project_code, project_seq";
-
 /// Never: readers do not hold SQLite's tables (WAL), and writers wait in
 /// the busy timeout before the transaction begins.
 pub(crate) fn lock_timed_out(_error: &sqlx::Error) -> bool {

@@ -4,18 +4,38 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+
 use crate::db::to_i64;
+use crate::public::FeedChange;
 use crate::query::{self, Sql, Value};
 use crate::views::View;
 use crate::views::memory::ViewChanges;
 use crate::{ProjectRow, ProjectViewRows, StoreError, TimelineRow};
 
-/// A timeline entry as the fold compares it with a new rendering.
+/// A timeline row as the fold compares it with a new rendering: every
+/// column, since a full row's entry keeps only what differs from the public
+/// one, and a change both share leaves it as it was.
 #[derive(sqlx::FromRow)]
 pub(super) struct EntryRow {
     project_code: String,
     project_seq: i64,
+    event_id: String,
+    fact_type: String,
+    occurred_at: DateTime<Utc>,
+    recorded_at: DateTime<Utc>,
     entry: Vec<u8>,
+}
+
+impl EntryRow {
+    /// Whether `row` would store what this row holds.
+    fn holds(&self, row: &TimelineRow) -> bool {
+        self.entry == row.entry
+            && self.event_id == row.event_id
+            && self.fact_type == row.fact_type
+            && self.occurred_at == row.occurred_at
+            && self.recorded_at == row.recorded_at
+    }
 }
 
 impl View {
@@ -31,8 +51,11 @@ impl View {
 /// The queries for the timeline entries of the projects `codes` in `view`.
 pub(super) fn entries<'a>(view: View, codes: &[&'a str]) -> Vec<Sql<'a>> {
     // Table names come from `View`, never from input.
-    let head =
-        format!("SELECT project_code, project_seq, entry FROM {} WHERE project_code IN (", view.timeline_table());
+    let head = format!(
+        "SELECT project_code, project_seq, event_id, fact_type, occurred_at, recorded_at, entry FROM {} \
+         WHERE project_code IN (",
+        view.timeline_table()
+    );
     query::in_list(&head, codes, ")")
 }
 
@@ -42,6 +65,10 @@ pub(super) struct ViewWrites<'a> {
     timeline: Vec<(&'a str, &'a TimelineRow)>,
     stale: Vec<(&'a str, i64)>,
     summaries: Vec<(&'a str, &'a ProjectRow)>,
+    /// On the public side, what the change feed gains from the projects
+    /// rendered whole: each entry written, `published` when it was not
+    /// there before, else `updated`.
+    feed: Vec<FeedChange<'a>>,
 }
 
 impl<'a> ViewWrites<'a> {
@@ -57,16 +84,23 @@ impl<'a> ViewWrites<'a> {
         whole: &[(&'a str, &'a ProjectViewRows)],
         changed: &[(&'a str, &'a ViewChanges)],
     ) -> Result<Self, StoreError> {
-        let mut stale: HashMap<(&str, i64), &[u8]> =
-            existing.iter().map(|row| ((row.project_code.as_str(), row.project_seq), row.entry.as_slice())).collect();
+        let mut stale: HashMap<(&str, i64), &EntryRow> =
+            existing.iter().map(|row| ((row.project_code.as_str(), row.project_seq), row)).collect();
         let mut timeline: Vec<(&str, &TimelineRow)> = Vec::new();
         let mut summaries: Vec<(&str, &ProjectRow)> = Vec::new();
+        let mut feed: Vec<FeedChange<'a>> = Vec::new();
         for &(code, rows) in whole {
             let (rendered, summary) = view.rendered(rows);
             for row in rendered {
                 let seq = to_i64(row.project_seq)?;
-                if stale.remove(&(code, seq)) != Some(row.entry.as_slice()) {
-                    timeline.push((code, row));
+                let change = match stale.remove(&(code, seq)) {
+                    None => "published",
+                    Some(before) if !before.holds(row) => "updated",
+                    Some(_) => continue,
+                };
+                timeline.push((code, row));
+                if view == View::Public {
+                    feed.push((code, seq, change, row));
                 }
             }
             summaries.push((code, summary));
@@ -83,7 +117,13 @@ impl<'a> ViewWrites<'a> {
             to_i64(summary.head_seq)?;
         }
         // What is left was not rendered again (e.g. an entry withheld anew).
-        Ok(ViewWrites { timeline, stale: stale.into_keys().collect(), summaries })
+        Ok(ViewWrites { timeline, stale: stale.into_keys().collect(), summaries, feed })
+    }
+
+    /// What the public change feed gains from the projects rendered whole
+    /// (empty on the full side).
+    pub(super) fn feed(&self) -> &[FeedChange<'a>] {
+        &self.feed
     }
 
     /// The statements that write them.
