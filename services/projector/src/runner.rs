@@ -22,13 +22,13 @@
 //! counts them.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gongkai_bus::{LogReader, LogReplay, LogSource};
 use gongkai_proto::v1::EventEnvelope;
 use gongkai_store::{
-    EventLog, Memory, ProjectEvents, ProjectViewRows, Projected, Projections, RebuiltProject, Remembered, Renderer,
-    Unrenderable, ViewChanges, ViewRebuild,
+    EventLog, Memory, ProjectEvents, ProjectViewRows, Projected, Projections, RebuildFrom, RebuiltProject, Remembered,
+    Renderer, Unrenderable, ViewChanges, ViewRebuild,
 };
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -245,9 +245,15 @@ pub async fn rebuild(
     source: &LogSource,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<RebuildStats, ProjectorError> {
-    let mut build = store.rebuild_beside().await?;
+    // Read from the store's own log, the rebuilt copy of each event names
+    // it there instead of holding its envelope again.
+    let from = match source {
+        LogSource::Store { .. } => RebuildFrom::ThisStore,
+        LogSource::Kafka(_) => RebuildFrom::Elsewhere,
+    };
+    let mut build = store.rebuild_beside(from).await?;
     let mut stats = RebuildStats::default();
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     match load(&mut build, log, source, progress, &mut stats).await {
         Ok(()) => {
             let seconds = started.elapsed().as_secs_f64();
@@ -278,10 +284,15 @@ async fn load(
     // Three stages, each on the batch after the next one's: the log is read
     // while the batch before is rendered (on a blocking thread) and the one
     // before that is written.
+    // Each stage's busy time, logged at the end: the slowest sets the pace.
+    let (mut reading, mut rendering, mut writing) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let (read_tx, mut read_rx) = tokio::sync::mpsc::channel::<Vec<EventEnvelope>>(1);
     let (rendered_tx, mut rendered_rx) = tokio::sync::mpsc::channel::<(Vec<RebuiltProject>, u64)>(1);
     let read = async {
-        while let Some(batch) = replay.next_batch().await? {
+        loop {
+            let started = Instant::now();
+            let Some(batch) = replay.next_batch().await? else { break };
+            reading += started.elapsed();
             if read_tx.send(batch.events).await.is_err() {
                 // A later stage stopped on an error, which it reports.
                 break;
@@ -294,9 +305,11 @@ async fn load(
     let render = async {
         while let Some(events) = read_rx.recv().await {
             let read = events.len() as u64;
+            let started = Instant::now();
             let projects = tokio::task::spawn_blocking(move || render_whole(events))
                 .await
                 .map_err(|error| ProjectorError::Render(error.to_string()))?;
+            rendering += started.elapsed();
             if rendered_tx.send((projects, read)).await.is_err() {
                 break;
             }
@@ -306,13 +319,21 @@ async fn load(
     };
     let write = async {
         while let Some((batch, read)) = rendered_rx.recv().await {
+            let started = Instant::now();
             build.load(&batch, to_rows).await?;
+            writing += started.elapsed();
             stats.events += read;
             progress(Progress::Read(read));
         }
         Ok::<_, ProjectorError>(())
     };
     tokio::try_join!(read, render, write)?;
+    tracing::info!(
+        reading = reading.as_secs_f64(),
+        rendering = rendering.as_secs_f64(),
+        writing = writing.as_secs_f64(),
+        "Rebuild: seconds each stage was busy."
+    );
     Ok(())
 }
 
@@ -321,16 +342,39 @@ async fn load(
 /// in seq order first; a repeat leaves the project to the end of the
 /// rebuild).
 pub fn render_whole(events: Vec<EventEnvelope>) -> Vec<RebuiltProject> {
-    by_project(events)
-        .into_iter()
-        .map(|project| {
-            let mut events = project.events;
-            events.sort_by_key(|event| event.project_seq);
-            let whole = events.iter().zip(1..).all(|(event, seq)| event.project_seq == seq);
-            let rendered = whole.then(|| to_rows(&events));
-            RebuiltProject { project_code: project.project_code, events, rendered }
-        })
-        .collect()
+    let projects = by_project(events);
+    // Projects render independently: on every core, each thread a run of
+    // them, put back in order.
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    if threads < 2 || projects.len() < 2 * threads {
+        return projects.into_iter().map(render_project).collect();
+    }
+    let per_thread = projects.len().div_ceil(threads);
+    let mut runs: Vec<Vec<ProjectEvents>> = (0..threads).map(|_| Vec::with_capacity(per_thread)).collect();
+    for (at, project) in projects.into_iter().enumerate() {
+        runs[at / per_thread].push(project);
+    }
+    std::thread::scope(|scope| {
+        let rendering: Vec<_> = runs
+            .into_iter()
+            .map(|run| scope.spawn(move || run.into_iter().map(render_project).collect::<Vec<_>>()))
+            .collect();
+        // A render's panic is caught per project (`to_rows`); one here is
+        // the thread's own, passed on.
+        rendering
+            .into_iter()
+            .flat_map(|thread| thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    })
+}
+
+/// One project of a batch for [`render_whole`].
+fn render_project(project: ProjectEvents) -> RebuiltProject {
+    let mut events = project.events;
+    events.sort_by_key(|event| event.project_seq);
+    let whole = events.iter().zip(1..).all(|(event, seq)| event.project_seq == seq);
+    let rendered = whole.then(|| to_rows(&events));
+    RebuiltProject { project_code: project.project_code, events, rendered }
 }
 
 /// A project's rows rendered from its gapless events, or why it cannot be:

@@ -11,7 +11,7 @@ mod streams;
 use gongkai_domain::Body;
 use gongkai_projector::runner::{self, Folder};
 use gongkai_proto::v1 as pb;
-use gongkai_store::{Pool, Projected, Store, ViewRebuild};
+use gongkai_store::{AppendOutcome, NewEvent, Pool, Projected, RebuildFrom, Store, ViewRebuild};
 use gongkai_testkit::on_both_stores;
 use gongkai_testkit::store::{Backend, FreshStore, fresh, views_snapshot};
 use streams::Recorder;
@@ -57,8 +57,9 @@ async fn written(store: &Store, projects: &[String]) -> Vec<String> {
                     => (String, String, i64, String),
                 "SELECT project_code, head_seq, parked_since IS NULL FROM public_projects ORDER BY project_code"
                     => (String, i64, bool),
-                "SELECT project_code, project_seq, position, envelope FROM projector_events \
-                 ORDER BY project_code, project_seq"
+                "SELECT e.project_code, e.project_seq, e.position, \
+                 COALESCE(e.envelope, (SELECT l.envelope FROM events l WHERE l.position = e.position)) \
+                 FROM projector_events e ORDER BY e.project_code, e.project_seq"
                     => (String, i64, i64, Vec<u8>),
                 "SELECT project_code, project_seq, region_code, source, month, fact_type, delay_days, within_window \
                  FROM public_disclosures ORDER BY project_code, project_seq"
@@ -182,6 +183,7 @@ on_both_stores!(
     a_rebuild_beside_writes_what_the_fold_wrote,
     what_the_live_fold_adds_during_a_rebuild_is_in_the_rebuilt_views,
     an_unfinished_rebuild_leaves_the_live_views_and_the_next_one_starts_afresh,
+    a_rebuild_of_the_stores_own_log_names_its_events,
     remembering_writes_what_forgetting_writes,
     a_rolled_back_batch_is_forgotten,
     land_reaches_the_public_tables_as_counts_and_totals_only
@@ -229,7 +231,12 @@ fn assert_same(got: &[String], want: &[String], what: &str) {
 /// as the rebuild reads it: projects it holds whole rendered at once, the
 /// rest waiting for the end).
 async fn rebuild_from(store: &Store, batches: &[Vec<pb::EventEnvelope>]) -> ViewRebuild {
-    let mut build = store.projections().rebuild_beside().await.expect("begins");
+    rebuild_read(store, batches, RebuildFrom::Elsewhere).await
+}
+
+/// [`rebuild_from`] of a log read `from` there.
+async fn rebuild_read(store: &Store, batches: &[Vec<pb::EventEnvelope>], from: RebuildFrom) -> ViewRebuild {
+    let mut build = store.projections().rebuild_beside(from).await.expect("begins");
     for batch in batches {
         build.load(&runner::render_whole(batch.clone()), runner::to_rows).await.expect("loads");
     }
@@ -292,6 +299,56 @@ async fn a_rebuild_beside_writes_what_the_fold_wrote(backend: Backend) {
                 .unwrap_or(true);
         assert!(hidden, "and still not the full view");
     }
+}
+
+/// A rebuild of the store's own log keeps each event by its position alone,
+/// and what it puts in place, the events the fold reads back included, is
+/// what the live fold wrote.
+async fn a_rebuild_of_the_stores_own_log_names_its_events(backend: Backend) {
+    let projects: Vec<String> = (0..4).map(|n| code(900 + n)).collect();
+    let fresh = fresh(backend).await;
+    let store = &fresh.store;
+    // Each project's events once, in seq order, as ingestion appends them.
+    let mut events: Vec<pb::EventEnvelope> = log(&projects).concat();
+    events.sort_by(|a, b| (&a.subject, a.project_seq).cmp(&(&b.subject, b.project_seq)));
+    events.dedup_by(|a, b| (&a.subject, a.project_seq) == (&b.subject, b.project_seq));
+    for event in &events {
+        // The log repeats a request id on purpose (a retry); here each is new.
+        let envelope =
+            pb::EventEnvelope { request_id: format!("{}#{}", event.subject, event.project_seq), ..event.clone() };
+        let new = NewEvent {
+            envelope,
+            region_code: "230113".to_owned(),
+            request_digest: [7; 32],
+            topic: "gongkai.projects.v1".to_owned(),
+            traceparent: None,
+        };
+        let outcome = store.events().append(&new).await.expect("appends");
+        assert!(matches!(outcome, AppendOutcome::Appended { .. }), "appended: {outcome:?}");
+    }
+    let logged = store.log().events_after(0, 10_000).await.expect("reads the log");
+    assert_eq!(logged.len(), events.len());
+    let batches: Vec<Vec<pb::EventEnvelope>> = logged.chunks(7).map(<[_]>::to_vec).collect();
+    fold_each(&mut Folder::new(store.projections()), &batches).await;
+    let folded = written(store, &projects).await;
+
+    rebuild_read(store, &batches, RebuildFrom::ThisStore).await.finish(runner::to_rows).await.expect("finishes");
+    let named = "SELECT COUNT(*) FROM projector_events WHERE envelope IS NULL";
+    let named: i64 = match store.pool() {
+        Pool::Postgres(pool) => sqlx::query_scalar(named).fetch_one(pool).await,
+        Pool::Sqlite(pool) => sqlx::query_scalar(named).fetch_one(pool).await,
+    }
+    .expect("counts");
+    assert_eq!(named as usize, events.len(), "every event kept by its position alone");
+    assert_same(&written(store, &projects).await, &folded, "the store's own log");
+    // The fold reads named events back from the log: the parked project,
+    // named again by a redelivery, is rendered again from everything kept.
+    let parked = store.projections().parked_projects().await.expect("reads");
+    let [parked] = parked.as_slice() else { panic!("one project parks: {parked:?}") };
+    let redelivered: Vec<pb::EventEnvelope> =
+        logged.iter().filter(|event| event.subject == parked.project_code).take(1).cloned().collect();
+    Folder::new(store.projections()).fold(redelivered).await.expect("folds a redelivery");
+    assert_same(&written(store, &projects).await, &folded, "after a redelivery");
 }
 
 /// Events the live projector folds while a rebuild runs (after it read the

@@ -85,8 +85,8 @@ pub use supervision::{
 };
 pub use tlog::{EventKey, Hash32, LeafRow, LogHead, LoggedEvent, LoggedRecord, NewLeaf, StoredCheckpoint};
 pub use views::{
-    Forgetful, Memory, ParkedProject, ProjectEvents, Projected, REBUILT_TABLES, RebuiltProject, Remembered, Renderer,
-    Unrenderable, View, ViewChanges, ViewRebuild,
+    Forgetful, Memory, ParkedProject, ProjectEvents, Projected, REBUILT_TABLES, RebuildFrom, RebuiltProject,
+    Remembered, Renderer, Unrenderable, View, ViewChanges, ViewRebuild,
 };
 
 use crate::db::{Db, dispatch};

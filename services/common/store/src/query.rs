@@ -27,6 +27,8 @@ pub(crate) const MAX_PARAMS: usize = 32_000;
 pub(crate) enum Value<'a> {
     Text(Cow<'a, str>),
     Bytes(Cow<'a, [u8]>),
+    /// Bytes or NULL.
+    MaybeBytes(Option<Cow<'a, [u8]>>),
     Int(i64),
     MaybeInt(Option<i64>),
     Time(DateTime<Utc>),
@@ -112,6 +114,7 @@ where
     DB: Database<Arguments: IntoArguments<DB>>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q [u8]>: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
     for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
@@ -121,6 +124,7 @@ where
         match value {
             Value::Text(text) => builder.push_bind(text.as_ref()),
             Value::Bytes(bytes) => builder.push_bind(bytes.as_ref()),
+            Value::MaybeBytes(bytes) => builder.push_bind(bytes.as_deref()),
             Value::Int(value) => builder.push_bind(*value),
             Value::MaybeInt(value) => builder.push_bind(*value),
             Value::Time(time) => builder.push_bind(*time),

@@ -119,11 +119,11 @@ async fn counts_follow_the_public_rows(store: Store) {
     // a history whose events come in two batches (the second waits).
     let events: Vec<_> = (1..=4).map(event).collect();
     let whole = RebuiltProject { project_code: CODE.to_owned(), rendered: Some(render(&events)), events };
-    let mut build = store.projections().rebuild_beside().await.expect("begins");
+    let mut build = store.projections().rebuild_beside(gongkai_store::RebuildFrom::Elsewhere).await.expect("begins");
     build.load(std::slice::from_ref(&whole), render).await.expect("loads");
     build.finish(render).await.expect("finishes");
     assert_eq!(counts(&store).await, after);
-    let mut build = store.projections().rebuild_beside().await.expect("begins");
+    let mut build = store.projections().rebuild_beside(gongkai_store::RebuildFrom::Elsewhere).await.expect("begins");
     for seqs in [1..=2, 3..=4] {
         let part = RebuiltProject { project_code: CODE.to_owned(), events: seqs.map(event).collect(), rendered: None };
         build.load(&[part], render).await.expect("loads");

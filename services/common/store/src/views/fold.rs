@@ -118,13 +118,20 @@ pub struct ProjectEvents {
 /// An event kept in `projector_events`: seq, position, stored envelope.
 type Kept = (i64, i64, Vec<u8>);
 
+/// The columns of an event kept in `projector_events` (aliased `e`) as read
+/// back: project, seq, position, envelope. A copy a rebuild made from this
+/// store's own log keeps no envelope: it is the log's, at its position.
+pub(crate) const KEPT_EVENT: &str = "e.project_code, e.project_seq, e.position, \
+     COALESCE(e.envelope, (SELECT l.envelope FROM events l WHERE l.position = e.position)) AS envelope";
+
 /// An event kept in `projector_events`, as read back.
 #[derive(sqlx::FromRow)]
 struct KeptRow {
     project_code: String,
     project_seq: i64,
     position: i64,
-    envelope: Vec<u8>,
+    /// `None` only if the log lost the event a reference names.
+    envelope: Option<Vec<u8>>,
 }
 
 /// The events kept for `codes` that `select` (ending in `IN (`) finds, per
@@ -138,7 +145,10 @@ where
     let mut kept: BTreeMap<String, Vec<Kept>> = BTreeMap::new();
     for statement in query::in_list(select, codes, ") ORDER BY e.project_code, e.project_seq") {
         for row in statement.fetch_all::<KeptRow, _>(&mut *conn).await? {
-            kept.entry(row.project_code).or_default().push((row.project_seq, row.position, row.envelope));
+            let envelope = row.envelope.ok_or_else(|| {
+                StoreError::Corrupt(format!("the log has no event at position {} the projector kept", row.position))
+            })?;
+            kept.entry(row.project_code).or_default().push((row.project_seq, row.position, envelope));
         }
     }
     Ok(kept)
@@ -234,12 +244,14 @@ impl Projections {
             }
             let (carried, whole): (Vec<&str>, Vec<&str>) =
                 codes.iter().partition(|code| remembered.contains_key(*code));
-            let beyond_head = "SELECT e.project_code, e.project_seq, e.position, e.envelope FROM projector_events e \
-                               JOIN projector_heads h ON h.project_code = e.project_code \
-                               WHERE e.project_seq > h.projected_seq AND e.project_code IN (";
-            let mut beyond = kept_events(&mut *tx, beyond_head, &carried).await?;
-            let all = "SELECT e.project_code, e.project_seq, e.position, e.envelope FROM projector_events e \
-                       WHERE e.project_code IN (";
+            let beyond_head = format!(
+                "SELECT {KEPT_EVENT} FROM projector_events e \
+                 JOIN projector_heads h ON h.project_code = e.project_code \
+                 WHERE e.project_seq > h.projected_seq AND e.project_code IN ("
+            );
+            let mut beyond = kept_events(&mut *tx, &beyond_head, &carried).await?;
+            let all = format!("SELECT {KEPT_EVENT} FROM projector_events e WHERE e.project_code IN (");
+            let all = all.as_str();
             let mut stored = kept_events(&mut *tx, all, &whole).await?;
 
             let mut decided = Decided::new(batch.len());

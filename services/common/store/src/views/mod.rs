@@ -17,7 +17,7 @@ mod rebuild;
 pub use fold::{ProjectEvents, Projected, Unrenderable};
 pub use memory::{Forgetful, Memory, Remembered, Renderer, ViewChanges};
 pub use parked::ParkedProject;
-pub use rebuild::{REBUILT_TABLES, RebuiltProject, ViewRebuild};
+pub use rebuild::{REBUILT_TABLES, RebuildFrom, RebuiltProject, ViewRebuild};
 
 /// Which side of the read model to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

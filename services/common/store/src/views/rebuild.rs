@@ -33,8 +33,8 @@ use chrono::Utc;
 use gongkai_proto::v1::EventEnvelope;
 use prost::Message;
 
-use super::fold::Unrenderable;
 use super::fold::write::{PROJECT_COLUMNS, TIMELINE_COLUMNS, project_values, timeline_values};
+use super::fold::{KEPT_EVENT, Unrenderable};
 use crate::db::{dispatch, to_i64};
 use crate::events::decode_envelope;
 use crate::promptness::{
@@ -67,9 +67,9 @@ pub const REBUILT_TABLES: [&str; 14] = [
 
 /// Events of projects no batch held whole, until the indexes are built.
 const STAGING: &str = "pending_events";
-/// Its columns.
+/// Its columns (`envelope` as in `projector_events`).
 const STAGING_COLUMNS: &str = "(project_code TEXT NOT NULL, project_seq BIGINT NOT NULL, \
-                       position BIGINT NOT NULL, envelope BYTEA NOT NULL, arrival BIGINT NOT NULL)";
+                       position BIGINT NOT NULL, envelope BYTEA, arrival BIGINT NOT NULL)";
 
 /// The columns of `projector_events`.
 const EVENT_COLUMNS: &str = "project_code, project_seq, position, envelope";
@@ -80,6 +80,19 @@ const SWAP_ATTEMPTS: u32 = 10;
 
 /// How many projects are rendered again per statement batch.
 const RENDER_AGAIN_CHUNK: usize = 500;
+
+/// Where a rebuild reads the log, which decides how the new
+/// `projector_events` keeps each event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RebuildFrom {
+    /// This store's own `events` table: each kept event names its position
+    /// and holds no envelope, which the fold reads from the log (a copy of
+    /// every envelope was a fifth of a rebuild's bytes).
+    ThisStore,
+    /// Another log (Kafka): the envelopes are kept, as the live fold keeps
+    /// what it consumes.
+    Elsewhere,
+}
 
 /// One project's part of a batch for [`ViewRebuild::load`].
 #[derive(Debug, Clone, Default)]
@@ -98,6 +111,7 @@ pub struct RebuiltProject {
 #[derive(Debug)]
 pub struct ViewRebuild {
     store: Projections,
+    from: RebuildFrom,
     /// Projects written whole: a later batch naming one again makes it wait.
     whole: HashSet<String>,
     /// Projects with waiting events.
@@ -114,12 +128,9 @@ macro_rules! render_again {
         let tx = $tx;
         let codes: &[&str] = $codes;
         let shadow = $dialect::bulk::shadow;
-        let select = format!(
-            "SELECT project_code, project_seq, position, envelope FROM {} WHERE project_code IN (",
-            shadow("projector_events")
-        );
+        let select = format!("SELECT {KEPT_EVENT} FROM {} e WHERE e.project_code IN (", shadow("projector_events"));
         let mut kept: BTreeMap<String, Vec<EventEnvelope>> = BTreeMap::new();
-        for statement in query::in_list(&select, codes, ") ORDER BY project_code, project_seq") {
+        for statement in query::in_list(&select, codes, ") ORDER BY e.project_code, e.project_seq") {
             for (code, _seq, position, envelope) in
                 statement.fetch_all::<(String, i64, i64, Vec<u8>), _>(&mut **tx).await?
             {
@@ -193,14 +204,14 @@ macro_rules! write_tables {
 }
 
 impl Projections {
-    /// Starts a rebuild: drops what an earlier one left and creates the
-    /// empty tables it builds.
-    pub async fn rebuild_beside(&self) -> Result<ViewRebuild, StoreError> {
+    /// Starts a rebuild of the log read `from` there: drops what an earlier
+    /// one left and creates the empty tables it builds.
+    pub async fn rebuild_beside(&self, from: RebuildFrom) -> Result<ViewRebuild, StoreError> {
         dispatch!(&self.db, |pool, dialect| {
             let mut conn = pool.acquire().await?;
             dialect::bulk::create(&mut conn, &REBUILT_TABLES, STAGING, STAGING_COLUMNS).await?;
         });
-        Ok(ViewRebuild { store: self.clone(), whole: HashSet::new(), pending: BTreeSet::new(), arrival: 0 })
+        Ok(ViewRebuild { store: self.clone(), from, whole: HashSet::new(), pending: BTreeSet::new(), arrival: 0 })
     }
 }
 
@@ -232,13 +243,13 @@ impl ViewRebuild {
             let code = project.project_code.as_str();
             match outcome {
                 Some(outcome) => {
-                    tables.keep(code, &project.events)?;
+                    tables.keep(code, &project.events, self.from)?;
                     tables.project(code, &project.events, outcome, disclosures, now)?;
                 }
                 None => {
                     for event in &project.events {
                         self.arrival += 1;
-                        tables.wait(code, event, self.arrival)?;
+                        tables.wait(code, event, self.arrival, self.from)?;
                     }
                 }
             }
@@ -469,28 +480,40 @@ struct Tables<'a> {
     expected: Vec<[Value<'a>; 6]>,
 }
 
-/// The projector's copy of an event: its envelope without position (which
-/// has its own column), as the fold keeps it.
-fn kept_envelope(event: &EventEnvelope) -> Vec<u8> {
-    let mut stored = event.clone();
-    stored.position = 0;
-    stored.encode_to_vec()
+/// The projector's copy of an event read `from` there: none when the log
+/// is this store's (the fold reads it at its position), else its envelope
+/// without position (which has its own column), as the fold keeps it.
+fn kept_envelope(event: &EventEnvelope, from: RebuildFrom) -> Value<'static> {
+    match from {
+        RebuildFrom::ThisStore => Value::MaybeBytes(None),
+        RebuildFrom::Elsewhere => {
+            let mut stored = event.clone();
+            stored.position = 0;
+            Value::MaybeBytes(Some(Cow::Owned(stored.encode_to_vec())))
+        }
+    }
 }
 
 impl<'a> Tables<'a> {
-    /// Keeps `events` of project `code`.
-    fn keep(&mut self, code: &'a str, events: &'a [EventEnvelope]) -> Result<(), StoreError> {
+    /// Keeps `events` of project `code`, read `from` there.
+    fn keep(&mut self, code: &'a str, events: &'a [EventEnvelope], from: RebuildFrom) -> Result<(), StoreError> {
         for event in events {
             let (seq, position) = (to_i64(event.project_seq)?, to_i64(event.position)?);
-            self.events.push([code.into(), seq.into(), position.into(), kept_envelope(event).into()]);
+            self.events.push([code.into(), seq.into(), position.into(), kept_envelope(event, from)]);
         }
         Ok(())
     }
 
     /// Stages `event` of project `code` to be kept once the indexes are built.
-    fn wait(&mut self, code: &'a str, event: &'a EventEnvelope, arrival: i64) -> Result<(), StoreError> {
+    fn wait(
+        &mut self,
+        code: &'a str,
+        event: &'a EventEnvelope,
+        arrival: i64,
+        from: RebuildFrom,
+    ) -> Result<(), StoreError> {
         let (seq, position) = (to_i64(event.project_seq)?, to_i64(event.position)?);
-        self.waiting.push([code.into(), seq.into(), position.into(), kept_envelope(event).into(), arrival.into()]);
+        self.waiting.push([code.into(), seq.into(), position.into(), kept_envelope(event, from), arrival.into()]);
         Ok(())
     }
 

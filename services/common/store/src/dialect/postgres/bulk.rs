@@ -178,9 +178,10 @@ impl CopyData {
         for field in fields {
             match field {
                 Value::Text(text) => self.field(text.as_bytes())?,
-                Value::Bytes(bytes) => self.field(bytes)?,
+                Value::Bytes(bytes) | Value::MaybeBytes(Some(bytes)) => self.field(bytes)?,
                 Value::Int(value) | Value::MaybeInt(Some(value)) => self.field(&value.to_be_bytes())?,
-                Value::MaybeInt(None) => self.0.extend_from_slice(&(-1_i32).to_be_bytes()),
+                // NULL: a field length of -1 and no bytes.
+                Value::MaybeInt(None) | Value::MaybeBytes(None) => self.0.extend_from_slice(&(-1_i32).to_be_bytes()),
                 Value::Time(time) => self.field(&microseconds_since_2000(time)?.to_be_bytes())?,
                 Value::Uuid(id) => self.field(id.as_bytes())?,
             }
