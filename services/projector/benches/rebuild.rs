@@ -31,6 +31,10 @@ use gongkai_scenarios::ppp_lifecycle;
 use gongkai_store::StreamEvent;
 use prost::Message;
 
+/// The allocator the `gongkai` binary runs on, so the figures are its.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Project code of lifecycle `n` (templates and copies alike: same length,
 /// so a copy's code can replace its template's inside encoded messages).
 fn project_code(n: usize) -> String {
