@@ -28,13 +28,15 @@ pub(super) struct EntryRow {
 }
 
 impl EntryRow {
-    /// Whether `row` would store what this row holds.
+    /// Whether `row` would store what this row holds. Times compare to the
+    /// microsecond, PostgreSQL's precision: a rendering's nanoseconds are
+    /// not a change.
     fn holds(&self, row: &TimelineRow) -> bool {
         self.entry == row.entry
             && self.event_id == row.event_id
             && self.fact_type == row.fact_type
-            && self.occurred_at == row.occurred_at
-            && self.recorded_at == row.recorded_at
+            && self.occurred_at.timestamp_micros() == row.occurred_at.timestamp_micros()
+            && self.recorded_at.timestamp_micros() == row.recorded_at.timestamp_micros()
     }
 }
 
