@@ -284,6 +284,7 @@ async fn load(
     // Three stages, each on the batch after the next one's: the log is read
     // while the batch before is rendered (on a blocking thread) and the one
     // before that is written.
+    let render_threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     // Each stage's busy time, logged at the end: the slowest sets the pace.
     let (mut reading, mut rendering, mut writing) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let (read_tx, mut read_rx) = tokio::sync::mpsc::channel::<Vec<EventEnvelope>>(1);
@@ -306,9 +307,17 @@ async fn load(
         while let Some(events) = read_rx.recv().await {
             let read = events.len() as u64;
             let started = Instant::now();
-            let projects = tokio::task::spawn_blocking(move || render_whole(events))
-                .await
-                .map_err(|error| ProjectorError::Render(error.to_string()))?;
+            // Projects render independently: a share of the batch on each
+            // core, on the blocking pool's threads (which stay, and keep
+            // their allocator's pages, from one batch to the next).
+            let rendering_threads: Vec<_> = split_by_project(events, render_threads)
+                .into_iter()
+                .map(|share| tokio::task::spawn_blocking(move || render_whole(share)))
+                .collect();
+            let mut projects = Vec::new();
+            for thread in rendering_threads {
+                projects.extend(thread.await.map_err(|error| ProjectorError::Render(error.to_string()))?);
+            }
             rendering += started.elapsed();
             if rendered_tx.send((projects, read)).await.is_err() {
                 break;
@@ -342,30 +351,22 @@ async fn load(
 /// in seq order first; a repeat leaves the project to the end of the
 /// rebuild).
 pub fn render_whole(events: Vec<EventEnvelope>) -> Vec<RebuiltProject> {
-    let projects = by_project(events);
-    // Projects render independently: on every core, each thread a run of
-    // them, put back in order.
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    if threads < 2 || projects.len() < 2 * threads {
-        return projects.into_iter().map(render_project).collect();
+    by_project(events).into_iter().map(render_project).collect()
+}
+
+/// `events` in `parts` groups, each project's events in one of them, in
+/// their order: a batch's share for each of the rebuild's render threads.
+fn split_by_project(events: Vec<EventEnvelope>, parts: usize) -> Vec<Vec<EventEnvelope>> {
+    let parts = parts.max(1);
+    let mut groups: Vec<Vec<EventEnvelope>> = (0..parts).map(|_| Vec::with_capacity(events.len() / parts)).collect();
+    for event in events {
+        // `DefaultHasher::new()` is keyed the same in every run.
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(&event.subject, &mut hasher);
+        let at = (std::hash::Hasher::finish(&hasher) % parts as u64) as usize;
+        groups[at].push(event);
     }
-    let per_thread = projects.len().div_ceil(threads);
-    let mut runs: Vec<Vec<ProjectEvents>> = (0..threads).map(|_| Vec::with_capacity(per_thread)).collect();
-    for (at, project) in projects.into_iter().enumerate() {
-        runs[at / per_thread].push(project);
-    }
-    std::thread::scope(|scope| {
-        let rendering: Vec<_> = runs
-            .into_iter()
-            .map(|run| scope.spawn(move || run.into_iter().map(render_project).collect::<Vec<_>>()))
-            .collect();
-        // A render's panic is caught per project (`to_rows`); one here is
-        // the thread's own, passed on.
-        rendering
-            .into_iter()
-            .flat_map(|thread| thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
-    })
+    groups
 }
 
 /// One project of a batch for [`render_whole`].
@@ -551,4 +552,34 @@ pub enum Progress {
     Total(u64),
     /// This many more were read.
     Read(u64),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_splits_by_project_keeping_each_projects_events_together_and_in_order() {
+        let events: Vec<EventEnvelope> = (0..60)
+            .map(|n| EventEnvelope {
+                subject: format!("2024-230113-77-01-{:06}", n % 7),
+                project_seq: n / 7 + 1,
+                ..EventEnvelope::default()
+            })
+            .collect();
+        let groups = split_by_project(events.clone(), 2);
+        assert_eq!(groups.len(), 2);
+        assert!(groups.iter().all(|group| !group.is_empty()), "both threads get work");
+        assert_eq!(groups.iter().map(Vec::len).sum::<usize>(), events.len());
+        for group in &groups {
+            for project in group.iter().map(|event| &event.subject) {
+                let here: Vec<u64> =
+                    group.iter().filter(|event| &event.subject == project).map(|event| event.project_seq).collect();
+                let all: Vec<u64> =
+                    events.iter().filter(|event| &event.subject == project).map(|event| event.project_seq).collect();
+                assert_eq!(here, all, "{project} whole and in order in one group");
+            }
+        }
+        assert_eq!(split_by_project(events.clone(), 0).concat(), events);
+    }
 }
