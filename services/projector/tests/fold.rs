@@ -412,6 +412,43 @@ async fn postgres_a_reader_of_the_old_views_delays_the_swap_and_does_not_fail_it
     assert_same(&written(store, &projects).await, &folded, "after waiting");
 }
 
+/// A reader that holds one old table and asks for another the swap already
+/// holds (supervision's full timeline joined to the public one) is never
+/// chosen to break the deadlock: the swap gives way, the reader's query goes
+/// on, and the swap happens after it.
+#[tokio::test]
+async fn postgres_a_reader_between_two_old_tables_goes_on_and_the_swap_follows() {
+    let projects: Vec<String> = (0..2).map(|n| code(950 + n)).collect();
+    let (fresh, batches, folded) = folded(Backend::Postgres, &projects).await;
+    let store = &fresh.store;
+    let Pool::Postgres(pool) = store.pool() else { panic!("a PostgreSQL store") };
+    let mut reader = pool.begin().await.expect("a reader");
+    let _: i64 = sqlx::query_scalar("SELECT count(*) FROM full_timeline").fetch_one(&mut *reader).await.expect("reads");
+    let build = rebuild_from(store, &batches).await;
+    let watcher = pool.clone();
+    let reading = tokio::spawn(async move {
+        // Once the swap holds the old public timeline, and so waits for the
+        // full one the reader holds…
+        let held = "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+                    WHERE c.relname = 'public_timeline' AND c.relnamespace = 'public'::regnamespace \
+                    AND l.mode = 'AccessExclusiveLock' AND l.granted)";
+        let started = std::time::Instant::now();
+        while !sqlx::query_scalar::<_, bool>(held).fetch_one(&watcher).await.expect("reads the locks") {
+            assert!(started.elapsed() < std::time::Duration::from_secs(60), "the swap never took the public timeline");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        // …the reader asks for the public timeline.
+        let read: Result<i64, sqlx::Error> =
+            sqlx::query_scalar("SELECT count(*) FROM public_timeline").fetch_one(&mut *reader).await;
+        reader.rollback().await.expect("the reader ends");
+        read
+    });
+    build.finish(runner::to_rows).await.expect("finishes after the reader");
+    let read = reading.await.expect("the reader ran");
+    assert!(read.is_ok(), "the reader's query went on: {read:?}");
+    assert_same(&written(store, &projects).await, &folded, "after giving way");
+}
+
 async fn a_rolled_back_batch_is_forgotten(backend: Backend) {
     let projects: Vec<String> = (0..2).map(|n| code(400 + n)).collect();
     let (remembering, forgetting) = pair(backend).await;

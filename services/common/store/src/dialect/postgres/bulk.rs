@@ -120,20 +120,44 @@ pub(crate) async fn swap(conn: &mut PgConnection, tables: &[&str], staging: &str
     for grant in grants {
         sqlx::raw_sql(sqlx::AssertSqlSafe(grant)).execute(&mut *conn).await?;
     }
-    sqlx::raw_sql("SET LOCAL lock_timeout = '5s'").execute(&mut *conn).await?;
     let live: String = sqlx::query_scalar("SELECT current_schema()::text").fetch_one(&mut *conn).await?;
     let mut statement = String::new();
     for table in tables {
         statement.push_str(&format!("DROP TABLE {table}; ALTER TABLE {SCHEMA}.{table} SET SCHEMA {live};"));
     }
     statement.push_str(&format!("DROP TABLE {SCHEMA}.{staging}; DROP SCHEMA {SCHEMA}"));
-    sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut *conn).await?;
-    Ok(())
+    // A reader's statement may hold one old table and wait for another
+    // that the swap already holds. The swap waits for each lock no longer
+    // than half PostgreSQL's default `deadlock_timeout` (1 s), so it gives
+    // way before the reader could be chosen to break the deadlock, and the
+    // reader's query goes on. Then it tries again from a savepoint: nothing
+    // done before it in the transaction is done again.
+    sqlx::raw_sql("SET LOCAL lock_timeout = '500ms'").execute(&mut *conn).await?;
+    let mut attempt: u64 = 1;
+    loop {
+        sqlx::raw_sql("SAVEPOINT swap").execute(&mut *conn).await?;
+        match sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone())).execute(&mut *conn).await {
+            Ok(_) => return Ok(()),
+            Err(error) if attempt < SWAP_TRIES && lock_timed_out(&error) => {
+                sqlx::raw_sql("ROLLBACK TO SAVEPOINT swap").execute(&mut *conn).await?;
+                tracing::info!(attempt, "Rebuild: readers hold the old views; trying again.");
+                tokio::time::sleep(std::time::Duration::from_millis(50 * attempt.min(10))).await;
+                attempt += 1;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
 }
 
-/// Whether `error` is the lock timeout of [`swap`] (SQLSTATE 55P03).
+/// How many times [`swap`] tries to take the old tables (each try waits up
+/// to half a second for each lock, then up to half a second more).
+const SWAP_TRIES: u64 = 120;
+
+/// Whether `error` is a lock the swap gave up on: the lock timeout of
+/// [`swap`] (SQLSTATE 55P03), or a deadlock with a reader that PostgreSQL
+/// broke against the swap (40P01, where `deadlock_timeout` is set lower).
 pub(crate) fn lock_timed_out(error: &sqlx::Error) -> bool {
-    error.as_database_error().and_then(|db| db.code()).is_some_and(|code| code == "55P03")
+    error.as_database_error().and_then(|db| db.code()).is_some_and(|code| code == "55P03" || code == "40P01")
 }
 
 /// Writes `rows` into `table` (its `columns`, in order) with one binary
