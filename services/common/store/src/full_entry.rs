@@ -23,38 +23,38 @@ const DELTA_TAG: u64 = (1000 << 3) | 2;
 
 /// The form `full_timeline.entry` keeps of the encoded full entry `full`,
 /// given the encoded public entry `public` of the same event: a delta when
-/// it gives `full` back byte for byte, else `full` whole.
+/// it is shorter and gives `full` back byte for byte, else `full` whole.
 pub fn stored_full_entry(public: &[u8], full: &[u8]) -> Vec<u8> {
-    let delta = (|| {
-        let public_fields = Fields::of(public)?;
-        let mut ops = Vec::with_capacity(64);
-        let mut seen = Vec::new();
-        for run in Runs::of(full)? {
-            // A field in two runs would come back as one: keep it whole.
-            if seen.contains(&run.field) {
-                return None;
-            }
-            seen.push(run.field);
-            if public_fields.records(run.field).eq(std::iter::once(run.bytes)) {
-                put_varint(&mut ops, run.field << 1);
-            } else {
-                put_varint(&mut ops, (run.field << 1) | 1);
-                put_varint(&mut ops, run.bytes.len() as u64);
-                ops.extend_from_slice(run.bytes);
-            }
+    delta(public, full).unwrap_or_else(|| full.to_vec())
+}
+
+/// The delta of `full` against `public`, when it is worth keeping.
+fn delta(public: &[u8], full: &[u8]) -> Option<Vec<u8>> {
+    let public = Fields::of(public)?;
+    let mut ops = Vec::with_capacity(64);
+    let mut seen = Vec::new();
+    for run in runs(full)? {
+        // A field in two runs would come back as one: keep it whole.
+        if seen.contains(&run.field) {
+            return None;
         }
-        let mut stored = Vec::with_capacity(ops.len() + 8);
-        put_varint(&mut stored, DELTA_TAG);
-        put_varint(&mut stored, ops.len() as u64);
-        stored.extend_from_slice(&ops);
-        Some(stored)
-    })();
-    match delta {
-        Some(delta) if delta.len() < full.len() && full_entry(Some(public), &delta).ok().as_deref() == Some(full) => {
-            delta
+        seen.push(run.field);
+        if public.records(run.field).eq(std::iter::once(run.bytes)) {
+            put_varint(&mut ops, run.field << 1);
+        } else {
+            put_varint(&mut ops, (run.field << 1) | 1);
+            put_varint(&mut ops, run.bytes.len() as u64);
+            ops.extend_from_slice(run.bytes);
         }
-        _ => full.to_vec(),
     }
+    if apply(&public, &ops)? != full {
+        return None;
+    }
+    let mut stored = Vec::with_capacity(ops.len() + 8);
+    put_varint(&mut stored, DELTA_TAG);
+    put_varint(&mut stored, ops.len() as u64);
+    stored.extend_from_slice(&ops);
+    Some(stored).filter(|stored| stored.len() < full.len())
 }
 
 /// The encoded full entry from its stored form and the public entry of the
@@ -73,22 +73,29 @@ pub(crate) fn full_entry(public: Option<&[u8]>, stored: &[u8]) -> Result<Vec<u8>
         public.ok_or_else(|| StoreError::Corrupt("a full timeline entry lacks its public entry".to_owned()))?;
     let public =
         Fields::of(public).ok_or_else(|| StoreError::Corrupt("a public timeline entry is malformed".to_owned()))?;
-    let mut full = Vec::with_capacity(public.bytes.len() + stored.len());
-    while at < stored.len() {
-        let op = varint(stored, &mut at).ok_or_else(corrupt)?;
+    apply(&public, &stored[at..]).ok_or_else(corrupt)
+}
+
+/// What the delta operations `ops` make of the public entry's `public`
+/// fields; `None` if `ops` are malformed.
+fn apply(public: &Fields<'_>, ops: &[u8]) -> Option<Vec<u8>> {
+    let mut full = Vec::with_capacity(public.bytes.len() + ops.len());
+    let mut at = 0;
+    while at < ops.len() {
+        let op = varint(ops, &mut at)?;
         let field = op >> 1;
         if op & 1 == 0 {
             for records in public.records(field) {
                 full.extend_from_slice(records);
             }
         } else {
-            let len = varint(stored, &mut at).and_then(|len| usize::try_from(len).ok()).ok_or_else(corrupt)?;
-            let end = at.checked_add(len).filter(|&end| end <= stored.len()).ok_or_else(corrupt)?;
-            full.extend_from_slice(&stored[at..end]);
+            let len = usize::try_from(varint(ops, &mut at)?).ok()?;
+            let end = at.checked_add(len).filter(|&end| end <= ops.len())?;
+            full.extend_from_slice(&ops[at..end]);
             at = end;
         }
     }
-    Ok(full)
+    Some(full)
 }
 
 /// One field's consecutive records in an encoded message.
@@ -98,22 +105,18 @@ struct Run<'a> {
 }
 
 /// The runs of an encoded message, in order; `None` if it is malformed.
-struct Runs;
-
-impl Runs {
-    fn of(message: &[u8]) -> Option<Vec<Run<'_>>> {
-        let mut runs: Vec<Run<'_>> = Vec::new();
-        let (mut at, mut start) = (0, 0);
-        while at < message.len() {
-            let field = record(message, &mut at)?;
-            match runs.last_mut() {
-                Some(run) if run.field == field => run.bytes = &message[start - run.bytes.len()..at],
-                _ => runs.push(Run { field, bytes: &message[start..at] }),
-            }
-            start = at;
+fn runs(message: &[u8]) -> Option<Vec<Run<'_>>> {
+    let mut runs: Vec<Run<'_>> = Vec::new();
+    let (mut at, mut start) = (0, 0);
+    while at < message.len() {
+        let field = record(message, &mut at)?;
+        match runs.last_mut() {
+            Some(run) if run.field == field => run.bytes = &message[start - run.bytes.len()..at],
+            _ => runs.push(Run { field, bytes: &message[start..at] }),
         }
-        Some(runs)
+        start = at;
     }
+    Some(runs)
 }
 
 /// An encoded message's runs, to look up by field.
@@ -124,7 +127,7 @@ struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     fn of(bytes: &'a [u8]) -> Option<Self> {
-        Some(Fields { bytes, runs: Runs::of(bytes)? })
+        Some(Fields { bytes, runs: runs(bytes)? })
     }
 
     /// The runs of `field`, in order.

@@ -74,10 +74,6 @@ const STAGING_COLUMNS: &str = "(project_code TEXT NOT NULL, project_seq BIGINT N
 /// The columns of `projector_events`.
 const EVENT_COLUMNS: &str = "project_code, project_seq, position, envelope";
 
-/// How many times the last transaction is tried when readers hold the old
-/// tables past the lock timeout.
-const SWAP_ATTEMPTS: u32 = 10;
-
 /// How many projects are rendered again per statement batch.
 const RENDER_AGAIN_CHUNK: usize = 500;
 
@@ -294,111 +290,87 @@ impl ViewRebuild {
             }
             drop(conn);
 
-            // The last transaction waits for readers of the old tables no
-            // longer than the dialect's lock timeout, and is tried again.
-            let mut attempt = 1;
-            loop {
-                let swapped: Result<bool, StoreError> = async {
-                    let started = std::time::Instant::now();
-                    let mut tx = dialect::begin(pool).await?;
-                    sqlx::query(dialect::bulk::HOLD_LIVE_FOLD).execute(&mut *tx).await?;
-                    // What the live projector kept since the rebuild read the log.
-                    let missing = format!(
-                        "FROM projector_events l WHERE NOT EXISTS (SELECT 1 FROM {events} s \
-                         WHERE s.project_code = l.project_code AND s.project_seq = l.project_seq)",
-                        events = shadow("projector_events"),
-                    );
-                    let late: Vec<String> =
-                        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT DISTINCT l.project_code {missing}")))
-                            .fetch_all(&mut *tx)
-                            .await?;
-                    if !late.is_empty() {
-                        let copy = format!(
-                            "INSERT INTO {events} ({EVENT_COLUMNS}) SELECT l.project_code, l.project_seq, l.position, \
-                             l.envelope {missing}",
-                            events = shadow("projector_events"),
-                        );
-                        sqlx::query(sqlx::AssertSqlSafe(copy)).execute(&mut *tx).await?;
-                        let late: Vec<&str> = late.iter().map(String::as_str).collect();
-                        for chunk in late.chunks(RENDER_AGAIN_CHUNK) {
-                            render_again!(&mut tx, dialect, chunk, &render);
-                        }
-                    }
-                    // A project still parked keeps the time it was first parked.
-                    let parked = shadow("projector_parked");
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "UPDATE {parked} SET parked_at = (SELECT l.parked_at FROM projector_parked l \
-                         WHERE l.project_code = {parked}.project_code) \
-                         WHERE project_code IN (SELECT project_code FROM projector_parked)"
-                    )))
-                    .execute(&mut *tx)
-                    .await?;
-                    // Its views, shown as far as it renders, say since when it waits.
-                    for projects in [shadow("public_projects"), shadow("full_projects")] {
-                        sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "UPDATE {projects} SET parked_since = (SELECT p.parked_at FROM {parked} p \
-                             WHERE p.project_code = {projects}.project_code) \
-                             WHERE project_code IN (SELECT project_code FROM {parked})"
-                        )))
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    let counted: Vec<DisclosureRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                        "SELECT {DISCLOSURE_COLUMNS} FROM {}",
-                        shadow("public_disclosures")
-                    )))
+            // The last transaction: readers of the old tables delay only its
+            // final statement, which the dialect's swap tries again on its own.
+            let started = std::time::Instant::now();
+            let mut tx = dialect::begin(pool).await?;
+            sqlx::query(dialect::bulk::HOLD_LIVE_FOLD).execute(&mut *tx).await?;
+            // What the live projector kept since the rebuild read the log.
+            let missing = format!(
+                "FROM projector_events l WHERE NOT EXISTS (SELECT 1 FROM {events} s \
+                 WHERE s.project_code = l.project_code AND s.project_seq = l.project_seq)",
+                events = shadow("projector_events"),
+            );
+            let late: Vec<String> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT DISTINCT l.project_code {missing}")))
                     .fetch_all(&mut *tx)
                     .await?;
-                    let mut totals = CountTotals::default();
-                    for row in &counted {
-                        totals.add(row);
-                    }
-                    dialect::bulk::insert(&mut tx, &shadow("public_promptness"), COUNT_COLUMNS, &totals.counts())
-                        .await?;
-                    dialect::bulk::insert(
-                        &mut tx,
-                        &shadow("public_promptness_scopes"),
-                        SCOPE_COLUMNS,
-                        &totals.scopes(),
-                    )
-                    .await?;
-                    let feed = format!(
-                        "INSERT INTO public_changes \
-                         (project_code, project_seq, event_id, change, fact_type, recorded_at) \
-                         SELECT t.project_code, t.project_seq, t.event_id, \
-                         CASE WHEN l.entry IS NULL THEN 'published' ELSE 'updated' END, t.fact_type, t.recorded_at \
-                         FROM {timeline} t LEFT JOIN public_timeline l \
-                         ON l.project_code = t.project_code AND l.project_seq = t.project_seq \
-                         WHERE l.entry IS NULL OR l.entry <> t.entry ORDER BY t.project_code, t.project_seq",
-                        timeline = shadow("public_timeline"),
-                    );
-                    let published = sqlx::query(sqlx::AssertSqlSafe(feed)).execute(&mut *tx).await?.rows_affected() > 0;
-                    dialect::bulk::swap(&mut tx, tables, STAGING).await?;
-                    if let (true, Some(notify)) = (published, dialect::NOTIFY_PUBLIC_CHANGES) {
-                        sqlx::query(notify).bind(crate::signal::PUBLIC_CHANGES_CHANNEL).execute(&mut *tx).await?;
-                    }
-                    tx.commit().await?;
-                    tracing::info!(
-                        seconds = started.elapsed().as_secs_f64(),
-                        late = late.len(),
-                        "Rebuild: the new views are in place."
-                    );
-                    Ok(published)
-                }
-                .await;
-                match swapped {
-                    Err(StoreError::Query(error))
-                        if attempt < SWAP_ATTEMPTS && dialect::bulk::lock_timed_out(&error) =>
-                    {
-                        tracing::warn!(
-                            attempt,
-                            "Rebuild: readers held the old views; putting the new ones in place again."
-                        );
-                        attempt += 1;
-                    }
-                    swapped => break swapped?,
+            if !late.is_empty() {
+                let copy = format!(
+                    "INSERT INTO {events} ({EVENT_COLUMNS}) SELECT l.project_code, l.project_seq, l.position, \
+                     l.envelope {missing}",
+                    events = shadow("projector_events"),
+                );
+                sqlx::query(sqlx::AssertSqlSafe(copy)).execute(&mut *tx).await?;
+                let late: Vec<&str> = late.iter().map(String::as_str).collect();
+                for chunk in late.chunks(RENDER_AGAIN_CHUNK) {
+                    render_again!(&mut tx, dialect, chunk, &render);
                 }
             }
+            // A project still parked keeps the time it was first parked.
+            let parked = shadow("projector_parked");
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE {parked} SET parked_at = (SELECT l.parked_at FROM projector_parked l \
+                 WHERE l.project_code = {parked}.project_code) \
+                 WHERE project_code IN (SELECT project_code FROM projector_parked)"
+            )))
+            .execute(&mut *tx)
+            .await?;
+            // Its views, shown as far as it renders, say since when it waits.
+            for projects in [shadow("public_projects"), shadow("full_projects")] {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE {projects} SET parked_since = (SELECT p.parked_at FROM {parked} p \
+                     WHERE p.project_code = {projects}.project_code) \
+                     WHERE project_code IN (SELECT project_code FROM {parked})"
+                )))
+                .execute(&mut *tx)
+                .await?;
+            }
+            let counted: Vec<DisclosureRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {DISCLOSURE_COLUMNS} FROM {}",
+                shadow("public_disclosures")
+            )))
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut totals = CountTotals::default();
+            for row in &counted {
+                totals.add(row);
+            }
+            dialect::bulk::insert(&mut tx, &shadow("public_promptness"), COUNT_COLUMNS, &totals.counts()).await?;
+            dialect::bulk::insert(&mut tx, &shadow("public_promptness_scopes"), SCOPE_COLUMNS, &totals.scopes())
+                .await?;
+            let feed = format!(
+                "INSERT INTO public_changes \
+                 (project_code, project_seq, event_id, change, fact_type, recorded_at) \
+                 SELECT t.project_code, t.project_seq, t.event_id, \
+                 CASE WHEN l.entry IS NULL THEN 'published' ELSE 'updated' END, t.fact_type, t.recorded_at \
+                 FROM {timeline} t LEFT JOIN public_timeline l \
+                 ON l.project_code = t.project_code AND l.project_seq = t.project_seq \
+                 WHERE l.entry IS NULL OR l.entry <> t.entry ORDER BY t.project_code, t.project_seq",
+                timeline = shadow("public_timeline"),
+            );
+            let published = sqlx::query(sqlx::AssertSqlSafe(feed)).execute(&mut *tx).await?.rows_affected() > 0;
+            dialect::bulk::swap(&mut tx, tables, STAGING).await?;
+            if let (true, Some(notify)) = (published, dialect::NOTIFY_PUBLIC_CHANGES) {
+                sqlx::query(notify).bind(crate::signal::PUBLIC_CHANGES_CHANNEL).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            tracing::info!(
+                seconds = started.elapsed().as_secs_f64(),
+                late = late.len(),
+                "Rebuild: the new views are in place."
+            );
+            published
         });
         if published {
             self.store.changes.raise();

@@ -156,7 +156,7 @@ const SWAP_TRIES: u64 = 120;
 /// Whether `error` is a lock the swap gave up on: the lock timeout of
 /// [`swap`] (SQLSTATE 55P03), or a deadlock with a reader that PostgreSQL
 /// broke against the swap (40P01, where `deadlock_timeout` is set lower).
-pub(crate) fn lock_timed_out(error: &sqlx::Error) -> bool {
+fn lock_timed_out(error: &sqlx::Error) -> bool {
     error.as_database_error().and_then(|db| db.code()).is_some_and(|code| code == "55P03" || code == "40P01")
 }
 

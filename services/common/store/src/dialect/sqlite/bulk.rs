@@ -102,12 +102,6 @@ pub(crate) async fn swap(conn: &mut SqliteConnection, tables: &[&str], staging: 
     Ok(())
 }
 
-/// Never: readers do not hold SQLite's tables (WAL), and writers wait in
-/// the busy timeout before the transaction begins.
-pub(crate) fn lock_timed_out(_error: &sqlx::Error) -> bool {
-    false
-}
-
 /// Writes `rows` into `table` (its `columns`, in order) with multi-row
 /// inserts of as many rows as the bind limit allows.
 pub(crate) async fn insert<const N: usize>(
