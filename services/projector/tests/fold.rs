@@ -298,6 +298,19 @@ async fn a_rebuild_beside_writes_what_the_fold_wrote(backend: Backend) {
                 .await
                 .unwrap_or(true);
         assert!(hidden, "and still not the full view");
+        // Built with autovacuum off, the tables are live with it back on.
+        let options: Vec<(String, Option<Vec<String>>)> = sqlx::query_as(
+            "SELECT c.relname::text, c.reloptions FROM pg_class c \
+             WHERE c.relname = ANY($1) AND c.relnamespace = to_regnamespace(current_schema()) \
+             UNION ALL SELECT t.relname::text, t.reloptions FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid \
+             WHERE c.relname = ANY($1) AND c.relnamespace = to_regnamespace(current_schema())",
+        )
+        .bind(gongkai_store::REBUILT_TABLES.as_slice())
+        .fetch_all(pool)
+        .await
+        .expect("storage parameters");
+        assert!(options.len() > gongkai_store::REBUILT_TABLES.len(), "the tables and their TOAST tables: {options:?}");
+        assert!(options.iter().all(|(_, options)| options.is_none()), "autovacuum is on again: {options:?}");
     }
 }
 

@@ -133,14 +133,41 @@ impl DisclosureRow {
 
     /// The scopes the row counts in.
     fn scopes(&self) -> Vec<String> {
-        let mut scopes: Vec<String> =
-            region_prefixes(&self.region_code).into_iter().map(|prefix| format!("region:{prefix}")).collect();
-        if !self.source.is_empty() {
-            scopes.push(format!("source:{}", self.source));
-        }
-        scopes
+        scopes_of(&self.region_code, &self.source)
     }
 }
+
+/// The scopes a disclosure of a project in `region_code` made public by
+/// the trading center `source` counts in.
+fn scopes_of(region_code: &str, source: &str) -> Vec<String> {
+    let mut scopes: Vec<String> =
+        region_prefixes(region_code).into_iter().map(|prefix| format!("region:{prefix}")).collect();
+    if !source.is_empty() {
+        scopes.push(format!("source:{source}"));
+    }
+    scopes
+}
+
+/// `public_disclosures` rows counted together, as
+/// [`DISCLOSURE_GROUPS`] reads them: those of one region, trading
+/// center, month, fact type and delay bucket.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub(crate) struct DisclosureGroup {
+    region_code: String,
+    source: String,
+    month: String,
+    fact_type: String,
+    delay_days: i64,
+    disclosures: i64,
+    within_window: i64,
+}
+
+/// The query of every [`DisclosureGroup`] of the table `{table}`: the
+/// database adds the rows up, and each group is spread over its scopes
+/// once (a rebuild has a row for every public disclosure).
+pub(crate) const DISCLOSURE_GROUPS: &str = "SELECT region_code, source, month, fact_type, delay_days, \
+     CAST(COUNT(*) AS BIGINT) AS disclosures, CAST(SUM(within_window) AS BIGINT) AS within_window \
+     FROM {table} GROUP BY region_code, source, month, fact_type, delay_days";
 
 impl CountWrites {
     /// The writes that take the counts from `existing` (the
@@ -200,14 +227,26 @@ impl CountWrites {
 
     /// Adds `row`'s counts `sign` times.
     fn add(&mut self, row: &DisclosureRow, sign: i64) {
-        for scope in row.scopes() {
-            let count = self
-                .counts
-                .entry((scope.clone(), row.month.clone(), row.fact_type.clone(), row.delay_days))
-                .or_default();
-            count.0 += sign;
-            count.1 += sign * row.within_window;
-            *self.scopes.entry(scope).or_default() += sign;
+        self.count(row.scopes(), &row.month, &row.fact_type, row.delay_days, sign, sign * row.within_window);
+    }
+
+    /// Adds `disclosures`, `within_window` of them within their window, to
+    /// each of `scopes`.
+    fn count(
+        &mut self,
+        scopes: Vec<String>,
+        month: &str,
+        fact_type: &str,
+        delay_days: i64,
+        disclosures: i64,
+        within_window: i64,
+    ) {
+        for scope in scopes {
+            let count =
+                self.counts.entry((scope.clone(), month.to_owned(), fact_type.to_owned(), delay_days)).or_default();
+            count.0 += disclosures;
+            count.1 += within_window;
+            *self.scopes.entry(scope).or_default() += disclosures;
         }
     }
 
@@ -277,16 +316,18 @@ pub(crate) fn disclosures_of(
         .collect()
 }
 
-/// The counts of a whole set of `public_disclosures` rows, added up row by
-/// row: what a rebuild writes to `public_promptness` and
-/// `public_promptness_scopes` once every project is in.
+/// The counts of a whole set of `public_disclosures` rows, added up group
+/// by group ([`DisclosureGroup`]): what a rebuild writes to
+/// `public_promptness` and `public_promptness_scopes` once every project is
+/// in.
 #[derive(Debug, Default)]
 pub(crate) struct CountTotals(CountWrites);
 
 impl CountTotals {
-    /// Counts `row`.
-    pub(crate) fn add(&mut self, row: &DisclosureRow) {
-        self.0.add(row, 1);
+    /// Counts the rows of `group`.
+    pub(crate) fn add_group(&mut self, group: &DisclosureGroup) {
+        let scopes = scopes_of(&group.region_code, &group.source);
+        self.0.count(scopes, &group.month, &group.fact_type, group.delay_days, group.disclosures, group.within_window);
     }
 
     /// The `public_promptness` rows, in the order of [`COUNT_COLUMNS`].

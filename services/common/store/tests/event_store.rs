@@ -548,3 +548,17 @@ async fn sqlite_appends_wait_for_another_writer() {
     assert_eq!(store.events().stream_head(OTHER_PROJECT).await.unwrap(), None, "the abandoned append wrote nothing");
     fresh.store.close().await;
 }
+
+/// A new SQLite file is laid out in 8 KB pages (a rendered timeline entry,
+/// about 2 KB, left a quarter of 4 KB pages empty), in WAL mode, every
+/// commit synced.
+#[tokio::test]
+async fn sqlite_a_new_file_has_pages_for_rendered_entries() {
+    let fresh = gongkai_testkit::store::sqlite().await;
+    let Pool::Sqlite(pool) = fresh.store.pool() else { panic!("a SQLite store") };
+    let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(pool).await.unwrap();
+    let journal: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(pool).await.unwrap();
+    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.unwrap();
+    assert_eq!((page_size, journal.as_str(), synchronous), (8192, "wal", 2), "page size, journal, FULL");
+    fresh.store.close().await;
+}

@@ -37,19 +37,25 @@ pub(crate) const MIGRATIONS_TABLE_EXISTS: &str =
 /// How long a connection waits for another writer's lock before SQLITE_BUSY.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Connects a pool to the file named by `url`: the file and its directory
-/// are created when missing, the journal is switched to WAL (busy timeout
-/// set first, so a concurrent opener waits instead of failing), every
-/// commit is synced to disk (`synchronous = FULL`) and foreign keys are
-/// enforced.
+/// The page size of a new database file (an existing one keeps its own):
+/// a rendered timeline entry is about 2 KB, and 4 KB pages held one or two
+/// of them, a quarter of the table left empty.
+const PAGE_SIZE: u32 = 8192;
+
 /// The connection settings `url` names, before gongkai's own.
 pub(crate) fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
     SqliteConnectOptions::from_str(url).map_err(StoreError::BadUrl)
 }
 
+/// Connects a pool to the file named by `url`: the file and its directory
+/// are created when missing (in [`PAGE_SIZE`] pages), the journal is
+/// switched to WAL (busy timeout set first, so a concurrent opener waits
+/// instead of failing), every commit is synced to disk (`synchronous =
+/// FULL`) and foreign keys are enforced.
 pub(crate) async fn connect(url: &str, options: &PoolOptions) -> Result<SqlitePool, StoreError> {
     let connect = connect_options(url)?
         .create_if_missing(true)
+        .page_size(PAGE_SIZE)
         .busy_timeout(BUSY_TIMEOUT)
         .journal_mode(SqliteJournalMode::Wal)
         // FULL: an acknowledged event survives a power loss, not only a crash.

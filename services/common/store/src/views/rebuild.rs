@@ -4,7 +4,7 @@
 //! A rebuild writes every row of every project once, into new tables the
 //! live ones know nothing of ([`ViewRebuild`]): on PostgreSQL unindexed
 //! copies in a schema of their own, filled by binary `COPY`; on SQLite
-//! `rebuild_*` tables filled by multi-row inserts (`dialect::*::bulk`).
+//! `rebuild_*` tables filled by prepared inserts (`dialect::*::bulk`).
 //! Nothing is read back while loading: a project whose events a batch holds
 //! whole (seq 1 onwards, gapless) arrives rendered and its rows are written
 //! as they are; any other project's events wait in a staging table. Then
@@ -35,10 +35,12 @@ use prost::Message;
 
 use super::fold::write::{PROJECT_COLUMNS, TIMELINE_COLUMNS, project_values, timeline_values};
 use super::fold::{KEPT_EVENT, Unrenderable};
-use crate::db::{dispatch, to_i64};
+use crate::db::{Db, dispatch, to_i64};
+use crate::dialect;
 use crate::events::decode_envelope;
 use crate::promptness::{
-    self, COUNT_COLUMNS, CountTotals, DISCLOSURE_COLUMNS, DisclosureRow, EXPECTED_COLUMNS, SCOPE_COLUMNS,
+    self, COUNT_COLUMNS, CountTotals, DISCLOSURE_COLUMNS, DISCLOSURE_GROUPS, DisclosureGroup, DisclosureRow,
+    EXPECTED_COLUMNS, SCOPE_COLUMNS,
 };
 use crate::query::{self, Value};
 use crate::supervision::{DEADLINE_COLUMNS, SEARCH_COLUMNS, deadline_values, search_values};
@@ -114,6 +116,68 @@ pub struct ViewRebuild {
     pending: BTreeSet<String>,
     /// Arrival order of waiting events.
     arrival: i64,
+    /// The connection batches are loaded on, from the first to the last.
+    loader: Option<Loader>,
+}
+
+/// The connections a rebuild loads every batch on, with the dialect's
+/// loading settings set once (SQLite's page cache that holds the B-trees
+/// being filled: set and dropped per batch, its pages were freed and
+/// faulted in again each time). Closed at the end, settings and all.
+#[derive(Debug)]
+enum Loader {
+    /// [`COPY_CONNECTIONS`] connections, each copying its share of every
+    /// batch at the same time as the others.
+    Postgres(Vec<sqlx::pool::PoolConnection<sqlx::Postgres>>),
+    /// SQLite has one writer at a time.
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+}
+
+/// How many connections copy a batch on PostgreSQL: a `COPY` keeps one
+/// server process busy, parsing and storing, while the client waits, and
+/// the client encodes the next table while the server waits; two at once
+/// keep both busy (a third gained nothing on two cores).
+const COPY_CONNECTIONS: usize = 2;
+
+impl Loader {
+    async fn open(db: &Db) -> Result<Self, StoreError> {
+        Ok(match db {
+            Db::Postgres(pool) => {
+                let mut connections = Vec::with_capacity(COPY_CONNECTIONS);
+                for _ in 0..COPY_CONNECTIONS {
+                    let mut conn = pool.acquire().await?;
+                    sqlx::raw_sql(dialect::postgres::bulk::LOADING).execute(&mut *conn).await?;
+                    connections.push(conn);
+                }
+                Loader::Postgres(connections)
+            }
+            Db::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                sqlx::raw_sql(dialect::sqlite::bulk::LOADING).execute(&mut *conn).await?;
+                Loader::Sqlite(conn)
+            }
+        })
+    }
+
+    /// How many connections a batch is shared over.
+    fn connections(&self) -> usize {
+        match self {
+            Loader::Postgres(connections) => connections.len(),
+            Loader::Sqlite(_) => 1,
+        }
+    }
+
+    async fn close(self) -> Result<(), StoreError> {
+        match self {
+            Loader::Postgres(connections) => {
+                for conn in connections {
+                    conn.close().await?;
+                }
+            }
+            Loader::Sqlite(conn) => conn.close().await?,
+        }
+        Ok(())
+    }
 }
 
 /// Renders the projects `$codes` again from every event the new tables
@@ -207,7 +271,14 @@ impl Projections {
             let mut conn = pool.acquire().await?;
             dialect::bulk::create(&mut conn, &REBUILT_TABLES, STAGING, STAGING_COLUMNS).await?;
         });
-        Ok(ViewRebuild { store: self.clone(), from, whole: HashSet::new(), pending: BTreeSet::new(), arrival: 0 })
+        Ok(ViewRebuild {
+            store: self.clone(),
+            from,
+            whole: HashSet::new(),
+            pending: BTreeSet::new(),
+            arrival: 0,
+            loader: None,
+        })
     }
 }
 
@@ -234,9 +305,16 @@ impl ViewRebuild {
         let codes = projects.iter().map(|project| project.project_code.as_str());
         let disclosures = disclosures(codes.zip(&outcomes))?;
         let now = Utc::now();
-        let mut tables = Tables::default();
-        for ((project, outcome), disclosures) in projects.iter().zip(&outcomes).zip(&disclosures) {
+        if self.loader.is_none() {
+            self.loader = Some(Loader::open(&self.store.db).await?);
+        }
+        let loader = self.loader.as_mut().expect("opened above");
+        // Each of the loader's connections takes every so many projects.
+        let mut shares: Vec<Tables<'_>> = (0..loader.connections()).map(|_| Tables::default()).collect();
+        let parts = shares.len();
+        for (at, ((project, outcome), disclosures)) in projects.iter().zip(&outcomes).zip(&disclosures).enumerate() {
             let code = project.project_code.as_str();
+            let tables = &mut shares[at % parts];
             match outcome {
                 Some(outcome) => {
                     tables.keep(code, &project.events, self.from)?;
@@ -250,24 +328,39 @@ impl ViewRebuild {
                 }
             }
         }
-        dispatch!(&self.store.db, |pool, dialect| {
-            let mut conn = pool.acquire().await?;
-            sqlx::raw_sql(dialect::bulk::LOADING).execute(&mut *conn).await?;
-            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-            write_tables!(&mut *tx, dialect, tables);
-            tx.commit().await?;
-            sqlx::raw_sql(dialect::bulk::LOADED).execute(&mut *conn).await?;
-        });
+        match loader {
+            Loader::Postgres(connections) => {
+                use dialect::postgres as dialect;
+                let copies = connections.iter_mut().zip(&shares).map(|(conn, tables)| async move {
+                    let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+                    write_tables!(&mut *tx, dialect, *tables);
+                    tx.commit().await?;
+                    Ok::<_, StoreError>(())
+                });
+                futures_util::future::try_join_all(copies).await?;
+            }
+            Loader::Sqlite(conn) => {
+                use dialect::sqlite as dialect;
+                let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+                for tables in &shares {
+                    write_tables!(&mut *tx, dialect, *tables);
+                }
+                tx.commit().await?;
+            }
+        }
         Ok(())
     }
 
     /// Indexes the new tables, renders the projects whose events waited,
     /// and puts the new views in place (see the module docs). `render` is
     /// the projector's: a project's gapless events from seq 1 into its rows.
-    pub async fn finish<F>(self, render: F) -> Result<(), StoreError>
+    pub async fn finish<F>(mut self, render: F) -> Result<(), StoreError>
     where
         F: Fn(&[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable>,
     {
+        if let Some(loader) = self.loader.take() {
+            loader.close().await?;
+        }
         let tables = &REBUILT_TABLES;
         let pending: Vec<&str> = self.pending.iter().map(String::as_str).collect();
         let published = dispatch!(&self.store.db, |pool, dialect| {
@@ -336,15 +429,14 @@ impl ViewRebuild {
                 .execute(&mut *tx)
                 .await?;
             }
-            let counted: Vec<DisclosureRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {DISCLOSURE_COLUMNS} FROM {}",
-                shadow("public_disclosures")
-            )))
+            let groups: Vec<DisclosureGroup> = sqlx::query_as(sqlx::AssertSqlSafe(
+                DISCLOSURE_GROUPS.replace("{table}", &shadow("public_disclosures")),
+            ))
             .fetch_all(&mut *tx)
             .await?;
             let mut totals = CountTotals::default();
-            for row in &counted {
-                totals.add(row);
+            for group in &groups {
+                totals.add_group(group);
             }
             dialect::bulk::insert(&mut tx, &shadow("public_promptness"), COUNT_COLUMNS, &totals.counts()).await?;
             dialect::bulk::insert(&mut tx, &shadow("public_promptness_scopes"), SCOPE_COLUMNS, &totals.scopes())
@@ -379,7 +471,10 @@ impl ViewRebuild {
     }
 
     /// Gives up: drops the new tables; the live views never changed.
-    pub async fn abandon(self) -> Result<(), StoreError> {
+    pub async fn abandon(mut self) -> Result<(), StoreError> {
+        if let Some(loader) = self.loader.take() {
+            loader.close().await?;
+        }
         dispatch!(&self.store.db, |pool, dialect| {
             let mut conn = pool.acquire().await?;
             dialect::bulk::drop(&mut conn).await?;

@@ -34,7 +34,7 @@ pub(crate) async fn create(
     for table in tables {
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             "CREATE TABLE {SCHEMA}.{table} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE \
-             INCLUDING COMPRESSION)"
+             INCLUDING COMPRESSION) WITH ({NO_AUTOVACUUM})"
         )))
         .execute(&mut *conn)
         .await?;
@@ -44,6 +44,13 @@ pub(crate) async fn create(
         .await?;
     Ok(())
 }
+
+/// The storage parameters of a table being built: autovacuum keeps off
+/// it until it is live. It analyzed each table once its `COPY`s had added
+/// enough rows, and building an index waited for its lock until PostgreSQL
+/// cancelled it, `deadlock_timeout` (1 s) later; [`index`] analyzes each
+/// table once, and [`swap`] gives the live tables autovacuum back.
+const NO_AUTOVACUUM: &str = "autovacuum_enabled = false, toast.autovacuum_enabled = false";
 
 /// Drops the rebuild's schema, if any.
 pub(crate) async fn drop(conn: &mut PgConnection) -> Result<(), StoreError> {
@@ -91,9 +98,8 @@ fn unexpected(definition: &str) -> StoreError {
     StoreError::InvalidEvent(format!("an index the rebuild cannot copy: {definition}"))
 }
 
-/// Settings of a connection while it loads rows, and back after: none.
+/// Settings of the connection a rebuild loads on (closed after): none.
 pub(crate) const LOADING: &str = "SELECT 1";
-pub(crate) const LOADED: &str = "SELECT 1";
 
 /// Holds off the live projector until the transaction ends: its fold
 /// begins by writing `projector_heads`, which this lock excludes, while
@@ -123,7 +129,10 @@ pub(crate) async fn swap(conn: &mut PgConnection, tables: &[&str], staging: &str
     let live: String = sqlx::query_scalar("SELECT current_schema()::text").fetch_one(&mut *conn).await?;
     let mut statement = String::new();
     for table in tables {
-        statement.push_str(&format!("DROP TABLE {table}; ALTER TABLE {SCHEMA}.{table} SET SCHEMA {live};"));
+        statement.push_str(&format!(
+            "DROP TABLE {table}; ALTER TABLE {SCHEMA}.{table} SET SCHEMA {live}; \
+             ALTER TABLE {live}.{table} RESET (autovacuum_enabled, toast.autovacuum_enabled);"
+        ));
     }
     statement.push_str(&format!("DROP TABLE {SCHEMA}.{staging}; DROP SCHEMA {SCHEMA}"));
     // A reader's statement may hold one old table and wait for another

@@ -1,16 +1,17 @@
 //! A rebuild's writes on SQLite: the new views are built beside the live
 //! ones as `rebuild_<table>`, created from the live table's own definition
-//! (its primary key with it), filled by multi-row inserts in one
-//! transaction per batch, and put in place in one transaction that drops
+//! (its primary key with it), filled by a prepared insert per table in
+//! one transaction per batch, and put in place in one transaction that drops
 //! each live table, renames the new one and builds its secondary indexes
 //! under their names. Readers keep their snapshot of the old tables until
 //! it commits (WAL); a crash before leaves `rebuild_*` tables behind,
 //! dropped by the next rebuild.
 
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use sqlx::sqlite::SqliteConnection;
 
 use crate::StoreError;
-use crate::query::{self, Value};
+use crate::query::Value;
 
 /// The prefix of a table a rebuild builds.
 const PREFIX: &str = "rebuild_";
@@ -70,10 +71,13 @@ pub(crate) async fn index(_conn: &mut SqliteConnection, _tables: &[&str]) -> Res
     Ok(())
 }
 
-/// Settings of a connection while it loads rows (a page cache that holds
-/// the B-trees being filled, instead of the default 2 MB), and back after.
-pub(crate) const LOADING: &str = "PRAGMA cache_size = -262144";
-pub(crate) const LOADED: &str = "PRAGMA cache_size = -2000";
+/// Settings of the connection a rebuild loads on (closed after): a page
+/// cache that holds the B-trees being filled, instead of the default 2 MB;
+/// and commits not synced one by one (`NORMAL`: a checkpoint still syncs
+/// before it copies, so the file stays whole): a batch need not outlive a
+/// crash, which abandons the rebuild, and the final transaction, on
+/// another connection, syncs as every commit does.
+pub(crate) const LOADING: &str = "PRAGMA cache_size = -262144; PRAGMA synchronous = NORMAL";
 
 /// SQLite's write lock is the transaction's own ([`super::begin`] begins
 /// `IMMEDIATE`): nothing more holds off the live projector.
@@ -102,16 +106,62 @@ pub(crate) async fn swap(conn: &mut SqliteConnection, tables: &[&str], staging: 
     Ok(())
 }
 
-/// Writes `rows` into `table` (its `columns`, in order) with multi-row
-/// inserts of as many rows as the bind limit allows.
+/// Writes `rows` into `table` (its `columns`, in order) with one prepared
+/// statement, bound and stepped once per row, on the connection's own
+/// handle: through sqlx each row's values are copied into owned arguments
+/// and sent to the connection's worker thread, which cost more than SQLite
+/// storing the row. Inside the caller's transaction, as any statement on
+/// `conn`; the values are encoded as sqlx encodes them.
 pub(crate) async fn insert<const N: usize>(
     conn: &mut SqliteConnection,
     table: &str,
     columns: &str,
     rows: &[[Value<'_>; N]],
 ) -> Result<(), StoreError> {
-    for statement in query::insert(&format!("INSERT INTO {table} ({columns})"), "", rows, Clone::clone) {
-        statement.execute(&mut *conn).await?;
+    if rows.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let placeholders: Vec<String> = (1..=N).map(|at| format!("?{at}")).collect();
+    let sql = format!("INSERT INTO {table} ({columns}) VALUES ({})", placeholders.join(", "));
+    let mut handle = conn.lock_handle().await?;
+    let raw = handle.as_raw_handle().as_ptr();
+    // SAFETY: `lock_handle` keeps sqlx's worker off this connection while
+    // `handle` lives, which outlives `direct`; `from_handle` borrows the
+    // connection (it is not closed when `direct` drops); sqlx and rusqlite
+    // link the one libsqlite3-sys (Cargo refuses two), and both use
+    // SQLite's thread-safe build.
+    #[allow(unsafe_code)]
+    let direct = unsafe { rusqlite::Connection::from_handle(raw) }?;
+    let inserted = (|| {
+        let mut statement = direct.prepare(&sql)?;
+        for row in rows {
+            for (at, value) in row.iter().enumerate() {
+                statement.raw_bind_parameter(at + 1, Bound(value))?;
+            }
+            statement.raw_execute()?;
+        }
+        Ok::<_, rusqlite::Error>(())
+    })();
+    std::mem::drop(direct);
+    std::mem::drop(handle);
+    Ok(inserted?)
+}
+
+/// A [`Value`] bound as sqlx binds it on SQLite (times as RFC 3339 text,
+/// ids as 16-byte blobs), so rows read back alike whichever wrote them.
+struct Bound<'v, 'a>(&'v Value<'a>);
+
+impl rusqlite::ToSql for Bound<'_, '_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Value::Text(text) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+            Value::Bytes(bytes) | Value::MaybeBytes(Some(bytes)) => ToSqlOutput::Borrowed(ValueRef::Blob(bytes)),
+            Value::Int(value) | Value::MaybeInt(Some(value)) => ToSqlOutput::Borrowed(ValueRef::Integer(*value)),
+            Value::MaybeInt(None) | Value::MaybeBytes(None) => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Time(time) => ToSqlOutput::Owned(rusqlite::types::Value::Text(
+                time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false),
+            )),
+            Value::Uuid(id) => ToSqlOutput::Borrowed(ValueRef::Blob(id.as_bytes())),
+        })
+    }
 }
