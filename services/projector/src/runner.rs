@@ -45,10 +45,10 @@ pub enum ProjectorError {
     /// The log could not be read.
     #[error("event log failed")]
     Log(#[from] gongkai_bus::BusError),
-    /// The rendering thread of a rebuild stopped (it cannot panic: panics
-    /// park their project).
-    #[error("rendering thread failed: {0}")]
-    Render(String),
+    /// A rendering thread or the reading task of a rebuild stopped
+    /// (rendering cannot panic: panics park their project).
+    #[error("a stage of the rebuild failed: {0}")]
+    Stage(String),
 }
 
 /// Folds one event into the read model.
@@ -286,10 +286,13 @@ async fn load(
     // before that is written.
     let render_threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     // Each stage's busy time, logged at the end: the slowest sets the pace.
-    let (mut reading, mut rendering, mut writing) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let (mut rendering, mut writing) = (Duration::ZERO, Duration::ZERO);
     let (read_tx, mut read_rx) = tokio::sync::mpsc::channel::<Vec<EventEnvelope>>(1);
     let (rendered_tx, mut rendered_rx) = tokio::sync::mpsc::channel::<(Vec<RebuiltProject>, u64)>(1);
-    let read = async {
+    // A task of its own: reading the embedded log blocks its thread (see
+    // the store's SQLite reads), and must not hold up the writes.
+    let reader = tokio::spawn(async move {
+        let mut reading = Duration::ZERO;
         loop {
             let started = Instant::now();
             let Some(batch) = replay.next_batch().await? else { break };
@@ -299,10 +302,12 @@ async fn load(
                 break;
             }
         }
-        // Closes the channel: the later stages end after the last batch.
-        drop(read_tx);
-        Ok::<_, ProjectorError>(())
-    };
+        // Dropping the sender closes the channel: the later stages end
+        // after the last batch.
+        Ok::<_, ProjectorError>(reading)
+    });
+    // Stops the reader when the rebuild stops early.
+    let mut reader = AbortOnDrop(reader);
     let render = async {
         while let Some(events) = read_rx.recv().await {
             let read = events.len() as u64;
@@ -316,7 +321,7 @@ async fn load(
                 .collect();
             let mut projects = Vec::new();
             for thread in rendering_threads {
-                projects.extend(thread.await.map_err(|error| ProjectorError::Render(error.to_string()))?);
+                projects.extend(thread.await.map_err(|error| ProjectorError::Stage(error.to_string()))?);
             }
             rendering += started.elapsed();
             if rendered_tx.send((projects, read)).await.is_err() {
@@ -336,7 +341,8 @@ async fn load(
         }
         Ok::<_, ProjectorError>(())
     };
-    tokio::try_join!(read, render, write)?;
+    tokio::try_join!(render, write)?;
+    let reading = (&mut reader.0).await.map_err(|error| ProjectorError::Stage(error.to_string()))??;
     tracing::info!(
         reading = reading.as_secs_f64(),
         rendering = rendering.as_secs_f64(),
@@ -344,6 +350,15 @@ async fn load(
         "Rebuild: seconds each stage was busy."
     );
     Ok(())
+}
+
+/// A task aborted when dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A batch's events by project, for [`ViewRebuild::load`]: each project

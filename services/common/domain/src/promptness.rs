@@ -41,7 +41,7 @@
 //! Timestamps are taken as given, whatever their range: every sum saturates,
 //! nothing converts to a calendar type that could overflow.
 
-use gongkai_proto::v1::{PublicEvent, TimelineEntry};
+use gongkai_proto::v1::TimelineEntry;
 use prost::Message;
 use prost_types::Timestamp;
 
@@ -50,6 +50,16 @@ use crate::disclosure::deadline_of_type;
 
 /// Beijing time's offset from UTC, seconds.
 const BEIJING_OFFSET: i64 = 8 * 3600;
+
+/// The `source` of an encoded `PublicEvent`, read without decoding the
+/// rest (prost skips the other fields without allocating): a rebuild asks
+/// it of every public entry.
+#[derive(Clone, PartialEq, prost::Message)]
+struct SourceOnly {
+    /// `PublicEvent.source`, by its tag.
+    #[prost(string, tag = "3")]
+    source: String,
+}
 
 /// Lower bounds, in days, of the delay buckets the public aggregates count:
 /// each day of the first week, then wider spans up to a year or more.
@@ -175,7 +185,7 @@ impl Disclosure {
         if !entry.supersedes_event_id.is_empty() || entry.fact_type.is_empty() {
             return None;
         }
-        let source = PublicEvent::decode(entry.public_event.as_slice()).map(|event| event.source).unwrap_or_default();
+        let source = SourceOnly::decode(entry.public_event.as_slice()).map(|event| event.source).unwrap_or_default();
         Some(Self {
             fact_type: entry.fact_type.clone(),
             source,
@@ -357,7 +367,17 @@ mod tests {
 
     #[test]
     fn a_correction_is_not_a_second_disclosure() {
-        let source = PublicEvent { source: "center-harbin".into(), ..PublicEvent::default() };
+        // Read from the encoded public event among its other fields.
+        let source = gongkai_proto::v1::PublicEvent {
+            event_id: "e1".into(),
+            r#type: "gongkai.v1.AwardAnnounced".into(),
+            source: "center-harbin".into(),
+            subject: "2024-230113-77-01-000001".into(),
+            project_seq: 9,
+            occurred_at: Some(at(MORNING)),
+            prev_hash: "ab".repeat(32),
+            ..gongkai_proto::v1::PublicEvent::default()
+        };
         let entry = TimelineEntry {
             fact_type: "gongkai.v1.AwardAnnounced".into(),
             occurred_at: Some(at(MORNING)),

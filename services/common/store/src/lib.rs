@@ -135,10 +135,10 @@ pub enum StoreError {
     /// A query failed.
     #[error("database query failed")]
     Query(#[from] sqlx::Error),
-    /// A bulk insert on SQLite, made on the connection's handle directly,
-    /// failed.
-    #[error("bulk insert into SQLite failed")]
-    BulkInsert(#[from] rusqlite::Error),
+    /// A statement run on a SQLite connection's own handle (bulk inserts
+    /// and reads) failed.
+    #[error("SQLite statement failed")]
+    Sqlite(#[from] rusqlite::Error),
     /// An event handed to [`EventStore::append`] cannot be stored as given
     /// (malformed id, hash, timestamp or domain); nothing was written.
     #[error("event cannot be stored: {0}")]

@@ -6,8 +6,9 @@
 
 use gongkai_proto::v1::EventEnvelope;
 
-use crate::db::{dispatch, to_i64};
-use crate::events::EnvelopeRow;
+use crate::db::{Db, dispatch, to_i64};
+use crate::dialect;
+use crate::events::{EnvelopeRow, decode_envelope};
 use crate::{EventLog, StoreError};
 
 impl EventLog {
@@ -39,10 +40,32 @@ impl EventLog {
                      ORDER BY project_code, project_seq LIMIT $4";
         let (code, seq) = after.unwrap_or(("", 0));
         let (end, seq, limit) = (to_i64(end)?, to_i64(seq)?, i64::from(limit));
-        let rows: Vec<EnvelopeRow> = dispatch!(&self.db, |pool| {
-            sqlx::query_as(query).bind(end).bind(code).bind(seq).bind(limit).fetch_all(pool).await?
-        });
-        rows.iter().map(EnvelopeRow::decode).collect()
+        match &self.db {
+            Db::Postgres(pool) => {
+                let rows: Vec<EnvelopeRow> =
+                    sqlx::query_as(query).bind(end).bind(code).bind(seq).bind(limit).fetch_all(pool).await?;
+                rows.iter().map(EnvelopeRow::decode).collect()
+            }
+            // A rebuild reads every event this way: each envelope is
+            // decoded where SQLite holds it, not copied out first.
+            Db::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                dialect::sqlite::direct::on_handle(&mut conn, |direct| {
+                    let mut statement = direct.prepare(query)?;
+                    let mut rows = statement.query(rusqlite::params![end, code, seq, limit])?;
+                    let mut events = Vec::new();
+                    while let Some(row) = rows.next()? {
+                        let position: i64 = row.get(0)?;
+                        let envelope = row.get_ref(1)?.as_blob().map_err(|_| {
+                            StoreError::Corrupt(format!("envelope at position {position} is not a blob"))
+                        })?;
+                        events.push(decode_envelope(position, envelope)?);
+                    }
+                    Ok(events)
+                })
+                .await
+            }
+        }
     }
 
     /// The highest position in the store (0 when it is empty): where the log

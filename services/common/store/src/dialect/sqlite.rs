@@ -25,6 +25,7 @@ use crate::supervision::{FeedCursor, FeedRow};
 use crate::{Backend, ChangeCursor, PoolOptions, StoreError};
 
 pub(crate) mod bulk;
+pub(crate) mod direct;
 
 pub(crate) const BACKEND: Backend = Backend::Sqlite;
 

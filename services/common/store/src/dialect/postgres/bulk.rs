@@ -135,22 +135,44 @@ pub(crate) async fn swap(conn: &mut PgConnection, tables: &[&str], staging: &str
         ));
     }
     statement.push_str(&format!("DROP TABLE {SCHEMA}.{staging}; DROP SCHEMA {SCHEMA}"));
-    // A reader's statement may hold one old table and wait for another
-    // that the swap already holds. The swap waits for each lock no longer
-    // than half PostgreSQL's default `deadlock_timeout` (1 s), so it gives
-    // way before the reader could be chosen to break the deadlock, and the
-    // reader's query goes on. Then it tries again from a savepoint: nothing
-    // done before it in the transaction is done again.
+    // Every old table at once, or none: a reader may hold one old table and
+    // wait for another, so a swap that took the tables one by one, waiting
+    // for each, met such readers in the middle (a supervisor's timeline
+    // reads the full view, then the public one) and could only give way
+    // after a timeout, again and again while readers kept coming. `NOWAIT`
+    // takes all of them in a moment no reader holds any, and never holds one
+    // while it waits. Under readers that never leave such a moment it falls
+    // back to waiting in the lock queue, for each lock no longer than half
+    // PostgreSQL's default `deadlock_timeout` (1 s), so that it gives way
+    // before a reader could be chosen to break a deadlock, and the reader's
+    // query goes on. Each try starts from a savepoint: nothing done before
+    // it in the transaction is done again.
+    let take_all = format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE NOWAIT", tables.join(", "));
     sqlx::raw_sql("SET LOCAL lock_timeout = '500ms'").execute(&mut *conn).await?;
     let mut attempt: u64 = 1;
     loop {
         sqlx::raw_sql("SAVEPOINT swap").execute(&mut *conn).await?;
-        match sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone())).execute(&mut *conn).await {
-            Ok(_) => return Ok(()),
+        let queued = attempt > SWAP_NOWAIT_TRIES;
+        let taken = if queued {
+            Ok(())
+        } else {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(take_all.clone())).execute(&mut *conn).await.map(|_| ())
+        };
+        let swapped = match taken {
+            Ok(()) => sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone())).execute(&mut *conn).await.map(|_| ()),
+            Err(error) => Err(error),
+        };
+        match swapped {
+            Ok(()) => return Ok(()),
             Err(error) if attempt < SWAP_TRIES && lock_timed_out(&error) => {
                 sqlx::raw_sql("ROLLBACK TO SAVEPOINT swap").execute(&mut *conn).await?;
-                tracing::info!(attempt, "Rebuild: readers hold the old views; trying again.");
-                tokio::time::sleep(std::time::Duration::from_millis(50 * attempt.min(10))).await;
+                let pause = if queued {
+                    tracing::info!(attempt, "Rebuild: readers hold the old views; trying again.");
+                    50 * (attempt - SWAP_NOWAIT_TRIES).min(10)
+                } else {
+                    10
+                };
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
                 attempt += 1;
             }
             Err(error) => return Err(error.into()),
@@ -158,12 +180,17 @@ pub(crate) async fn swap(conn: &mut PgConnection, tables: &[&str], staging: &str
     }
 }
 
-/// How many times [`swap`] tries to take the old tables (each try waits up
-/// to half a second for each lock, then up to half a second more).
-const SWAP_TRIES: u64 = 120;
+/// How many times [`swap`] tries to take every old table at once, 10 ms
+/// apart (about 3 s), before it waits for them in the lock queue.
+const SWAP_NOWAIT_TRIES: u64 = 300;
 
-/// Whether `error` is a lock the swap gave up on: the lock timeout of
-/// [`swap`] (SQLSTATE 55P03), or a deadlock with a reader that PostgreSQL
+/// How many times [`swap`] tries in all: after its tries at once, each
+/// waits up to half a second for each lock, then up to half a second more.
+const SWAP_TRIES: u64 = SWAP_NOWAIT_TRIES + 120;
+
+/// Whether `error` is a lock the swap gave up on: one it could not take
+/// at once, or the lock timeout of [`swap`] (both SQLSTATE 55P03), or a
+/// deadlock with a reader that PostgreSQL
 /// broke against the swap (40P01, where `deadlock_timeout` is set lower).
 fn lock_timed_out(error: &sqlx::Error) -> bool {
     error.as_database_error().and_then(|db| db.code()).is_some_and(|code| code == "55P03" || code == "40P01")

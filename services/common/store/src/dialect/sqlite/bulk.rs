@@ -108,10 +108,8 @@ pub(crate) async fn swap(conn: &mut SqliteConnection, tables: &[&str], staging: 
 
 /// Writes `rows` into `table` (its `columns`, in order) with one prepared
 /// statement, bound and stepped once per row, on the connection's own
-/// handle: through sqlx each row's values are copied into owned arguments
-/// and sent to the connection's worker thread, which cost more than SQLite
-/// storing the row. Inside the caller's transaction, as any statement on
-/// `conn`; the values are encoded as sqlx encodes them.
+/// handle ([`super::direct`]), inside the caller's transaction; the values
+/// are encoded as sqlx encodes them.
 pub(crate) async fn insert<const N: usize>(
     conn: &mut SqliteConnection,
     table: &str,
@@ -123,16 +121,7 @@ pub(crate) async fn insert<const N: usize>(
     }
     let placeholders: Vec<String> = (1..=N).map(|at| format!("?{at}")).collect();
     let sql = format!("INSERT INTO {table} ({columns}) VALUES ({})", placeholders.join(", "));
-    let mut handle = conn.lock_handle().await?;
-    let raw = handle.as_raw_handle().as_ptr();
-    // SAFETY: `lock_handle` keeps sqlx's worker off this connection while
-    // `handle` lives, which outlives `direct`; `from_handle` borrows the
-    // connection (it is not closed when `direct` drops); sqlx and rusqlite
-    // link the one libsqlite3-sys (Cargo refuses two), and both use
-    // SQLite's thread-safe build.
-    #[allow(unsafe_code)]
-    let direct = unsafe { rusqlite::Connection::from_handle(raw) }?;
-    let inserted = (|| {
+    super::direct::on_handle(conn, |direct| {
         let mut statement = direct.prepare(&sql)?;
         for row in rows {
             for (at, value) in row.iter().enumerate() {
@@ -140,11 +129,9 @@ pub(crate) async fn insert<const N: usize>(
             }
             statement.raw_execute()?;
         }
-        Ok::<_, rusqlite::Error>(())
-    })();
-    std::mem::drop(direct);
-    std::mem::drop(handle);
-    Ok(inserted?)
+        Ok(())
+    })
+    .await
 }
 
 /// A [`Value`] bound as sqlx binds it on SQLite (times as RFC 3339 text,
