@@ -108,9 +108,9 @@ pub(crate) const HOLD_LIVE_FOLD: &str = "LOCK TABLE projector_heads IN EXCLUSIVE
 
 /// Moves the rebuilt tables into the live schema in place of the old ones
 /// (which are dropped), with the old tables' grants. Run last in the
-/// rebuild's final transaction: moving takes each table's exclusive lock,
-/// so readers wait from here to the commit, and no longer than
-/// `lock_timeout` for one another.
+/// rebuild's final transaction: it takes every old table's exclusive lock
+/// at once, when no one holds any, and readers wait from then to the
+/// commit.
 pub(crate) async fn swap(conn: &mut PgConnection, tables: &[&str], staging: &str) -> Result<(), StoreError> {
     let grants: Vec<String> = sqlx::query_scalar(
         "SELECT format('GRANT %s ON %s.%I TO %s', string_agg(privilege_type, ', '), $2::text, table_name, \
@@ -136,62 +136,75 @@ pub(crate) async fn swap(conn: &mut PgConnection, tables: &[&str], staging: &str
     }
     statement.push_str(&format!("DROP TABLE {SCHEMA}.{staging}; DROP SCHEMA {SCHEMA}"));
     // Every old table at once, or none: a reader may hold one old table and
-    // wait for another, so a swap that took the tables one by one, waiting
-    // for each, met such readers in the middle (a supervisor's timeline
-    // reads the full view, then the public one) and could only give way
-    // after a timeout, again and again while readers kept coming. `NOWAIT`
-    // takes all of them in a moment no reader holds any, and never holds one
-    // while it waits. Under readers that never leave such a moment it falls
-    // back to waiting in the lock queue, for each lock no longer than half
-    // PostgreSQL's default `deadlock_timeout` (1 s), so that it gives way
-    // before a reader could be chosen to break a deadlock, and the reader's
-    // query goes on. Each try starts from a savepoint: nothing done before
-    // it in the transaction is done again.
+    // wait for another (a supervisor's timeline reads the full view, then
+    // the public one), so a swap that took the tables one by one, waiting
+    // for each, met such readers halfway and could only give way after a
+    // timeout. `NOWAIT` takes all of them in a moment no one holds any, and
+    // never holds one while it waits. Now and then it waits for each table
+    // alone instead, holding nothing else (so no reader can be caught in a
+    // deadlock with it), for longer than `deadlock_timeout`: autovacuum,
+    // which holds a large table for minutes, gives way to a lock that waits
+    // that long. Each try starts from a savepoint: nothing done before it in
+    // the transaction is done again.
     let take_all = format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE NOWAIT", tables.join(", "));
-    sqlx::raw_sql("SET LOCAL lock_timeout = '500ms'").execute(&mut *conn).await?;
-    let mut attempt: u64 = 1;
-    loop {
+    for attempt in 1..=SWAP_TRIES {
         sqlx::raw_sql("SAVEPOINT swap").execute(&mut *conn).await?;
-        let queued = attempt > SWAP_NOWAIT_TRIES;
-        let taken = if queued {
-            Ok(())
-        } else {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(take_all.clone())).execute(&mut *conn).await.map(|_| ())
-        };
-        let swapped = match taken {
-            Ok(()) => sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone())).execute(&mut *conn).await.map(|_| ()),
-            Err(error) => Err(error),
-        };
-        match swapped {
-            Ok(()) => return Ok(()),
-            Err(error) if attempt < SWAP_TRIES && lock_timed_out(&error) => {
+        match sqlx::raw_sql(sqlx::AssertSqlSafe(take_all.clone())).execute(&mut *conn).await {
+            Ok(_) => {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut *conn).await?;
+                return Ok(());
+            }
+            Err(error) if lock_timed_out(&error) => {
                 sqlx::raw_sql("ROLLBACK TO SAVEPOINT swap").execute(&mut *conn).await?;
-                let pause = if queued {
-                    tracing::info!(attempt, "Rebuild: readers hold the old views; trying again.");
-                    50 * (attempt - SWAP_NOWAIT_TRIES).min(10)
-                } else {
-                    10
-                };
-                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
-                attempt += 1;
             }
             Err(error) => return Err(error.into()),
         }
+        if attempt % WAIT_EVERY == 0 {
+            tracing::info!(attempt, "Rebuild: the old views are busy; waiting for each in turn.");
+            for table in tables {
+                wait_for(conn, table).await?;
+            }
+        } else {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
+    Err(StoreError::InvalidEvent(format!(
+        "the rebuilt views were not put in place: the old ones stayed busy through {SWAP_TRIES} tries"
+    )))
 }
 
-/// How many times [`swap`] tries to take every old table at once, 10 ms
-/// apart (about 3 s), before it waits for them in the lock queue.
-const SWAP_NOWAIT_TRIES: u64 = 300;
+/// Waits for `table` alone, as long as its lock timeout allows, and lets it
+/// go: whoever held it then was done with it, or was autovacuum, which
+/// stopped.
+async fn wait_for(conn: &mut PgConnection, table: &str) -> Result<(), StoreError> {
+    sqlx::raw_sql("SAVEPOINT wait").execute(&mut *conn).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "SET LOCAL lock_timeout = '{WAIT_TIMEOUT}'; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
+    )))
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+    .or_else(|error| if lock_timed_out(&error) { Ok(()) } else { Err(error) })?;
+    // Lets the table go, and the setting with it.
+    sqlx::raw_sql("ROLLBACK TO SAVEPOINT wait").execute(&mut *conn).await?;
+    Ok(())
+}
 
-/// How many times [`swap`] tries in all: after its tries at once, each
-/// waits up to half a second for each lock, then up to half a second more.
-const SWAP_TRIES: u64 = SWAP_NOWAIT_TRIES + 120;
+/// How long [`wait_for`] waits: beyond PostgreSQL's default
+/// `deadlock_timeout` (1 s), after which a waiting lock stops autovacuum.
+const WAIT_TIMEOUT: &str = "1500ms";
+
+/// Every how many tries [`swap`] waits for each table in turn (the others
+/// are 10 ms apart).
+const WAIT_EVERY: u64 = 20;
+
+/// How many times [`swap`] tries to take the old tables before the
+/// rebuild fails, leaving them as they were.
+const SWAP_TRIES: u64 = 600;
 
 /// Whether `error` is a lock the swap gave up on: one it could not take
-/// at once, or the lock timeout of [`swap`] (both SQLSTATE 55P03), or a
-/// deadlock with a reader that PostgreSQL
-/// broke against the swap (40P01, where `deadlock_timeout` is set lower).
+/// at once, or the lock timeout of [`wait_for`] (both SQLSTATE 55P03), or
+/// a deadlock PostgreSQL broke against it (40P01).
 fn lock_timed_out(error: &sqlx::Error) -> bool {
     error.as_database_error().and_then(|db| db.code()).is_some_and(|code| code == "55P03" || code == "40P01")
 }
