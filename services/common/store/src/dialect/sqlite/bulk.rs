@@ -106,8 +106,8 @@ pub(crate) async fn swap(conn: &mut SqliteConnection, tables: &[&str], staging: 
     Ok(())
 }
 
-/// Writes `rows` into `table` (its `columns`, in order) with one prepared
-/// statement, bound and stepped once per row, on the connection's own
+/// Writes `rows` into `table` (its `columns`, in order) with prepared
+/// statements bound from the rows as they are, on the connection's own
 /// handle ([`super::direct`]), inside the caller's transaction; the values
 /// are encoded as sqlx encodes them.
 pub(crate) async fn insert<const N: usize>(
@@ -119,11 +119,25 @@ pub(crate) async fn insert<const N: usize>(
     if rows.is_empty() {
         return Ok(());
     }
-    let placeholders: Vec<String> = (1..=N).map(|at| format!("?{at}")).collect();
-    let sql = format!("INSERT INTO {table} ({columns}) VALUES ({})", placeholders.join(", "));
+    // Rows go ROWS_PER_STATEMENT at a time (SQLite runs a statement's
+    // set-up once for all of them), the rest one by one.
+    let values = |count: usize| -> String {
+        let row = format!("({})", vec!["?"; N].join(", "));
+        vec![row; count].join(", ")
+    };
+    let head = format!("INSERT INTO {table} ({columns}) VALUES ");
+    let (many, one) = (format!("{head}{}", values(ROWS_PER_STATEMENT)), format!("{head}{}", values(1)));
     super::direct::on_handle(conn, |direct| {
-        let mut statement = direct.prepare(&sql)?;
-        for row in rows {
+        let mut chunks = rows.chunks_exact(ROWS_PER_STATEMENT);
+        let mut statement = direct.prepare(&many)?;
+        for chunk in &mut chunks {
+            for (at, value) in chunk.iter().flatten().enumerate() {
+                statement.raw_bind_parameter(at + 1, Bound(value))?;
+            }
+            statement.raw_execute()?;
+        }
+        let mut statement = direct.prepare(&one)?;
+        for row in chunks.remainder() {
             for (at, value) in row.iter().enumerate() {
                 statement.raw_bind_parameter(at + 1, Bound(value))?;
             }
@@ -133,6 +147,9 @@ pub(crate) async fn insert<const N: usize>(
     })
     .await
 }
+
+/// How many rows one prepared insert writes.
+const ROWS_PER_STATEMENT: usize = 32;
 
 /// A [`Value`] bound as sqlx binds it on SQLite (times as RFC 3339 text,
 /// ids as 16-byte blobs), so rows read back alike whichever wrote them.
