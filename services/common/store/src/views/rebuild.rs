@@ -116,7 +116,7 @@ pub struct ViewRebuild {
     pending: BTreeSet<String>,
     /// Arrival order of waiting events.
     arrival: i64,
-    /// The connection batches are loaded on, from the first to the last.
+    /// The connections batches are loaded on, from the first to the last.
     loader: Option<Loader>,
 }
 
@@ -133,10 +133,9 @@ enum Loader {
     Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
 }
 
-/// How many connections copy a batch on PostgreSQL: a `COPY` keeps one
-/// server process busy, parsing and storing, while the client waits, and
-/// the client encodes the next table while the server waits; two at once
-/// keep both busy (a third gained nothing on two cores).
+/// How many connections copy a batch on PostgreSQL: while one server
+/// process parses and stores a table's rows, the client encodes the rows
+/// of the other connection's table instead of leaving the server waiting.
 const COPY_CONNECTIONS: usize = 2;
 
 impl Loader {
