@@ -99,3 +99,40 @@ async fn the_live_loop_and_a_rebuild_give_the_same_views(store: &Store) {
     assert_eq!(*total.lock().unwrap(), (appended, appended), "progress: the total, then every event");
     assert_eq!(views_snapshot(store, &projects).await, folded, "a rebuild gives the live views, byte for byte");
 }
+
+/// A rebuild leaves a connection of the pool for reading the log: with two
+/// connections, the log is read while batches are loaded, and the views
+/// are the fold's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_rebuild_fits_a_pool_of_two() {
+    let options = gongkai_store::PoolOptions { max_connections: 2, acquire_timeout: Duration::from_secs(3) };
+    let fresh = gongkai_testkit::store::fresh_with(gongkai_testkit::store::Backend::Postgres, &options).await;
+    let store = &fresh.store;
+    let ingestor = Ingestor::new(store.events());
+    let principal = Principal { id: "test".into(), role: Role::Submitter, regions: vec!["23".into()] };
+    let projects: Vec<String> = (0..2).map(|n| format!("2024-230113-77-01-{n:06}")).collect();
+    for code in &projects {
+        for request in gongkai_scenarios::ppp_lifecycle(code, code).requests {
+            let (domain, submission) = gongkai_testkit::submission(request);
+            ingestor.submit(&principal, domain, submission).await.expect("accepted");
+        }
+    }
+    let events = store.log().events_after(0, u32::MAX).await.expect("the log");
+    gongkai_projector::runner::Folder::new(store.projections()).fold(events.clone()).await.expect("folds");
+    let folded = views_snapshot(store, &projects).await;
+
+    // A batch per project, each read while the one before is loaded.
+    let mut build = store.projections().rebuild_beside(gongkai_store::RebuildFrom::ThisStore).await.expect("begins");
+    let mut after: Option<(String, u64)> = None;
+    loop {
+        let key = after.as_ref().map(|(code, seq)| (code.as_str(), *seq));
+        let batch =
+            store.log().events_by_project(key, i64::MAX as u64, 29).await.expect("the log is read beside the loader");
+        let Some(last) = batch.last() else { break };
+        after = Some((last.subject.clone(), last.project_seq));
+        let rendered = gongkai_projector::runner::render_whole(batch);
+        build.load(&rendered, gongkai_projector::runner::to_rows).await.expect("loads");
+    }
+    build.finish(gongkai_projector::runner::to_rows).await.expect("finishes");
+    assert_eq!(views_snapshot(store, &projects).await, folded, "a rebuild gives the fold's views, byte for byte");
+}

@@ -126,8 +126,9 @@ pub struct ViewRebuild {
 /// faulted in again each time). Closed at the end, settings and all.
 #[derive(Debug)]
 enum Loader {
-    /// [`COPY_CONNECTIONS`] connections, each copying its share of every
-    /// batch at the same time as the others.
+    /// [`COPY_CONNECTIONS`] connections (fewer in a pool of fewer than
+    /// three), each copying its share of every batch at the same time as
+    /// the others.
     Postgres(Vec<sqlx::pool::PoolConnection<sqlx::Postgres>>),
     /// SQLite has one writer at a time.
     Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
@@ -142,8 +143,11 @@ impl Loader {
     async fn open(db: &Db) -> Result<Self, StoreError> {
         Ok(match db {
             Db::Postgres(pool) => {
-                let mut connections = Vec::with_capacity(COPY_CONNECTIONS);
-                for _ in 0..COPY_CONNECTIONS {
+                // One connection of the pool stays for reading the log.
+                let spare = usize::try_from(pool.options().get_max_connections().saturating_sub(1)).unwrap_or(1);
+                let count = spare.clamp(1, COPY_CONNECTIONS);
+                let mut connections = Vec::with_capacity(count);
+                for _ in 0..count {
                     let mut conn = pool.acquire().await?;
                     sqlx::raw_sql(dialect::postgres::bulk::LOADING).execute(&mut *conn).await?;
                     connections.push(conn);
