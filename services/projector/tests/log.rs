@@ -100,13 +100,12 @@ async fn the_live_loop_and_a_rebuild_give_the_same_views(store: &Store) {
     assert_eq!(views_snapshot(store, &projects).await, folded, "a rebuild gives the live views, byte for byte");
 }
 
-/// A rebuild leaves a connection of the pool for reading the log: with two
-/// connections, the log is read while batches are loaded, and the views
-/// are the fold's.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_a_rebuild_fits_a_pool_of_two() {
-    let options = gongkai_store::PoolOptions { max_connections: 2, acquire_timeout: Duration::from_secs(3) };
-    let fresh = gongkai_testkit::store::fresh_with(gongkai_testkit::store::Backend::Postgres, &options).await;
+/// A rebuild leaves a connection of the pool for reading the log: in a
+/// pool of two the log is read while batches are loaded, in a pool of one
+/// they take turns; the views are the fold's either way.
+async fn a_rebuild_fits_a_small_pool(backend: gongkai_testkit::store::Backend, max_connections: u32) {
+    let options = gongkai_store::PoolOptions { max_connections, acquire_timeout: Duration::from_secs(3) };
+    let fresh = gongkai_testkit::store::fresh_with(backend, &options).await;
     let store = &fresh.store;
     let ingestor = Ingestor::new(store.events());
     let principal = Principal { id: "test".into(), role: Role::Submitter, regions: vec!["23".into()] };
@@ -121,13 +120,14 @@ async fn postgres_a_rebuild_fits_a_pool_of_two() {
     gongkai_projector::runner::Folder::new(store.projections()).fold(events.clone()).await.expect("folds");
     let folded = views_snapshot(store, &projects).await;
 
-    // A batch per project, each read while the one before is loaded.
+    // Batches of 20 events, each read while the one before is loaded: each
+    // project spans two, and is rendered again at the end.
     let mut build = store.projections().rebuild_beside(gongkai_store::RebuildFrom::ThisStore).await.expect("begins");
     let mut after: Option<(String, u64)> = None;
     loop {
         let key = after.as_ref().map(|(code, seq)| (code.as_str(), *seq));
         let batch =
-            store.log().events_by_project(key, i64::MAX as u64, 29).await.expect("the log is read beside the loader");
+            store.log().events_by_project(key, i64::MAX as u64, 20).await.expect("the log is read beside the loader");
         let Some(last) = batch.last() else { break };
         after = Some((last.subject.clone(), last.project_seq));
         let rendered = gongkai_projector::runner::render_whole(batch);
@@ -135,4 +135,19 @@ async fn postgres_a_rebuild_fits_a_pool_of_two() {
     }
     build.finish(gongkai_projector::runner::to_rows).await.expect("finishes");
     assert_eq!(views_snapshot(store, &projects).await, folded, "a rebuild gives the fold's views, byte for byte");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_rebuild_fits_a_pool_of_two() {
+    a_rebuild_fits_a_small_pool(gongkai_testkit::store::Backend::Postgres, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_rebuild_fits_a_pool_of_one() {
+    a_rebuild_fits_a_small_pool(gongkai_testkit::store::Backend::Postgres, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_rebuild_fits_a_pool_of_one() {
+    a_rebuild_fits_a_small_pool(gongkai_testkit::store::Backend::Sqlite, 1).await;
 }

@@ -74,6 +74,11 @@ impl Db {
         dispatch!(self, |_pool, dialect| dialect::BACKEND)
     }
 
+    /// The most connections the pool opens.
+    pub(crate) fn max_connections(&self) -> u32 {
+        dispatch!(self, |pool| pool.options().get_max_connections())
+    }
+
     /// A round trip to the database.
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
         dispatch!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(drop)?);

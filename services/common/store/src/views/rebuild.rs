@@ -128,7 +128,7 @@ pub struct ViewRebuild {
 enum Loader {
     /// [`COPY_CONNECTIONS`] connections (fewer in a pool of fewer than
     /// three), each copying its share of every batch at the same time as
-    /// the others.
+    /// the others. A pool of one lends its connection batch by batch.
     Postgres(Vec<sqlx::pool::PoolConnection<sqlx::Postgres>>),
     /// SQLite has one writer at a time.
     Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
@@ -144,7 +144,7 @@ impl Loader {
         Ok(match db {
             Db::Postgres(pool) => {
                 // One connection of the pool stays for reading the log.
-                let spare = usize::try_from(pool.options().get_max_connections().saturating_sub(1)).unwrap_or(1);
+                let spare = usize::try_from(db.max_connections().saturating_sub(1)).unwrap_or(1);
                 let count = spare.clamp(1, COPY_CONNECTIONS);
                 let mut connections = Vec::with_capacity(count);
                 for _ in 0..count {
@@ -308,10 +308,14 @@ impl ViewRebuild {
         let codes = projects.iter().map(|project| project.project_code.as_str());
         let disclosures = disclosures(codes.zip(&outcomes))?;
         let now = Utc::now();
-        if self.loader.is_none() {
-            self.loader = Some(Loader::open(&self.store.db).await?);
-        }
-        let loader = self.loader.as_mut().expect("opened above");
+        // A pool of one connection cannot lend it for the whole rebuild:
+        // the log is read on it too. The loader is then this batch's alone.
+        let mut this_batch: Option<Loader> = None;
+        let loader = match &mut self.loader {
+            Some(loader) => loader,
+            held if self.store.db.max_connections() > 1 => held.insert(Loader::open(&self.store.db).await?),
+            _ => this_batch.insert(Loader::open(&self.store.db).await?),
+        };
         // Each of the loader's connections takes every so many projects.
         let mut shares: Vec<Tables<'_>> = (0..loader.connections()).map(|_| Tables::default()).collect();
         let parts = shares.len();
@@ -351,6 +355,9 @@ impl ViewRebuild {
                 tx.commit().await?;
             }
         }
+        if let Some(loader) = this_batch {
+            loader.close().await?;
+        }
         Ok(())
     }
 
@@ -379,12 +386,13 @@ impl ViewRebuild {
                 staging = shadow(STAGING),
             );
             sqlx::query(sqlx::AssertSqlSafe(keep)).execute(&mut *conn).await?;
+            // Back to the pool before the transactions below take one.
+            drop(conn);
             for chunk in pending.chunks(RENDER_AGAIN_CHUNK) {
                 let mut tx = dialect::begin(pool).await?;
                 render_again!(&mut tx, dialect, chunk, &render);
                 tx.commit().await?;
             }
-            drop(conn);
 
             // The last transaction: readers of the old tables delay only its
             // final statement, which the dialect's swap tries again on its own.
