@@ -307,7 +307,7 @@ async fn load(
         Ok::<_, ProjectorError>(reading)
     });
     // Stops the reader when the rebuild stops early.
-    let mut reader = AbortOnDrop(reader);
+    let reader = tokio_util::task::AbortOnDropHandle::new(reader);
     let render = async {
         while let Some(events) = read_rx.recv().await {
             let read = events.len() as u64;
@@ -342,7 +342,7 @@ async fn load(
         Ok::<_, ProjectorError>(())
     };
     tokio::try_join!(render, write)?;
-    let reading = (&mut reader.0).await.map_err(|error| ProjectorError::Stage(error.to_string()))??;
+    let reading = reader.await.map_err(|error| ProjectorError::Stage(error.to_string()))??;
     tracing::info!(
         reading = reading.as_secs_f64(),
         rendering = rendering.as_secs_f64(),
@@ -350,15 +350,6 @@ async fn load(
         "Rebuild: seconds each stage was busy."
     );
     Ok(())
-}
-
-/// A task aborted when dropped.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// A batch's events by project, for [`ViewRebuild::load`]: each project

@@ -149,7 +149,7 @@ fn scopes_of(region_code: &str, source: &str) -> Vec<String> {
 }
 
 /// `public_disclosures` rows counted together, as
-/// [`DISCLOSURE_GROUPS`] reads them: those of one region, trading
+/// [`disclosure_groups`] reads them: those of one region, trading
 /// center, month, fact type and delay bucket.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub(crate) struct DisclosureGroup {
@@ -162,12 +162,17 @@ pub(crate) struct DisclosureGroup {
     within_window: i64,
 }
 
-/// The query of every [`DisclosureGroup`] of the table `{table}`: the
-/// database adds the rows up, and each group is spread over its scopes
-/// once (a rebuild has a row for every public disclosure).
-pub(crate) const DISCLOSURE_GROUPS: &str = "SELECT region_code, source, month, fact_type, delay_days, \
-     CAST(COUNT(*) AS BIGINT) AS disclosures, CAST(SUM(within_window) AS BIGINT) AS within_window \
-     FROM {table} GROUP BY region_code, source, month, fact_type, delay_days";
+/// The query of every [`DisclosureGroup`] of `table` (a table of
+/// `public_disclosures` rows): the database adds the rows up, and each
+/// group is spread over its scopes once (a rebuild has a row for every
+/// public disclosure).
+pub(crate) fn disclosure_groups(table: &str) -> String {
+    format!(
+        "SELECT region_code, source, month, fact_type, delay_days, CAST(COUNT(*) AS BIGINT) AS disclosures, \
+         CAST(SUM(within_window) AS BIGINT) AS within_window \
+         FROM {table} GROUP BY region_code, source, month, fact_type, delay_days"
+    )
+}
 
 impl CountWrites {
     /// The writes that take the counts from `existing` (the

@@ -39,8 +39,8 @@ use crate::db::{Db, dispatch, to_i64};
 use crate::dialect;
 use crate::events::decode_envelope;
 use crate::promptness::{
-    self, COUNT_COLUMNS, CountTotals, DISCLOSURE_COLUMNS, DISCLOSURE_GROUPS, DisclosureGroup, DisclosureRow,
-    EXPECTED_COLUMNS, SCOPE_COLUMNS,
+    self, COUNT_COLUMNS, CountTotals, DISCLOSURE_COLUMNS, DisclosureGroup, DisclosureRow, EXPECTED_COLUMNS,
+    SCOPE_COLUMNS,
 };
 use crate::query::{self, Value};
 use crate::supervision::{DEADLINE_COLUMNS, SEARCH_COLUMNS, deadline_values, search_values};
@@ -440,11 +440,10 @@ impl ViewRebuild {
                 .execute(&mut *tx)
                 .await?;
             }
-            let groups: Vec<DisclosureGroup> = sqlx::query_as(sqlx::AssertSqlSafe(
-                DISCLOSURE_GROUPS.replace("{table}", &shadow("public_disclosures")),
-            ))
-            .fetch_all(&mut *tx)
-            .await?;
+            let groups: Vec<DisclosureGroup> =
+                sqlx::query_as(sqlx::AssertSqlSafe(promptness::disclosure_groups(&shadow("public_disclosures"))))
+                    .fetch_all(&mut *tx)
+                    .await?;
             let mut totals = CountTotals::default();
             for group in &groups {
                 totals.add_group(group);

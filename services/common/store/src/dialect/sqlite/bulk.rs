@@ -131,21 +131,23 @@ pub(crate) async fn insert<const N: usize>(
         let mut chunks = rows.chunks_exact(ROWS_PER_STATEMENT);
         let mut statement = direct.prepare(&many)?;
         for chunk in &mut chunks {
-            for (at, value) in chunk.iter().flatten().enumerate() {
-                statement.raw_bind_parameter(at + 1, Bound(value))?;
-            }
-            statement.raw_execute()?;
+            execute(&mut statement, chunk)?;
         }
         let mut statement = direct.prepare(&one)?;
         for row in chunks.remainder() {
-            for (at, value) in row.iter().enumerate() {
-                statement.raw_bind_parameter(at + 1, Bound(value))?;
-            }
-            statement.raw_execute()?;
+            execute(&mut statement, std::slice::from_ref(row))?;
         }
         Ok(())
     })
     .await
+}
+
+/// Binds `rows`, one after the other, to `statement`'s parameters and runs it.
+fn execute<const N: usize>(statement: &mut rusqlite::Statement<'_>, rows: &[[Value<'_>; N]]) -> rusqlite::Result<()> {
+    for (at, value) in rows.iter().flatten().enumerate() {
+        statement.raw_bind_parameter(at + 1, Bound(value))?;
+    }
+    statement.raw_execute().map(|_| ())
 }
 
 /// How many rows one prepared insert writes.
