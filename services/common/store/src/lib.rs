@@ -162,6 +162,10 @@ pub enum StoreError {
         /// Why.
         reason: &'static str,
     },
+    /// A task the store ran work on stopped without finishing it (a
+    /// rebuild's copying, after a panic or an earlier error).
+    #[error("{0}")]
+    Stopped(String),
     /// A stored row could not be read back (undecodable envelope, wrong
     /// hash length): the database holds data this build did not write.
     #[error("stored event data is corrupt: {0}")]

@@ -75,6 +75,14 @@ const STAGING_COLUMNS: &str = "(project_code TEXT NOT NULL, project_seq BIGINT N
 
 /// The columns of `projector_events`.
 const EVENT_COLUMNS: &str = "project_code, project_seq, position, envelope";
+/// The columns of [`STAGING`] a batch writes (all of them).
+const STAGED_COLUMNS: &str = "project_code, project_seq, position, envelope, arrival";
+/// The columns of `projector_heads`.
+const HEAD_COLUMNS: &str = "project_code, projected_seq, position";
+/// The columns of `projector_parked`.
+const PARKED_COLUMNS: &str = "project_code, event_id, project_seq, reason, parked_at";
+/// The columns of `project_terms`.
+const TERM_COLUMNS: &str = "term, project_code";
 
 /// How many projects are rendered again per statement batch.
 const RENDER_AGAIN_CHUNK: usize = 500;
@@ -127,16 +135,16 @@ pub struct ViewRebuild {
 #[derive(Debug)]
 enum Loader {
     /// [`COPY_CONNECTIONS`] connections (fewer in a pool of fewer than
-    /// three), each copying its share of every batch at the same time as
-    /// the others. A pool of one lends its connection batch by batch.
-    Postgres(Vec<sqlx::pool::PoolConnection<sqlx::Postgres>>),
+    /// three), each copying its share of every batch on a task of its own,
+    /// at the same time as the others and while the next batch is encoded.
+    /// A pool of one lends its connection batch by batch.
+    Postgres(Vec<dialect::postgres::bulk::Copier>),
     /// SQLite has one writer at a time.
     Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
 }
 
-/// How many connections copy a batch on PostgreSQL: while one server
-/// process parses and stores a table's rows, the client encodes the rows
-/// of the other connection's table instead of leaving the server waiting.
+/// How many connections copy a batch on PostgreSQL: one server process
+/// parses and stores rows on each core.
 const COPY_CONNECTIONS: usize = 2;
 
 impl Loader {
@@ -150,7 +158,7 @@ impl Loader {
                 for _ in 0..count {
                     let mut conn = pool.acquire().await?;
                     sqlx::raw_sql(dialect::postgres::bulk::LOADING).execute(&mut *conn).await?;
-                    connections.push(conn);
+                    connections.push(dialect::postgres::bulk::Copier::start(conn));
                 }
                 Loader::Postgres(connections)
             }
@@ -172,9 +180,12 @@ impl Loader {
 
     async fn close(self) -> Result<(), StoreError> {
         match self {
-            Loader::Postgres(connections) => {
-                for conn in connections {
-                    conn.close().await?;
+            Loader::Postgres(copiers) => {
+                // Each waits for the batches handed to it.
+                for copier in copiers {
+                    if let Some(conn) = copier.finish().await? {
+                        conn.close().await?;
+                    }
                 }
             }
             Loader::Sqlite(conn) => conn.close().await?,
@@ -242,27 +253,10 @@ macro_rules! render_again {
 macro_rules! write_tables {
     ($conn:expr, $dialect:ident, $tables:expr) => {{
         let conn = $conn;
-        let tables = &$tables;
-        let shadow = $dialect::bulk::shadow;
-        let staged = "project_code, project_seq, position, envelope, arrival";
-        $dialect::bulk::insert(&mut *conn, &shadow("projector_events"), EVENT_COLUMNS, &tables.events).await?;
-        $dialect::bulk::insert(&mut *conn, &shadow(STAGING), staged, &tables.waiting).await?;
-        let heads = "project_code, projected_seq, position";
-        $dialect::bulk::insert(&mut *conn, &shadow("projector_heads"), heads, &tables.heads).await?;
-        let parked = "project_code, event_id, project_seq, reason, parked_at";
-        $dialect::bulk::insert(&mut *conn, &shadow("projector_parked"), parked, &tables.parked).await?;
-        for (table, rows) in [("public_timeline", &tables.public_timeline), ("full_timeline", &tables.full_timeline)] {
-            $dialect::bulk::insert(&mut *conn, &shadow(table), TIMELINE_COLUMNS, rows).await?;
+        for rows in $tables.each() {
+            let table = $dialect::bulk::shadow(rows.table);
+            $dialect::bulk::insert(&mut *conn, &table, rows.columns, rows.width, rows.values).await?;
         }
-        for (table, rows) in [("public_projects", &tables.public_projects), ("full_projects", &tables.full_projects)] {
-            $dialect::bulk::insert(&mut *conn, &shadow(table), PROJECT_COLUMNS, rows).await?;
-        }
-        $dialect::bulk::insert(&mut *conn, &shadow("project_search"), SEARCH_COLUMNS, &tables.search).await?;
-        $dialect::bulk::insert(&mut *conn, &shadow("project_terms"), "term, project_code", &tables.terms).await?;
-        $dialect::bulk::insert(&mut *conn, &shadow("project_deadlines"), DEADLINE_COLUMNS, &tables.deadlines).await?;
-        $dialect::bulk::insert(&mut *conn, &shadow("public_disclosures"), DISCLOSURE_COLUMNS, &tables.disclosures)
-            .await?;
-        $dialect::bulk::insert(&mut *conn, &shadow("public_expected"), EXPECTED_COLUMNS, &tables.expected).await?;
     }};
 }
 
@@ -336,15 +330,16 @@ impl ViewRebuild {
             }
         }
         match loader {
-            Loader::Postgres(connections) => {
-                use dialect::postgres as dialect;
-                let copies = connections.iter_mut().zip(&shares).map(|(conn, tables)| async move {
-                    let mut tx = sqlx::Connection::begin(&mut **conn).await?;
-                    write_tables!(&mut *tx, dialect, *tables);
-                    tx.commit().await?;
-                    Ok::<_, StoreError>(())
-                });
-                futures_util::future::try_join_all(copies).await?;
+            Loader::Postgres(copiers) => {
+                use dialect::postgres::bulk::{Copy, shadow};
+                // Encoded here, copied by each connection's task.
+                for (copier, tables) in copiers.iter_mut().zip(&shares) {
+                    let mut copies = Vec::new();
+                    for rows in tables.each() {
+                        copies.extend(Copy::encode(&shadow(rows.table), rows.columns, rows.width, rows.values)?);
+                    }
+                    copier.copy(copies).await?;
+                }
             }
             Loader::Sqlite(conn) => {
                 use dialect::sqlite as dialect;
@@ -375,10 +370,10 @@ impl ViewRebuild {
         let pending: Vec<&str> = self.pending.iter().map(String::as_str).collect();
         let published = dispatch!(&self.store.db, |pool, dialect| {
             let shadow = dialect::bulk::shadow;
-            let mut conn = pool.acquire().await?;
             let started = std::time::Instant::now();
-            dialect::bulk::index(&mut conn, tables).await?;
+            dialect::bulk::index(pool, tables).await?;
             tracing::info!(seconds = started.elapsed().as_secs_f64(), "Rebuild: the new tables are indexed.");
+            let mut conn = pool.acquire().await?;
             let keep = format!(
                 "INSERT INTO {events} ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM {staging} WHERE TRUE \
                  ORDER BY arrival ON CONFLICT (project_code, project_seq) DO NOTHING",
@@ -448,9 +443,12 @@ impl ViewRebuild {
             for group in &groups {
                 totals.add_group(group);
             }
-            dialect::bulk::insert(&mut tx, &shadow("public_promptness"), COUNT_COLUMNS, &totals.counts()).await?;
-            dialect::bulk::insert(&mut tx, &shadow("public_promptness_scopes"), SCOPE_COLUMNS, &totals.scopes())
-                .await?;
+            for rows in [
+                TableRows::of("public_promptness", COUNT_COLUMNS, &totals.counts()),
+                TableRows::of("public_promptness_scopes", SCOPE_COLUMNS, &totals.scopes()),
+            ] {
+                dialect::bulk::insert(&mut tx, &shadow(rows.table), rows.columns, rows.width, rows.values).await?;
+            }
             let feed = format!(
                 "INSERT INTO public_changes \
                  (project_code, project_seq, event_id, change, fact_type, recorded_at) \
@@ -571,7 +569,42 @@ fn kept_envelope(event: &EventEnvelope, from: RebuildFrom) -> Value<'static> {
     }
 }
 
+/// One table's rows of a [`Tables`], for a bulk insert: `width` values a
+/// row, one row after the other.
+pub(crate) struct TableRows<'t, 'a> {
+    /// The live table's name (the dialect names its rebuild copy).
+    pub(crate) table: &'static str,
+    pub(crate) columns: &'static str,
+    pub(crate) width: usize,
+    pub(crate) values: &'t [Value<'a>],
+}
+
+impl<'t, 'a> TableRows<'t, 'a> {
+    fn of<const N: usize>(table: &'static str, columns: &'static str, rows: &'t [[Value<'a>; N]]) -> Self {
+        TableRows { table, columns, width: N, values: rows.as_flattened() }
+    }
+}
+
 impl<'a> Tables<'a> {
+    /// Every table's rows, in the order they are written.
+    fn each(&self) -> [TableRows<'_, 'a>; 13] {
+        [
+            TableRows::of("projector_events", EVENT_COLUMNS, &self.events),
+            TableRows::of(STAGING, STAGED_COLUMNS, &self.waiting),
+            TableRows::of("projector_heads", HEAD_COLUMNS, &self.heads),
+            TableRows::of("projector_parked", PARKED_COLUMNS, &self.parked),
+            TableRows::of("public_timeline", TIMELINE_COLUMNS, &self.public_timeline),
+            TableRows::of("full_timeline", TIMELINE_COLUMNS, &self.full_timeline),
+            TableRows::of("public_projects", PROJECT_COLUMNS, &self.public_projects),
+            TableRows::of("full_projects", PROJECT_COLUMNS, &self.full_projects),
+            TableRows::of("project_search", SEARCH_COLUMNS, &self.search),
+            TableRows::of("project_terms", TERM_COLUMNS, &self.terms),
+            TableRows::of("project_deadlines", DEADLINE_COLUMNS, &self.deadlines),
+            TableRows::of("public_disclosures", DISCLOSURE_COLUMNS, &self.disclosures),
+            TableRows::of("public_expected", EXPECTED_COLUMNS, &self.expected),
+        ]
+    }
+
     /// Keeps `events` of project `code`, read `from` there.
     fn keep(&mut self, code: &'a str, events: &'a [EventEnvelope], from: RebuildFrom) -> Result<(), StoreError> {
         for event in events {

@@ -6,7 +6,11 @@
 //! rebuild.
 
 use chrono::{DateTime, TimeZone, Utc};
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use sqlx::Postgres;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgConnection;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::StoreError;
 use crate::query::Value;
@@ -60,37 +64,58 @@ pub(crate) async fn drop(conn: &mut PgConnection) -> Result<(), StoreError> {
 
 /// Gives each rebuilt table the live table's indexes and constraints that
 /// use one (primary keys, unique), under the same names, then its planner
-/// statistics.
-pub(crate) async fn index(conn: &mut PgConnection, tables: &[&str]) -> Result<(), StoreError> {
-    // Room to sort a large table's keys in memory; this connection only.
-    sqlx::raw_sql("SET maintenance_work_mem = '512MB'").execute(&mut *conn).await?;
-    for table in tables {
-        let indexes: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT pg_get_indexdef(i.indexrelid), c.conname::text, pg_get_constraintdef(c.oid) \
-             FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid \
-             LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = t.oid \
-             WHERE t.oid = to_regclass($1) ORDER BY i.indexrelid",
-        )
-        .bind(*table)
-        .fetch_all(&mut *conn)
-        .await?;
-        for (definition, constraint, constraint_definition) in indexes {
-            let statement = match (constraint, constraint_definition) {
-                (Some(name), Some(constraint)) => {
-                    format!("ALTER TABLE {SCHEMA}.{table} ADD CONSTRAINT {name} {constraint}")
-                }
-                _ => {
-                    // "CREATE [UNIQUE] INDEX name ON [schema.]table USING …": the same on the copy.
-                    let (head, _) = definition.split_once(" ON ").ok_or_else(|| unexpected(&definition))?;
-                    let (_, method) = definition.split_once(" USING ").ok_or_else(|| unexpected(&definition))?;
-                    format!("{head} ON {SCHEMA}.{table} USING {method}")
-                }
-            };
-            sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut *conn).await?;
-        }
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("ANALYZE {SCHEMA}.{table}"))).execute(&mut *conn).await?;
+/// statistics: [`INDEX_CONNECTIONS`] tables at a time (fewer in a smaller
+/// pool), the largest first, each on a connection of `pool`.
+pub(crate) async fn index(pool: &sqlx::PgPool, tables: &[&str]) -> Result<(), StoreError> {
+    let sized: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT t, coalesce(pg_total_relation_size(to_regclass($2 || '.' || t)), 0) FROM unnest($1::text[]) t \
+         ORDER BY 2 DESC",
+    )
+    .bind(tables)
+    .bind(SCHEMA)
+    .fetch_all(pool)
+    .await?;
+    let at_once = usize::try_from(pool.options().get_max_connections()).unwrap_or(1).clamp(1, INDEX_CONNECTIONS);
+    futures_util::stream::iter(sized.into_iter().map(|(table, _)| index_table(pool, table)))
+        .buffer_unordered(at_once)
+        .try_collect::<()>()
+        .await
+}
+
+/// How many tables are indexed at once: one sorts while another's heap is
+/// read, on both cores of a small server.
+const INDEX_CONNECTIONS: usize = 2;
+
+/// Indexes and analyzes the rebuilt `table`, in one transaction.
+async fn index_table(pool: &sqlx::PgPool, table: String) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    // Room to sort a large table's keys in memory; this transaction only.
+    sqlx::raw_sql("SET LOCAL maintenance_work_mem = '512MB'").execute(&mut *tx).await?;
+    let indexes: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT pg_get_indexdef(i.indexrelid), c.conname::text, pg_get_constraintdef(c.oid) \
+         FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid \
+         LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = t.oid \
+         WHERE t.oid = to_regclass($1) ORDER BY i.indexrelid",
+    )
+    .bind(&table)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (definition, constraint, constraint_definition) in indexes {
+        let statement = match (constraint, constraint_definition) {
+            (Some(name), Some(constraint)) => {
+                format!("ALTER TABLE {SCHEMA}.{table} ADD CONSTRAINT {name} {constraint}")
+            }
+            _ => {
+                // "CREATE [UNIQUE] INDEX name ON [schema.]table USING …": the same on the copy.
+                let (head, _) = definition.split_once(" ON ").ok_or_else(|| unexpected(&definition))?;
+                let (_, method) = definition.split_once(" USING ").ok_or_else(|| unexpected(&definition))?;
+                format!("{head} ON {SCHEMA}.{table} USING {method}")
+            }
+        };
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut *tx).await?;
     }
-    sqlx::raw_sql("RESET maintenance_work_mem").execute(&mut *conn).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("ANALYZE {SCHEMA}.{table}"))).execute(&mut *tx).await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -209,25 +234,126 @@ fn lock_timed_out(error: &sqlx::Error) -> bool {
     error.as_database_error().and_then(|db| db.code()).is_some_and(|code| code == "55P03" || code == "40P01")
 }
 
-/// Writes `rows` into `table` (its `columns`, in order) with one binary
-/// `COPY`.
-pub(crate) async fn insert<const N: usize>(
+/// Writes rows of `width` `values` each into `table` (its `columns`, in
+/// order) with one binary `COPY`.
+pub(crate) async fn insert(
     conn: &mut PgConnection,
     table: &str,
     columns: &str,
-    rows: &[[Value<'_>; N]],
+    width: usize,
+    values: &[Value<'_>],
 ) -> Result<(), StoreError> {
-    if rows.is_empty() {
-        return Ok(());
+    match Copy::encode(table, columns, width, values)? {
+        Some(copy) => copy.run(conn).await,
+        None => Ok(()),
     }
-    let mut data = CopyData::new();
-    for row in rows {
-        data.row(row)?;
+}
+
+/// One table's rows encoded for a binary `COPY`, owned: ready to be sent
+/// by another task while the next are encoded.
+pub(crate) struct Copy {
+    statement: String,
+    data: Vec<u8>,
+}
+
+impl Copy {
+    /// Rows of `width` `values` each for `table`'s `columns`; `None` when
+    /// there are none.
+    pub(crate) fn encode(
+        table: &str,
+        columns: &str,
+        width: usize,
+        values: &[Value<'_>],
+    ) -> Result<Option<Self>, StoreError> {
+        if values.is_empty() || width == 0 {
+            return Ok(None);
+        }
+        let mut data = CopyData::new();
+        for row in values.chunks_exact(width) {
+            data.row(row)?;
+        }
+        let statement = format!("COPY {table} ({columns}) FROM STDIN (FORMAT binary)");
+        Ok(Some(Copy { statement, data: data.finish() }))
     }
-    let mut copy = conn.copy_in_raw(&format!("COPY {table} ({columns}) FROM STDIN (FORMAT binary)")).await?;
-    copy.send(data.finish()).await?;
-    copy.finish().await?;
-    Ok(())
+
+    async fn run(&self, conn: &mut PgConnection) -> Result<(), StoreError> {
+        let mut copy = conn.copy_in_raw(&self.statement).await?;
+        copy.send(self.data.as_slice()).await?;
+        copy.finish().await?;
+        Ok(())
+    }
+}
+
+/// A connection copying batches on a task of its own, each batch (its
+/// tables' [`Copy`]s) in one transaction, while the caller encodes the
+/// next: one encoding everything and then sending it left the server
+/// waiting for the client about half the time. One batch waits while
+/// another is copied.
+pub(crate) struct Copier {
+    batches: Option<tokio::sync::mpsc::Sender<Vec<Copy>>>,
+    /// The task, until it has been waited for; it gives the connection back.
+    task: Option<AbortOnDropHandle<Result<PoolConnection<Postgres>, StoreError>>>,
+}
+
+impl std::fmt::Debug for Copier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Copier").field("running", &self.task.is_some()).finish_non_exhaustive()
+    }
+}
+
+impl Copier {
+    /// Starts copying on `conn`. A rebuild dropped unfinished (its process
+    /// stopping, or a test) aborts the task, which drops the connection
+    /// halfway through a batch: it is closed, not returned to the pool,
+    /// and takes the batch's transaction with it at once.
+    pub(crate) fn start(mut conn: PoolConnection<Postgres>) -> Self {
+        conn.close_on_drop();
+        let (batches, mut received) = tokio::sync::mpsc::channel::<Vec<Copy>>(1);
+        let task = tokio::spawn(async move {
+            while let Some(batch) = received.recv().await {
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                for copy in &batch {
+                    copy.run(&mut tx).await?;
+                }
+                tx.commit().await?;
+            }
+            Ok(conn)
+        });
+        Copier { batches: Some(batches), task: Some(AbortOnDropHandle::new(task)) }
+    }
+
+    /// Hands `batch` to the task, once it has room. An error is the task's
+    /// on an earlier batch.
+    pub(crate) async fn copy(&mut self, batch: Vec<Copy>) -> Result<(), StoreError> {
+        let sent = match &self.batches {
+            Some(batches) => batches.send(batch).await.is_ok(),
+            None => false,
+        };
+        if sent {
+            return Ok(());
+        }
+        // The task stopped: on an error, which it returns.
+        self.batches = None;
+        match self.stopped().await? {
+            Some(_) => Err(StoreError::Stopped("the rebuild's copying ended before its last batch".into())),
+            None => Err(StoreError::Stopped("the rebuild's copying failed before".into())),
+        }
+    }
+
+    /// Waits for every batch handed over to be copied and committed, and
+    /// gives the connection back; `None` when an error was already returned.
+    pub(crate) async fn finish(mut self) -> Result<Option<PoolConnection<Postgres>>, StoreError> {
+        self.batches = None;
+        self.stopped().await
+    }
+
+    async fn stopped(&mut self) -> Result<Option<PoolConnection<Postgres>>, StoreError> {
+        let Some(task) = self.task.take() else { return Ok(None) };
+        match task.await {
+            Ok(result) => result.map(Some),
+            Err(failure) => Err(StoreError::Stopped(format!("the rebuild's copying task failed: {failure}"))),
+        }
+    }
 }
 
 /// Rows in PostgreSQL's binary `COPY` format: a header, each row as its
@@ -302,5 +428,52 @@ mod tests {
         expected.extend_from_slice(&1_000_000_i64.to_be_bytes());
         expected.extend_from_slice(&[0xff, 0xff]);
         assert_eq!(bytes, expected);
+    }
+
+    /// A table whose rows a test copies: a check refuses 0 and below.
+    async fn copied_table() -> sqlx::PgPool {
+        let url = gongkai_testkit::fresh_postgres_database().await;
+        let pool = sqlx::PgPool::connect(&url).await.expect("connects");
+        sqlx::raw_sql("CREATE TABLE copied (n BIGINT NOT NULL CHECK (n > 0))").execute(&pool).await.expect("table");
+        pool
+    }
+
+    fn numbers(numbers: &[i64]) -> Copy {
+        let values: Vec<Value<'_>> = numbers.iter().map(|n| Value::Int(*n)).collect();
+        Copy::encode("copied", "n", 1, &values).expect("encodes").expect("rows")
+    }
+
+    async fn count(pool: &sqlx::PgPool) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM copied").fetch_one(pool).await.expect("counts")
+    }
+
+    #[tokio::test]
+    async fn a_copier_commits_each_batch_and_reports_the_one_that_failed_when_finishing() {
+        let pool = copied_table().await;
+        let mut copier = Copier::start(pool.acquire().await.expect("a connection"));
+        copier.copy(vec![numbers(&[1, 2]), numbers(&[3])]).await.expect("handed over");
+        copier.copy(vec![numbers(&[4]), numbers(&[5, -1])]).await.expect("handed over");
+        let error = copier.finish().await.expect_err("the second batch failed");
+        assert!(matches!(error, StoreError::Query(_)), "the database's refusal: {error:?}");
+        assert_eq!(count(&pool).await, 3, "the first batch whole, nothing of the second");
+    }
+
+    #[tokio::test]
+    async fn a_copier_refuses_batches_after_one_failed() {
+        let pool = copied_table().await;
+        let mut copier = Copier::start(pool.acquire().await.expect("a connection"));
+        copier.copy(vec![numbers(&[0])]).await.expect("handed over");
+        let refused = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            loop {
+                if let Err(error) = copier.copy(vec![numbers(&[7])]).await {
+                    return error;
+                }
+            }
+        })
+        .await
+        .expect("refused within 10 s");
+        assert!(matches!(refused, StoreError::Query(_)), "the failed batch's error: {refused:?}");
+        assert!(copier.finish().await.expect("reported before").is_none(), "no connection to give back");
+        assert_eq!(count(&pool).await, 0, "nothing after the failed batch was copied");
     }
 }

@@ -67,7 +67,7 @@ pub(crate) async fn drop(conn: &mut SqliteConnection) -> Result<(), StoreError> 
 
 /// Nothing before the swap: secondary indexes are built there, under the
 /// names the live tables' indexes free when they are dropped.
-pub(crate) async fn index(_conn: &mut SqliteConnection, _tables: &[&str]) -> Result<(), StoreError> {
+pub(crate) async fn index(_pool: &sqlx::SqlitePool, _tables: &[&str]) -> Result<(), StoreError> {
     Ok(())
 }
 
@@ -106,45 +106,46 @@ pub(crate) async fn swap(conn: &mut SqliteConnection, tables: &[&str], staging: 
     Ok(())
 }
 
-/// Writes `rows` into `table` (its `columns`, in order) with prepared
-/// statements bound from the rows as they are, on the connection's own
-/// handle ([`super::direct`]), inside the caller's transaction; the values
-/// are encoded as sqlx encodes them.
-pub(crate) async fn insert<const N: usize>(
+/// Writes rows of `width` `values` each into `table` (its `columns`, in
+/// order) with prepared statements bound from the rows as they are, on the
+/// connection's own handle ([`super::direct`]), inside the caller's
+/// transaction; the values are encoded as sqlx encodes them.
+pub(crate) async fn insert(
     conn: &mut SqliteConnection,
     table: &str,
     columns: &str,
-    rows: &[[Value<'_>; N]],
+    width: usize,
+    values: &[Value<'_>],
 ) -> Result<(), StoreError> {
-    if rows.is_empty() {
+    if values.is_empty() {
         return Ok(());
     }
     // Rows go ROWS_PER_STATEMENT at a time (SQLite runs a statement's
     // set-up once for all of them), the rest one by one.
-    let values = |count: usize| -> String {
-        let row = format!("({})", vec!["?"; N].join(", "));
-        vec![row; count].join(", ")
+    let statement = |rows: usize| -> String {
+        let row = format!("({})", vec!["?"; width].join(", "));
+        format!("INSERT INTO {table} ({columns}) VALUES {}", vec![row; rows].join(", "))
     };
-    let head = format!("INSERT INTO {table} ({columns}) VALUES ");
-    let (many, one) = (format!("{head}{}", values(ROWS_PER_STATEMENT)), format!("{head}{}", values(1)));
+    let (many, one) = (statement(ROWS_PER_STATEMENT), statement(1));
     super::direct::on_handle(conn, |direct| {
-        let mut chunks = rows.chunks_exact(ROWS_PER_STATEMENT);
+        let mut chunks = values.chunks_exact(width * ROWS_PER_STATEMENT);
         let mut statement = direct.prepare(&many)?;
         for chunk in &mut chunks {
             execute(&mut statement, chunk)?;
         }
         let mut statement = direct.prepare(&one)?;
-        for row in chunks.remainder() {
-            execute(&mut statement, std::slice::from_ref(row))?;
+        for row in chunks.remainder().chunks_exact(width) {
+            execute(&mut statement, row)?;
         }
         Ok(())
     })
     .await
 }
 
-/// Binds `rows`, one after the other, to `statement`'s parameters and runs it.
-fn execute<const N: usize>(statement: &mut rusqlite::Statement<'_>, rows: &[[Value<'_>; N]]) -> rusqlite::Result<()> {
-    for (at, value) in rows.iter().flatten().enumerate() {
+/// Binds `values` (one or more rows, one after the other) to
+/// `statement`'s parameters and runs it.
+fn execute(statement: &mut rusqlite::Statement<'_>, values: &[Value<'_>]) -> rusqlite::Result<()> {
+    for (at, value) in values.iter().enumerate() {
         statement.raw_bind_parameter(at + 1, Bound(value))?;
     }
     statement.raw_execute().map(|_| ())
