@@ -4,6 +4,8 @@
 //! fresh store (`GONGKAI_BENCH_STORAGE`, default a SQLite file in a temp dir;
 //! a `postgres://` URL of an empty database works too), then times
 //! `gongkai projector rebuild`'s fold of the whole log and prints events/s.
+//! It also times the rendering alone, on one thread, which bounds the
+//! rebuild on a small machine (`GONGKAI_BENCH_RENDER_ONLY` stops there).
 //! With `GONGKAI_BENCH_REPORT` set, the figures are also written to that file
 //! as one JSON object.
 //!
@@ -120,6 +122,28 @@ fn copy(n: usize, templates: &[Template]) -> Vec<EventEnvelope> {
         .collect()
 }
 
+/// Events per second the rebuild's rendering alone reaches on one thread
+/// (no reading, no writing): the whole log, read first, rendered in the
+/// rebuild's batches of whole projects.
+async fn render_alone(store: &gongkai_store::Store) -> f64 {
+    let mut events = store.log().events_after(0, u32::MAX).await.expect("the log");
+    events.sort_by(|a, b| (&a.subject, a.project_seq).cmp(&(&b.subject, b.project_seq)));
+    let count = events.len();
+    let mut batches = Vec::new();
+    while !events.is_empty() {
+        let rest = events.split_off(events.len().min(20_000));
+        batches.push(std::mem::replace(&mut events, rest));
+    }
+    let started = Instant::now();
+    let mut rendered = 0;
+    for batch in batches {
+        rendered += gongkai_projector::runner::render_whole(batch).iter().filter(|p| p.rendered.is_some()).count();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(rendered > 0, "projects were rendered");
+    count as f64 / seconds
+}
+
 #[tokio::main]
 async fn main() {
     // The rebuild's phases, with RUST_LOG=info.
@@ -182,6 +206,12 @@ async fn main() {
         "loaded {events} events of {projects} projects in {:.1} s ({template_count} lifecycles submitted in {submitted:.1} s)",
         loading.elapsed().as_secs_f64()
     );
+
+    let render_per_second = render_alone(&store).await;
+    println!("rendering alone, one thread: {render_per_second:.0} events/s");
+    if std::env::var_os("GONGKAI_BENCH_RENDER_ONLY").is_some() {
+        return;
+    }
 
     // The log just written is vacuumed and analyzed first, as a deployment's
     // would be by then: otherwise the first rebuild's reads set hint bits
@@ -248,6 +278,7 @@ async fn main() {
             "raw_load_rows": raw.rows,
             "raw_load_bytes": raw.bytes,
             "raw_load_events_per_second": raw_per_second,
+            "render_alone_events_per_second": render_per_second,
             "share_of_raw_load": per_second / raw_per_second,
             "reader_reads": sampled.reads,
             "reader_failures": sampled.failures,

@@ -83,6 +83,9 @@ pub(crate) const LOADING: &str = "PRAGMA cache_size = -262144; PRAGMA synchronou
 /// `IMMEDIATE`): nothing more holds off the live projector.
 pub(crate) const HOLD_LIVE_FOLD: &str = "SELECT 1";
 
+/// SQLite plans the feed's comparison well on its own.
+pub(crate) const COMPARE_IN_KEY_ORDER: &str = "SELECT 1";
+
 /// Puts the rebuilt tables in place of the live ones, inside the rebuild's
 /// final transaction, and builds the live tables' secondary indexes on them.
 pub(crate) async fn swap(conn: &mut SqliteConnection, tables: &[&str], staging: &str) -> Result<(), StoreError> {
