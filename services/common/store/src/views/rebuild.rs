@@ -10,7 +10,8 @@
 //! as they are; any other project's events wait in a staging table. Then
 //! [`ViewRebuild::finish`]:
 //!
-//! 1. indexes the new tables (on PostgreSQL; SQLite builds them at the swap);
+//! 1. indexes the new tables (on PostgreSQL; SQLite builds them at the swap,
+//!    and here only fills the tables it loads without their key);
 //! 2. keeps the waiting events (the first copy of each `(project, seq)`
 //!    wins, as in the fold) and renders their projects whole;
 //! 3. in one transaction, which holds off the live projector: takes in what
@@ -236,17 +237,17 @@ macro_rules! render_again {
                 None => tables.head(code, 0, 0),
             }
         }
-        write_tables!(&mut **tx, $dialect, tables);
+        write_tables!(&mut **tx, $dialect, tables, shadow);
     }};
 }
 
-/// Writes every table of `$tables` (a [`Tables`]) into the new tables on
-/// `$conn`, by the dialect's bulk insert.
+/// Writes every table of `$tables` (a [`Tables`]) on `$conn` by the
+/// dialect's bulk insert, each into the table `$into` names.
 macro_rules! write_tables {
-    ($conn:expr, $dialect:ident, $tables:expr) => {{
+    ($conn:expr, $dialect:ident, $tables:expr, $into:expr) => {{
         let conn = $conn;
         for rows in $tables.each() {
-            let table = $dialect::bulk::shadow(rows.table);
+            let table = $into(rows.table);
             $dialect::bulk::insert(&mut *conn, &table, rows.columns, rows.width, rows.values).await?;
         }
     }};
@@ -351,7 +352,7 @@ impl ViewRebuild {
             Loader::Sqlite(conn) => {
                 use dialect::sqlite as dialect;
                 let mut tx = sqlx::Connection::begin(&mut **conn).await?;
-                write_tables!(&mut *tx, dialect, tables);
+                write_tables!(&mut *tx, dialect, tables, dialect::bulk::loading);
                 tx.commit().await?;
             }
         }
