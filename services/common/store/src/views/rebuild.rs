@@ -129,10 +129,10 @@ pub struct ViewRebuild {
     loader: Option<Loader>,
 }
 
-/// The connections a rebuild loads every batch on, with the dialect's
-/// loading settings set once (SQLite's page cache that holds the B-trees
-/// being filled: set and dropped per batch, its pages were freed and
-/// faulted in again each time). Closed at the end, settings and all.
+/// The connections a rebuild loads every batch on, SQLite's with its
+/// loading settings set once (its page cache that holds the B-trees being
+/// filled: set and dropped per batch, its pages were freed and faulted in
+/// again each time). Closed at the end, settings and all.
 #[derive(Debug)]
 enum Loader {
     /// [`COPY_CONNECTIONS`] connections (fewer in a pool of fewer than
@@ -157,9 +157,7 @@ impl Loader {
                 let count = spare.clamp(1, COPY_CONNECTIONS);
                 let mut connections = Vec::with_capacity(count);
                 for _ in 0..count {
-                    let mut conn = pool.acquire().await?;
-                    sqlx::raw_sql(dialect::postgres::bulk::LOADING).execute(&mut *conn).await?;
-                    connections.push(dialect::postgres::bulk::Copier::start(conn));
+                    connections.push(dialect::postgres::bulk::Copier::start(pool.acquire().await?));
                 }
                 Loader::Postgres(connections)
             }
@@ -578,12 +576,12 @@ fn kept_envelope(event: &EventEnvelope, from: RebuildFrom) -> Value<'static> {
 
 /// One table's rows of a [`Tables`], for a bulk insert: `width` values a
 /// row, one row after the other.
-pub(crate) struct TableRows<'t, 'a> {
+struct TableRows<'t, 'a> {
     /// The live table's name (the dialect names its rebuild copy).
-    pub(crate) table: &'static str,
-    pub(crate) columns: &'static str,
-    pub(crate) width: usize,
-    pub(crate) values: &'t [Value<'a>],
+    table: &'static str,
+    columns: &'static str,
+    width: usize,
+    values: &'t [Value<'a>],
 }
 
 impl<'t, 'a> TableRows<'t, 'a> {

@@ -123,9 +123,6 @@ fn unexpected(definition: &str) -> StoreError {
     StoreError::InvalidEvent(format!("an index the rebuild cannot copy: {definition}"))
 }
 
-/// Settings of the connection a rebuild loads on (closed after): none.
-pub(crate) const LOADING: &str = "SELECT 1";
-
 /// How the final transaction compares the rebuilt public timeline with
 /// the live one for the change feed: both read in key order and merged.
 /// The planner chose a hash join, which hashed every live entry (a
@@ -349,10 +346,8 @@ impl Copier {
         }
         // The task stopped: on an error, which it returns.
         self.batches = None;
-        match self.stopped().await? {
-            Some(_) => Err(StoreError::Stopped("the rebuild's copying ended before its last batch".into())),
-            None => Err(StoreError::Stopped("the rebuild's copying failed before".into())),
-        }
+        self.stopped().await?;
+        Err(StoreError::Stopped("the rebuild's copying stopped before its last batch".into()))
     }
 
     /// Waits for every batch handed over to be copied and committed, and
