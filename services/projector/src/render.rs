@@ -283,8 +283,16 @@ impl Ctx<'_, '_> {
         let redaction = public_fact(version.kind, position, project);
         let mut full = base.clone();
         let mut public = base;
-        fill(&mut full, text::fact(version.kind, project, &[]));
-        fill(&mut public, text::fact(&redaction.fact, project, &redaction.withheld));
+        let full_text = text::fact(version.kind, project, &[]);
+        // The policy mostly leaves a fact as it is: its public text is then
+        // the same, and is not rendered twice.
+        let public_text = if redaction.withheld.is_empty() && redaction.fact == *version.kind {
+            full_text.clone()
+        } else {
+            text::fact(&redaction.fact, project, &redaction.withheld)
+        };
+        fill(&mut full, full_text);
+        fill(&mut public, public_text);
         full.flags = event.flags.clone();
         full.restricted_fields = redaction.withheld.clone();
         public.details_withheld = !redaction.withheld.is_empty();

@@ -62,6 +62,26 @@ pub fn whole_days(from: &Timestamp, to: &Timestamp) -> i64 {
     to.seconds.saturating_sub(from.seconds).div_euclid(DAY)
 }
 
+/// A year as chrono's `%Y` writes it: four digits from 0 to 9999 ("0987"),
+/// signed beyond ("+12345", "-0001"). Written by hand because the texts of
+/// every entry show dates, and parsing a format string for each was a tenth
+/// of a rebuild's rendering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Year(pub i32);
+
+impl std::fmt::Display for Year {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if (0..=9999).contains(&self.0) { write!(f, "{:04}", self.0) } else { write!(f, "{:+05}", self.0) }
+    }
+}
+
+/// A month's English abbreviation, as chrono's `%b` writes it ("Jan");
+/// empty for a number that names no month.
+pub fn month_abbreviation(month: u32) -> &'static str {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    month.checked_sub(1).and_then(|at| MONTHS.get(at as usize)).copied().unwrap_or_default()
+}
+
 /// A UTC instant as a protobuf timestamp.
 pub fn timestamp(time: DateTime<Utc>) -> Timestamp {
     Timestamp { seconds: time.timestamp(), nanos: time.timestamp_subsec_nanos() as i32 }
@@ -69,7 +89,23 @@ pub fn timestamp(time: DateTime<Utc>) -> Timestamp {
 
 #[cfg(test)]
 mod tests {
+    use chrono::Datelike;
+
     use super::*;
+
+    #[test]
+    fn years_and_months_are_written_as_chrono_writes_them() {
+        for year in [-262_143, -10_000, -9999, -1, 0, 1, 999, 1000, 2024, 9999, 10_000, 262_142] {
+            let date = NaiveDate::from_ymd_opt(year, 1, 1).expect("in chrono's range");
+            assert_eq!(Year(date.year()).to_string(), date.format("%Y").to_string(), "year {year}");
+        }
+        for month in 1..=12 {
+            let date = NaiveDate::from_ymd_opt(2024, month, 1).expect("a month");
+            assert_eq!(month_abbreviation(month), date.format("%b").to_string());
+        }
+        assert_eq!(month_abbreviation(0), "");
+        assert_eq!(month_abbreviation(13), "");
+    }
 
     #[test]
     fn beijing_is_eight_hours_ahead_of_utc() {

@@ -47,7 +47,9 @@ pub struct Committed {
     pub public: PublicEvent,
     /// The confidential parts, in the order of `public.commitments`.
     pub parts: Vec<Part>,
-    seed: Vec<u8>,
+    /// Each part's salt in hex, in the same order: derived once, for its
+    /// commitment and for every reveal of it.
+    salts: Vec<String>,
 }
 
 impl Committed {
@@ -58,7 +60,7 @@ impl Committed {
 
     /// The reveal of every part.
     pub fn reveal_all(&self) -> Vec<Reveal> {
-        self.parts.iter().map(|part| self.reveal(part)).collect()
+        self.parts.iter().zip(&self.salts).map(reveal).collect()
     }
 
     /// The reveals of the parts that `public_fact`, the copy of the event's
@@ -68,7 +70,7 @@ impl Committed {
     pub fn reveals(&self, public_fact: &Kind) -> Vec<Reveal> {
         let mut shown = Vec::new();
         split_fact(&mut public_fact.clone(), self.fact_prefix(), &mut shown);
-        self.parts.iter().filter(|part| shown.contains(part)).map(|part| self.reveal(part)).collect()
+        self.parts.iter().zip(&self.salts).filter(|(part, _)| shown.contains(part)).map(reveal).collect()
     }
 
     fn fact_prefix(&self) -> &'static str {
@@ -77,9 +79,19 @@ impl Committed {
             _ => FACT_PREFIX,
         }
     }
+}
 
-    fn reveal(&self, part: &Part) -> Reveal {
-        Reveal { part: part.name.clone(), value: part.value.clone(), salt: hex::encode(salt(&self.seed, &part.name)) }
+fn reveal((part, salt): (&Part, &String)) -> Reveal {
+    Reveal { part: part.name.clone(), value: part.value.clone(), salt: salt.clone() }
+}
+
+/// 32 bytes in lowercase hex.
+fn hex32(bytes: &Hash) -> String {
+    let mut text = [0u8; 64];
+    match hex::encode_to_slice(bytes, &mut text) {
+        Ok(()) => String::from_utf8_lossy(&text).into_owned(),
+        // Not reached: 64 bytes hold 32 in hex.
+        Err(_) => hex::encode(bytes),
     }
 }
 
@@ -104,14 +116,14 @@ pub fn commit(envelope: &EventEnvelope) -> Committed {
             public_event::Body::Correction(DisclosureCorrected { replacement, ..correction.clone() })
         }
     });
-    let seed = envelope.commitment_seed.clone();
-    let commitments = parts
+    let seed = &envelope.commitment_seed;
+    let (commitments, salts) = parts
         .iter()
-        .map(|part| Commitment {
-            part: part.name.clone(),
-            digest: hex::encode(digest(&salt(&seed, &part.name), &part.value)),
+        .map(|part| {
+            let salt = salt(seed, &part.name);
+            (Commitment { part: part.name.clone(), digest: hex32(&digest(&salt, &part.value)) }, hex32(&salt))
         })
-        .collect();
+        .unzip();
     let public = PublicEvent {
         event_id: envelope.event_id.clone(),
         r#type: envelope.r#type.clone(),
@@ -125,7 +137,7 @@ pub fn commit(envelope: &EventEnvelope) -> Committed {
         body,
         commitments,
     };
-    Committed { public, parts, seed }
+    Committed { public, parts, salts }
 }
 
 /// The salt of part `name` of an event with commitment seed `seed`: revealing
@@ -151,7 +163,7 @@ pub fn digest(salt: &[u8], value: &[u8]) -> Hash {
 /// SHA-256(salt || value) is its digest.
 pub fn opens(reveal: &Reveal, commitments: &[Commitment]) -> bool {
     let Ok(salt) = hex::decode(&reveal.salt) else { return false };
-    let expected = hex::encode(digest(&salt, &reveal.value));
+    let expected = hex32(&digest(&salt, &reveal.value));
     commitments.iter().any(|commitment| commitment.part == reveal.part && commitment.digest == expected)
 }
 

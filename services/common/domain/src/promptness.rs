@@ -161,7 +161,8 @@ pub fn median_of_counts<T: Copy>(counts: &[(T, u64)]) -> Option<T> {
 /// The month, in Beijing time, of an instant: `2024-03`; `None` out of
 /// chrono's range.
 pub fn beijing_month(at: &Timestamp) -> Option<String> {
-    crate::clock::in_beijing(at).map(|at| at.format("%Y-%m").to_string())
+    use chrono::Datelike;
+    crate::clock::in_beijing(at).map(|at| format!("{}-{:02}", crate::clock::Year(at.year()), at.month()))
 }
 
 /// One disclosure as the promptness figures count it.

@@ -4,8 +4,8 @@
 //! integer fen and rounded half away from zero to two decimals of the unit
 //! shown (亿元/万元/元, billion/million).
 
-use chrono::NaiveDate;
-use gongkai_domain::clock::in_beijing;
+use chrono::{Datelike, NaiveDate, Timelike};
+use gongkai_domain::clock::{Year, in_beijing, month_abbreviation};
 use gongkai_proto::v1::{
     AcceptanceResult, AmendmentKind, AppraisalConclusion, ApprovalKind, CalendarDate, CompensationCategory,
     ComplaintOutcome, EiaDocumentKind, EvaluationMethod, ExpropriationKind, FundingSource, MilestoneKind,
@@ -47,7 +47,9 @@ pub(crate) fn percent(bp: i64) -> String {
 /// An instant in Chinese, Beijing time: "2024年3月26日 09:00".
 pub(crate) fn instant_zh(ts: Option<&Timestamp>) -> String {
     match ts.and_then(in_beijing) {
-        Some(time) => time.format("%Y年%-m月%-d日 %H:%M").to_string(),
+        Some(time) => {
+            format!("{}年{}月{}日 {:02}:{:02}", Year(time.year()), time.month(), time.day(), time.hour(), time.minute())
+        }
         None => "（时间未载明）".to_owned(),
     }
 }
@@ -55,7 +57,14 @@ pub(crate) fn instant_zh(ts: Option<&Timestamp>) -> String {
 /// An instant in English, Beijing time: "26 Mar 2024 09:00".
 pub(crate) fn instant_en(ts: Option<&Timestamp>) -> String {
     match ts.and_then(in_beijing) {
-        Some(time) => time.format("%-d %b %Y %H:%M").to_string(),
+        Some(time) => format!(
+            "{} {} {} {:02}:{:02}",
+            time.day(),
+            month_abbreviation(time.month()),
+            Year(time.year()),
+            time.hour(),
+            time.minute()
+        ),
         None => "(time not stated)".to_owned(),
     }
 }
@@ -63,7 +72,7 @@ pub(crate) fn instant_en(ts: Option<&Timestamp>) -> String {
 /// The Beijing calendar day of an instant in Chinese: "2024年3月26日".
 pub(crate) fn day_zh(ts: Option<&Timestamp>) -> String {
     match ts.and_then(in_beijing) {
-        Some(time) => time.format("%Y年%-m月%-d日").to_string(),
+        Some(time) => format!("{}年{}月{}日", Year(time.year()), time.month(), time.day()),
         None => "（日期未载明）".to_owned(),
     }
 }
@@ -71,7 +80,7 @@ pub(crate) fn day_zh(ts: Option<&Timestamp>) -> String {
 /// The Beijing calendar day of an instant in English: "26 Mar 2024".
 pub(crate) fn day_en(ts: Option<&Timestamp>) -> String {
     match ts.and_then(in_beijing) {
-        Some(time) => time.format("%-d %b %Y").to_string(),
+        Some(time) => format!("{} {} {}", time.day(), month_abbreviation(time.month()), Year(time.year())),
         None => "(date not stated)".to_owned(),
     }
 }
@@ -92,7 +101,7 @@ pub(crate) fn date_zh(date: Option<&CalendarDate>) -> String {
 /// A calendar date in English: "1 May 2024".
 pub(crate) fn date_en(date: Option<&CalendarDate>) -> String {
     match date.and_then(naive) {
-        Some(d) => d.format("%-d %b %Y").to_string(),
+        Some(d) => format!("{} {} {}", d.day(), month_abbreviation(d.month()), Year(d.year())),
         None => match date {
             Some(d) => format!("{:04}-{:02}-{:02}", d.year, d.month, d.day),
             None => "(date not stated)".to_owned(),
@@ -316,7 +325,33 @@ impl Labels for CompensationCategory {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// Dates and times are written by hand as chrono's format strings
+        /// wrote them, over chrono's whole range and beyond it.
+        #[test]
+        fn instants_read_as_chrono_formats_them(seconds in prop_oneof![
+            -8_334_601_228_800i64..8_210_266_876_799,
+            -3_000_000_000i64..5_000_000_000,
+            any::<i64>(),
+        ]) {
+            let ts = Timestamp { seconds, nanos: 0 };
+            let chrono = |format: &str, placeholder: &str| {
+                in_beijing(&ts).map_or_else(|| placeholder.to_owned(), |time| time.format(format).to_string())
+            };
+            prop_assert_eq!(instant_zh(Some(&ts)), chrono("%Y年%-m月%-d日 %H:%M", "（时间未载明）"));
+            prop_assert_eq!(instant_en(Some(&ts)), chrono("%-d %b %Y %H:%M", "(time not stated)"));
+            prop_assert_eq!(day_zh(Some(&ts)), chrono("%Y年%-m月%-d日", "（日期未载明）"));
+            prop_assert_eq!(day_en(Some(&ts)), chrono("%-d %b %Y", "(date not stated)"));
+            if let Some(day) = in_beijing(&ts).map(|time| time.date_naive()) {
+                let date = CalendarDate { year: day.year(), month: day.month() as i32, day: day.day() as i32 };
+                prop_assert_eq!(date_en(Some(&date)), day.format("%-d %b %Y").to_string());
+            }
+        }
+    }
 
     #[test]
     fn amounts_read_naturally() {

@@ -20,9 +20,9 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use gongkai_domain::ProjectState;
-use gongkai_domain::clock::utc_or_epoch;
+use gongkai_domain::clock::{Year, utc_or_epoch};
 use gongkai_domain::promptness::{MISSING_CONTRACT, MISSING_PUBLICITY, MISSING_RESULT, MissingRule};
 use gongkai_domain::vocabulary::{stage_label, type_label};
 use gongkai_proto::v1::{ComplianceFlag, EventEnvelope, Figure, ProjectSummary};
@@ -192,7 +192,8 @@ pub(crate) fn rows<'e>(
 }
 
 fn day(time: DateTime<Utc>) -> String {
-    (time + Duration::hours(8)).format("%Y年%m月%d日").to_string()
+    let day = time + Duration::hours(8);
+    format!("{}年{:02}月{:02}日", Year(day.year()), day.month(), day.day())
 }
 
 #[allow(clippy::too_many_arguments)]
