@@ -127,6 +127,8 @@ pub struct ViewRebuild {
     arrival: i64,
     /// The connections batches are loaded on, from the first to the last.
     loader: Option<Loader>,
+    /// Rows loaded into each table so far: the most are indexed first.
+    loaded: BTreeMap<&'static str, u64>,
 }
 
 /// The connections a rebuild loads every batch on, SQLite's with its
@@ -266,6 +268,7 @@ impl Projections {
             pending: BTreeSet::new(),
             arrival: 0,
             loader: None,
+            loaded: BTreeMap::new(),
         })
     }
 }
@@ -324,6 +327,9 @@ impl ViewRebuild {
                 }
             }
         }
+        for rows in tables.each() {
+            *self.loaded.entry(rows.table).or_default() += (rows.values.len() / rows.width.max(1)) as u64;
+        }
         match loader {
             Loader::Postgres(copiers) => {
                 use dialect::postgres::bulk::{Copy, shadow};
@@ -370,12 +376,14 @@ impl ViewRebuild {
         if let Some(loader) = self.loader.take() {
             loader.close().await?;
         }
+        let loaded: Vec<(&str, u64)> =
+            REBUILT_TABLES.iter().map(|table| (*table, self.loaded.get(table).copied().unwrap_or(0))).collect();
         let tables = &REBUILT_TABLES;
         let pending: Vec<&str> = self.pending.iter().map(String::as_str).collect();
         let published = dispatch!(&self.store.db, |pool, dialect| {
             let shadow = dialect::bulk::shadow;
             let started = std::time::Instant::now();
-            dialect::bulk::index(pool, tables).await?;
+            dialect::bulk::index(pool, &loaded).await?;
             tracing::info!(seconds = started.elapsed().as_secs_f64(), "Rebuild: the new tables are indexed.");
             let mut conn = pool.acquire().await?;
             let keep = format!(

@@ -65,18 +65,25 @@ pub(crate) async fn drop(conn: &mut PgConnection) -> Result<(), StoreError> {
 /// Gives each rebuilt table the live table's indexes and constraints that
 /// use one (primary keys, unique), under the same names, then its planner
 /// statistics: [`INDEX_CONNECTIONS`] tables at a time (fewer in a smaller
-/// pool), the largest first, each on a connection of `pool`.
-pub(crate) async fn index(pool: &sqlx::PgPool, tables: &[&str]) -> Result<(), StoreError> {
-    let sized: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT t, coalesce(pg_total_relation_size(to_regclass($2 || '.' || t)), 0) FROM unnest($1::text[]) t \
-         ORDER BY 2 DESC",
+/// pool), each on a connection of `pool`. `tables` name each table with the
+/// rows loaded into it. Sorting keys is most of an index build, so the
+/// tables with the most rows go first (the larger first among equals): the
+/// search terms, more rows than events but fewer bytes, were left to be
+/// sorted alone at the end.
+pub(crate) async fn index(pool: &sqlx::PgPool, tables: &[(&str, u64)]) -> Result<(), StoreError> {
+    let names: Vec<&str> = tables.iter().map(|(table, _)| *table).collect();
+    let sizes: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT t, coalesce(pg_total_relation_size(to_regclass($2 || '.' || t)), 0) FROM unnest($1::text[]) t",
     )
-    .bind(tables)
+    .bind(&names)
     .bind(SCHEMA)
     .fetch_all(pool)
     .await?;
+    let size = |table: &str| sizes.iter().find(|(name, _)| name == table).map_or(0, |(_, size)| *size);
+    let mut ordered: Vec<(&str, u64)> = tables.to_vec();
+    ordered.sort_by_key(|(table, rows)| std::cmp::Reverse((*rows, size(table))));
     let at_once = usize::try_from(pool.options().get_max_connections()).unwrap_or(1).clamp(1, INDEX_CONNECTIONS);
-    futures_util::stream::iter(sized.into_iter().map(|(table, _)| index_table(pool, table)))
+    futures_util::stream::iter(ordered.into_iter().map(|(table, _)| index_table(pool, table.to_owned())))
         .buffer_unordered(at_once)
         .try_collect::<()>()
         .await

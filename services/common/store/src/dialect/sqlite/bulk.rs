@@ -94,7 +94,7 @@ pub(crate) async fn drop(conn: &mut SqliteConnection) -> Result<(), StoreError> 
 /// Inserts the rows of the tables in [`KEYED_LAST`] in key order. Nothing
 /// else before the swap: secondary indexes are built there, under the
 /// names the live tables' indexes free when they are dropped.
-pub(crate) async fn index(pool: &sqlx::SqlitePool, _tables: &[&str]) -> Result<(), StoreError> {
+pub(crate) async fn index(pool: &sqlx::SqlitePool, _tables: &[(&str, u64)]) -> Result<(), StoreError> {
     let mut tx = super::begin(pool).await?;
     for (table, key) in KEYED_LAST {
         let unkeyed = unkeyed(table);
