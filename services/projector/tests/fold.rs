@@ -181,6 +181,7 @@ async fn pair(backend: Backend) -> (FreshStore, FreshStore) {
 
 on_both_stores!(
     a_rebuild_beside_writes_what_the_fold_wrote,
+    a_rebuild_appends_to_the_feed_what_the_live_view_lacks_or_shows_otherwise,
     what_the_live_fold_adds_during_a_rebuild_is_in_the_rebuilt_views,
     an_unfinished_rebuild_leaves_the_live_views_and_the_next_one_starts_afresh,
     a_rebuild_of_the_stores_own_log_names_its_events,
@@ -311,6 +312,81 @@ async fn a_rebuild_beside_writes_what_the_fold_wrote(backend: Backend) {
         .expect("storage parameters");
         assert!(options.len() > gongkai_store::REBUILT_TABLES.len(), "the tables and their TOAST tables: {options:?}");
         assert!(options.iter().all(|(_, options)| options.is_none()), "autovacuum is on again: {options:?}");
+    }
+}
+
+/// A rebuild appends to the public change feed, in key order, every public
+/// entry the live view lacks ("published") or holds rendered otherwise
+/// ("updated"), and nothing for the entries it shows as they are.
+async fn a_rebuild_appends_to_the_feed_what_the_live_view_lacks_or_shows_otherwise(backend: Backend) {
+    let projects: Vec<String> = (0..3).map(|n| code(700 + n)).collect();
+    let (fresh, batches, _) = folded(backend, &projects).await;
+    let store = &fresh.store;
+    let (changed, missing) = (&projects[0], &projects[1]);
+    macro_rules! feed_after {
+        ($pool:expr, $id:expr) => {
+            sqlx::query_as::<_, (String, i64, String)>(sqlx::AssertSqlSafe(format!(
+                "SELECT project_code, project_seq, change FROM public_changes WHERE id > {} ORDER BY id",
+                $id
+            )))
+            .fetch_all($pool)
+            .await
+            .expect("the feed")
+        };
+    }
+    macro_rules! check {
+        ($pool:expr) => {{
+            let pool = $pool;
+            let before: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM public_changes")
+                .fetch_one(pool)
+                .await
+                .expect("the feed's last id");
+            // One entry as an older rendering left it, one project never shown.
+            let updated = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE public_timeline SET entry = entry || entry WHERE project_code = '{changed}' AND project_seq = \
+                 (SELECT MIN(project_seq) FROM public_timeline WHERE project_code = '{changed}')"
+            )))
+            .execute(pool)
+            .await
+            .expect("an entry changed");
+            assert_eq!(updated.rows_affected(), 1);
+            let deleted = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM public_timeline WHERE project_code = '{missing}'"
+            )))
+            .execute(pool)
+            .await
+            .expect("a project removed");
+            assert!(deleted.rows_affected() > 0);
+
+            rebuild_from(store, &batches).await.finish(runner::to_rows).await.expect("finishes");
+            let shown: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT project_code, project_seq FROM public_timeline ORDER BY project_code, project_seq",
+            )
+            .fetch_all(pool)
+            .await
+            .expect("the rebuilt public timeline");
+            let first_of_changed = shown.iter().find(|(code, _)| code == changed).map(|(_, seq)| *seq);
+            let mut want = vec![(changed.clone(), first_of_changed.expect("the changed project is shown"), "updated")];
+            want.extend(
+                shown.iter().filter(|(code, _)| code == missing).map(|(code, seq)| (code.clone(), *seq, "published")),
+            );
+            let want: Vec<(String, i64, String)> =
+                want.into_iter().map(|(code, seq, change)| (code, seq, change.to_owned())).collect();
+            assert_eq!(want.len() as u64, 1 + deleted.rows_affected(), "every removed entry is shown again");
+            assert_eq!(feed_after!(pool, before), want);
+
+            // Rebuilt again, every entry is as the feed last said.
+            let before: i64 = sqlx::query_scalar("SELECT MAX(id) FROM public_changes")
+                .fetch_one(pool)
+                .await
+                .expect("the feed's last id");
+            rebuild_from(store, &batches).await.finish(runner::to_rows).await.expect("finishes");
+            assert_eq!(feed_after!(pool, before), Vec::new());
+        }};
+    }
+    match store.pool() {
+        Pool::Postgres(pool) => check!(pool),
+        Pool::Sqlite(pool) => check!(pool),
     }
 }
 
