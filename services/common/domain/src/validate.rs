@@ -28,8 +28,8 @@ use crate::codes::ProjectCode;
 use crate::kinds::kind_name;
 use crate::{Body, FieldViolation, Submission};
 
-pub use formats::is_text_char;
 use formats::{Outcome, TEXT_MAX};
+pub use formats::{is_text, is_text_char};
 use values::Presence::{Optional, Required};
 
 /// How far ahead of the server's clock a business time may be.

@@ -5,12 +5,12 @@
 //! through here; a character text may not hold becomes U+FFFD (the
 //! replacement character), visibly, instead of breaking every reader.
 
-use gongkai_domain::validate::is_text_char;
+use gongkai_domain::validate::{is_text, is_text_char};
 use gongkai_proto::v1::{DocumentRef, Organization, Person, ProjectSummary, TimelineEntry};
 
 /// Replaces what text may not hold in `text`, if anything.
 fn clean(text: &mut String) {
-    if !text.chars().all(is_text_char) {
+    if !is_text(text) {
         *text = text.chars().map(|c| if is_text_char(c) { c } else { '\u{FFFD}' }).collect();
     }
 }

@@ -47,6 +47,22 @@ pub fn is_text_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r') || !(c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}')
 }
 
+/// Whether `text` holds only characters text may hold ([`is_text_char`]).
+/// The renderer asks it of every string of every entry it draws, so it first
+/// looks, many bytes at a time and without a branch per byte, for the bytes
+/// a refused character begins with in UTF-8: one below 0x20 or 0x7F (C0
+/// controls, DEL), 0xC2 then 0x80–0x9F (C1 controls), 0xEF then 0xBF (U+FFC0
+/// to U+FFFF, which holds U+FFFE and U+FFFF). Text without any, nearly all of
+/// it, is allowed as it is; the rest is judged character by character.
+pub fn is_text(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let single = bytes.iter().fold(false, |suspect, &byte| suspect | (byte < 0x20) | (byte == 0x7F));
+    let pairs = bytes.windows(2).fold(false, |suspect, pair| {
+        suspect | ((pair[0] == 0xC2) & (pair[1] < 0xA0)) | ((pair[0] == 0xEF) & (pair[1] == 0xBF))
+    });
+    !(single | pairs) || text.chars().all(is_text_char)
+}
+
 /// Text made only of allowed characters (see [`is_text_char`]).
 fn text_chars(value: &str) -> Outcome {
     match value.chars().find(|c| !is_text_char(*c)) {
@@ -297,6 +313,17 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
+
+    #[test]
+    fn text_is_judged_as_its_characters_are() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            assert_eq!(is_text(&c.to_string()), is_text_char(c), "U+{:04X}", u32::from(c));
+            assert_eq!(is_text(&format!("a{c}（）")), is_text_char(c), "U+{:04X} among others", u32::from(c));
+        }
+        assert!(is_text("\t第一标段，投标截止：2026年\r\n"));
+        assert!(!is_text("第一\u{85}标段"));
+        assert!(!is_text("第一标段\u{FFFF}"));
+    }
 
     #[test]
     fn credit_codes_carry_a_check_character() {
