@@ -285,19 +285,17 @@ impl Ctx<'_, '_> {
         let mut public = base;
         let full_text = text::fact(version.kind, project, &[]);
         // The policy mostly leaves a fact as it is: its public text is then
-        // the same, and is not rendered twice.
-        let public_text = if redaction.withheld.is_empty() && redaction.fact == *version.kind {
-            full_text.clone()
-        } else {
-            text::fact(&redaction.fact, project, &redaction.withheld)
-        };
+        // the same, and is not rendered twice, and every part of it is shown.
+        let whole = redaction.withheld.is_empty() && redaction.fact == *version.kind;
+        let public_text =
+            if whole { full_text.clone() } else { text::fact(&redaction.fact, project, &redaction.withheld) };
         fill(&mut full, full_text);
         fill(&mut public, public_text);
         full.flags = event.flags.clone();
         full.restricted_fields = redaction.withheld.clone();
         public.details_withheld = !redaction.withheld.is_empty();
         full.reveals = committed.reveal_all();
-        public.reveals = committed.reveals(&redaction.fact);
+        public.reveals = if whole { committed.reveals_of_fact() } else { committed.reveals(&redaction.fact) };
 
         if let Some(correction) = correction {
             let previous = (self.versions)(correction.supersedes_event_id.as_str());

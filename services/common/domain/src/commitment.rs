@@ -73,6 +73,14 @@ impl Committed {
         self.parts.iter().zip(&self.salts).filter(|(part, _)| shown.contains(part)).map(reveal).collect()
     }
 
+    /// The reveals of every part of the event's own fact (a correction's
+    /// replacement): what [`Self::reveals`] gives for a public copy that is
+    /// the fact unchanged, without splitting it again.
+    pub fn reveals_of_fact(&self) -> Vec<Reveal> {
+        let prefix = self.fact_prefix();
+        self.parts.iter().zip(&self.salts).filter(|(part, _)| part.name.starts_with(prefix)).map(reveal).collect()
+    }
+
     fn fact_prefix(&self) -> &'static str {
         match self.public.body {
             Some(public_event::Body::Correction(_)) => CORRECTION_PREFIX,
@@ -451,6 +459,24 @@ mod tests {
         let revealed: Vec<String> =
             committed.reveals(&Kind::BidsEvaluated(copy)).into_iter().map(|reveal| reveal.part).collect();
         assert_eq!(revealed, ["fact.committee_members"]);
+    }
+
+    #[test]
+    fn a_fact_shown_unchanged_reveals_every_part_of_it_and_nothing_else() {
+        let fact = commit(&envelope(evaluation(), 1));
+        assert_eq!(fact.reveals_of_fact(), fact.reveals(&evaluation()));
+        let names: Vec<String> = fact.reveals_of_fact().into_iter().map(|reveal| reveal.part).collect();
+        assert!(names.len() > 2 && names.iter().all(|name| name.starts_with("fact.")), "{names:?}");
+        let mut corrected = envelope(evaluation(), 3);
+        corrected.body = Some(Body::Correction(DisclosureCorrected {
+            supersedes_event_id: "0190a0d6-0000-7000-8000-000000000000".into(),
+            replacement: Some(Fact { kind: Some(evaluation()) }),
+            ..Default::default()
+        }));
+        let correction = commit(&corrected);
+        assert_eq!(correction.reveals_of_fact(), correction.reveals(&evaluation()));
+        assert!(!correction.reveals_of_fact().is_empty());
+        assert!(correction.reveals_of_fact().iter().all(|reveal| reveal.part.starts_with("correction.replacement.")));
     }
 
     #[test]
