@@ -44,12 +44,28 @@ pub(crate) fn percent(bp: i64) -> String {
     format!("{sign}{}.{:02}%", bp.unsigned_abs() / 100, bp.unsigned_abs() % 100)
 }
 
+/// A day in Chinese: "2024年3月26日".
+struct DayZh<D>(D);
+
+impl<D: Datelike> std::fmt::Display for DayZh<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}年{}月{}日", Year(self.0.year()), self.0.month(), self.0.day())
+    }
+}
+
+/// A day in English: "26 Mar 2024".
+struct DayEn<D>(D);
+
+impl<D: Datelike> std::fmt::Display for DayEn<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} {}", self.0.day(), month_abbreviation(self.0.month()), Year(self.0.year()))
+    }
+}
+
 /// An instant in Chinese, Beijing time: "2024年3月26日 09:00".
 pub(crate) fn instant_zh(ts: Option<&Timestamp>) -> String {
     match ts.and_then(in_beijing) {
-        Some(time) => {
-            format!("{}年{}月{}日 {:02}:{:02}", Year(time.year()), time.month(), time.day(), time.hour(), time.minute())
-        }
+        Some(time) => format!("{} {:02}:{:02}", DayZh(time), time.hour(), time.minute()),
         None => "（时间未载明）".to_owned(),
     }
 }
@@ -57,32 +73,19 @@ pub(crate) fn instant_zh(ts: Option<&Timestamp>) -> String {
 /// An instant in English, Beijing time: "26 Mar 2024 09:00".
 pub(crate) fn instant_en(ts: Option<&Timestamp>) -> String {
     match ts.and_then(in_beijing) {
-        Some(time) => format!(
-            "{} {} {} {:02}:{:02}",
-            time.day(),
-            month_abbreviation(time.month()),
-            Year(time.year()),
-            time.hour(),
-            time.minute()
-        ),
+        Some(time) => format!("{} {:02}:{:02}", DayEn(time), time.hour(), time.minute()),
         None => "(time not stated)".to_owned(),
     }
 }
 
 /// The Beijing calendar day of an instant in Chinese: "2024年3月26日".
 pub(crate) fn day_zh(ts: Option<&Timestamp>) -> String {
-    match ts.and_then(in_beijing) {
-        Some(time) => format!("{}年{}月{}日", Year(time.year()), time.month(), time.day()),
-        None => "（日期未载明）".to_owned(),
-    }
+    ts.and_then(in_beijing).map_or_else(|| "（日期未载明）".to_owned(), |time| DayZh(time).to_string())
 }
 
 /// The Beijing calendar day of an instant in English: "26 Mar 2024".
 pub(crate) fn day_en(ts: Option<&Timestamp>) -> String {
-    match ts.and_then(in_beijing) {
-        Some(time) => format!("{} {} {}", time.day(), month_abbreviation(time.month()), Year(time.year())),
-        None => "(date not stated)".to_owned(),
-    }
+    ts.and_then(in_beijing).map_or_else(|| "(date not stated)".to_owned(), |time| DayEn(time).to_string())
 }
 
 /// A calendar date as a chrono date, when valid.
@@ -101,7 +104,7 @@ pub(crate) fn date_zh(date: Option<&CalendarDate>) -> String {
 /// A calendar date in English: "1 May 2024".
 pub(crate) fn date_en(date: Option<&CalendarDate>) -> String {
     match date.and_then(naive) {
-        Some(d) => format!("{} {} {}", d.day(), month_abbreviation(d.month()), Year(d.year())),
+        Some(d) => DayEn(d).to_string(),
         None => match date {
             Some(d) => format!("{:04}-{:02}-{:02}", d.year, d.month, d.day),
             None => "(date not stated)".to_owned(),

@@ -388,9 +388,14 @@ struct CopyData {
 /// their pages cost more than encoding them.
 const CHUNK: usize = 256 << 10;
 
+/// An empty chunk with room for the row that takes it past [`CHUNK`].
+fn fresh_chunk() -> Vec<u8> {
+    Vec::with_capacity(CHUNK + (CHUNK >> 2))
+}
+
 impl CopyData {
     fn new() -> Self {
-        let mut chunk = Vec::with_capacity(CHUNK + (CHUNK >> 2));
+        let mut chunk = fresh_chunk();
         chunk.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
         // Flags, then the header extension's length.
         chunk.extend_from_slice(&0_i32.to_be_bytes());
@@ -415,8 +420,7 @@ impl CopyData {
             }
         }
         if self.chunk.len() >= CHUNK {
-            let next = Vec::with_capacity(CHUNK + (CHUNK >> 2));
-            self.chunks.push(std::mem::replace(&mut self.chunk, next));
+            self.chunks.push(std::mem::replace(&mut self.chunk, fresh_chunk()));
         }
         Ok(())
     }
