@@ -501,10 +501,11 @@ async fn postgres_a_reader_of_the_old_views_delays_the_swap_and_does_not_fail_it
     assert_same(&written(store, &projects).await, &folded, "after waiting");
 }
 
-/// A reader that holds one old table and asks for another the swap already
-/// holds (supervision's full timeline joined to the public one) is never
-/// chosen to break the deadlock: the swap gives way, the reader's query goes
-/// on, and the swap happens after it.
+/// A reader that holds one old table and then asks for another
+/// (supervision's full timeline joined to the public one) while the swap
+/// waits for the first is never caught in a deadlock with it: the swap holds
+/// no other old table while it waits, the reader's query goes on, and the
+/// swap happens after it.
 #[tokio::test]
 async fn postgres_a_reader_between_two_old_tables_goes_on_and_the_swap_follows() {
     let projects: Vec<String> = (0..2).map(|n| code(950 + n)).collect();
@@ -516,14 +517,16 @@ async fn postgres_a_reader_between_two_old_tables_goes_on_and_the_swap_follows()
     let build = rebuild_from(store, &batches).await;
     let watcher = pool.clone();
     let reading = tokio::spawn(async move {
-        // Once the swap holds the old public timeline, and so waits for the
-        // full one the reader holds…
-        let held = "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
-                    WHERE c.relname = 'public_timeline' AND c.relnamespace = 'public'::regnamespace \
-                    AND l.mode = 'AccessExclusiveLock' AND l.granted)";
+        // Once the swap waits for the old full timeline the reader holds…
+        let waiting = "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+                       WHERE c.relname = 'full_timeline' AND c.relnamespace = 'public'::regnamespace \
+                       AND l.mode = 'AccessExclusiveLock' AND NOT l.granted)";
         let started = std::time::Instant::now();
-        while !sqlx::query_scalar::<_, bool>(held).fetch_one(&watcher).await.expect("reads the locks") {
-            assert!(started.elapsed() < std::time::Duration::from_secs(60), "the swap never took the public timeline");
+        while !sqlx::query_scalar::<_, bool>(waiting).fetch_one(&watcher).await.expect("reads the locks") {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "the swap never waited for the full timeline"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
         // …the reader asks for the public timeline.
