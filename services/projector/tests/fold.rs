@@ -183,6 +183,7 @@ on_both_stores!(
     a_rebuild_beside_writes_what_the_fold_wrote,
     a_rebuild_appends_to_the_feed_what_the_live_view_lacks_or_shows_otherwise,
     what_the_live_fold_adds_during_a_rebuild_is_in_the_rebuilt_views,
+    what_the_live_fold_adds_after_the_comparison_is_in_the_feed_once,
     an_unfinished_rebuild_leaves_the_live_views_and_the_next_one_starts_afresh,
     a_rebuild_of_the_stores_own_log_names_its_events,
     remembering_writes_what_forgetting_writes,
@@ -460,6 +461,56 @@ async fn what_the_live_fold_adds_during_a_rebuild_is_in_the_rebuilt_views(backen
     let late = streams::long_project(&code(799), 3, 90_000);
     folder.fold(late).await.expect("folds into the new tables");
     assert_eq!(live.projections().projected_projects().await.expect("counts"), projects.len() as u64 + 1);
+}
+
+/// A live projector that lags behind the rebuild and folds, after the
+/// rebuild compared the timelines for the change feed, what the rebuild
+/// already shows: the feed names each entry once, from the live fold, and
+/// the rebuild appends nothing of those projects (each moved its head since
+/// the comparison, and is compared again when the views are put in place).
+async fn what_the_live_fold_adds_after_the_comparison_is_in_the_feed_once(backend: Backend) {
+    let projects: Vec<String> = (0..4).map(|n| code(750 + n)).collect();
+    let (live, reference) = pair(backend).await;
+    let (live, reference) = (&live.store, &reference.store);
+    let batches = log(&projects);
+    let half = batches.len() / 2;
+    fold_each(&mut Folder::new(reference.projections()), &batches).await;
+    let mut folder = Folder::new(live.projections());
+    fold_each(&mut folder, &batches[..half]).await;
+    // The rebuild reads each project whole (as from the event store), so
+    // it renders them before it compares.
+    let mut events: Vec<pb::EventEnvelope> = batches.concat();
+    events.sort_by(|a, b| (&a.subject, a.project_seq).cmp(&(&b.subject, b.project_seq)));
+    events.dedup_by(|a, b| (&a.subject, a.project_seq) == (&b.subject, b.project_seq));
+    let whole: Vec<Vec<pb::EventEnvelope>> =
+        events.chunk_by(|a, b| a.subject == b.subject).map(<[_]>::to_vec).collect();
+    let mut build = rebuild_from(live, &whole).await;
+    build.prepare(&runner::to_rows).await.expect("indexes and compares");
+    fold_each(&mut folder, &batches[half..]).await;
+    let last = "SELECT COALESCE(MAX(id), 0) FROM public_changes";
+    let appended = "SELECT COUNT(*) FROM public_changes WHERE id > $1";
+    let repeated = "SELECT COUNT(*) FROM (SELECT project_code, project_seq, change FROM public_changes \
+                    GROUP BY project_code, project_seq, change HAVING COUNT(*) > 1) r";
+    let (before, ()) = match live.pool() {
+        Pool::Postgres(pool) => (sqlx::query_scalar::<_, i64>(last).fetch_one(pool).await, ()),
+        Pool::Sqlite(pool) => (sqlx::query_scalar::<_, i64>(last).fetch_one(pool).await, ()),
+    };
+    let before = before.expect("the feed's last id");
+    assert!(before > 0, "the live fold fed the feed");
+    build.finish(runner::to_rows).await.expect("finishes");
+    assert_same(&written(live, &projects).await, &written(reference, &projects).await, "with the live fold's");
+    let (appended, repeated): (i64, i64) = match live.pool() {
+        Pool::Postgres(pool) => (
+            sqlx::query_scalar(appended).bind(before).fetch_one(pool).await.expect("counts"),
+            sqlx::query_scalar(repeated).fetch_one(pool).await.expect("counts"),
+        ),
+        Pool::Sqlite(pool) => (
+            sqlx::query_scalar(appended).bind(before).fetch_one(pool).await.expect("counts"),
+            sqlx::query_scalar(repeated).fetch_one(pool).await.expect("counts"),
+        ),
+    };
+    assert_eq!(appended, 0, "the rebuild shows every entry as the live fold last fed it");
+    assert_eq!(repeated, 0, "no entry is fed twice as the same change");
 }
 
 /// A rebuild abandoned, or stopped before it finished (a crash), leaves

@@ -11,16 +11,22 @@
 //! [`ViewRebuild::finish`]:
 //!
 //! 1. indexes the new tables (on PostgreSQL; SQLite builds them at the swap,
-//!    and here only fills the tables it loads without their key);
+//!    and here only fills the tables it loads without their key) and, once
+//!    the public timeline is indexed, beside the other tables' builds,
+//!    compares it with the live one: every entry that is new or rendered
+//!    differently, with the live projector's heads at the time;
 //! 2. keeps the waiting events (the first copy of each `(project, seq)`
-//!    wins, as in the fold) and renders their projects whole;
+//!    wins, as in the fold) and renders their projects whole
+//!    ([`ViewRebuild::prepare`] is these two steps);
 //! 3. in one transaction, which holds off the live projector: takes in what
 //!    the live projector kept since the rebuild read the log (its projects
 //!    are rendered again, so no event it folded meanwhile is lost), counts
 //!    the public promptness from the new `public_disclosures`, appends to
-//!    the public change feed every public entry that is new or rendered
-//!    differently from the live view's, and puts the new tables in place of
-//!    the old ones, which are dropped.
+//!    the public change feed what step 1 found, comparing again only the
+//!    projects rendered since or whose live head moved since, and puts the
+//!    new tables in place of the old ones, which are dropped. It reads
+//!    neither timeline whole: the live projector no longer waits for a
+//!    comparison of every entry.
 //!
 //! Until that transaction commits the site and supervision read the old
 //! views, whole; a crash before leaves them serving and the new tables
@@ -74,8 +80,22 @@ const STAGING: &str = "pending_events";
 const STAGING_COLUMNS: &str = "(project_code TEXT NOT NULL, project_seq BIGINT NOT NULL, \
                        position BIGINT NOT NULL, envelope BYTEA, arrival BIGINT NOT NULL)";
 
+/// The live public timeline's entries that the rebuilt one adds or shows
+/// otherwise, found beside the index builds: the change feed's rows, but
+/// for the projects in [`TOUCHED`].
+const COMPARED: &str = "compared_changes";
+/// The live projector's heads when [`COMPARED`] was taken.
+const COMPARED_HEADS: &str = "compared_heads";
+/// Projects whose public rows may have changed, live or rebuilt, since
+/// [`COMPARED`] was taken: compared again in the final transaction.
+const TOUCHED: &str = "touched_projects";
+/// Every table a rebuild writes and never makes live.
+const SCRATCH: [&str; 4] = [STAGING, COMPARED, COMPARED_HEADS, TOUCHED];
+
 /// The columns of `projector_events`.
 const EVENT_COLUMNS: &str = "project_code, project_seq, position, envelope";
+/// The columns of a change feed row a rebuild appends.
+const FEED_COLUMNS: &str = "project_code, project_seq, event_id, change, fact_type, recorded_at";
 /// The columns of [`STAGING`] a batch writes (all of them).
 const STAGED_COLUMNS: &str = "project_code, project_seq, position, envelope, arrival";
 /// The columns of `projector_heads`.
@@ -84,6 +104,17 @@ const HEAD_COLUMNS: &str = "project_code, projected_seq, position";
 const PARKED_COLUMNS: &str = "project_code, event_id, project_seq, reason, parked_at";
 /// The columns of `project_terms`.
 const TERM_COLUMNS: &str = "term, project_code";
+
+/// The feed's columns of each entry of the rebuilt public timeline
+/// `timeline` (`t`) beside the live one's (`l`), for a `WHERE` to follow.
+fn feed_of(timeline: &str) -> String {
+    format!(
+        "t.project_code, t.project_seq, t.event_id, \
+         CASE WHEN l.entry IS NULL THEN 'published' ELSE 'updated' END AS change, t.fact_type, t.recorded_at \
+         FROM {timeline} t LEFT JOIN public_timeline l \
+         ON l.project_code = t.project_code AND l.project_seq = t.project_seq"
+    )
+}
 
 /// How many projects are rendered again per statement batch.
 const RENDER_AGAIN_CHUNK: usize = 500;
@@ -129,6 +160,8 @@ pub struct ViewRebuild {
     loader: Option<Loader>,
     /// Rows loaded into each table so far: the most are indexed first.
     loaded: BTreeMap<&'static str, u64>,
+    /// Whether [`ViewRebuild::prepare`] ran.
+    prepared: bool,
 }
 
 /// The connections a rebuild loads every batch on, SQLite's with its
@@ -269,6 +302,7 @@ impl Projections {
             arrival: 0,
             loader: None,
             loaded: BTreeMap::new(),
+            prepared: false,
         })
     }
 }
@@ -366,25 +400,48 @@ impl ViewRebuild {
         Ok(())
     }
 
-    /// Indexes the new tables, renders the projects whose events waited,
-    /// and puts the new views in place (see the module docs). `render` is
-    /// the projector's: a project's gapless events from seq 1 into its rows.
-    pub async fn finish<F>(mut self, render: F) -> Result<(), StoreError>
+    /// Indexes the new tables, compares the public timeline with the live
+    /// one for the change feed and renders the projects whose events
+    /// waited: all of [`ViewRebuild::finish`] but its final transaction,
+    /// which it runs first when not run before. The live projector may go
+    /// on meanwhile.
+    pub async fn prepare<F>(&mut self, render: &F) -> Result<(), StoreError>
     where
         F: Fn(&[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable>,
     {
+        if self.prepared {
+            return Ok(());
+        }
         if let Some(loader) = self.loader.take() {
             loader.close().await?;
         }
         let loaded: Vec<(&str, u64)> =
             REBUILT_TABLES.iter().map(|table| (*table, self.loaded.get(table).copied().unwrap_or(0))).collect();
-        let tables = &REBUILT_TABLES;
         let pending: Vec<&str> = self.pending.iter().map(String::as_str).collect();
-        let published = dispatch!(&self.store.db, |pool, dialect| {
+        dispatch!(&self.store.db, |pool, dialect| {
             let shadow = dialect::bulk::shadow;
+            // The comparison for the feed follows the public timeline's
+            // index, beside the other tables' builds. The heads first: a
+            // fold that commits between the two statements is then
+            // compared again at the end.
+            let compare = [
+                format!(
+                    "CREATE TABLE {heads} AS SELECT {HEAD_COLUMNS} FROM projector_heads",
+                    heads = shadow(COMPARED_HEADS)
+                ),
+                dialect::bulk::COMPARE_IN_KEY_ORDER.to_owned(),
+                format!(
+                    "CREATE TABLE {compared} AS SELECT {feed} WHERE l.entry IS NULL OR l.entry <> t.entry",
+                    compared = shadow(COMPARED),
+                    feed = feed_of(&shadow("public_timeline")),
+                ),
+            ];
             let started = std::time::Instant::now();
-            dialect::bulk::index(pool, &loaded).await?;
-            tracing::info!(seconds = started.elapsed().as_secs_f64(), "Rebuild: the new tables are indexed.");
+            dialect::bulk::index(pool, &loaded, ("public_timeline", &compare)).await?;
+            tracing::info!(
+                seconds = started.elapsed().as_secs_f64(),
+                "Rebuild: the new tables are indexed and compared with the live ones."
+            );
             let mut conn = pool.acquire().await?;
             let keep = format!(
                 "INSERT INTO {events} ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM {staging} WHERE TRUE \
@@ -397,10 +454,27 @@ impl ViewRebuild {
             drop(conn);
             for chunk in pending.chunks(RENDER_AGAIN_CHUNK) {
                 let mut tx = dialect::begin(pool).await?;
-                render_again!(&mut tx, dialect, chunk, &render);
+                render_again!(&mut tx, dialect, chunk, render);
                 tx.commit().await?;
             }
+        });
+        self.prepared = true;
+        Ok(())
+    }
 
+    /// Puts the new views in place (see the module docs), after
+    /// [`ViewRebuild::prepare`]. `render` is the projector's: a project's
+    /// gapless events from seq 1 into its rows.
+    pub async fn finish<F>(mut self, render: F) -> Result<(), StoreError>
+    where
+        F: Fn(&[EventEnvelope]) -> Result<ProjectViewRows, Unrenderable>,
+    {
+        self.prepare(&render).await?;
+        let tables = &REBUILT_TABLES;
+        // Rendered since the comparison: compared again.
+        let pending: Vec<&str> = self.pending.iter().map(String::as_str).collect();
+        let published = dispatch!(&self.store.db, |pool, dialect| {
+            let shadow = dialect::bulk::shadow;
             // The last transaction: readers of the old tables delay only its
             // final statement, which the dialect's swap tries again on its own.
             let started = std::time::Instant::now();
@@ -461,19 +535,37 @@ impl ViewRebuild {
             ] {
                 dialect::bulk::insert(&mut tx, &shadow(rows.table), rows.columns, rows.width, rows.values).await?;
             }
+            // Compared again: the projects the live projector advanced since
+            // the comparison (their head moved), and those rendered here
+            // since (late, or waiting until the indexes were built).
+            let (touched, heads) = (shadow(TOUCHED), shadow(COMPARED_HEADS));
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "CREATE TABLE {touched} AS \
+                 SELECT project_code FROM (SELECT {HEAD_COLUMNS} FROM projector_heads \
+                 EXCEPT SELECT {HEAD_COLUMNS} FROM {heads}) moved \
+                 UNION SELECT project_code FROM (SELECT {HEAD_COLUMNS} FROM {heads} \
+                 EXCEPT SELECT {HEAD_COLUMNS} FROM projector_heads) gone"
+            )))
+            .execute(&mut *tx)
+            .await?;
+            let again: BTreeSet<&str> = late.iter().map(String::as_str).chain(pending.iter().copied()).collect();
+            let again: Vec<Value<'_>> = again.into_iter().map(Value::from).collect();
+            dialect::bulk::insert(&mut tx, &touched, "project_code", 1, &again).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("ANALYZE {touched}"))).execute(&mut *tx).await?;
             let feed = format!(
-                "INSERT INTO public_changes \
-                 (project_code, project_seq, event_id, change, fact_type, recorded_at) \
-                 SELECT t.project_code, t.project_seq, t.event_id, \
-                 CASE WHEN l.entry IS NULL THEN 'published' ELSE 'updated' END, t.fact_type, t.recorded_at \
-                 FROM {timeline} t LEFT JOIN public_timeline l \
-                 ON l.project_code = t.project_code AND l.project_seq = t.project_seq \
-                 WHERE l.entry IS NULL OR l.entry <> t.entry ORDER BY t.project_code, t.project_seq",
-                timeline = shadow("public_timeline"),
+                "INSERT INTO public_changes ({FEED_COLUMNS}) SELECT {FEED_COLUMNS} FROM (\
+                 SELECT {FEED_COLUMNS} FROM {compared} c \
+                 WHERE NOT EXISTS (SELECT 1 FROM {touched} x WHERE x.project_code = c.project_code) \
+                 UNION ALL SELECT {feed} \
+                 WHERE EXISTS (SELECT 1 FROM {touched} x WHERE x.project_code = t.project_code) \
+                 AND (l.entry IS NULL OR l.entry <> t.entry)\
+                 ) f ORDER BY project_code, project_seq",
+                compared = shadow(COMPARED),
+                feed = feed_of(&shadow("public_timeline")),
             );
-            sqlx::raw_sql(dialect::bulk::COMPARE_IN_KEY_ORDER).execute(&mut *tx).await?;
+            sqlx::raw_sql(dialect::bulk::SORT_THE_FEED).execute(&mut *tx).await?;
             let published = sqlx::query(sqlx::AssertSqlSafe(feed)).execute(&mut *tx).await?.rows_affected() > 0;
-            dialect::bulk::swap(&mut tx, tables, STAGING).await?;
+            dialect::bulk::swap(&mut tx, tables, &SCRATCH).await?;
             if let (true, Some(notify)) = (published, dialect::NOTIFY_PUBLIC_CHANGES) {
                 sqlx::query(notify).bind(crate::signal::PUBLIC_CHANGES_CHANNEL).execute(&mut *tx).await?;
             }

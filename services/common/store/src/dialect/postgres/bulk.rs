@@ -70,7 +70,9 @@ pub(crate) async fn drop(conn: &mut PgConnection) -> Result<(), StoreError> {
 /// tables with the most rows go first (the larger first among equals): the
 /// search terms, more rows than events but fewer bytes, were left to be
 /// sorted alone at the end.
-pub(crate) async fn index(pool: &sqlx::PgPool, tables: &[(&str, u64)]) -> Result<(), StoreError> {
+/// `then` names one table and statements run in a transaction of their own
+/// once it is indexed, on its connection, while other tables are indexed.
+pub(crate) async fn index(pool: &sqlx::PgPool, tables: &[(&str, u64)], then: Then<'_>) -> Result<(), StoreError> {
     let names: Vec<&str> = tables.iter().map(|(table, _)| *table).collect();
     let sizes: Vec<(String, i64)> = sqlx::query_as(
         "SELECT t, coalesce(pg_total_relation_size(to_regclass($2 || '.' || t)), 0) FROM unnest($1::text[]) t",
@@ -83,11 +85,25 @@ pub(crate) async fn index(pool: &sqlx::PgPool, tables: &[(&str, u64)]) -> Result
     let mut ordered: Vec<(&str, u64)> = tables.to_vec();
     ordered.sort_by_key(|(table, rows)| std::cmp::Reverse((*rows, size(table))));
     let at_once = usize::try_from(pool.options().get_max_connections()).unwrap_or(1).clamp(1, INDEX_CONNECTIONS);
-    futures_util::stream::iter(ordered.into_iter().map(|(table, _)| index_table(pool, table.to_owned())))
-        .buffer_unordered(at_once)
-        .try_collect::<()>()
-        .await
+    let (after, statements) = then;
+    futures_util::stream::iter(ordered.into_iter().map(|(table, _)| async move {
+        index_table(pool, table.to_owned()).await?;
+        if table == after {
+            let mut tx = pool.begin().await?;
+            for statement in statements {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone())).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok::<_, StoreError>(())
+    }))
+    .buffer_unordered(at_once)
+    .try_collect::<()>()
+    .await
 }
+
+/// What [`index`] runs once a table is indexed: the table and the statements.
+pub(crate) type Then<'a> = (&'a str, &'a [String]);
 
 /// How many tables are indexed at once: one sorts while another's heap is
 /// read, on both cores of a small server.
@@ -130,13 +146,20 @@ fn unexpected(definition: &str) -> StoreError {
     StoreError::InvalidEvent(format!("an index the rebuild cannot copy: {definition}"))
 }
 
-/// How the final transaction compares the rebuilt public timeline with
-/// the live one for the change feed: both read in key order and merged.
-/// The planner chose a hash join, which hashed every live entry (a
-/// kilobyte or two each) and spilled them to disk; the merge reads each
-/// table once, in the order its rows were loaded, on one process, in about
-/// half the time. For the rest of that transaction only.
-pub(crate) const COMPARE_IN_KEY_ORDER: &str = "SET LOCAL enable_hashjoin = off; SET LOCAL enable_nestloop = off";
+/// How the rebuilt public timeline is compared with the live one for the
+/// change feed: both read in key order and merged. The planner chose a
+/// hash join, which hashed every live entry (a kilobyte or two each) and
+/// spilled them to disk; the merge reads each table once, in the order its
+/// rows were loaded, on one process, in about half the time. Two parallel
+/// workers each read the whole live table, on the cores the index builds
+/// beside it need. For the rest of the comparison's transaction only.
+pub(crate) const COMPARE_IN_KEY_ORDER: &str =
+    "SET LOCAL enable_hashjoin = off; SET LOCAL enable_nestloop = off; SET LOCAL max_parallel_workers_per_gather = 0";
+
+/// Room for the final transaction to sort the feed rows it appends (every
+/// entry, when a rendering rule changed them all) in memory. For that
+/// transaction only.
+pub(crate) const SORT_THE_FEED: &str = "SET LOCAL work_mem = '256MB'";
 
 /// Holds off the live projector until the transaction ends: its fold
 /// begins by writing `projector_heads`, which this lock excludes, while
@@ -144,11 +167,12 @@ pub(crate) const COMPARE_IN_KEY_ORDER: &str = "SET LOCAL enable_hashjoin = off; 
 pub(crate) const HOLD_LIVE_FOLD: &str = "LOCK TABLE projector_heads IN EXCLUSIVE MODE";
 
 /// Moves the rebuilt tables into the live schema in place of the old ones
-/// (which are dropped), with the old tables' grants. Run last in the
+/// (which are dropped), with the old tables' grants, and drops the
+/// rebuild's `scratch` tables and schema. Run last in the
 /// rebuild's final transaction: it takes every old table's exclusive lock
 /// at once, when no one holds any, and readers wait from then to the
 /// commit.
-pub(crate) async fn swap(conn: &mut PgConnection, tables: &[&str], staging: &str) -> Result<(), StoreError> {
+pub(crate) async fn swap(conn: &mut PgConnection, tables: &[&str], scratch: &[&str]) -> Result<(), StoreError> {
     let grants: Vec<String> = sqlx::query_scalar(
         "SELECT format('GRANT %s ON %s.%I TO %s', string_agg(privilege_type, ', '), $2::text, table_name, \
          CASE WHEN grantee = 'PUBLIC' THEN 'PUBLIC' ELSE quote_ident(grantee) END) \
@@ -171,7 +195,10 @@ pub(crate) async fn swap(conn: &mut PgConnection, tables: &[&str], staging: &str
              ALTER TABLE {live}.{table} RESET (autovacuum_enabled, toast.autovacuum_enabled);"
         ));
     }
-    statement.push_str(&format!("DROP TABLE {SCHEMA}.{staging}; DROP SCHEMA {SCHEMA}"));
+    for table in scratch {
+        statement.push_str(&format!("DROP TABLE IF EXISTS {SCHEMA}.{table}; "));
+    }
+    statement.push_str(&format!("DROP SCHEMA {SCHEMA}"));
     // Every old table at once, or none: a reader may hold one old table and
     // wait for another (a supervisor's timeline reads the full view, then
     // the public one), so a swap that took the tables one by one, waiting

@@ -91,10 +91,12 @@ pub(crate) async fn drop(conn: &mut SqliteConnection) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// Inserts the rows of the tables in [`KEYED_LAST`] in key order. Nothing
-/// else before the swap: secondary indexes are built there, under the
-/// names the live tables' indexes free when they are dropped.
-pub(crate) async fn index(pool: &sqlx::SqlitePool, _tables: &[(&str, u64)]) -> Result<(), StoreError> {
+/// Inserts the rows of the tables in [`KEYED_LAST`] in key order, then runs
+/// the statements of `then` in a transaction of their own (one writer: one
+/// after the other). Nothing else before the swap: secondary indexes are
+/// built there, under the names the live tables' indexes free when they
+/// are dropped.
+pub(crate) async fn index(pool: &sqlx::SqlitePool, _tables: &[(&str, u64)], then: Then<'_>) -> Result<(), StoreError> {
     let mut tx = super::begin(pool).await?;
     for (table, key) in KEYED_LAST {
         let unkeyed = unkeyed(table);
@@ -105,8 +107,18 @@ pub(crate) async fn index(pool: &sqlx::SqlitePool, _tables: &[(&str, u64)]) -> R
         .await?;
     }
     tx.commit().await?;
+    let (_, statements) = then;
+    let mut tx = super::begin(pool).await?;
+    for statement in statements {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone())).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
+
+/// What [`index`] runs after the tables are indexed: a table it follows
+/// (all of them, here) and the statements.
+pub(crate) type Then<'a> = (&'a str, &'a [String]);
 
 /// Settings of the connection a rebuild loads on (closed after): a page
 /// cache that holds the B-trees being filled, instead of the default 2 MB;
@@ -123,10 +135,16 @@ pub(crate) const HOLD_LIVE_FOLD: &str = "SELECT 1";
 /// SQLite plans the feed's comparison well on its own.
 pub(crate) const COMPARE_IN_KEY_ORDER: &str = "SELECT 1";
 
+/// PostgreSQL's room to sort the feed; SQLite sorts in its own temp store.
+pub(crate) const SORT_THE_FEED: &str = "SELECT 1";
+
 /// Puts the rebuilt tables in place of the live ones, inside the rebuild's
-/// final transaction, and builds the live tables' secondary indexes on them.
-pub(crate) async fn swap(conn: &mut SqliteConnection, tables: &[&str], staging: &str) -> Result<(), StoreError> {
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {PREFIX}{staging}"))).execute(&mut *conn).await?;
+/// final transaction, and builds the live tables' secondary indexes on them;
+/// drops the rebuild's `scratch` tables first.
+pub(crate) async fn swap(conn: &mut SqliteConnection, tables: &[&str], scratch: &[&str]) -> Result<(), StoreError> {
+    for table in scratch {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {PREFIX}{table}"))).execute(&mut *conn).await?;
+    }
     for table in tables {
         let indexes: Vec<String> = sqlx::query_scalar(
             "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL ORDER BY name",
