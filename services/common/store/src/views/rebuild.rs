@@ -435,6 +435,9 @@ impl ViewRebuild {
                     compared = shadow(COMPARED),
                     feed = feed_of(&shadow("public_timeline")),
                 ),
+                // Read in key order at the end without a sort, however many.
+                dialect::bulk::key_index(&shadow(COMPARED), "project_code, project_seq"),
+                format!("ANALYZE {}", shadow(COMPARED)),
             ];
             let started = std::time::Instant::now();
             dialect::bulk::index(pool, &loaded, ("public_timeline", &compare)).await?;
@@ -552,19 +555,26 @@ impl ViewRebuild {
             let again: Vec<Value<'_>> = again.into_iter().map(Value::from).collect();
             dialect::bulk::insert(&mut tx, &touched, "project_code", 1, &again).await?;
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!("ANALYZE {touched}"))).execute(&mut *tx).await?;
-            let feed = format!(
-                "INSERT INTO public_changes ({FEED_COLUMNS}) SELECT {FEED_COLUMNS} FROM (\
-                 SELECT {FEED_COLUMNS} FROM {compared} c \
-                 WHERE NOT EXISTS (SELECT 1 FROM {touched} x WHERE x.project_code = c.project_code) \
-                 UNION ALL SELECT {feed} \
-                 WHERE EXISTS (SELECT 1 FROM {touched} x WHERE x.project_code = t.project_code) \
-                 AND (l.entry IS NULL OR l.entry <> t.entry)\
-                 ) f ORDER BY project_code, project_seq",
-                compared = shadow(COMPARED),
+            // What the comparison found, but for those projects, in key
+            // order; then those projects compared again.
+            let compared = shadow(COMPARED);
+            let touched_by = format!("project_code IN (SELECT project_code FROM {touched})");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DELETE FROM {compared} WHERE {touched_by}")))
+                .execute(&mut *tx)
+                .await?;
+            let found = format!(
+                "INSERT INTO public_changes ({FEED_COLUMNS}) SELECT {FEED_COLUMNS} FROM {compared} \
+                 ORDER BY project_code, project_seq"
+            );
+            let again = format!(
+                "INSERT INTO public_changes ({FEED_COLUMNS}) SELECT {feed} WHERE t.{touched_by} \
+                 AND (l.entry IS NULL OR l.entry <> t.entry) ORDER BY t.project_code, t.project_seq",
                 feed = feed_of(&shadow("public_timeline")),
             );
-            sqlx::raw_sql(dialect::bulk::SORT_THE_FEED).execute(&mut *tx).await?;
-            let published = sqlx::query(sqlx::AssertSqlSafe(feed)).execute(&mut *tx).await?.rows_affected() > 0;
+            let mut published = false;
+            for feed in [found, again] {
+                published |= sqlx::query(sqlx::AssertSqlSafe(feed)).execute(&mut *tx).await?.rows_affected() > 0;
+            }
             dialect::bulk::swap(&mut tx, tables, &SCRATCH).await?;
             if let (true, Some(notify)) = (published, dialect::NOTIFY_PUBLIC_CHANGES) {
                 sqlx::query(notify).bind(crate::signal::PUBLIC_CHANGES_CHANNEL).execute(&mut *tx).await?;

@@ -156,10 +156,11 @@ fn unexpected(definition: &str) -> StoreError {
 pub(crate) const COMPARE_IN_KEY_ORDER: &str =
     "SET LOCAL enable_hashjoin = off; SET LOCAL enable_nestloop = off; SET LOCAL max_parallel_workers_per_gather = 0";
 
-/// Room for the final transaction to sort the feed rows it appends (every
-/// entry, when a rendering rule changed them all) in memory. For that
-/// transaction only.
-pub(crate) const SORT_THE_FEED: &str = "SET LOCAL work_mem = '256MB'";
+/// An index of `table` on `columns`, named by PostgreSQL in the table's
+/// schema (and dropped with it).
+pub(crate) fn key_index(table: &str, columns: &str) -> String {
+    format!("CREATE INDEX ON {table} ({columns})")
+}
 
 /// Holds off the live projector until the transaction ends: its fold
 /// begins by writing `projector_heads`, which this lock excludes, while

@@ -135,8 +135,10 @@ pub(crate) const HOLD_LIVE_FOLD: &str = "SELECT 1";
 /// SQLite plans the feed's comparison well on its own.
 pub(crate) const COMPARE_IN_KEY_ORDER: &str = "SELECT 1";
 
-/// PostgreSQL's room to sort the feed; SQLite sorts in its own temp store.
-pub(crate) const SORT_THE_FEED: &str = "SELECT 1";
+/// An index of `table` on `columns` (dropped with it).
+pub(crate) fn key_index(table: &str, columns: &str) -> String {
+    format!("CREATE INDEX {table}_key ON {table} ({columns})")
+}
 
 /// Puts the rebuilt tables in place of the live ones, inside the rebuild's
 /// final transaction, and builds the live tables' secondary indexes on them;
