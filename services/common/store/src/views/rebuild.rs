@@ -421,24 +421,28 @@ impl ViewRebuild {
         dispatch!(&self.store.db, |pool, dialect| {
             let shadow = dialect::bulk::shadow;
             // The comparison for the feed follows the public timeline's
-            // index, beside the other tables' builds. The heads first: a
-            // fold that commits between the two statements is then
-            // compared again at the end.
-            let compare = [
-                format!(
-                    "CREATE TABLE {heads} AS SELECT {HEAD_COLUMNS} FROM projector_heads",
-                    heads = shadow(COMPARED_HEADS)
-                ),
-                dialect::bulk::COMPARE_IN_KEY_ORDER.to_owned(),
-                format!(
-                    "CREATE TABLE {compared} AS SELECT {feed} WHERE l.entry IS NULL OR l.entry <> t.entry",
-                    compared = shadow(COMPARED),
-                    feed = feed_of(&shadow("public_timeline")),
-                ),
-                // Read in key order at the end without a sort, however many.
-                dialect::bulk::key_index(&shadow(COMPARED), "project_code, project_seq"),
-                format!("ANALYZE {}", shadow(COMPARED)),
-            ];
+            // index, beside the other tables' builds (where the store builds
+            // indexes at once; else the final transaction compares). The
+            // heads first: a fold that commits between the two statements
+            // is then compared again at the end.
+            let compare = match dialect::bulk::COMPARE_BESIDE_INDEXES {
+                false => Vec::new(),
+                true => vec![
+                    format!(
+                        "CREATE TABLE {heads} AS SELECT {HEAD_COLUMNS} FROM projector_heads",
+                        heads = shadow(COMPARED_HEADS)
+                    ),
+                    dialect::bulk::COMPARE_IN_KEY_ORDER.to_owned(),
+                    format!(
+                        "CREATE TABLE {compared} AS SELECT {feed} WHERE l.entry IS NULL OR l.entry <> t.entry",
+                        compared = shadow(COMPARED),
+                        feed = feed_of(&shadow("public_timeline")),
+                    ),
+                    // Read in key order at the end without a sort, however many.
+                    dialect::bulk::key_index(&shadow(COMPARED), "project_code, project_seq"),
+                    format!("ANALYZE {}", shadow(COMPARED)),
+                ],
+            };
             let started = std::time::Instant::now();
             dialect::bulk::index(pool, &loaded, ("public_timeline", &compare)).await?;
             tracing::info!(
@@ -538,41 +542,49 @@ impl ViewRebuild {
             ] {
                 dialect::bulk::insert(&mut tx, &shadow(rows.table), rows.columns, rows.width, rows.values).await?;
             }
-            // Compared again: the projects the live projector advanced since
-            // the comparison (their head moved), and those rendered here
-            // since (late, or waiting until the indexes were built).
-            let (touched, heads) = (shadow(TOUCHED), shadow(COMPARED_HEADS));
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "CREATE TABLE {touched} AS \
-                 SELECT project_code FROM (SELECT {HEAD_COLUMNS} FROM projector_heads \
-                 EXCEPT SELECT {HEAD_COLUMNS} FROM {heads}) moved \
-                 UNION SELECT project_code FROM (SELECT {HEAD_COLUMNS} FROM {heads} \
-                 EXCEPT SELECT {HEAD_COLUMNS} FROM projector_heads) gone"
-            )))
-            .execute(&mut *tx)
-            .await?;
-            let again: BTreeSet<&str> = late.iter().map(String::as_str).chain(pending.iter().copied()).collect();
-            let again: Vec<Value<'_>> = again.into_iter().map(Value::from).collect();
-            dialect::bulk::insert(&mut tx, &touched, "project_code", 1, &again).await?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("ANALYZE {touched}"))).execute(&mut *tx).await?;
-            // What the comparison found, but for those projects, in key
-            // order; then those projects compared again.
-            let compared = shadow(COMPARED);
-            let touched_by = format!("project_code IN (SELECT project_code FROM {touched})");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DELETE FROM {compared} WHERE {touched_by}")))
+            let changed = "(l.entry IS NULL OR l.entry <> t.entry)";
+            let compare_here = |only: &str| {
+                format!(
+                    "INSERT INTO public_changes ({FEED_COLUMNS}) SELECT {feed} WHERE {only}{changed} \
+                     ORDER BY t.project_code, t.project_seq",
+                    feed = feed_of(&shadow("public_timeline")),
+                )
+            };
+            let feeds = if dialect::bulk::COMPARE_BESIDE_INDEXES {
+                // Compared again: the projects the live projector advanced
+                // since the comparison (their head moved), and those
+                // rendered here since (late, or waiting for the indexes).
+                let (touched, heads) = (shadow(TOUCHED), shadow(COMPARED_HEADS));
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "CREATE TABLE {touched} AS \
+                     SELECT project_code FROM (SELECT {HEAD_COLUMNS} FROM projector_heads \
+                     EXCEPT SELECT {HEAD_COLUMNS} FROM {heads}) moved \
+                     UNION SELECT project_code FROM (SELECT {HEAD_COLUMNS} FROM {heads} \
+                     EXCEPT SELECT {HEAD_COLUMNS} FROM projector_heads) gone"
+                )))
                 .execute(&mut *tx)
                 .await?;
-            let found = format!(
-                "INSERT INTO public_changes ({FEED_COLUMNS}) SELECT {FEED_COLUMNS} FROM {compared} \
-                 ORDER BY project_code, project_seq"
-            );
-            let again = format!(
-                "INSERT INTO public_changes ({FEED_COLUMNS}) SELECT {feed} WHERE t.{touched_by} \
-                 AND (l.entry IS NULL OR l.entry <> t.entry) ORDER BY t.project_code, t.project_seq",
-                feed = feed_of(&shadow("public_timeline")),
-            );
+                let again: BTreeSet<&str> = late.iter().map(String::as_str).chain(pending.iter().copied()).collect();
+                let again: Vec<Value<'_>> = again.into_iter().map(Value::from).collect();
+                dialect::bulk::insert(&mut tx, &touched, "project_code", 1, &again).await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("ANALYZE {touched}"))).execute(&mut *tx).await?;
+                // What the comparison found, but for those projects, in key
+                // order; then those projects compared again.
+                let compared = shadow(COMPARED);
+                let touched_by = format!("project_code IN (SELECT project_code FROM {touched})");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DELETE FROM {compared} WHERE {touched_by}")))
+                    .execute(&mut *tx)
+                    .await?;
+                let found = format!(
+                    "INSERT INTO public_changes ({FEED_COLUMNS}) SELECT {FEED_COLUMNS} FROM {compared} \
+                     ORDER BY project_code, project_seq"
+                );
+                vec![found, compare_here(&format!("t.{touched_by} AND "))]
+            } else {
+                vec![compare_here("")]
+            };
             let mut published = false;
-            for feed in [found, again] {
+            for feed in feeds {
                 published |= sqlx::query(sqlx::AssertSqlSafe(feed)).execute(&mut *tx).await?.rows_affected() > 0;
             }
             dialect::bulk::swap(&mut tx, tables, &SCRATCH).await?;

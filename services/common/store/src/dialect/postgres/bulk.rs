@@ -156,6 +156,11 @@ fn unexpected(definition: &str) -> StoreError {
 pub(crate) const COMPARE_IN_KEY_ORDER: &str =
     "SET LOCAL enable_hashjoin = off; SET LOCAL enable_nestloop = off; SET LOCAL max_parallel_workers_per_gather = 0";
 
+/// Whether the rebuild compares the public timelines for the change feed
+/// beside the index builds, out of its final transaction, which the live
+/// projector waits for: yes, on a server that runs both at once.
+pub(crate) const COMPARE_BESIDE_INDEXES: bool = true;
+
 /// An index of `table` on `columns`, named by PostgreSQL in the table's
 /// schema (and dropped with it).
 pub(crate) fn key_index(table: &str, columns: &str) -> String {

@@ -108,11 +108,13 @@ pub(crate) async fn index(pool: &sqlx::SqlitePool, _tables: &[(&str, u64)], then
     }
     tx.commit().await?;
     let (_, statements) = then;
-    let mut tx = super::begin(pool).await?;
-    for statement in statements {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone())).execute(&mut *tx).await?;
+    if !statements.is_empty() {
+        let mut tx = super::begin(pool).await?;
+        for statement in statements {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone())).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -134,6 +136,10 @@ pub(crate) const HOLD_LIVE_FOLD: &str = "SELECT 1";
 
 /// SQLite plans the feed's comparison well on its own.
 pub(crate) const COMPARE_IN_KEY_ORDER: &str = "SELECT 1";
+
+/// No: SQLite has one writer, which the comparison would hold as the final
+/// transaction does, and its result would be written once more.
+pub(crate) const COMPARE_BESIDE_INDEXES: bool = false;
 
 /// An index of `table` on `columns` (dropped with it).
 pub(crate) fn key_index(table: &str, columns: &str) -> String {
