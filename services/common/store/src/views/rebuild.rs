@@ -11,10 +11,11 @@
 //! [`ViewRebuild::finish`]:
 //!
 //! 1. indexes the new tables (on PostgreSQL; SQLite builds them at the swap,
-//!    and here only fills the tables it loads without their key) and, once
-//!    the public timeline is indexed, beside the other tables' builds,
-//!    compares it with the live one: every entry that is new or rendered
-//!    differently, with the live projector's heads at the time;
+//!    and here only fills the tables it loads without their key) and, on
+//!    PostgreSQL, once the public timeline is indexed, beside the other
+//!    tables' builds, compares it with the live one: every entry that is
+//!    new or rendered differently, with the live projector's heads at the
+//!    time (SQLite, with its one writer, compares in step 3);
 //! 2. keeps the waiting events (the first copy of each `(project, seq)`
 //!    wins, as in the fold) and renders their projects whole
 //!    ([`ViewRebuild::prepare`] is these two steps);
@@ -23,10 +24,10 @@
 //!    are rendered again, so no event it folded meanwhile is lost), counts
 //!    the public promptness from the new `public_disclosures`, appends to
 //!    the public change feed what step 1 found, comparing again only the
-//!    projects rendered since or whose live head moved since, and puts the
-//!    new tables in place of the old ones, which are dropped. It reads
-//!    neither timeline whole: the live projector no longer waits for a
-//!    comparison of every entry.
+//!    projects rendered since or whose live head moved since (every entry,
+//!    on SQLite), and puts the new tables in place of the old ones, which
+//!    are dropped. On PostgreSQL it reads neither timeline whole: the live
+//!    projector no longer waits for a comparison of every entry.
 //!
 //! Until that transaction commits the site and supervision read the old
 //! views, whole; a crash before leaves them serving and the new tables
@@ -447,7 +448,8 @@ impl ViewRebuild {
             dialect::bulk::index(pool, &loaded, ("public_timeline", &compare)).await?;
             tracing::info!(
                 seconds = started.elapsed().as_secs_f64(),
-                "Rebuild: the new tables are indexed and compared with the live ones."
+                compared = dialect::bulk::COMPARE_BESIDE_INDEXES,
+                "Rebuild: the new tables are indexed."
             );
             let mut conn = pool.acquire().await?;
             let keep = format!(
