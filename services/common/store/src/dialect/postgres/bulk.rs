@@ -90,6 +90,7 @@ pub(crate) async fn index(pool: &sqlx::PgPool, tables: &[(&str, u64)], then: The
         index_table(pool, table.to_owned()).await?;
         if table == after {
             let mut tx = pool.begin().await?;
+            sqlx::raw_sql(SORT_IN_MEMORY).execute(&mut *tx).await?;
             for statement in statements {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone())).execute(&mut *tx).await?;
             }
@@ -105,6 +106,10 @@ pub(crate) async fn index(pool: &sqlx::PgPool, tables: &[(&str, u64)], then: The
 /// What [`index`] runs once a table is indexed: the table and the statements.
 pub(crate) type Then<'a> = (&'a str, &'a [String]);
 
+/// Room to sort a large table's keys in memory, for a transaction that
+/// builds indexes; that transaction only.
+const SORT_IN_MEMORY: &str = "SET LOCAL maintenance_work_mem = '512MB'";
+
 /// How many tables are indexed at once: one sorts while another's heap is
 /// read, on both cores of a small server.
 const INDEX_CONNECTIONS: usize = 2;
@@ -112,8 +117,7 @@ const INDEX_CONNECTIONS: usize = 2;
 /// Indexes and analyzes the rebuilt `table`, in one transaction.
 async fn index_table(pool: &sqlx::PgPool, table: String) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
-    // Room to sort a large table's keys in memory; this transaction only.
-    sqlx::raw_sql("SET LOCAL maintenance_work_mem = '512MB'").execute(&mut *tx).await?;
+    sqlx::raw_sql(SORT_IN_MEMORY).execute(&mut *tx).await?;
     let indexes: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
         "SELECT pg_get_indexdef(i.indexrelid), c.conname::text, pg_get_constraintdef(c.oid) \
          FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid \
