@@ -245,6 +245,15 @@ async fn rebuild_read(store: &Store, batches: &[Vec<pb::EventEnvelope>], from: R
     build
 }
 
+/// Each project's events in `batches` once (the first copy), in project
+/// and seq order, as ingestion appends them.
+fn once_each(batches: &[Vec<pb::EventEnvelope>]) -> Vec<pb::EventEnvelope> {
+    let mut events: Vec<pb::EventEnvelope> = batches.concat();
+    events.sort_by(|a, b| (&a.subject, a.project_seq).cmp(&(&b.subject, b.project_seq)));
+    events.dedup_by(|a, b| (&a.subject, a.project_seq) == (&b.subject, b.project_seq));
+    events
+}
+
 /// Folds `batches` one event at a time, as a projector that reads each
 /// event alone: a project that parks shows up to the event before the one
 /// at fault, as a rebuild shows it.
@@ -398,10 +407,7 @@ async fn a_rebuild_of_the_stores_own_log_names_its_events(backend: Backend) {
     let projects: Vec<String> = (0..4).map(|n| code(900 + n)).collect();
     let fresh = fresh(backend).await;
     let store = &fresh.store;
-    // Each project's events once, in seq order, as ingestion appends them.
-    let mut events: Vec<pb::EventEnvelope> = log(&projects).concat();
-    events.sort_by(|a, b| (&a.subject, a.project_seq).cmp(&(&b.subject, b.project_seq)));
-    events.dedup_by(|a, b| (&a.subject, a.project_seq) == (&b.subject, b.project_seq));
+    let events = once_each(&log(&projects));
     for event in &events {
         // The log repeats a request id on purpose (a retry); here each is new.
         let envelope =
@@ -479,9 +485,7 @@ async fn what_the_live_fold_adds_after_the_comparison_is_in_the_feed_once(backen
     fold_each(&mut folder, &batches[..half]).await;
     // The rebuild reads each project whole (as from the event store), so
     // it renders them before it compares.
-    let mut events: Vec<pb::EventEnvelope> = batches.concat();
-    events.sort_by(|a, b| (&a.subject, a.project_seq).cmp(&(&b.subject, b.project_seq)));
-    events.dedup_by(|a, b| (&a.subject, a.project_seq) == (&b.subject, b.project_seq));
+    let events = once_each(&batches);
     let whole: Vec<Vec<pb::EventEnvelope>> =
         events.chunk_by(|a, b| a.subject == b.subject).map(<[_]>::to_vec).collect();
     let mut build = rebuild_from(live, &whole).await;
@@ -491,11 +495,11 @@ async fn what_the_live_fold_adds_after_the_comparison_is_in_the_feed_once(backen
     let appended = "SELECT COUNT(*) FROM public_changes WHERE id > $1";
     let repeated = "SELECT COUNT(*) FROM (SELECT project_code, project_seq, change FROM public_changes \
                     GROUP BY project_code, project_seq, change HAVING COUNT(*) > 1) r";
-    let (before, ()) = match live.pool() {
-        Pool::Postgres(pool) => (sqlx::query_scalar::<_, i64>(last).fetch_one(pool).await, ()),
-        Pool::Sqlite(pool) => (sqlx::query_scalar::<_, i64>(last).fetch_one(pool).await, ()),
-    };
-    let before = before.expect("the feed's last id");
+    let before: i64 = match live.pool() {
+        Pool::Postgres(pool) => sqlx::query_scalar(last).fetch_one(pool).await,
+        Pool::Sqlite(pool) => sqlx::query_scalar(last).fetch_one(pool).await,
+    }
+    .expect("the feed's last id");
     assert!(before > 0, "the live fold fed the feed");
     build.finish(runner::to_rows).await.expect("finishes");
     assert_same(&written(live, &projects).await, &written(reference, &projects).await, "with the live fold's");

@@ -11,3 +11,7 @@
 
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
+
+/// What a rebuild's `bulk::index` runs once one table is indexed: the table
+/// and statements, in a transaction of their own.
+pub(crate) type AfterIndex<'a> = (&'a str, &'a [String]);

@@ -439,8 +439,9 @@ impl ViewRebuild {
                         compared = shadow(COMPARED),
                         feed = feed_of(&shadow("public_timeline")),
                     ),
-                    // Read in key order at the end without a sort, however many.
-                    dialect::bulk::key_index(&shadow(COMPARED), "project_code, project_seq"),
+                    // Read in key order at the end without a sort, however
+                    // many (named in the table's schema, dropped with it).
+                    format!("CREATE INDEX {COMPARED}_key ON {} (project_code, project_seq)", shadow(COMPARED)),
                     format!("ANALYZE {}", shadow(COMPARED)),
                 ],
             };

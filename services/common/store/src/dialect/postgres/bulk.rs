@@ -13,6 +13,7 @@ use sqlx::postgres::PgConnection;
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::StoreError;
+use crate::dialect::AfterIndex;
 use crate::query::Value;
 
 /// The schema a rebuild builds in.
@@ -70,9 +71,9 @@ pub(crate) async fn drop(conn: &mut PgConnection) -> Result<(), StoreError> {
 /// tables with the most rows go first (the larger first among equals): the
 /// search terms, more rows than events but fewer bytes, were left to be
 /// sorted alone at the end.
-/// `then` names one table and statements run in a transaction of their own
-/// once it is indexed, on its connection, while other tables are indexed.
-pub(crate) async fn index(pool: &sqlx::PgPool, tables: &[(&str, u64)], then: Then<'_>) -> Result<(), StoreError> {
+/// `then` runs once its table is indexed, on that table's connection, while
+/// other tables are indexed.
+pub(crate) async fn index(pool: &sqlx::PgPool, tables: &[(&str, u64)], then: AfterIndex<'_>) -> Result<(), StoreError> {
     let names: Vec<&str> = tables.iter().map(|(table, _)| *table).collect();
     let sizes: Vec<(String, i64)> = sqlx::query_as(
         "SELECT t, coalesce(pg_total_relation_size(to_regclass($2 || '.' || t)), 0) FROM unnest($1::text[]) t",
@@ -102,9 +103,6 @@ pub(crate) async fn index(pool: &sqlx::PgPool, tables: &[(&str, u64)], then: The
     .try_collect::<()>()
     .await
 }
-
-/// What [`index`] runs once a table is indexed: the table and the statements.
-pub(crate) type Then<'a> = (&'a str, &'a [String]);
 
 /// Room to sort a large table's keys in memory, for a transaction that
 /// builds indexes; that transaction only.
@@ -164,12 +162,6 @@ pub(crate) const COMPARE_IN_KEY_ORDER: &str =
 /// beside the index builds, out of its final transaction, which the live
 /// projector waits for: yes, on a server that runs both at once.
 pub(crate) const COMPARE_BESIDE_INDEXES: bool = true;
-
-/// An index of `table` on `columns`, named by PostgreSQL in the table's
-/// schema (and dropped with it).
-pub(crate) fn key_index(table: &str, columns: &str) -> String {
-    format!("CREATE INDEX ON {table} ({columns})")
-}
 
 /// Holds off the live projector until the transaction ends: its fold
 /// begins by writing `projector_heads`, which this lock excludes, while

@@ -11,6 +11,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use sqlx::sqlite::SqliteConnection;
 
 use crate::StoreError;
+use crate::dialect::AfterIndex;
 use crate::query::Value;
 
 /// The prefix of a table a rebuild builds.
@@ -91,12 +92,15 @@ pub(crate) async fn drop(conn: &mut SqliteConnection) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// Inserts the rows of the tables in [`KEYED_LAST`] in key order, then runs
-/// the statements of `then` in a transaction of their own (one writer: one
-/// after the other). Nothing else before the swap: secondary indexes are
-/// built there, under the names the live tables' indexes free when they
-/// are dropped.
-pub(crate) async fn index(pool: &sqlx::SqlitePool, _tables: &[(&str, u64)], then: Then<'_>) -> Result<(), StoreError> {
+/// Inserts the rows of the tables in [`KEYED_LAST`] in key order. Nothing
+/// else before the swap: secondary indexes are built there, under the
+/// names the live tables' indexes free when they are dropped. Nothing runs
+/// beside ([`COMPARE_BESIDE_INDEXES`]): `_then` has no statements.
+pub(crate) async fn index(
+    pool: &sqlx::SqlitePool,
+    _tables: &[(&str, u64)],
+    _then: AfterIndex<'_>,
+) -> Result<(), StoreError> {
     let mut tx = super::begin(pool).await?;
     for (table, key) in KEYED_LAST {
         let unkeyed = unkeyed(table);
@@ -107,20 +111,8 @@ pub(crate) async fn index(pool: &sqlx::SqlitePool, _tables: &[(&str, u64)], then
         .await?;
     }
     tx.commit().await?;
-    let (_, statements) = then;
-    if !statements.is_empty() {
-        let mut tx = super::begin(pool).await?;
-        for statement in statements {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone())).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-    }
     Ok(())
 }
-
-/// What [`index`] runs after the tables are indexed: a table it follows
-/// (all of them, here) and the statements.
-pub(crate) type Then<'a> = (&'a str, &'a [String]);
 
 /// Settings of the connection a rebuild loads on (closed after): a page
 /// cache that holds the B-trees being filled, instead of the default 2 MB;
@@ -140,11 +132,6 @@ pub(crate) const COMPARE_IN_KEY_ORDER: &str = "SELECT 1";
 /// No: SQLite has one writer, which the comparison would hold as the final
 /// transaction does, and its result would be written once more.
 pub(crate) const COMPARE_BESIDE_INDEXES: bool = false;
-
-/// An index of `table` on `columns` (dropped with it).
-pub(crate) fn key_index(table: &str, columns: &str) -> String {
-    format!("CREATE INDEX {table}_key ON {table} ({columns})")
-}
 
 /// Puts the rebuilt tables in place of the live ones, inside the rebuild's
 /// final transaction, and builds the live tables' secondary indexes on them;
