@@ -47,7 +47,6 @@ async fn written(store: &Store, projects: &[String]) -> Vec<String> {
                  COALESCE(contract_price_fen, -1), COALESCE(final_cost_fen, -1), first_position \
                  FROM project_search ORDER BY project_code"
                     => (String, String, String, String, String, String, i64, i64, i64, i64),
-                "SELECT project_code, term FROM project_terms ORDER BY project_code, term" => (String, String),
                 "SELECT project_code, rule, subject, source, flag FROM project_deadlines \
                  ORDER BY project_code, rule, subject"
                     => (String, String, String, String, Vec<u8>),

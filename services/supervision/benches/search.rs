@@ -83,8 +83,7 @@ const FACILITIES: &[&str] = &[
     "地下综合管廊",
 ];
 const WORKS: &[&str] = &["新建工程", "改扩建工程", "维修改造工程", "PPP项目", "一期工程"];
-/// Terms searched for (each in some names): two characters, or more (every
-/// bigram must match).
+/// Terms searched for (each in some names): two characters or more.
 const TERMS: &[&str] =
     &["中学", "医院", "道路", "管网", "公园", "水厂", "大桥", "养老", "住房", "园区", "污水处理", "人民医院", "改扩建"];
 
@@ -323,7 +322,6 @@ fn copy_statements() -> Vec<String> {
              t.final_cost_fen, replace(t.search_text, m.o, m.c) {}",
             code("project_search")
         ),
-        format!("INSERT INTO project_terms (term, project_code) SELECT t.term, m.c {}", code("project_terms")),
         format!(
             "INSERT INTO project_deadlines (project_code, rule, subject, due_at, source, flag) \
              SELECT m.c, t.rule, t.subject, t.due_at, t.source, {} {}",
@@ -422,7 +420,7 @@ async fn main() {
         // autovacuum ANALYZE that started during the load): it is repeated
         // until the search table is marked.
         for attempt in 0.. {
-            sqlx::query("VACUUM (ANALYZE) project_search, project_terms, compliance_flags, project_deadlines")
+            sqlx::query("VACUUM (ANALYZE) project_search, compliance_flags, project_deadlines")
                 .execute(pool)
                 .await
                 .expect("vacuum");

@@ -81,7 +81,7 @@ pub use rows::{ProjectRow, ProjectViewRows, TimelineRow};
 pub use signal::ChangeSignal;
 pub use supervision::{
     AmountColumn, AuditQuery, AuditRow, DeadlineRow, DisclosureTiming, FeedCursor, FlagHit, FlagQuery, ProjectCursor,
-    ProjectHit, ProjectQuery, SearchRow, SupervisionRows, Window, cjk_bigrams, is_cjk,
+    ProjectHit, ProjectQuery, SearchRow, SupervisionRows, Window,
 };
 pub use tlog::{EventKey, Hash32, LeafRow, LogHead, LoggedEvent, LoggedRecord, NewLeaf, StoredCheckpoint};
 pub use views::{

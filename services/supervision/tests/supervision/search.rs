@@ -60,7 +60,7 @@ pub(crate) async fn every_filter_matches_what_it_says(backend: Backend) {
         ..search()
     };
     assert_eq!(a.codes(early).await, all);
-    // Free text in Chinese, without spaces: two characters suffice, bigrams all needed.
+    // Free text in Chinese, without spaces: two characters suffice, the whole text must occur.
     assert_eq!(a.codes(pb::SearchProjectsRequest { text: "中学".into(), ..search() }).await, vec![P_SCHOOL]);
     assert_eq!(a.codes(pb::SearchProjectsRequest { text: "污水处理".into(), ..search() }).await, both_ppp);
     assert_eq!(a.codes(pb::SearchProjectsRequest { text: "配套管网".into(), ..search() }).await, both_ppp);

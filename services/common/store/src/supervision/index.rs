@@ -5,12 +5,10 @@
 //!
 //! [`SupervisionRows`] are rendered with a project's views and written in the
 //! same transaction as its `full_*` rows (see [`index_statements`]):
-//! one `project_search` row (the columns filters need), the project's
-//! `project_terms` (character bigrams of its names, so a Chinese query of two
-//! or more characters is found without word boundaries) and its
-//! `project_deadlines` (disclosures it still owes, each with its due time).
-
-use std::collections::{HashMap, HashSet};
+//! one `project_search` row (the columns filters need, and the lowercased
+//! names and codes free text is found in, Chinese without word boundaries)
+//! and its `project_deadlines` (disclosures it still owes, each with its due
+//! time).
 
 use chrono::{DateTime, Utc};
 
@@ -77,16 +75,6 @@ pub struct SupervisionRows {
 }
 
 impl SearchRow {
-    /// The distinct search terms of the project: every character bigram of
-    /// every run of CJK characters in its texts (and the character itself
-    /// for a run of one).
-    pub fn terms(&self) -> Vec<String> {
-        let mut terms: Vec<String> = self.texts.iter().flat_map(|text| cjk_bigrams(text)).collect();
-        terms.sort();
-        terms.dedup();
-        terms
-    }
-
     fn search_text(&self) -> String {
         let mut text = String::from("|");
         for part in &self.texts {
@@ -97,92 +85,31 @@ impl SearchRow {
     }
 }
 
-/// Whether `c` is a CJK ideograph (the unified blocks and their extensions).
-pub fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3134F)
-}
-
-/// The character bigrams of each run of CJK characters in `text` (a run of
-/// one character yields that character).
-pub fn cjk_bigrams(text: &str) -> Vec<String> {
-    let mut terms = Vec::new();
-    let mut run: Vec<char> = Vec::new();
-    let mut flush = |run: &mut Vec<char>| {
-        match run.len() {
-            0 => {}
-            1 => terms.push(run[0].to_string()),
-            _ => terms.extend(run.windows(2).map(|w| w.iter().collect::<String>())),
-        }
-        run.clear();
-    };
-    for c in text.chars() {
-        if is_cjk(c) {
-            run.push(c);
-        } else {
-            flush(&mut run);
-        }
-    }
-    flush(&mut run);
-    terms
-}
-
-/// The queries for the search terms the projects `codes` have now, as
-/// `(term, project code)` rows.
-pub(crate) fn existing_terms<'a>(codes: &[&'a str]) -> Vec<Sql<'a>> {
-    query::in_list("SELECT term, project_code FROM project_terms WHERE project_code IN (", codes, ")")
-}
-
 /// What the fold writes of one project's [`SupervisionRows`]: the search
-/// row when it changed, the terms gained and lost, and the open deadlines
-/// when they changed.
+/// row and the open deadlines, each when it changed.
 #[derive(Debug)]
 struct IndexChange<'a> {
     code: &'a str,
     search: Option<&'a SearchRow>,
-    added: Vec<String>,
-    gone: Vec<String>,
     deadlines: Option<&'a [DeadlineRow]>,
 }
 
 impl<'a> IndexChange<'a> {
     /// The changes that replace the rows of each `(project code, rows)` of
-    /// `projects`, whose terms before are `existing` (`(term, project code)`
-    /// rows, see [`existing_terms`]): the search row and the deadlines are
-    /// written again, the terms only as they differ.
-    fn replacing(projects: &[(&'a str, &'a SupervisionRows)], existing: Vec<(String, String)>) -> Vec<Self> {
-        let mut before: HashMap<String, HashSet<String>> = HashMap::new();
-        for (term, code) in existing {
-            before.entry(code).or_default().insert(term);
-        }
+    /// `projects`: the search row and the deadlines are written again.
+    fn replacing(projects: &[(&'a str, &'a SupervisionRows)]) -> Vec<Self> {
         projects
             .iter()
-            .map(|&(code, rows)| {
-                let mut gone = before.remove(code).unwrap_or_default();
-                let added = rows.search.terms().into_iter().filter(|term| !gone.remove(term)).collect();
-                let mut gone: Vec<String> = gone.into_iter().collect();
-                gone.sort_unstable();
-                IndexChange { code, search: Some(&rows.search), added, gone, deadlines: Some(&rows.deadlines) }
-            })
+            .map(|&(code, rows)| IndexChange { code, search: Some(&rows.search), deadlines: Some(&rows.deadlines) })
             .collect()
     }
 
     /// The changes from `before`, the rows last written for project `code`,
     /// to `after`: only what differs is written.
     fn between(code: &'a str, before: &SupervisionRows, after: &'a SupervisionRows) -> Self {
-        let (mut added, mut gone) = (Vec::new(), Vec::new());
-        if before.search.texts != after.search.texts {
-            let old: HashSet<String> = before.search.terms().into_iter().collect();
-            let new = after.search.terms();
-            let kept: HashSet<&String> = new.iter().collect();
-            gone = old.iter().filter(|term| !kept.contains(term)).cloned().collect();
-            gone.sort_unstable();
-            added = new.into_iter().filter(|term| !old.contains(term)).collect();
-        }
         IndexChange {
             code,
             search: (before.search != after.search).then_some(&after.search),
-            added,
-            gone,
             deadlines: (before.deadlines != after.deadlines).then_some(after.deadlines.as_slice()),
         }
     }
@@ -190,16 +117,14 @@ impl<'a> IndexChange<'a> {
 
 /// The statements that write the [`SupervisionRows`] of projects, run
 /// inside the projector's transaction with multi-row statements: those of
-/// `replaced` (`(project code, rows)`) replace what the project had, whose
-/// terms are in `existing` (see [`existing_terms`]); those of `advanced`
-/// (`(project code, rows last written, rows)`) are written where they
-/// differ from the rows the fold wrote last, which it remembered.
+/// `replaced` (`(project code, rows)`) replace what the project had; those
+/// of `advanced` (`(project code, rows last written, rows)`) are written
+/// where they differ from the rows the fold wrote last, which it remembered.
 pub(crate) fn index_statements<'a>(
     replaced: &[(&'a str, &'a SupervisionRows)],
-    existing: Vec<(String, String)>,
     advanced: &[(&'a str, &SupervisionRows, &'a SupervisionRows)],
 ) -> Vec<Sql<'a>> {
-    let mut changes = IndexChange::replacing(replaced, existing);
+    let mut changes = IndexChange::replacing(replaced);
     changes.extend(advanced.iter().map(|&(code, before, after)| IndexChange::between(code, before, after)));
     let searched: Vec<(&str, &SearchRow)> =
         changes.iter().filter_map(|change| change.search.map(|search| (change.code, search))).collect();
@@ -215,20 +140,6 @@ pub(crate) fn index_statements<'a>(
         &searched,
         |&(code, search)| search_values(code, search),
     );
-    // Terms change only with the names a project carries: the new ones are
-    // written and the gone ones deleted instead of rewriting them all.
-    for change in &changes {
-        for term in &change.gone {
-            let mut delete = Sql::new("DELETE FROM project_terms WHERE term = ");
-            delete.bind(term.clone()).push(" AND project_code = ").bind(change.code);
-            statements.push(delete);
-        }
-    }
-    let terms: Vec<(&String, &str)> =
-        changes.iter().flat_map(|change| change.added.iter().map(move |term| (term, change.code))).collect();
-    statements.extend(query::insert("INSERT INTO project_terms (term, project_code)", "", &terms, |&(term, code)| {
-        [term.clone().into(), code.into()]
-    }));
     let rewritten: Vec<&str> =
         changes.iter().filter(|change| change.deadlines.is_some()).map(|change| change.code).collect();
     statements.extend(query::in_list("DELETE FROM project_deadlines WHERE project_code IN (", &rewritten, ")"));

@@ -21,9 +21,7 @@ pub use audit::{AuditQuery, AuditRow};
 pub use feed::FeedCursor;
 pub(crate) use feed::FeedRow;
 pub use flags::{DisclosureTiming, FlagHit, FlagQuery};
-pub(crate) use index::{
-    DEADLINE_COLUMNS, SEARCH_COLUMNS, deadline_values, existing_terms, index_statements, search_values,
-};
-pub use index::{DeadlineRow, SearchRow, SupervisionRows, cjk_bigrams, is_cjk};
+pub(crate) use index::{DEADLINE_COLUMNS, SEARCH_COLUMNS, deadline_values, index_statements, search_values};
+pub use index::{DeadlineRow, SearchRow, SupervisionRows};
 pub use search::{AmountColumn, ProjectCursor, ProjectHit, ProjectQuery};
 pub use window::Window;

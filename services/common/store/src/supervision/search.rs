@@ -7,9 +7,8 @@ use chrono::{DateTime, Utc};
 use gongkai_proto::v1::EventEnvelope;
 
 use super::Window;
-use super::index::cjk_bigrams;
 use crate::db::dispatch;
-use crate::query::{Sql, escape_like};
+use crate::query::Sql;
 use crate::{StoreError, SupervisionReader};
 
 /// Which amount an amount range applies to.
@@ -129,31 +128,17 @@ fn probe(from_where: Sql<'_>) -> Sql<'_> {
     probe
 }
 
-/// The conditions of a free-text query: every CJK bigram of it among the
-/// project's terms, and the text itself in its search text unless one
-/// bigram is the whole query.
+/// The condition of a free-text query: the text, lowercased, in the
+/// project's search text (its lowercased names and codes), so Chinese is
+/// found without word boundaries. Tested by a `probe` of the project's row:
+/// a test of `s.search_text` itself would make the scan fetch every row it
+/// passes from the table, where the probe fetches only those the filters on
+/// the index let through.
 fn text_filter(sql: &mut Sql<'_>, text: &str) {
-    let lowered = text.to_lowercase();
-    let mut terms = cjk_bigrams(&lowered);
-    terms.retain(|t| t.chars().count() == 2);
-    terms.sort();
-    terms.dedup();
-    // A single bigram is its own proof; longer text must also occur as such
-    // (its bigrams could be scattered).
-    let one_bigram = terms.len() == 1 && lowered.chars().count() == 2;
-    let no_terms = terms.is_empty();
-    for term in terms {
-        let mut term_of = Sql::new("project_terms t WHERE t.term = ");
-        term_of.bind(term).push(" AND t.project_code = s.project_code");
-        sql.and().append(probe(term_of));
-    }
-    if no_terms {
-        sql.and().like_contains("s.search_text", &lowered);
-    } else if !one_bigram {
-        let mut text_of = Sql::new("project_search x WHERE x.project_code = s.project_code AND x.search_text LIKE ");
-        text_of.bind(format!("%{}%", escape_like(&lowered))).push(" ESCAPE '\\'");
-        sql.and().append(probe(text_of));
-    }
+    let mut text_of = Sql::new("project_search x");
+    text_of.and().push("x.project_code = s.project_code");
+    text_of.and().like_contains("x.search_text", &text.to_lowercase());
+    sql.and().append(probe(text_of));
 }
 
 impl SupervisionReader {
@@ -162,9 +147,10 @@ impl SupervisionReader {
     /// key that never changes, so paging neither skips nor repeats).
     ///
     /// Every filter is a condition on columns the order indexes carry, or a
-    /// per-row `probe` by project code, so the planner walks an index in
-    /// search order without touching the table (an index-only scan) and
-    /// stops at the page's end; summaries are read for the page only.
+    /// per-row `probe` by project code (free text too), so the planner walks
+    /// an index in search order without touching the table (an index-only
+    /// scan; the owner, winner and source tests read the row) and stops at
+    /// the page's end; summaries are read for the page only.
     pub async fn search_projects(
         &self,
         query: &ProjectQuery,

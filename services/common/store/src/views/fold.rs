@@ -36,7 +36,7 @@
 //! same, with a [`Memory`] of what the fold rendered and wrote before, so
 //! that a project it remembers at its locked head costs the fold only its new
 //! events: no read of its kept events (but those waiting beyond the head),
-//! feed rows, timeline entries or search terms; a renderer that carries its
+//! feed rows or timeline entries; a renderer that carries its
 //! rendering over the new events; and only the rows that changed written
 //! (see `views::memory`). The result is the same bytes in every table.
 //!
@@ -404,11 +404,7 @@ impl Projections {
                     whole.iter().map(|(code, rows)| (*code, &rows.supervision)).collect();
                 let advanced_rows: Vec<(&str, &SupervisionRows, &SupervisionRows)> =
                     changed.iter().map(|&(code, _, changes, before)| (code, before, &changes.0.supervision)).collect();
-                let mut terms = Vec::new();
-                for statement in supervision::existing_terms(&whole_codes) {
-                    terms.extend(statement.fetch_all(&mut *tx).await?);
-                }
-                for statement in supervision::index_statements(&replaced, terms, &advanced_rows) {
+                for statement in supervision::index_statements(&replaced, &advanced_rows) {
                     statement.execute(&mut *tx).await?;
                 }
                 let moved: Vec<(&str, i64, i64)> = plans

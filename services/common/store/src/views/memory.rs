@@ -2,8 +2,8 @@
 //! project's next event costs the fold that event and not its history.
 //!
 //! Without memory, every fold of a project reads everything the read model
-//! holds of it (its kept events, its feed rows, both timelines' entries,
-//! its search terms), renders all of it and compares. With a [`Memory`], the
+//! holds of it (its kept events, its feed rows, both timelines' entries),
+//! renders all of it and compares. With a [`Memory`], the
 //! fold keeps, after each transaction that commits, a [`Remembered`] per
 //! project: the head it reached, the supervision rows it wrote and the
 //! renderer's own memo (for the projector: its state, and what it last

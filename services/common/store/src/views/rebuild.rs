@@ -10,10 +10,9 @@
 //! as they are; any other project's events wait in a staging table. Then
 //! [`ViewRebuild::finish`]:
 //!
-//! 1. indexes the new tables (on PostgreSQL; SQLite builds them at the swap,
-//!    and here only fills the tables it loads without their key) and, on
-//!    PostgreSQL, once the public timeline is indexed, beside the other
-//!    tables' builds, compares it with the live one: every entry that is
+//! 1. indexes the new tables (on PostgreSQL; SQLite builds them at the swap)
+//!    and, on PostgreSQL, once the public timeline is indexed, beside the
+//!    other tables' builds, compares it with the live one: every entry that is
 //!    new or rendered differently, with the live projector's heads at the
 //!    time (SQLite, with its one writer, compares in step 3);
 //! 2. keeps the waiting events (the first copy of each `(project, seq)`
@@ -58,7 +57,7 @@ use crate::{ProjectViewRows, Projections, StoreError};
 /// projector's copy of the log and its heads, the projects it parked, the
 /// supervisors' index and the public promptness counts. The public change
 /// feed is not among them: it is appended to.
-pub const REBUILT_TABLES: [&str; 14] = [
+pub const REBUILT_TABLES: [&str; 13] = [
     "projector_events",
     "projector_heads",
     "projector_parked",
@@ -67,7 +66,6 @@ pub const REBUILT_TABLES: [&str; 14] = [
     "public_projects",
     "full_projects",
     "project_search",
-    "project_terms",
     "project_deadlines",
     "public_disclosures",
     "public_expected",
@@ -103,8 +101,6 @@ const STAGED_COLUMNS: &str = "project_code, project_seq, position, envelope, arr
 const HEAD_COLUMNS: &str = "project_code, projected_seq, position";
 /// The columns of `projector_parked`.
 const PARKED_COLUMNS: &str = "project_code, event_id, project_seq, reason, parked_at";
-/// The columns of `project_terms`.
-const TERM_COLUMNS: &str = "term, project_code";
 
 /// The feed's columns of each entry of the rebuilt public timeline
 /// `timeline` (`t`) beside the live one's (`l`), for a `WHERE` to follow.
@@ -391,7 +387,7 @@ impl ViewRebuild {
             Loader::Sqlite(conn) => {
                 use dialect::sqlite as dialect;
                 let mut tx = sqlx::Connection::begin(&mut **conn).await?;
-                write_tables!(&mut *tx, dialect, tables, dialect::bulk::loading);
+                write_tables!(&mut *tx, dialect, tables, dialect::bulk::shadow);
                 tx.commit().await?;
             }
         }
@@ -679,7 +675,6 @@ struct Tables<'a> {
     public_projects: Vec<[Value<'a>; 10]>,
     full_projects: Vec<[Value<'a>; 10]>,
     search: Vec<[Value<'a>; 16]>,
-    terms: Vec<[Value<'a>; 2]>,
     deadlines: Vec<[Value<'a>; 6]>,
     disclosures: Vec<[Value<'a>; 8]>,
     expected: Vec<[Value<'a>; 6]>,
@@ -717,7 +712,7 @@ impl<'t, 'a> TableRows<'t, 'a> {
 
 impl<'a> Tables<'a> {
     /// Every table's rows, in the order they are written.
-    fn each(&self) -> [TableRows<'_, 'a>; 13] {
+    fn each(&self) -> [TableRows<'_, 'a>; 12] {
         [
             TableRows::of("projector_events", EVENT_COLUMNS, &self.events),
             TableRows::of(STAGING, STAGED_COLUMNS, &self.waiting),
@@ -728,7 +723,6 @@ impl<'a> Tables<'a> {
             TableRows::of("public_projects", PROJECT_COLUMNS, &self.public_projects),
             TableRows::of("full_projects", PROJECT_COLUMNS, &self.full_projects),
             TableRows::of("project_search", SEARCH_COLUMNS, &self.search),
-            TableRows::of("project_terms", TERM_COLUMNS, &self.terms),
             TableRows::of("project_deadlines", DEADLINE_COLUMNS, &self.deadlines),
             TableRows::of("public_disclosures", DISCLOSURE_COLUMNS, &self.disclosures),
             TableRows::of("public_expected", EXPECTED_COLUMNS, &self.expected),
@@ -802,9 +796,6 @@ impl<'a> Tables<'a> {
         self.public_projects.push(project_values(code, &rows.public_project));
         self.full_projects.push(project_values(code, &rows.full_project));
         self.search.push(search_values(code, &rows.supervision.search));
-        for term in rows.supervision.search.terms() {
-            self.terms.push([term.into(), code.into()]);
-        }
         // The first of two expectations of the same rule and subject stands.
         let mut owed = HashSet::new();
         for deadline in &rows.supervision.deadlines {

@@ -68,9 +68,8 @@ pub(crate) async fn drop(conn: &mut PgConnection) -> Result<(), StoreError> {
 /// statistics: [`INDEX_CONNECTIONS`] tables at a time (fewer in a smaller
 /// pool), each on a connection of `pool`. `tables` name each table with the
 /// rows loaded into it. Sorting keys is most of an index build, so the
-/// tables with the most rows go first (the larger first among equals): the
-/// search terms, more rows than events but fewer bytes, were left to be
-/// sorted alone at the end.
+/// tables with the most rows go first (the larger first among equals): a
+/// table of many short rows left to the end was sorted alone there.
 /// `then` runs once its table is indexed, on that table's connection, while
 /// other tables are indexed.
 pub(crate) async fn index(pool: &sqlx::PgPool, tables: &[(&str, u64)], then: AfterIndex<'_>) -> Result<(), StoreError> {

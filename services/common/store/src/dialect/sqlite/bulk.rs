@@ -22,30 +22,9 @@ pub(crate) fn shadow(name: &str) -> String {
     format!("{PREFIX}{name}")
 }
 
-/// Tables whose primary key does not follow the order a rebuild loads
-/// rows in (projects in code order): each batch's rows landed all over the
-/// key's B-tree, and every batch's commit wrote, and checkpointed, most of
-/// it again (a third of a rebuild's time went to the search terms). A
-/// batch writes them into a copy without the key ([`loading`]), and
-/// [`index`] inserts them in key order, once.
-const KEYED_LAST: [(&str, &str); 1] = [("project_terms", "term, project_code")];
-
-/// Where a batch of a rebuild writes the rows of the table `name`.
-pub(crate) fn loading(name: &str) -> String {
-    match KEYED_LAST.iter().any(|(table, _)| *table == name) {
-        true => unkeyed(name),
-        false => shadow(name),
-    }
-}
-
-fn unkeyed(name: &str) -> String {
-    format!("{PREFIX}unkeyed_{name}")
-}
-
 /// Drops what an earlier rebuild left, and creates an empty copy of each of
-/// `tables` with its primary key (and one without, of those in
-/// [`KEYED_LAST`]), plus the table `staging` (of `staging_columns`: rows
-/// that wait for the rest, never made live).
+/// `tables` with its primary key, plus the table `staging` (of
+/// `staging_columns`: rows that wait for the rest, never made live).
 pub(crate) async fn create(
     conn: &mut SqliteConnection,
     tables: &[&str],
@@ -69,11 +48,6 @@ pub(crate) async fn create(
             .execute(&mut *conn)
             .await?;
     }
-    for (table, _) in KEYED_LAST {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE TABLE {} AS SELECT * FROM {table} WHERE 0", unkeyed(table))))
-            .execute(&mut *conn)
-            .await?;
-    }
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE TABLE {PREFIX}{staging} {staging_columns}")))
         .execute(&mut *conn)
         .await?;
@@ -92,25 +66,16 @@ pub(crate) async fn drop(conn: &mut SqliteConnection) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// Inserts the rows of the tables in [`KEYED_LAST`] in key order. Nothing
-/// else before the swap: secondary indexes are built there, under the
-/// names the live tables' indexes free when they are dropped. Nothing runs
-/// beside ([`COMPARE_BESIDE_INDEXES`]): `_then` has no statements.
+/// Nothing before the swap: every table is loaded with its primary key
+/// (the rows of a batch come in its order: projects in code order), and
+/// secondary indexes are built at the swap, under the names the live
+/// tables' indexes free when they are dropped. Nothing runs beside
+/// ([`COMPARE_BESIDE_INDEXES`]): `_then` has no statements.
 pub(crate) async fn index(
-    pool: &sqlx::SqlitePool,
+    _pool: &sqlx::SqlitePool,
     _tables: &[(&str, u64)],
     _then: AfterIndex<'_>,
 ) -> Result<(), StoreError> {
-    let mut tx = super::begin(pool).await?;
-    for (table, key) in KEYED_LAST {
-        let unkeyed = unkeyed(table);
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO {PREFIX}{table} SELECT * FROM {unkeyed} ORDER BY {key}; DROP TABLE {unkeyed}"
-        )))
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
     Ok(())
 }
 
