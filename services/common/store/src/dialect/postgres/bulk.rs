@@ -70,8 +70,8 @@ pub(crate) async fn drop(conn: &mut PgConnection) -> Result<(), StoreError> {
 /// rows loaded into it. Sorting keys is most of an index build, so the
 /// tables with the most rows go first (the larger first among equals): a
 /// table of many short rows left to the end was sorted alone there.
-/// `then` runs once its table is indexed, on that table's connection, while
-/// other tables are indexed.
+/// `then` runs once its table is indexed, in a transaction of its own in
+/// that table's place among the builds, while other tables are indexed.
 pub(crate) async fn index(pool: &sqlx::PgPool, tables: &[(&str, u64)], then: AfterIndex<'_>) -> Result<(), StoreError> {
     let names: Vec<&str> = tables.iter().map(|(table, _)| *table).collect();
     let sizes: Vec<(String, i64)> = sqlx::query_as(
